@@ -1,0 +1,318 @@
+//! The buffer's binary encoding of a [`Batch`]: compact, versioned, and safe to decode from
+//! untrusted bytes.
+//!
+//! Layout (all integers little-endian; `varint` is LEB128, `zigzag` maps signed to unsigned):
+//!
+//! ```text
+//! batch   := version:u8 (=1) kind:u8 (1 metrics | 2 logs) count:varint event*
+//! metric  := str(measurement) varint(ntags) (str str)* varint(nfields) (str value)*
+//!            timestamp:i64 metric_kind:u8
+//! log     := timestamp:i64 stream:u8 bytes(body) varint(nattrs) (str value)*
+//! value   := 0 f64 | 1 zigzag-varint | 2 varint | 3 u8(bool) | 4 str
+//! str     := varint(len) utf8-bytes          bytes := varint(len) bytes
+//! ```
+//!
+//! Framing (length, CRC32) belongs to the buffer, not to this module. Decoding never panics and
+//! never pre-allocates more than the input could hold: every length is checked against the
+//! bytes that remain.
+
+use crate::event::{Batch, FieldValue, LogRecord, Metric, MetricKind, Stream};
+
+/// The format version written by [`encode_batch`].
+pub const FORMAT_VERSION: u8 = 1;
+
+const KIND_METRICS: u8 = 1;
+const KIND_LOGS: u8 = 2;
+
+/// Why bytes could not be decoded into a [`Batch`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The input ended inside a value.
+    #[error("batch truncated at byte {offset}")]
+    Truncated {
+        /// Byte offset where more input was needed.
+        offset: usize,
+    },
+    /// The version byte is not one this build reads.
+    #[error("unsupported batch format version {version}")]
+    UnsupportedVersion {
+        /// The version found.
+        version: u8,
+    },
+    /// A tag byte, varint or string is invalid.
+    #[error("invalid {what} at byte {offset}")]
+    Invalid {
+        /// What was being read.
+        what: &'static str,
+        /// Byte offset of the bad value.
+        offset: usize,
+    },
+    /// Bytes remained after the last event.
+    #[error("{extra} trailing bytes after the batch")]
+    TrailingBytes {
+        /// How many bytes remained.
+        extra: usize,
+    },
+}
+
+/// Appends the encoding of `batch` to `out`.
+pub fn encode_batch(batch: &Batch, out: &mut Vec<u8>) {
+    out.push(FORMAT_VERSION);
+    match batch {
+        Batch::Metrics(metrics) => {
+            out.push(KIND_METRICS);
+            put_varint(out, metrics.len() as u64);
+            for m in metrics {
+                put_str(out, &m.measurement);
+                put_varint(out, m.tags.len() as u64);
+                for (k, v) in &m.tags {
+                    put_str(out, k);
+                    put_str(out, v);
+                }
+                put_pairs(out, &m.fields);
+                out.extend_from_slice(&m.timestamp.to_le_bytes());
+                out.push(metric_kind_byte(m.kind));
+            }
+        }
+        Batch::Logs(logs) => {
+            out.push(KIND_LOGS);
+            put_varint(out, logs.len() as u64);
+            for l in logs {
+                out.extend_from_slice(&l.timestamp.to_le_bytes());
+                out.push(stream_byte(l.stream));
+                put_varint(out, l.body.len() as u64);
+                out.extend_from_slice(&l.body);
+                put_pairs(out, &l.attributes);
+            }
+        }
+    }
+}
+
+/// Decodes one whole batch; the input must hold exactly one.
+pub fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
+    let mut r = Reader { buf: bytes, pos: 0 };
+    let version = r.u8()?;
+    if version != FORMAT_VERSION {
+        return Err(DecodeError::UnsupportedVersion { version });
+    }
+    let kind_at = r.pos;
+    let kind = r.u8()?;
+    let count = r.len()?;
+    let batch = match kind {
+        KIND_METRICS => {
+            let mut metrics = Vec::with_capacity(count);
+            for _ in 0..count {
+                metrics.push(r.metric()?);
+            }
+            Batch::Metrics(metrics)
+        }
+        KIND_LOGS => {
+            let mut logs = Vec::with_capacity(count);
+            for _ in 0..count {
+                logs.push(r.log()?);
+            }
+            Batch::Logs(logs)
+        }
+        _ => return Err(DecodeError::Invalid { what: "batch kind", offset: kind_at }),
+    };
+    let extra = bytes.len() - r.pos;
+    if extra != 0 {
+        return Err(DecodeError::TrailingBytes { extra });
+    }
+    Ok(batch)
+}
+
+fn metric_kind_byte(kind: MetricKind) -> u8 {
+    match kind {
+        MetricKind::Untyped => 0,
+        MetricKind::Counter => 1,
+        MetricKind::Gauge => 2,
+        MetricKind::Histogram => 3,
+        MetricKind::Summary => 4,
+    }
+}
+
+fn stream_byte(stream: Stream) -> u8 {
+    match stream {
+        Stream::Unknown => 0,
+        Stream::Stdout => 1,
+        Stream::Stderr => 2,
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn put_pairs(out: &mut Vec<u8>, pairs: &[(String, FieldValue)]) {
+    put_varint(out, pairs.len() as u64);
+    for (k, v) in pairs {
+        put_str(out, k);
+        match v {
+            FieldValue::Float(f) => {
+                out.push(0);
+                out.extend_from_slice(&f.to_le_bytes());
+            }
+            FieldValue::Int(i) => {
+                out.push(1);
+                put_varint(out, ((i << 1) ^ (i >> 63)) as u64);
+            }
+            FieldValue::UInt(u) => {
+                out.push(2);
+                put_varint(out, *u);
+            }
+            FieldValue::Bool(b) => {
+                out.push(3);
+                out.push(u8::from(*b));
+            }
+            FieldValue::String(s) => {
+                out.push(4);
+                put_str(out, s);
+            }
+        }
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len());
+        let end = end.ok_or(DecodeError::Truncated { offset: self.pos })?;
+        let s = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+
+    fn i64(&mut self) -> Result<i64, DecodeError> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(i64::from_le_bytes(a))
+    }
+
+    fn varint(&mut self) -> Result<u64, DecodeError> {
+        let start = self.pos;
+        let mut v: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            if shift == 63 && b > 1 {
+                return Err(DecodeError::Invalid { what: "varint", offset: start });
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err(DecodeError::Invalid { what: "varint", offset: start })
+    }
+
+    /// A count or length, bounded by the bytes that remain (every item takes at least one).
+    fn len(&mut self) -> Result<usize, DecodeError> {
+        let at = self.pos;
+        let v = self.varint()?;
+        let remaining = (self.buf.len() - self.pos) as u64;
+        if v > remaining {
+            return Err(DecodeError::Truncated { offset: at });
+        }
+        // v <= remaining <= usize::MAX, so the cast is lossless.
+        Ok(v as usize)
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], DecodeError> {
+        let n = self.len()?;
+        self.take(n)
+    }
+
+    fn string(&mut self) -> Result<String, DecodeError> {
+        let at = self.pos;
+        let b = self.bytes()?;
+        std::str::from_utf8(b)
+            .map(str::to_owned)
+            .map_err(|_| DecodeError::Invalid { what: "utf-8 string", offset: at })
+    }
+
+    fn value(&mut self) -> Result<FieldValue, DecodeError> {
+        let at = self.pos;
+        Ok(match self.u8()? {
+            0 => FieldValue::Float(f64::from_bits(self.i64()? as u64)),
+            1 => {
+                let z = self.varint()?;
+                FieldValue::Int(((z >> 1) as i64) ^ -((z & 1) as i64))
+            }
+            2 => FieldValue::UInt(self.varint()?),
+            3 => match self.u8()? {
+                0 => FieldValue::Bool(false),
+                1 => FieldValue::Bool(true),
+                _ => return Err(DecodeError::Invalid { what: "bool", offset: at + 1 }),
+            },
+            4 => FieldValue::String(self.string()?),
+            _ => return Err(DecodeError::Invalid { what: "value type", offset: at }),
+        })
+    }
+
+    fn pairs(&mut self) -> Result<Vec<(String, FieldValue)>, DecodeError> {
+        let n = self.len()?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let k = self.string()?;
+            out.push((k, self.value()?));
+        }
+        Ok(out)
+    }
+
+    fn metric(&mut self) -> Result<Metric, DecodeError> {
+        let measurement = self.string()?;
+        let ntags = self.len()?;
+        let mut tags = Vec::with_capacity(ntags);
+        for _ in 0..ntags {
+            let k = self.string()?;
+            tags.push((k, self.string()?));
+        }
+        let fields = self.pairs()?;
+        let timestamp = self.i64()?;
+        let at = self.pos;
+        let kind = match self.u8()? {
+            0 => MetricKind::Untyped,
+            1 => MetricKind::Counter,
+            2 => MetricKind::Gauge,
+            3 => MetricKind::Histogram,
+            4 => MetricKind::Summary,
+            _ => return Err(DecodeError::Invalid { what: "metric kind", offset: at }),
+        };
+        Ok(Metric { measurement, tags, fields, timestamp, kind })
+    }
+
+    fn log(&mut self) -> Result<LogRecord, DecodeError> {
+        let timestamp = self.i64()?;
+        let at = self.pos;
+        let stream = match self.u8()? {
+            0 => Stream::Unknown,
+            1 => Stream::Stdout,
+            2 => Stream::Stderr,
+            _ => return Err(DecodeError::Invalid { what: "stream", offset: at }),
+        };
+        let body = self.bytes()?.to_vec();
+        let attributes = self.pairs()?;
+        Ok(LogRecord { timestamp, body, stream, attributes })
+    }
+}
+
+#[cfg(test)]
+mod tests;

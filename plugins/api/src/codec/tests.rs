@@ -1,0 +1,117 @@
+use super::*;
+use proptest::prelude::*;
+
+fn field_value() -> impl Strategy<Value = FieldValue> {
+    prop_oneof![
+        any::<f64>().prop_filter("NaN != NaN", |f| !f.is_nan()).prop_map(FieldValue::Float),
+        any::<i64>().prop_map(FieldValue::Int),
+        any::<u64>().prop_map(FieldValue::UInt),
+        any::<bool>().prop_map(FieldValue::Bool),
+        ".{0,20}".prop_map(FieldValue::String),
+    ]
+}
+
+fn metric() -> impl Strategy<Value = Metric> {
+    (
+        ".{0,12}",
+        proptest::collection::vec((".{0,8}", ".{0,8}"), 0..5),
+        proptest::collection::vec((".{0,8}", field_value()), 0..5),
+        any::<i64>(),
+        0u8..5,
+    )
+        .prop_map(|(measurement, tags, fields, timestamp, k)| Metric {
+            measurement,
+            tags,
+            fields,
+            timestamp,
+            kind: [
+                MetricKind::Untyped,
+                MetricKind::Counter,
+                MetricKind::Gauge,
+                MetricKind::Histogram,
+                MetricKind::Summary,
+            ][k as usize],
+        })
+}
+
+fn log() -> impl Strategy<Value = LogRecord> {
+    (
+        any::<i64>(),
+        0u8..3,
+        proptest::collection::vec(any::<u8>(), 0..64),
+        proptest::collection::vec((".{0,8}", field_value()), 0..4),
+    )
+        .prop_map(|(timestamp, s, body, attributes)| LogRecord {
+            timestamp,
+            stream: [Stream::Unknown, Stream::Stdout, Stream::Stderr][s as usize],
+            body,
+            attributes,
+        })
+}
+
+fn batch() -> impl Strategy<Value = Batch> {
+    prop_oneof![
+        proptest::collection::vec(metric(), 0..8).prop_map(Batch::Metrics),
+        proptest::collection::vec(log(), 0..8).prop_map(Batch::Logs),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn round_trip(b in batch()) {
+        let mut buf = Vec::new();
+        encode_batch(&b, &mut buf);
+        prop_assert_eq!(decode_batch(&buf), Ok(b));
+    }
+
+    #[test]
+    fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let _ = decode_batch(&bytes);
+    }
+
+    #[test]
+    fn truncation_is_an_error(b in batch(), cut in any::<prop::sample::Index>()) {
+        let mut buf = Vec::new();
+        encode_batch(&b, &mut buf);
+        let cut = cut.index(buf.len());
+        prop_assert!(decode_batch(&buf[..cut]).is_err());
+    }
+
+    #[test]
+    fn bit_flips_never_panic(b in batch(), at in any::<prop::sample::Index>(), bit in 0u8..8) {
+        let mut buf = Vec::new();
+        encode_batch(&b, &mut buf);
+        let i = at.index(buf.len());
+        buf[i] ^= 1 << bit;
+        let _ = decode_batch(&buf);
+    }
+}
+
+#[test]
+fn nan_survives_as_bits() {
+    let b = Batch::Metrics(vec![Metric::new("m", 1).with_field("f", FieldValue::Float(f64::NAN))]);
+    let mut buf = Vec::new();
+    encode_batch(&b, &mut buf);
+    let Ok(Batch::Metrics(m)) = decode_batch(&buf) else { panic!("decode failed") };
+    assert!(matches!(m[0].fields[0].1, FieldValue::Float(f) if f.is_nan()));
+}
+
+#[test]
+fn huge_count_is_rejected_without_allocating() {
+    // version 1, metrics, count = u64::MAX as varint
+    let bytes = [1u8, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+    assert!(matches!(decode_batch(&bytes), Err(DecodeError::Truncated { .. })));
+}
+
+#[test]
+fn unknown_version_is_named() {
+    assert_eq!(decode_batch(&[9, 1, 0]), Err(DecodeError::UnsupportedVersion { version: 9 }));
+}
+
+#[test]
+fn trailing_bytes_are_an_error() {
+    let mut buf = Vec::new();
+    encode_batch(&Batch::Logs(vec![]), &mut buf);
+    buf.push(0);
+    assert_eq!(decode_batch(&buf), Err(DecodeError::TrailingBytes { extra: 1 }));
+}

@@ -1,0 +1,28 @@
+//! `gleaner-api`: what plugins and the engine share: the event model, its buffer encoding,
+//! the plugin traits and descriptors, config types and errors, acknowledgements, the stop
+//! signal and the self-telemetry counters. It knows nothing of the engine or any plugin.
+
+pub mod ack;
+pub mod codec;
+pub mod config;
+pub mod config_types;
+pub mod error;
+pub mod event;
+pub mod plugin;
+pub mod shutdown;
+pub mod telemetry;
+#[cfg(feature = "test-util")]
+pub mod test_util;
+
+pub use ack::{Ack, AckStatus, AckToken, Acknowledgements};
+pub use config::{ConfigError, PluginConfig};
+pub use config_types::{ByteSize, Duration, Secret};
+pub use error::{EncodeError, OutputError, OutputErrorKind, PluginError};
+pub use event::{now_ns, Batch, EventKind, FieldValue, LogRecord, Metric, MetricKind, Stream};
+pub use plugin::{
+    Accepts, BuildContext, Descriptor, Envelope, EventSender, Filter, FilterDescriptor, Input,
+    InputContext, InputDescriptor, Output, OutputDescriptor, Payload, PipelineClosed, PluginId,
+    RunMode, Ticker,
+};
+pub use shutdown::{shutdown_pair, Shutdown, ShutdownTrigger};
+pub use telemetry::{ComponentKind, ComponentMetrics, ComponentSnapshot, Telemetry};
