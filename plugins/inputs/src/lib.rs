@@ -1,1 +1,10 @@
-//! placeholder
+//! `gleaner-inputs`: every input plugin, one module each, and the [`INPUTS`] registry list.
+//! List order is the order of `sample-config` and of the README table.
+
+pub mod http_listener;
+pub mod internal;
+
+use gleaner_api::InputDescriptor;
+
+/// Every input plugin.
+pub static INPUTS: &[InputDescriptor] = &[internal::DESCRIPTOR, http_listener::DESCRIPTOR];

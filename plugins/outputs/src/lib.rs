@@ -1,1 +1,10 @@
-//! placeholder
+//! `gleaner-outputs`: every output plugin, one module each, and the [`OUTPUTS`] registry list.
+//! List order is the order of `sample-config` and of the README table.
+
+pub mod file;
+pub mod stdout;
+
+use gleaner_api::OutputDescriptor;
+
+/// Every output plugin.
+pub static OUTPUTS: &[OutputDescriptor] = &[stdout::DESCRIPTOR, file::DESCRIPTOR];
