@@ -1,1 +1,3 @@
-//! placeholder
+//! `gleaner`: the engine behind the binary: config, registry, pipeline, telemetry.
+
+pub mod config;

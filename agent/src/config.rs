@@ -1,0 +1,133 @@
+//! The agent's config: loading TOML files (one file or a directory of `*.toml` merged in name
+//! order), `${VAR}` substitution in string values, the `[agent]` table, and one
+//! [`PluginSection`] per `[[inputs.X]]`, `[[filters.X]]` and `[[outputs.X]]` table with its
+//! stable id and shared keys split off. Errors are located as `file:line:col key: message
+//! (hint)`.
+
+mod load;
+mod locate;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use gleaner_api::{ByteSize, ComponentKind, Duration, PluginConfig};
+use serde::Deserialize;
+
+pub use load::load;
+pub use locate::{ConfigErrors, LocatedError, SourceFile};
+
+/// The `[agent]` table.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentConfig {
+    /// Default gather interval of inputs.
+    pub interval: Duration,
+    /// How often outputs flush (and, later, chunks seal).
+    pub flush_interval: Duration,
+    /// Where buffers and offset databases live; none means memory only.
+    pub data_dir: Option<PathBuf>,
+    /// Host name added as the `host` tag; empty: `NODE_NAME`, else the system host name.
+    pub hostname: String,
+    /// Address of `/metrics` and `/health`; empty string disables the listener.
+    pub http_listen: String,
+    /// Time allowed to drain and flush on SIGTERM.
+    pub shutdown_timeout: Duration,
+    /// Tags added to every metric (an event's own tag wins).
+    pub tags: BTreeMap<String, String>,
+    /// Events per queue slot budget: capacity, in batches, of each output queue.
+    pub queue_batches: usize,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            interval: Duration::from_secs(10),
+            flush_interval: Duration::from_secs(1),
+            data_dir: None,
+            hostname: String::new(),
+            http_listen: "127.0.0.1:8686".to_owned(),
+            shutdown_timeout: Duration::from_secs(30),
+            tags: BTreeMap::new(),
+            queue_batches: 64,
+        }
+    }
+}
+
+/// `[outputs.X.buffer]` (the durable buffer issue extends it).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BufferConfig {
+    /// `memory` or `disk`.
+    #[serde(rename = "type")]
+    pub kind: BufferKind,
+    /// Upper bound of buffered bytes.
+    pub max_bytes: ByteSize,
+    /// What to do when full.
+    pub when_full: WhenFull,
+}
+
+impl Default for BufferConfig {
+    fn default() -> Self {
+        BufferConfig { kind: BufferKind::Memory, max_bytes: ByteSize::gib(1), when_full: WhenFull::Block }
+    }
+}
+
+/// Buffer medium.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BufferKind {
+    /// In memory (lost on crash).
+    Memory,
+    /// On disk under `data_dir`.
+    Disk,
+}
+
+/// Full-buffer policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenFull {
+    /// Push back to the inputs.
+    Block,
+    /// Drop the oldest events, counted.
+    DropOldest,
+}
+
+/// One plugin table.
+#[derive(Debug, Clone)]
+pub struct PluginSection {
+    /// Input, filter or output.
+    pub kind: ComponentKind,
+    /// Registry name (`tail`).
+    pub name: String,
+    /// Stable id: `alias`, else `<kinds>.<name>.<index>` (`inputs.tail.0`), index counted per
+    /// (kind, name) across all files in merge order.
+    pub id: String,
+    /// Inputs: the `interval` key.
+    pub interval: Option<Duration>,
+    /// Filters and outputs: the `match` key (globs on input ids), if given.
+    pub match_globs: Option<Vec<String>>,
+    /// Outputs: the `buffer` table (defaults if absent).
+    pub buffer: BufferConfig,
+    /// The rest of the table, for the plugin's `build`.
+    pub config: PluginConfig,
+    /// The file it came from, to locate errors.
+    pub file: Arc<SourceFile>,
+    /// Byte span of the table's header in that file.
+    pub span: std::ops::Range<usize>,
+}
+
+/// A whole loaded config.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `[agent]`.
+    pub agent: AgentConfig,
+    /// Inputs in merge order.
+    pub inputs: Vec<PluginSection>,
+    /// Filters in merge order (the order they run).
+    pub filters: Vec<PluginSection>,
+    /// Outputs in merge order.
+    pub outputs: Vec<PluginSection>,
+    /// Every file read, in merge order.
+    pub files: Vec<Arc<SourceFile>>,
+}
