@@ -1,16 +1,109 @@
-//! STUB: to be written.
+//! `outputs.stdout`: prints every batch to standard output, metrics as line protocol (or
+//! JSON) and logs as JSON lines, using the shared encoders of [`crate::json_lines`]. Meant for
+//! debugging, `--test`-like pipelines, and containers whose stdout is collected elsewhere.
+//!
+//! Errors: a broken pipe is permanent (see [`write_error`]); any other write error is
+//! retryable.
 
-use gleaner_api::{Accepts, BuildContext, ConfigError, Output, OutputDescriptor, PluginConfig};
+#[cfg(test)]
+mod tests;
+
+use std::io;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use gleaner_api::{
+    Accepts, Batch, BuildContext, ComponentMetrics, ConfigError, EncodeError, Output,
+    OutputDescriptor, OutputError, Payload, PluginConfig,
+};
+use serde::Deserialize;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+use crate::json_lines::{MetricFormat, encode_batch};
 
 /// Registry entry.
 pub const DESCRIPTOR: OutputDescriptor = OutputDescriptor {
     name: "stdout",
-    summary: "stub",
-    sample: "",
+    summary: "Print metrics (line protocol or JSON) and logs (JSON lines) to standard output",
+    sample: SAMPLE,
     accepts: Accepts::BOTH,
     build,
 };
 
-fn build(_cfg: &PluginConfig, _cx: &BuildContext) -> Result<Box<dyn Output>, ConfigError> {
-    Err(ConfigError::new("not implemented"))
+const SAMPLE: &str = r#"[[outputs.stdout]]
+## Format of metrics: "influx" (line protocol) or "json" (one JSON object per line).
+## Logs are always JSON lines.
+# format = "influx"
+"#;
+
+/// The `[[outputs.stdout]]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct StdoutConfig {
+    /// Format of metrics: "influx" (line protocol) or "json". Logs are always JSON lines.
+    format: MetricFormat,
+}
+
+fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Output>, ConfigError> {
+    let config: StdoutConfig = cfg.parse()?;
+    Ok(Box::new(StdoutOutput::new(
+        config.format,
+        Arc::clone(&cx.metrics),
+        tokio::io::stdout(),
+    )))
+}
+
+/// Writes payloads to `W` (the process's stdout outside tests).
+struct StdoutOutput<W> {
+    format: MetricFormat,
+    metrics: Arc<ComponentMetrics>,
+    out: W,
+}
+
+impl<W> StdoutOutput<W> {
+    fn new(format: MetricFormat, metrics: Arc<ComponentMetrics>, out: W) -> Self {
+        StdoutOutput {
+            format,
+            metrics,
+            out,
+        }
+    }
+}
+
+#[async_trait]
+impl<W: AsyncWrite + Unpin + Send> Output for StdoutOutput<W> {
+    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        encode_batch(batch, self.format, buf).record(&self.metrics);
+        Ok(())
+    }
+
+    async fn send(&mut self, payload: Payload) -> Result<(), OutputError> {
+        self.out
+            .write_all(&payload.bytes)
+            .await
+            .map_err(|e| write_error(&e))?;
+        self.metrics
+            .sent(payload.events as u64, payload.bytes.len() as u64);
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), OutputError> {
+        self.out.flush().await.map_err(|e| write_error(&e))
+    }
+}
+
+/// Classifies a stdout write error.
+///
+/// A broken pipe (EPIPE; Rust ignores SIGPIPE, so the write fails instead of killing us)
+/// means the reader of our stdout has exited: it never comes back for this process, so a
+/// retry could only wait forever and hold the output's buffer full behind it. It is
+/// permanent: the payload is dropped and counted. Anything else (a full disk behind a
+/// redirect, EAGAIN on a non-blocking pipe) may clear up, so it is retryable.
+fn write_error(e: &io::Error) -> OutputError {
+    let message = format!("cannot write to stdout: {e}");
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        OutputError::permanent(message)
+    } else {
+        OutputError::retryable(message)
+    }
 }
