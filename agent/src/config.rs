@@ -6,6 +6,10 @@
 
 mod load;
 mod locate;
+mod sections;
+#[cfg(test)]
+mod tests;
+mod values;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -35,6 +39,8 @@ pub struct AgentConfig {
     pub shutdown_timeout: Duration,
     /// Tags added to every metric (an event's own tag wins).
     pub tags: BTreeMap<String, String>,
+    /// Do not add the `host` tag to metrics.
+    pub omit_hostname: bool,
     /// Events per queue slot budget: capacity, in batches, of each output queue.
     pub queue_batches: usize,
 }
@@ -49,6 +55,7 @@ impl Default for AgentConfig {
             http_listen: "127.0.0.1:8686".to_owned(),
             shutdown_timeout: Duration::from_secs(30),
             tags: BTreeMap::new(),
+            omit_hostname: false,
             queue_batches: 64,
         }
     }

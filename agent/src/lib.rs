@@ -1,3 +1,10 @@
-//! `gleaner`: the engine behind the binary: config, registry, pipeline, telemetry.
+//! `gleaner`: the engine behind the binary: config, registry, pipeline, delivery, telemetry,
+//! the run loop and the sample config.
 
 pub mod config;
+pub mod delivery;
+pub mod pipeline;
+pub mod registry;
+pub mod run;
+pub mod sample;
+pub mod telemetry;

@@ -1,1 +1,120 @@
-fn main() {}
+//! The `gleaner` binary: parses the command line and calls the engine. Exit codes: 0 ok,
+//! 1 runtime failure, 2 invalid config (also for `gleaner check`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use gleaner::run::{self, Mode, RunError};
+use gleaner::telemetry::logging::{self, LogFormat};
+
+/// Node collection agent: host, kubelet, container logs and Prometheus endpoints, delivered
+/// as InfluxDB line protocol, Prometheus remote write and Splunk HEC.
+#[derive(Debug, Parser)]
+#[command(name = "gleaner", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Config file, or a directory of *.toml files merged in name order.
+    #[arg(short = 'c', long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Gather every input once, deliver, flush and exit.
+    #[arg(long, conflicts_with = "test")]
+    once: bool,
+    /// Gather once and print line protocol on stdout; send nothing.
+    #[arg(long)]
+    test: bool,
+    /// Log level or filter (error, warn, info, debug, trace, or `gleaner=debug,hyper=warn`).
+    #[arg(long, global = true, default_value = "info", value_name = "LEVEL")]
+    log_level: String,
+    /// Log line format (logs go to stderr).
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate the config and exit: 0 valid, 2 invalid (errors name file:line:col and key).
+    Check,
+    /// Print a commented config of every plugin with its defaults.
+    SampleConfig,
+}
+
+fn config_path(cli: &Cli) -> Result<PathBuf, ExitCode> {
+    cli.config.clone().ok_or_else(|| {
+        eprintln!("error: no config given: pass --config PATH (try `gleaner sample-config > gleaner.toml`)");
+        ExitCode::from(2)
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(e) = logging::init(&cli.log_level, cli.log_format) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
+    match cli.command {
+        Some(Command::SampleConfig) => {
+            print!("{}", gleaner::sample::render());
+            ExitCode::SUCCESS
+        }
+        Some(Command::Check) => {
+            let path = match config_path(&cli) {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            match run::load_and_build(&path, &gleaner_api::Telemetry::new()) {
+                Ok(built) => {
+                    let c = built.config();
+                    println!(
+                        "{}: valid ({} inputs, {} filters, {} outputs)",
+                        path.display(),
+                        c.inputs.len(),
+                        c.filters.len(),
+                        c.outputs.len()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(errors) => {
+                    for e in &errors.0 {
+                        eprintln!("{e}");
+                    }
+                    ExitCode::from(2)
+                }
+            }
+        }
+        None => {
+            let path = match config_path(&cli) {
+                Ok(p) => p,
+                Err(code) => return code,
+            };
+            let mode = if cli.test {
+                Mode::Test
+            } else if cli.once {
+                Mode::Once
+            } else {
+                Mode::Continuous
+            };
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: cannot start the runtime: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            match runtime.block_on(run::run(path, mode)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(RunError::Config(errors)) => {
+                    for e in &errors.0 {
+                        eprintln!("{e}");
+                    }
+                    ExitCode::from(2)
+                }
+                Err(RunError::Runtime(e)) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}

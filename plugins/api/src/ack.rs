@@ -43,8 +43,9 @@ impl Drop for Inner {
         } else {
             AckStatus::Delivered
         };
-        // The input may have stopped listening; then nobody needs the answer.
-        let _ = self.tx.send(Ack { id: self.id, status });
+        if self.tx.send(Ack { id: self.id, status }).is_err() {
+            // The input stopped listening: nobody needs the answer.
+        }
     }
 }
 

@@ -292,13 +292,11 @@ fn substitute_value(
 ) -> Result<(), ConfigError> {
     let span = v.span();
     match v.get_mut() {
-        DeValue::String(s) => {
-            if s.contains('$') {
-                let replaced = expand(s, lookup).map_err(|(msg, hint)| {
-                    ConfigError::new(msg).with_span(span).with_key(path).with_hint(hint)
-                })?;
-                *s = std::borrow::Cow::Owned(replaced);
-            }
+        DeValue::String(s) if s.contains('$') => {
+            let replaced = expand(s, lookup).map_err(|(msg, hint)| {
+                ConfigError::new(msg).with_span(span).with_key(path).with_hint(hint)
+            })?;
+            *s = std::borrow::Cow::Owned(replaced);
         }
         DeValue::Array(a) => {
             for (i, item) in a.iter_mut().enumerate() {

@@ -202,11 +202,11 @@ pub trait Filter: Send {
     fn process(&mut self, batch: &mut Batch);
 }
 
-/// An encoded payload, ready to send.
+/// An encoded payload, ready to send. `Bytes` so a retry resends without copying.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payload {
     /// The bytes.
-    pub bytes: Vec<u8>,
+    pub bytes: bytes::Bytes,
     /// How many events they hold.
     pub events: usize,
 }

@@ -38,7 +38,7 @@ impl Shutdown {
     pub async fn wait(&self) {
         let mut rx = self.rx.clone();
         // An error means the trigger was dropped: treat it as a stop.
-        let _ = rx.wait_for(|stop| *stop).await;
+        drop(rx.wait_for(|stop| *stop).await);
     }
 
     /// True once the signal has fired.

@@ -1,0 +1,345 @@
+//! Running a config: build every plugin through the registry ([`build`]), wire inputs →
+//! router → per-output queues → delivery workers ([`Built::start`]), and stop in order
+//! ([`Running::stop`]): inputs first, then the router drains into the queues, then the
+//! workers drain the queues and flush, all within `shutdown_timeout`.
+
+pub mod glob;
+pub mod queue;
+pub mod router;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gleaner_api::{
+    shutdown_pair, Accepts, Acknowledgements, BuildContext, ComponentKind, ComponentMetrics,
+    EventSender, Input, InputContext, Output, PluginId, RunMode, ShutdownTrigger, Telemetry,
+    Ticker,
+};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tracing::{error, info, warn};
+
+use crate::config::{Config, ConfigErrors, PluginSection};
+use crate::delivery::OutputWorker;
+use crate::registry;
+use glob::Glob;
+use queue::OutputQueue;
+use router::{Enrich, FilterStage, Route, Router};
+
+/// An input ready to run.
+pub struct BuiltInput {
+    id: PluginId,
+    input: Box<dyn Input>,
+    interval: gleaner_api::Duration,
+    metrics: Arc<ComponentMetrics>,
+}
+
+/// An output ready to run.
+pub struct BuiltOutput {
+    id: PluginId,
+    output: Box<dyn Output>,
+    accepts: Accepts,
+    globs: Option<Vec<Glob>>,
+    section: PluginSection,
+    metrics: Arc<ComponentMetrics>,
+}
+
+/// Every plugin of a config, built and validated, not yet running.
+pub struct Built {
+    inputs: Vec<BuiltInput>,
+    filters: Vec<FilterStage>,
+    outputs: Vec<BuiltOutput>,
+    config: Config,
+    hostname: String,
+    filter_shutdown: ShutdownTrigger,
+    telemetry: Telemetry,
+}
+
+/// The host name: `agent.hostname`, else `NODE_NAME`, else the kernel's.
+pub fn resolve_hostname(configured: &str) -> String {
+    if !configured.is_empty() {
+        return configured.to_owned();
+    }
+    if let Ok(n) = std::env::var("NODE_NAME")
+        && !n.is_empty()
+    {
+        return n;
+    }
+    for p in ["/proc/sys/kernel/hostname", "/etc/hostname"] {
+        if let Ok(s) = std::fs::read_to_string(p) {
+            let s = s.trim();
+            if !s.is_empty() {
+                return s.to_owned();
+            }
+        }
+    }
+    "localhost".to_owned()
+}
+
+fn globs(section: &PluginSection) -> Option<Vec<Glob>> {
+    section.match_globs.as_ref().map(|v| v.iter().map(|g| Glob::new(g)).collect())
+}
+
+/// Builds every plugin of `config`; collects every error, located in its file.
+pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigErrors> {
+    let hostname = resolve_hostname(&config.agent.hostname);
+    let (filter_shutdown, shutdown) = shutdown_pair();
+    let mut errors = Vec::new();
+    let cx = |s: &PluginSection, kind: ComponentKind, plugin: &'static str, interval| BuildContext {
+        id: Arc::from(s.id.as_str()),
+        data_dir: config.agent.data_dir.clone(),
+        hostname: hostname.clone(),
+        interval,
+        metrics: telemetry.register(&s.id, kind, plugin),
+        telemetry: telemetry.clone(),
+        shutdown: shutdown.clone(),
+    };
+    let locate = |s: &PluginSection, e: gleaner_api::ConfigError| {
+        let e = if e.span.is_none() { e.with_span(s.span.clone()) } else { e };
+        s.file.locate(e)
+    };
+
+    let mut inputs = Vec::new();
+    for s in &config.inputs {
+        let d = match registry::input(&s.name) {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(locate(s, e.with_key(format!("inputs.{}", s.name))));
+                continue;
+            }
+        };
+        let interval = s.interval.unwrap_or(config.agent.interval);
+        let bcx = cx(s, ComponentKind::Input, d.name, interval);
+        match (d.build)(&s.config, &bcx) {
+            Ok(input) => inputs.push(BuiltInput {
+                id: bcx.id,
+                input,
+                interval,
+                metrics: bcx.metrics,
+            }),
+            Err(e) => errors.push(locate(s, e)),
+        }
+    }
+    let mut filters = Vec::new();
+    for s in &config.filters {
+        let d = match registry::filter(&s.name) {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(locate(s, e.with_key(format!("filters.{}", s.name))));
+                continue;
+            }
+        };
+        let bcx = cx(s, ComponentKind::Filter, d.name, config.agent.interval);
+        match (d.build)(&s.config, &bcx) {
+            Ok(filter) => filters.push(FilterStage { filter, globs: globs(s), metrics: bcx.metrics }),
+            Err(e) => errors.push(locate(s, e)),
+        }
+    }
+    let mut outputs = Vec::new();
+    for s in &config.outputs {
+        let d = match registry::output(&s.name) {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(locate(s, e.with_key(format!("outputs.{}", s.name))));
+                continue;
+            }
+        };
+        let bcx = cx(s, ComponentKind::Output, d.name, config.agent.interval);
+        match (d.build)(&s.config, &bcx) {
+            Ok(output) => outputs.push(BuiltOutput {
+                id: bcx.id,
+                output,
+                accepts: d.accepts,
+                globs: globs(s),
+                section: s.clone(),
+                metrics: bcx.metrics,
+            }),
+            Err(e) => errors.push(locate(s, e)),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    Ok(Built { inputs, filters, outputs, config, hostname, filter_shutdown, telemetry: telemetry.clone() })
+}
+
+/// A running pipeline.
+pub struct Running {
+    inputs: Vec<(PluginId, JoinHandle<()>)>,
+    router: JoinHandle<()>,
+    outputs: Vec<(PluginId, JoinHandle<()>)>,
+    input_shutdown: ShutdownTrigger,
+    abort: ShutdownTrigger,
+    filter_shutdown: ShutdownTrigger,
+    shutdown_timeout: Duration,
+}
+
+impl Built {
+    /// The loaded config these plugins came from.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The counters of every component of this pipeline.
+    pub fn component_metrics(&self) -> Vec<Arc<ComponentMetrics>> {
+        self.inputs
+            .iter()
+            .map(|i| Arc::clone(&i.metrics))
+            .chain(self.filters.iter().map(|f| Arc::clone(&f.metrics)))
+            .chain(self.outputs.iter().map(|o| Arc::clone(&o.metrics)))
+            .collect()
+    }
+
+    /// Replaces the outputs by one (for `--test`: print, ship nothing).
+    pub fn replace_outputs(&mut self, id: &str, output: Box<dyn Output>, accepts: Accepts) {
+        let section = self.outputs.first().map(|o| o.section.clone());
+        self.outputs.clear();
+        if let Some(section) = section.or_else(|| self.config.inputs.first().cloned()) {
+            self.outputs.push(BuiltOutput {
+                id: Arc::from(id),
+                output,
+                accepts,
+                globs: None,
+                section,
+                metrics: self.telemetry.register(id, ComponentKind::Output, "test"),
+            });
+        }
+    }
+
+    /// Starts every task.
+    pub fn start(self, mode: RunMode) -> Running {
+        let agent = &self.config.agent;
+        let (input_shutdown, in_sd) = shutdown_pair();
+        let (abort, abort_sd) = shutdown_pair();
+
+        let mut routes = Vec::new();
+        let mut output_tasks = Vec::new();
+        for o in self.outputs {
+            let buffer = &o.section.buffer;
+            let queue = Arc::new(OutputQueue::new(
+                agent.queue_batches,
+                buffer.max_bytes.get(),
+                buffer.when_full,
+                Arc::clone(&o.metrics),
+            ));
+            routes.push(Route {
+                globs: o.globs,
+                accepts: o.accepts,
+                queue: Arc::clone(&queue),
+                metrics: Arc::clone(&o.metrics),
+            });
+            let worker = OutputWorker {
+                id: Arc::clone(&o.id),
+                output: o.output,
+                queue,
+                metrics: o.metrics,
+                flush_interval: agent.flush_interval.get(),
+                abort: abort_sd.clone(),
+            };
+            output_tasks.push((o.id, tokio::spawn(worker.run())));
+        }
+
+        let mut tags: Vec<(String, String)> =
+            agent.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        if !agent.omit_hostname {
+            tags.push(("host".to_owned(), self.hostname.clone()));
+        }
+        let (tx, rx) = mpsc::channel(agent.queue_batches.max(1));
+        let input_metrics: HashMap<Arc<str>, Arc<ComponentMetrics>> =
+            self.inputs.iter().map(|i| (Arc::clone(&i.id), Arc::clone(&i.metrics))).collect();
+        let router = Router::new(self.filters, routes, Enrich { tags }, input_metrics);
+        let router = tokio::spawn(router.run(rx));
+
+        let mut input_tasks = Vec::new();
+        for i in self.inputs {
+            let cx = InputContext {
+                id: Arc::clone(&i.id),
+                out: EventSender::new(Arc::clone(&i.id), tx.clone(), Arc::clone(&i.metrics)),
+                shutdown: in_sd.clone(),
+                ticker: Ticker::new(i.interval, mode, in_sd.clone()),
+                acks: Acknowledgements::new(),
+                metrics: Arc::clone(&i.metrics),
+                mode,
+            };
+            let id = Arc::clone(&i.id);
+            let metrics = i.metrics;
+            let input = i.input;
+            let task = tokio::spawn(async move {
+                if let Err(e) = input.run(cx).await {
+                    metrics.error("stopped");
+                    error!(input = %id, error = %e, "input stopped with an error");
+                }
+            });
+            input_tasks.push((i.id, task));
+        }
+        drop(tx);
+        info!(
+            inputs = input_tasks.len(),
+            outputs = output_tasks.len(),
+            "pipeline started"
+        );
+        Running {
+            inputs: input_tasks,
+            router,
+            outputs: output_tasks,
+            input_shutdown,
+            abort,
+            filter_shutdown: self.filter_shutdown,
+            shutdown_timeout: agent.shutdown_timeout.get(),
+        }
+    }
+}
+
+impl Running {
+    /// Waits until every input has returned by itself (once mode).
+    pub async fn inputs_done(&mut self) {
+        for (id, h) in &mut self.inputs {
+            if let Err(e) = h.await {
+                error!(input = %id, error = %e, "input task failed");
+            }
+        }
+        self.inputs.clear();
+    }
+
+    /// Stops inputs, drains, flushes; gives up on whatever is left after `shutdown_timeout`.
+    /// Returns true when everything drained in time.
+    pub async fn stop(self) -> bool {
+        let Running { inputs, router, outputs, input_shutdown, abort, filter_shutdown, shutdown_timeout } =
+            self;
+        input_shutdown.trigger();
+        let deadline = tokio::time::Instant::now() + shutdown_timeout;
+        let mut clean = true;
+        for (id, mut h) in inputs {
+            if tokio::time::timeout_at(deadline, &mut h).await.is_err() {
+                warn!(input = %id, "input did not stop in time; aborting it");
+                h.abort();
+                clean = false;
+            }
+        }
+        // Inputs are gone, so their senders are dropped and the router drains and closes the
+        // queues; the workers drain the queues.
+        let drain = async {
+            if let Err(e) = router.await {
+                error!(error = %e, "router task failed");
+            }
+            for (id, h) in outputs {
+                if let Err(e) = h.await {
+                    error!(output = %id, error = %e, "output task failed");
+                }
+            }
+        };
+        tokio::pin!(drain);
+        if tokio::time::timeout_at(deadline, &mut drain).await.is_err() {
+            clean = false;
+            warn!("shutdown timeout reached: abandoning retries");
+            abort.trigger();
+            // Workers return promptly once aborted (they count what they leave behind).
+            if tokio::time::timeout(Duration::from_secs(5), &mut drain).await.is_err() {
+                error!("outputs did not stop after the abort signal");
+            }
+        }
+        filter_shutdown.trigger();
+        clean
+    }
+}

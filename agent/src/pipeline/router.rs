@@ -1,0 +1,151 @@
+//! The router task: takes every input's batches, adds the agent's tags, runs the filters in
+//! config order, and pushes each batch into the queue of every output whose route matches,
+//! then settles the batch's acknowledgement.
+//!
+//! Routing: an output with `match` takes batches from inputs whose id matches one of its
+//! globs; without `match` it takes batches from every input. Either way it takes only the
+//! event kinds its descriptor accepts. Route lists are cached per input id.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use gleaner_api::{Accepts, Batch, ComponentMetrics, Envelope, EventKind, Filter};
+use tokio::sync::mpsc;
+
+use super::glob::Glob;
+use super::queue::OutputQueue;
+
+/// One output as the router sees it.
+pub struct Route {
+    /// Globs on input ids; `None` takes every input.
+    pub globs: Option<Vec<Glob>>,
+    /// Kinds the output takes.
+    pub accepts: Accepts,
+    /// Its queue.
+    pub queue: Arc<OutputQueue>,
+    /// Its counters (`events_received`).
+    pub metrics: Arc<ComponentMetrics>,
+}
+
+/// One filter in the chain.
+pub struct FilterStage {
+    /// The filter.
+    pub filter: Box<dyn Filter>,
+    /// Globs on input ids; `None` applies to every input.
+    pub globs: Option<Vec<Glob>>,
+    /// Its counters.
+    pub metrics: Arc<ComponentMetrics>,
+}
+
+/// Tags every metric gets unless it already has them.
+#[derive(Debug, Clone, Default)]
+pub struct Enrich {
+    /// `(key, value)` pairs, `host` included unless omitted.
+    pub tags: Vec<(String, String)>,
+}
+
+fn matches(globs: Option<&[Glob]>, input: &str) -> bool {
+    globs.is_none_or(|gs| gs.iter().any(|g| g.matches(input)))
+}
+
+/// The router's state.
+pub struct Router {
+    /// Filters in order.
+    pub filters: Vec<FilterStage>,
+    /// Outputs.
+    pub routes: Vec<Route>,
+    /// Agent tags.
+    pub enrich: Enrich,
+    /// Each input's counters, for unrouted drops.
+    pub inputs: HashMap<Arc<str>, Arc<ComponentMetrics>>,
+    cache: HashMap<(Arc<str>, EventKind), Vec<usize>>,
+}
+
+impl Router {
+    /// A router over these stages.
+    pub fn new(
+        filters: Vec<FilterStage>,
+        routes: Vec<Route>,
+        enrich: Enrich,
+        inputs: HashMap<Arc<str>, Arc<ComponentMetrics>>,
+    ) -> Self {
+        Router { filters, routes, enrich, inputs, cache: HashMap::new() }
+    }
+
+    /// Runs until every sender is gone, then closes every output queue.
+    pub async fn run(mut self, mut rx: mpsc::Receiver<Envelope>) {
+        while let Some(env) = rx.recv().await {
+            self.handle(env).await;
+        }
+        for r in &self.routes {
+            r.queue.close();
+        }
+    }
+
+    fn targets(&mut self, input: &Arc<str>, kind: EventKind) -> Vec<usize> {
+        let routes = &self.routes;
+        self.cache
+            .entry((Arc::clone(input), kind))
+            .or_insert_with(|| {
+                routes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| r.accepts.takes(kind) && matches(r.globs.as_deref(), input))
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .clone()
+    }
+
+    async fn handle(&mut self, env: Envelope) {
+        let Envelope { input, mut batch, ack } = env;
+        if let Batch::Metrics(ms) = &mut batch {
+            for m in ms.iter_mut() {
+                for (k, v) in &self.enrich.tags {
+                    m.insert_tag_if_absent(k, v);
+                }
+            }
+        }
+        for stage in &mut self.filters {
+            if batch.is_empty() {
+                break;
+            }
+            if matches(stage.globs.as_deref(), &input) {
+                stage.metrics.received(batch.len() as u64, 0);
+                stage.filter.process(&mut batch);
+                stage.metrics.sent(batch.len() as u64, 0);
+            }
+        }
+        if batch.is_empty() {
+            if let Some(a) = ack {
+                a.ack();
+            }
+            return;
+        }
+        let targets = self.targets(&input, batch.kind());
+        if targets.is_empty() {
+            if let Some(m) = self.inputs.get(&input) {
+                m.dropped("unrouted", batch.len() as u64);
+            }
+            if let Some(a) = ack {
+                a.ack();
+            }
+            return;
+        }
+        let mut taken = true;
+        let last = targets.len() - 1;
+        let mut batch = Some(batch);
+        for (n, &i) in targets.iter().enumerate() {
+            let b = if n == last { batch.take() } else { batch.clone() };
+            let Some(b) = b else { break };
+            let route = &self.routes[i];
+            route.metrics.received(b.len() as u64, 0);
+            if route.queue.push(b).await.is_err() {
+                taken = false;
+            }
+        }
+        if let Some(a) = ack {
+            if taken { a.ack() } else { a.fail() }
+        }
+    }
+}
