@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian machine: installs what the tests need, builds the
+# agent binary the end-to-end tests run, and runs every test of the workspace.
+# Real peers the tests need (Prometheus, InfluxDB) are installed and started here, on
+# 127.0.0.1 only, and stopped by PID when the run ends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# System packages: a C compiler for -sys crates. Later peers join this list.
+packages=(gcc)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+# The toolchain named in rust-toolchain.toml (rustup installs it on first use).
+cargo --version
+
+cargo build -p gleaner --bin gleaner
+GLEANER_BIN="$(pwd)/target/debug/gleaner" cargo test --workspace

@@ -1,0 +1,84 @@
+//! The CLI contract: `check` exit codes and error format, `sample-config` output that
+//! `check` accepts, every shipped config in `configs/` valid, `--version`, `--test`.
+
+use gleaner_e2e::{run_cli, workspace_root};
+
+#[test]
+fn check_valid_config_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("ok.toml");
+    std::fs::write(&p, "[[inputs.internal]]\n[[outputs.stdout]]\n").unwrap();
+    let (code, out, err) = run_cli(&["check", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("valid (1 inputs, 0 filters, 1 outputs)"), "{out}");
+}
+
+#[test]
+fn check_invalid_config_exits_2_with_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.toml");
+    std::fs::write(&p, "[agent]\ninterval = \"10s\"\n\n[[inputs.internl]]\n").unwrap();
+    let (code, _out, err) = run_cli(&["check", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    let expected = format!("{}:4:1: inputs.internl: unknown input plugin `internl`", p.display());
+    assert!(err.contains(&expected), "want {expected:?} in:\n{err}");
+    assert!(err.contains("did you mean `internal`?"), "{err}");
+}
+
+#[test]
+fn check_missing_file_exits_2() {
+    let (code, _out, err) = run_cli(&["check", "--config", "/nonexistent/gleaner.toml"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("/nonexistent/gleaner.toml"), "{err}");
+}
+
+#[test]
+fn sample_config_passes_check() {
+    let (code, sample, err) = run_cli(&["sample-config"]);
+    assert_eq!(code, 0, "{err}");
+    for name in ["[[inputs.internal]]", "[[inputs.http_listener]]", "[[outputs.stdout]]", "[[outputs.file]]"] {
+        assert!(sample.contains(name), "sample-config lacks {name}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("sample.toml");
+    std::fs::write(&p, &sample).unwrap();
+    let (code, out, err) = run_cli(&["check", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "sample-config does not pass check:\n{err}\n{out}");
+}
+
+#[test]
+fn every_shipped_config_passes_check() {
+    let dir = workspace_root().join("configs");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "toml") {
+            let (code, out, err) = run_cli(&["check", "--config", p.to_str().unwrap()]);
+            assert_eq!(code, 0, "{} is invalid:\n{err}\n{out}", p.display());
+            n += 1;
+        }
+    }
+    assert!(n >= 1, "no configs found in {}", dir.display());
+}
+
+#[test]
+fn version_flag() {
+    let (code, out, _) = run_cli(&["--version"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("gleaner "), "{out}");
+}
+
+#[test]
+fn test_mode_prints_line_protocol_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.toml");
+    std::fs::write(
+        &p,
+        "[agent]\nhostname = \"h1\"\n[agent.tags]\ncluster = \"c\"\n[[inputs.internal]]\n[[outputs.file]]\npath = \"/nonexistent/never-written\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = run_cli(&["--config", p.to_str().unwrap(), "--test"]);
+    assert_eq!(code, 0, "{err}");
+    let line = out.lines().find(|l| l.starts_with("internal_agent,")).unwrap_or_else(|| panic!("no internal_agent line in:\n{out}"));
+    assert!(line.contains("cluster=c") && line.contains("host=h1"), "{line}");
+}
