@@ -105,7 +105,8 @@ fn encode_uses_line_protocol_and_json_lines() {
     out.encode(&logs, &mut buf).unwrap();
     assert_eq!(
         buf,
-        b"{\"timestamp\":\"1970-01-01T00:00:00.000000000Z\",\"stream\":\"stdout\",\"message\":\"hi\"}\n"
+        &b"{\"timestamp\":\"1970-01-01T00:00:00.000000000Z\",\"stream\":\"stdout\",\
+          \"message\":\"hi\"}\n"[..]
     );
     let metrics = Batch::Metrics(vec![
         Metric::new("m", 0).with_field("x", FieldValue::Float(f64::NAN)),

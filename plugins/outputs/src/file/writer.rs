@@ -134,7 +134,8 @@ impl Writer {
             // Best effort: take back a partial write so the retry starts on a clean line.
             // The file is closed (dropped) either way and reopened by the next write.
             if open.file.set_len(open.size).is_err() {
-                tracing::warn!(path = %self.settings.path.display(), "partial write not rolled back");
+                let path = self.settings.path.display();
+                tracing::warn!(path = %path, "partial write not rolled back");
             }
             return Err(WriteFileError::Write {
                 path: self.settings.path.clone(),
@@ -206,7 +207,8 @@ impl Writer {
         match open.file.metadata() {
             Ok(meta) if same => open.size = meta.len(),
             _ => {
-                tracing::info!(path = %self.settings.path.display(), "output file moved or deleted; reopening");
+                let path = self.settings.path.display();
+                tracing::info!(path = %path, "output file moved or deleted; reopening");
                 self.file = None;
             }
         }

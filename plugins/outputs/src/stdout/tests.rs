@@ -100,7 +100,8 @@ fn logs_are_json_lines() {
     out.unwrap().encode(&batch, &mut buf).unwrap();
     assert_eq!(
         buf,
-        b"{\"timestamp\":\"1970-01-01T00:00:00.000000000Z\",\"stream\":\"stderr\",\"message\":\"hi\"}\n"
+        &b"{\"timestamp\":\"1970-01-01T00:00:00.000000000Z\",\"stream\":\"stderr\",\
+          \"message\":\"hi\"}\n"[..]
     );
 }
 
