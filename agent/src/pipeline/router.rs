@@ -149,3 +149,6 @@ impl Router {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
