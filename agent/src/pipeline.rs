@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use crate::config::{Config, ConfigErrors, PluginSection};
+use crate::config::{BufferConfig, Config, ConfigErrors, PluginSection};
 use crate::delivery::OutputWorker;
 use crate::registry;
 use glob::Glob;
@@ -41,7 +41,7 @@ pub struct BuiltOutput {
     output: Box<dyn Output>,
     accepts: Accepts,
     globs: Option<Vec<Glob>>,
-    section: PluginSection,
+    buffer: BufferConfig,
     metrics: Arc<ComponentMetrics>,
 }
 
@@ -152,7 +152,7 @@ pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigError
                 output,
                 accepts: d.accepts,
                 globs: globs(s),
-                section: s.clone(),
+                buffer: s.buffer.clone(),
                 metrics: bcx.metrics,
             }),
             Err(e) => errors.push(locate(s, e)),
@@ -193,18 +193,15 @@ impl Built {
 
     /// Replaces the outputs by one (for `--test`: print, ship nothing).
     pub fn replace_outputs(&mut self, id: &str, output: Box<dyn Output>, accepts: Accepts) {
-        let section = self.outputs.first().map(|o| o.section.clone());
         self.outputs.clear();
-        if let Some(section) = section.or_else(|| self.config.inputs.first().cloned()) {
-            self.outputs.push(BuiltOutput {
-                id: Arc::from(id),
-                output,
-                accepts,
-                globs: None,
-                section,
-                metrics: self.telemetry.register(id, ComponentKind::Output, "test"),
-            });
-        }
+        self.outputs.push(BuiltOutput {
+            id: Arc::from(id),
+            output,
+            accepts,
+            globs: None,
+            buffer: BufferConfig::default(),
+            metrics: self.telemetry.register(id, ComponentKind::Output, "test"),
+        });
     }
 
     /// Starts every task.
@@ -216,7 +213,7 @@ impl Built {
         let mut routes = Vec::new();
         let mut output_tasks = Vec::new();
         for o in self.outputs {
-            let buffer = &o.section.buffer;
+            let buffer = &o.buffer;
             let queue = Arc::new(OutputQueue::new(
                 agent.queue_batches,
                 buffer.max_bytes.get(),
