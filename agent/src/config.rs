@@ -1,7 +1,7 @@
 //! The agent's config: loading TOML files (one file or a directory of `*.toml` merged in name
 //! order), `${VAR}` substitution in string values, the `[agent]` table, and one
 //! [`PluginSection`] per `[[inputs.X]]`, `[[filters.X]]` and `[[outputs.X]]` table with its
-//! stable id and shared keys split off. Errors are located as `file:line:col key: message
+//! stable id and shared keys split off. Errors are located as `file:line:col: key: message
 //! (hint)`.
 
 mod load;
@@ -29,7 +29,7 @@ pub struct AgentConfig {
     pub interval: Duration,
     /// How often outputs flush (and, later, chunks seal).
     pub flush_interval: Duration,
-    /// Where buffers and offset databases live; none means memory only.
+    /// Where buffers and offset databases live; none (or an empty string) means memory only.
     pub data_dir: Option<PathBuf>,
     /// Host name added as the `host` tag; empty: `NODE_NAME`, else the system host name.
     pub hostname: String,

@@ -63,7 +63,7 @@ pub(crate) fn load_with_env(path: &Path, lookup: Lookup<'_>) -> Result<Config, C
     for p in config_paths(path)? {
         match SourceFile::read(&p) {
             Ok(f) => files.push(Arc::new(f)),
-            Err(e) => unreadable.push(e),
+            Err(e) => unreadable.extend(e.0),
         }
     }
     let mut found = Found::default();

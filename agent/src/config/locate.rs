@@ -20,8 +20,8 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    /// Reads a config file; the error names the file.
-    pub fn read(path: &Path) -> Result<SourceFile, LocatedError> {
+    /// Reads a config file; the error (one [`LocatedError`], without a line) names the file.
+    pub fn read(path: &Path) -> Result<SourceFile, ConfigErrors> {
         match std::fs::read_to_string(path) {
             Ok(text) => Ok(SourceFile {
                 path: path.to_owned(),
@@ -30,7 +30,8 @@ impl SourceFile {
             Err(e) => Err(LocatedError::unlocated(
                 path,
                 ConfigError::new(format!("cannot read config file: {e}")),
-            )),
+            )
+            .into()),
         }
     }
 
