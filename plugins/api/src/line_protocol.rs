@@ -2,10 +2,24 @@
 //! behind `inputs.http_listener`. Both live here because plugins may not depend on each other
 //! and the two must agree on every escape.
 //!
-//! STUB: signatures fixed; bodies to be written (see encode.rs / parse.rs).
+//! - `encode.rs`: [`encode_metric`], Telegraf-compatible escaping, never writes an invalid line.
+//! - `split.rs`: splits a body into lines, respecting quoted strings that span lines.
+//! - `parse.rs`: [`parse_lines`], InfluxDB 1.x semantics, one [`LineError`] per bad line.
+//! - `precision.rs`: [`Precision`], the `precision` query parameter of the write APIs.
+//!
+//! What the encoder writes the parser reads back unchanged, except where line protocol cannot
+//! carry a value (see `encode.rs`: control characters and trailing backslashes in names,
+//! empty tags, a backslash right before a delimiter, NaN/±Inf, a measurement starting with
+//! `#`, which reads as a comment).
 
 mod encode;
 mod parse;
+mod precision;
+mod split;
 
-pub use encode::{encode_metric, EncodeOutcome};
-pub use parse::{parse_lines, LineError, ParseOutput, Precision};
+pub use encode::{EncodeOutcome, encode_metric, write_timestamp};
+pub use parse::{LineError, ParseOutput, parse_lines};
+pub use precision::{Precision, PrecisionError};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,661 @@
+//! Line-protocol tests: golden lines for every escape and value type in both directions,
+//! error reasons and line numbers, and property tests (encode then parse is the identity on
+//! what the encoder keeps; parsing arbitrary bytes never panics).
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::event::{FieldValue, Metric};
+
+fn enc(m: &Metric) -> (String, EncodeOutcome) {
+    let mut out = Vec::new();
+    let o = encode_metric(m, &mut out);
+    (String::from_utf8(out).unwrap(), o)
+}
+
+fn parse_ok(body: &str) -> Vec<Metric> {
+    let p = parse_lines(body.as_bytes(), Precision::Nanoseconds, 7);
+    assert!(p.errors.is_empty(), "{body:?}: {:?}", p.errors);
+    p.metrics
+}
+
+fn parse_one(body: &str) -> Metric {
+    let mut v = parse_ok(body);
+    assert_eq!(v.len(), 1, "{body:?}");
+    v.remove(0)
+}
+
+fn parse_err(body: &str) -> String {
+    let p = parse_lines(body.as_bytes(), Precision::Nanoseconds, 7);
+    assert!(p.metrics.is_empty(), "{body:?} parsed: {:?}", p.metrics);
+    assert_eq!(p.errors.len(), 1, "{body:?}");
+    p.errors[0].message.clone()
+}
+
+// ---------------------------------------------------------------- encoder
+
+#[test]
+fn encodes_every_type() {
+    let m = Metric::new("cpu", 1_000)
+        .with_tag("region", "eu")
+        .with_tag("host", "a")
+        .with_field("f", FieldValue::Float(1.5))
+        .with_field("i", FieldValue::Int(-2))
+        .with_field("u", FieldValue::UInt(3))
+        .with_field("t", FieldValue::Bool(true))
+        .with_field("b", FieldValue::Bool(false))
+        .with_field("s", FieldValue::String("hi".into()));
+    let (line, o) = enc(&m);
+    assert_eq!(
+        line,
+        "cpu,host=a,region=eu f=1.5,i=-2i,u=3u,t=true,b=false,s=\"hi\" 1000\n"
+    );
+    assert_eq!(
+        o,
+        EncodeOutcome {
+            written: true,
+            dropped_fields: 0
+        }
+    );
+}
+
+#[test]
+fn encodes_integer_extremes_and_negative_time() {
+    let m = Metric::new("m", -5)
+        .with_field("a", FieldValue::Int(i64::MIN))
+        .with_field("b", FieldValue::Int(i64::MAX))
+        .with_field("c", FieldValue::UInt(u64::MAX))
+        .with_field("d", FieldValue::UInt(0));
+    let (line, _) = enc(&m);
+    assert_eq!(
+        line,
+        "m a=-9223372036854775808i,b=9223372036854775807i,c=18446744073709551615u,d=0u -5\n"
+    );
+}
+
+#[test]
+fn encodes_floats_round_trip_and_valid() {
+    let cases: &[(f64, &str)] = &[
+        (42.0, "42"),
+        (-0.5, "-0.5"),
+        (0.1, "0.1"),
+        (0.0, "0"),
+        (-0.0, "-0"),
+        (123.456, "123.456"),
+        (1e15, "1000000000000000"),
+        (1e16, "1e16"),
+        (1e300, "1e300"),
+        (1e-300, "1e-300"),
+        (0.00001, "0.00001"),
+        (1.5e-7, "1.5e-7"),
+        (f64::MAX, "1.7976931348623157e308"),
+        (f64::MIN_POSITIVE, "2.2250738585072014e-308"),
+        (5e-324, "5e-324"),
+    ];
+    for &(v, text) in cases {
+        let (line, _) = enc(&Metric::new("m", 0).with_field("v", FieldValue::Float(v)));
+        assert_eq!(line, format!("m v={text} 0\n"));
+        let back = parse_one(&line);
+        match back.fields[0].1 {
+            FieldValue::Float(f) => assert_eq!(f.to_bits(), v.to_bits(), "{text}"),
+            ref other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[test]
+fn drops_non_finite_floats() {
+    let m = Metric::new("m", 1)
+        .with_field("nan", FieldValue::Float(f64::NAN))
+        .with_field("ok", FieldValue::Int(1))
+        .with_field("inf", FieldValue::Float(f64::INFINITY))
+        .with_field("ninf", FieldValue::Float(f64::NEG_INFINITY));
+    let (line, o) = enc(&m);
+    assert_eq!(line, "m ok=1i 1\n");
+    assert_eq!(
+        o,
+        EncodeOutcome {
+            written: true,
+            dropped_fields: 3
+        }
+    );
+
+    let mut out = b"keep\n".to_vec();
+    let only_nan = Metric::new("m", 1).with_field("x", FieldValue::Float(f64::NAN));
+    let o = encode_metric(&only_nan, &mut out);
+    assert_eq!(
+        o,
+        EncodeOutcome {
+            written: false,
+            dropped_fields: 1
+        }
+    );
+    assert_eq!(out, b"keep\n");
+}
+
+#[test]
+fn writes_nothing_without_measurement_or_fields() {
+    let mut out = Vec::new();
+    let no_name = Metric::new("", 1).with_field("x", FieldValue::Int(1));
+    assert!(!encode_metric(&no_name, &mut out).written);
+    let only_backslash = Metric::new("\\\\", 1).with_field("x", FieldValue::Int(1));
+    assert!(!encode_metric(&only_backslash, &mut out).written);
+    assert!(!encode_metric(&Metric::new("m", 1).with_tag("t", "v"), &mut out).written);
+    assert!(out.is_empty());
+}
+
+#[test]
+fn escapes_measurement() {
+    let m = Metric::new("my cpu,x=y", 0).with_field("v", FieldValue::Int(1));
+    assert_eq!(enc(&m).0, "my\\ cpu\\,x=y v=1i 0\n");
+}
+
+#[test]
+fn escapes_tags_and_field_keys() {
+    let m = Metric::new("m", 0)
+        .with_tag("a b,c=d", "e f,g=h")
+        .with_field("k ,=", FieldValue::Int(1));
+    assert_eq!(enc(&m).0, "m,a\\ b\\,c\\=d=e\\ f\\,g\\=h k\\ \\,\\==1i 0\n");
+}
+
+#[test]
+fn replaces_control_characters() {
+    let m = Metric::new("a\tb", 0)
+        .with_tag("k\n", "v\x0c\r")
+        .with_field("f\r", FieldValue::String("raw\nline\t\r".into()));
+    assert_eq!(enc(&m).0, "a\\tb,k\\n=v\\f\\r f\\r=\"raw\nline\t\r\" 0\n");
+}
+
+#[test]
+fn keeps_backslashes_and_trims_trailing_ones() {
+    let m = Metric::new("m\\", 0)
+        .with_tag("path", "C:\\dir\\")
+        .with_tag("gone", "\\\\")
+        .with_tag("", "x")
+        .with_tag("empty", "")
+        .with_field("a\\b\\", FieldValue::Int(1))
+        .with_field("\\", FieldValue::Int(2));
+    let (line, o) = enc(&m);
+    assert_eq!(line, "m,path=C:\\dir a\\b=1i 0\n");
+    assert_eq!(o.dropped_fields, 1);
+}
+
+#[test]
+fn escapes_string_values() {
+    let m = Metric::new("m", 0).with_field("s", FieldValue::String("say \"hi\" \\ \\\"".into()));
+    let (line, _) = enc(&m);
+    assert_eq!(line, "m s=\"say \\\"hi\\\" \\\\ \\\\\\\"\" 0\n");
+    assert_eq!(parse_one(&line), m);
+}
+
+#[test]
+fn write_timestamp_uses_precision() {
+    let mut out = Vec::new();
+    write_timestamp(&mut out, 1_500_000_000, Precision::Seconds);
+    out.push(b' ');
+    write_timestamp(&mut out, -1, Precision::Milliseconds);
+    assert_eq!(out, b"1 -1");
+}
+
+// ---------------------------------------------------------------- parser
+
+#[test]
+fn parses_every_type() {
+    let m = parse_one("cpu,host=a f=1.5,i=-2i,u=3u,t=true,b=F,s=\"hi\" 1000");
+    let want = Metric::new("cpu", 1000)
+        .with_tag("host", "a")
+        .with_field("f", FieldValue::Float(1.5))
+        .with_field("i", FieldValue::Int(-2))
+        .with_field("u", FieldValue::UInt(3))
+        .with_field("t", FieldValue::Bool(true))
+        .with_field("b", FieldValue::Bool(false))
+        .with_field("s", FieldValue::String("hi".into()));
+    assert_eq!(m, want);
+}
+
+#[test]
+fn parses_bool_spellings() {
+    for (text, v) in [
+        ("t", true),
+        ("T", true),
+        ("true", true),
+        ("True", true),
+        ("TRUE", true),
+        ("f", false),
+        ("F", false),
+        ("false", false),
+        ("False", false),
+        ("FALSE", false),
+    ] {
+        assert_eq!(
+            parse_one(&format!("m b={text}")).fields[0].1,
+            FieldValue::Bool(v),
+            "{text}"
+        );
+    }
+    assert!(parse_err("m b=tRue").contains("invalid number"));
+}
+
+#[test]
+fn parses_float_forms() {
+    for (text, v) in [
+        ("1", 1.0),
+        ("-1.5", -1.5),
+        ("1e3", 1000.0),
+        ("1.E+78", 1e78),
+        ("-1.234456e+78", -1.234456e78),
+        ("1E-2", 0.01),
+        (".5", 0.5),
+        ("1.", 1.0),
+        ("-0", -0.0),
+    ] {
+        assert_eq!(
+            parse_one(&format!("m v={text}")).fields[0].1,
+            FieldValue::Float(v),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn parses_integer_limits() {
+    let m = parse_one("m a=-9223372036854775808i,b=9223372036854775807i,c=18446744073709551615u");
+    assert_eq!(m.field("a"), Some(&FieldValue::Int(i64::MIN)));
+    assert_eq!(m.field("b"), Some(&FieldValue::Int(i64::MAX)));
+    assert_eq!(m.field("c"), Some(&FieldValue::UInt(u64::MAX)));
+}
+
+#[test]
+fn unescapes_names() {
+    let m = parse_one("my\\ cpu\\,x=y,ta\\ g\\=k=v\\,1\\=2 f\\ \\,\\=k=1i 0");
+    assert_eq!(m.measurement, "my cpu,x=y");
+    assert_eq!(m.tags, vec![("ta g=k".to_owned(), "v,1=2".to_owned())]);
+    assert_eq!(m.fields, vec![("f ,=k".to_owned(), FieldValue::Int(1))]);
+}
+
+#[test]
+fn keeps_other_backslashes_literal() {
+    let m = parse_one("a\\=b\\x,path=C:\\dir\\\\x k\\\\=\"\\d\" 0");
+    assert_eq!(m.measurement, "a\\=b\\x");
+    assert_eq!(m.tag("path"), Some("C:\\dir\\\\x"));
+    assert_eq!(
+        m.fields,
+        vec![("k\\\\".to_owned(), FieldValue::String("\\d".into()))]
+    );
+}
+
+#[test]
+fn unescapes_strings_and_spans_lines() {
+    let body = "m s=\"a \\\"q\\\" \\\\ b\nsecond\" 1\nm s=\"x,y z=1\" 2\n";
+    let got = parse_ok(body);
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        got[0].fields[0].1,
+        FieldValue::String("a \"q\" \\ b\nsecond".into())
+    );
+    assert_eq!(got[0].timestamp, 1);
+    assert_eq!(got[1].fields[0].1, FieldValue::String("x,y z=1".into()));
+}
+
+#[test]
+fn quotes_in_names_are_ordinary() {
+    let got = parse_ok("m\",t=\"v f\"=1 0\nn x=2");
+    assert_eq!(got.len(), 2);
+    let m = &got[0];
+    assert_eq!(m.measurement, "m\"");
+    assert_eq!(m.tag("t"), Some("\"v"));
+    assert_eq!(m.fields[0].0, "f\"");
+}
+
+#[test]
+fn skips_comments_blanks_and_handles_crlf() {
+    let body = "# a comment with \"quote\nm v=1 5\r\n\r\n   \n  \t# another\n  m v=2\n";
+    let got = parse_ok(body);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0].timestamp, 5);
+    assert_eq!(got[1].timestamp, 7, "default time");
+}
+
+#[test]
+fn sorts_tags_and_keeps_last_duplicates() {
+    let m = parse_one("m,z=1,a=2,z=3 f=1,g=2,f=3");
+    assert_eq!(
+        m.tags,
+        vec![
+            ("a".to_owned(), "2".to_owned()),
+            ("z".to_owned(), "3".to_owned())
+        ]
+    );
+    assert_eq!(
+        m.fields,
+        vec![
+            ("f".to_owned(), FieldValue::Float(3.0)),
+            ("g".to_owned(), FieldValue::Float(2.0))
+        ]
+    );
+}
+
+#[test]
+fn converts_precision() {
+    let p = |body: &str, precision| {
+        let out = parse_lines(body.as_bytes(), precision, 0);
+        (out.metrics.first().map(|m| m.timestamp), out.errors.len())
+    };
+    assert_eq!(p("m v=1 3", Precision::Seconds), (Some(3_000_000_000), 0));
+    assert_eq!(p("m v=1 3", Precision::Milliseconds), (Some(3_000_000), 0));
+    assert_eq!(p("m v=1 3", Precision::Microseconds), (Some(3_000), 0));
+    assert_eq!(
+        p("m v=1 -2", Precision::Minutes),
+        (Some(-120_000_000_000), 0)
+    );
+    assert_eq!(p("m v=1 1", Precision::Hours), (Some(3_600_000_000_000), 0));
+    assert_eq!(
+        p("m v=1 9223372036854775807", Precision::Nanoseconds),
+        (Some(i64::MAX), 0)
+    );
+    assert_eq!(
+        p("m v=1 9223372036854775807", Precision::Seconds),
+        (None, 1)
+    );
+    assert_eq!(p("m v=1 9223372037", Precision::Seconds), (None, 1));
+    assert_eq!(
+        p("m v=1", Precision::Seconds),
+        (Some(0), 0),
+        "default time is already ns"
+    );
+}
+
+#[test]
+fn precision_params() {
+    for (s, p) in [
+        ("", Precision::Nanoseconds),
+        ("n", Precision::Nanoseconds),
+        ("u", Precision::Microseconds),
+        ("us", Precision::Microseconds),
+        ("ms", Precision::Milliseconds),
+        ("s", Precision::Seconds),
+        ("m", Precision::Minutes),
+        ("h", Precision::Hours),
+    ] {
+        assert_eq!(Precision::from_v1_param(s), Ok(p), "{s}");
+    }
+    for (s, p) in [
+        ("ns", Precision::Nanoseconds),
+        ("us", Precision::Microseconds),
+        ("ms", Precision::Milliseconds),
+        ("s", Precision::Seconds),
+    ] {
+        assert_eq!(Precision::from_v2_param(s), Ok(p), "{s}");
+    }
+    assert!(Precision::from_v2_param("m").is_err());
+    assert!(Precision::from_v2_param("n").is_err());
+    let e = Precision::from_v1_param("sec").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid precision \"sec\": expected one of n, ns, u, us, ms, s, m, h"
+    );
+}
+
+#[test]
+fn rejects_bad_lines_with_reasons() {
+    let cases = [
+        ("m", "missing fields"),
+        ("m ", "missing fields"),
+        ("m,t=v", "missing fields"),
+        (",t=v f=1", "missing measurement"),
+        ("m,t f=1", "missing tag value"),
+        ("m,t= f=1", "missing tag value"),
+        ("m,=v f=1", "missing tag key"),
+        ("m,t=a=b f=1", "invalid tag format"),
+        ("m f=", "missing field value"),
+        ("m f=,g=1", "missing field value"),
+        ("m f", "invalid field format"),
+        ("m =1", "missing field key"),
+        ("m f=1,", "missing field key"),
+        ("m f=1x", "invalid number"),
+        ("m f=NaN", "invalid number"),
+        ("m f=nan", "invalid number"),
+        ("m f=inf", "invalid number"),
+        ("m f=-Infinity", "invalid number"),
+        ("m f=+1", "invalid number"),
+        ("m f=1.2.3", "invalid number"),
+        ("m f=1e400", "value out of range"),
+        ("m f=9223372036854775808i", "invalid integer"),
+        ("m f=+1i", "invalid integer"),
+        ("m f=-1u", "invalid unsigned"),
+        ("m f=1.5i", "invalid integer"),
+        ("m f=\"abc", "unbalanced quotes"),
+        ("m f=\"a\"x", "invalid field format"),
+        ("m f=1 12a", "bad timestamp"),
+        ("m f=1 1.5", "bad timestamp"),
+        ("m f=1 1 2", "unexpected text after timestamp"),
+    ];
+    for (line, reason) in cases {
+        let msg = parse_err(line);
+        assert_eq!(
+            msg,
+            format!("unable to parse '{line}': {reason}"),
+            "{line:?}"
+        );
+    }
+    let p = parse_lines(b"m f=\"\xff\"", Precision::Nanoseconds, 0);
+    assert!(
+        p.errors[0].message.ends_with(": invalid utf-8"),
+        "{:?}",
+        p.errors
+    );
+}
+
+#[test]
+fn error_quotes_at_most_100_chars() {
+    let line = format!("m{} f=x", "é".repeat(300));
+    let msg = parse_err(&line);
+    let quoted = msg.strip_prefix("unable to parse '").unwrap();
+    let (text, reason) = quoted.split_once("': ").unwrap();
+    assert_eq!(reason, "invalid number");
+    assert_eq!(text, format!("m{}...", "é".repeat(99)));
+}
+
+#[test]
+fn bad_line_among_good_ones() {
+    let body = "m v=1 1\n# comment\nm s=\"two\nlines\" 2\nm v=oops 3\nm v=4 4\n";
+    let p = parse_lines(body.as_bytes(), Precision::Nanoseconds, 0);
+    let ts: Vec<i64> = p.metrics.iter().map(|m| m.timestamp).collect();
+    assert_eq!(ts, vec![1, 2, 4]);
+    assert_eq!(
+        p.errors,
+        vec![LineError {
+            line: 5,
+            message: "unable to parse 'm v=oops 3': invalid number".into()
+        }]
+    );
+}
+
+#[test]
+fn unterminated_string_ends_the_body() {
+    let body = "m v=1 1\nm s=\"open 2\nm v=3 3\n";
+    let p = parse_lines(body.as_bytes(), Precision::Nanoseconds, 0);
+    assert_eq!(p.metrics.len(), 1);
+    assert_eq!(p.errors.len(), 1);
+    assert_eq!(p.errors[0].line, 2);
+    assert!(p.errors[0].message.ends_with("unbalanced quotes"));
+}
+
+#[test]
+fn backslash_never_joins_lines() {
+    let p = parse_lines(b"m\\\nm v=1 1\nm,t=a\\\nm v=2 2", Precision::Nanoseconds, 0);
+    assert_eq!(p.metrics.len(), 2);
+    assert_eq!(
+        p.errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+        vec![1, 3]
+    );
+}
+
+#[test]
+fn large_inputs_stay_linear() {
+    let mut line = String::from("m ");
+    for i in 0..20_000 {
+        line.push_str(&format!("f{}={i},", i % 10_000));
+    }
+    line.push_str("last=1 1\n");
+    let m = parse_one(&line);
+    assert_eq!(m.fields.len(), 10_001);
+    assert_eq!(m.field("f3"), Some(&FieldValue::Float(10_003.0)));
+
+    let mut tags = String::from("m");
+    for i in (0..20_000).rev() {
+        tags.push_str(&format!(",t{i}=v"));
+    }
+    tags.push_str(" v=1");
+    assert_eq!(parse_one(&tags).tags.len(), 20_000);
+
+    let slashes = "\\".repeat(200_001);
+    let p = parse_lines(slashes.as_bytes(), Precision::Nanoseconds, 0);
+    assert_eq!(p.errors.len(), 1);
+}
+
+// ---------------------------------------------------------------- properties
+
+/// Characters that exercise every escape, mixed with arbitrary ones.
+fn text() -> impl Strategy<Value = String> {
+    let special = prop::sample::select(vec![
+        ' ', ',', '=', '\\', '"', '#', '\t', '\n', '\r', '\x0c', 'i', 'u', 't', '1', '.', 'é', '€',
+    ]);
+    prop::collection::vec(prop_oneof![3 => any::<char>(), 2 => special], 0..8)
+        .prop_map(|v| v.into_iter().collect())
+}
+
+/// True when the encoder writes `s` so that the parser reads back exactly `s`.
+fn lossless(s: &str, escaped: &[char]) -> bool {
+    let chars: Vec<char> = s.chars().collect();
+    !s.is_empty()
+        && !s.contains(['\t', '\n', '\x0c', '\r'])
+        && !s.ends_with('\\')
+        && !chars
+            .windows(2)
+            .any(|w| w[0] == '\\' && escaped.contains(&w[1]))
+}
+
+/// Makes `s` lossless (see [`lossless`]) by removing what line protocol cannot carry; cheaper
+/// than filtering, which rejects most generated strings.
+fn repair(s: String, escaped: &[char]) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\t' | '\n' | '\x0c' | '\r') {
+            continue;
+        }
+        if escaped.contains(&c) {
+            while out.ends_with('\\') {
+                out.pop();
+            }
+        }
+        out.push(c);
+    }
+    while out.ends_with('\\') {
+        out.pop();
+    }
+    if out.is_empty() {
+        out.push('x');
+    }
+    assert!(lossless(&out, escaped), "{out:?}");
+    out
+}
+
+fn measurement() -> impl Strategy<Value = String> {
+    text().prop_map(|s| {
+        let s = repair(s, &[',', ' ']);
+        if s.starts_with('#') {
+            format!("_{s}")
+        } else {
+            s
+        }
+    })
+}
+
+fn key() -> impl Strategy<Value = String> {
+    text().prop_map(|s| repair(s, &[',', ' ', '=']))
+}
+
+fn value() -> impl Strategy<Value = FieldValue> {
+    prop_oneof![
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(FieldValue::Float),
+        prop_oneof![Just(0.0), Just(-0.0), Just(42.0), Just(1e300), Just(5e-324)]
+            .prop_map(FieldValue::Float),
+        any::<i64>().prop_map(FieldValue::Int),
+        any::<u64>().prop_map(FieldValue::UInt),
+        any::<bool>().prop_map(FieldValue::Bool),
+        text().prop_map(FieldValue::String),
+        any::<String>().prop_map(FieldValue::String),
+    ]
+}
+
+fn metric() -> impl Strategy<Value = Metric> {
+    (
+        measurement(),
+        prop::collection::vec((key(), key()), 0..4),
+        prop::collection::vec((key(), value()), 1..5),
+        any::<i64>(),
+    )
+        .prop_map(|(name, tags, fields, ts)| {
+            let mut m = Metric::new(name, ts);
+            for (k, v) in tags {
+                m.insert_tag(k, v);
+            }
+            for (k, v) in fields {
+                if m.field(&k).is_none() {
+                    m.fields.push((k, v));
+                }
+            }
+            m
+        })
+}
+
+proptest! {
+    #[test]
+    fn encode_then_parse_is_identity(ms in prop::collection::vec(metric(), 1..4)) {
+        let mut buf = Vec::new();
+        for m in &ms {
+            prop_assert!(encode_metric(m, &mut buf).written);
+        }
+        let p = parse_lines(&buf, Precision::Nanoseconds, 0);
+        prop_assert!(p.errors.is_empty(), "{:?} from {:?}", p.errors, String::from_utf8_lossy(&buf));
+        prop_assert_eq!(&p.metrics, &ms, "{:?}", String::from_utf8_lossy(&buf));
+        for (got, want) in p.metrics.iter().zip(&ms) {
+            for ((_, a), (_, b)) in got.fields.iter().zip(&want.fields) {
+                if let (FieldValue::Float(a), FieldValue::Float(b)) = (a, b) {
+                    prop_assert_eq!(a.to_bits(), b.to_bits());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn parse_never_panics_on_bytes(body in prop::collection::vec(any::<u8>(), 0..512)) {
+        check_invariants(&body);
+    }
+
+    #[test]
+    fn parse_never_panics_on_near_valid(
+        body in prop::collection::vec(
+            prop::sample::select(b"m,= \"\\\n\r\t#1iu.eE-+tfx\xc3\xa9\xff".to_vec()), 0..256)
+    ) {
+        check_invariants(&body);
+    }
+}
+
+fn check_invariants(body: &[u8]) {
+    let p = parse_lines(body, Precision::Seconds, 0);
+    let lines = body.iter().filter(|&&b| b == b'\n').count() + 1;
+    let mut last = 0;
+    for e in &p.errors {
+        assert!(e.line > last && e.line <= lines, "{e:?}");
+        assert!(e.message.starts_with("unable to parse '"));
+        last = e.line;
+    }
+    for m in &p.metrics {
+        assert!(!m.measurement.is_empty() && !m.fields.is_empty());
+        assert!(m.tags.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+}
