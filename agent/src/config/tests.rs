@@ -484,7 +484,7 @@ fn shared_key_rules() {
         check("[[outputs.x]]\nbuffer = {when_full = \"drop\"}\n"),
         [
             "2:23: outputs.x.0.buffer.when_full: unknown variant `drop`, expected `block` or \
-          `drop_oldest` (valid keys: block, drop_oldest)"
+          `drop_oldest` (valid values: block, drop_oldest)"
         ]
     );
 }

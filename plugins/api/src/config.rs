@@ -63,11 +63,15 @@ impl ConfigError {
         let mut e = ConfigError::new(message.clone());
         e.span = err.span();
         if let Some((bad, expected)) = parse_unknown(&message) {
-            e.key = Some(bad.clone());
+            let is_key = message.starts_with("unknown field");
+            if is_key {
+                e.key = Some(bad.clone());
+            }
+            let what = if is_key { "keys" } else { "values" };
             e.hint = Some(match did_you_mean(&bad, &expected) {
                 Some(best) => format!("did you mean `{best}`?"),
                 None if expected.is_empty() => "this table takes no keys".to_owned(),
-                None => format!("valid keys: {}", expected.join(", ")),
+                None => format!("valid {what}: {}", expected.join(", ")),
             });
         }
         e
