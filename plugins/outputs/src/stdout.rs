@@ -2,7 +2,7 @@
 //! JSON) and logs as JSON lines, using the shared encoders of [`crate::json_lines`]. Meant for
 //! debugging, `--test`-like pipelines, and containers whose stdout is collected elsewhere.
 //!
-//! Errors: a broken pipe is permanent (see [`write_error`]); any other write error is
+//! Errors: a broken pipe is permanent (see `write_error`); any other write error is
 //! retryable.
 
 #[cfg(test)]
