@@ -1,15 +1,114 @@
-//! STUB: to be written.
+//! `inputs.http_listener`: an InfluxDB-compatible write endpoint. Telegraf, InfluxDB client
+//! libraries and anything else that speaks line protocol over HTTP can write to it.
+//!
+//! Routes: `POST /write` (v1: `db`, `rp`, `precision` = n|ns|u|us|ms|s|m|h, `u`/`p`),
+//! `POST /api/v2/write` (`org`, `bucket`, `precision` = ns|us|ms|s), `GET|HEAD /ping`.
+//! Database, retention policy, org and bucket are accepted and ignored.
+//!
+//! A request's valid lines go into the pipeline as one batch with an acknowledgement token,
+//! and the answer waits for the outcome: 204 only once every output has taken the batch,
+//! 503 when it was not taken (so the client retries), 400 naming the first bad line when some
+//! lines were malformed (the valid ones are still delivered). A full pipeline makes the answer
+//! wait, which is how backpressure reaches the client.
+//!
+//! Modules: `config.rs` (options, validation), `server.rs` (accept loop, graceful shutdown),
+//! `handler.rs` (routing and the write flow), `body.rs` (size limits, gzip), `acks.rs`
+//! (routing acknowledgements to requests), `auth.rs`, `query.rs`.
 
-use gleaner_api::{BuildContext, ConfigError, Input, InputDescriptor, PluginConfig};
+mod acks;
+mod auth;
+mod body;
+mod config;
+mod handler;
+mod query;
+mod server;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use gleaner_api::{
+    BuildContext, ConfigError, Input, InputContext, InputDescriptor, PluginConfig, PluginError,
+    RunMode,
+};
+use tokio::net::TcpListener;
+
+use config::Settings;
+use handler::Shared;
 
 /// Registry entry.
 pub const DESCRIPTOR: InputDescriptor = InputDescriptor {
     name: "http_listener",
-    summary: "stub",
-    sample: "",
+    summary: "InfluxDB-compatible HTTP write endpoint (line protocol on /write and /api/v2/write)",
+    sample: SAMPLE,
     build,
 };
 
-fn build(_cfg: &PluginConfig, _cx: &BuildContext) -> Result<Box<dyn Input>, ConfigError> {
-    Err(ConfigError::new("not implemented"))
+const SAMPLE: &str = r#"[[inputs.http_listener]]
+## Address to listen on (host:port, host an IP address).
+listen = "127.0.0.1:8186"
+## Largest accepted request body, after gzip decompression; larger requests get 413.
+# max_body_size = "32MiB"
+## Time allowed to receive a request's headers, and then its body.
+# read_timeout = "10s"
+## Require HTTP Basic authentication (also accepted as the v1 `u`/`p` query parameters or
+## an `Authorization: Token username:password` header). Set both, or neither.
+# basic_username = "telegraf"
+# basic_password = "${HTTP_LISTENER_PASSWORD}"
+"#;
+
+fn build(cfg: &PluginConfig, _cx: &BuildContext) -> Result<Box<dyn Input>, ConfigError> {
+    Ok(Box::new(HttpListener {
+        settings: config::parse(cfg)?,
+    }))
 }
+
+/// The built input.
+#[derive(Debug)]
+struct HttpListener {
+    settings: Settings,
+}
+
+#[async_trait]
+impl Input for HttpListener {
+    async fn run(self: Box<Self>, cx: InputContext) -> Result<(), PluginError> {
+        if cx.mode == RunMode::Once {
+            return Ok(());
+        }
+        let addr = self.settings.listen;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| PluginError::with_source(format!("cannot listen on {addr}"), e))?;
+        tracing::info!(input = %cx.id, address = %addr, "http_listener listening");
+        serve_on(listener, self.settings, cx).await
+    }
+}
+
+/// Serves on an already bound listener until shutdown (tests bind `127.0.0.1:0`).
+async fn serve_on(
+    listener: TcpListener,
+    settings: Settings,
+    cx: InputContext,
+) -> Result<(), PluginError> {
+    let InputContext {
+        out,
+        shutdown,
+        acks,
+        metrics,
+        ..
+    } = cx;
+    let (registry, dispatcher) = acks::spawn(acks);
+    let shared = Arc::new(Shared {
+        settings,
+        out,
+        metrics,
+        acks: registry,
+    });
+    server::serve(listener, shared, shutdown).await;
+    // Every handler is gone with its connection, so the dispatcher's registry is closed.
+    dispatcher
+        .await
+        .map_err(|e| PluginError::with_source("http_listener acknowledgement task failed", e))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,130 @@
+//! Request bodies: reading one within a size limit and a deadline, and decompressing gzip
+//! within the same limit (a small gzip body must not expand into gigabytes).
+
+use std::io::Read;
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+
+/// How much of a refused body is still read (and discarded) before answering, so the
+/// client gets the answer instead of a connection reset.
+const DRAIN_LIMIT: u64 = 1024 * 1024;
+/// How long draining a refused body may take.
+const DRAIN_TIME: Duration = Duration::from_secs(1);
+/// Largest up-front allocation for a body, whatever its `Content-Length` claims.
+const MAX_PREALLOC: u64 = 1024 * 1024;
+
+/// Why a body could not be read.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReadBodyError {
+    /// Larger than the limit.
+    #[error("request body larger than {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// Not complete within the read timeout.
+    #[error("request body not received within {timeout:?}")]
+    Timeout {
+        /// The timeout.
+        timeout: Duration,
+    },
+    /// The connection failed while reading.
+    #[error("cannot read request body: {source}")]
+    Io {
+        /// The transport error.
+        source: hyper::Error,
+    },
+}
+
+/// Reads the whole body, refusing more than `limit` bytes, within `timeout`.
+pub(crate) async fn read_limited(
+    body: Incoming,
+    size_hint: Option<u64>,
+    limit: u64,
+    timeout: Duration,
+) -> Result<Vec<u8>, ReadBodyError> {
+    let mut body = body;
+    let capacity = size_hint.unwrap_or(0).min(limit).min(MAX_PREALLOC);
+    // The capacity is at most MAX_PREALLOC, which fits in usize.
+    let mut buf = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|source| ReadBodyError::Io { source })?;
+            if let Ok(data) = frame.into_data() {
+                if (buf.len() + data.len()) as u64 > limit {
+                    return Err(ReadBodyError::TooLarge { limit });
+                }
+                buf.extend_from_slice(&data);
+            }
+        }
+        Ok(())
+    };
+    let result = match tokio::time::timeout(timeout, read).await {
+        Ok(r) => r,
+        Err(_) => Err(ReadBodyError::Timeout { timeout }),
+    };
+    match result {
+        Ok(()) => Ok(buf),
+        Err(e) => {
+            if matches!(e, ReadBodyError::TooLarge { .. }) {
+                drain(body).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Reads and discards what remains of a refused body, up to [`DRAIN_LIMIT`] bytes and
+/// [`DRAIN_TIME`].
+pub(crate) async fn drain(mut body: Incoming) {
+    let discard = async {
+        let mut seen = 0u64;
+        while let Some(Ok(frame)) = body.frame().await {
+            if let Some(data) = frame.data_ref() {
+                seen += data.len() as u64;
+                if seen > DRAIN_LIMIT {
+                    break;
+                }
+            }
+        }
+    };
+    // Whatever is left unread when time runs out is the client's problem.
+    if tokio::time::timeout(DRAIN_TIME, discard).await.is_err() {
+        tracing::debug!("gave up draining a refused request body");
+    }
+}
+
+/// Why a gzip body could not be decompressed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum GunzipError {
+    /// Decompressed, it is larger than the limit.
+    #[error("decompressed request body larger than {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// Not valid gzip.
+    #[error("invalid gzip body: {0}")]
+    Invalid(std::io::Error),
+}
+
+/// Decompresses a gzip body (one or more members) into at most `limit` bytes.
+pub(crate) fn gunzip(compressed: &[u8], limit: u64) -> Result<Vec<u8>, GunzipError> {
+    let decoder = flate2::read::MultiGzDecoder::new(compressed);
+    let mut out = Vec::with_capacity(
+        compressed
+            .len()
+            .saturating_mul(4)
+            .min(MAX_PREALLOC as usize),
+    );
+    decoder
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(GunzipError::Invalid)?;
+    if out.len() as u64 > limit {
+        return Err(GunzipError::TooLarge { limit });
+    }
+    Ok(out)
+}
