@@ -76,7 +76,11 @@ pub struct BufferConfig {
 
 impl Default for BufferConfig {
     fn default() -> Self {
-        BufferConfig { kind: BufferKind::Memory, max_bytes: ByteSize::gib(1), when_full: WhenFull::Block }
+        BufferConfig {
+            kind: BufferKind::Memory,
+            max_bytes: ByteSize::gib(1),
+            when_full: WhenFull::Block,
+        }
     }
 }
 

@@ -12,9 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gleaner_api::{
-    shutdown_pair, Accepts, Acknowledgements, BuildContext, ComponentKind, ComponentMetrics,
-    EventSender, Input, InputContext, Output, PluginId, RunMode, ShutdownTrigger, Telemetry,
-    Ticker,
+    Accepts, Acknowledgements, BuildContext, ComponentKind, ComponentMetrics, EventSender, Input,
+    InputContext, Output, PluginId, RunMode, ShutdownTrigger, Telemetry, Ticker, shutdown_pair,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -78,7 +77,10 @@ pub fn resolve_hostname(configured: &str) -> String {
 }
 
 fn globs(section: &PluginSection) -> Option<Vec<Glob>> {
-    section.match_globs.as_ref().map(|v| v.iter().map(|g| Glob::new(g)).collect())
+    section
+        .match_globs
+        .as_ref()
+        .map(|v| v.iter().map(|g| Glob::new(g)).collect())
 }
 
 /// Builds every plugin of `config`; collects every error, located in its file.
@@ -86,17 +88,22 @@ pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigError
     let hostname = resolve_hostname(&config.agent.hostname);
     let (filter_shutdown, shutdown) = shutdown_pair();
     let mut errors = Vec::new();
-    let cx = |s: &PluginSection, kind: ComponentKind, plugin: &'static str, interval| BuildContext {
-        id: Arc::from(s.id.as_str()),
-        data_dir: config.agent.data_dir.clone(),
-        hostname: hostname.clone(),
-        interval,
-        metrics: telemetry.register(&s.id, kind, plugin),
-        telemetry: telemetry.clone(),
-        shutdown: shutdown.clone(),
-    };
+    let cx =
+        |s: &PluginSection, kind: ComponentKind, plugin: &'static str, interval| BuildContext {
+            id: Arc::from(s.id.as_str()),
+            data_dir: config.agent.data_dir.clone(),
+            hostname: hostname.clone(),
+            interval,
+            metrics: telemetry.register(&s.id, kind, plugin),
+            telemetry: telemetry.clone(),
+            shutdown: shutdown.clone(),
+        };
     let locate = |s: &PluginSection, e: gleaner_api::ConfigError| {
-        let e = if e.span.is_none() { e.with_span(s.span.clone()) } else { e };
+        let e = if e.span.is_none() {
+            e.with_span(s.span.clone())
+        } else {
+            e
+        };
         s.file.locate(e)
     };
 
@@ -132,7 +139,11 @@ pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigError
         };
         let bcx = cx(s, ComponentKind::Filter, d.name, config.agent.interval);
         match (d.build)(&s.config, &bcx) {
-            Ok(filter) => filters.push(FilterStage { filter, globs: globs(s), metrics: bcx.metrics }),
+            Ok(filter) => filters.push(FilterStage {
+                filter,
+                globs: globs(s),
+                metrics: bcx.metrics,
+            }),
             Err(e) => errors.push(locate(s, e)),
         }
     }
@@ -161,7 +172,15 @@ pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigError
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
-    Ok(Built { inputs, filters, outputs, config, hostname, filter_shutdown, telemetry: telemetry.clone() })
+    Ok(Built {
+        inputs,
+        filters,
+        outputs,
+        config,
+        hostname,
+        filter_shutdown,
+        telemetry: telemetry.clone(),
+    })
 }
 
 /// A running pipeline.
@@ -237,14 +256,20 @@ impl Built {
             output_tasks.push((o.id, tokio::spawn(worker.run())));
         }
 
-        let mut tags: Vec<(String, String)> =
-            agent.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut tags: Vec<(String, String)> = agent
+            .tags
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if !agent.omit_hostname {
             tags.push(("host".to_owned(), self.hostname.clone()));
         }
         let (tx, rx) = mpsc::channel(agent.queue_batches.max(1));
-        let input_metrics: HashMap<Arc<str>, Arc<ComponentMetrics>> =
-            self.inputs.iter().map(|i| (Arc::clone(&i.id), Arc::clone(&i.metrics))).collect();
+        let input_metrics: HashMap<Arc<str>, Arc<ComponentMetrics>> = self
+            .inputs
+            .iter()
+            .map(|i| (Arc::clone(&i.id), Arc::clone(&i.metrics)))
+            .collect();
         let router = Router::new(self.filters, routes, Enrich { tags }, input_metrics);
         let router = tokio::spawn(router.run(rx));
 
@@ -302,8 +327,15 @@ impl Running {
     /// Stops inputs, drains, flushes; gives up on whatever is left after `shutdown_timeout`.
     /// Returns true when everything drained in time.
     pub async fn stop(self) -> bool {
-        let Running { inputs, router, outputs, input_shutdown, abort, filter_shutdown, shutdown_timeout } =
-            self;
+        let Running {
+            inputs,
+            router,
+            outputs,
+            input_shutdown,
+            abort,
+            filter_shutdown,
+            shutdown_timeout,
+        } = self;
         input_shutdown.trigger();
         let deadline = tokio::time::Instant::now() + shutdown_timeout;
         let mut clean = true;
@@ -332,7 +364,10 @@ impl Running {
             warn!("shutdown timeout reached: abandoning retries");
             abort.trigger();
             // Workers return promptly once aborted (they count what they leave behind).
-            if tokio::time::timeout(Duration::from_secs(5), &mut drain).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(5), &mut drain)
+                .await
+                .is_err()
+            {
                 error!("outputs did not stop after the abort signal");
             }
         }

@@ -3,7 +3,9 @@
 //! error that lists the known ones.
 
 use gleaner_api::config::did_you_mean;
-use gleaner_api::{ComponentKind, ConfigError, FilterDescriptor, InputDescriptor, OutputDescriptor};
+use gleaner_api::{
+    ComponentKind, ConfigError, FilterDescriptor, InputDescriptor, OutputDescriptor,
+};
 
 /// Every input plugin, in sample-config order.
 pub fn inputs() -> &'static [InputDescriptor] {
@@ -22,23 +24,34 @@ pub fn outputs() -> &'static [OutputDescriptor] {
 
 /// The input called `name`.
 pub fn input(name: &str) -> Result<&'static InputDescriptor, ConfigError> {
-    inputs()
-        .iter()
-        .find(|d| d.name == name)
-        .ok_or_else(|| unknown(ComponentKind::Input, name, &names(inputs().iter().map(|d| d.name))))
+    inputs().iter().find(|d| d.name == name).ok_or_else(|| {
+        unknown(
+            ComponentKind::Input,
+            name,
+            &names(inputs().iter().map(|d| d.name)),
+        )
+    })
 }
 
 /// The filter called `name`.
 pub fn filter(name: &str) -> Result<&'static FilterDescriptor, ConfigError> {
     filters().iter().find(|d| d.name == name).ok_or_else(|| {
-        unknown(ComponentKind::Filter, name, &names(filters().iter().map(|d| d.name)))
+        unknown(
+            ComponentKind::Filter,
+            name,
+            &names(filters().iter().map(|d| d.name)),
+        )
     })
 }
 
 /// The output called `name`.
 pub fn output(name: &str) -> Result<&'static OutputDescriptor, ConfigError> {
     outputs().iter().find(|d| d.name == name).ok_or_else(|| {
-        unknown(ComponentKind::Output, name, &names(outputs().iter().map(|d| d.name)))
+        unknown(
+            ComponentKind::Output,
+            name,
+            &names(outputs().iter().map(|d| d.name)),
+        )
     })
 }
 
@@ -47,9 +60,16 @@ fn names(it: impl Iterator<Item = &'static str>) -> Vec<&'static str> {
 }
 
 fn unknown(kind: ComponentKind, name: &str, known: &[&'static str]) -> ConfigError {
-    let known_list = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+    let known_list = if known.is_empty() {
+        "none".to_owned()
+    } else {
+        known.join(", ")
+    };
     let hint = match did_you_mean(name, known) {
-        Some(best) => format!("did you mean `{best}`? known {}s: {known_list}", kind.as_str()),
+        Some(best) => format!(
+            "did you mean `{best}`? known {}s: {known_list}",
+            kind.as_str()
+        ),
         None => format!("known {}s: {known_list}", kind.as_str()),
     };
     ConfigError::new(format!("unknown {} plugin `{name}`", kind.as_str())).with_hint(hint)
@@ -61,7 +81,9 @@ mod tests {
 
     fn snake(name: &str) -> bool {
         !name.is_empty()
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             && !name.starts_with('_')
     }
 
@@ -101,7 +123,10 @@ mod tests {
             .chain(filters().iter().map(|d| d.name))
             .chain(outputs().iter().map(|d| d.name))
         {
-            assert!(readme.contains(&format!("`{name}`")), "README plugin table lacks `{name}`");
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "README plugin table lacks `{name}`"
+            );
         }
     }
 }

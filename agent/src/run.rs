@@ -4,11 +4,11 @@
 //! run every input once and exit.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use gleaner_api::{shutdown_pair, Accepts, BuildContext, PluginConfig, RunMode, Telemetry};
-use tokio::signal::unix::{signal, SignalKind};
+use gleaner_api::{Accepts, BuildContext, PluginConfig, RunMode, Telemetry, shutdown_pair};
+use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
 
 use crate::config::{self, ConfigErrors};
@@ -39,7 +39,10 @@ pub enum RunError {
 }
 
 /// Loads and builds a config (what `gleaner check` runs).
-pub fn load_and_build(path: &std::path::Path, telemetry: &Telemetry) -> Result<Built, ConfigErrors> {
+pub fn load_and_build(
+    path: &std::path::Path,
+    telemetry: &Telemetry,
+) -> Result<Built, ConfigErrors> {
     let cfg = config::load(path)?;
     pipeline::build(cfg, telemetry)
 }
@@ -48,7 +51,8 @@ fn test_sink() -> Result<Box<dyn gleaner_api::Output>, RunError> {
     let cfg = PluginConfig::from_toml_str("outputs.stdout.test", "")
         .map_err(|e| RunError::Runtime(e.to_string()))?;
     let bcx = BuildContext::for_test("test");
-    (gleaner_outputs::stdout::DESCRIPTOR.build)(&cfg, &bcx).map_err(|e| RunError::Runtime(e.to_string()))
+    (gleaner_outputs::stdout::DESCRIPTOR.build)(&cfg, &bcx)
+        .map_err(|e| RunError::Runtime(e.to_string()))
 }
 
 /// Runs the agent; returns when it has stopped.
@@ -66,8 +70,10 @@ pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
         return Ok(());
     }
 
-    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| RunError::Runtime(e.to_string()))?;
-    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| RunError::Runtime(e.to_string()))?;
+    let mut sigterm =
+        signal(SignalKind::terminate()).map_err(|e| RunError::Runtime(e.to_string()))?;
+    let mut sigint =
+        signal(SignalKind::interrupt()).map_err(|e| RunError::Runtime(e.to_string()))?;
     let mut sighup = signal(SignalKind::hangup()).map_err(|e| RunError::Runtime(e.to_string()))?;
 
     let (server_stop, server_sd) = shutdown_pair();
@@ -80,9 +86,9 @@ pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
         reloads_failed: Arc::new(AtomicU64::new(0)),
     };
     if !listen.is_empty() {
-        let listener = server::bind(&listen)
-            .await
-            .map_err(|e| RunError::Runtime(format!("cannot listen on agent.http_listen {listen}: {e}")))?;
+        let listener = server::bind(&listen).await.map_err(|e| {
+            RunError::Runtime(format!("cannot listen on agent.http_listen {listen}: {e}"))
+        })?;
         info!(address = %listen, "serving /metrics and /health");
         tokio::spawn(server::serve(listener, state.clone(), server_sd));
     }

@@ -42,13 +42,35 @@ pub fn render() -> String {
     out.push_str(AGENT);
     out.push('\n');
     out.push_str(OUTPUT_SHARED);
-    section(&mut out, "inputs", registry::inputs().iter().map(|d| (d.name, d.summary, d.sample)));
-    section(&mut out, "filters", registry::filters().iter().map(|d| (d.name, d.summary, d.sample)));
-    section(&mut out, "outputs", registry::outputs().iter().map(|d| (d.name, d.summary, d.sample)));
+    section(
+        &mut out,
+        "inputs",
+        registry::inputs()
+            .iter()
+            .map(|d| (d.name, d.summary, d.sample)),
+    );
+    section(
+        &mut out,
+        "filters",
+        registry::filters()
+            .iter()
+            .map(|d| (d.name, d.summary, d.sample)),
+    );
+    section(
+        &mut out,
+        "outputs",
+        registry::outputs()
+            .iter()
+            .map(|d| (d.name, d.summary, d.sample)),
+    );
     out
 }
 
-fn section<'a>(out: &mut String, kind: &str, items: impl Iterator<Item = (&'a str, &'a str, &'a str)>) {
+fn section<'a>(
+    out: &mut String,
+    kind: &str,
+    items: impl Iterator<Item = (&'a str, &'a str, &'a str)>,
+) {
     for (name, summary, sample) in items {
         out.push_str(&format!("\n###### {kind}.{name}: {summary}\n"));
         out.push_str(sample.trim_end());

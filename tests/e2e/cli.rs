@@ -10,7 +10,10 @@ fn check_valid_config_exits_0() {
     std::fs::write(&p, "[[inputs.internal]]\n[[outputs.stdout]]\n").unwrap();
     let (code, out, err) = run_cli(&["check", "--config", p.to_str().unwrap()]);
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
-    assert!(out.contains("valid (1 inputs, 0 filters, 1 outputs)"), "{out}");
+    assert!(
+        out.contains("valid (1 inputs, 0 filters, 1 outputs)"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -20,7 +23,10 @@ fn check_invalid_config_exits_2_with_location() {
     std::fs::write(&p, "[agent]\ninterval = \"10s\"\n\n[[inputs.internl]]\n").unwrap();
     let (code, _out, err) = run_cli(&["check", "--config", p.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
-    let expected = format!("{}:4:1: inputs.internl: unknown input plugin `internl`", p.display());
+    let expected = format!(
+        "{}:4:1: inputs.internl: unknown input plugin `internl`",
+        p.display()
+    );
     assert!(err.contains(&expected), "want {expected:?} in:\n{err}");
     assert!(err.contains("did you mean `internal`?"), "{err}");
 }
@@ -36,7 +42,12 @@ fn check_missing_file_exits_2() {
 fn sample_config_passes_check() {
     let (code, sample, err) = run_cli(&["sample-config"]);
     assert_eq!(code, 0, "{err}");
-    for name in ["[[inputs.internal]]", "[[inputs.http_listener]]", "[[outputs.stdout]]", "[[outputs.file]]"] {
+    for name in [
+        "[[inputs.internal]]",
+        "[[inputs.http_listener]]",
+        "[[outputs.stdout]]",
+        "[[outputs.file]]",
+    ] {
         assert!(sample.contains(name), "sample-config lacks {name}");
     }
     let dir = tempfile::tempdir().unwrap();
@@ -79,6 +90,12 @@ fn test_mode_prints_line_protocol_and_exits() {
     .unwrap();
     let (code, out, err) = run_cli(&["--config", p.to_str().unwrap(), "--test"]);
     assert_eq!(code, 0, "{err}");
-    let line = out.lines().find(|l| l.starts_with("internal_agent,")).unwrap_or_else(|| panic!("no internal_agent line in:\n{out}"));
-    assert!(line.contains("cluster=c") && line.contains("host=h1"), "{line}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("internal_agent,"))
+        .unwrap_or_else(|| panic!("no internal_agent line in:\n{out}"));
+    assert!(
+        line.contains("cluster=c") && line.contains("host=h1"),
+        "{line}"
+    );
 }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use gleaner_e2e::{free_port, http, Agent};
+use gleaner_e2e::{Agent, free_port, http};
 
 fn config(listen: &str, out: &str) -> String {
     format!(
@@ -24,8 +24,14 @@ path = "{{dir}}/{out}"
 }
 
 fn post(addr: &str, body: &str) -> gleaner_e2e::HttpResponse {
-    http(addr, "POST", "/write?db=test", &[("Content-Type", "text/plain")], body.as_bytes())
-        .expect("POST /write")
+    http(
+        addr,
+        "POST",
+        "/write?db=test",
+        &[("Content-Type", "text/plain")],
+        body.as_bytes(),
+    )
+    .expect("POST /write")
 }
 
 /// Reads `path` until it has `n` lines (the file output flushes every 100 ms).
@@ -36,7 +42,12 @@ fn wait_lines(agent: &Agent, name: &str, n: usize) -> String {
         if text.lines().count() >= n {
             return text;
         }
-        assert!(std::time::Instant::now() < deadline, "{name} has {} of {n} lines:\n{}", text.lines().count(), agent.stderr());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{name} has {} of {n} lines:\n{}",
+            text.lines().count(),
+            agent.stderr()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -50,7 +61,7 @@ fn line_protocol_round_trip_is_byte_exact() {
     let body = concat!(
         "weather\\ report,location=us\\,midwest,station\\=id=a\\ b temperature=82.5,humidity=71i,count=3u,ok=true,off=false,note=\"say \\\"hi\\\" \\\\ bye\" 1700000000000000000\n",
         "cpu,cpu=cpu-total,host=n1 usage_idle=99.25,usage_user=0.5 1700000000000000001\n",
-        "m\\,x f\\=k\\ y=-1.5e-07,big=18446744073709551615u,neg=-9223372036854775808i 1700000000000000002\n",
+        "m\\,x f\\=k\\ y=-1.5e-7,big=18446744073709551615u,neg=-9223372036854775808i 1700000000000000002\n",
         "unicode,tag=ünï\\ cødé f=\"多言語 ✓\" 1700000000000000003\n",
     );
     let r = post(&listen, body);
@@ -68,7 +79,11 @@ fn partial_write_answers_400_and_keeps_good_lines() {
     let body = "good a=1 1\nbad line without fields\ngood a=2 2\n";
     let r = post(&listen, body);
     assert_eq!(r.status, 400);
-    assert!(r.body.contains("line 2") || r.body.contains("bad line without fields"), "{}", r.body);
+    assert!(
+        r.body.contains("line 2") || r.body.contains("bad line without fields"),
+        "{}",
+        r.body
+    );
     let text = wait_lines(&agent, "out.lp", 2);
     assert_eq!(text, "good a=1 1\ngood a=2 2\n");
     agent.signal("TERM");
@@ -81,7 +96,9 @@ fn everything_accepted_before_sigterm_is_written() {
     let mut agent = Agent::start(&config(&listen, "out.lp"));
     let (requests, per) = (100, 100);
     for r in 0..requests {
-        let body: String = (0..per).map(|i| format!("seq n={}i {}\n", r * per + i, r * per + i)).collect();
+        let body: String = (0..per)
+            .map(|i| format!("seq n={}i {}\n", r * per + i, r * per + i))
+            .collect();
         let resp = post(&listen, &body);
         assert_eq!(resp.status, 204, "request {r}: {}", resp.body);
     }
@@ -91,7 +108,12 @@ fn everything_accepted_before_sigterm_is_written() {
     let text = std::fs::read_to_string(agent.path("out.lp")).unwrap();
     let mut seen = vec![false; requests * per];
     for line in text.lines() {
-        let n: usize = line.split("n=").nth(1).and_then(|s| s.split('i').next()).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("bad line {line:?}"));
+        let n: usize = line
+            .split("n=")
+            .nth(1)
+            .and_then(|s| s.split('i').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("bad line {line:?}"));
         assert!(!seen[n], "line {n} written twice");
         seen[n] = true;
     }
@@ -106,23 +128,37 @@ fn reload_keeps_running_on_bad_config_and_applies_good_one() {
     let cfg_path = agent.path("gleaner.toml");
     let good = std::fs::read_to_string(&cfg_path).unwrap();
 
-    std::fs::write(&cfg_path, good.replace("[[outputs.file]]", "[[outputs.fiel]]")).unwrap();
+    std::fs::write(
+        &cfg_path,
+        good.replace("[[outputs.file]]", "[[outputs.fiel]]"),
+    )
+    .unwrap();
     agent.signal("HUP");
-    agent.wait_metrics("a rejected reload", |m| m.contains("gleaner_config_reloads_total{result=\"failed\"} 1"));
-    assert!(agent.stderr().contains("unknown output plugin `fiel`"), "{}", agent.stderr());
+    agent.wait_metrics("a rejected reload", |m| {
+        m.contains("gleaner_config_reloads_total{result=\"failed\"} 1")
+    });
+    assert!(
+        agent.stderr().contains("unknown output plugin `fiel`"),
+        "{}",
+        agent.stderr()
+    );
     assert_eq!(post(&listen, "still a=1i 1\n").status, 204);
     assert_eq!(wait_lines(&agent, "first.lp", 1), "still a=1i 1\n");
 
     std::fs::write(&cfg_path, good.replace("first.lp", "second.lp")).unwrap();
     agent.signal("HUP");
-    agent.wait_metrics("an applied reload", |m| m.contains("gleaner_config_reloads_total{result=\"ok\"} 1"));
+    agent.wait_metrics("an applied reload", |m| {
+        m.contains("gleaner_config_reloads_total{result=\"ok\"} 1")
+    });
     agent.wait_healthy();
     // The listener is rebound by the new pipeline; retry the connection until it is up.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let status = loop {
         match http(&listen, "POST", "/write", &[], b"after a=2i 2\n") {
             Ok(r) => break r.status,
-            Err(_) if std::time::Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
             Err(e) => panic!("listener not back after reload: {e}"),
         }
     };
@@ -140,9 +176,17 @@ fn telemetry_endpoint_serves_versioned_prometheus_text() {
     let body = agent.wait_metrics("sent events", |m| {
         m.contains("gleaner_component_sent_events_total{component_id=\"outputs.file.0\",component_kind=\"output\",plugin=\"file\"} 2")
     });
-    assert!(body.contains("gleaner_component_received_events_total{component_id=\"inputs.http_listener.0\""), "{body}");
+    assert!(
+        body.contains(
+            "gleaner_component_received_events_total{component_id=\"inputs.http_listener.0\""
+        ),
+        "{body}"
+    );
     let r = http(&agent.telemetry_addr, "GET", "/metrics", &[], b"").unwrap();
-    assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    assert_eq!(
+        r.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
     agent.signal("TERM");
     assert!(agent.wait_exit(Duration::from_secs(30)).success());
 }

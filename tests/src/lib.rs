@@ -57,7 +57,10 @@ pub struct HttpResponse {
 impl HttpResponse {
     /// A header's value.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -95,15 +98,27 @@ pub fn http(
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
-    let body = if chunked { dechunk(rest) } else { rest.to_owned() };
-    Ok(HttpResponse { status, headers, body })
+    let chunked = headers
+        .iter()
+        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_owned()
+    };
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut s: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = s.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if n == 0 || rest.len() < n {
             break;
         }
@@ -146,7 +161,11 @@ impl Agent {
             .stdin(Stdio::null())
             .spawn()
             .expect("spawn gleaner");
-        let mut agent = Agent { child, dir, telemetry_addr };
+        let mut agent = Agent {
+            child,
+            dir,
+            telemetry_addr,
+        };
         agent.wait_healthy();
         agent
     }
@@ -169,14 +188,21 @@ impl Agent {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("gleaner exited with {status} before becoming healthy:\n{}", self.stderr());
+                panic!(
+                    "gleaner exited with {status} before becoming healthy:\n{}",
+                    self.stderr()
+                );
             }
-            if let Ok(r) = http(&self.telemetry_addr, "GET", "/health", &[], b"") {
-                if r.status == 200 {
-                    return;
-                }
+            if let Ok(r) = http(&self.telemetry_addr, "GET", "/health", &[], b"")
+                && r.status == 200
+            {
+                return;
             }
-            assert!(Instant::now() < deadline, "gleaner not healthy after 30s:\n{}", self.stderr());
+            assert!(
+                Instant::now() < deadline,
+                "gleaner not healthy after 30s:\n{}",
+                self.stderr()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -188,12 +214,16 @@ impl Agent {
     pub fn wait_metrics(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(r) = http(&self.telemetry_addr, "GET", "/metrics", &[], b"") {
-                if pred(&r.body) {
-                    return r.body;
-                }
+            if let Ok(r) = http(&self.telemetry_addr, "GET", "/metrics", &[], b"")
+                && pred(&r.body)
+            {
+                return r.body;
             }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}:\n{}", self.stderr());
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}:\n{}",
+                self.stderr()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -222,7 +252,11 @@ impl Agent {
             if let Some(s) = self.child.try_wait().expect("try_wait") {
                 return s;
             }
-            assert!(Instant::now() < deadline, "gleaner did not exit in {timeout:?}:\n{}", self.stderr());
+            assert!(
+                Instant::now() < deadline,
+                "gleaner did not exit in {timeout:?}:\n{}",
+                self.stderr()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -242,7 +276,10 @@ impl Drop for Agent {
 /// # Panics
 /// When the binary cannot be run.
 pub fn run_cli(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(gleaner_bin()).args(args).output().expect("run gleaner");
+    let out = Command::new(gleaner_bin())
+        .args(args)
+        .output()
+        .expect("run gleaner");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),

@@ -15,7 +15,12 @@ impl Backoff {
     /// A backoff from `base` up to `cap`.
     pub(crate) fn new(base: Duration, cap: Duration) -> Self {
         let seed = gleaner_api::now_ns().unsigned_abs() | 1;
-        Backoff { base, cap, attempt: 0, seed }
+        Backoff {
+            base,
+            cap,
+            attempt: 0,
+            seed,
+        }
     }
 
     /// The next delay.
@@ -30,7 +35,6 @@ impl Backoff {
         let frac = (self.seed % 1000) as u32;
         d / 2 + (d / 2) * frac / 1000
     }
-
 }
 
 #[cfg(test)]

@@ -9,9 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use gleaner_api::{
-    Batch, ComponentMetrics, Output, OutputErrorKind, Payload, PluginId, Shutdown,
-};
+use gleaner_api::{Batch, ComponentMetrics, Output, OutputErrorKind, Payload, PluginId, Shutdown};
 use tracing::{error, warn};
 
 use super::backoff::Backoff;
@@ -102,7 +100,10 @@ impl OutputWorker {
             if buf.is_empty() {
                 continue;
             }
-            let payload = Payload { bytes: buf.into(), events };
+            let payload = Payload {
+                bytes: buf.into(),
+                events,
+            };
             match self.send_with_retry(payload).await {
                 SendOutcome::Sent => {}
                 SendOutcome::Dropped => {}
@@ -132,7 +133,8 @@ impl OutputWorker {
             attempt += 1;
             let err = match self.output.send(payload.clone()).await {
                 Ok(()) => {
-                    self.metrics.sent(payload.events as u64, payload.bytes.len() as u64);
+                    self.metrics
+                        .sent(payload.events as u64, payload.bytes.len() as u64);
                     return SendOutcome::Sent;
                 }
                 Err(e) => e,
@@ -140,12 +142,15 @@ impl OutputWorker {
             self.metrics.error(err.kind.as_str());
             let delay = match err.kind {
                 OutputErrorKind::Permanent => {
-                    self.metrics.dropped("permanent_error", payload.events as u64);
+                    self.metrics
+                        .dropped("permanent_error", payload.events as u64);
                     error!(output = %self.id, error = %err, events = payload.events, "events dropped: permanent error");
                     return SendOutcome::Dropped;
                 }
                 OutputErrorKind::TooLarge => return SendOutcome::Split,
-                OutputErrorKind::RateLimited { retry_after: Some(d) } => d,
+                OutputErrorKind::RateLimited {
+                    retry_after: Some(d),
+                } => d,
                 OutputErrorKind::RateLimited { retry_after: None } | OutputErrorKind::Retryable => {
                     backoff.next_delay()
                 }

@@ -10,7 +10,9 @@ pub struct Glob {
 impl Glob {
     /// Compiles a pattern (every string is a valid glob).
     pub fn new(pattern: &str) -> Self {
-        Glob { pattern: pattern.chars().collect() }
+        Glob {
+            pattern: pattern.chars().collect(),
+        }
     }
 
     /// True when the whole of `text` matches. Linear-time two-pointer match with one

@@ -48,7 +48,9 @@ impl OutputQueue {
         when_full: WhenFull,
         metrics: Arc<ComponentMetrics>,
     ) -> Self {
-        metrics.queue_capacity.store(max_batches as u64, Ordering::Relaxed);
+        metrics
+            .queue_capacity
+            .store(max_batches as u64, Ordering::Relaxed);
         OutputQueue {
             state: Mutex::new(State::default()),
             pushed: Notify::new(),
@@ -91,7 +93,9 @@ impl OutputQueue {
                     s.events += batch.len();
                     s.bytes += bytes;
                     s.items.push_back((batch, bytes));
-                    self.metrics.queue_depth.store(s.events as u64, Ordering::Relaxed);
+                    self.metrics
+                        .queue_depth
+                        .store(s.events as u64, Ordering::Relaxed);
                     drop(s);
                     self.pushed.notify_one();
                     return Ok(());
@@ -109,7 +113,9 @@ impl OutputQueue {
                 if let Some((batch, bytes)) = s.items.pop_front() {
                     s.bytes -= bytes;
                     s.events -= batch.len();
-                    self.metrics.queue_depth.store(s.events as u64, Ordering::Relaxed);
+                    self.metrics
+                        .queue_depth
+                        .store(s.events as u64, Ordering::Relaxed);
                     drop(s);
                     self.popped.notify_one();
                     return Some(batch);
@@ -148,15 +154,24 @@ pub fn approx_bytes(batch: &Batch) -> usize {
             .iter()
             .map(|m| {
                 64 + m.measurement.len()
-                    + m.tags.iter().map(|(k, v)| k.len() + v.len() + 48).sum::<usize>()
-                    + m.fields.iter().map(|(k, v)| k.len() + 24 + value(v)).sum::<usize>()
+                    + m.tags
+                        .iter()
+                        .map(|(k, v)| k.len() + v.len() + 48)
+                        .sum::<usize>()
+                    + m.fields
+                        .iter()
+                        .map(|(k, v)| k.len() + 24 + value(v))
+                        .sum::<usize>()
             })
             .sum(),
         Batch::Logs(ls) => ls
             .iter()
             .map(|l| {
                 64 + l.body.len()
-                    + l.attributes.iter().map(|(k, v)| k.len() + 24 + value(v)).sum::<usize>()
+                    + l.attributes
+                        .iter()
+                        .map(|(k, v)| k.len() + 24 + value(v))
+                        .sum::<usize>()
             })
             .sum(),
     }
@@ -168,7 +183,11 @@ mod tests {
     use gleaner_api::{LogRecord, Stream};
 
     fn logs(n: usize) -> Batch {
-        Batch::Logs((0..n).map(|i| LogRecord::new(i as i64, "x", Stream::Stdout)).collect())
+        Batch::Logs(
+            (0..n)
+                .map(|i| LogRecord::new(i as i64, "x", Stream::Stdout))
+                .collect(),
+        )
     }
 
     #[tokio::test]

@@ -69,7 +69,13 @@ impl Router {
         enrich: Enrich,
         inputs: HashMap<Arc<str>, Arc<ComponentMetrics>>,
     ) -> Self {
-        Router { filters, routes, enrich, inputs, cache: HashMap::new() }
+        Router {
+            filters,
+            routes,
+            enrich,
+            inputs,
+            cache: HashMap::new(),
+        }
     }
 
     /// Runs until every sender is gone, then closes every output queue.
@@ -98,7 +104,11 @@ impl Router {
     }
 
     async fn handle(&mut self, env: Envelope) {
-        let Envelope { input, mut batch, ack } = env;
+        let Envelope {
+            input,
+            mut batch,
+            ack,
+        } = env;
         if let Batch::Metrics(ms) = &mut batch {
             for m in ms.iter_mut() {
                 for (k, v) in &self.enrich.tags {
@@ -136,7 +146,11 @@ impl Router {
         let last = targets.len() - 1;
         let mut batch = Some(batch);
         for (n, &i) in targets.iter().enumerate() {
-            let b = if n == last { batch.take() } else { batch.clone() };
+            let b = if n == last {
+                batch.take()
+            } else {
+                batch.clone()
+            };
             let Some(b) = b else { break };
             let route = &self.routes[i];
             route.metrics.received(b.len() as u64, 0);

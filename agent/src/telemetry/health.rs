@@ -1,8 +1,8 @@
 //! The agent's lifecycle state, as `/health` reports it: 503 while starting or stopping,
 //! 200 while running.
 
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Lifecycle phase.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -67,21 +67,52 @@ fn render_into(
     agent: &AgentStats,
 ) -> std::fmt::Result {
     let families: [Family; 5] = [
-        ("received_events_total", "Events that entered the component.", |c| c.events_received),
-        ("sent_events_total", "Events that left the component.", |c| c.events_sent),
-        ("sent_batches_total", "Batches that left the component.", |c| c.batches_sent),
-        ("received_bytes_total", "Bytes read by the component.", |c| c.bytes_received),
-        ("sent_bytes_total", "Bytes written or sent by the component.", |c| c.bytes_sent),
+        (
+            "received_events_total",
+            "Events that entered the component.",
+            |c| c.events_received,
+        ),
+        (
+            "sent_events_total",
+            "Events that left the component.",
+            |c| c.events_sent,
+        ),
+        (
+            "sent_batches_total",
+            "Batches that left the component.",
+            |c| c.batches_sent,
+        ),
+        (
+            "received_bytes_total",
+            "Bytes read by the component.",
+            |c| c.bytes_received,
+        ),
+        (
+            "sent_bytes_total",
+            "Bytes written or sent by the component.",
+            |c| c.bytes_sent,
+        ),
     ];
     for (name, help, get) in families {
         writeln!(out, "# HELP gleaner_component_{name} {help}")?;
         writeln!(out, "# TYPE gleaner_component_{name} counter")?;
         for c in components {
-            writeln!(out, "gleaner_component_{name}{} {}", labels(c, None), get(c))?;
+            writeln!(
+                out,
+                "gleaner_component_{name}{} {}",
+                labels(c, None),
+                get(c)
+            )?;
         }
     }
-    writeln!(out, "# HELP gleaner_component_discarded_events_total Events dropped, by reason.")?;
-    writeln!(out, "# TYPE gleaner_component_discarded_events_total counter")?;
+    writeln!(
+        out,
+        "# HELP gleaner_component_discarded_events_total Events dropped, by reason."
+    )?;
+    writeln!(
+        out,
+        "# TYPE gleaner_component_discarded_events_total counter"
+    )?;
     for c in components {
         for (reason, n) in &c.dropped {
             writeln!(
@@ -91,7 +122,10 @@ fn render_into(
             )?;
         }
     }
-    writeln!(out, "# HELP gleaner_component_errors_total Errors, by reason.")?;
+    writeln!(
+        out,
+        "# HELP gleaner_component_errors_total Errors, by reason."
+    )?;
     writeln!(out, "# TYPE gleaner_component_errors_total counter")?;
     for c in components {
         for (reason, n) in &c.errors {
@@ -102,14 +136,31 @@ fn render_into(
             )?;
         }
     }
-    writeln!(out, "# HELP gleaner_output_queue_events Events waiting in an output's queue.")?;
+    writeln!(
+        out,
+        "# HELP gleaner_output_queue_events Events waiting in an output's queue."
+    )?;
     writeln!(out, "# TYPE gleaner_output_queue_events gauge")?;
-    for c in components.iter().filter(|c| c.kind == gleaner_api::ComponentKind::Output) {
-        writeln!(out, "gleaner_output_queue_events{} {}", labels(c, None), c.queue_depth)?;
+    for c in components
+        .iter()
+        .filter(|c| c.kind == gleaner_api::ComponentKind::Output)
+    {
+        writeln!(
+            out,
+            "gleaner_output_queue_events{} {}",
+            labels(c, None),
+            c.queue_depth
+        )?;
     }
-    writeln!(out, "# HELP gleaner_output_queue_capacity_batches Capacity of an output's queue, in batches.")?;
+    writeln!(
+        out,
+        "# HELP gleaner_output_queue_capacity_batches Capacity of an output's queue, in batches."
+    )?;
     writeln!(out, "# TYPE gleaner_output_queue_capacity_batches gauge")?;
-    for c in components.iter().filter(|c| c.kind == gleaner_api::ComponentKind::Output) {
+    for c in components
+        .iter()
+        .filter(|c| c.kind == gleaner_api::ComponentKind::Output)
+    {
         writeln!(
             out,
             "gleaner_output_queue_capacity_batches{} {}",
@@ -119,14 +170,32 @@ fn render_into(
     }
     writeln!(out, "# HELP gleaner_build_info Build information.")?;
     writeln!(out, "# TYPE gleaner_build_info gauge")?;
-    writeln!(out, "gleaner_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"))?;
-    writeln!(out, "# HELP gleaner_uptime_seconds Seconds since the agent started.")?;
+    writeln!(
+        out,
+        "gleaner_build_info{{version=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    )?;
+    writeln!(
+        out,
+        "# HELP gleaner_uptime_seconds Seconds since the agent started."
+    )?;
     writeln!(out, "# TYPE gleaner_uptime_seconds gauge")?;
     writeln!(out, "gleaner_uptime_seconds {:.3}", agent.uptime_seconds)?;
-    writeln!(out, "# HELP gleaner_config_reloads_total Config reloads, by result.")?;
+    writeln!(
+        out,
+        "# HELP gleaner_config_reloads_total Config reloads, by result."
+    )?;
     writeln!(out, "# TYPE gleaner_config_reloads_total counter")?;
-    writeln!(out, "gleaner_config_reloads_total{{result=\"ok\"}} {}", agent.reloads_ok)?;
-    writeln!(out, "gleaner_config_reloads_total{{result=\"failed\"}} {}", agent.reloads_failed)?;
+    writeln!(
+        out,
+        "gleaner_config_reloads_total{{result=\"ok\"}} {}",
+        agent.reloads_ok
+    )?;
+    writeln!(
+        out,
+        "gleaner_config_reloads_total{{result=\"failed\"}} {}",
+        agent.reloads_failed
+    )?;
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use tracing::{debug, warn};
 
 use super::health::{Health, Phase};
-use super::prometheus::{render, AgentStats, CONTENT_TYPE};
+use super::prometheus::{AgentStats, CONTENT_TYPE, render};
 
 /// What the endpoint reads.
 #[derive(Debug, Clone)]
@@ -37,7 +37,10 @@ pub struct ServerState {
 /// Binds `addr` (fails at once if it cannot) and serves until `shutdown`.
 pub async fn bind(addr: &str) -> std::io::Result<TcpListener> {
     let addr: SocketAddr = addr.parse().map_err(|e| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("agent.http_listen {addr:?}: {e}"))
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("agent.http_listen {addr:?}: {e}"),
+        )
     })?;
     TcpListener::bind(addr).await
 }
@@ -61,7 +64,10 @@ pub async fn serve(listener: TcpListener, state: ServerState, shutdown: Shutdown
                 let state = state.clone();
                 async move { Ok::<_, Infallible>(handle(&req, &state)) }
             });
-            if let Err(e) = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await {
+            if let Err(e) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await
+            {
                 debug!(%peer, error = %e, "telemetry connection ended");
             }
         });
@@ -79,7 +85,11 @@ fn text(status: StatusCode, content_type: &str, body: String) -> Response<Full<B
 
 fn handle(req: &Request<Incoming>, state: &ServerState) -> Response<Full<Bytes>> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "method not allowed\n".into());
+        return text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "text/plain",
+            "method not allowed\n".into(),
+        );
     }
     match req.uri().path() {
         "/metrics" => {
@@ -88,10 +98,18 @@ fn handle(req: &Request<Incoming>, state: &ServerState) -> Response<Full<Bytes>>
                 reloads_ok: state.reloads_ok.load(Ordering::Relaxed),
                 reloads_failed: state.reloads_failed.load(Ordering::Relaxed),
             };
-            text(StatusCode::OK, CONTENT_TYPE, render(&state.telemetry.snapshot(), &stats))
+            text(
+                StatusCode::OK,
+                CONTENT_TYPE,
+                render(&state.telemetry.snapshot(), &stats),
+            )
         }
         "/health" => match state.health.get() {
-            Phase::Running => text(StatusCode::OK, "application/json", "{\"status\":\"ok\"}\n".into()),
+            Phase::Running => text(
+                StatusCode::OK,
+                "application/json",
+                "{\"status\":\"ok\"}\n".into(),
+            ),
             Phase::Starting => text(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "application/json",
@@ -103,6 +121,10 @@ fn handle(req: &Request<Incoming>, state: &ServerState) -> Response<Full<Bytes>>
                 "{\"status\":\"stopping\"}\n".into(),
             ),
         },
-        _ => text(StatusCode::NOT_FOUND, "text/plain", "not found: try /metrics or /health\n".into()),
+        _ => text(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "not found: try /metrics or /health\n".into(),
+        ),
     }
 }

@@ -7,8 +7,8 @@
 //! failure, so a batch lost to a shutdown or a panic is never reported as delivered. When the
 //! last clone is gone the input receives one [`Ack`] with the combined [`AckStatus`].
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::mpsc;
 
@@ -43,7 +43,14 @@ impl Drop for Inner {
         } else {
             AckStatus::Delivered
         };
-        if self.tx.send(Ack { id: self.id, status }).is_err() {
+        if self
+            .tx
+            .send(Ack {
+                id: self.id,
+                status,
+            })
+            .is_err()
+        {
             // The input stopped listening: nobody needs the answer.
         }
     }
@@ -57,13 +64,18 @@ pub struct AckToken {
 
 impl std::fmt::Debug for AckToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AckToken").field("id", &self.inner.id).finish()
+        f.debug_struct("AckToken")
+            .field("id", &self.inner.id)
+            .finish()
     }
 }
 
 impl Clone for AckToken {
     fn clone(&self) -> Self {
-        AckToken { inner: Arc::clone(&self.inner), settled: false }
+        AckToken {
+            inner: Arc::clone(&self.inner),
+            settled: false,
+        }
     }
 }
 
@@ -116,7 +128,11 @@ impl Acknowledgements {
     /// A token for the batch the input calls `id`.
     pub fn token(&self, id: u64) -> AckToken {
         AckToken {
-            inner: Arc::new(Inner { id, failed: AtomicBool::new(false), tx: self.tx.clone() }),
+            inner: Arc::new(Inner {
+                id,
+                failed: AtomicBool::new(false),
+                tx: self.tx.clone(),
+            }),
             settled: false,
         }
     }
@@ -144,7 +160,13 @@ mod tests {
         t.ack();
         assert_eq!(acks.try_recv(), None);
         t2.ack();
-        assert_eq!(acks.recv().await, Some(Ack { id: 7, status: AckStatus::Delivered }));
+        assert_eq!(
+            acks.recv().await,
+            Some(Ack {
+                id: 7,
+                status: AckStatus::Delivered
+            })
+        );
     }
 
     #[tokio::test]
@@ -154,13 +176,25 @@ mod tests {
         let t2 = t.clone();
         t.ack();
         drop(t2);
-        assert_eq!(acks.recv().await, Some(Ack { id: 1, status: AckStatus::Failed }));
+        assert_eq!(
+            acks.recv().await,
+            Some(Ack {
+                id: 1,
+                status: AckStatus::Failed
+            })
+        );
     }
 
     #[tokio::test]
     async fn explicit_fail() {
         let mut acks = Acknowledgements::new();
         acks.token(2).fail();
-        assert_eq!(acks.recv().await, Some(Ack { id: 2, status: AckStatus::Failed }));
+        assert_eq!(
+            acks.recv().await,
+            Some(Ack {
+                id: 2,
+                status: AckStatus::Failed
+            })
+        );
     }
 }

@@ -113,7 +113,12 @@ pub fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
             }
             Batch::Logs(logs)
         }
-        _ => return Err(DecodeError::Invalid { what: "batch kind", offset: kind_at }),
+        _ => {
+            return Err(DecodeError::Invalid {
+                what: "batch kind",
+                offset: kind_at,
+            });
+        }
     };
     let extra = bytes.len() - r.pos;
     if extra != 0 {
@@ -213,14 +218,20 @@ impl<'a> Reader<'a> {
         for shift in (0..64).step_by(7) {
             let b = self.u8()?;
             if shift == 63 && b > 1 {
-                return Err(DecodeError::Invalid { what: "varint", offset: start });
+                return Err(DecodeError::Invalid {
+                    what: "varint",
+                    offset: start,
+                });
             }
             v |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
                 return Ok(v);
             }
         }
-        Err(DecodeError::Invalid { what: "varint", offset: start })
+        Err(DecodeError::Invalid {
+            what: "varint",
+            offset: start,
+        })
     }
 
     /// A count or length, bounded by the bytes that remain (every item takes at least one).
@@ -245,7 +256,10 @@ impl<'a> Reader<'a> {
         let b = self.bytes()?;
         std::str::from_utf8(b)
             .map(str::to_owned)
-            .map_err(|_| DecodeError::Invalid { what: "utf-8 string", offset: at })
+            .map_err(|_| DecodeError::Invalid {
+                what: "utf-8 string",
+                offset: at,
+            })
     }
 
     fn value(&mut self) -> Result<FieldValue, DecodeError> {
@@ -260,10 +274,20 @@ impl<'a> Reader<'a> {
             3 => match self.u8()? {
                 0 => FieldValue::Bool(false),
                 1 => FieldValue::Bool(true),
-                _ => return Err(DecodeError::Invalid { what: "bool", offset: at + 1 }),
+                _ => {
+                    return Err(DecodeError::Invalid {
+                        what: "bool",
+                        offset: at + 1,
+                    });
+                }
             },
             4 => FieldValue::String(self.string()?),
-            _ => return Err(DecodeError::Invalid { what: "value type", offset: at }),
+            _ => {
+                return Err(DecodeError::Invalid {
+                    what: "value type",
+                    offset: at,
+                });
+            }
         })
     }
 
@@ -294,9 +318,20 @@ impl<'a> Reader<'a> {
             2 => MetricKind::Gauge,
             3 => MetricKind::Histogram,
             4 => MetricKind::Summary,
-            _ => return Err(DecodeError::Invalid { what: "metric kind", offset: at }),
+            _ => {
+                return Err(DecodeError::Invalid {
+                    what: "metric kind",
+                    offset: at,
+                });
+            }
         };
-        Ok(Metric { measurement, tags, fields, timestamp, kind })
+        Ok(Metric {
+            measurement,
+            tags,
+            fields,
+            timestamp,
+            kind,
+        })
     }
 
     fn log(&mut self) -> Result<LogRecord, DecodeError> {
@@ -306,11 +341,21 @@ impl<'a> Reader<'a> {
             0 => Stream::Unknown,
             1 => Stream::Stdout,
             2 => Stream::Stderr,
-            _ => return Err(DecodeError::Invalid { what: "stream", offset: at }),
+            _ => {
+                return Err(DecodeError::Invalid {
+                    what: "stream",
+                    offset: at,
+                });
+            }
         };
         let body = self.bytes()?.to_vec();
         let attributes = self.pairs()?;
-        Ok(LogRecord { timestamp, body, stream, attributes })
+        Ok(LogRecord {
+            timestamp,
+            body,
+            stream,
+            attributes,
+        })
     }
 }
 

@@ -13,8 +13,8 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
-use toml::de::{DeTable, DeValue};
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 /// A config error located by a byte span in the file the table came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +32,12 @@ pub struct ConfigError {
 impl ConfigError {
     /// An error with a message only.
     pub fn new(message: impl Into<String>) -> Self {
-        ConfigError { span: None, key: None, message: message.into(), hint: None }
+        ConfigError {
+            span: None,
+            key: None,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     /// Adds a span (builder style).
@@ -156,7 +161,9 @@ pub struct PluginConfig {
 
 impl fmt::Debug for PluginConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PluginConfig").field("key_path", &self.key_path).finish_non_exhaustive()
+        f.debug_struct("PluginConfig")
+            .field("key_path", &self.key_path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -169,13 +176,23 @@ impl PluginConfig {
         path: Vec<PathSeg>,
         strip: Vec<String>,
     ) -> Self {
-        PluginConfig { key_path: key_path.into(), source, path, strip }
+        PluginConfig {
+            key_path: key_path.into(),
+            source,
+            path,
+            strip,
+        }
     }
 
     /// A whole TOML text as the table (tests, `sample-config` checks).
     pub fn from_toml_str(key_path: &str, text: &str) -> Result<Self, ConfigError> {
         DeTable::parse(text).map_err(|e| ConfigError::from_toml(&e))?;
-        Ok(PluginConfig::new(key_path, Arc::from(text), Vec::new(), Vec::new()))
+        Ok(PluginConfig::new(
+            key_path,
+            Arc::from(text),
+            Vec::new(),
+            Vec::new(),
+        ))
     }
 
     /// Where the table is in the config (`inputs.tail.0`).
@@ -194,7 +211,9 @@ impl PluginConfig {
         for k in &self.strip {
             table.get_mut().remove(k.as_str());
         }
-        substitute_env(table.get_mut(), &self.key_path, &|name| std::env::var(name).ok())?;
+        substitute_env(table.get_mut(), &self.key_path, &|name| {
+            std::env::var(name).ok()
+        })?;
         Ok(f(table))
     }
 
@@ -224,7 +243,12 @@ impl PluginConfig {
     /// when the key is absent.
     pub fn error_at(&self, key: &str, message: impl Into<String>) -> ConfigError {
         let span = self
-            .with_table(|t| t.get_ref().get_key_value(key).map(|(_, v)| v.span()).unwrap_or(t.span()))
+            .with_table(|t| {
+                t.get_ref()
+                    .get_key_value(key)
+                    .map(|(_, v)| v.span())
+                    .unwrap_or(t.span())
+            })
             .ok();
         let err = ConfigError::new(message).with_key(format!("{}.{key}", self.key_path));
         match span {
@@ -257,7 +281,9 @@ fn select<'a>(root: Spanned<DeTable<'a>>, path: &[PathSeg]) -> Option<Spanned<De
 }
 
 /// Returns a function naming the top-level key whose key or value contains a span.
-fn key_finder(table: &Spanned<DeTable<'_>>) -> impl Fn(Option<&Range<usize>>) -> Option<String> + use<> {
+fn key_finder(
+    table: &Spanned<DeTable<'_>>,
+) -> impl Fn(Option<&Range<usize>>) -> Option<String> + use<> {
     let keys: Vec<(String, Range<usize>, Range<usize>)> = table
         .get_ref()
         .iter()
@@ -266,7 +292,9 @@ fn key_finder(table: &Spanned<DeTable<'_>>) -> impl Fn(Option<&Range<usize>>) ->
     move |span| {
         let span = span?;
         let inside = |s: &Range<usize>| s.start <= span.start && span.end <= s.end.max(s.start + 1);
-        keys.iter().find(|(_, ks, vs)| inside(ks) || inside(vs)).map(|(k, _, _)| k.clone())
+        keys.iter()
+            .find(|(_, ks, vs)| inside(ks) || inside(vs))
+            .map(|(k, _, _)| k.clone())
     }
 }
 
@@ -298,7 +326,10 @@ fn substitute_value(
     match v.get_mut() {
         DeValue::String(s) if s.contains('$') => {
             let replaced = expand(s, lookup).map_err(|(msg, hint)| {
-                ConfigError::new(msg).with_span(span).with_key(path).with_hint(hint)
+                ConfigError::new(msg)
+                    .with_span(span)
+                    .with_key(path)
+                    .with_hint(hint)
             })?;
             *s = std::borrow::Cow::Owned(replaced);
         }
@@ -314,7 +345,10 @@ fn substitute_value(
 }
 
 /// Expands one string; the error is (message, hint).
-pub fn expand(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String, (String, String)> {
+pub fn expand(
+    s: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, (String, String)> {
     let mut out = String::with_capacity(s.len());
     let mut rest = s;
     while let Some(i) = rest.find('$') {
@@ -383,7 +417,10 @@ mod tests {
         let text = "listen = \"x\"\nmax_body_sise = 5\n";
         let cfg = PluginConfig::from_toml_str("inputs.http_listener.0", text).unwrap();
         let err = cfg.parse::<Cfg>().unwrap_err();
-        assert_eq!(err.key.as_deref(), Some("inputs.http_listener.0.max_body_sise"));
+        assert_eq!(
+            err.key.as_deref(),
+            Some("inputs.http_listener.0.max_body_sise")
+        );
         assert_eq!(err.hint.as_deref(), Some("did you mean `max_body_size`?"));
         let span = err.span.unwrap();
         assert_eq!(&text[span], "max_body_sise");
@@ -418,7 +455,12 @@ mod tests {
         assert_eq!(expand("${B:-d}", &env).unwrap(), "d");
         assert_eq!(expand("${EMPTY:-d}", &env).unwrap(), "d");
         assert_eq!(expand("$$A $5", &env).unwrap(), "$A $5");
-        assert!(expand("${B}", &env).unwrap_err().0.contains("`B` is not set"));
+        assert!(
+            expand("${B}", &env)
+                .unwrap_err()
+                .0
+                .contains("`B` is not set")
+        );
         assert!(expand("${A", &env).is_err());
     }
 

@@ -5,8 +5,8 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 /// A duration written as a string of number+unit parts: `ns`, `us`, `ms`, `s`, `m`, `h`, `d`.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -69,7 +69,11 @@ impl FromStr for Duration {
     type Err = ParseValueError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = |reason| ParseValueError { what: "duration", input: s.to_owned(), reason };
+        let err = |reason| ParseValueError {
+            what: "duration",
+            input: s.to_owned(),
+            reason,
+        };
         const FORMS: &str = "expected number+unit parts like \"10s\", \"250ms\", \"1m30s\" \
                              (units ns, us, ms, s, m, h, d)";
         let t = s.trim();
@@ -79,13 +83,19 @@ impl FromStr for Duration {
         let mut total: u128 = 0;
         let mut rest = t;
         while !rest.is_empty() {
-            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
             if digits == 0 {
                 return Err(err(FORMS));
             }
-            let n: u128 = rest[..digits].parse().map_err(|_| err("number too large"))?;
+            let n: u128 = rest[..digits]
+                .parse()
+                .map_err(|_| err("number too large"))?;
             rest = &rest[digits..];
-            let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
             let nanos_per: u128 = match &rest[..unit_len] {
                 "ns" => 1,
                 "us" | "µs" => 1_000,
@@ -152,8 +162,12 @@ impl fmt::Debug for ByteSize {
 
 impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const UNITS: [(&str, u64); 4] =
-            [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)];
+        const UNITS: [(&str, u64); 4] = [
+            ("TiB", 1 << 40),
+            ("GiB", 1 << 30),
+            ("MiB", 1 << 20),
+            ("KiB", 1 << 10),
+        ];
         for (name, n) in UNITS {
             if self.0 != 0 && self.0.is_multiple_of(n) {
                 return write!(f, "{}{name}", self.0 / n);
@@ -167,9 +181,12 @@ impl FromStr for ByteSize {
     type Err = ParseValueError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let err = |reason| ParseValueError { what: "size", input: s.to_owned(), reason };
-        const FORMS: &str =
-            "expected bytes or number+unit like \"64MiB\", \"10MB\" (B, KB, KiB, MB, MiB, GB, GiB, TB, TiB)";
+        let err = |reason| ParseValueError {
+            what: "size",
+            input: s.to_owned(),
+            reason,
+        };
+        const FORMS: &str = "expected bytes or number+unit like \"64MiB\", \"10MB\" (B, KB, KiB, MB, MiB, GB, GiB, TB, TiB)";
         let t = s.trim();
         let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
         if digits == 0 {
@@ -188,7 +205,9 @@ impl FromStr for ByteSize {
             "tib" => 1 << 40,
             _ => return Err(err(FORMS)),
         };
-        n.checked_mul(mult).map(ByteSize).ok_or_else(|| err("size too large"))
+        n.checked_mul(mult)
+            .map(ByteSize)
+            .ok_or_else(|| err("size too large"))
     }
 }
 
@@ -255,7 +274,16 @@ mod tests {
         assert_eq!("1m30s".parse::<Duration>(), Ok(Duration::from_secs(90)));
         assert_eq!("2h".parse::<Duration>(), Ok(Duration::from_secs(7200)));
         assert_eq!("0s".parse::<Duration>(), Ok(Duration::from_secs(0)));
-        for bad in ["", "10", "s", "10 s", "1.5s", "10sec", "-1s", "99999999999999999999999d"] {
+        for bad in [
+            "",
+            "10",
+            "s",
+            "10 s",
+            "1.5s",
+            "10sec",
+            "-1s",
+            "99999999999999999999999d",
+        ] {
             assert!(bad.parse::<Duration>().is_err(), "{bad:?} accepted");
         }
         assert_eq!(Duration::from_millis(1500).to_string(), "1500ms");

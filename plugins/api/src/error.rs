@@ -45,19 +45,31 @@ pub struct OutputError {
 impl OutputError {
     /// A retryable error.
     pub fn retryable(message: impl Into<String>) -> Self {
-        OutputError { kind: OutputErrorKind::Retryable, message: message.into() }
+        OutputError {
+            kind: OutputErrorKind::Retryable,
+            message: message.into(),
+        }
     }
     /// A permanent error.
     pub fn permanent(message: impl Into<String>) -> Self {
-        OutputError { kind: OutputErrorKind::Permanent, message: message.into() }
+        OutputError {
+            kind: OutputErrorKind::Permanent,
+            message: message.into(),
+        }
     }
     /// A rate-limit answer.
     pub fn rate_limited(retry_after: Option<Duration>, message: impl Into<String>) -> Self {
-        OutputError { kind: OutputErrorKind::RateLimited { retry_after }, message: message.into() }
+        OutputError {
+            kind: OutputErrorKind::RateLimited { retry_after },
+            message: message.into(),
+        }
     }
     /// A payload-too-large answer.
     pub fn too_large(message: impl Into<String>) -> Self {
-        OutputError { kind: OutputErrorKind::TooLarge, message: message.into() }
+        OutputError {
+            kind: OutputErrorKind::TooLarge,
+            message: message.into(),
+        }
     }
 }
 
@@ -80,7 +92,10 @@ pub struct PluginError {
 impl PluginError {
     /// An error with a message.
     pub fn new(message: impl Into<String>) -> Self {
-        PluginError { message: message.into(), source: None }
+        PluginError {
+            message: message.into(),
+            source: None,
+        }
     }
 
     /// An error with a message and a cause.
@@ -88,6 +103,9 @@ impl PluginError {
         message: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
-        PluginError { message: message.into(), source: Some(Box::new(source)) }
+        PluginError {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
     }
 }

@@ -112,7 +112,10 @@ impl Metric {
 
     /// Adds or replaces a tag, keeping the tag list sorted by key.
     pub fn insert_tag(&mut self, key: String, value: String) {
-        match self.tags.binary_search_by(|(k, _)| k.as_str().cmp(key.as_str())) {
+        match self
+            .tags
+            .binary_search_by(|(k, _)| k.as_str().cmp(key.as_str()))
+        {
             Ok(i) => self.tags[i].1 = value,
             Err(i) => self.tags.insert(i, (key, value)),
         }
@@ -193,7 +196,12 @@ pub struct LogRecord {
 impl LogRecord {
     /// A record with no attributes.
     pub fn new(timestamp: i64, body: impl Into<Vec<u8>>, stream: Stream) -> Self {
-        LogRecord { timestamp, body: body.into(), stream, attributes: Vec::new() }
+        LogRecord {
+            timestamp,
+            body: body.into(),
+            stream,
+            attributes: Vec::new(),
+        }
     }
 
     /// Appends an attribute (builder style).
@@ -205,7 +213,10 @@ impl LogRecord {
 
     /// The value of an attribute (first match).
     pub fn attribute(&self, key: &str) -> Option<&FieldValue> {
-        self.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 
     /// The body as text, with invalid UTF-8 replaced by U+FFFD.
@@ -279,17 +290,30 @@ mod tests {
 
     #[test]
     fn tags_stay_sorted_and_unique() {
-        let m = Metric::new("m", 0).with_tag("b", "2").with_tag("a", "1").with_tag("b", "3");
-        assert_eq!(m.tags, vec![("a".into(), "1".into()), ("b".into(), "3".into())]);
+        let m = Metric::new("m", 0)
+            .with_tag("b", "2")
+            .with_tag("a", "1")
+            .with_tag("b", "3");
+        assert_eq!(
+            m.tags,
+            vec![("a".into(), "1".into()), ("b".into(), "3".into())]
+        );
         assert_eq!(m.tag("b"), Some("3"));
     }
 
     #[test]
     fn normalize_keeps_last_duplicate() {
         let mut m = Metric::new("m", 0);
-        m.tags = vec![("z".into(), "1".into()), ("a".into(), "x".into()), ("z".into(), "2".into())];
+        m.tags = vec![
+            ("z".into(), "1".into()),
+            ("a".into(), "x".into()),
+            ("z".into(), "2".into()),
+        ];
         m.normalize_tags();
-        assert_eq!(m.tags, vec![("a".into(), "x".into()), ("z".into(), "2".into())]);
+        assert_eq!(
+            m.tags,
+            vec![("a".into(), "x".into()), ("z".into(), "2".into())]
+        );
     }
 
     #[test]

@@ -19,11 +19,11 @@ pub use ack::{Ack, AckStatus, AckToken, Acknowledgements};
 pub use config::{ConfigError, PluginConfig};
 pub use config_types::{ByteSize, Duration, Secret};
 pub use error::{EncodeError, OutputError, OutputErrorKind, PluginError};
-pub use event::{now_ns, Batch, EventKind, FieldValue, LogRecord, Metric, MetricKind, Stream};
+pub use event::{Batch, EventKind, FieldValue, LogRecord, Metric, MetricKind, Stream, now_ns};
 pub use plugin::{
     Accepts, BuildContext, Descriptor, Envelope, EventSender, Filter, FilterDescriptor, Input,
     InputContext, InputDescriptor, Output, OutputDescriptor, Payload, PipelineClosed, PluginId,
     RunMode, Ticker,
 };
-pub use shutdown::{shutdown_pair, Shutdown, ShutdownTrigger};
+pub use shutdown::{Shutdown, ShutdownTrigger, shutdown_pair};
 pub use telemetry::{ComponentKind, ComponentMetrics, ComponentSnapshot, Telemetry};

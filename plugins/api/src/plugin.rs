@@ -119,7 +119,11 @@ impl EventSender {
             return Ok(());
         }
         let n = batch.len() as u64;
-        let env = Envelope { input: Arc::clone(&self.id), batch, ack };
+        let env = Envelope {
+            input: Arc::clone(&self.id),
+            batch,
+            ack,
+        };
         match self.tx.send(env).await {
             Ok(()) => {
                 self.metrics.sent(n, 0);
@@ -150,7 +154,12 @@ impl Ticker {
         let period = period.get().max(std::time::Duration::from_millis(1));
         let mut interval = tokio::time::interval(period);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        Ticker { interval, mode, ticks: 0, shutdown }
+        Ticker {
+            interval,
+            mode,
+            ticks: 0,
+            shutdown,
+        }
     }
 
     /// Waits for the next tick; `false` means stop (shutdown, or the one tick of once mode
@@ -211,7 +220,9 @@ pub struct Payload {
     pub events: usize,
 }
 
-/// A destination: pure encoding plus I/O.
+/// A destination: pure encoding plus I/O. The engine counts what an output sends (events,
+/// batches, bytes) and its errors by kind; an output counts only the events it drops itself
+/// (while encoding, or a rejected part of a payload).
 #[async_trait]
 pub trait Output: Send {
     /// Encodes a batch, appending to `buf`. Pure: no I/O. Events that cannot be encoded are
@@ -238,11 +249,20 @@ pub struct Accepts {
 
 impl Accepts {
     /// Metrics only.
-    pub const METRICS: Accepts = Accepts { metrics: true, logs: false };
+    pub const METRICS: Accepts = Accepts {
+        metrics: true,
+        logs: false,
+    };
     /// Logs only.
-    pub const LOGS: Accepts = Accepts { metrics: false, logs: true };
+    pub const LOGS: Accepts = Accepts {
+        metrics: false,
+        logs: true,
+    };
     /// Both kinds.
-    pub const BOTH: Accepts = Accepts { metrics: true, logs: true };
+    pub const BOTH: Accepts = Accepts {
+        metrics: true,
+        logs: true,
+    };
 
     /// True when `kind` is taken.
     pub const fn takes(self, kind: EventKind) -> bool {

@@ -29,7 +29,9 @@ impl ShutdownTrigger {
 
     /// A new receiver.
     pub fn subscribe(&self) -> Shutdown {
-        Shutdown { rx: self.tx.subscribe() }
+        Shutdown {
+            rx: self.tx.subscribe(),
+        }
     }
 }
 

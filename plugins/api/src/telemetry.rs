@@ -146,7 +146,9 @@ impl ComponentMetrics {
     /// Dropped events under `reason` so far.
     pub fn dropped_count(&self, reason: &str) -> u64 {
         let list = self.dropped.lock().unwrap_or_else(PoisonError::into_inner);
-        list.iter().find(|(r, _)| *r == reason).map_or(0, |(_, c)| *c)
+        list.iter()
+            .find(|(r, _)| *r == reason)
+            .map_or(0, |(_, c)| *c)
     }
 
     /// A copy of every counter.
@@ -188,9 +190,20 @@ impl Telemetry {
     }
 
     /// The counters for a component, created on first use.
-    pub fn register(&self, id: &str, kind: ComponentKind, plugin: &'static str) -> Arc<ComponentMetrics> {
-        let mut list = self.components.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(c) = list.iter().find(|c| c.id == id && c.kind == kind && c.plugin == plugin) {
+    pub fn register(
+        &self,
+        id: &str,
+        kind: ComponentKind,
+        plugin: &'static str,
+    ) -> Arc<ComponentMetrics> {
+        let mut list = self
+            .components
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = list
+            .iter()
+            .find(|c| c.id == id && c.kind == kind && c.plugin == plugin)
+        {
             return Arc::clone(c);
         }
         let c = Arc::new(ComponentMetrics::new(id, kind, plugin));
@@ -200,13 +213,19 @@ impl Telemetry {
 
     /// Drops components not in `keep` (after a reload).
     pub fn retain(&self, keep: &[Arc<ComponentMetrics>]) {
-        let mut list = self.components.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut list = self
+            .components
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         list.retain(|c| keep.iter().any(|k| Arc::ptr_eq(k, c)));
     }
 
     /// Snapshots of every component, sorted by kind then id.
     pub fn snapshot(&self) -> Vec<ComponentSnapshot> {
-        let list = self.components.lock().unwrap_or_else(PoisonError::into_inner);
+        let list = self
+            .components
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut out: Vec<_> = list.iter().map(|c| c.snapshot()).collect();
         drop(list);
         out.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));

@@ -8,8 +8,10 @@ use tokio::sync::mpsc;
 use crate::ack::Acknowledgements;
 use crate::config::PluginConfig;
 use crate::event::Batch;
-use crate::plugin::{BuildContext, Envelope, EventSender, InputContext, InputDescriptor, RunMode, Ticker};
-use crate::shutdown::{shutdown_pair, ShutdownTrigger};
+use crate::plugin::{
+    BuildContext, Envelope, EventSender, InputContext, InputDescriptor, RunMode, Ticker,
+};
+use crate::shutdown::{ShutdownTrigger, shutdown_pair};
 
 /// An input context whose batches arrive on the returned receiver (capacity `cap`).
 pub fn input_context(

@@ -163,11 +163,8 @@ impl Output for FileOutput {
     }
 
     async fn send(&mut self, payload: Payload) -> Result<(), OutputError> {
-        let (events, len) = (payload.events as u64, payload.bytes.len() as u64);
         let bytes = payload.bytes;
-        self.blocking(move |w| w.write(&bytes)).await?;
-        self.metrics.sent(events, len);
-        Ok(())
+        self.blocking(move |w| w.write(&bytes)).await
     }
 
     async fn flush(&mut self) -> Result<(), OutputError> {

@@ -81,10 +81,7 @@ impl<W: AsyncWrite + Unpin + Send> Output for StdoutOutput<W> {
         self.out
             .write_all(&payload.bytes)
             .await
-            .map_err(|e| write_error(&e))?;
-        self.metrics
-            .sent(payload.events as u64, payload.bytes.len() as u64);
-        Ok(())
+            .map_err(|e| write_error(&e))
     }
 
     async fn flush(&mut self) -> Result<(), OutputError> {

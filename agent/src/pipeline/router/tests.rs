@@ -8,7 +8,12 @@ struct Out {
 
 fn route(globs: Option<&[&str]>, accepts: Accepts) -> (Route, Out) {
     let m = ComponentMetrics::detached("o");
-    let queue = Arc::new(OutputQueue::new(16, u64::MAX, WhenFull::Block, Arc::clone(&m)));
+    let queue = Arc::new(OutputQueue::new(
+        16,
+        u64::MAX,
+        WhenFull::Block,
+        Arc::clone(&m),
+    ));
     let r = Route {
         globs: globs.map(|g| g.iter().map(|s| Glob::new(s)).collect()),
         accepts,
@@ -19,7 +24,11 @@ fn route(globs: Option<&[&str]>, accepts: Accepts) -> (Route, Out) {
 }
 
 fn metrics_batch() -> Batch {
-    Batch::Metrics(vec![Metric::new("m", 1).with_tag("host", "own").with_field("f", gleaner_api::FieldValue::Int(1))])
+    Batch::Metrics(vec![
+        Metric::new("m", 1)
+            .with_tag("host", "own")
+            .with_field("f", gleaner_api::FieldValue::Int(1)),
+    ])
 }
 
 fn logs_batch() -> Batch {
@@ -27,7 +36,11 @@ fn logs_batch() -> Batch {
 }
 
 fn env(input: &str, batch: Batch, acks: &Acknowledgements, id: u64) -> Envelope {
-    Envelope { input: Arc::from(input), batch, ack: Some(acks.token(id)) }
+    Envelope {
+        input: Arc::from(input),
+        batch,
+        ack: Some(acks.token(id)),
+    }
 }
 
 async fn drain(out: &Out) -> Vec<Batch> {
@@ -49,17 +62,40 @@ async fn routes_by_match_and_kind() {
     let mut router = Router::new(vec![], vec![ra, rb, rc], Enrich::default(), inputs);
     let mut acks = Acknowledgements::new();
 
-    router.handle(env("inputs.a.0", metrics_batch(), &acks, 1)).await;
-    router.handle(env("inputs.a.0", logs_batch(), &acks, 2)).await;
-    router.handle(env("inputs.b.0", metrics_batch(), &acks, 3)).await;
-    router.handle(env("inputs.b.0", logs_batch(), &acks, 4)).await;
+    router
+        .handle(env("inputs.a.0", metrics_batch(), &acks, 1))
+        .await;
+    router
+        .handle(env("inputs.a.0", logs_batch(), &acks, 2))
+        .await;
+    router
+        .handle(env("inputs.b.0", metrics_batch(), &acks, 3))
+        .await;
+    router
+        .handle(env("inputs.b.0", logs_batch(), &acks, 4))
+        .await;
 
     let kinds = |v: Vec<Batch>| v.iter().map(Batch::kind).collect::<Vec<_>>();
-    assert_eq!(kinds(drain(&a).await), vec![EventKind::Metrics, EventKind::Logs]);
-    assert_eq!(kinds(drain(&b).await), vec![EventKind::Metrics, EventKind::Metrics]);
-    assert_eq!(kinds(drain(&c).await), vec![EventKind::Logs, EventKind::Logs]);
+    assert_eq!(
+        kinds(drain(&a).await),
+        vec![EventKind::Metrics, EventKind::Logs]
+    );
+    assert_eq!(
+        kinds(drain(&b).await),
+        vec![EventKind::Metrics, EventKind::Metrics]
+    );
+    assert_eq!(
+        kinds(drain(&c).await),
+        vec![EventKind::Logs, EventKind::Logs]
+    );
     for id in 1..=4 {
-        assert_eq!(acks.recv().await, Some(Ack { id, status: AckStatus::Delivered }));
+        assert_eq!(
+            acks.recv().await,
+            Some(Ack {
+                id,
+                status: AckStatus::Delivered
+            })
+        );
     }
 }
 
@@ -70,9 +106,17 @@ async fn unrouted_batches_are_counted_and_acked() {
     let inputs = HashMap::from([(Arc::<str>::from("inputs.x.0"), Arc::clone(&x_in))]);
     let mut router = Router::new(vec![], vec![ra], Enrich::default(), inputs);
     let mut acks = Acknowledgements::new();
-    router.handle(env("inputs.x.0", metrics_batch(), &acks, 9)).await;
+    router
+        .handle(env("inputs.x.0", metrics_batch(), &acks, 9))
+        .await;
     assert_eq!(x_in.dropped_count("unrouted"), 1);
-    assert_eq!(acks.recv().await, Some(Ack { id: 9, status: AckStatus::Delivered }));
+    assert_eq!(
+        acks.recv().await,
+        Some(Ack {
+            id: 9,
+            status: AckStatus::Delivered
+        })
+    );
 }
 
 #[tokio::test]
@@ -81,8 +125,16 @@ async fn closed_queue_fails_the_ack() {
     a.queue.close();
     let mut router = Router::new(vec![], vec![ra], Enrich::default(), HashMap::new());
     let mut acks = Acknowledgements::new();
-    router.handle(env("inputs.a.0", metrics_batch(), &acks, 5)).await;
-    assert_eq!(acks.recv().await, Some(Ack { id: 5, status: AckStatus::Failed }));
+    router
+        .handle(env("inputs.a.0", metrics_batch(), &acks, 5))
+        .await;
+    assert_eq!(
+        acks.recv().await,
+        Some(Ack {
+            id: 5,
+            status: AckStatus::Failed
+        })
+    );
 }
 
 struct DropAll;
@@ -103,14 +155,29 @@ async fn agent_tags_do_not_override_and_filters_honour_match() {
         globs: Some(vec![Glob::new("inputs.drop.*")]),
         metrics: ComponentMetrics::detached("f"),
     };
-    let enrich = Enrich { tags: vec![("host".into(), "agent".into()), ("cluster".into(), "c1".into())] };
+    let enrich = Enrich {
+        tags: vec![
+            ("host".into(), "agent".into()),
+            ("cluster".into(), "c1".into()),
+        ],
+    };
     let mut router = Router::new(vec![stage], vec![ra], enrich, HashMap::new());
     let acks = Acknowledgements::new();
-    router.handle(env("inputs.keep.0", metrics_batch(), &acks, 1)).await;
-    router.handle(env("inputs.drop.0", metrics_batch(), &acks, 2)).await;
+    router
+        .handle(env("inputs.keep.0", metrics_batch(), &acks, 1))
+        .await;
+    router
+        .handle(env("inputs.drop.0", metrics_batch(), &acks, 2))
+        .await;
     let got = drain(&a).await;
-    assert_eq!(got.len(), 1, "the filter must drop only inputs.drop.* batches");
-    let Batch::Metrics(ms) = &got[0] else { panic!("metrics expected") };
+    assert_eq!(
+        got.len(),
+        1,
+        "the filter must drop only inputs.drop.* batches"
+    );
+    let Batch::Metrics(ms) = &got[0] else {
+        panic!("metrics expected")
+    };
     assert_eq!(ms[0].tag("host"), Some("own"));
     assert_eq!(ms[0].tag("cluster"), Some("c1"));
 }

@@ -3,7 +3,9 @@ use proptest::prelude::*;
 
 fn field_value() -> impl Strategy<Value = FieldValue> {
     prop_oneof![
-        any::<f64>().prop_filter("NaN != NaN", |f| !f.is_nan()).prop_map(FieldValue::Float),
+        any::<f64>()
+            .prop_filter("NaN != NaN", |f| !f.is_nan())
+            .prop_map(FieldValue::Float),
         any::<i64>().prop_map(FieldValue::Int),
         any::<u64>().prop_map(FieldValue::UInt),
         any::<bool>().prop_map(FieldValue::Bool),
@@ -66,7 +68,7 @@ proptest! {
 
     #[test]
     fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-        let _ = decode_batch(&bytes);
+        drop(decode_batch(&bytes));
     }
 
     #[test]
@@ -83,29 +85,41 @@ proptest! {
         encode_batch(&b, &mut buf);
         let i = at.index(buf.len());
         buf[i] ^= 1 << bit;
-        let _ = decode_batch(&buf);
+        drop(decode_batch(&buf));
     }
 }
 
 #[test]
 fn nan_survives_as_bits() {
-    let b = Batch::Metrics(vec![Metric::new("m", 1).with_field("f", FieldValue::Float(f64::NAN))]);
+    let b = Batch::Metrics(vec![
+        Metric::new("m", 1).with_field("f", FieldValue::Float(f64::NAN)),
+    ]);
     let mut buf = Vec::new();
     encode_batch(&b, &mut buf);
-    let Ok(Batch::Metrics(m)) = decode_batch(&buf) else { panic!("decode failed") };
+    let Ok(Batch::Metrics(m)) = decode_batch(&buf) else {
+        panic!("decode failed")
+    };
     assert!(matches!(m[0].fields[0].1, FieldValue::Float(f) if f.is_nan()));
 }
 
 #[test]
 fn huge_count_is_rejected_without_allocating() {
     // version 1, metrics, count = u64::MAX as varint
-    let bytes = [1u8, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
-    assert!(matches!(decode_batch(&bytes), Err(DecodeError::Truncated { .. })));
+    let bytes = [
+        1u8, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+    ];
+    assert!(matches!(
+        decode_batch(&bytes),
+        Err(DecodeError::Truncated { .. })
+    ));
 }
 
 #[test]
 fn unknown_version_is_named() {
-    assert_eq!(decode_batch(&[9, 1, 0]), Err(DecodeError::UnsupportedVersion { version: 9 }));
+    assert_eq!(
+        decode_batch(&[9, 1, 0]),
+        Err(DecodeError::UnsupportedVersion { version: 9 })
+    );
 }
 
 #[test]
@@ -113,5 +127,8 @@ fn trailing_bytes_are_an_error() {
     let mut buf = Vec::new();
     encode_batch(&Batch::Logs(vec![]), &mut buf);
     buf.push(0);
-    assert_eq!(decode_batch(&buf), Err(DecodeError::TrailingBytes { extra: 1 }));
+    assert_eq!(
+        decode_batch(&buf),
+        Err(DecodeError::TrailingBytes { extra: 1 })
+    );
 }

@@ -131,8 +131,8 @@ async fn writes_exact_bytes_appending_and_counts() {
     .unwrap();
     out.flush().await.unwrap();
     assert_eq!(read(&path), "old\ncpu a=1 1\nx\ny\n");
-    let s = bcx.metrics.snapshot();
-    assert_eq!((s.events_sent, s.batches_sent, s.bytes_sent), (3, 2, 14));
+    // Sent events are counted by the delivery worker, not by the output.
+    assert_eq!(bcx.metrics.snapshot().events_sent, 0);
 }
 
 #[tokio::test]
