@@ -12,14 +12,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gleaner_api::{
-    Accepts, Acknowledgements, BuildContext, ComponentKind, ComponentMetrics, EventSender, Input,
-    InputContext, Output, PluginId, RunMode, ShutdownTrigger, Telemetry, Ticker, shutdown_pair,
+    Accepts, Acknowledgements, BuildContext, ComponentKind, ComponentMetrics, ConfigError,
+    EventSender, Input, InputContext, Output, PluginConfig, PluginId, RunMode, ShutdownTrigger,
+    Telemetry, Ticker, shutdown_pair,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
-use crate::config::{BufferConfig, Config, ConfigErrors, PluginSection};
+use crate::config::{BufferConfig, Config, ConfigErrors, LocatedError, PluginSection};
 use crate::delivery::OutputWorker;
 use crate::registry;
 use glob::Glob;
@@ -83,92 +84,117 @@ fn globs(section: &PluginSection) -> Option<Vec<Glob>> {
         .map(|v| v.iter().map(|g| Glob::new(g)).collect())
 }
 
+/// Shared state while building one config's plugins; collects located errors.
+struct Builder<'a> {
+    config: &'a Config,
+    hostname: String,
+    telemetry: &'a Telemetry,
+    shutdown: gleaner_api::Shutdown,
+    errors: Vec<LocatedError>,
+}
+
+impl Builder<'_> {
+    /// Looks `s` up with `lookup` (giving the registry name and a constructor) and builds
+    /// it; on error records it, located in the section's file, and returns `None`.
+    fn build<T, F>(
+        &mut self,
+        s: &PluginSection,
+        kind: ComponentKind,
+        interval: gleaner_api::Duration,
+        lookup: Result<(&'static str, F), ConfigError>,
+    ) -> Option<(T, BuildContext)>
+    where
+        F: FnOnce(&PluginConfig, &BuildContext) -> Result<T, ConfigError>,
+    {
+        let located = |e: ConfigError| {
+            let e = if e.span.is_none() {
+                e.with_span(s.span.clone())
+            } else {
+                e
+            };
+            s.file.locate(e)
+        };
+        let (plugin, build) = match lookup {
+            Ok(x) => x,
+            Err(e) => {
+                let key = format!("{}s.{}", kind.as_str(), s.name);
+                self.errors.push(located(e.with_key(key)));
+                return None;
+            }
+        };
+        let bcx = BuildContext {
+            id: Arc::from(s.id.as_str()),
+            data_dir: self.config.agent.data_dir.clone(),
+            hostname: self.hostname.clone(),
+            interval,
+            metrics: self.telemetry.register(&s.id, kind, plugin),
+            telemetry: self.telemetry.clone(),
+            shutdown: self.shutdown.clone(),
+        };
+        match build(&s.config, &bcx) {
+            Ok(t) => Some((t, bcx)),
+            Err(e) => {
+                self.errors.push(located(e));
+                None
+            }
+        }
+    }
+}
+
 /// Builds every plugin of `config`; collects every error, located in its file.
 pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigErrors> {
     let hostname = resolve_hostname(&config.agent.hostname);
     let (filter_shutdown, shutdown) = shutdown_pair();
-    let mut errors = Vec::new();
-    let cx =
-        |s: &PluginSection, kind: ComponentKind, plugin: &'static str, interval| BuildContext {
-            id: Arc::from(s.id.as_str()),
-            data_dir: config.agent.data_dir.clone(),
-            hostname: hostname.clone(),
-            interval,
-            metrics: telemetry.register(&s.id, kind, plugin),
-            telemetry: telemetry.clone(),
-            shutdown: shutdown.clone(),
-        };
-    let locate = |s: &PluginSection, e: gleaner_api::ConfigError| {
-        let e = if e.span.is_none() {
-            e.with_span(s.span.clone())
-        } else {
-            e
-        };
-        s.file.locate(e)
+    let agent_interval = config.agent.interval;
+    let mut b = Builder {
+        config: &config,
+        hostname: hostname.clone(),
+        telemetry,
+        shutdown,
+        errors: Vec::new(),
     };
 
     let mut inputs = Vec::new();
     for s in &config.inputs {
-        let d = match registry::input(&s.name) {
-            Ok(d) => d,
-            Err(e) => {
-                errors.push(locate(s, e.with_key(format!("inputs.{}", s.name))));
-                continue;
-            }
-        };
-        let interval = s.interval.unwrap_or(config.agent.interval);
-        let bcx = cx(s, ComponentKind::Input, d.name, interval);
-        match (d.build)(&s.config, &bcx) {
-            Ok(input) => inputs.push(BuiltInput {
+        let interval = s.interval.unwrap_or(agent_interval);
+        let lookup = registry::input(&s.name).map(|d| (d.name, d.build));
+        if let Some((input, bcx)) = b.build(s, ComponentKind::Input, interval, lookup) {
+            inputs.push(BuiltInput {
                 id: bcx.id,
                 input,
                 interval,
                 metrics: bcx.metrics,
-            }),
-            Err(e) => errors.push(locate(s, e)),
+            });
         }
     }
     let mut filters = Vec::new();
     for s in &config.filters {
-        let d = match registry::filter(&s.name) {
-            Ok(d) => d,
-            Err(e) => {
-                errors.push(locate(s, e.with_key(format!("filters.{}", s.name))));
-                continue;
-            }
-        };
-        let bcx = cx(s, ComponentKind::Filter, d.name, config.agent.interval);
-        match (d.build)(&s.config, &bcx) {
-            Ok(filter) => filters.push(FilterStage {
+        let lookup = registry::filter(&s.name).map(|d| (d.name, d.build));
+        if let Some((filter, bcx)) = b.build(s, ComponentKind::Filter, agent_interval, lookup) {
+            filters.push(FilterStage {
                 filter,
                 globs: globs(s),
                 metrics: bcx.metrics,
-            }),
-            Err(e) => errors.push(locate(s, e)),
+            });
         }
     }
     let mut outputs = Vec::new();
     for s in &config.outputs {
-        let d = match registry::output(&s.name) {
-            Ok(d) => d,
-            Err(e) => {
-                errors.push(locate(s, e.with_key(format!("outputs.{}", s.name))));
-                continue;
-            }
-        };
-        let bcx = cx(s, ComponentKind::Output, d.name, config.agent.interval);
-        match (d.build)(&s.config, &bcx) {
-            Ok(output) => outputs.push(BuiltOutput {
+        let desc = registry::output(&s.name);
+        let accepts = desc.as_ref().map_or(Accepts::BOTH, |d| d.accepts);
+        let lookup = desc.map(|d| (d.name, d.build));
+        if let Some((output, bcx)) = b.build(s, ComponentKind::Output, agent_interval, lookup) {
+            outputs.push(BuiltOutput {
                 id: bcx.id,
                 output,
-                accepts: d.accepts,
+                accepts,
                 globs: globs(s),
                 buffer: s.buffer.clone(),
                 metrics: bcx.metrics,
-            }),
-            Err(e) => errors.push(locate(s, e)),
+            });
         }
     }
+    let errors = b.errors;
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }

@@ -114,7 +114,26 @@ mod tests {
     }
 
     #[test]
-    fn every_plugin_in_readme_and_configs() {
+    fn every_sample_loads_and_builds_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let samples = inputs()
+            .iter()
+            .map(|d| (d.name, d.sample))
+            .chain(filters().iter().map(|d| (d.name, d.sample)))
+            .chain(outputs().iter().map(|d| (d.name, d.sample)));
+        for (name, sample) in samples {
+            assert!(!sample.trim().is_empty(), "{name} has no sample");
+            let path = dir.path().join(format!("{name}.toml"));
+            std::fs::write(&path, sample).unwrap();
+            let telemetry = gleaner_api::Telemetry::new();
+            if let Err(e) = crate::run::load_and_build(&path, &telemetry) {
+                panic!("the sample of {name} does not build:\n{e}\n---\n{sample}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_plugin_in_readme() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
         let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
         for name in inputs()
