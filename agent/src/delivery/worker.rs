@@ -132,9 +132,10 @@ impl OutputWorker {
         loop {
             attempt += 1;
             let err = match self.output.send(payload.clone()).await {
-                Ok(()) => {
+                Ok(report) => {
+                    let accepted = payload.events.saturating_sub(report.rejected);
                     self.metrics
-                        .sent(payload.events as u64, payload.bytes.len() as u64);
+                        .sent(accepted as u64, payload.bytes.len() as u64);
                     return SendOutcome::Sent;
                 }
                 Err(e) => e,

@@ -21,9 +21,9 @@ pub use config_types::{ByteSize, Duration, Secret};
 pub use error::{EncodeError, OutputError, OutputErrorKind, PluginError};
 pub use event::{Batch, EventKind, FieldValue, LogRecord, Metric, MetricKind, Stream, now_ns};
 pub use plugin::{
-    Accepts, BuildContext, Descriptor, Envelope, EventSender, Filter, FilterDescriptor, Input,
-    InputContext, InputDescriptor, Output, OutputDescriptor, Payload, PipelineClosed, PluginId,
-    RunMode, Ticker,
+    Accepts, BatchLimits, BuildContext, Descriptor, Envelope, EventSender, Filter,
+    FilterDescriptor, Input, InputContext, InputDescriptor, Output, OutputDescriptor, Payload,
+    PipelineClosed, PluginId, RunMode, SendReport, Ticker,
 };
 pub use shutdown::{Shutdown, ShutdownTrigger, shutdown_pair};
 pub use telemetry::{ComponentKind, ComponentMetrics, ComponentSnapshot, Telemetry};

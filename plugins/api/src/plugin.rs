@@ -220,17 +220,59 @@ pub struct Payload {
     pub events: usize,
 }
 
+/// What the destination did with a payload it answered without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SendReport {
+    /// Events the destination rejected for good (an InfluxDB partial write, a Splunk
+    /// invalid event). The output has already counted them under its own drop reason; the
+    /// engine counts the rest of the payload as sent.
+    pub rejected: usize,
+}
+
+impl SendReport {
+    /// Every event was accepted.
+    pub const ALL_ACCEPTED: SendReport = SendReport { rejected: 0 };
+}
+
+/// How much one request may carry; the delivery worker joins small batches and splits big
+/// ones to fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    /// Events per request.
+    pub max_events: usize,
+    /// Encoded bytes per request (a single event larger than this is still sent alone).
+    pub max_bytes: usize,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        BatchLimits {
+            max_events: 10_000,
+            max_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
 /// A destination: pure encoding plus I/O. The engine counts what an output sends (events,
 /// batches, bytes) and its errors by kind; an output counts only the events it drops itself
-/// (while encoding, or a rejected part of a payload).
+/// (while encoding, or a rejected part of a payload, reported in [`SendReport`]).
+///
+/// Encodings should be line-oriented where the protocol allows (line protocol, newline-
+/// separated HEC events) so that a partial rejection can be resent from an event boundary.
 #[async_trait]
 pub trait Output: Send {
     /// Encodes a batch, appending to `buf`. Pure: no I/O. Events that cannot be encoded are
     /// skipped and counted by the output; an `Err` rejects the whole batch.
     fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<(), EncodeError>;
 
-    /// Sends one payload.
-    async fn send(&mut self, payload: Payload) -> Result<(), OutputError>;
+    /// Sends one payload; `Ok` means the destination took it (minus what the report says
+    /// it rejected).
+    async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError>;
+
+    /// Request size limits.
+    fn batch_limits(&self) -> BatchLimits {
+        BatchLimits::default()
+    }
 
     /// Makes everything sent so far durable or visible (fsync a file, flush stdout).
     async fn flush(&mut self) -> Result<(), OutputError> {

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use gleaner_api::{
     Accepts, Batch, BuildContext, ByteSize, ComponentMetrics, ConfigError, EncodeError, Output,
-    OutputDescriptor, OutputError, Payload, PluginConfig,
+    OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
 };
 use serde::Deserialize;
 
@@ -162,9 +162,10 @@ impl Output for FileOutput {
         Ok(())
     }
 
-    async fn send(&mut self, payload: Payload) -> Result<(), OutputError> {
+    async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError> {
         let bytes = payload.bytes;
-        self.blocking(move |w| w.write(&bytes)).await
+        self.blocking(move |w| w.write(&bytes)).await?;
+        Ok(SendReport::ALL_ACCEPTED)
     }
 
     async fn flush(&mut self) -> Result<(), OutputError> {

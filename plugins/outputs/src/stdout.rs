@@ -14,7 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use gleaner_api::{
     Accepts, Batch, BuildContext, ComponentMetrics, ConfigError, EncodeError, Output,
-    OutputDescriptor, OutputError, Payload, PluginConfig,
+    OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
 };
 use serde::Deserialize;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -77,11 +77,12 @@ impl<W: AsyncWrite + Unpin + Send> Output for StdoutOutput<W> {
         Ok(())
     }
 
-    async fn send(&mut self, payload: Payload) -> Result<(), OutputError> {
+    async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError> {
         self.out
             .write_all(&payload.bytes)
             .await
-            .map_err(|e| write_error(&e))
+            .map_err(|e| write_error(&e))?;
+        Ok(SendReport::ALL_ACCEPTED)
     }
 
     async fn flush(&mut self) -> Result<(), OutputError> {
