@@ -2,6 +2,7 @@
 //! List order is the order of `sample-config` and of the README table.
 
 pub mod file;
+pub mod http_client;
 pub mod json_lines;
 pub mod stdout;
 

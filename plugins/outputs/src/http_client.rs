@@ -1,0 +1,416 @@
+//! The one HTTP client of the influxdb, remote_write and splunk_hec outputs: hyper 1 with
+//! hyper-util's pooled client over rustls (the `ring` provider only; webpki roots plus an
+//! optional `ca_file`, an optional client certificate, an explicit `insecure_skip_verify`).
+//!
+//! What it adds to hyper, and nothing else:
+//! - a whole-request timeout (`tokio::time::timeout` around connect, send and body read);
+//! - the response body read up to [`MAX_RESPONSE_BODY`] (enough for any error message; the
+//!   rest is discarded);
+//! - gzip request bodies ([`gzip`]), off the runtime threads when large;
+//! - `Retry-After` parsing ([`retry_after`]), seconds or an HTTP date, capped;
+//! - secrets read from files and re-read when the file changes ([`SecretSource`]);
+//! - [`install_crypto_provider`], which makes `ring` the process-wide rustls provider.
+//!
+//! Build-time rule: an output's `build` does no I/O, so the client (which reads the CA and
+//! certificate files) is made on first use through [`LazyClient`]. A client that cannot be
+//! made (a missing CA file) is a retryable error: the data stays buffered while an operator
+//! fixes the file.
+//!
+//! Each output classifies status codes itself; this module only reports what happened.
+
+mod secret;
+#[cfg(test)]
+mod tests;
+mod tls;
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+pub use secret::{ReadSecretError, SecretSource};
+pub use tls::TlsSettings;
+
+/// Response bodies are read up to this many bytes (error messages, HEC JSON answers).
+pub const MAX_RESPONSE_BODY: usize = 64 * 1024;
+
+/// The longest `Retry-After` we honour; longer answers wait this long and ask again.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// Bodies at least this large are gzipped on a blocking thread (about 0.5 ms of work).
+const GZIP_INLINE_LIMIT: usize = 64 * 1024;
+
+/// `User-Agent` of every request: `gleaner/<version>`.
+pub const USER_AGENT: &str = concat!("gleaner/", env!("CARGO_PKG_VERSION"));
+
+/// Makes `ring` the process-wide rustls crypto provider. Idempotent; call it at the start of
+/// `main`, before anything (kube, an output) makes a TLS connection. Our own clients name
+/// their provider explicitly and do not need it; other rustls users in the process do.
+pub fn install_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Losing a race with another installer is fine: a provider is then installed.
+        if rustls::crypto::ring::default_provider()
+            .install_default()
+            .is_err()
+        {}
+    }
+}
+
+/// How to reach a destination: timeout and TLS.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    /// TLS options.
+    pub tls: TlsSettings,
+}
+
+/// A client could not be made (bad CA or certificate file).
+#[derive(Debug, thiserror::Error)]
+pub enum BuildClientError {
+    /// A file could not be read.
+    #[error("cannot read {what} {}: {source}", path.display())]
+    Read {
+        /// `ca_file`, `cert_file` or `key_file`.
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A file holds no usable PEM item.
+    #[error("{what} {}: {message}", path.display())]
+    Pem {
+        /// `ca_file`, `cert_file` or `key_file`.
+        what: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// rustls refused the configuration (a key that does not match the certificate).
+    #[error("invalid tls settings: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+/// A request that got no HTTP answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// No complete answer within the timeout.
+    #[error("{url}: no answer within {after:?}")]
+    Timeout {
+        /// The request URL (without query string secrets: we never put any there).
+        url: String,
+        /// The timeout.
+        after: Duration,
+    },
+    /// Connect, TLS or protocol failure.
+    #[error("{url}: {message}")]
+    Transport {
+        /// The request URL.
+        url: String,
+        /// The error and its causes, joined with `: `.
+        message: String,
+    },
+}
+
+/// An HTTP answer, body read up to [`MAX_RESPONSE_BODY`].
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Status code.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body (possibly truncated).
+    pub body: Bytes,
+}
+
+impl Response {
+    /// The body as text for a log line: lossy UTF-8, trimmed, cut at 512 characters.
+    pub fn body_excerpt(&self) -> String {
+        excerpt(&self.body)
+    }
+}
+
+/// Lossy UTF-8, trimmed, cut at 512 characters.
+pub fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    match text.char_indices().nth(512) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
+}
+
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// A pooled HTTP/1.1 client with a whole-request timeout.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    client: Client<Connector, Full<Bytes>>,
+    timeout: Duration,
+}
+
+impl HttpClient {
+    /// Makes a client; reads the TLS files.
+    pub fn new(settings: &ClientSettings) -> Result<Self, BuildClientError> {
+        let tls = settings.tls.client_config()?;
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(settings.timeout));
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(4)
+            .build(connector);
+        Ok(HttpClient {
+            client,
+            timeout: settings.timeout,
+        })
+    }
+
+    /// Sends `req` and reads the answer, all within the timeout.
+    pub async fn send(&self, req: Request<Full<Bytes>>) -> Result<Response, RequestError> {
+        let url = display_url(req.uri());
+        let exchange = async {
+            let resp = self
+                .client
+                .request(req)
+                .await
+                .map_err(|e| error_chain(&e))?;
+            let (parts, mut body) = resp.into_parts();
+            let mut buf = Vec::new();
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|e| error_chain(&e))?;
+                if let Ok(data) = frame.into_data()
+                    && buf.len() < MAX_RESPONSE_BODY
+                {
+                    let room = MAX_RESPONSE_BODY - buf.len();
+                    buf.extend_from_slice(&data[..data.len().min(room)]);
+                }
+            }
+            Ok::<_, String>(Response {
+                status: parts.status,
+                headers: parts.headers,
+                body: Bytes::from(buf),
+            })
+        };
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(message)) => Err(RequestError::Transport { url, message }),
+            Err(_) => Err(RequestError::Timeout {
+                url,
+                after: self.timeout,
+            }),
+        }
+    }
+}
+
+/// A client made on first use (an output's `build` does no I/O).
+#[derive(Debug)]
+pub struct LazyClient {
+    settings: ClientSettings,
+    client: Option<HttpClient>,
+}
+
+impl LazyClient {
+    /// A client that will be made with `settings`.
+    pub fn new(settings: ClientSettings) -> Self {
+        LazyClient {
+            settings,
+            client: None,
+        }
+    }
+
+    /// The client, made now if needed.
+    pub fn get(&mut self) -> Result<&HttpClient, BuildClientError> {
+        if self.client.is_none() {
+            self.client = Some(HttpClient::new(&self.settings)?);
+        }
+        Ok(self.client.as_ref().expect("client was just made"))
+    }
+}
+
+/// `scheme://authority/path` of a URI (no query string).
+pub fn display_url(uri: &http::Uri) -> String {
+    format!(
+        "{}://{}{}",
+        uri.scheme_str().unwrap_or("http"),
+        uri.authority().map_or("", |a| a.as_str()),
+        uri.path()
+    )
+}
+
+/// An error and its sources, joined with `: ` (hyper's top-level messages are vague).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        let msg = s.to_string();
+        if !out.contains(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        src = s.source();
+    }
+    out
+}
+
+/// Gzips `data` (RFC 1952, default level).
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut enc = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 4 + 64),
+        flate2::Compression::default(),
+    );
+    // Writing into a Vec cannot fail.
+    enc.write_all(data)
+        .and_then(|()| enc.try_finish())
+        .expect("gzip into memory cannot fail");
+    enc.finish().expect("gzip into memory cannot fail")
+}
+
+/// Gzips `data`, on a blocking thread when it is large.
+pub async fn gzip_async(data: Bytes) -> Bytes {
+    if data.len() < GZIP_INLINE_LIMIT {
+        return Bytes::from(gzip(&data));
+    }
+    let copy = data.clone();
+    match tokio::task::spawn_blocking(move || gzip(&copy)).await {
+        Ok(v) => Bytes::from(v),
+        // The blocking pool is gone (runtime shutting down): do it here.
+        Err(_) => Bytes::from(gzip(&data)),
+    }
+}
+
+/// The `Retry-After` of an answer: delay-seconds or an IMF-fixdate, relative to `now`,
+/// capped at [`MAX_RETRY_AFTER`]. `None` when absent or unreadable.
+pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    let v = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    let d = if let Ok(secs) = v.parse::<u64>() {
+        Duration::from_secs(secs)
+    } else {
+        let at = parse_http_date(v)?;
+        at.duration_since(now).unwrap_or(Duration::ZERO)
+    };
+    Some(d.min(MAX_RETRY_AFTER))
+}
+
+/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form RFC 9110 requires
+/// senders to use.
+fn parse_http_date(s: &str) -> Option<SystemTime> {
+    let rest = s.split_once(", ")?.1;
+    let mut it = rest.split(' ');
+    let day: u64 = it.next()?.parse().ok()?;
+    let month = match it.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = it.next()?.parse().ok()?;
+    let mut hms = it.next()?.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    if it.next()? != "GMT" || day == 0 || day > 31 || h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    let days = days_from_civil(year, month, day)?;
+    let secs = days.checked_mul(86_400)? + h * 3600 + m * 60 + sec;
+    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(secs))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm); `None`
+/// before 1970.
+fn days_from_civil(y: i64, m: u64, d: u64) -> Option<u64> {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400) as u64;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe as i64 - 719_468;
+    u64::try_from(days).ok()
+}
+
+/// Appends `key=value` to a query string, percent-encoding both (`application/x-www-form-
+/// urlencoded` minus the `+` for space, which every server reads as `%20` too).
+pub fn push_query(query: &mut String, key: &str, value: &str) {
+    if !query.is_empty() {
+        query.push('&');
+    }
+    percent_encode(query, key);
+    query.push('=');
+    percent_encode(query, value);
+}
+
+fn percent_encode(out: &mut String, s: &str) {
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// Checks a configured URL: absolute, `http` or `https`. Returns the parsed URI.
+pub fn parse_url(s: &str) -> Result<http::Uri, String> {
+    let uri: http::Uri = s.parse().map_err(|e| format!("invalid url {s:?}: {e}"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") => {}
+        _ => {
+            return Err(format!(
+                "invalid url {s:?}: the scheme must be http or https"
+            ));
+        }
+    }
+    if uri.authority().is_none() {
+        return Err(format!("invalid url {s:?}: no host"));
+    }
+    Ok(uri)
+}
+
+/// `base` with its path replaced by `path` and the query set to `query` (when not empty).
+pub fn with_path(base: &http::Uri, path: &str, query: &str) -> http::Uri {
+    let pq = if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    };
+    let mut parts = base.clone().into_parts();
+    parts.path_and_query = pq.parse().ok();
+    http::Uri::from_parts(parts).unwrap_or_else(|_| base.clone())
+}
+
+/// `base`'s path with `suffix` appended (a base path of `/` counts as empty).
+pub fn join_path(base: &http::Uri, suffix: &str) -> String {
+    let p = base.path().trim_end_matches('/');
+    format!("{p}{suffix}")
+}

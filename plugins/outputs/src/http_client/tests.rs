@@ -1,0 +1,173 @@
+//! Unit tests of the shared HTTP client helpers, and of the client against a local server.
+
+use std::io::Read as _;
+use std::time::{Duration, SystemTime};
+
+use http::HeaderMap;
+
+use super::*;
+
+fn headers(retry_after: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        http::header::RETRY_AFTER,
+        retry_after.parse().expect("header value"),
+    );
+    h
+}
+
+#[test]
+fn retry_after_seconds_and_dates() {
+    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777); // 1994-11-06T08:49:37Z
+    assert_eq!(
+        retry_after(&headers("7"), now),
+        Some(Duration::from_secs(7))
+    );
+    assert_eq!(
+        retry_after(&headers("Sun, 06 Nov 1994 08:50:07 GMT"), now),
+        Some(Duration::from_secs(30))
+    );
+    // A date in the past means "now".
+    assert_eq!(
+        retry_after(&headers("Sun, 06 Nov 1994 08:00:00 GMT"), now),
+        Some(Duration::ZERO)
+    );
+    // Capped.
+    assert_eq!(retry_after(&headers("86400"), now), Some(MAX_RETRY_AFTER));
+    for bad in ["soon", "-1", "1.5", "Sun, 06 Nov 1994 25:00:00 GMT", ""] {
+        assert_eq!(retry_after(&headers(bad), now), None, "{bad:?}");
+    }
+    assert_eq!(retry_after(&HeaderMap::new(), now), None);
+}
+
+#[test]
+fn http_dates_match_the_calendar() {
+    let t = parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT").expect("epoch");
+    assert_eq!(t, SystemTime::UNIX_EPOCH);
+    let t = parse_http_date("Tue, 29 Feb 2028 12:00:01 GMT").expect("leap day");
+    assert_eq!(
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .expect("after epoch"),
+        Duration::from_secs(1_835_438_401)
+    );
+}
+
+#[test]
+fn query_values_are_percent_encoded() {
+    let mut q = String::new();
+    push_query(&mut q, "db", "my db/ü&x=1");
+    push_query(&mut q, "precision", "ns");
+    assert_eq!(q, "db=my%20db%2F%C3%BC%26x%3D1&precision=ns");
+}
+
+#[test]
+fn gzip_round_trips() {
+    let data = b"cpu usage=1 1\n".repeat(10_000);
+    let z = gzip(&data);
+    assert!(z.len() < data.len() / 10);
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&z[..])
+        .read_to_end(&mut out)
+        .expect("gunzip");
+    assert_eq!(out, data);
+}
+
+#[test]
+fn urls_are_checked() {
+    assert!(parse_url("http://127.0.0.1:8086").is_ok());
+    assert!(parse_url("https://splunk:8088/").is_ok());
+    assert!(parse_url("ftp://x").is_err());
+    assert!(parse_url("localhost:8086").is_err());
+    assert!(parse_url("not a url").is_err());
+    let base = parse_url("https://h:1/prefix/").expect("url");
+    assert_eq!(join_path(&base, "/write"), "/prefix/write");
+    let u = with_path(&base, "/prefix/write", "db=x");
+    assert_eq!(u.to_string(), "https://h:1/prefix/write?db=x");
+}
+
+#[test]
+fn excerpts_are_cut() {
+    let long = "é".repeat(600);
+    let e = excerpt(long.as_bytes());
+    assert_eq!(e.chars().count(), 513);
+    assert_eq!(excerpt(b"  {\"error\":\"x\"}\n"), "{\"error\":\"x\"}");
+}
+
+#[test]
+fn tls_settings_need_both_cert_and_key() {
+    let mut t = TlsSettings {
+        cert_file: Some("c.pem".into()),
+        ..TlsSettings::default()
+    };
+    assert!(t.validate().is_err());
+    t.key_file = Some("k.pem".into());
+    assert!(t.validate().is_ok());
+}
+
+#[test]
+fn a_missing_ca_file_is_a_build_error() {
+    let settings = ClientSettings {
+        timeout: Duration::from_secs(1),
+        tls: TlsSettings {
+            ca_file: Some("/nonexistent/ca.pem".into()),
+            ..TlsSettings::default()
+        },
+    };
+    let err = HttpClient::new(&settings).expect_err("missing file");
+    assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+}
+
+#[tokio::test]
+async fn secret_files_are_reread_when_changed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("token");
+    std::fs::write(&path, "first\n").expect("write");
+    let mut s = SecretSource::file(&path);
+    assert_eq!(s.current().await.expect("read").expose(), "first");
+    std::fs::write(&path, "second-token\n").expect("write");
+    assert_eq!(s.current().await.expect("read").expose(), "second-token");
+    std::fs::remove_file(&path).expect("rm");
+    let err = s.current().await.expect_err("gone");
+    assert!(!format!("{err:?}").contains("second-token"));
+}
+
+#[tokio::test]
+async fn timeouts_and_refused_connections_are_errors() {
+    // A listener that accepts and never answers.
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = l.accept().await {
+            held.push(s);
+        }
+    });
+    let client = HttpClient::new(&ClientSettings {
+        timeout: Duration::from_millis(200),
+        tls: TlsSettings::default(),
+    })
+    .expect("client");
+    let req = |a: &str| {
+        http::Request::post(format!("http://{a}/write"))
+            .body(Full::new(Bytes::from_static(b"x")))
+            .expect("request")
+    };
+    let err = client
+        .send(req(&addr.to_string()))
+        .await
+        .expect_err("timeout");
+    assert!(matches!(err, RequestError::Timeout { .. }), "{err}");
+    hold.abort();
+    // A port nobody listens on.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = free.local_addr().expect("addr").port();
+    drop(free);
+    let err = client
+        .send(req(&format!("127.0.0.1:{port}")))
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, RequestError::Transport { .. }), "{err}");
+    assert!(err.to_string().contains("127.0.0.1"), "{err}");
+}

@@ -1,0 +1,158 @@
+//! TLS settings of an HTTP output and the rustls client config they make: webpki roots plus
+//! an optional `ca_file`, an optional client certificate (`cert_file` + `key_file`), and
+//! `insecure_skip_verify`, which accepts any server certificate (signatures are still
+//! checked, so the handshake is sound; only the identity is not).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use super::BuildClientError;
+
+/// TLS options shared by the HTTP outputs (keys `ca_file`, `cert_file`, `key_file`,
+/// `insecure_skip_verify`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// PEM file of CA certificates trusted in addition to the webpki roots.
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate chain, for mutual TLS.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key of `cert_file`.
+    pub key_file: Option<PathBuf>,
+    /// Accept any server certificate. For tests and self-signed endpoints only.
+    pub insecure_skip_verify: bool,
+}
+
+impl TlsSettings {
+    /// Checks that `cert_file` and `key_file` come together (no I/O).
+    pub fn validate(&self) -> Result<(), &'static str> {
+        match (&self.cert_file, &self.key_file) {
+            (Some(_), None) => Err("cert_file needs key_file"),
+            (None, Some(_)) => Err("key_file needs cert_file"),
+            _ => Ok(()),
+        }
+    }
+
+    /// The rustls config (reads the files).
+    pub(super) fn client_config(&self) -> Result<ClientConfig, BuildClientError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()?;
+        let builder = if self.insecure_skip_verify {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert {
+                    algorithms: provider.signature_verification_algorithms,
+                }))
+        } else {
+            let mut roots = RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            if let Some(path) = &self.ca_file {
+                let certs = read_certs("ca_file", path)?;
+                let (added, _ignored) = roots.add_parsable_certificates(certs);
+                if added == 0 {
+                    return Err(BuildClientError::Pem {
+                        what: "ca_file",
+                        path: path.clone(),
+                        message: "no usable CA certificate".to_owned(),
+                    });
+                }
+            }
+            builder.with_root_certificates(roots)
+        };
+        let config = match (&self.cert_file, &self.key_file) {
+            (Some(cert), Some(key)) => {
+                let chain = read_certs("cert_file", cert)?;
+                let key = read_key(key)?;
+                builder.with_client_auth_cert(chain, key)?
+            }
+            _ => builder.with_no_client_auth(),
+        };
+        Ok(config)
+    }
+}
+
+fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, BuildClientError> {
+    std::fs::read(path).map_err(|source| BuildClientError::Read {
+        what,
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn read_certs(
+    what: &'static str,
+    path: &Path,
+) -> Result<Vec<CertificateDer<'static>>, BuildClientError> {
+    let pem = read(what, path)?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| BuildClientError::Pem {
+            what,
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(BuildClientError::Pem {
+            what,
+            path: path.to_owned(),
+            message: "no PEM certificate found".to_owned(),
+        });
+    }
+    Ok(certs)
+}
+
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, BuildClientError> {
+    let pem = read("key_file", path)?;
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| BuildClientError::Pem {
+        what: "key_file",
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// `insecure_skip_verify`: any certificate is accepted; handshake signatures are verified.
+#[derive(Debug)]
+struct AcceptAnyServerCert {
+    algorithms: WebPkiSupportedAlgorithms,
+}
+
+impl ServerCertVerifier for AcceptAnyServerCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
