@@ -61,17 +61,27 @@ impl Default for AgentConfig {
     }
 }
 
-/// `[outputs.X.buffer]` (the durable buffer issue extends it).
+/// `[outputs.X.buffer]`: where events wait for their destination, and how delivery retries.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BufferConfig {
-    /// `memory` or `disk`.
+    /// `memory` or `disk` (default disk when `agent.data_dir` is set).
     #[serde(rename = "type")]
     pub kind: BufferKind,
     /// Upper bound of buffered bytes.
     pub max_bytes: ByteSize,
     /// What to do when full.
     pub when_full: WhenFull,
+    /// Disk: seal a chunk at this size.
+    pub chunk_size: ByteSize,
+    /// Disk: `batch` acknowledges after fsync (group commit); `none` never fsyncs.
+    pub sync: BufferSync,
+    /// First retry delay of a failed send (then doubling, with full jitter).
+    pub retry_initial_backoff: Duration,
+    /// Longest retry delay.
+    pub retry_max_backoff: Duration,
+    /// Keep events a destination rejected for good under `<data_dir>/dead/<output-id>/`.
+    pub dead_letter: bool,
 }
 
 impl Default for BufferConfig {
@@ -80,8 +90,24 @@ impl Default for BufferConfig {
             kind: BufferKind::Memory,
             max_bytes: ByteSize::gib(1),
             when_full: WhenFull::Block,
+            chunk_size: ByteSize::mib(2),
+            sync: BufferSync::Batch,
+            retry_initial_backoff: Duration::from_secs(1),
+            retry_max_backoff: Duration::from_secs(60),
+            dead_letter: false,
         }
     }
+}
+
+/// fsync policy of a disk buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BufferSync {
+    /// Acknowledge a batch only after the bytes holding it are fsynced; one fsync covers every
+    /// batch appended since the previous one.
+    Batch,
+    /// Never fsync: faster, but an OS crash or power loss can lose acknowledged events.
+    None,
 }
 
 /// Buffer medium.

@@ -1,6 +1,7 @@
 //! `gleaner`: the engine behind the binary: config, registry, pipeline, delivery, telemetry,
 //! the run loop and the sample config.
 
+pub mod buffer;
 pub mod config;
 pub mod delivery;
 pub mod pipeline;

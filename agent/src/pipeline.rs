@@ -4,7 +4,7 @@
 //! workers drain the queues and flush, all within `shutdown_timeout`.
 
 pub mod glob;
-pub mod queue;
+
 pub mod router;
 
 use std::collections::HashMap;
@@ -20,11 +20,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
+use crate::buffer::memory::OutputQueue;
 use crate::config::{BufferConfig, Config, ConfigErrors, LocatedError, PluginSection};
 use crate::delivery::OutputWorker;
 use crate::registry;
 use glob::Glob;
-use queue::OutputQueue;
 use router::{Enrich, FilterStage, Route, Router};
 
 /// An input ready to run.

@@ -226,7 +226,8 @@ fn good_config_loads() {
         BufferConfig {
             kind: BufferKind::Disk,
             max_bytes: ByteSize::mib(512),
-            when_full: WhenFull::DropOldest
+            when_full: WhenFull::DropOldest,
+            ..BufferConfig::default()
         }
     );
     let console = &cfg.outputs[1];

@@ -13,7 +13,7 @@ use gleaner_api::{Batch, ComponentMetrics, Output, OutputErrorKind, Payload, Plu
 use tracing::{error, warn};
 
 use super::backoff::Backoff;
-use crate::pipeline::queue::OutputQueue;
+use crate::buffer::memory::OutputQueue;
 
 /// A running output.
 pub struct OutputWorker {

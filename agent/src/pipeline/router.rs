@@ -13,7 +13,7 @@ use gleaner_api::{Accepts, Batch, ComponentMetrics, Envelope, EventKind, Filter}
 use tokio::sync::mpsc;
 
 use super::glob::Glob;
-use super::queue::OutputQueue;
+use crate::buffer::memory::OutputQueue;
 
 /// One output as the router sees it.
 pub struct Route {

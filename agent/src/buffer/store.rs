@@ -1,0 +1,501 @@
+//! One output's chunk files on disk, driven synchronously: recovery at open, append, group
+//! sync, seal, read, remove, quarantine and drop-oldest. The async [`super::disk`] wrapper
+//! calls it from blocking threads; the model test drives it directly.
+//!
+//! Files are `<dir>/<seq, 20 digits>.chunk`, `seq` increasing. Durability (with
+//! [`BufferSync::Batch`]): a new chunk's header is fsynced and so is the directory before any
+//! frame is acknowledged; [`ChunkStore::sync`] fdatasyncs the active chunk (one call covers
+//! every frame appended since the last); sealing writes the footer and fsyncs. Removing a
+//! delivered chunk needs no fsync: a removal lost in a crash only delivers the chunk again.
+
+use std::collections::VecDeque;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write as _};
+use std::path::{Path, PathBuf};
+
+use gleaner_api::Batch;
+use gleaner_api::codec::{decode_batch, encode_batch};
+
+use super::format::{self, ScanEnd};
+use crate::config::BufferSync;
+
+/// Store settings.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreConfig {
+    /// Seal the active chunk once it reaches this many bytes.
+    pub chunk_size: u64,
+    /// fsync policy.
+    pub sync: BufferSync,
+}
+
+/// A chunk on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkMeta {
+    /// Sequence number (order of delivery).
+    pub seq: u64,
+    /// File path.
+    pub path: PathBuf,
+    /// File size.
+    pub bytes: u64,
+    /// Events in it.
+    pub events: u64,
+    /// Creation time (ns since the epoch).
+    pub created_ns: i64,
+}
+
+struct Active {
+    meta: ChunkMeta,
+    file: File,
+    records: u32,
+}
+
+/// What recovery found at open.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// Chunks kept for delivery.
+    pub chunks: usize,
+    /// Events in them.
+    pub events: u64,
+    /// Bytes of torn last frames cut away.
+    pub torn_bytes: u64,
+    /// Chunks moved aside: (new path, reason).
+    pub quarantined: Vec<(PathBuf, String)>,
+}
+
+/// A failed store operation, with the file it concerns.
+#[derive(Debug, thiserror::Error)]
+#[error("{op} {path}: {source}")]
+pub struct StoreError {
+    /// What was being done.
+    pub op: &'static str,
+    /// The file or directory.
+    pub path: String,
+    /// The cause.
+    #[source]
+    pub source: io::Error,
+}
+
+fn err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError + use<> {
+    let path = path.display().to_string();
+    move |source| StoreError { op, path, source }
+}
+
+/// Why a sealed chunk could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadChunkError {
+    /// The file could not be read.
+    #[error("read {path}: {source}")]
+    Io {
+        /// The chunk.
+        path: String,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The bytes are damaged.
+    #[error("chunk {path} is corrupt: {reason}")]
+    Corrupt {
+        /// The chunk.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Reads and decodes every batch of a sealed chunk, verifying every checksum.
+pub fn read_chunk(path: &Path) -> Result<Vec<Batch>, ReadChunkError> {
+    let bytes = fs::read(path).map_err(|source| ReadChunkError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let corrupt = |reason: String| ReadChunkError::Corrupt {
+        path: path.display().to_string(),
+        reason,
+    };
+    let scan = format::scan(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    match scan.end {
+        ScanEnd::Sealed { .. } => {}
+        ScanEnd::Corrupt { offset, reason } => {
+            return Err(corrupt(format!("{reason} at byte {offset}")));
+        }
+        ScanEnd::Open | ScanEnd::Torn { .. } => return Err(corrupt("not sealed".to_owned())),
+    }
+    scan.payloads
+        .iter()
+        .map(|r| decode_batch(&bytes[r.clone()]).map_err(|e| corrupt(e.to_string())))
+        .collect()
+}
+
+fn chunk_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("{seq:020}.chunk"))
+}
+
+fn parse_seq(path: &Path) -> Option<u64> {
+    let name = path.file_name()?.to_str()?;
+    let digits = name.strip_suffix(".chunk")?;
+    (digits.len() == 20).then(|| digits.parse().ok()).flatten()
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(err("fsync directory", dir))
+}
+
+/// One output's chunks.
+pub struct ChunkStore {
+    dir: PathBuf,
+    corrupt_dir: PathBuf,
+    cfg: StoreConfig,
+    active: Option<Active>,
+    sealed: VecDeque<ChunkMeta>,
+    next_seq: u64,
+    scratch: Vec<u8>,
+    dirty: bool,
+}
+
+impl ChunkStore {
+    /// Opens (creating) `dir`, recovers every chunk in it: torn tails are truncated, open
+    /// chunks sealed, damaged chunks moved to `corrupt_dir`.
+    pub fn open(
+        dir: &Path,
+        corrupt_dir: &Path,
+        cfg: StoreConfig,
+    ) -> Result<(Self, Recovery), StoreError> {
+        fs::create_dir_all(dir).map_err(err("create directory", dir))?;
+        let mut found: Vec<(u64, PathBuf)> = Vec::new();
+        for entry in fs::read_dir(dir).map_err(err("list", dir))? {
+            let path = entry.map_err(err("list", dir))?.path();
+            if let Some(seq) = parse_seq(&path) {
+                found.push((seq, path));
+            }
+        }
+        found.sort();
+        let mut store = ChunkStore {
+            dir: dir.to_owned(),
+            corrupt_dir: corrupt_dir.to_owned(),
+            cfg,
+            active: None,
+            sealed: VecDeque::new(),
+            next_seq: found.last().map_or(1, |(s, _)| s + 1),
+            scratch: Vec::new(),
+            dirty: false,
+        };
+        let mut rec = Recovery::default();
+        for (seq, path) in found {
+            match store.recover_one(seq, &path, &mut rec)? {
+                Some(meta) => {
+                    rec.chunks += 1;
+                    rec.events += meta.events;
+                    store.sealed.push_back(meta);
+                }
+                None => {}
+            }
+        }
+        Ok((store, rec))
+    }
+
+    fn recover_one(
+        &mut self,
+        seq: u64,
+        path: &Path,
+        rec: &mut Recovery,
+    ) -> Result<Option<ChunkMeta>, StoreError> {
+        let bytes = fs::read(path).map_err(err("read", path))?;
+        let scan = match format::scan(&bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                rec.quarantined
+                    .push((self.move_aside(path)?, e.to_string()));
+                return Ok(None);
+            }
+        };
+        let events = match scan.end {
+            ScanEnd::Sealed { events } => events,
+            ScanEnd::Corrupt { offset, reason } => {
+                rec.quarantined
+                    .push((self.move_aside(path)?, format!("{reason} at byte {offset}")));
+                return Ok(None);
+            }
+            ScanEnd::Open | ScanEnd::Torn { .. } => {
+                let mut events = 0u64;
+                for r in &scan.payloads {
+                    match decode_batch(&bytes[r.clone()]) {
+                        Ok(b) => events += b.len() as u64,
+                        Err(e) => {
+                            rec.quarantined
+                                .push((self.move_aside(path)?, e.to_string()));
+                            return Ok(None);
+                        }
+                    }
+                }
+                if scan.payloads.is_empty() {
+                    // Nothing in it was ever acknowledged: remove it.
+                    fs::remove_file(path).map_err(err("remove empty chunk", path))?;
+                    return Ok(None);
+                }
+                if let ScanEnd::Torn { garbage } = scan.end {
+                    rec.torn_bytes += garbage as u64;
+                }
+                let file = OpenOptions::new()
+                    .write(true)
+                    .open(path)
+                    .map_err(err("open", path))?;
+                file.set_len(scan.data_end as u64)
+                    .map_err(err("truncate", path))?;
+                let mut footer = Vec::with_capacity(format::FOOTER_LEN);
+                format::write_footer(
+                    &mut footer,
+                    scan.payloads.len() as u32,
+                    events,
+                    scan.data_end as u64,
+                );
+                let mut file_end = file;
+                use std::io::Seek as _;
+                file_end
+                    .seek(io::SeekFrom::End(0))
+                    .map_err(err("seek", path))?;
+                file_end
+                    .write_all(&footer)
+                    .map_err(err("write footer", path))?;
+                file_end.sync_all().map_err(err("fsync", path))?;
+                events
+            }
+        };
+        let len = fs::metadata(path).map_err(err("stat", path))?.len();
+        Ok(Some(ChunkMeta {
+            seq,
+            path: path.to_owned(),
+            bytes: len,
+            events,
+            created_ns: scan.created_ns,
+        }))
+    }
+
+    fn move_aside(&self, path: &Path) -> Result<PathBuf, StoreError> {
+        fs::create_dir_all(&self.corrupt_dir)
+            .map_err(err("create directory", &self.corrupt_dir))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let to = self
+            .corrupt_dir
+            .join(format!("{}-{name}", gleaner_api::now_ns()));
+        fs::rename(path, &to).map_err(err("move aside", path))?;
+        Ok(to)
+    }
+
+    fn open_active(&mut self) -> Result<&mut Active, StoreError> {
+        if self.active.is_none() {
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let path = chunk_path(&self.dir, seq);
+            let mut file = OpenOptions::new()
+                .create_new(true)
+                .append(true)
+                .open(&path)
+                .map_err(err("create chunk", &path))?;
+            let created_ns = gleaner_api::now_ns();
+            let mut header = Vec::with_capacity(format::HEADER_LEN);
+            format::write_header(&mut header, created_ns);
+            file.write_all(&header)
+                .map_err(err("write header", &path))?;
+            if self.cfg.sync == BufferSync::Batch {
+                file.sync_all().map_err(err("fsync", &path))?;
+                sync_dir(&self.dir)?;
+            }
+            let meta = ChunkMeta {
+                seq,
+                path,
+                bytes: header.len() as u64,
+                events: 0,
+                created_ns,
+            };
+            self.active = Some(Active {
+                meta,
+                file,
+                records: 0,
+            });
+        }
+        // Set just above.
+        self.active.as_mut().ok_or_else(|| StoreError {
+            op: "open chunk",
+            path: self.dir.display().to_string(),
+            source: io::Error::other("no active chunk"),
+        })
+    }
+
+    /// Appends one batch (not yet durable: call [`Self::sync`]); seals the chunk when it
+    /// reaches `chunk_size`.
+    pub fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        scratch.extend_from_slice(&[0u8; format::FRAME_OVERHEAD]);
+        encode_batch(batch, &mut scratch);
+        let payload_len = scratch.len() - format::FRAME_OVERHEAD;
+        let crc = crc32fast::hash(&scratch[format::FRAME_OVERHEAD..]);
+        scratch[..4].copy_from_slice(&(payload_len as u32).to_le_bytes());
+        scratch[4..8].copy_from_slice(&crc.to_le_bytes());
+        let result = self.write_frame(&scratch, batch.len() as u64);
+        self.scratch = scratch;
+        result?;
+        let full = self
+            .active
+            .as_ref()
+            .is_some_and(|a| a.meta.bytes >= self.cfg.chunk_size);
+        if full {
+            self.seal()?;
+        }
+        Ok(())
+    }
+
+    fn write_frame(&mut self, frame: &[u8], events: u64) -> Result<(), StoreError> {
+        if frame.len() - format::FRAME_OVERHEAD > format::MAX_PAYLOAD {
+            return Err(StoreError {
+                op: "append",
+                path: self.dir.display().to_string(),
+                source: io::Error::new(io::ErrorKind::InvalidInput, "batch larger than 256 MiB"),
+            });
+        }
+        let a = self.open_active()?;
+        if let Err(e) = a.file.write_all(frame) {
+            // Cut a partial frame so the file stays a valid prefix.
+            let keep = a.meta.bytes;
+            if let Err(t) = a.file.set_len(keep) {
+                tracing::error!(path = %a.meta.path.display(), error = %t, "cannot cut a partial frame");
+            }
+            return Err(err("append", &a.meta.path)(e));
+        }
+        a.meta.bytes += frame.len() as u64;
+        a.meta.events += events;
+        a.records += 1;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Makes every appended frame durable (one fdatasync; nothing with `sync = "none"`).
+    pub fn sync(&mut self) -> Result<(), StoreError> {
+        if self.dirty && self.cfg.sync == BufferSync::Batch {
+            if let Some(a) = &self.active {
+                a.file.sync_data().map_err(err("fsync", &a.meta.path))?;
+            }
+        }
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Writes the footer of the active chunk, makes it durable and queues it for delivery.
+    pub fn seal(&mut self) -> Result<(), StoreError> {
+        let Some(mut a) = self.active.take() else {
+            return Ok(());
+        };
+        let mut footer = Vec::with_capacity(format::FOOTER_LEN);
+        format::write_footer(&mut footer, a.records, a.meta.events, a.meta.bytes);
+        let path = a.meta.path.clone();
+        let res = a
+            .file
+            .write_all(&footer)
+            .map_err(err("write footer", &path))
+            .and_then(|()| {
+                if self.cfg.sync == BufferSync::Batch {
+                    a.file.sync_data().map_err(err("fsync", &path))
+                } else {
+                    Ok(())
+                }
+            });
+        if let Err(e) = res {
+            if let Err(t) = a.file.set_len(a.meta.bytes) {
+                tracing::error!(path = %path.display(), error = %t, "cannot cut a partial footer");
+            }
+            self.active = Some(a);
+            return Err(e);
+        }
+        a.meta.bytes += footer.len() as u64;
+        self.dirty = false;
+        self.sealed.push_back(a.meta);
+        Ok(())
+    }
+
+    /// Creation time of the active chunk, if it holds anything.
+    pub fn active_created_ns(&self) -> Option<i64> {
+        self.active
+            .as_ref()
+            .filter(|a| a.records > 0)
+            .map(|a| a.meta.created_ns)
+    }
+
+    /// The oldest sealed chunk.
+    pub fn front(&self) -> Option<&ChunkMeta> {
+        self.sealed.front()
+    }
+
+    /// Removes a delivered chunk (file and entry).
+    pub fn remove(&mut self, seq: u64) -> Result<Option<ChunkMeta>, StoreError> {
+        let Some(i) = self.sealed.iter().position(|c| c.seq == seq) else {
+            return Ok(None);
+        };
+        let meta = self.sealed.remove(i);
+        if let Some(m) = &meta {
+            match fs::remove_file(&m.path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(err("remove chunk", &m.path)(e)),
+            }
+        }
+        Ok(meta)
+    }
+
+    /// Moves a sealed chunk that failed to read to the corrupt directory.
+    pub fn quarantine(&mut self, seq: u64) -> Result<Option<(ChunkMeta, PathBuf)>, StoreError> {
+        let Some(i) = self.sealed.iter().position(|c| c.seq == seq) else {
+            return Ok(None);
+        };
+        let Some(meta) = self.sealed.remove(i) else {
+            return Ok(None);
+        };
+        let to = self.move_aside(&meta.path)?;
+        Ok(Some((meta, to)))
+    }
+
+    /// Deletes the oldest sealed chunk (for `when_full = "drop_oldest"`).
+    pub fn drop_oldest(&mut self) -> Result<Option<ChunkMeta>, StoreError> {
+        match self.sealed.front().map(|c| c.seq) {
+            Some(seq) => self.remove(seq),
+            None => Ok(None),
+        }
+    }
+
+    /// Bytes of every chunk, the active one included.
+    pub fn total_bytes(&self) -> u64 {
+        self.sealed.iter().map(|c| c.bytes).sum::<u64>()
+            + self.active.as_ref().map_or(0, |a| a.meta.bytes)
+    }
+
+    /// Events in every chunk.
+    pub fn total_events(&self) -> u64 {
+        self.sealed.iter().map(|c| c.events).sum::<u64>()
+            + self.active.as_ref().map_or(0, |a| a.meta.events)
+    }
+
+    /// Number of chunks, the active one included.
+    pub fn chunk_count(&self) -> usize {
+        self.sealed.len() + usize::from(self.active.is_some())
+    }
+
+    /// Creation time of the oldest chunk.
+    pub fn oldest_created_ns(&self) -> Option<i64> {
+        self.sealed
+            .front()
+            .map(|c| c.created_ns)
+            .or_else(|| self.active.as_ref().map(|a| a.meta.created_ns))
+    }
+
+    /// Sealed chunks waiting.
+    pub fn sealed_len(&self) -> usize {
+        self.sealed.len()
+    }
+}
+
+#[cfg(test)]
+mod tests;
