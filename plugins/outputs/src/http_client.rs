@@ -414,3 +414,71 @@ pub fn join_path(base: &http::Uri, suffix: &str) -> String {
     let p = base.path().trim_end_matches('/');
     format!("{p}{suffix}")
 }
+
+/// Parses the `headers` table of an output; the headers the protocol sets itself
+/// (`Content-Type`, `Content-Encoding`, ...) may not be overridden.
+pub fn parse_headers(
+    raw: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<(http::HeaderName, http::HeaderValue)>, String> {
+    const RESERVED: [&str; 5] = [
+        "content-type",
+        "content-encoding",
+        "content-length",
+        "host",
+        "x-prometheus-remote-write-version",
+    ];
+    raw.iter()
+        .map(|(k, v)| {
+            let name: http::HeaderName = k
+                .parse()
+                .map_err(|_| format!("invalid header name {k:?}"))?;
+            if RESERVED.contains(&name.as_str()) {
+                return Err(format!(
+                    "header {k:?} is set by the output and cannot be changed"
+                ));
+            }
+            let value: http::HeaderValue = v
+                .parse()
+                .map_err(|_| format!("invalid value for header {k:?}"))?;
+            Ok((name, value))
+        })
+        .collect()
+}
+
+/// A header value marked sensitive (hyper keeps it out of its debug output); `None` when
+/// the text cannot be a header value (a control character).
+pub fn sensitive_header(s: &str) -> Option<http::HeaderValue> {
+    let mut v = http::HeaderValue::from_str(s).ok()?;
+    v.set_sensitive(true);
+    Some(v)
+}
+
+/// `Authorization: Basic base64(user:password)`.
+pub fn basic_auth(user: &str, password: &str) -> Option<http::HeaderValue> {
+    sensitive_header(&format!(
+        "Basic {}",
+        base64(format!("{user}:{password}").as_bytes())
+    ))
+}
+
+/// Standard base64 with padding.
+pub fn base64(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18u32, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

@@ -1,12 +1,17 @@
 //! `gleaner-outputs`: every output plugin, one module each, and the [`OUTPUTS`] registry list.
 //! List order is the order of `sample-config` and of the README table.
 
+mod attr_glob;
 pub mod file;
 pub mod http_client;
+pub mod influxdb;
 pub mod json_lines;
 pub mod stdout;
+#[cfg(test)]
+mod test_server;
 
 use gleaner_api::OutputDescriptor;
 
 /// Every output plugin.
-pub static OUTPUTS: &[OutputDescriptor] = &[stdout::DESCRIPTOR, file::DESCRIPTOR];
+pub static OUTPUTS: &[OutputDescriptor] =
+    &[stdout::DESCRIPTOR, file::DESCRIPTOR, influxdb::DESCRIPTOR];

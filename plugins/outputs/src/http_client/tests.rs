@@ -171,3 +171,22 @@ async fn timeouts_and_refused_connections_are_errors() {
     assert!(matches!(err, RequestError::Transport { .. }), "{err}");
     assert!(err.to_string().contains("127.0.0.1"), "{err}");
 }
+
+#[test]
+fn base64_matches_rfc4648() {
+    for (plain, enc) in [
+        ("", ""),
+        ("f", "Zg=="),
+        ("fo", "Zm8="),
+        ("foo", "Zm9v"),
+        ("foob", "Zm9vYg=="),
+        ("fooba", "Zm9vYmE="),
+        ("foobar", "Zm9vYmFy"),
+    ] {
+        assert_eq!(base64(plain.as_bytes()), enc);
+    }
+    let h = basic_auth("user", "pa:ss").expect("header");
+    assert_eq!(h.to_str().expect("ascii"), "Basic dXNlcjpwYTpzcw==");
+    assert!(h.is_sensitive());
+    assert!(sensitive_header("bad\nvalue").is_none());
+}

@@ -1,0 +1,116 @@
+//! `outputs.influxdb`: metrics (and logs, as the `logs` measurement) to InfluxDB as line
+//! protocol, through the v1 `/write` API (database, retention policy, basic auth) or the v2
+//! `/api/v2/write` API (org, bucket, token), gzipped by default, with URL failover.
+//!
+//! - `config.rs`: the table and its validation;
+//! - `encode.rs`: pure line-protocol encoding (precision, uints, logs);
+//! - `client.rs`: the write request and the answer → error kind table.
+//!
+//! A payload is whole lines, so the worker may join and split batches freely; points carry
+//! explicit timestamps, so a retried write is idempotent (InfluxDB merges the same point).
+
+mod client;
+mod config;
+mod encode;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use gleaner_api::{
+    Accepts, Batch, BatchLimits, BuildContext, ComponentMetrics, ConfigError, EncodeError, Output,
+    OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
+};
+
+use config::InfluxConfig;
+
+/// Registry entry.
+pub const DESCRIPTOR: OutputDescriptor = OutputDescriptor {
+    name: "influxdb",
+    summary: "InfluxDB 1.x/2.x line protocol over HTTP (v1 /write or v2 /api/v2/write), gzip, failover",
+    sample: SAMPLE,
+    accepts: Accepts::METRICS,
+    build,
+};
+
+const SAMPLE: &str = r#"[[outputs.influxdb]]
+## One server, or `urls = [...]` to fail over between several.
+url = "http://127.0.0.1:8086"
+## "v1" (/write: database, retention_policy, username, password) or
+## "v2" (/api/v2/write: org, bucket, token).
+# api = "v1"
+# database = "gleaner"
+# retention_policy = ""
+# username = "gleaner"
+# password = "${INFLUX_PASSWORD}"
+## Create the database when the server says it does not exist (v1).
+# skip_database_creation = false
+# org = "my-org"
+# bucket = "gleaner"
+# token = "${INFLUX_TOKEN}"
+## Timestamp precision: "ns", "us", "ms", "s" (v1 also "m", "h").
+# precision = "ns"
+## "gzip" or "identity".
+# content_encoding = "gzip"
+# timeout = "5s"
+## Request size: points and uncompressed bytes.
+# batch_max_events = 5000
+# batch_max_bytes = "4MiB"
+## Write unsigned integers as `123u` (InfluxDB 2.x+); else as integers clamped at 2^63-1.
+# uint_support = false
+## Logs (route them here with `match`) are points of this measurement: field `message`,
+## tag `stream`, attributes matching these globs as tags, other attributes as fields.
+# logs_measurement = "logs"
+# logs_tag_attributes = ["k8s.*"]
+## Extra HTTP headers.
+# headers = { "X-Tenant" = "a" }
+## TLS: extra CA certificates, client certificate, or no verification at all.
+# ca_file = "/etc/ssl/influx-ca.pem"
+# cert_file = "/etc/ssl/client.pem"
+# key_file = "/etc/ssl/client-key.pem"
+# insecure_skip_verify = false
+"#;
+
+fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Output>, ConfigError> {
+    let raw: InfluxConfig = cfg.parse()?;
+    let settings = raw.validate(cfg)?;
+    Ok(Box::new(InfluxOutput {
+        encoder: encode::Encoder {
+            precision: settings.precision,
+            uint_support: settings.uint_support,
+            logs_measurement: settings.logs_measurement.clone(),
+            logs_tags: settings.logs_tags.clone(),
+        },
+        limits: BatchLimits {
+            max_events: settings.max_events,
+            max_bytes: settings.max_bytes,
+        },
+        client: client::Client::new(&settings, Arc::clone(&cx.metrics)),
+        metrics: Arc::clone(&cx.metrics),
+    }))
+}
+
+/// The running output.
+struct InfluxOutput {
+    encoder: encode::Encoder,
+    limits: BatchLimits,
+    client: client::Client,
+    metrics: Arc<ComponentMetrics>,
+}
+
+#[async_trait]
+impl Output for InfluxOutput {
+    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.encoder.encode(batch, buf).record(&self.metrics);
+        Ok(())
+    }
+
+    async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError> {
+        self.client.write(&payload).await
+    }
+
+    fn batch_limits(&self) -> BatchLimits {
+        self.limits
+    }
+}

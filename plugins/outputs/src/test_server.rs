@@ -1,0 +1,200 @@
+//! A scripted HTTP/1.1 server for the unit tests of the HTTP outputs: binds 127.0.0.1:0,
+//! records every request (method, path and query, headers, body un-gzipped) and answers
+//! each with the next scripted [`Reply`] (the last one repeats).
+
+use std::convert::Infallible;
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) body: String,
+}
+
+impl Reply {
+    pub(crate) fn new(status: u16, body: &str) -> Self {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: body.to_owned(),
+        }
+    }
+
+    pub(crate) fn header(mut self, k: &'static str, v: &str) -> Self {
+        self.headers.push((k, v.to_owned()));
+        self
+    }
+}
+
+/// A recorded request.
+#[derive(Debug, Clone)]
+pub(crate) struct Recorded {
+    pub(crate) method: String,
+    pub(crate) path_and_query: String,
+    pub(crate) headers: http::HeaderMap,
+    /// The body, gunzipped when `Content-Encoding: gzip`.
+    pub(crate) body: Vec<u8>,
+}
+
+impl Recorded {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+#[derive(Default)]
+struct State {
+    script: Vec<Reply>,
+    next: usize,
+    requests: Vec<Recorded>,
+}
+
+/// The running server; stops when dropped.
+pub(crate) struct TestServer {
+    pub(crate) addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    /// Starts a server answering with `script` in order (the last reply repeats).
+    pub(crate) async fn start(script: Vec<Reply>) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let state = Arc::new(Mutex::new(State {
+            script,
+            ..State::default()
+        }));
+        let st = Arc::clone(&state);
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let st = Arc::clone(&st);
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req| handle(Arc::clone(&st), req));
+                    if hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await
+                        .is_err()
+                    {}
+                });
+            }
+        });
+        TestServer { addr, state, task }
+    }
+
+    pub(crate) fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request so far.
+    pub(crate) fn requests(&self) -> Vec<Recorded> {
+        self.state.lock().expect("state").requests.clone()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn handle(
+    st: Arc<Mutex<State>>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let raw = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes().to_vec())
+        .unwrap_or_default();
+    let gz = parts
+        .headers
+        .get("content-encoding")
+        .is_some_and(|v| v == "gzip");
+    let body = if gz {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .expect("gzip body");
+        out
+    } else {
+        raw
+    };
+    let reply = {
+        let mut s = st.lock().expect("state");
+        s.requests.push(Recorded {
+            method: parts.method.to_string(),
+            path_and_query: parts
+                .uri
+                .path_and_query()
+                .map_or(String::new(), ToString::to_string),
+            headers: parts.headers,
+            body,
+        });
+        let i = s.next.min(s.script.len().saturating_sub(1));
+        s.next += 1;
+        s.script
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| Reply::new(204, ""))
+    };
+    let mut resp = Response::builder().status(StatusCode::from_u16(reply.status).expect("status"));
+    for (k, v) in &reply.headers {
+        resp = resp.header(*k, v.as_str());
+    }
+    Ok(resp
+        .body(Full::new(Bytes::from(reply.body)))
+        .expect("response"))
+}
+
+/// Compares `actual` with the golden file `testdata/<name>`, panicking with a line diff.
+/// With `GOLDEN_UPDATE=1` the file is rewritten instead (review the diff before committing).
+pub(crate) fn assert_golden(name: &str, actual: &[u8]) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(name);
+    if std::env::var_os("GOLDEN_UPDATE").is_some() {
+        std::fs::write(&path, actual).expect("write golden");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "golden {}: {e} (GOLDEN_UPDATE=1 creates it)",
+            path.display()
+        )
+    });
+    let actual = String::from_utf8_lossy(actual);
+    if actual == expected {
+        return;
+    }
+    let mut msg = format!("output differs from golden {name} (- golden, + actual):\n");
+    let (a, e): (Vec<_>, Vec<_>) = (actual.lines().collect(), expected.lines().collect());
+    for i in 0..a.len().max(e.len()) {
+        match (e.get(i), a.get(i)) {
+            (Some(x), Some(y)) if x == y => msg.push_str(&format!("  {x}\n")),
+            (x, y) => {
+                if let Some(x) = x {
+                    msg.push_str(&format!("- {x}\n"));
+                }
+                if let Some(y) = y {
+                    msg.push_str(&format!("+ {y}\n"));
+                }
+            }
+        }
+    }
+    panic!("{msg}");
+}
