@@ -20,8 +20,13 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
+use crate::buffer::OutputBuffer;
+use crate::buffer::disk::{DiskBuffer, DiskConfig};
 use crate::buffer::memory::OutputQueue;
-use crate::config::{BufferConfig, Config, ConfigErrors, LocatedError, PluginSection};
+use crate::buffer::store::StoreConfig;
+use crate::config::{
+    AgentConfig, BufferConfig, BufferKind, Config, ConfigErrors, LocatedError, PluginSection,
+};
 use crate::delivery::OutputWorker;
 use crate::registry;
 use glob::Glob;
@@ -209,6 +214,69 @@ pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigError
     })
 }
 
+/// A buffer could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("output {output}: cannot open its buffer: {source}")]
+pub struct StartError {
+    /// The output.
+    pub output: String,
+    /// The cause.
+    #[source]
+    pub source: crate::buffer::store::StoreError,
+}
+
+async fn open_buffer(o: &BuiltOutput, agent: &AgentConfig) -> Result<OutputBuffer, StartError> {
+    let cfg = &o.buffer;
+    match (cfg.kind, &agent.data_dir) {
+        (BufferKind::Disk, Some(data_dir)) => {
+            let disk = DiskConfig {
+                store: StoreConfig {
+                    chunk_size: cfg.chunk_size.get().max(1),
+                    sync: cfg.sync,
+                },
+                max_bytes: cfg.max_bytes.get(),
+                when_full: cfg.when_full,
+                flush_interval: agent.flush_interval.get(),
+            };
+            let dir = data_dir.join("buffer").join(&*o.id);
+            let corrupt = data_dir.join("corrupt").join(&*o.id);
+            DiskBuffer::open(&o.id, &dir, &corrupt, disk, Arc::clone(&o.metrics))
+                .await
+                .map(OutputBuffer::Disk)
+                .map_err(|source| StartError {
+                    output: o.id.to_string(),
+                    source,
+                })
+        }
+        _ => Ok(OutputBuffer::Memory(Arc::new(OutputQueue::new(
+            agent.queue_batches,
+            cfg.max_bytes.get(),
+            cfg.when_full,
+            Arc::clone(&o.metrics),
+        )))),
+    }
+}
+
+/// Warns about buffer directories no configured output owns (they are kept, not deleted).
+fn report_orphans(data_dir: &std::path::Path, outputs: &[BuiltOutput]) {
+    let Ok(entries) = std::fs::read_dir(data_dir.join("buffer")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !outputs.iter().any(|o| *o.id == *name) {
+            let chunks = std::fs::read_dir(entry.path())
+                .map(|d| d.count())
+                .unwrap_or(0);
+            warn!(
+                dir = %entry.path().display(),
+                chunks,
+                "buffer directory of an output that is not in the config: kept, not delivered; restore the output (same alias or id) or remove the directory"
+            );
+        }
+    }
+}
+
 /// A running pipeline.
 pub struct Running {
     inputs: Vec<(PluginId, JoinHandle<()>)>,
@@ -249,34 +317,41 @@ impl Built {
         });
     }
 
-    /// Starts every task.
-    pub fn start(self, mode: RunMode) -> Running {
+    /// Opens every output's buffer (recovering disk buffers) and starts every task.
+    pub async fn start(self, mode: RunMode) -> Result<Running, StartError> {
         let agent = &self.config.agent;
         let (input_shutdown, in_sd) = shutdown_pair();
         let (abort, abort_sd) = shutdown_pair();
+        if let Some(data_dir) = &agent.data_dir {
+            report_orphans(data_dir, &self.outputs);
+        }
 
         let mut routes = Vec::new();
         let mut output_tasks = Vec::new();
         for o in self.outputs {
-            let buffer = &o.buffer;
-            let queue = Arc::new(OutputQueue::new(
-                agent.queue_batches,
-                buffer.max_bytes.get(),
-                buffer.when_full,
-                Arc::clone(&o.metrics),
-            ));
+            let buffer = open_buffer(&o, agent).await?;
             routes.push(Route {
                 globs: o.globs,
                 accepts: o.accepts,
-                queue: Arc::clone(&queue),
+                buffer: buffer.clone(),
                 metrics: Arc::clone(&o.metrics),
             });
+            let dead_letter = match (&agent.data_dir, o.buffer.dead_letter) {
+                (Some(d), true) => Some(d.join("dead").join(&*o.id)),
+                _ => None,
+            };
             let worker = OutputWorker {
                 id: Arc::clone(&o.id),
                 output: o.output,
-                queue,
+                buffer,
                 metrics: o.metrics,
                 flush_interval: agent.flush_interval.get(),
+                backoff: (
+                    o.buffer.retry_initial_backoff.get(),
+                    o.buffer.retry_max_backoff.get(),
+                ),
+                dead_letter,
+                stopping: in_sd.clone(),
                 abort: abort_sd.clone(),
             };
             output_tasks.push((o.id, tokio::spawn(worker.run())));
@@ -327,7 +402,7 @@ impl Built {
             outputs = output_tasks.len(),
             "pipeline started"
         );
-        Running {
+        Ok(Running {
             inputs: input_tasks,
             router,
             outputs: output_tasks,
@@ -335,7 +410,7 @@ impl Built {
             abort,
             filter_shutdown: self.filter_shutdown,
             shutdown_timeout: agent.shutdown_timeout.get(),
-        }
+        })
     }
 }
 

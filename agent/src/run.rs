@@ -55,6 +55,10 @@ fn test_sink() -> Result<Box<dyn gleaner_api::Output>, RunError> {
         .map_err(|e| RunError::Runtime(e.to_string()))
 }
 
+fn start_error(e: pipeline::StartError) -> RunError {
+    RunError::Runtime(e.to_string())
+}
+
 /// Runs the agent; returns when it has stopped.
 pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
     let telemetry = Telemetry::new();
@@ -64,7 +68,7 @@ pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
         built.replace_outputs("outputs.stdout.test", test_sink()?, Accepts::BOTH);
     }
     if mode != Mode::Continuous {
-        let mut running = built.start(RunMode::Once);
+        let mut running = built.start(RunMode::Once).await.map_err(start_error)?;
         running.inputs_done().await;
         running.stop().await;
         return Ok(());
@@ -93,7 +97,10 @@ pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
         tokio::spawn(server::serve(listener, state.clone(), server_sd));
     }
 
-    let mut running = built.start(RunMode::Continuous);
+    let mut running = built
+        .start(RunMode::Continuous)
+        .await
+        .map_err(start_error)?;
     health.set(Phase::Running);
     loop {
         tokio::select! {
@@ -115,7 +122,7 @@ pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
                         health.set(Phase::Stopping);
                         running.stop().await;
                         telemetry.retain(&new.component_metrics());
-                        running = new.start(RunMode::Continuous);
+                        running = new.start(RunMode::Continuous).await.map_err(start_error)?;
                         health.set(Phase::Running);
                         state.reloads_ok.fetch_add(1, Ordering::Relaxed);
                         info!("config reloaded");

@@ -1,1 +1,399 @@
-//! Disk buffer (in progress).
+//! The disk buffer of one output: the router's pushes go through a bounded channel to a
+//! writer task that appends them to the [`ChunkStore`] and fsyncs once per group (group
+//! commit), then settles their acknowledgement tokens. Chunks seal at `chunk_size` or when
+//! the active chunk is `flush_interval` old; the delivery worker reads sealed chunks in order
+//! and removes each once every event in it was accepted or rejected for good.
+//!
+//! Full buffer (`max_bytes`): `block` makes `push` wait until a delivered chunk is removed
+//! (backpressure up to the inputs); `drop_oldest` deletes whole oldest chunks, counting their
+//! events under `drop_oldest`, even the one being delivered (its worker stops retrying it).
+//! A write error (disk full, I/O error) is retried every second with the group held, so its
+//! acknowledgements wait and nothing is lost; the error is logged and counted.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use gleaner_api::{AckToken, Batch, ComponentMetrics, now_ns};
+use tokio::sync::{Notify, mpsc};
+use tracing::{error, info, warn};
+
+use super::memory::QueueClosed;
+use super::store::{
+    ChunkMeta, ChunkStore, ReadChunkError, Recovery, StoreConfig, StoreError, read_chunk,
+};
+use crate::config::WhenFull;
+
+/// Disk buffer settings.
+#[derive(Debug, Clone, Copy)]
+pub struct DiskConfig {
+    /// Store settings (chunk size, fsync policy).
+    pub store: StoreConfig,
+    /// Upper bound of bytes on disk.
+    pub max_bytes: u64,
+    /// Full-buffer policy.
+    pub when_full: WhenFull,
+    /// Seal the active chunk when it is this old.
+    pub flush_interval: Duration,
+}
+
+struct WriteReq {
+    batch: Batch,
+    ack: Option<AckToken>,
+}
+
+#[derive(Default)]
+struct Flags {
+    input_closed: bool,
+    writer_done: bool,
+}
+
+struct Inner {
+    id: String,
+    store: Mutex<ChunkStore>,
+    flags: Mutex<Flags>,
+    tx: Mutex<Option<mpsc::Sender<WriteReq>>>,
+    /// Space was freed, or the buffer closed.
+    space: Notify,
+    /// A chunk was sealed, or the writer finished.
+    ready: Notify,
+    cfg: DiskConfig,
+    metrics: Arc<ComponentMetrics>,
+}
+
+/// One output's disk buffer.
+#[derive(Clone)]
+pub struct DiskBuffer {
+    inner: Arc<Inner>,
+}
+
+/// A sealed chunk handed to the delivery worker.
+#[derive(Debug)]
+pub struct ChunkDelivery {
+    /// The chunk.
+    pub seq: u64,
+    /// Its batches, in order.
+    pub batches: Vec<Batch>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl DiskBuffer {
+    /// Opens `dir` (recovering what an earlier run left) and starts the writer task.
+    pub async fn open(
+        id: &str,
+        dir: &Path,
+        corrupt_dir: &Path,
+        cfg: DiskConfig,
+        metrics: Arc<ComponentMetrics>,
+    ) -> Result<DiskBuffer, StoreError> {
+        let (d, c, sc) = (dir.to_owned(), corrupt_dir.to_owned(), cfg.store);
+        let opened = tokio::task::spawn_blocking(move || ChunkStore::open(&d, &c, sc)).await;
+        let (store, rec) = match opened {
+            Ok(r) => r?,
+            Err(e) => {
+                return Err(StoreError {
+                    op: "open buffer",
+                    path: dir.display().to_string(),
+                    source: std::io::Error::other(e.to_string()),
+                });
+            }
+        };
+        report_recovery(id, dir, &rec, &metrics);
+        let (tx, rx) = mpsc::channel(64);
+        let inner = Arc::new(Inner {
+            id: id.to_owned(),
+            store: Mutex::new(store),
+            flags: Mutex::new(Flags::default()),
+            tx: Mutex::new(Some(tx)),
+            space: Notify::new(),
+            ready: Notify::new(),
+            cfg,
+            metrics,
+        });
+        inner.publish_gauges();
+        tokio::spawn(writer(Arc::clone(&inner), rx));
+        Ok(DiskBuffer { inner })
+    }
+
+    /// Takes a batch: waits while the buffer is full (`block`) or drops the oldest chunks
+    /// (`drop_oldest`). The token settles once the batch is durable.
+    pub async fn push(&self, batch: Batch, ack: Option<AckToken>) -> Result<(), QueueClosed> {
+        let inner = &self.inner;
+        loop {
+            let space = inner.space.notified();
+            tokio::pin!(space);
+            space.as_mut().enable();
+            if lock(&inner.flags).input_closed {
+                return Err(QueueClosed);
+            }
+            let over = lock(&inner.store).total_bytes() >= inner.cfg.max_bytes;
+            if !over {
+                break;
+            }
+            if inner.cfg.when_full == WhenFull::DropOldest {
+                if inner.drop_oldest() {
+                    continue;
+                }
+                // Only the active chunk is left: accept the overshoot of one chunk.
+                break;
+            }
+            space.await;
+        }
+        let tx = lock(&inner.tx).clone();
+        let Some(tx) = tx else {
+            return Err(QueueClosed);
+        };
+        tx.send(WriteReq { batch, ack })
+            .await
+            .map_err(|_| QueueClosed)
+    }
+
+    /// No more pushes: the writer seals the active chunk and finishes.
+    pub fn close(&self) {
+        lock(&self.inner.flags).input_closed = true;
+        lock(&self.inner.tx).take();
+        self.inner.space.notify_waiters();
+    }
+
+    /// The oldest sealed chunk, read and verified; `None` once closed and empty. A damaged
+    /// chunk is moved aside, counted and skipped.
+    pub async fn next(&self) -> Option<ChunkDelivery> {
+        let inner = &self.inner;
+        loop {
+            let ready = inner.ready.notified();
+            tokio::pin!(ready);
+            ready.as_mut().enable();
+            let front = lock(&inner.store).front().cloned();
+            let Some(meta) = front else {
+                if lock(&inner.flags).writer_done {
+                    return None;
+                }
+                ready.await;
+                continue;
+            };
+            let path = meta.path.clone();
+            match tokio::task::spawn_blocking(move || read_chunk(&path)).await {
+                Ok(Ok(batches)) => {
+                    return Some(ChunkDelivery {
+                        seq: meta.seq,
+                        batches,
+                    });
+                }
+                Ok(Err(ReadChunkError::Corrupt { path, reason })) => {
+                    inner.quarantine(&meta, &path, &reason)
+                }
+                Ok(Err(e @ ReadChunkError::Io { .. })) => {
+                    inner.metrics.error("buffer_read");
+                    error!(output = %inner.id, error = %e, "cannot read a chunk; retrying in 1s");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(e) => {
+                    inner.metrics.error("buffer_read");
+                    error!(output = %inner.id, error = %e, "chunk reader task failed; retrying in 1s");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// True while the chunk is still buffered (not dropped by `drop_oldest`).
+    pub fn holds(&self, seq: u64) -> bool {
+        lock(&self.inner.store)
+            .front()
+            .is_some_and(|c| c.seq == seq)
+    }
+
+    /// Every event of the chunk was accepted or rejected for good: remove it.
+    pub async fn done(&self, seq: u64) {
+        let inner = Arc::clone(&self.inner);
+        let removed = tokio::task::spawn_blocking(move || {
+            let r = lock(&inner.store).remove(seq);
+            inner.publish_gauges();
+            r
+        })
+        .await;
+        match removed {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                self.inner.metrics.error("buffer_remove");
+                error!(output = %self.inner.id, error = %e, "cannot remove a delivered chunk; it will be delivered again after a restart");
+            }
+            Err(e) => error!(output = %self.inner.id, error = %e, "chunk removal task failed"),
+        }
+        self.inner.space.notify_waiters();
+    }
+
+    /// Chunks waiting (sealed and active).
+    pub fn chunks(&self) -> usize {
+        lock(&self.inner.store).chunk_count()
+    }
+}
+
+fn report_recovery(id: &str, dir: &Path, rec: &Recovery, metrics: &ComponentMetrics) {
+    if rec.chunks > 0 {
+        info!(output = %id, dir = %dir.display(), chunks = rec.chunks, events = rec.events, "buffer recovered; delivering what an earlier run left");
+    }
+    if rec.torn_bytes > 0 {
+        metrics.error("torn_tail");
+        warn!(output = %id, bytes = rec.torn_bytes, "cut a torn last record (written but never acknowledged)");
+    }
+    for (to, reason) in &rec.quarantined {
+        metrics.error("corrupt_chunk");
+        error!(output = %id, moved_to = %to.display(), reason = %reason, "corrupt chunk moved aside");
+    }
+}
+
+impl Inner {
+    fn publish_gauges(&self) {
+        let s = lock(&self.store);
+        let m = &self.metrics;
+        m.buffer_bytes.store(s.total_bytes(), Ordering::Relaxed);
+        m.buffer_chunks
+            .store(s.chunk_count() as u64, Ordering::Relaxed);
+        m.buffer_events.store(s.total_events(), Ordering::Relaxed);
+        m.buffer_oldest_ns.store(
+            s.oldest_created_ns().map_or(0, |t| t.max(1) as u64),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Deletes the oldest sealed chunk; false when there is none.
+    fn drop_oldest(&self) -> bool {
+        let dropped = lock(&self.store).drop_oldest();
+        self.publish_gauges();
+        match dropped {
+            Ok(Some(meta)) => {
+                self.metrics.dropped("drop_oldest", meta.events);
+                warn!(output = %self.id, events = meta.events, chunk = %meta.path.display(), "buffer full: dropped the oldest chunk");
+                true
+            }
+            Ok(None) => false,
+            Err(e) => {
+                self.metrics.error("buffer_remove");
+                error!(output = %self.id, error = %e, "buffer full and the oldest chunk cannot be removed");
+                false
+            }
+        }
+    }
+
+    fn quarantine(&self, meta: &ChunkMeta, path: &str, reason: &str) {
+        self.metrics.error("corrupt_chunk");
+        self.metrics.dropped("corrupt_chunk", meta.events);
+        match lock(&self.store).quarantine(meta.seq) {
+            Ok(Some((_, to))) => {
+                error!(output = %self.id, chunk = %path, moved_to = %to.display(), reason, events = meta.events, "corrupt chunk moved aside")
+            }
+            Ok(None) => {}
+            Err(e) => {
+                error!(output = %self.id, chunk = %path, error = %e, "corrupt chunk cannot be moved aside; skipping it");
+            }
+        }
+        self.publish_gauges();
+        self.space.notify_waiters();
+    }
+}
+
+/// The writer task: group commit and the seal timer.
+async fn writer(inner: Arc<Inner>, mut rx: mpsc::Receiver<WriteReq>) {
+    const GROUP_MAX: usize = 512;
+    loop {
+        let active_since = lock(&inner.store).active_created_ns();
+        let seal_at = active_since.map(|t| {
+            let age = Duration::from_nanos(now_ns().saturating_sub(t).max(0) as u64);
+            tokio::time::Instant::now() + inner.cfg.flush_interval.saturating_sub(age)
+        });
+        let first = tokio::select! {
+            r = rx.recv() => r,
+            () = async { if let Some(at) = seal_at { tokio::time::sleep_until(at).await } else { std::future::pending().await } } => {
+                seal(&inner).await;
+                continue;
+            }
+        };
+        let Some(first) = first else { break };
+        let mut group = vec![first];
+        while group.len() < GROUP_MAX {
+            match rx.try_recv() {
+                Ok(r) => group.push(r),
+                Err(_) => break,
+            }
+        }
+        write_group(&inner, group).await;
+    }
+    seal(&inner).await;
+    lock(&inner.flags).writer_done = true;
+    inner.ready.notify_waiters();
+}
+
+async fn seal(inner: &Arc<Inner>) {
+    let i = Arc::clone(inner);
+    let res = tokio::task::spawn_blocking(move || {
+        let r = lock(&i.store).seal();
+        i.publish_gauges();
+        r
+    })
+    .await;
+    match res {
+        Ok(Ok(())) => inner.ready.notify_waiters(),
+        Ok(Err(e)) => {
+            inner.metrics.error("buffer_write");
+            error!(output = %inner.id, error = %e, "cannot seal a chunk; will retry");
+        }
+        Err(e) => error!(output = %inner.id, error = %e, "seal task failed"),
+    }
+}
+
+/// Appends and syncs a group, retrying every second on errors; then settles the acks.
+async fn write_group(inner: &Arc<Inner>, group: Vec<WriteReq>) {
+    let (batches, acks): (Vec<Batch>, Vec<Option<AckToken>>) =
+        group.into_iter().map(|r| (r.batch, r.ack)).unzip();
+    let batches = Arc::new(batches);
+    let mut written = 0usize;
+    loop {
+        let (i, b) = (Arc::clone(inner), Arc::clone(&batches));
+        let res = tokio::task::spawn_blocking(move || {
+            let mut store = lock(&i.store);
+            let mut n = written;
+            let sealed_before = store.sealed_len();
+            let result = (|| {
+                while n < b.len() {
+                    store.append(&b[n])?;
+                    n += 1;
+                }
+                store.sync()
+            })();
+            let sealed = store.sealed_len() > sealed_before;
+            drop(store);
+            i.publish_gauges();
+            (n, sealed, result)
+        })
+        .await;
+        match res {
+            Ok((_, sealed, Ok(()))) => {
+                if sealed {
+                    inner.ready.notify_waiters();
+                }
+                break;
+            }
+            Ok((n, _, Err(e))) => {
+                written = n;
+                inner.metrics.error("buffer_write");
+                error!(output = %inner.id, error = %e, "cannot write to the buffer; holding the batches and retrying in 1s");
+            }
+            Err(e) => {
+                inner.metrics.error("buffer_write");
+                error!(output = %inner.id, error = %e, "buffer writer task failed; retrying in 1s");
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    for a in acks.into_iter().flatten() {
+        a.ack();
+    }
+}
+
+#[cfg(test)]
+mod tests;

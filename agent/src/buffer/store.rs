@@ -183,13 +183,10 @@ impl ChunkStore {
         };
         let mut rec = Recovery::default();
         for (seq, path) in found {
-            match store.recover_one(seq, &path, &mut rec)? {
-                Some(meta) => {
-                    rec.chunks += 1;
-                    rec.events += meta.events;
-                    store.sealed.push_back(meta);
-                }
-                None => {}
+            if let Some(meta) = store.recover_one(seq, &path, &mut rec)? {
+                rec.chunks += 1;
+                rec.events += meta.events;
+                store.sealed.push_back(meta);
             }
         }
         Ok((store, rec))
@@ -376,10 +373,11 @@ impl ChunkStore {
 
     /// Makes every appended frame durable (one fdatasync; nothing with `sync = "none"`).
     pub fn sync(&mut self) -> Result<(), StoreError> {
-        if self.dirty && self.cfg.sync == BufferSync::Batch {
-            if let Some(a) = &self.active {
-                a.file.sync_data().map_err(err("fsync", &a.meta.path))?;
-            }
+        if self.dirty
+            && self.cfg.sync == BufferSync::Batch
+            && let Some(a) = &self.active
+        {
+            a.file.sync_data().map_err(err("fsync", &a.meta.path))?;
         }
         self.dirty = false;
         Ok(())

@@ -438,5 +438,26 @@ fn buffer_config(
         }
         _ => {}
     }
+    if b.dead_letter && agent.data_dir.is_none() && agent.valid {
+        let span = t.get("dead_letter").map_or(v.span(), Spanned::span);
+        return Err(
+            ConfigError::new("dead letters are kept under the data directory")
+                .with_span(span)
+                .with_key(join(key, "dead_letter"))
+                .with_hint("set agent.data_dir"),
+        );
+    }
+    if b.retry_initial_backoff.get().is_zero() || b.retry_max_backoff < b.retry_initial_backoff {
+        let span = t
+            .get("retry_initial_backoff")
+            .map_or(v.span(), Spanned::span);
+        return Err(ConfigError::new(format!(
+            "retry_initial_backoff ({}) must be above zero and at most retry_max_backoff ({})",
+            b.retry_initial_backoff, b.retry_max_backoff
+        ))
+        .with_span(span)
+        .with_key(join(key, "retry_initial_backoff"))
+        .with_hint("for example retry_initial_backoff = \"1s\", retry_max_backoff = \"60s\""));
+    }
     Ok(b)
 }

@@ -118,7 +118,8 @@ fn unknown_keys_get_did_you_mean() {
         buffer,
         [
             "bad/unknown_buffer_key.toml:5:1: outputs.stdout.0.buffer.max_byte: unknown field \
-          `max_byte`, expected one of `type`, `max_bytes`, `when_full` (did you mean \
+          `max_byte`, expected one of `type`, `max_bytes`, `when_full`, `chunk_size`, `sync`, \
+          `retry_initial_backoff`, `retry_max_backoff`, `dead_letter` (did you mean \
           `max_bytes`?)"
         ]
     );

@@ -1,19 +1,33 @@
 //! One output's delivery loop.
 //!
-//! Per batch: encode (pure) → send → on failure act on the error's kind: `Retryable` and
-//! `RateLimited` retry the same payload (backoff, or the server's `Retry-After`) until the
-//! abort signal (shutdown timeout) fires; `TooLarge` splits the batch in halves and sends each
-//! (a single event too large is dropped and counted); `Permanent` drops and counts. Flushes
-//! every `flush_interval` when something was sent, and once at the end.
+//! It takes [`Delivery`]s from the output's buffer (a queued batch, or a whole disk chunk),
+//! joins consecutive batches of one kind into requests of at most the output's
+//! `batch_limits().max_events`, encodes each (pure), splits a request whose encoding exceeds
+//! `max_bytes`, and sends. On failure the error's kind decides: `Retryable` and
+//! `RateLimited` retry the same payload (full-jitter backoff from `retry_initial_backoff` to
+//! `retry_max_backoff`, or the server's `Retry-After`); `TooLarge` splits the request in
+//! halves, down to one event, which is then dropped; `Permanent` drops the request, counted
+//! by reason and kept under `<data_dir>/dead/<output-id>/` with `dead_letter = true`. A
+//! delivery is reported done only when every event in it was accepted or rejected for good.
+//!
+//! Stopping: a memory buffer is drained until `shutdown_timeout` (what is left then is
+//! counted as dropped). A disk buffer keeps delivering while sends succeed; after the first
+//! failure once the agent is stopping, it stops and leaves the chunk on disk for the next
+//! start (at-least-once: the requests of that chunk already sent are sent again).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gleaner_api::{Batch, ComponentMetrics, Output, OutputErrorKind, Payload, PluginId, Shutdown};
-use tracing::{error, warn};
+use gleaner_api::{
+    Batch, BatchLimits, ComponentMetrics, Output, OutputErrorKind, Payload, PluginId, Shutdown,
+};
+use tracing::{error, info, warn};
 
 use super::backoff::Backoff;
-use crate::buffer::memory::OutputQueue;
+use super::dead_letter::DeadLetter;
+use super::plan::plan_requests;
+use crate::buffer::{Delivery, OutputBuffer};
 
 /// A running output.
 pub struct OutputWorker {
@@ -21,19 +35,29 @@ pub struct OutputWorker {
     pub id: PluginId,
     /// The plugin.
     pub output: Box<dyn Output>,
-    /// Its queue.
-    pub queue: Arc<OutputQueue>,
+    /// Its buffer.
+    pub buffer: OutputBuffer,
     /// Its counters.
     pub metrics: Arc<ComponentMetrics>,
     /// Flush period.
     pub flush_interval: Duration,
+    /// Retry delays.
+    pub backoff: (Duration, Duration),
+    /// Where rejected events are kept, if wanted.
+    pub dead_letter: Option<PathBuf>,
+    /// Fires when the agent starts stopping.
+    pub stopping: Shutdown,
     /// Fires when the shutdown timeout has expired: stop retrying.
     pub abort: Shutdown,
 }
 
-enum Outcome {
-    Done,
-    Aborted,
+/// How sending one request ended.
+enum SendOutcome {
+    Sent,
+    Dropped,
+    Split,
+    /// Stopping: leave the rest for later (disk) or give up (memory, at the deadline).
+    Stop,
 }
 
 fn split(batch: Batch) -> (Batch, Batch) {
@@ -50,19 +74,29 @@ fn split(batch: Batch) -> (Batch, Batch) {
 }
 
 impl OutputWorker {
-    /// Runs until the queue is closed and drained (or the abort signal fires).
+    /// Runs until the buffer is closed and drained, or stopping rules say stop.
     pub async fn run(mut self) {
         let mut dirty = false;
         let mut flush = tokio::time::interval(self.flush_interval.max(Duration::from_millis(10)));
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut dead = self
+            .dead_letter
+            .take()
+            .map(|dir| DeadLetter::new(dir, Arc::clone(&self.id)));
         loop {
             tokio::select! {
-                batch = self.queue.pop() => match batch {
-                    Some(b) => {
-                        if let Outcome::Aborted = self.deliver(b).await {
+                d = self.buffer.next() => match d {
+                    Some(d) => {
+                        let complete = self.deliver(&d, &mut dead).await;
+                        dirty = true;
+                        if !complete {
+                            if !self.buffer.is_durable() {
+                                let left = d.events();
+                                self.metrics.dropped("shutdown_timeout", left as u64);
+                            }
                             break;
                         }
-                        dirty = true;
+                        self.buffer.done(&d).await;
                     }
                     None => break,
                 },
@@ -70,12 +104,19 @@ impl OutputWorker {
                     self.flush().await;
                     dirty = false;
                 }
+                () = self.abort.wait() => break,
             }
         }
-        let left = self.queue.events();
+        let left = self.buffer.volatile_events();
         if left > 0 {
             self.metrics.dropped("shutdown_timeout", left as u64);
             error!(output = %self.id, events = left, "shutdown timeout: events left undelivered");
+        }
+        if let crate::buffer::OutputBuffer::Disk(d) = &self.buffer {
+            let chunks = d.chunks();
+            if chunks > 0 {
+                info!(output = %self.id, chunks, "chunks left in the disk buffer for the next start");
+            }
         }
         self.flush().await;
     }
@@ -87,8 +128,11 @@ impl OutputWorker {
         }
     }
 
-    async fn deliver(&mut self, batch: Batch) -> Outcome {
-        let mut pending = vec![batch];
+    /// Delivers every event of `d`; false when stopped before the end.
+    async fn deliver(&mut self, d: &Delivery, dead: &mut Option<DeadLetter>) -> bool {
+        let limits: BatchLimits = self.output.batch_limits();
+        let mut pending = plan_requests(d.batches.clone(), limits.max_events);
+        pending.reverse();
         while let Some(b) = pending.pop() {
             let events = b.len();
             let mut buf = Vec::new();
@@ -100,13 +144,23 @@ impl OutputWorker {
             if buf.is_empty() {
                 continue;
             }
+            if buf.len() > limits.max_bytes && events > 1 {
+                let (a, c) = split(b);
+                pending.push(c);
+                pending.push(a);
+                continue;
+            }
             let payload = Payload {
                 bytes: buf.into(),
                 events,
             };
-            match self.send_with_retry(payload).await {
+            match self.send_with_retry(payload, d).await {
                 SendOutcome::Sent => {}
-                SendOutcome::Dropped => {}
+                SendOutcome::Dropped => {
+                    if let Some(dl) = dead.as_mut() {
+                        dl.keep(b).await;
+                    }
+                }
                 SendOutcome::Split if events > 1 => {
                     let (a, c) = split(b);
                     pending.push(c);
@@ -114,24 +168,33 @@ impl OutputWorker {
                 }
                 SendOutcome::Split => {
                     self.metrics.dropped("too_large", 1);
-                    error!(output = %self.id, "event dropped: too large for the destination");
+                    error!(output = %self.id, "event dropped: too large for the destination even alone");
+                    if let Some(dl) = dead.as_mut() {
+                        dl.keep(b).await;
+                    }
                 }
-                SendOutcome::Aborted => {
-                    let left: usize = events + pending.iter().map(Batch::len).sum::<usize>();
-                    self.metrics.dropped("shutdown_timeout", left as u64);
-                    return Outcome::Aborted;
-                }
+                SendOutcome::Stop => return false,
             }
         }
-        Outcome::Done
+        true
     }
 
-    async fn send_with_retry(&mut self, payload: Payload) -> SendOutcome {
-        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
+    async fn send_with_retry(&mut self, payload: Payload, d: &Delivery) -> SendOutcome {
+        let (base, cap) = self.backoff;
+        let mut backoff = Backoff::new(base, cap);
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let err = match self.output.send(payload.clone()).await {
+            if attempt > 1 {
+                self.metrics
+                    .events_retried
+                    .fetch_add(payload.events as u64, std::sync::atomic::Ordering::Relaxed);
+            }
+            let started = tokio::time::Instant::now();
+            let result = self.output.send(payload.clone()).await;
+            self.metrics
+                .send_attempt(started.elapsed().as_micros() as u64);
+            let err = match result {
                 Ok(report) => {
                     let accepted = payload.events.saturating_sub(report.rejected);
                     self.metrics
@@ -145,7 +208,7 @@ impl OutputWorker {
                 OutputErrorKind::Permanent => {
                     self.metrics
                         .dropped("permanent_error", payload.events as u64);
-                    error!(output = %self.id, error = %err, events = payload.events, "events dropped: permanent error");
+                    error!(output = %self.id, error = %err, events = payload.events, "events dropped: the destination rejected them for good");
                     return SendOutcome::Dropped;
                 }
                 OutputErrorKind::TooLarge => return SendOutcome::Split,
@@ -156,18 +219,22 @@ impl OutputWorker {
                     backoff.next_delay()
                 }
             };
+            if self.buffer.is_durable() && self.stopping.is_triggered() {
+                warn!(output = %self.id, error = %err, "send failed while stopping; the chunk stays on disk for the next start");
+                return SendOutcome::Stop;
+            }
             warn!(output = %self.id, error = %err, attempt, retry_in = ?delay, "send failed, will retry");
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
-                () = self.abort.wait() => return SendOutcome::Aborted,
+                () = self.abort.wait() => return SendOutcome::Stop,
+            }
+            if !self.buffer.holds(d) {
+                // drop_oldest removed the chunk (and counted it) while we waited.
+                return SendOutcome::Dropped;
             }
         }
     }
 }
 
-enum SendOutcome {
-    Sent,
-    Dropped,
-    Split,
-    Aborted,
-}
+#[cfg(test)]
+mod tests;

@@ -13,7 +13,7 @@ use gleaner_api::{Accepts, Batch, ComponentMetrics, Envelope, EventKind, Filter}
 use tokio::sync::mpsc;
 
 use super::glob::Glob;
-use crate::buffer::memory::OutputQueue;
+use crate::buffer::OutputBuffer;
 
 /// One output as the router sees it.
 pub struct Route {
@@ -21,8 +21,8 @@ pub struct Route {
     pub globs: Option<Vec<Glob>>,
     /// Kinds the output takes.
     pub accepts: Accepts,
-    /// Its queue.
-    pub queue: Arc<OutputQueue>,
+    /// Its buffer.
+    pub buffer: OutputBuffer,
     /// Its counters (`events_received`).
     pub metrics: Arc<ComponentMetrics>,
 }
@@ -84,7 +84,7 @@ impl Router {
             self.handle(env).await;
         }
         for r in &self.routes {
-            r.queue.close();
+            r.buffer.close();
         }
     }
 
@@ -142,7 +142,8 @@ impl Router {
             }
             return;
         }
-        let mut taken = true;
+        // Each destination gets its own share of the token and settles it once the batch is
+        // safe in its buffer; the router's own share settles now.
         let last = targets.len() - 1;
         let mut batch = Some(batch);
         for (n, &i) in targets.iter().enumerate() {
@@ -154,12 +155,12 @@ impl Router {
             let Some(b) = b else { break };
             let route = &self.routes[i];
             route.metrics.received(b.len() as u64, 0);
-            if route.queue.push(b).await.is_err() {
-                taken = false;
+            if route.buffer.push(b, ack.clone()).await.is_err() {
+                // The clone was dropped unsettled: the batch counts as failed.
             }
         }
         if let Some(a) = ack {
-            if taken { a.ack() } else { a.fail() }
+            a.ack();
         }
     }
 }

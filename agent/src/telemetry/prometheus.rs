@@ -53,6 +53,12 @@ fn labels(c: &ComponentSnapshot, extra: Option<(&str, &str)>) -> String {
 }
 
 type Family = (&'static str, &'static str, fn(&ComponentSnapshot) -> u64);
+type OutputFamily = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&ComponentSnapshot) -> String,
+);
 
 /// The whole `/metrics` body.
 pub fn render(components: &[ComponentSnapshot], agent: &AgentStats) -> String {
@@ -167,6 +173,65 @@ fn render_into(
             labels(c, None),
             c.queue_capacity
         )?;
+    }
+    let outputs: Vec<&ComponentSnapshot> = components
+        .iter()
+        .filter(|c| c.kind == gleaner_api::ComponentKind::Output)
+        .collect();
+    let families: [OutputFamily; 5] = [
+        (
+            "gleaner_buffer_bytes",
+            "gauge",
+            "Bytes held in an output's buffer.",
+            |c| c.buffer_bytes.to_string(),
+        ),
+        (
+            "gleaner_buffer_chunks",
+            "gauge",
+            "Chunk files in an output's disk buffer.",
+            |c| c.buffer_chunks.to_string(),
+        ),
+        (
+            "gleaner_buffer_events",
+            "gauge",
+            "Events held in an output's disk buffer.",
+            |c| c.buffer_events.to_string(),
+        ),
+        (
+            "gleaner_buffer_oldest_chunk_age_seconds",
+            "gauge",
+            "Age of the oldest chunk in an output's disk buffer (0 when empty).",
+            |c| {
+                if c.buffer_oldest_ns == 0 {
+                    return "0".to_owned();
+                }
+                let age = gleaner_api::now_ns()
+                    .saturating_sub(c.buffer_oldest_ns as i64)
+                    .max(0);
+                format!("{:.3}", age as f64 / 1e9)
+            },
+        ),
+        (
+            "gleaner_output_retried_events_total",
+            "counter",
+            "Events sent again after a failed attempt.",
+            |c| c.events_retried.to_string(),
+        ),
+    ];
+    for (name, kind, help, get) in families {
+        writeln!(out, "# HELP {name} {help}")?;
+        writeln!(out, "# TYPE {name} {kind}")?;
+        for c in &outputs {
+            writeln!(out, "{name}{} {}", labels(c, None), get(c))?;
+        }
+    }
+    let name = "gleaner_output_send_duration_seconds";
+    writeln!(out, "# HELP {name} Time spent in send attempts.")?;
+    writeln!(out, "# TYPE {name} summary")?;
+    for c in &outputs {
+        let l = labels(c, None);
+        writeln!(out, "{name}_sum{l} {:.6}", c.send_micros as f64 / 1e6)?;
+        writeln!(out, "{name}_count{l} {}", c.send_count)?;
     }
     writeln!(out, "# HELP gleaner_build_info Build information.")?;
     writeln!(out, "# TYPE gleaner_build_info gauge")?;

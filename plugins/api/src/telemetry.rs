@@ -53,6 +53,20 @@ pub struct ComponentMetrics {
     pub queue_depth: AtomicU64,
     /// Capacity of that queue, in events.
     pub queue_capacity: AtomicU64,
+    /// Bytes an output's buffer holds (disk: chunk files).
+    pub buffer_bytes: AtomicU64,
+    /// Chunks an output's disk buffer holds.
+    pub buffer_chunks: AtomicU64,
+    /// Events an output's buffer holds.
+    pub buffer_events: AtomicU64,
+    /// Creation time (ns since the epoch) of the oldest buffered chunk; 0 when empty.
+    pub buffer_oldest_ns: AtomicU64,
+    /// Events sent again after a failed attempt.
+    pub events_retried: AtomicU64,
+    /// Send attempts (for the mean send latency).
+    pub send_count: AtomicU64,
+    /// Total time spent in send attempts, in microseconds.
+    pub send_micros: AtomicU64,
     dropped: Mutex<Vec<(&'static str, u64)>>,
     errors: Mutex<Vec<(&'static str, u64)>>,
 }
@@ -80,6 +94,20 @@ pub struct ComponentSnapshot {
     pub queue_depth: u64,
     /// See [`ComponentMetrics::queue_capacity`].
     pub queue_capacity: u64,
+    /// See [`ComponentMetrics::buffer_bytes`].
+    pub buffer_bytes: u64,
+    /// See [`ComponentMetrics::buffer_chunks`].
+    pub buffer_chunks: u64,
+    /// See [`ComponentMetrics::buffer_events`].
+    pub buffer_events: u64,
+    /// See [`ComponentMetrics::buffer_oldest_ns`].
+    pub buffer_oldest_ns: u64,
+    /// See [`ComponentMetrics::events_retried`].
+    pub events_retried: u64,
+    /// See [`ComponentMetrics::send_count`].
+    pub send_count: u64,
+    /// See [`ComponentMetrics::send_micros`].
+    pub send_micros: u64,
     /// Dropped events by reason.
     pub dropped: Vec<(&'static str, u64)>,
     /// Errors by reason.
@@ -108,6 +136,13 @@ impl ComponentMetrics {
             bytes_sent: AtomicU64::new(0),
             queue_depth: AtomicU64::new(0),
             queue_capacity: AtomicU64::new(0),
+            buffer_bytes: AtomicU64::new(0),
+            buffer_chunks: AtomicU64::new(0),
+            buffer_events: AtomicU64::new(0),
+            buffer_oldest_ns: AtomicU64::new(0),
+            events_retried: AtomicU64::new(0),
+            send_count: AtomicU64::new(0),
+            send_micros: AtomicU64::new(0),
             dropped: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
         }
@@ -136,6 +171,12 @@ impl ComponentMetrics {
         if n > 0 {
             bump(&self.dropped, reason, n);
         }
+    }
+
+    /// Records one send attempt that took `micros` microseconds.
+    pub fn send_attempt(&self, micros: u64) {
+        self.send_count.fetch_add(1, Ordering::Relaxed);
+        self.send_micros.fetch_add(micros, Ordering::Relaxed);
     }
 
     /// Counts one error under `reason`.
@@ -168,6 +209,13 @@ impl ComponentMetrics {
             bytes_sent: get(&self.bytes_sent),
             queue_depth: get(&self.queue_depth),
             queue_capacity: get(&self.queue_capacity),
+            buffer_bytes: get(&self.buffer_bytes),
+            buffer_chunks: get(&self.buffer_chunks),
+            buffer_events: get(&self.buffer_events),
+            buffer_oldest_ns: get(&self.buffer_oldest_ns),
+            events_retried: get(&self.events_retried),
+            send_count: get(&self.send_count),
+            send_micros: get(&self.send_micros),
             dropped: copy(&self.dropped),
             errors: copy(&self.errors),
         }

@@ -1,4 +1,6 @@
 use super::*;
+use crate::buffer::OutputBuffer;
+use crate::buffer::memory::OutputQueue;
 use crate::config::WhenFull;
 use gleaner_api::{Ack, AckStatus, Acknowledgements, ComponentMetrics, LogRecord, Metric, Stream};
 
@@ -17,7 +19,7 @@ fn route(globs: Option<&[&str]>, accepts: Accepts) -> (Route, Out) {
     let r = Route {
         globs: globs.map(|g| g.iter().map(|s| Glob::new(s)).collect()),
         accepts,
-        queue: Arc::clone(&queue),
+        buffer: OutputBuffer::Memory(Arc::clone(&queue)),
         metrics: m,
     };
     (r, Out { queue })

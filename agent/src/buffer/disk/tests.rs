@@ -1,0 +1,173 @@
+use std::time::Duration;
+
+use gleaner_api::{Ack, AckStatus, Acknowledgements, LogRecord, Stream};
+
+use super::*;
+use crate::config::BufferSync;
+
+fn cfg(max_bytes: u64, when_full: WhenFull) -> DiskConfig {
+    DiskConfig {
+        store: StoreConfig {
+            chunk_size: 1 << 20,
+            sync: BufferSync::Batch,
+        },
+        max_bytes,
+        when_full,
+        flush_interval: Duration::from_millis(20),
+    }
+}
+
+fn logs(ids: std::ops::Range<i64>) -> Batch {
+    Batch::Logs(
+        ids.map(|i| LogRecord::new(i, format!("line {i}"), Stream::Stdout))
+            .collect(),
+    )
+}
+
+fn ids(batches: &[Batch]) -> Vec<i64> {
+    batches
+        .iter()
+        .flat_map(|b| match b {
+            Batch::Logs(l) => l.iter().map(|r| r.timestamp).collect::<Vec<_>>(),
+            Batch::Metrics(_) => vec![],
+        })
+        .collect()
+}
+
+async fn open(dir: &Path, c: DiskConfig) -> (DiskBuffer, Arc<ComponentMetrics>) {
+    let m = ComponentMetrics::detached("out");
+    let b = DiskBuffer::open(
+        "outputs.test.0",
+        &dir.join("buf"),
+        &dir.join("corrupt"),
+        c,
+        Arc::clone(&m),
+    )
+    .await
+    .unwrap();
+    (b, m)
+}
+
+async fn within<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), f)
+        .await
+        .expect("timed out")
+}
+
+#[tokio::test]
+async fn acks_after_write_and_delivers_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, m) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
+    let mut acks = Acknowledgements::new();
+    b.push(logs(0..3), Some(acks.token(1))).await.unwrap();
+    b.push(logs(3..5), Some(acks.token(2))).await.unwrap();
+    assert_eq!(
+        within(acks.recv()).await,
+        Some(Ack {
+            id: 1,
+            status: AckStatus::Delivered
+        })
+    );
+    assert_eq!(
+        within(acks.recv()).await,
+        Some(Ack {
+            id: 2,
+            status: AckStatus::Delivered
+        })
+    );
+    let d = within(b.next()).await.unwrap();
+    assert_eq!(ids(&d.batches), vec![0, 1, 2, 3, 4]);
+    assert!(m.buffer_bytes.load(Ordering::Relaxed) > 0);
+    b.done(d.seq).await;
+    assert_eq!(m.buffer_bytes.load(Ordering::Relaxed), 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("buf")).unwrap().count(),
+        0
+    );
+    b.close();
+    assert!(within(b.next()).await.is_none());
+}
+
+#[tokio::test]
+async fn survives_reopen_and_seals_what_was_open() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (b, _) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
+        let mut acks = Acknowledgements::new();
+        b.push(logs(0..2), Some(acks.token(1))).await.unwrap();
+        within(acks.recv()).await;
+        // No close: the writer task is simply abandoned, like a crash after the ack.
+    }
+    let (b, _) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
+    let d = within(b.next()).await.unwrap();
+    assert_eq!(ids(&d.batches), vec![0, 1]);
+}
+
+#[tokio::test]
+async fn block_waits_until_a_chunk_is_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, _) = open(dir.path(), cfg(1, WhenFull::Block)).await;
+    b.push(logs(0..1), None).await.unwrap();
+    let first = within(b.next()).await.unwrap();
+    let b2 = b.clone();
+    let pusher = tokio::spawn(async move { b2.push(logs(1..2), None).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!pusher.is_finished(), "push into a full buffer must wait");
+    b.done(first.seq).await;
+    within(pusher).await.unwrap().unwrap();
+    assert_eq!(ids(&within(b.next()).await.unwrap().batches), vec![1]);
+}
+
+#[tokio::test]
+async fn drop_oldest_deletes_whole_chunks_and_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, m) = open(dir.path(), cfg(1, WhenFull::DropOldest)).await;
+    b.push(logs(0..3), None).await.unwrap();
+    // Wait until it is sealed (a sealed chunk is what drop_oldest can drop).
+    let d = within(b.next()).await.unwrap();
+    assert!(b.holds(d.seq));
+    b.push(logs(3..4), None).await.unwrap();
+    assert_eq!(m.dropped_count("drop_oldest"), 3);
+    assert!(!b.holds(d.seq), "the dropped chunk is no longer held");
+    assert_eq!(ids(&within(b.next()).await.unwrap().batches), vec![3]);
+}
+
+#[tokio::test]
+async fn corrupt_chunk_is_moved_aside_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (b, _) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
+        b.push(logs(0..2), None).await.unwrap();
+        let d = within(b.next()).await.unwrap();
+        b.push(logs(2..4), None).await.unwrap();
+        let d2 = within(async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                if b.chunks() >= 2 && lock(&b.inner.store).sealed_len() >= 2 {
+                    break;
+                }
+            }
+        });
+        d2.await;
+        // Damage the first chunk's payload.
+        let path = dir.path().join("buf").join(format!("{:020}.chunk", d.seq));
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[super::super::format::HEADER_LEN + 10] ^= 0xff;
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let (b, m) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
+    let d = within(b.next()).await.unwrap();
+    assert_eq!(ids(&d.batches), vec![2, 3]);
+    let snap = m.snapshot();
+    assert!(
+        snap.errors.contains(&("corrupt_chunk", 1)),
+        "{:?}",
+        snap.errors
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("corrupt"))
+            .unwrap()
+            .count(),
+        1
+    );
+}

@@ -1,0 +1,254 @@
+//! The delivery worker against a scripted output, in paused tokio time: backoff bounds,
+//! Retry-After, splitting, permanent drops, request planning, and the shutdown deadline.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use gleaner_api::{EncodeError, LogRecord, OutputError, SendReport, Stream, shutdown_pair};
+use tokio::time::Instant;
+
+use super::*;
+use crate::buffer::memory::OutputQueue;
+use crate::config::WhenFull;
+
+type Script = Arc<Mutex<VecDeque<Result<SendReport, OutputError>>>>;
+
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<(Instant, usize)>>>);
+
+struct Fake {
+    script: Script,
+    /// Answer TooLarge to requests with more events than this.
+    max_ok_events: usize,
+    limits: BatchLimits,
+    sent: Log,
+}
+
+#[async_trait]
+impl Output for Fake {
+    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        for _ in 0..batch.len() {
+            buf.extend_from_slice(b"x\n");
+        }
+        Ok(())
+    }
+    async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError> {
+        self.sent
+            .0
+            .lock()
+            .unwrap()
+            .push((Instant::now(), payload.events));
+        if payload.events > self.max_ok_events {
+            return Err(OutputError::too_large("too big"));
+        }
+        self.script
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or(Ok(SendReport::ALL_ACCEPTED))
+    }
+    fn batch_limits(&self) -> BatchLimits {
+        self.limits
+    }
+}
+
+fn logs(n: usize) -> Batch {
+    Batch::Logs(
+        (0..n)
+            .map(|i| LogRecord::new(i as i64, "x", Stream::Stdout))
+            .collect(),
+    )
+}
+
+struct Setup {
+    queue: Arc<OutputQueue>,
+    metrics: Arc<ComponentMetrics>,
+    sent: Log,
+    worker: OutputWorker,
+    stop: gleaner_api::ShutdownTrigger,
+    abort: gleaner_api::ShutdownTrigger,
+}
+
+fn setup(
+    script: Vec<Result<SendReport, OutputError>>,
+    max_ok_events: usize,
+    limits: BatchLimits,
+) -> Setup {
+    let metrics = ComponentMetrics::detached("fake");
+    let queue = Arc::new(OutputQueue::new(
+        64,
+        u64::MAX,
+        WhenFull::Block,
+        Arc::clone(&metrics),
+    ));
+    let sent = Log::default();
+    let (stop, stopping) = shutdown_pair();
+    let (abort, abort_sd) = shutdown_pair();
+    let worker = OutputWorker {
+        id: Arc::from("outputs.fake.0"),
+        output: Box::new(Fake {
+            script: Arc::new(Mutex::new(script.into())),
+            max_ok_events,
+            limits,
+            sent: sent.clone(),
+        }),
+        buffer: OutputBuffer::Memory(Arc::clone(&queue)),
+        metrics: Arc::clone(&metrics),
+        flush_interval: Duration::from_secs(1),
+        backoff: (Duration::from_secs(1), Duration::from_secs(60)),
+        dead_letter: None,
+        stopping,
+        abort: abort_sd,
+    };
+    Setup {
+        queue,
+        metrics,
+        sent,
+        worker,
+        stop,
+        abort,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_with_growing_jittered_backoff() {
+    let s = setup(
+        vec![
+            Err(OutputError::retryable("down")),
+            Err(OutputError::retryable("down")),
+        ],
+        usize::MAX,
+        BatchLimits::default(),
+    );
+    s.queue.push(logs(3)).await.unwrap();
+    s.queue.close();
+    let start = Instant::now();
+    s.worker.run().await;
+    let sent = s.sent.0.lock().unwrap().clone();
+    assert_eq!(sent.len(), 3);
+    let gap1 = sent[1].0 - sent[0].0;
+    let gap2 = sent[2].0 - sent[1].0;
+    // Full jitter in [d/2, d]: first delay from 1s, second from 2s.
+    assert!(
+        gap1 >= Duration::from_millis(500) && gap1 <= Duration::from_secs(1),
+        "{gap1:?}"
+    );
+    assert!(
+        gap2 >= Duration::from_secs(1) && gap2 <= Duration::from_secs(2),
+        "{gap2:?}"
+    );
+    assert!(start.elapsed() <= Duration::from_secs(3));
+    let snap = s.metrics.snapshot();
+    assert_eq!(snap.events_sent, 3);
+    assert_eq!(snap.events_retried, 6);
+    assert!(snap.errors.contains(&("retryable", 2)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn honours_retry_after() {
+    let s = setup(
+        vec![Err(OutputError::rate_limited(
+            Some(Duration::from_secs(7)),
+            "slow down",
+        ))],
+        usize::MAX,
+        BatchLimits::default(),
+    );
+    s.queue.push(logs(1)).await.unwrap();
+    s.queue.close();
+    s.worker.run().await;
+    let sent = s.sent.0.lock().unwrap().clone();
+    assert_eq!(sent[1].0 - sent[0].0, Duration::from_secs(7));
+}
+
+#[tokio::test(start_paused = true)]
+async fn too_large_splits_down_to_one_event() {
+    let s = setup(vec![], 2, BatchLimits::default());
+    s.queue.push(logs(5)).await.unwrap();
+    s.queue.close();
+    s.worker.run().await;
+    let sizes: Vec<usize> = s.sent.0.lock().unwrap().iter().map(|(_, n)| *n).collect();
+    // 5 → 2+3 → 2 ok, 3 → 1+2 → ok, ok
+    assert_eq!(sizes, vec![5, 2, 3, 1, 2]);
+    assert_eq!(s.metrics.snapshot().events_sent, 5);
+
+    let s = setup(vec![], 0, BatchLimits::default());
+    s.queue.push(logs(2)).await.unwrap();
+    s.queue.close();
+    s.worker.run().await;
+    assert_eq!(s.metrics.dropped_count("too_large"), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn permanent_errors_drop_and_continue_partial_rejections_are_not_sent() {
+    let s = setup(
+        vec![
+            Err(OutputError::permanent("bad request")),
+            Ok(SendReport { rejected: 1 }),
+        ],
+        usize::MAX,
+        BatchLimits::default(),
+    );
+    s.queue.push(logs(2)).await.unwrap();
+    s.queue.push(logs(4)).await.unwrap();
+    s.queue.close();
+    s.worker.run().await;
+    assert_eq!(s.metrics.dropped_count("permanent_error"), 2);
+    // 4 sent, 1 of which the destination rejected (the output counted it).
+    assert_eq!(s.metrics.snapshot().events_sent, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn joins_and_cuts_to_batch_limits() {
+    let s = setup(
+        vec![],
+        usize::MAX,
+        BatchLimits {
+            max_events: 3,
+            max_bytes: 1 << 20,
+        },
+    );
+    // The memory queue hands over one batch at a time; a batch of 7 is cut in 3+3+1.
+    s.queue.push(logs(7)).await.unwrap();
+    s.queue.close();
+    s.worker.run().await;
+    let sizes: Vec<usize> = s.sent.0.lock().unwrap().iter().map(|(_, n)| *n).collect();
+    assert_eq!(sizes, vec![3, 3, 1]);
+
+    // max_bytes: 2 bytes an event, 5 bytes at most → splits a request of 4 into 2+2.
+    let s = setup(
+        vec![],
+        usize::MAX,
+        BatchLimits {
+            max_events: 100,
+            max_bytes: 5,
+        },
+    );
+    s.queue.push(logs(4)).await.unwrap();
+    s.queue.close();
+    s.worker.run().await;
+    let sizes: Vec<usize> = s.sent.0.lock().unwrap().iter().map(|(_, n)| *n).collect();
+    assert_eq!(sizes, vec![2, 2]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn abort_stops_retrying_and_counts_what_is_left() {
+    let script = (0..1000)
+        .map(|_| Err(OutputError::retryable("down")))
+        .collect();
+    let s = setup(script, usize::MAX, BatchLimits::default());
+    s.queue.push(logs(2)).await.unwrap();
+    s.queue.push(logs(3)).await.unwrap();
+    s.queue.close();
+    s.stop.trigger();
+    let handle = tokio::spawn(s.worker.run());
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert!(
+        !handle.is_finished(),
+        "a memory buffer keeps retrying until the deadline"
+    );
+    s.abort.trigger();
+    handle.await.unwrap();
+    assert_eq!(s.metrics.dropped_count("shutdown_timeout"), 5);
+}
