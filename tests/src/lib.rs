@@ -3,6 +3,8 @@
 //! what it wrote. The binary is `$GLEANER_BIN`, else `target/debug/gleaner` (scripts/test.sh
 //! builds it first; if it is missing, it is built here).
 
+pub mod peers;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
