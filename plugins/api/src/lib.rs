@@ -23,7 +23,7 @@ pub use event::{Batch, EventKind, FieldValue, LogRecord, Metric, MetricKind, Str
 pub use plugin::{
     Accepts, BatchLimits, BuildContext, Descriptor, Envelope, EventSender, Filter,
     FilterDescriptor, Input, InputContext, InputDescriptor, Output, OutputDescriptor, Payload,
-    PipelineClosed, PluginId, RunMode, SendReport, Ticker,
+    PipelineClosed, PluginId, RunMode, SendReport, Ticker, TrySendError,
 };
 pub use shutdown::{Shutdown, ShutdownTrigger, shutdown_pair};
 pub use telemetry::{ComponentKind, ComponentMetrics, ComponentSnapshot, Telemetry};

@@ -106,6 +106,36 @@ impl EventSender {
         self.send_with_ack(batch, None).await
     }
 
+    /// Sends a batch only if the pipeline has room now. For inputs that can tell their
+    /// client to come back later (a listener answering 503) instead of waiting.
+    pub fn try_send_with_ack(
+        &self,
+        batch: Batch,
+        ack: Option<AckToken>,
+    ) -> Result<(), TrySendError> {
+        if batch.is_empty() {
+            if let Some(a) = ack {
+                a.ack();
+            }
+            return Ok(());
+        }
+        let n = batch.len() as u64;
+        let env = Envelope { input: Arc::clone(&self.id), batch, ack };
+        match self.tx.try_send(env) {
+            Ok(()) => {
+                self.metrics.sent(n, 0);
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Full(env)) => Err(TrySendError::Full(env.batch, env.ack)),
+            Err(mpsc::error::TrySendError::Closed(env)) => {
+                if let Some(a) = env.ack {
+                    a.fail();
+                }
+                Err(TrySendError::Closed)
+            }
+        }
+    }
+
     /// Sends a batch whose fate the input wants to learn through `ack`.
     pub async fn send_with_ack(
         &self,
@@ -137,6 +167,15 @@ impl EventSender {
             }
         }
     }
+}
+
+/// Why [`EventSender::try_send_with_ack`] did not take a batch.
+#[derive(Debug)]
+pub enum TrySendError {
+    /// The pipeline is full (outputs are pushing back): the batch and its token come back.
+    Full(Batch, Option<AckToken>),
+    /// The pipeline is gone (the agent is stopping).
+    Closed,
 }
 
 /// Ticks at the gather interval; in [`RunMode::Once`] ticks once. Stops on shutdown.

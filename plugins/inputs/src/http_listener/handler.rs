@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use gleaner_api::line_protocol::{ParseOutput, Precision, parse_lines};
-use gleaner_api::{AckStatus, Batch, ComponentMetrics, EventSender, Metric, now_ns};
+use gleaner_api::{AckStatus, Batch, ComponentMetrics, EventSender, Metric, TrySendError, now_ns};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{
@@ -49,6 +49,7 @@ const VERSION: &str = concat!("gleaner-", env!("CARGO_PKG_VERSION"));
 pub(crate) const BLOCKING_THRESHOLD: usize = 256 * 1024;
 /// The answer when the batch was not taken.
 const RETRY: &str = "the agent did not take the points (shutting down or an output failed); retry";
+const FULL: &str = "the agent's buffers are full (a destination is slow or down); retry later";
 
 /// Which write API a request uses: it decides the precision values and the error shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,9 +196,18 @@ async fn write(shared: &Shared, req: Request<Incoming>, api: Api) -> Resp {
     let (good, bad) = (metrics.len(), errors.len());
     shared.metrics.received((good + bad) as u64, raw_len as u64);
     shared.metrics.dropped("malformed", bad as u64);
-    if good > 0 && !deliver(shared, metrics).await {
-        shared.metrics.error("not_delivered");
-        return error(api, StatusCode::SERVICE_UNAVAILABLE, RETRY);
+    if good > 0 {
+        match deliver(shared, metrics).await {
+            Delivery::Delivered => {}
+            Delivery::Full => {
+                shared.metrics.error("pipeline_full");
+                return retry_later(error(api, StatusCode::SERVICE_UNAVAILABLE, FULL));
+            }
+            Delivery::NotTaken => {
+                shared.metrics.error("not_delivered");
+                return retry_later(error(api, StatusCode::SERVICE_UNAVAILABLE, RETRY));
+            }
+        }
     }
     match errors.first() {
         None => no_content(),
@@ -227,20 +237,48 @@ fn decode_and_parse(
     }
 }
 
-/// Sends the batch and waits for its outcome; true when every destination took it.
-async fn deliver(shared: &Shared, metrics: Vec<Metric>) -> bool {
+/// What became of a request's points.
+enum Delivery {
+    /// Every destination took them.
+    Delivered,
+    /// The pipeline is full (an output's buffer is full with `when_full = "block"`).
+    Full,
+    /// Not taken (shutting down, or an output refused them).
+    NotTaken,
+}
+
+/// Sends the batch if the pipeline has room, and waits for its outcome. A full pipeline is
+/// answered at once (503 + Retry-After) rather than holding the client: InfluxDB clients
+/// retry a 503, and nothing is taken that would then be written twice.
+async fn deliver(shared: &Shared, metrics: Vec<Metric>) -> Delivery {
     let Some((token, outcome)) = shared.acks.register().await else {
-        return false;
+        return Delivery::NotTaken;
     };
-    if shared
+    match shared
         .out
-        .send_with_ack(Batch::Metrics(metrics), Some(token))
-        .await
-        .is_err()
+        .try_send_with_ack(Batch::Metrics(metrics), Some(token))
     {
-        return false;
+        Ok(()) => {}
+        Err(TrySendError::Full(_, token)) => {
+            // Settled as taken: this outcome has no reader once we answer.
+            if let Some(t) = token {
+                t.ack();
+            }
+            return Delivery::Full;
+        }
+        Err(TrySendError::Closed) => return Delivery::NotTaken,
     }
-    matches!(outcome.await, Ok(AckStatus::Delivered))
+    match outcome.await {
+        Ok(AckStatus::Delivered) => Delivery::Delivered,
+        _ => Delivery::NotTaken,
+    }
+}
+
+/// Adds `Retry-After: 1` to a 503.
+fn retry_later(mut resp: Resp) -> Resp {
+    resp.headers_mut()
+        .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    resp
 }
 
 /// Reads (a bounded part of) the body the request still carries, then answers: a client

@@ -426,6 +426,43 @@ async fn failed_ack_is_503() {
 }
 
 #[tokio::test]
+async fn full_pipeline_is_503_with_retry_after() {
+    // Capacity 4, nobody reading: four requests fill the pipeline (and wait for their
+    // outcome); the fifth is answered at once.
+    let mut h = start(LISTEN).await;
+    let mut waiting = Vec::new();
+    for i in 0..4 {
+        waiting.push(post(h.addr, "/write", &[], format!("m v={i} {i}\n")));
+    }
+    // Wait until all four are in the pipeline.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while h.metrics.snapshot().events_sent < 4 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "requests never reached the pipeline"
+        );
+        tokio::task::yield_now().await;
+    }
+    let a = answer(post(h.addr, "/write", &[], "late v=1 1\n")).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(a.headers["retry-after"], "1");
+    assert!(a.error().contains("buffers are full"), "{}", a.body);
+    assert!(h.metrics.snapshot().errors.contains(&("pipeline_full", 1)));
+    // The waiting ones are still delivered once the pipeline moves.
+    for _ in 0..4 {
+        let env = tokio::time::timeout(WAIT, h.rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        env.ack.unwrap().ack();
+    }
+    for w in waiting {
+        assert_eq!(answer(w).await.status, StatusCode::NO_CONTENT);
+    }
+    stop(h).await;
+}
+
+#[tokio::test]
 async fn closed_pipeline_is_503() {
     let h = start(LISTEN).await;
     let Harness {
