@@ -50,6 +50,9 @@ listen = "127.0.0.1:8186"
 # max_body_size = "32MiB"
 ## Time allowed to receive a request's headers, and then its body.
 # read_timeout = "10s"
+## Time a write may wait for every output to take its points; then 503 + Retry-After (the
+## points may still be delivered, so a retrying client can cause duplicates).
+# write_timeout = "10s"
 ## Require HTTP Basic authentication (also accepted as the v1 `u`/`p` query parameters or
 ## an `Authorization: Token username:password` header). Set both, or neither.
 # basic_username = "telegraf"

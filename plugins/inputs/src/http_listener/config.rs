@@ -18,6 +18,10 @@ pub(crate) struct HttpListenerConfig {
     max_body_size: ByteSize,
     /// Time allowed to receive a request's headers, and then its body.
     read_timeout: Duration,
+    /// Time a write may wait for every output to take its points (InfluxDB's
+    /// `write-timeout`); then the answer is 503 with Retry-After. The points may still be
+    /// delivered later, so a client that retries can cause duplicates (at-least-once).
+    write_timeout: Duration,
     /// HTTP Basic user; set together with `basic_password` to require authentication.
     basic_username: Option<String>,
     /// HTTP Basic password.
@@ -30,6 +34,7 @@ impl Default for HttpListenerConfig {
             listen: DEFAULT_LISTEN.to_owned(),
             max_body_size: DEFAULT_MAX_BODY_SIZE,
             read_timeout: DEFAULT_READ_TIMEOUT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
             basic_username: None,
             basic_password: None,
         }
@@ -43,6 +48,9 @@ pub(crate) const DEFAULT_MAX_BODY_SIZE: ByteSize = ByteSize::mib(32);
 /// Default of `read_timeout`.
 pub(crate) const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Default of `write_timeout`.
+pub(crate) const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The validated configuration the listener runs with.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
@@ -52,6 +60,8 @@ pub(crate) struct Settings {
     pub(crate) max_body_size: u64,
     /// Header and body read timeout.
     pub(crate) read_timeout: std::time::Duration,
+    /// Wait for the outputs to take a write.
+    pub(crate) write_timeout: std::time::Duration,
     /// Required credentials, if any.
     pub(crate) auth: Option<Credentials>,
 }
@@ -67,6 +77,9 @@ pub(crate) fn parse(cfg: &PluginConfig) -> Result<Settings, ConfigError> {
     })?;
     if raw.max_body_size.get() == 0 {
         return Err(cfg.error_at("max_body_size", "max_body_size must be greater than 0"));
+    }
+    if raw.write_timeout.get().is_zero() {
+        return Err(cfg.error_at("write_timeout", "write_timeout must be greater than 0"));
     }
     if raw.read_timeout.get().is_zero() {
         return Err(cfg.error_at("read_timeout", "read_timeout must be greater than 0"));
@@ -95,6 +108,7 @@ pub(crate) fn parse(cfg: &PluginConfig) -> Result<Settings, ConfigError> {
         listen,
         max_body_size: raw.max_body_size.get(),
         read_timeout: raw.read_timeout.get(),
+        write_timeout: raw.write_timeout.get(),
         auth,
     })
 }

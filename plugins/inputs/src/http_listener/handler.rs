@@ -268,9 +268,10 @@ async fn deliver(shared: &Shared, metrics: Vec<Metric>) -> Delivery {
         }
         Err(TrySendError::Closed) => return Delivery::NotTaken,
     }
-    match outcome.await {
-        Ok(AckStatus::Delivered) => Delivery::Delivered,
-        _ => Delivery::NotTaken,
+    match tokio::time::timeout(shared.settings.write_timeout, outcome).await {
+        Ok(Ok(AckStatus::Delivered)) => Delivery::Delivered,
+        Ok(_) => Delivery::NotTaken,
+        Err(_) => Delivery::Full,
     }
 }
 

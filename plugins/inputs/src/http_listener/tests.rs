@@ -463,6 +463,21 @@ async fn full_pipeline_is_503_with_retry_after() {
 }
 
 #[tokio::test]
+async fn write_timeout_answers_503() {
+    let mut h = start(&format!("{LISTEN}write_timeout = \"100ms\"\n")).await;
+    let a = answer(post(h.addr, "/write", &[], "m v=1 1\n")).await;
+    assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(a.headers["retry-after"], "1");
+    // The batch is still in the pipeline (at-least-once): it can be delivered later.
+    let env = tokio::time::timeout(WAIT, h.rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(env.batch.len(), 1);
+    stop(h).await;
+}
+
+#[tokio::test]
 async fn closed_pipeline_is_503() {
     let h = start(LISTEN).await;
     let Harness {
