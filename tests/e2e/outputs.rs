@@ -5,6 +5,7 @@
 //! through the real binary (`inputs.http_listener` → output).
 
 mod influxdb;
+mod remote_write;
 
 use std::sync::Arc;
 

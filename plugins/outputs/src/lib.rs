@@ -6,6 +6,7 @@ pub mod file;
 pub mod http_client;
 pub mod influxdb;
 pub mod json_lines;
+pub mod remote_write;
 pub mod stdout;
 #[cfg(test)]
 mod test_server;
@@ -13,5 +14,9 @@ mod test_server;
 use gleaner_api::OutputDescriptor;
 
 /// Every output plugin.
-pub static OUTPUTS: &[OutputDescriptor] =
-    &[stdout::DESCRIPTOR, file::DESCRIPTOR, influxdb::DESCRIPTOR];
+pub static OUTPUTS: &[OutputDescriptor] = &[
+    stdout::DESCRIPTOR,
+    file::DESCRIPTOR,
+    influxdb::DESCRIPTOR,
+    remote_write::DESCRIPTOR,
+];
