@@ -1,5 +1,6 @@
 //! End-to-end tests of the built `gleaner` binary (one test binary, one module per area).
 
+mod buffer;
 mod cli;
 mod local;
 mod outputs;

@@ -3,6 +3,7 @@
 //! what it wrote. The binary is `$GLEANER_BIN`, else `target/debug/gleaner` (scripts/test.sh
 //! builds it first; if it is missing, it is built here).
 
+pub mod fake_influx;
 pub mod peers;
 
 use std::io::{Read, Write};
@@ -153,16 +154,7 @@ impl Agent {
             .replace("{dir}", &dir.path().display().to_string())
             .replace("{telemetry}", &telemetry_addr);
         std::fs::write(dir.path().join("gleaner.toml"), config).expect("write config");
-        let child = Command::new(gleaner_bin())
-            .arg("--config")
-            .arg(dir.path().join("gleaner.toml"))
-            .arg("--log-level")
-            .arg("debug")
-            .stdout(std::fs::File::create(dir.path().join("stdout")).expect("stdout file"))
-            .stderr(std::fs::File::create(dir.path().join("stderr")).expect("stderr file"))
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("spawn gleaner");
+        let child = spawn_agent(dir.path());
         let mut agent = Agent {
             child,
             dir,
@@ -170,6 +162,22 @@ impl Agent {
         };
         agent.wait_healthy();
         agent
+    }
+
+    /// Kills the agent with SIGKILL (no chance to flush anything) and reaps it.
+    ///
+    /// # Panics
+    /// When it cannot be killed.
+    pub fn kill9(&mut self) {
+        self.child.kill().expect("kill -9");
+        self.child.wait().expect("reap");
+    }
+
+    /// Starts the agent again on the same config and directory (after `kill9` or an exit);
+    /// waits until `/health` says 200.
+    pub fn restart(&mut self) {
+        self.child = spawn_agent(self.dir.path());
+        self.wait_healthy();
     }
 
     /// Path inside the temp dir.
@@ -271,6 +279,26 @@ impl Drop for Agent {
             let _wait = self.child.wait();
         }
     }
+}
+
+fn spawn_agent(dir: &Path) -> Child {
+    let append = |name: &str| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(name))
+            .expect("log file")
+    };
+    Command::new(gleaner_bin())
+        .arg("--config")
+        .arg(dir.join("gleaner.toml"))
+        .arg("--log-level")
+        .arg("debug")
+        .stdout(append("stdout"))
+        .stderr(append("stderr"))
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("spawn gleaner")
 }
 
 /// Runs the binary with `args` to completion; returns (exit code, stdout, stderr).
