@@ -61,6 +61,17 @@ pub fn install_crypto_provider() {
     }
 }
 
+/// Request body encoding (the `content_encoding` option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContentEncoding {
+    /// `Content-Encoding: gzip`.
+    #[default]
+    Gzip,
+    /// Uncompressed.
+    Identity,
+}
+
 /// How to reach a destination: timeout and TLS.
 #[derive(Debug, Clone)]
 pub struct ClientSettings {

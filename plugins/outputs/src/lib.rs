@@ -7,6 +7,7 @@ pub mod http_client;
 pub mod influxdb;
 pub mod json_lines;
 pub mod remote_write;
+pub mod splunk_hec;
 pub mod stdout;
 #[cfg(test)]
 mod test_server;
@@ -19,4 +20,5 @@ pub static OUTPUTS: &[OutputDescriptor] = &[
     file::DESCRIPTOR,
     influxdb::DESCRIPTOR,
     remote_write::DESCRIPTOR,
+    splunk_hec::DESCRIPTOR,
 ];

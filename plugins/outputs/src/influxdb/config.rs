@@ -8,7 +8,7 @@ use gleaner_api::{ByteSize, ConfigError, Duration, PluginConfig, Secret};
 use serde::Deserialize;
 
 use crate::attr_glob::AttrGlobs;
-use crate::http_client::{self, TlsSettings};
+use crate::http_client::{self, ContentEncoding, TlsSettings};
 
 /// Which write API to speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -19,17 +19,6 @@ pub(crate) enum Api {
     V1,
     /// InfluxDB 2.x / 3.x / Cloud `POST /api/v2/write?org=&bucket=&precision=`.
     V2,
-}
-
-/// Request body encoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum ContentEncoding {
-    /// `Content-Encoding: gzip`.
-    #[default]
-    Gzip,
-    /// Uncompressed.
-    Identity,
 }
 
 /// The `[[outputs.influxdb]]` table.

@@ -1,0 +1,107 @@
+//! `outputs.splunk_hec`: logs (and, routed with `match`, metrics) to Splunk's HTTP Event
+//! Collector: `/services/collector/event` with newline-separated JSON events, gzip by
+//! default, `Authorization: Splunk <token>`.
+//!
+//! - `config.rs`: the table and its validation;
+//! - `encode.rs`: pure event encoding (log events, multi-measure metric events);
+//! - `client.rs`: the request, HEC's answer codes, resending after a per-event rejection.
+//!
+//! Not implemented: indexer acknowledgement (`useACK` tokens, channels, `/ack` polling). A
+//! 200 means HEC accepted the events for processing; a token that requires acknowledgement is
+//! reported as a configuration error.
+
+mod client;
+mod config;
+mod encode;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use gleaner_api::{
+    Accepts, Batch, BatchLimits, BuildContext, ComponentMetrics, ConfigError, EncodeError, Output,
+    OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
+};
+
+use config::HecConfig;
+
+/// Registry entry.
+pub const DESCRIPTOR: OutputDescriptor = OutputDescriptor {
+    name: "splunk_hec",
+    summary: "Splunk HTTP Event Collector: log events and multi-measure metric events, gzip",
+    sample: SAMPLE,
+    accepts: Accepts::LOGS,
+    build,
+};
+
+const SAMPLE: &str = r#"[[outputs.splunk_hec]]
+## Base URL of the collector; /services/collector/event is appended.
+endpoint = "https://127.0.0.1:8088"
+## The HEC token, or `token_file` (re-read when it changes). Never logged.
+token = "${SPLUNK_HEC_TOKEN:-00000000-0000-0000-0000-000000000000}"
+# token_file = "/var/run/secrets/splunk/hec-token"
+## Envelope keys (unset: Splunk's defaults for the token; `source` defaults to the file).
+# index = "main"
+# source = "gleaner"
+# sourcetype = "kube:container"
+## Host: default the agent's host name; "" leaves it to Splunk.
+# host = ""
+## Log attributes sent as indexed fields (globs; "stream" selects stdout/stderr).
+# fields = ["k8s.*"]
+## "gzip" or "identity".
+# content_encoding = "gzip"
+# timeout = "30s"
+## Request size: events and uncompressed bytes.
+# batch_max_events = 10000
+# batch_max_bytes = "1MiB"
+## Extra HTTP headers.
+# headers = { "X-Team" = "a" }
+## TLS: extra CA certificates, client certificate, or no verification (Splunk's default
+## certificate is self-signed).
+# ca_file = "/etc/ssl/splunk-ca.pem"
+# cert_file = "/etc/ssl/client.pem"
+# key_file = "/etc/ssl/client-key.pem"
+# insecure_skip_verify = false
+"#;
+
+fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Output>, ConfigError> {
+    let raw: HecConfig = cfg.parse()?;
+    let settings = raw.validate(cfg, &cx.hostname)?;
+    Ok(Box::new(HecOutput {
+        encoder: encode::Encoder {
+            envelope: settings.envelope.clone(),
+            fields: settings.fields.clone(),
+        },
+        limits: BatchLimits {
+            max_events: settings.max_events,
+            max_bytes: settings.max_bytes,
+        },
+        client: client::Client::new(&settings, Arc::clone(&cx.metrics)),
+        metrics: Arc::clone(&cx.metrics),
+    }))
+}
+
+/// The running output.
+struct HecOutput {
+    encoder: encode::Encoder,
+    limits: BatchLimits,
+    client: client::Client,
+    metrics: Arc<ComponentMetrics>,
+}
+
+#[async_trait]
+impl Output for HecOutput {
+    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+        self.encoder.encode(batch, buf).record(&self.metrics);
+        Ok(())
+    }
+
+    async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError> {
+        self.client.write(&payload).await
+    }
+
+    fn batch_limits(&self) -> BatchLimits {
+        self.limits
+    }
+}

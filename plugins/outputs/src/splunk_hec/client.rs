@@ -1,0 +1,275 @@
+//! The I/O of `outputs.splunk_hec`: posting to `/services/collector/event`, reading HEC's
+//! `{"text":"...","code":N}` answers, and re-sending the rest of a batch after a per-event
+//! rejection.
+//!
+//! | answer | result |
+//! |---|---|
+//! | 200 (code 0; 24/25 "approaching capacity" are logged) | accepted |
+//! | 400 codes 6, 12, 13, 15 with `invalid-event-number` N | events before N were indexed; event N is dropped (`invalid_event`, reason logged) and the events after it are sent again, in the same call |
+//! | 400 code 7 (incorrect index), 10/11 (channel: the token wants indexer acknowledgement), 16 (query-string auth) | `Retryable`, logged as an error: a misconfiguration, the data waits |
+//! | 400 otherwise (code 5 no data, 6 without an event number) | `Permanent` |
+//! | 401 (codes 2, 3), 403 (codes 1, 4), 404 | `Retryable`, logged as an error |
+//! | 413 | `TooLarge`: the worker splits the batch |
+//! | 429 (26, 27), 503 (9 busy, 18-20 unhealthy, 23 shutting down) | `RateLimited` with the server's `Retry-After` |
+//! | 408, 500 (code 8), other 5xx, no answer, timeout | `Retryable` |
+//! | any other status | `Permanent` |
+//!
+//! A payload is one JSON object per line. When part of a payload was indexed and the rest
+//! then fails (a 503 after a code-6 resend), the output remembers how far it got; the
+//! worker's retry of the same payload resumes there, so indexed events are not sent twice.
+//! Without indexer acknowledgement (not implemented), a timeout after Splunk took a request
+//! still duplicates it on retry: HEC has no idempotency.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use gleaner_api::{ComponentMetrics, OutputError, Payload, SendReport};
+use http::{HeaderValue, Request, header};
+use http_body_util::Full;
+use serde::Deserialize;
+use tracing::{error, warn};
+
+use super::config::Settings;
+use crate::http_client::{self, ClientSettings, LazyClient, Response, SecretSource, USER_AGENT};
+
+/// Drop reason for events HEC refused one by one (codes 6, 12, 13, 15).
+pub(crate) const REASON_INVALID_EVENT: &str = "invalid_event";
+
+/// HEC's answer body.
+#[derive(Debug, Default, Deserialize)]
+struct HecAnswer {
+    #[serde(default)]
+    text: String,
+    code: Option<i64>,
+    #[serde(rename = "invalid-event-number")]
+    invalid_event_number: Option<usize>,
+}
+
+/// What one answer means.
+enum Verdict {
+    Accepted,
+    /// Event `n` of the request (0-based) was refused; those before it were indexed.
+    Rejected {
+        n: usize,
+        text: String,
+    },
+    Failed(OutputError),
+}
+
+/// Where a partly delivered payload stands.
+#[derive(Debug, Clone, Copy)]
+struct Progress {
+    /// The payload (its buffer's address and length: a retry sends the same `Bytes`).
+    id: (usize, usize),
+    /// Byte offset of the first event not yet indexed.
+    offset: usize,
+    /// Events rejected so far.
+    rejected: usize,
+}
+
+/// Sends payloads to one HEC endpoint.
+pub(crate) struct Client {
+    http: LazyClient,
+    url: http::Uri,
+    token: SecretSource,
+    gzip: bool,
+    headers: Vec<(http::HeaderName, HeaderValue)>,
+    metrics: Arc<ComponentMetrics>,
+    progress: Option<Progress>,
+}
+
+impl Client {
+    pub(crate) fn new(settings: &Settings, metrics: Arc<ComponentMetrics>) -> Self {
+        Client {
+            http: LazyClient::new(ClientSettings {
+                timeout: settings.timeout,
+                tls: settings.tls.clone(),
+            }),
+            url: settings.url.clone(),
+            token: settings.token.clone(),
+            gzip: settings.gzip,
+            headers: settings.headers.clone(),
+            metrics,
+            progress: None,
+        }
+    }
+
+    /// Sends one payload, resending after per-event rejections (see the module doc).
+    pub(crate) async fn write(&mut self, payload: &Payload) -> Result<SendReport, OutputError> {
+        let bytes = &payload.bytes;
+        let id = (bytes.as_ptr() as usize, bytes.len());
+        let mut at = match self.progress.take() {
+            Some(p) if p.id == id => p,
+            _ => Progress {
+                id,
+                offset: 0,
+                rejected: 0,
+            },
+        };
+        loop {
+            let rest = bytes.slice(at.offset..);
+            if rest.iter().all(u8::is_ascii_whitespace) {
+                return Ok(SendReport {
+                    rejected: at.rejected,
+                });
+            }
+            let verdict = match self.post(rest.clone()).await {
+                Ok(resp) => judge(&self.url, &resp),
+                Err(e) => Verdict::Failed(e),
+            };
+            match verdict {
+                Verdict::Accepted => {
+                    return Ok(SendReport {
+                        rejected: at.rejected,
+                    });
+                }
+                Verdict::Rejected { n, text } => {
+                    let Some((start, end)) = nth_line(&rest, n) else {
+                        self.remember(at);
+                        return Err(OutputError::permanent(format!(
+                            "splunk_hec {}: invalid-event-number {n} is past the {} events sent: {text}",
+                            self.url,
+                            rest.split(|&b| b == b'\n')
+                                .filter(|l| !l.is_empty())
+                                .count()
+                        )));
+                    };
+                    self.metrics.dropped(REASON_INVALID_EVENT, 1);
+                    warn!(url = %self.url, event = %http_client::excerpt(&rest[start..end]), reason = %text, "splunk_hec: event refused and dropped; the events after it are sent again");
+                    at.rejected += 1;
+                    at.offset += end;
+                }
+                Verdict::Failed(e) => {
+                    if at.offset > 0 {
+                        self.remember(at);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn remember(&mut self, at: Progress) {
+        self.progress = Some(at);
+    }
+
+    async fn post(&mut self, body: Bytes) -> Result<Response, OutputError> {
+        let token = self.token.current().await.map_err(|e| {
+            error!(error = %e, "splunk_hec: cannot read the token; data is kept and retried");
+            OutputError::retryable(format!("splunk_hec: {e}"))
+        })?;
+        let auth = http_client::sensitive_header(&format!("Splunk {}", token.expose()))
+            .ok_or_else(|| {
+                error!("splunk_hec: the token holds characters a header cannot carry; data is kept and retried");
+                OutputError::retryable("splunk_hec: invalid token")
+            })?;
+        let body = if self.gzip {
+            http_client::gzip_async(body).await
+        } else {
+            body
+        };
+        let mut req = Request::post(self.url.clone());
+        for (k, v) in &self.headers {
+            req = req.header(k, v.clone());
+        }
+        req = req
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::USER_AGENT, USER_AGENT)
+            .header(header::AUTHORIZATION, auth);
+        if self.gzip {
+            req = req.header(header::CONTENT_ENCODING, "gzip");
+        }
+        let req = req.body(Full::new(body)).map_err(|e| {
+            OutputError::permanent(format!("splunk_hec: cannot build request: {e}"))
+        })?;
+        let client = self.http.get().map_err(|e| {
+            error!(error = %e, "splunk_hec: cannot set up the http client; data is kept and retried");
+            OutputError::retryable(format!("splunk_hec: {e}"))
+        })?;
+        client
+            .send(req)
+            .await
+            .map_err(|e| OutputError::retryable(format!("splunk_hec: {e}")))
+    }
+}
+
+/// Byte range (within `body`) of event `n` (0-based, one per non-empty line), end
+/// including its newline.
+fn nth_line(body: &[u8], n: usize) -> Option<(usize, usize)> {
+    let mut start = 0;
+    let mut index = 0;
+    while start < body.len() {
+        let end = body[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(body.len(), |i| start + i + 1);
+        if body[start..end].iter().any(|b| !b.is_ascii_whitespace()) {
+            if index == n {
+                return Some((start, end));
+            }
+            index += 1;
+        }
+        start = end;
+    }
+    None
+}
+
+fn judge(url: &http::Uri, resp: &Response) -> Verdict {
+    let answer: HecAnswer = serde_json::from_slice(&resp.body).unwrap_or_default();
+    let status = resp.status.as_u16();
+    let code = answer
+        .code
+        .map_or(String::new(), |c| format!(" (code {c})"));
+    let text = if answer.text.is_empty() {
+        resp.body_excerpt()
+    } else {
+        answer.text.clone()
+    };
+    let msg = |what: &str| format!("splunk_hec {url}: {status}{code}: {what}: {text}");
+    let loud = |hint: &str| {
+        error!(url = %url, status, code = answer.code, reason = %text, "splunk_hec: {hint}; data is kept and retried");
+    };
+    match (status, answer.code) {
+        (200..=299, Some(24 | 25)) => {
+            warn!(url = %url, code = answer.code, reason = %text, "splunk_hec: the server is approaching capacity");
+            Verdict::Accepted
+        }
+        (200..=299, _) => Verdict::Accepted,
+        (400, Some(6 | 12 | 13 | 15)) if answer.invalid_event_number.is_some() => {
+            Verdict::Rejected {
+                n: answer.invalid_event_number.unwrap_or_default(),
+                text: msg("event refused"),
+            }
+        }
+        (400, Some(7)) => {
+            loud("the token may not write to this index (check `index`)");
+            Verdict::Failed(OutputError::retryable(msg("incorrect index")))
+        }
+        (400, Some(10 | 11)) => {
+            loud(
+                "the token requires indexer acknowledgement, which this output does not do (disable useACK on the token)",
+            );
+            Verdict::Failed(OutputError::retryable(msg("data channel required")))
+        }
+        (400, Some(16)) => {
+            loud("query-string authorization is not enabled");
+            Verdict::Failed(OutputError::retryable(msg("auth refused")))
+        }
+        (401 | 403, _) => {
+            loud("token refused (check `token`)");
+            Verdict::Failed(OutputError::retryable(msg("token refused")))
+        }
+        (404, _) => {
+            loud("not found (check `endpoint`)");
+            Verdict::Failed(OutputError::retryable(msg("not found")))
+        }
+        (413, _) => Verdict::Failed(OutputError::too_large(msg("request too large"))),
+        (429 | 503, _) => Verdict::Failed(OutputError::rate_limited(
+            http_client::retry_after(&resp.headers, SystemTime::now()),
+            msg("busy"),
+        )),
+        (408 | 500..=599, _) => Verdict::Failed(OutputError::retryable(msg("server error"))),
+        _ => Verdict::Failed(OutputError::permanent(msg("refused"))),
+    }
+}

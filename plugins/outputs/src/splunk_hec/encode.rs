@@ -1,0 +1,288 @@
+//! Pure encoding of a batch into the body of one HEC `/services/collector/event` request:
+//! one JSON object per event, each on its own line (HEC takes concatenated objects, not an
+//! array; one object per line lets `send` cut a batch at any event boundary).
+//!
+//! A log record becomes
+//! `{"time":1700000000.123456,"host":"h","source":"/var/log/pods/...","sourcetype":"st","index":"i","event":"the message","fields":{"k8s.pod.name":"web"}}`:
+//! - `time`: epoch seconds with six decimals (microseconds), never integer milliseconds;
+//! - `host`, `sourcetype`, `index` from the config (omitted when unset); `source` from the
+//!   config, else the record's `file` attribute, else omitted;
+//! - `fields`: the attributes whose names match `fields` (globs; `stream` is matched as if it
+//!   were an attribute), values as strings (HEC indexed fields are flat);
+//! - `event`: the message (invalid UTF-8 replaced by U+FFFD). When the record carries other
+//!   attributes (a parser filled them: anything but the indexed ones, `file` and the tail
+//!   flags `invalid_utf8`, `truncated`, `parse_error`, `partial`), `event` is an object:
+//!   `{"message":"...","<attr>":<typed value>,...}`, so Splunk extracts them at search time
+//!   (an attribute named `message` is written as `attr_message`).
+//!   A record whose message is empty (HEC refuses blank events, code 13) is dropped and
+//!   counted (`empty_message`).
+//!
+//! A metric becomes one multi-measure HEC metric event (Splunk 8.0+):
+//! `{"time":...,"event":"metric","host":...,"fields":{"<tag>":"<value>",...,"metric_name:cpu.usage_user":1.5,...}}`:
+//! the name is `<measurement>.<field>` (just the field for the `prometheus` measurement);
+//! tags are dimensions; booleans are 0/1; string fields (`string_field`) and NaN/±Inf
+//! (`nan_or_inf_field`) are left out and counted, and a metric with no measure left is
+//! dropped (`no_fields`).
+
+use gleaner_api::{Batch, ComponentMetrics, FieldValue, LogRecord, Metric};
+
+use crate::attr_glob::AttrGlobs;
+use crate::json_lines::{REASON_NAN_OR_INF, REASON_NO_FIELDS};
+
+/// Drop reason for string fields of metrics (counts fields).
+pub(crate) const REASON_STRING_FIELD: &str = "string_field";
+/// Drop reason for log records with an empty message.
+pub(crate) const REASON_EMPTY_MESSAGE: &str = "empty_message";
+
+/// Attributes that never make a record count as "parsed".
+const PLAIN_ATTRIBUTES: [&str; 5] = [
+    "file",
+    "invalid_utf8",
+    "truncated",
+    "parse_error",
+    "partial",
+];
+
+/// The envelope keys every event shares.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Envelope {
+    pub(crate) host: Option<String>,
+    pub(crate) source: Option<String>,
+    pub(crate) sourcetype: Option<String>,
+    pub(crate) index: Option<String>,
+}
+
+/// How events become HEC JSON.
+#[derive(Debug, Clone)]
+pub(crate) struct Encoder {
+    pub(crate) envelope: Envelope,
+    pub(crate) fields: AttrGlobs,
+}
+
+/// What one encode wrote and left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct EncodeStats {
+    pub(crate) written: u64,
+    pub(crate) string_fields: u64,
+    pub(crate) nan_or_inf_fields: u64,
+    pub(crate) no_fields: u64,
+    pub(crate) empty_messages: u64,
+}
+
+impl EncodeStats {
+    pub(crate) fn record(&self, metrics: &ComponentMetrics) {
+        metrics.dropped(REASON_STRING_FIELD, self.string_fields);
+        metrics.dropped(REASON_NAN_OR_INF, self.nan_or_inf_fields);
+        metrics.dropped(REASON_NO_FIELDS, self.no_fields);
+        metrics.dropped(REASON_EMPTY_MESSAGE, self.empty_messages);
+    }
+}
+
+impl Encoder {
+    /// Appends one line per event to `buf`.
+    pub(crate) fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> EncodeStats {
+        let mut stats = EncodeStats::default();
+        match batch {
+            Batch::Logs(logs) => {
+                for r in logs {
+                    if r.body.iter().all(u8::is_ascii_whitespace) {
+                        stats.empty_messages += 1;
+                        continue;
+                    }
+                    self.log(r, buf);
+                    stats.written += 1;
+                }
+            }
+            Batch::Metrics(metrics) => {
+                for m in metrics {
+                    if self.metric(m, buf, &mut stats) {
+                        stats.written += 1;
+                    } else {
+                        stats.no_fields += 1;
+                    }
+                }
+            }
+        }
+        stats
+    }
+
+    fn head(&self, buf: &mut Vec<u8>, ts: i64, source: Option<&str>) {
+        buf.extend_from_slice(b"{\"time\":");
+        write_time(buf, ts);
+        let env = &self.envelope;
+        let source = env.source.as_deref().or(source);
+        for (key, value) in [
+            ("host", env.host.as_deref()),
+            ("source", source),
+            ("sourcetype", env.sourcetype.as_deref()),
+            ("index", env.index.as_deref()),
+        ] {
+            if let Some(v) = value {
+                buf.extend_from_slice(b",\"");
+                buf.extend_from_slice(key.as_bytes());
+                buf.extend_from_slice(b"\":");
+                json_str(buf, v);
+            }
+        }
+    }
+
+    fn log(&self, r: &LogRecord, buf: &mut Vec<u8>) {
+        let file = match r.attribute("file") {
+            Some(FieldValue::String(f)) => Some(f.as_str()),
+            _ => None,
+        };
+        self.head(buf, r.timestamp, file);
+        let stream_field =
+            r.stream != gleaner_api::Stream::Unknown && self.fields.matches("stream");
+        let indexed = |k: &str| self.fields.matches(k);
+        let parsed = r
+            .attributes
+            .iter()
+            .any(|(k, _)| !indexed(k) && !PLAIN_ATTRIBUTES.contains(&k.as_str()));
+        let message = String::from_utf8_lossy(&r.body);
+        buf.extend_from_slice(b",\"event\":");
+        if parsed {
+            buf.extend_from_slice(b"{\"message\":");
+            json_str(buf, &message);
+            for (k, v) in &r.attributes {
+                if indexed(k) || PLAIN_ATTRIBUTES.contains(&k.as_str()) {
+                    continue;
+                }
+                buf.push(b',');
+                if k == "message" {
+                    json_str(buf, "attr_message");
+                } else {
+                    json_str(buf, k);
+                }
+                buf.push(b':');
+                json_value(buf, v);
+            }
+            buf.push(b'}');
+        } else {
+            json_str(buf, &message);
+        }
+        let mut first = true;
+        let mut open = |buf: &mut Vec<u8>| {
+            buf.extend_from_slice(if first { b",\"fields\":{" } else { b"," });
+            first = false;
+        };
+        if stream_field {
+            open(buf);
+            buf.extend_from_slice(b"\"stream\":");
+            json_str(buf, r.stream.as_str());
+        }
+        for (k, v) in r.attributes.iter().filter(|(k, _)| indexed(k)) {
+            open(buf);
+            json_str(buf, k);
+            buf.push(b':');
+            match v {
+                FieldValue::String(s) => json_str(buf, s),
+                other => json_str(buf, &other.to_string()),
+            }
+        }
+        if !first {
+            buf.push(b'}');
+        }
+        buf.extend_from_slice(b"}\n");
+    }
+
+    /// Writes a metric event; false (and nothing written) when no measure is left.
+    fn metric(&self, m: &Metric, buf: &mut Vec<u8>, stats: &mut EncodeStats) -> bool {
+        let start = buf.len();
+        self.head(buf, m.timestamp, None);
+        buf.extend_from_slice(b",\"event\":\"metric\",\"fields\":{");
+        let mut first = true;
+        for (k, v) in &m.tags {
+            if !first {
+                buf.push(b',');
+            }
+            first = false;
+            json_str(buf, k);
+            buf.push(b':');
+            json_str(buf, v);
+        }
+        let mut measures = 0;
+        for (field, value) in &m.fields {
+            let number = match value {
+                FieldValue::Float(f) if f.is_finite() => Number::F(*f),
+                FieldValue::Float(_) => {
+                    stats.nan_or_inf_fields += 1;
+                    continue;
+                }
+                FieldValue::Int(i) => Number::I(*i),
+                FieldValue::UInt(u) => Number::U(*u),
+                FieldValue::Bool(b) => Number::U(u64::from(*b)),
+                FieldValue::String(_) => {
+                    stats.string_fields += 1;
+                    continue;
+                }
+            };
+            if !first {
+                buf.push(b',');
+            }
+            first = false;
+            let name = if m.measurement == "prometheus" || m.measurement.is_empty() {
+                format!("metric_name:{field}")
+            } else {
+                format!("metric_name:{}.{field}", m.measurement)
+            };
+            json_str(buf, &name);
+            buf.push(b':');
+            number.write(buf);
+            measures += 1;
+        }
+        if measures == 0 {
+            buf.truncate(start);
+            return false;
+        }
+        buf.extend_from_slice(b"}}\n");
+        true
+    }
+}
+
+enum Number {
+    F(f64),
+    I(i64),
+    U(u64),
+}
+
+impl Number {
+    fn write(&self, buf: &mut Vec<u8>) {
+        // Writing into a Vec cannot fail.
+        let res = match self {
+            Number::F(f) => serde_json::to_writer(&mut *buf, f),
+            Number::I(i) => serde_json::to_writer(&mut *buf, i),
+            Number::U(u) => serde_json::to_writer(&mut *buf, u),
+        };
+        res.unwrap_or(());
+    }
+}
+
+/// A JSON string, quoted and escaped.
+fn json_str(buf: &mut Vec<u8>, s: &str) {
+    // Writing into a Vec cannot fail.
+    serde_json::to_writer(&mut *buf, s).unwrap_or(());
+}
+
+/// A typed attribute value; NaN and ±Inf become `null`.
+fn json_value(buf: &mut Vec<u8>, v: &FieldValue) {
+    match v {
+        FieldValue::Float(f) if f.is_finite() => Number::F(*f).write(buf),
+        FieldValue::Float(_) => buf.extend_from_slice(b"null"),
+        FieldValue::Int(i) => Number::I(*i).write(buf),
+        FieldValue::UInt(u) => Number::U(*u).write(buf),
+        FieldValue::Bool(true) => buf.extend_from_slice(b"true"),
+        FieldValue::Bool(false) => buf.extend_from_slice(b"false"),
+        FieldValue::String(s) => json_str(buf, s),
+    }
+}
+
+/// Epoch seconds with six decimals: `1700000000.123456` (`-0.000001` for 1 µs before 1970).
+pub(crate) fn write_time(buf: &mut Vec<u8>, ns: i64) {
+    use std::io::Write as _;
+    let micros = ns.div_euclid(1_000);
+    let sign = if micros < 0 { "-" } else { "" };
+    let abs = micros.unsigned_abs();
+    // Writing into a Vec cannot fail.
+    write!(buf, "{sign}{}.{:06}", abs / 1_000_000, abs % 1_000_000).unwrap_or(());
+}
