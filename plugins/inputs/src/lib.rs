@@ -3,8 +3,13 @@
 
 pub mod http_listener;
 pub mod internal;
+pub mod tail;
 
 use gleaner_api::InputDescriptor;
 
 /// Every input plugin.
-pub static INPUTS: &[InputDescriptor] = &[internal::DESCRIPTOR, http_listener::DESCRIPTOR];
+pub static INPUTS: &[InputDescriptor] = &[
+    internal::DESCRIPTOR,
+    http_listener::DESCRIPTOR,
+    tail::DESCRIPTOR,
+];

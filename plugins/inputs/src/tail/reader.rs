@@ -1,0 +1,1008 @@
+//! The reader thread: one per tail input, however many files. It finds files (scan and
+//! inotify events), follows them through rotation, truncation and deletion, reads them in
+//! turn one chunk at a time, and hands batches with the offsets they reach to the async pump
+//! (`pump.rs`) through a channel of one slot: when the pipeline is full, the hand-off waits,
+//! so reading pauses and nothing is read ahead (backpressure, bounded memory).
+//!
+//! File life:
+//! - found at start: resumed at its remembered offset (same (dev, inode) and fingerprint),
+//!   else at its end on the very first start unless `read_from_head`, else at 0; found later:
+//!   at its remembered offset, else at 0;
+//! - renamed away or replaced at its path (rename-and-create rotation): kept open under its
+//!   new name and read to its end; closed once at its end and quiet for [`ROTATED_QUIET`];
+//!   deleted: the same (the open descriptor keeps the data readable);
+//! - shorter than the read position (copytruncate): read again from 0, counted;
+//! - at most `max_open_files` descriptors: the least recently active live file is closed and
+//!   reopened at its offset, after checking it is still the same file;
+//! - a rotated file still unread after `rotate_wait_max` is given up, its bytes counted and
+//!   logged (the only case where read data is abandoned).
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::time::{Duration, Instant};
+
+use gleaner_api::{ComponentMetrics, FieldValue, LogRecord, now_ns};
+
+use super::acks::Watermark;
+use super::config::Settings;
+use super::decode::{Counts, DecodeOpts, Decoder, FileAttrs};
+use super::discover::{Discovery, Found, Wake, compressed_or_temp};
+use super::file::{FINGERPRINT_BYTES, FileKey, Fingerprint};
+use super::k8s;
+use super::offsets::{Commit, DbCmd, Row, unix_now};
+use super::stats::TailStats;
+use super::tracked::{Emit, Life, ReadResult, Tracked};
+
+/// A rotated or deleted file read to its end is closed after this long without growing.
+pub(crate) const ROTATED_QUIET: Duration = Duration::from_secs(5);
+/// Records per batch at most.
+const MAX_BATCH_RECORDS: usize = 1024;
+/// Body bytes per batch at most (checked per chunk read).
+const MAX_BATCH_BYTES: usize = 1024 * 1024;
+/// How often files still present are marked seen in the database.
+const TOUCH_EVERY: Duration = Duration::from_secs(600);
+/// Housekeeping period (flush timers, rotated files, figures).
+const HOUSEKEEPING: Duration = Duration::from_millis(200);
+
+/// A batch and the offsets it brings each file to.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    /// The records (may be empty: offsets only).
+    pub(crate) records: Vec<LogRecord>,
+    /// Offsets reached.
+    pub(crate) offsets: Vec<Commit>,
+}
+
+/// What the reader thread is given.
+pub(crate) struct ReaderParts {
+    /// Settings.
+    pub(crate) settings: Arc<Settings>,
+    /// Component counters.
+    pub(crate) metrics: Arc<ComponentMetrics>,
+    /// Tail figures.
+    pub(crate) stats: Arc<TailStats>,
+    /// Offsets remembered in the database.
+    pub(crate) known: HashMap<FileKey, Row>,
+    /// No offset was ever committed: `read_from_head = false` applies.
+    pub(crate) first_start: bool,
+    /// Wake-ups (events, stop).
+    pub(crate) wake_rx: mpsc::Receiver<Wake>,
+    /// For the watcher.
+    pub(crate) wake_tx: mpsc::Sender<Wake>,
+    /// Batches to the pump.
+    pub(crate) out: tokio::sync::mpsc::Sender<Outgoing>,
+    /// Acknowledged offsets, for the lag figure.
+    pub(crate) watermark: Arc<Mutex<Watermark>>,
+    /// The database thread, for "still present" marks.
+    pub(crate) db: mpsc::Sender<DbCmd>,
+    /// Set when the input stops.
+    pub(crate) stop: Arc<AtomicBool>,
+    /// Read what is there once, then return (`--once`).
+    pub(crate) once: bool,
+    /// Watch directories with inotify.
+    pub(crate) watch: bool,
+}
+
+/// The reader's state.
+pub(crate) struct Reader {
+    p: ReaderParts,
+    discovery: Discovery,
+    files: Vec<Option<Tracked>>,
+    free: Vec<usize>,
+    by_path: HashMap<PathBuf, usize>,
+    by_key: HashMap<FileKey, usize>,
+    ready: VecDeque<usize>,
+    touched: Vec<usize>,
+    closing: Vec<Commit>,
+    ignored: HashSet<PathBuf>,
+    open: usize,
+    clock: u64,
+    buf: Vec<u8>,
+    long: Vec<u8>,
+    batch: Vec<LogRecord>,
+    batch_bytes: usize,
+    counts: Counts,
+    reported: Counts,
+    data_dirty: HashSet<PathBuf>,
+    id_dirty: HashSet<PathBuf>,
+    /// New names of files renamed away from a name we read (maybe before we saw them).
+    renamed_out: Vec<PathBuf>,
+    scan_requested: bool,
+    stopped: bool,
+}
+
+impl Reader {
+    /// A reader; nothing is read until [`Reader::run`].
+    pub(crate) fn new(p: ReaderParts) -> Self {
+        let discovery = Discovery::new(
+            p.settings.paths.clone(),
+            p.settings.exclude.clone(),
+            p.wake_tx.clone(),
+            p.watch && !p.once,
+        );
+        Reader {
+            p,
+            discovery,
+            files: Vec::new(),
+            free: Vec::new(),
+            by_path: HashMap::new(),
+            by_key: HashMap::new(),
+            ready: VecDeque::new(),
+            touched: Vec::new(),
+            closing: Vec::new(),
+            ignored: HashSet::new(),
+            open: 0,
+            clock: 0,
+            buf: Vec::new(),
+            long: Vec::new(),
+            batch: Vec::new(),
+            batch_bytes: 0,
+            counts: Counts::default(),
+            reported: Counts::default(),
+            data_dirty: HashSet::new(),
+            id_dirty: HashSet::new(),
+            renamed_out: Vec::new(),
+            scan_requested: false,
+            stopped: false,
+        }
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopped || self.p.stop.load(Ordering::Acquire)
+    }
+
+    /// Runs until stopped (or, once, until everything present is read).
+    pub(crate) fn run(mut self) {
+        self.scan(true);
+        self.recover_rotated();
+        let keys: Vec<FileKey> = self.by_key.keys().copied().collect();
+        drop(self.p.db.send(DbCmd::Touch(keys)));
+        self.send();
+        let refresh = self.p.settings.refresh_interval;
+        let mut next_scan = Instant::now() + refresh;
+        let mut next_touch = Instant::now() + TOUCH_EVERY;
+        let mut next_house = Instant::now() + HOUSEKEEPING;
+        while !self.stopping() {
+            while let Ok(w) = self.p.wake_rx.try_recv() {
+                self.on_wake(w);
+            }
+            if self.stopping() {
+                break;
+            }
+            let now = Instant::now();
+            if self.scan_requested || now >= next_scan {
+                self.scan_requested = false;
+                self.scan(false);
+                next_scan = Instant::now() + refresh;
+            }
+            self.process_dirty();
+            self.read_turn();
+            let now = Instant::now();
+            if now >= next_house || self.ready.is_empty() {
+                self.housekeeping(now);
+                next_house = now + HOUSEKEEPING;
+            }
+            if now >= next_touch {
+                let keys: Vec<FileKey> = self.by_key.keys().copied().collect();
+                drop(self.p.db.send(DbCmd::Touch(keys)));
+                next_touch = now + TOUCH_EVERY;
+            }
+            if !self.batch.is_empty() || !self.touched.is_empty() || !self.closing.is_empty() {
+                self.send();
+            }
+            if self.ready.is_empty() {
+                if self.p.once {
+                    break;
+                }
+                let wait = next_scan
+                    .min(next_house)
+                    .saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(1));
+                match self.p.wake_rx.recv_timeout(wait) {
+                    Ok(w) => self.on_wake(w),
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            }
+        }
+        tracing::debug!(files = self.by_key.len(), stats = ?self.p.stats.snapshot(), "tail reader stopped");
+    }
+
+    fn on_wake(&mut self, w: Wake) {
+        use notify::EventKind as K;
+        use notify::event::{CreateKind, ModifyKind, RemoveKind, RenameMode};
+        let ev = match w {
+            Wake::Stop => {
+                self.stopped = true;
+                return;
+            }
+            Wake::Fs(Err(e)) => {
+                tracing::debug!(error = %e, "watch error: rescanning");
+                self.scan_requested = true;
+                return;
+            }
+            Wake::Fs(Ok(ev)) => ev,
+        };
+        if ev.need_rescan() {
+            self.scan_requested = true;
+        }
+        match ev.kind {
+            K::Create(CreateKind::Folder) | K::Remove(RemoveKind::Folder) => {
+                self.scan_requested = true;
+            }
+            K::Modify(ModifyKind::Name(RenameMode::Both)) => {
+                if let [from, to] = &ev.paths[..]
+                    && self.discovery.wanted(from)
+                    && !self.discovery.wanted(to)
+                {
+                    self.renamed_out.push(to.clone());
+                }
+                for p in ev.paths {
+                    self.id_dirty.insert(p);
+                }
+            }
+            K::Create(_) | K::Remove(_) | K::Modify(ModifyKind::Name(_)) => {
+                for p in ev.paths {
+                    if self.discovery.watched_dir(&p) {
+                        self.scan_requested = true;
+                    }
+                    self.id_dirty.insert(p);
+                }
+            }
+            K::Modify(_) => {
+                for p in ev.paths {
+                    self.data_dirty.insert(p);
+                }
+            }
+            K::Access(_) | K::Any | K::Other => {}
+        }
+    }
+
+    fn process_dirty(&mut self) {
+        for p in std::mem::take(&mut self.id_dirty) {
+            self.data_dirty.remove(&p);
+            self.check_path(&p);
+        }
+        for p in std::mem::take(&mut self.data_dirty) {
+            match self.by_path.get(&p) {
+                Some(&i) => self.queue(i),
+                None => self.check_path(&p),
+            }
+        }
+        // A file rotated away before we ever saw it (it lived less than one event round):
+        // read it like any rotated file.
+        for p in std::mem::take(&mut self.renamed_out) {
+            if let Ok(meta) = std::fs::metadata(&p)
+                && meta.is_file()
+                && !self.by_key.contains_key(&FileKey::of(&meta))
+            {
+                let key = FileKey::of(&meta);
+                let rotated = Life::Rotated {
+                    since: Instant::now(),
+                };
+                self.track(Found { path: p, meta }, key, false, rotated);
+            }
+        }
+    }
+
+    /// Re-checks what is at `path` now.
+    fn check_path(&mut self, path: &Path) {
+        match std::fs::metadata(path) {
+            Err(_) => {
+                if let Some(i) = self.by_path.remove(path) {
+                    self.lost(i);
+                }
+            }
+            Ok(meta) if meta.is_file() => self.found(
+                Found {
+                    path: path.to_owned(),
+                    meta,
+                },
+                false,
+            ),
+            Ok(_) => {}
+        }
+    }
+
+    /// Walks the globs and reconciles what is there with what is followed.
+    fn scan(&mut self, initial: bool) {
+        let (found, failed) = self.discovery.scan();
+        for _ in 0..failed {
+            self.p.metrics.error("watch");
+        }
+        let mut seen: HashSet<PathBuf> = HashSet::with_capacity(found.len());
+        for f in found {
+            seen.insert(f.path.clone());
+            self.found(f, initial);
+        }
+        let gone: Vec<PathBuf> = self
+            .by_path
+            .keys()
+            .filter(|p| !seen.contains(*p))
+            .cloned()
+            .collect();
+        for p in gone {
+            self.check_path(&p);
+        }
+        self.ignored.retain(|p| seen.contains(p));
+        // copytruncate that refilled the file past our offset before we noticed.
+        let mut truncated = Vec::new();
+        for (i, t) in self.files.iter().enumerate() {
+            if let Some(t) = t
+                && t.life == Life::Live
+                && let Some(f) = &t.file
+                && t.fp.len > 0
+                && !t.fp.matches(f).unwrap_or(true)
+            {
+                truncated.push(i);
+            }
+        }
+        for i in truncated {
+            self.truncated(i);
+        }
+    }
+
+    /// A file a glob matched (or an event named).
+    fn found(&mut self, f: Found, initial: bool) {
+        let key = FileKey::of(&f.meta);
+        if let Some(&i) = self.by_path.get(&f.path) {
+            let same = self.files[i].as_ref().is_some_and(|t| t.key == key);
+            if same {
+                if let Some(t) = self.files[i].as_ref()
+                    && (f.meta.len() != t.pos || !t.eof)
+                {
+                    self.queue(i);
+                }
+                return;
+            }
+            self.by_path.remove(&f.path);
+            self.lost(i);
+        }
+        if !self.discovery.wanted(&f.path) {
+            return;
+        }
+        if let Some(&i) = self.by_key.get(&key) {
+            // A followed file moved to a name we read (or back): follow it there.
+            if let Some(t) = self.files[i].as_mut() {
+                t.path = f.path.clone();
+                t.path_str = Arc::from(f.path.to_string_lossy().as_ref());
+                t.life = Life::Live;
+            }
+            self.by_path.insert(f.path, i);
+            self.queue(i);
+            return;
+        }
+        if self.ignored.contains(&f.path) {
+            return;
+        }
+        if let Some(max_age) = self.p.settings.ignore_older
+            && let Ok(mtime) = f.meta.modified()
+            && mtime.elapsed().is_ok_and(|age| age > max_age)
+        {
+            return;
+        }
+        self.track(f, key, initial, Life::Live);
+    }
+
+    fn track(&mut self, f: Found, key: FileKey, initial: bool, life: Life) {
+        let file = match File::open(&f.path) {
+            Ok(file) => file,
+            Err(e) => {
+                tracing::debug!(path = %f.path.display(), error = %e, "cannot open; retrying at the next scan");
+                return;
+            }
+        };
+        let meta = match file.metadata() {
+            Ok(m) if FileKey::of(&m) == key => m,
+            _ => return, // replaced between stat and open: the event for it follows
+        };
+        let fp = match Fingerprint::read(&file, FINGERPRINT_BYTES) {
+            Ok(fp) => fp,
+            Err(e) => {
+                tracing::debug!(path = %f.path.display(), error = %e, "cannot read");
+                return;
+            }
+        };
+        if is_gzip(&file) || compressed_or_temp(&f.path) {
+            TailStats::add(&self.p.stats.compressed_skipped, 1);
+            tracing::debug!(path = %f.path.display(), "compressed file ignored");
+            self.ignored.insert(f.path);
+            return;
+        }
+        let size = meta.len();
+        let remembered = self
+            .p
+            .known
+            .remove(&key)
+            .filter(|row| row.fp.len as u64 <= size && row.fp.matches(&file).unwrap_or(false));
+        let (pos, touched) = match remembered {
+            Some(row) if row.offset <= size => (row.offset, false),
+            Some(row) => {
+                tracing::warn!(path = %f.path.display(), offset = row.offset, size, "file shorter than its offset: reading it again from the start");
+                TailStats::add(&self.p.stats.truncations, 1);
+                (0, true)
+            }
+            None if initial && self.p.first_start && !self.p.settings.read_from_head => {
+                (size, size > 0)
+            }
+            None => (0, false),
+        };
+        let now = Instant::now();
+        let t = Tracked {
+            key,
+            fp,
+            path_str: Arc::from(f.path.to_string_lossy().as_ref()),
+            attrs: attrs_for(&f.path),
+            path: f.path.clone(),
+            file: Some(file),
+            pos,
+            size,
+            life,
+            last_active: self.tick(),
+            last_growth: now,
+            behind_since: (size > pos).then_some(now),
+            decoder: Decoder::new(self.p.settings.format),
+            skipping: false,
+            queued: false,
+            eof: size <= pos,
+            registered: pos,
+            touched: false,
+        };
+        let i = self.insert(t);
+        if life == Life::Live {
+            self.by_path.insert(f.path, i);
+        }
+        self.by_key.insert(key, i);
+        self.open += 1;
+        if touched {
+            self.touch(i);
+        }
+        if size > pos {
+            self.queue(i);
+        }
+        self.evict(i);
+    }
+
+    /// Files remembered with unread bytes under a name no glob matches (rotated before a
+    /// restart): drained like rotated files.
+    fn recover_rotated(&mut self) {
+        let rows: Vec<(FileKey, Row)> = self.p.known.iter().map(|(k, r)| (*k, r.clone())).collect();
+        for (key, row) in rows {
+            if self.by_key.contains_key(&key) {
+                continue;
+            }
+            let path = PathBuf::from(&row.path);
+            let Ok(file) = File::open(&path) else {
+                continue;
+            };
+            let Ok(meta) = file.metadata() else { continue };
+            if FileKey::of(&meta) != key
+                || meta.len() <= row.offset
+                || !row.fp.matches(&file).unwrap_or(false)
+                || is_gzip(&file)
+            {
+                continue;
+            }
+            tracing::info!(path = %path.display(), offset = row.offset, size = meta.len(), "resuming a rotated file");
+            self.p.known.remove(&key);
+            let now = Instant::now();
+            let t = Tracked {
+                key,
+                fp: row.fp,
+                path_str: Arc::from(row.path.as_str()),
+                attrs: attrs_for(&path),
+                path,
+                file: Some(file),
+                pos: row.offset,
+                size: meta.len(),
+                life: Life::Rotated { since: now },
+                last_active: self.tick(),
+                last_growth: now,
+                behind_since: Some(now),
+                decoder: Decoder::new(self.p.settings.format),
+                skipping: false,
+                queued: false,
+                eof: false,
+                registered: row.offset,
+                touched: false,
+            };
+            let i = self.insert(t);
+            self.by_key.insert(key, i);
+            self.open += 1;
+            self.queue(i);
+        }
+    }
+
+    fn insert(&mut self, t: Tracked) -> usize {
+        match self.free.pop() {
+            Some(i) => {
+                self.files[i] = Some(t);
+                i
+            }
+            None => {
+                self.files.push(Some(t));
+                self.files.len() - 1
+            }
+        }
+    }
+
+    fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    fn queue(&mut self, i: usize) {
+        if let Some(t) = self.files[i].as_mut()
+            && !t.queued
+        {
+            t.queued = true;
+            t.eof = false;
+            self.ready.push_back(i);
+        }
+    }
+
+    fn touch(&mut self, i: usize) {
+        if let Some(t) = self.files[i].as_mut()
+            && !t.touched
+            && t.safe_offset() != t.registered
+        {
+            t.touched = true;
+            self.touched.push(i);
+        }
+    }
+
+    /// The file left its path: rotated (renamed) or deleted. Keep reading it.
+    fn lost(&mut self, i: usize) {
+        let Some(t) = self.files[i].as_mut() else {
+            return;
+        };
+        if t.life != Life::Live {
+            return;
+        }
+        let now = Instant::now();
+        TailStats::add(&self.p.stats.rotations, 1);
+        match &t.file {
+            Some(f) => {
+                let deleted = f.metadata().map(|m| m.nlink() == 0).unwrap_or(true);
+                if deleted {
+                    t.life = Life::Deleted { since: now };
+                    tracing::debug!(path = %t.path.display(), "file deleted: reading what is left");
+                } else {
+                    t.life = Life::Rotated { since: now };
+                    if let Some(new) = fd_path(f) {
+                        tracing::debug!(from = %t.path.display(), to = %new.display(), "file rotated: reading it to its end");
+                        t.path_str = Arc::from(new.to_string_lossy().as_ref());
+                        t.path = new;
+                    }
+                }
+            }
+            None => {
+                // Closed for the descriptor bound: find it by inode next to its old name.
+                let found = find_by_inode(&t.path, t.key);
+                match found.and_then(|p| File::open(&p).ok().map(|f| (p, f))) {
+                    Some((p, f)) => {
+                        t.life = Life::Rotated { since: now };
+                        t.path_str = Arc::from(p.to_string_lossy().as_ref());
+                        t.path = p;
+                        t.file = Some(f);
+                        self.open += 1;
+                    }
+                    None => {
+                        let lost = t.size.saturating_sub(t.pos);
+                        TailStats::add(&self.p.stats.abandoned_bytes, lost);
+                        self.p.metrics.error("rotated_while_closed");
+                        tracing::warn!(path = %t.path.display(), unread_bytes = lost, "file rotated away while closed for max_open_files; its unread bytes are lost");
+                        self.close(i);
+                        return;
+                    }
+                }
+            }
+        }
+        // Commit under the new name so a restart finds it.
+        t.registered = u64::MAX;
+        self.touch(i);
+        self.queue(i);
+    }
+
+    fn truncated(&mut self, i: usize) {
+        let now = Instant::now();
+        let now_ns = now_ns();
+        let Reader {
+            p,
+            files,
+            batch,
+            counts,
+            ..
+        } = self;
+        let Some(t) = files[i].as_mut() else { return };
+        TailStats::add(&p.stats.truncations, 1);
+        p.metrics.error("truncated");
+        tracing::warn!(path = %t.path.display(), offset = t.pos, "file truncated (copytruncate?): reading it again from the start; lines written between the copy and the truncation are lost by design");
+        let settings = &p.settings;
+        let mut em = Emit {
+            opts: DecodeOpts {
+                max_line_bytes: settings.max_line_bytes,
+                multiline: settings.multiline.as_ref(),
+            },
+            encoding: settings.encoding,
+            now,
+            now_ns,
+            out: batch,
+            counts,
+            lines: 0,
+            bytes: 0,
+            max_records: MAX_BATCH_RECORDS,
+        };
+        t.flush_all(&mut em);
+        t.pos = 0;
+        t.size = 0;
+        t.skipping = false;
+        t.registered = u64::MAX;
+        if let Some(f) = &t.file {
+            t.fp = Fingerprint::read(f, FINGERPRINT_BYTES).unwrap_or_default();
+        }
+        self.touch(i);
+        self.queue(i);
+    }
+
+    /// Opens a closed live file again, checking it is still the same file.
+    fn ensure_open(&mut self, i: usize) -> bool {
+        let Some(t) = self.files[i].as_mut() else {
+            return false;
+        };
+        if t.file.is_some() {
+            t.last_active = self.clock + 1;
+            self.clock += 1;
+            return true;
+        }
+        match File::open(&t.path) {
+            Ok(f) if f.metadata().is_ok_and(|m| FileKey::of(&m) == t.key) => {
+                t.file = Some(f);
+                self.clock += 1;
+                t.last_active = self.clock;
+                self.open += 1;
+                self.evict(i);
+                true
+            }
+            _ => {
+                let path = t.path.clone();
+                self.by_path.remove(&path);
+                self.lost(i);
+                self.scan_requested = true;
+                self.files[i].as_ref().is_some_and(|t| t.file.is_some())
+            }
+        }
+    }
+
+    /// Closes least recently active live files beyond `max_open_files` (never `keep`).
+    fn evict(&mut self, keep: usize) {
+        while self.open > self.p.settings.max_open_files {
+            let victim = self
+                .files
+                .iter()
+                .enumerate()
+                .filter_map(|(i, t)| t.as_ref().map(|t| (i, t)))
+                .filter(|(i, t)| *i != keep && t.life == Life::Live && t.file.is_some())
+                .min_by_key(|(_, t)| t.last_active)
+                .map(|(i, _)| i);
+            let Some(v) = victim else { break };
+            if let Some(t) = self.files[v].as_mut() {
+                t.file = None;
+                self.open -= 1;
+            }
+        }
+    }
+
+    /// Removes a file for good, committing where it stopped.
+    fn close(&mut self, i: usize) {
+        let Some(t) = self.files[i].take() else {
+            return;
+        };
+        self.free.push(i);
+        if t.file.is_some() {
+            self.open -= 1;
+        }
+        if self.by_key.get(&t.key) == Some(&i) {
+            self.by_key.remove(&t.key);
+        }
+        if self.by_path.get(&t.path) == Some(&i) {
+            self.by_path.remove(&t.path);
+        }
+        self.closing.push(Commit {
+            key: t.key,
+            fp: t.fp,
+            path: Arc::clone(&t.path_str),
+            offset: t.safe_offset(),
+        });
+        if t.life == Life::Live {
+            // Stopped following (ignore_older): remember where, in case it comes back.
+            self.p.known.insert(
+                t.key,
+                Row {
+                    fp: t.fp,
+                    path: t.path_str.to_string(),
+                    offset: t.safe_offset(),
+                    last_seen: unix_now(),
+                },
+            );
+        } else {
+            self.p
+                .watermark
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .forget(&t.key);
+        }
+    }
+
+    /// One chunk from each ready file, in turn; sends whenever the batch is full.
+    fn read_turn(&mut self) {
+        let mut budget = self.ready.len();
+        while budget > 0 && !self.stopping() {
+            budget -= 1;
+            let Some(i) = self.ready.pop_front() else {
+                break;
+            };
+            if let Some(t) = self.files[i].as_mut() {
+                t.queued = false;
+            } else {
+                continue;
+            }
+            if !self.ensure_open(i) {
+                continue;
+            }
+            let result = self.read_one(i);
+            match result {
+                ReadResult::More => self.queue(i),
+                ReadResult::Eof => {}
+                ReadResult::Truncated => self.truncated(i),
+                ReadResult::Error(e) => {
+                    self.p.metrics.error("read");
+                    if let Some(t) = self.files[i].as_ref() {
+                        tracing::warn!(path = %t.path.display(), error = %e, "read failed; retrying");
+                    }
+                }
+            }
+            self.touch(i);
+            if self.batch.len() >= MAX_BATCH_RECORDS || self.batch_bytes >= MAX_BATCH_BYTES {
+                self.send();
+            }
+        }
+    }
+
+    fn read_one(&mut self, i: usize) -> ReadResult {
+        let Reader {
+            p,
+            files,
+            buf,
+            long,
+            batch,
+            batch_bytes,
+            counts,
+            ..
+        } = self;
+        let Some(t) = files[i].as_mut() else {
+            return ReadResult::Eof;
+        };
+        let before = batch.len();
+        let mut em = Emit {
+            opts: DecodeOpts {
+                max_line_bytes: p.settings.max_line_bytes,
+                multiline: p.settings.multiline.as_ref(),
+            },
+            encoding: p.settings.encoding,
+            now: Instant::now(),
+            now_ns: now_ns(),
+            out: batch,
+            counts,
+            lines: 0,
+            bytes: 0,
+            max_records: MAX_BATCH_RECORDS,
+        };
+        let r = t.read_some(buf, long, &mut em);
+        if !t.fp.complete()
+            && t.size > u64::from(t.fp.len)
+            && let Some(f) = &t.file
+            && let Ok(fp) = Fingerprint::read(f, FINGERPRINT_BYTES)
+        {
+            t.fp = fp;
+            t.registered = u64::MAX;
+        }
+        let (lines, bytes) = (em.lines, em.bytes);
+        *batch_bytes += batch[before..]
+            .iter()
+            .map(|r| r.body.len() + 64)
+            .sum::<usize>();
+        TailStats::add(&p.stats.lines_read, lines);
+        TailStats::add(&p.stats.bytes_read, bytes);
+        p.metrics.received(0, bytes);
+        r
+    }
+
+    /// Timers: held messages, rotated files, `rotate_wait_max`, figures.
+    fn housekeeping(&mut self, now: Instant) {
+        let now_ns = now_ns();
+        let wait_max = self.p.settings.rotate_wait_max;
+        let mut to_close = Vec::new();
+        let mut lag: u64 = 0;
+        let mut oldest: Option<Instant> = None;
+        {
+            let wm = self
+                .p
+                .watermark
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            for t in self.files.iter().flatten() {
+                let committed = wm.committed(&t.key).unwrap_or(t.registered.min(t.pos));
+                lag += t.size.saturating_sub(committed);
+                if let Some(b) = t.behind_since {
+                    oldest = Some(oldest.map_or(b, |o: Instant| o.min(b)));
+                }
+            }
+        }
+        TailStats::set(&self.p.stats.lag_bytes, lag);
+        TailStats::set(
+            &self.p.stats.oldest_unread_age_ms,
+            oldest.map_or(0, |o| now.duration_since(o).as_millis() as u64),
+        );
+        let Reader {
+            p,
+            files,
+            batch,
+            counts,
+            ..
+        } = self;
+        let settings = &p.settings;
+        for (i, slot) in files.iter_mut().enumerate() {
+            let Some(t) = slot.as_mut() else { continue };
+            let mut em = Emit {
+                opts: DecodeOpts {
+                    max_line_bytes: settings.max_line_bytes,
+                    multiline: settings.multiline.as_ref(),
+                },
+                encoding: settings.encoding,
+                now,
+                now_ns,
+                out: batch,
+                counts,
+                lines: 0,
+                bytes: 0,
+                max_records: usize::MAX,
+            };
+            if t.eof && !t.queued && t.decoder.has_pending() {
+                t.flush_expired(&mut em);
+            }
+            let since = match t.life {
+                Life::Live => continue,
+                Life::Rotated { since } | Life::Deleted { since } => since,
+            };
+            if t.eof && !t.queued && now.duration_since(t.last_growth) >= ROTATED_QUIET {
+                t.drain_tail(&mut em);
+                to_close.push(i);
+            } else if now.duration_since(since) >= wait_max {
+                let lost = t.size.saturating_sub(t.pos);
+                TailStats::add(&p.stats.abandoned_bytes, lost);
+                p.metrics.error("rotate_wait_max");
+                tracing::warn!(path = %t.path.display(), unread_bytes = lost, "rotated file still unread after rotate_wait_max: giving up its unread bytes");
+                t.drain_tail(&mut em);
+                t.pos = t.size;
+                to_close.push(i);
+            }
+        }
+        for i in 0..self.files.len() {
+            self.touch(i);
+        }
+        for i in to_close {
+            self.close(i);
+        }
+        TailStats::set(&self.p.stats.files_watched, self.by_key.len() as u64);
+        TailStats::set(&self.p.stats.files_open, self.open as u64);
+    }
+
+    /// Hands the batch and the offsets it reaches to the pump (waits while the pipeline is
+    /// full).
+    fn send(&mut self) {
+        let mut offsets = std::mem::take(&mut self.closing);
+        for i in std::mem::take(&mut self.touched) {
+            if let Some(t) = self.files[i].as_mut() {
+                t.touched = false;
+                let off = t.safe_offset();
+                t.registered = off;
+                offsets.push(Commit {
+                    key: t.key,
+                    fp: t.fp,
+                    path: Arc::clone(&t.path_str),
+                    offset: off,
+                });
+            }
+        }
+        let records = std::mem::take(&mut self.batch);
+        self.batch_bytes = 0;
+        self.report();
+        if records.is_empty() && offsets.is_empty() {
+            return;
+        }
+        self.batch = Vec::with_capacity(records.len().min(MAX_BATCH_RECORDS));
+        if self
+            .p
+            .out
+            .blocking_send(Outgoing { records, offsets })
+            .is_err()
+        {
+            self.stopped = true;
+        }
+    }
+
+    fn report(&mut self) {
+        let c = self.counts;
+        let r = self.reported;
+        let m = &self.p.metrics;
+        m.received(c.records - r.records, 0);
+        for (reason, n) in [
+            ("line_truncated", c.truncated - r.truncated),
+            ("parse_error", c.parse_errors - r.parse_errors),
+            ("invalid_utf8", c.invalid_utf8 - r.invalid_utf8),
+            ("partial_line", c.partial - r.partial),
+        ] {
+            for _ in 0..n {
+                m.error(reason);
+            }
+        }
+        TailStats::add(&self.p.stats.lines_truncated, c.truncated - r.truncated);
+        self.reported = c;
+    }
+}
+
+fn is_gzip(f: &File) -> bool {
+    let mut magic = [0u8; 2];
+    matches!(std::os::unix::fs::FileExt::read_at(f, &mut magic, 0), Ok(2)) && magic == [0x1f, 0x8b]
+}
+
+/// The current name of an open file (Linux `/proc/self/fd`).
+fn fd_path(f: &File) -> Option<PathBuf> {
+    use std::os::fd::AsRawFd;
+    let p = std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd())).ok()?;
+    let s = p.to_string_lossy();
+    if s.ends_with(" (deleted)") {
+        return None;
+    }
+    Some(p)
+}
+
+/// A file with inode `key` in the directory of `old`.
+fn find_by_inode(old: &Path, key: FileKey) -> Option<PathBuf> {
+    let dir = old.parent()?;
+    std::fs::read_dir(dir).ok()?.flatten().find_map(|e| {
+        let m = e.metadata().ok()?;
+        (FileKey::of(&m) == key).then(|| e.path())
+    })
+}
+
+/// `file` and the Kubernetes coordinates of a path.
+pub(crate) fn attrs_for(path: &Path) -> FileAttrs {
+    let mut attrs = vec![(
+        "file".to_owned(),
+        FieldValue::String(path.to_string_lossy().into_owned()),
+    )];
+    if let Some(c) = k8s::coordinates(path) {
+        attrs.push((
+            "k8s.namespace.name".to_owned(),
+            FieldValue::String(c.namespace),
+        ));
+        attrs.push(("k8s.pod.name".to_owned(), FieldValue::String(c.pod)));
+        if let Some(uid) = c.pod_uid {
+            attrs.push(("k8s.pod.uid".to_owned(), FieldValue::String(uid)));
+        }
+        attrs.push((
+            "k8s.container.name".to_owned(),
+            FieldValue::String(c.container),
+        ));
+        if let Some(r) = c.restart {
+            attrs.push(("k8s.container.restart_count".to_owned(), FieldValue::Int(r)));
+        }
+    }
+    FileAttrs { attrs }
+}
