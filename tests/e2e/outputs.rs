@@ -6,6 +6,7 @@
 
 mod influxdb;
 mod remote_write;
+mod splunk_hec;
 
 use std::sync::Arc;
 

@@ -3,6 +3,7 @@
 //! what it wrote. The binary is `$GLEANER_BIN`, else `target/debug/gleaner` (scripts/test.sh
 //! builds it first; if it is missing, it is built here).
 
+pub mod fake_hec;
 pub mod fake_influx;
 pub mod peers;
 
