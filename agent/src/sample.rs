@@ -27,11 +27,19 @@ shutdown_timeout = "30s"
 # cluster = "prod"
 "#;
 
-const OUTPUT_SHARED: &str = r#"## Every output also takes:
-##   alias = "name"            stable id (names its buffer directory); default outputs.<name>.<index>
-##   match = ["inputs.tail.*"] globs on input ids; default: every input of the kinds it takes
-##   [outputs.<name>.buffer]   type = "memory" | "disk", max_bytes = "1GiB", when_full = "block" | "drop_oldest"
-## Every input also takes `alias` and `interval`.
+const OUTPUT_SHARED: &str = r#"## Every input also takes `alias` (a stable id) and `interval`.
+## Every output also takes `alias`, `match` and a buffer table:
+##   alias = "name"              stable id: names its buffer directory; default outputs.<name>.<index>
+##   match = ["inputs.tail.*"]   globs on input ids; default: every input, of the kinds it takes
+##   [outputs.<name>.buffer]
+##   type = "disk"               "disk" (default when agent.data_dir is set) or "memory"
+##   max_bytes = "1GiB"          bound of what waits for the destination
+##   when_full = "block"         "block" (push back to the inputs) or "drop_oldest" (counted)
+##   chunk_size = "2MiB"         disk: chunk files seal at this size or after flush_interval
+##   sync = "batch"              disk: "batch" acknowledges after fsync (group commit); "none" never fsyncs
+##   retry_initial_backoff = "1s"   first retry delay, doubling with full jitter...
+##   retry_max_backoff = "60s"      ...up to this; a Retry-After from the server wins
+##   dead_letter = false         keep events rejected for good under <data_dir>/dead/<output-id>/
 "#;
 
 /// The whole sample config.
