@@ -15,7 +15,7 @@ fn batch() -> Batch {
             .map(|i| {
                 LogRecord::new(
                     1_700_000_000_000_000_000 + i,
-                    format!("{:0>180}", i),
+                    format!("{i:0>180}"),
                     Stream::Stdout,
                 )
                 .with_attribute(
