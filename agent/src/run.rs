@@ -59,6 +59,30 @@ fn start_error(e: pipeline::StartError) -> RunError {
     RunError::Runtime(e.to_string())
 }
 
+/// Takes `<data_dir>/.lock` for the life of the process, so two agents never share buffers
+/// and offsets; the lock goes with the process, even after `kill -9`.
+fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, RunError> {
+    let fail = |what: &str, e: &dyn std::fmt::Display| {
+        RunError::Runtime(format!("agent.data_dir {}: {what}: {e}", dir.display()))
+    };
+    std::fs::create_dir_all(dir).map_err(|e| fail("cannot create it", &e))?;
+    let path = dir.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| fail("cannot open its lock file", &e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(RunError::Runtime(format!(
+            "agent.data_dir {} is in use by another gleaner process; give each agent its own data_dir",
+            dir.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(fail("cannot lock it", &e)),
+    }
+}
+
 /// Runs the agent; returns when it has stopped.
 pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
     let telemetry = Telemetry::new();
@@ -67,6 +91,10 @@ pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
     if mode == Mode::Test {
         built.replace_outputs("outputs.stdout.test", test_sink()?, Accepts::BOTH);
     }
+    let _data_dir_lock = match &built.config().agent.data_dir {
+        Some(dir) if mode != Mode::Test => Some(lock_data_dir(dir)?),
+        _ => None,
+    };
     if mode != Mode::Continuous {
         let mut running = built.start(RunMode::Once).await.map_err(start_error)?;
         running.inputs_done().await;

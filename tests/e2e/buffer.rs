@@ -385,3 +385,28 @@ fn damaged_chunk_is_moved_aside_and_the_others_delivered() {
     agent.signal("TERM");
     assert!(agent.wait_exit(Duration::from_secs(30)).success());
 }
+
+#[test]
+fn a_second_agent_on_the_same_data_dir_is_refused() {
+    let fake = FakeInflux::start();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut agent = Agent::start(&config(&listen, &fake.url(), "chunk_size = \"64KiB\""));
+    let second = agent.dir.path().join("second.toml");
+    let data_dir = agent.path("data");
+    std::fs::write(
+        &second,
+        format!(
+            "[agent]\nhttp_listen = \"\"\ndata_dir = \"{}\"\n[[inputs.internal]]\n[[outputs.stdout]]\n",
+            data_dir.display()
+        ),
+    )
+    .unwrap();
+    let (code, _out, err) = gleaner_e2e::run_cli(&["--config", second.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("is in use by another gleaner process"),
+        "{err}"
+    );
+    agent.signal("TERM");
+    assert!(agent.wait_exit(Duration::from_secs(30)).success());
+}
