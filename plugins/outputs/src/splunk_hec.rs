@@ -1,5 +1,5 @@
-//! `outputs.splunk_hec`: logs (and, routed with `match`, metrics) to Splunk's HTTP Event
-//! Collector: `/services/collector/event` with newline-separated JSON events, gzip by
+//! `outputs.splunk_hec`: logs (and metrics, as HEC metric events, once the engine can route
+//! metrics to a logs output) to Splunk's HTTP Event Collector: `/services/collector/event` with newline-separated JSON events, gzip by
 //! default, `Authorization: Splunk <token>`.
 //!
 //! - `config.rs`: the table and its validation;

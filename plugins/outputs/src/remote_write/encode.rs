@@ -61,16 +61,26 @@ pub(crate) fn encode(metrics: &[Metric], with_metadata: bool, buf: &mut Vec<u8>)
     stats
 }
 
+/// One sample before grouping: its series is (`name`, labels of metric `metric`).
+struct Point {
+    name: String,
+    metric: usize,
+    sample: Sample,
+}
+
 /// The request for `metrics` (see the module doc for the mapping).
+///
+/// Label sets are built once per metric and once per series, not per sample: samples are
+/// sorted by (name, base labels, time) through indices, then grouped.
 pub(crate) fn write_request(
     metrics: &[Metric],
     with_metadata: bool,
 ) -> (WriteRequest, EncodeStats) {
     let mut stats = EncodeStats::default();
-    let mut points: Vec<(Vec<Label>, Sample)> = Vec::new();
+    let bases: Vec<Vec<Label>> = metrics.iter().map(base_labels).collect();
+    let mut points: Vec<Point> = Vec::new();
     let mut families: BTreeSet<(String, MetricType)> = BTreeSet::new();
-    for m in metrics {
-        let base = base_labels(m);
+    for (mi, m) in metrics.iter().enumerate() {
         let mut any = false;
         for (field, value) in &m.fields {
             let v = match value {
@@ -87,44 +97,55 @@ pub(crate) fn write_request(
             if with_metadata {
                 families.insert((family_name(&name, m.kind).to_owned(), metric_type(m.kind)));
             }
-            let mut labels = Vec::with_capacity(base.len() + 1);
-            labels.extend(base.iter().cloned());
-            let at = labels.partition_point(|l| l.name.as_str() < "__name__");
-            labels.insert(
-                at,
-                Label {
-                    name: "__name__".to_owned(),
-                    value: name,
-                },
-            );
-            points.push((
-                labels,
-                Sample {
+            points.push(Point {
+                name,
+                metric: mi,
+                sample: Sample {
                     value: v,
                     timestamp: m.timestamp.div_euclid(1_000_000),
                 },
-            ));
+            });
             any = true;
         }
         stats.no_fields += u64::from(!any);
     }
     // Stable: among equal (series, ms), the later sample stays later and is the one kept.
-    points.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.timestamp.cmp(&b.1.timestamp)));
+    points.sort_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then_with(|| bases[a.metric].cmp(&bases[b.metric]))
+            .then(a.sample.timestamp.cmp(&b.sample.timestamp))
+    });
     let mut timeseries: Vec<TimeSeries> = Vec::new();
-    for (labels, sample) in points {
-        match timeseries.last_mut() {
-            Some(ts) if ts.labels == labels => match ts.samples.last_mut() {
-                Some(last) if last.timestamp == sample.timestamp => {
-                    *last = sample;
+    let mut current: Option<(&str, usize)> = None;
+    for p in &points {
+        let same = current.is_some_and(|(n, mi)| n == p.name && bases[mi] == bases[p.metric]);
+        if same && let Some(ts) = timeseries.last_mut() {
+            match ts.samples.last_mut() {
+                Some(last) if last.timestamp == p.sample.timestamp => {
+                    *last = p.sample.clone();
                     stats.duplicates += 1;
                 }
-                _ => ts.samples.push(sample),
-            },
-            _ => timeseries.push(TimeSeries {
-                labels,
-                samples: vec![sample],
-            }),
+                _ => ts.samples.push(p.sample.clone()),
+            }
+            continue;
         }
+        let base = &bases[p.metric];
+        let mut labels = Vec::with_capacity(base.len() + 1);
+        labels.extend(base.iter().cloned());
+        let at = labels.partition_point(|l| l.name.as_str() < "__name__");
+        labels.insert(
+            at,
+            Label {
+                name: "__name__".to_owned(),
+                value: p.name.clone(),
+            },
+        );
+        timeseries.push(TimeSeries {
+            labels,
+            samples: vec![p.sample.clone()],
+        });
+        current = Some((&p.name, p.metric));
     }
     stats.samples = timeseries.iter().map(|t| t.samples.len() as u64).sum();
     let metadata = families

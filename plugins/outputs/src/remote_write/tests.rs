@@ -145,7 +145,11 @@ fn labels_sort_by_bytes_and_stale_markers_keep_their_bits() {
                 .all(|w| w[0].timestamp < w[1].timestamp)
         );
     }
-    let first = &req.timeseries[0];
+    let first = req
+        .timeseries
+        .iter()
+        .find(|t| t.labels.iter().any(|l| l.value == "http_requests_total"))
+        .expect("http_requests_total");
     assert_eq!(first.labels[0].name, "Zone");
     assert_eq!(first.labels[1].name, "__name__");
     let up = req

@@ -1,0 +1,152 @@
+//! Encode throughput of the three network outputs, through their registry descriptors (what
+//! the delivery worker calls): influxdb on 1000 host-style metrics (8 fields) and 1000
+//! Prometheus-style metrics (one field each), remote_write on the same two sets (protobuf,
+//! before snappy) plus the snappy step, splunk_hec on 1000 container log records and 1000
+//! metrics. Throughput is reported in events; bytes are the encoded payload.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use gleaner_api::{
+    Batch, BuildContext, FieldValue, LogRecord, Metric, MetricKind, Output, PluginConfig, Stream,
+};
+
+const EVENTS: usize = 1000;
+const T0: i64 = 1_700_000_000_000_000_000;
+
+fn host_metrics() -> Vec<Metric> {
+    (0..EVENTS)
+        .map(|i| {
+            let f = i as f64;
+            Metric::new("cpu", T0 + i as i64 * 10_000_000_000)
+                .with_kind(MetricKind::Gauge)
+                .with_tag("host", "node-17.eu-west-1.compute.internal")
+                .with_tag("cpu", format!("cpu{}", i % 16))
+                .with_tag("cluster", "prod")
+                .with_tag("region", "eu-west-1")
+                .with_field("usage_user", FieldValue::Float(12.5 + f / 7.0))
+                .with_field("usage_system", FieldValue::Float(3.25 + f / 11.0))
+                .with_field("usage_idle", FieldValue::Float(80.125 - f / 13.0))
+                .with_field("usage_iowait", FieldValue::Float(0.5))
+                .with_field("usage_irq", FieldValue::Float(0.0))
+                .with_field("usage_steal", FieldValue::Float(0.01 * f))
+                .with_field("time_user", FieldValue::Int(123_456_789 + i as i64))
+                .with_field("online", FieldValue::Bool(true))
+        })
+        .collect()
+}
+
+fn prometheus_metrics() -> Vec<Metric> {
+    (0..EVENTS)
+        .map(|i| {
+            Metric::new("prometheus", T0 + i as i64 * 1_000_000)
+                .with_kind(MetricKind::Counter)
+                .with_tag("instance", "10.0.3.17:9100")
+                .with_tag("job", "node")
+                .with_tag("device", format!("sda{}", i % 8))
+                .with_tag("mode", "user")
+                .with_field(
+                    "node_disk_read_bytes_total",
+                    FieldValue::Float(1e9 + i as f64),
+                )
+        })
+        .collect()
+}
+
+fn logs() -> Vec<LogRecord> {
+    (0..EVENTS)
+        .map(|i| {
+            let body = format!(
+                "2026-11-21T04:00:{:02}.123Z INFO  [http-nio-8080-exec-{}] c.e.shop.OrderController - order {} placed by customer 4711 total=129.90 EUR items=3 latency_ms=42",
+                i % 60,
+                i % 32,
+                100_000 + i
+            );
+            LogRecord::new(T0 + i as i64 * 1_000_000, body, Stream::Stdout)
+                .with_attribute(
+                    "file",
+                    FieldValue::String(
+                        "/var/log/pods/shop_web-7d9f_0b7e6a52/app/0.log".to_owned(),
+                    ),
+                )
+                .with_attribute("k8s.namespace.name", FieldValue::String("shop".into()))
+                .with_attribute("k8s.pod.name", FieldValue::String("web-7d9f".into()))
+                .with_attribute("k8s.container.name", FieldValue::String("app".into()))
+        })
+        .collect()
+}
+
+fn output(name: &str, toml: &str) -> Box<dyn Output> {
+    let desc = gleaner_outputs::OUTPUTS
+        .iter()
+        .find(|d| d.name == name)
+        .expect("output");
+    let id = format!("outputs.{name}.0");
+    let cfg = PluginConfig::from_toml_str(&id, toml).expect("toml");
+    (desc.build)(&cfg, &BuildContext::for_test(&id)).expect("build")
+}
+
+fn bench(c: &mut Criterion) {
+    let influx = output("influxdb", "url = \"http://127.0.0.1:1\"\n");
+    let rw = output("remote_write", "url = \"http://127.0.0.1:1\"\n");
+    let hec = output(
+        "splunk_hec",
+        "endpoint = \"http://127.0.0.1:1\"\ntoken = \"t\"\n",
+    );
+    let cases: [(&str, &dyn Output, Batch); 6] = [
+        (
+            "influxdb/host_metrics",
+            influx.as_ref(),
+            Batch::Metrics(host_metrics()),
+        ),
+        (
+            "influxdb/prometheus_metrics",
+            influx.as_ref(),
+            Batch::Metrics(prometheus_metrics()),
+        ),
+        (
+            "remote_write/host_metrics",
+            rw.as_ref(),
+            Batch::Metrics(host_metrics()),
+        ),
+        (
+            "remote_write/prometheus_metrics",
+            rw.as_ref(),
+            Batch::Metrics(prometheus_metrics()),
+        ),
+        ("splunk_hec/logs", hec.as_ref(), Batch::Logs(logs())),
+        (
+            "splunk_hec/host_metrics",
+            hec.as_ref(),
+            Batch::Metrics(host_metrics()),
+        ),
+    ];
+    let mut g = c.benchmark_group("encode");
+    g.throughput(Throughput::Elements(EVENTS as u64));
+    for (name, out, batch) in &cases {
+        let mut buf = Vec::new();
+        out.encode(batch, &mut buf).expect("encode");
+        eprintln!("{name}: {} bytes per {EVENTS} events", buf.len());
+        g.bench_function(*name, |b| {
+            b.iter(|| {
+                buf.clear();
+                out.encode(black_box(batch), &mut buf).expect("encode");
+                black_box(buf.len())
+            });
+        });
+    }
+    let mut pb = Vec::new();
+    rw.encode(&Batch::Metrics(prometheus_metrics()), &mut pb)
+        .expect("encode");
+    g.bench_function("remote_write/snappy_prometheus_metrics", |b| {
+        b.iter(|| {
+            snap::raw::Encoder::new()
+                .compress_vec(black_box(&pb))
+                .expect("snappy")
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
