@@ -17,6 +17,8 @@
 //! A payload is one JSON object per line. When part of a payload was indexed and the rest
 //! then fails (a 503 after a code-6 resend), the output remembers how far it got; the
 //! worker's retry of the same payload resumes there, so indexed events are not sent twice.
+//! If the rest is refused for good instead, the send succeeds with the rest reported as
+//! rejected (counted as `permanent_error`), so the indexed part is not counted as lost.
 //! Without indexer acknowledgement (not implemented), a timeout after Splunk took a request
 //! still duplicates it on retry: HEC has no idempotency.
 
@@ -24,7 +26,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use gleaner_api::{ComponentMetrics, OutputError, Payload, SendReport};
+use gleaner_api::{ComponentMetrics, OutputError, OutputErrorKind, Payload, SendReport};
 use http::{HeaderValue, Request, header};
 use http_body_util::Full;
 use serde::Deserialize;
@@ -35,6 +37,9 @@ use crate::http_client::{self, ClientSettings, LazyClient, Response, SecretSourc
 
 /// Drop reason for events HEC refused one by one (codes 6, 12, 13, 15).
 pub(crate) const REASON_INVALID_EVENT: &str = "invalid_event";
+/// Drop reason for the rest of a partly indexed payload that HEC then refused for good
+/// (the engine's reason for a payload refused whole).
+const REASON_PERMANENT: &str = "permanent_error";
 
 /// HEC's answer body.
 #[derive(Debug, Default, Deserialize)]
@@ -58,10 +63,11 @@ enum Verdict {
 }
 
 /// Where a partly delivered payload stands.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Progress {
-    /// The payload (its buffer's address and length: a retry sends the same `Bytes`).
-    id: (usize, usize),
+    /// The payload. A retry sends the same `Bytes`; holding a clone keeps its buffer alive, so
+    /// no other payload can have the same address.
+    bytes: Bytes,
     /// Byte offset of the first event not yet indexed.
     offset: usize,
     /// Events rejected so far.
@@ -98,11 +104,10 @@ impl Client {
     /// Sends one payload, resending after per-event rejections (see the module doc).
     pub(crate) async fn write(&mut self, payload: &Payload) -> Result<SendReport, OutputError> {
         let bytes = &payload.bytes;
-        let id = (bytes.as_ptr() as usize, bytes.len());
         let mut at = match self.progress.take() {
-            Some(p) if p.id == id => p,
+            Some(p) if p.bytes.as_ptr() == bytes.as_ptr() && p.bytes.len() == bytes.len() => p,
             _ => Progress {
-                id,
+                bytes: bytes.clone(),
                 offset: 0,
                 rejected: 0,
             },
@@ -126,27 +131,46 @@ impl Client {
                 }
                 Verdict::Rejected { n, text } => {
                     let Some((start, end)) = nth_line(&rest, n) else {
-                        self.remember(at);
-                        return Err(OutputError::permanent(format!(
+                        let e = OutputError::permanent(format!(
                             "splunk_hec {}: invalid-event-number {n} is past the {} events sent: {text}",
                             self.url,
-                            rest.split(|&b| b == b'\n')
-                                .filter(|l| !l.is_empty())
-                                .count()
-                        )));
+                            count_events(&rest)
+                        ));
+                        if at.offset == 0 {
+                            return Err(e);
+                        }
+                        return Ok(self.reject_rest(&rest, at.rejected, &e));
                     };
                     self.metrics.dropped(REASON_INVALID_EVENT, 1);
                     warn!(url = %self.url, event = %http_client::excerpt(&rest[start..end]), reason = %text, "splunk_hec: event refused and dropped; the events after it are sent again");
                     at.rejected += 1;
                     at.offset += end;
                 }
-                Verdict::Failed(e) => {
-                    if at.offset > 0 {
+                Verdict::Failed(e) if at.offset == 0 => return Err(e),
+                Verdict::Failed(e) => match e.kind {
+                    // Part of the payload is indexed: the retry resumes after it.
+                    OutputErrorKind::Retryable | OutputErrorKind::RateLimited { .. } => {
                         self.remember(at);
+                        return Err(e);
                     }
-                    return Err(e);
-                }
+                    // The rest is refused for good (too large cannot follow the acceptance
+                    // of a larger body): report it rejected, so the indexed part is neither
+                    // counted as lost nor sent again.
+                    OutputErrorKind::Permanent | OutputErrorKind::TooLarge => {
+                        return Ok(self.reject_rest(&rest, at.rejected, &e));
+                    }
+                },
             }
+        }
+    }
+
+    /// The rest of a partly indexed payload was refused for good: count and log it.
+    fn reject_rest(&self, rest: &[u8], rejected: usize, e: &OutputError) -> SendReport {
+        let left = count_events(rest);
+        self.metrics.dropped(REASON_PERMANENT, left as u64);
+        error!(url = %self.url, events = left, error = %e, "splunk_hec: the rest of a partly indexed batch was refused and dropped");
+        SendReport {
+            rejected: rejected + left,
         }
     }
 
@@ -192,6 +216,13 @@ impl Client {
             .await
             .map_err(|e| OutputError::retryable(format!("splunk_hec: {e}")))
     }
+}
+
+/// Events (non-blank lines) in `body`.
+fn count_events(body: &[u8]) -> usize {
+    body.split(|&b| b == b'\n')
+        .filter(|l| l.iter().any(|b| !b.is_ascii_whitespace()))
+        .count()
 }
 
 /// Byte range (within `body`) of event `n` (0-based, one per non-empty line), end

@@ -367,3 +367,23 @@ async fn answers_map_to_kinds() {
     ));
     assert_eq!(out.send(lines(1)).await, Ok(SendReport::ALL_ACCEPTED));
 }
+
+#[tokio::test]
+async fn a_permanent_refusal_after_partial_indexing_rejects_only_the_rest() {
+    let server = TestServer::start(vec![
+        Reply::new(
+            400,
+            r#"{"text":"Invalid data format","code":6,"invalid-event-number":1}"#,
+        ),
+        Reply::new(400, r#"{"text":"No data","code":5}"#),
+    ])
+    .await;
+    let (mut out, m) = build(&format!(
+        "endpoint = \"{}\"\ntoken = \"abc\"\n",
+        server.url()
+    ));
+    // e0 indexed, e1 refused, then e2..e4 refused for good: 4 rejected, e0 delivered.
+    assert_eq!(out.send(lines(5)).await, Ok(SendReport { rejected: 4 }));
+    assert_eq!(m.dropped_count("invalid_event"), 1);
+    assert_eq!(m.dropped_count("permanent_error"), 3);
+}
