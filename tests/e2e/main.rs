@@ -4,3 +4,4 @@ mod buffer;
 mod cli;
 mod local;
 mod outputs;
+mod tail;
