@@ -41,8 +41,11 @@ pub struct AgentConfig {
     pub tags: BTreeMap<String, String>,
     /// Do not add the `host` tag to metrics.
     pub omit_hostname: bool,
-    /// Events per queue slot budget: capacity, in batches, of each output queue.
+    /// Capacity, in batches, of the pipeline channel and of each memory output queue.
     pub queue_batches: usize,
+    /// Events in flight between the inputs and the output buffers, at most (bounds memory:
+    /// an input waits, or a listener answers 503, when they are all taken).
+    pub max_in_flight_events: usize,
 }
 
 impl Default for AgentConfig {
@@ -57,6 +60,7 @@ impl Default for AgentConfig {
             tags: BTreeMap::new(),
             omit_hostname: false,
             queue_batches: 64,
+            max_in_flight_events: 10_000,
         }
     }
 }

@@ -366,6 +366,8 @@ impl Built {
             tags.push(("host".to_owned(), self.hostname.clone()));
         }
         let (tx, rx) = mpsc::channel(agent.queue_batches.max(1));
+        let budget_total = u32::try_from(agent.max_in_flight_events.max(1)).unwrap_or(u32::MAX);
+        let budget = Arc::new(tokio::sync::Semaphore::new(budget_total as usize));
         let input_metrics: HashMap<Arc<str>, Arc<ComponentMetrics>> = self
             .inputs
             .iter()
@@ -378,7 +380,8 @@ impl Built {
         for i in self.inputs {
             let cx = InputContext {
                 id: Arc::clone(&i.id),
-                out: EventSender::new(Arc::clone(&i.id), tx.clone(), Arc::clone(&i.metrics)),
+                out: EventSender::new(Arc::clone(&i.id), tx.clone(), Arc::clone(&i.metrics))
+                    .with_budget(Arc::clone(&budget), budget_total),
                 shutdown: in_sd.clone(),
                 ticker: Ticker::new(i.interval, mode, in_sd.clone()),
                 acks: Acknowledgements::new(),

@@ -103,7 +103,7 @@ impl DiskBuffer {
             }
         };
         report_recovery(id, dir, &rec, &metrics);
-        let (tx, rx) = mpsc::channel(64);
+        let (tx, rx) = mpsc::channel(16);
         let inner = Arc::new(Inner {
             id: id.to_owned(),
             store: Mutex::new(store),

@@ -104,10 +104,13 @@ impl Router {
     }
 
     async fn handle(&mut self, env: Envelope) {
+        // The permit (this batch's share of the in-flight budget) is held until every
+        // buffer has taken the batch.
         let Envelope {
             input,
             mut batch,
             ack,
+            permit: _permit,
         } = env;
         if let Batch::Metrics(ms) = &mut batch {
             for m in ms.iter_mut() {

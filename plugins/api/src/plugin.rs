@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, mpsc};
 
 use crate::ack::{AckToken, Acknowledgements};
 use crate::config::{ConfigError, PluginConfig};
@@ -36,6 +36,8 @@ pub struct Envelope {
     pub batch: Batch,
     /// Settled when every destination took the batch, if the input asked.
     pub ack: Option<AckToken>,
+    /// Its share of the pipeline's event budget, given back when the router is done with it.
+    pub permit: Option<OwnedSemaphorePermit>,
 }
 
 /// Whether the agent runs until stopped or gathers once.
@@ -88,17 +90,41 @@ pub struct PipelineClosed;
 
 /// An input's bounded way into the pipeline; `send` waits while the pipeline is full, which
 /// is how backpressure reaches a tail or a listener.
+///
+/// Bounded twice: by batches (the channel) and, with [`EventSender::with_budget`], by events
+/// in flight between the inputs and the output buffers (a semaphore shared by every input),
+/// so memory stays bounded however large the batches are.
 #[derive(Debug, Clone)]
 pub struct EventSender {
     id: PluginId,
     tx: mpsc::Sender<Envelope>,
     metrics: Arc<ComponentMetrics>,
+    budget: Option<(Arc<Semaphore>, u32)>,
 }
 
 impl EventSender {
     /// A sender for input `id` into `tx`.
     pub fn new(id: PluginId, tx: mpsc::Sender<Envelope>, metrics: Arc<ComponentMetrics>) -> Self {
-        EventSender { id, tx, metrics }
+        EventSender {
+            id,
+            tx,
+            metrics,
+            budget: None,
+        }
+    }
+
+    /// Takes a share of `budget` (of `total` permits) per event sent.
+    #[must_use]
+    pub fn with_budget(mut self, budget: Arc<Semaphore>, total: u32) -> Self {
+        self.budget = Some((budget, total.max(1)));
+        self
+    }
+
+    fn permits(&self, batch: &Batch) -> u32 {
+        let total = self.budget.as_ref().map_or(1, |(_, t)| *t);
+        u32::try_from(batch.len())
+            .unwrap_or(u32::MAX)
+            .clamp(1, total)
     }
 
     /// Sends a batch; empty batches are skipped.
@@ -119,14 +145,34 @@ impl EventSender {
             }
             return Ok(());
         }
+        let permit = match &self.budget {
+            None => None,
+            Some((sem, _)) => match Arc::clone(sem).try_acquire_many_owned(self.permits(&batch)) {
+                Ok(p) => Some(p),
+                Err(TryAcquireError::NoPermits) => return Err(TrySendError::Full(batch, ack)),
+                Err(TryAcquireError::Closed) => {
+                    if let Some(a) = ack {
+                        a.fail();
+                    }
+                    return Err(TrySendError::Closed);
+                }
+            },
+        };
         let n = batch.len() as u64;
-        let env = Envelope { input: Arc::clone(&self.id), batch, ack };
+        let env = Envelope {
+            input: Arc::clone(&self.id),
+            batch,
+            ack,
+            permit,
+        };
         match self.tx.try_send(env) {
             Ok(()) => {
                 self.metrics.sent(n, 0);
                 Ok(())
             }
-            Err(mpsc::error::TrySendError::Full(env)) => Err(TrySendError::Full(env.batch, env.ack)),
+            Err(mpsc::error::TrySendError::Full(env)) => {
+                Err(TrySendError::Full(env.batch, env.ack))
+            }
             Err(mpsc::error::TrySendError::Closed(env)) => {
                 if let Some(a) = env.ack {
                     a.fail();
@@ -136,7 +182,9 @@ impl EventSender {
         }
     }
 
-    /// Sends a batch whose fate the input wants to learn through `ack`.
+    /// Sends a batch whose fate the input wants to learn through `ack`. Waits while the
+    /// pipeline is full. Cancel-safe: if the future is dropped before it completes, the batch
+    /// was not taken.
     pub async fn send_with_ack(
         &self,
         batch: Batch,
@@ -148,11 +196,27 @@ impl EventSender {
             }
             return Ok(());
         }
+        let permit = match &self.budget {
+            None => None,
+            Some((sem, _)) => match Arc::clone(sem)
+                .acquire_many_owned(self.permits(&batch))
+                .await
+            {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    if let Some(a) = ack {
+                        a.fail();
+                    }
+                    return Err(PipelineClosed);
+                }
+            },
+        };
         let n = batch.len() as u64;
         let env = Envelope {
             input: Arc::clone(&self.id),
             batch,
             ack,
+            permit,
         };
         match self.tx.send(env).await {
             Ok(()) => {
@@ -392,4 +456,66 @@ pub struct OutputDescriptor {
     pub accepts: Accepts,
     /// The constructor.
     pub build: OutputBuild,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{LogRecord, Stream};
+
+    fn logs(n: usize) -> Batch {
+        Batch::Logs(
+            (0..n)
+                .map(|i| LogRecord::new(i as i64, "x", Stream::Stdout))
+                .collect(),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_budget_bounds_events_in_flight_until_the_router_lets_go() {
+        let (tx, mut rx) = mpsc::channel(100);
+        let budget = Arc::new(Semaphore::new(10));
+        let out = EventSender::new(Arc::from("in"), tx, ComponentMetrics::detached("in"))
+            .with_budget(Arc::clone(&budget), 10);
+        out.send(logs(8)).await.unwrap();
+        // 8 of 10 taken: 5 more do not fit.
+        let Err(TrySendError::Full(back, _)) = out.try_send_with_ack(logs(5), None) else {
+            panic!("expected Full");
+        };
+        assert_eq!(back.len(), 5);
+        // A batch larger than the whole budget still goes (it takes all of it).
+        let big = tokio::spawn({
+            let out = out.clone();
+            async move { out.send(logs(50)).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!big.is_finished());
+        // The router is done with the first batch: its permits come back.
+        drop(rx.recv().await.unwrap());
+        big.await.unwrap().unwrap();
+        let env = rx.recv().await.unwrap();
+        assert_eq!(env.batch.len(), 50);
+        assert_eq!(
+            env.permit.as_ref().map(OwnedSemaphorePermit::num_permits),
+            Some(10)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_send_takes_nothing() {
+        let (tx, mut rx) = mpsc::channel(100);
+        let budget = Arc::new(Semaphore::new(1));
+        let out = EventSender::new(Arc::from("in"), tx, ComponentMetrics::detached("in"))
+            .with_budget(Arc::clone(&budget), 1);
+        out.send(logs(1)).await.unwrap();
+        let waited =
+            tokio::time::timeout(std::time::Duration::from_millis(20), out.send(logs(1))).await;
+        assert!(waited.is_err(), "the budget is spent: send must wait");
+        drop(rx.recv().await.unwrap());
+        assert!(
+            rx.try_recv().is_err(),
+            "the cancelled batch must not arrive"
+        );
+        assert_eq!(budget.available_permits(), 1);
+    }
 }

@@ -42,6 +42,7 @@ fn env(input: &str, batch: Batch, acks: &Acknowledgements, id: u64) -> Envelope 
         input: Arc::from(input),
         batch,
         ack: Some(acks.token(id)),
+        permit: None,
     }
 }
 

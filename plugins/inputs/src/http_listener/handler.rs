@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use gleaner_api::line_protocol::{ParseOutput, Precision, parse_lines};
-use gleaner_api::{AckStatus, Batch, ComponentMetrics, EventSender, Metric, TrySendError, now_ns};
+use gleaner_api::{AckStatus, Batch, ComponentMetrics, EventSender, Metric, now_ns};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{
@@ -247,30 +247,27 @@ enum Delivery {
     NotTaken,
 }
 
-/// Sends the batch if the pipeline has room, and waits for its outcome. A full pipeline is
-/// answered at once (503 + Retry-After) rather than holding the client: InfluxDB clients
-/// retry a 503, and nothing is taken that would then be written twice.
+/// Sends the batch and waits for its outcome, both within `write_timeout` (InfluxDB's
+/// `write-timeout`). A pipeline still full at the deadline gets 503 + Retry-After, which
+/// InfluxDB clients retry; the batch was then never taken, so it cannot be written twice.
 async fn deliver(shared: &Shared, metrics: Vec<Metric>) -> Delivery {
     let Some((token, outcome)) = shared.acks.register().await else {
         return Delivery::NotTaken;
     };
-    match shared
+    let deadline = tokio::time::Instant::now() + shared.settings.write_timeout;
+    let send = shared
         .out
-        .try_send_with_ack(Batch::Metrics(metrics), Some(token))
-    {
-        Ok(()) => {}
-        Err(TrySendError::Full(_, token)) => {
-            // Settled as taken: this outcome has no reader once we answer.
-            if let Some(t) = token {
-                t.ack();
-            }
-            return Delivery::Full;
-        }
-        Err(TrySendError::Closed) => return Delivery::NotTaken,
+        .send_with_ack(Batch::Metrics(metrics), Some(token));
+    match tokio::time::timeout_at(deadline, send).await {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => return Delivery::NotTaken,
+        // Not taken: sending is cancel-safe, so nothing of this request enters the pipeline.
+        Err(_) => return Delivery::Full,
     }
-    match tokio::time::timeout(shared.settings.write_timeout, outcome).await {
+    match tokio::time::timeout_at(deadline, outcome).await {
         Ok(Ok(AckStatus::Delivered)) => Delivery::Delivered,
         Ok(_) => Delivery::NotTaken,
+        // Taken but not yet safe everywhere: it may still be delivered (at-least-once).
         Err(_) => Delivery::Full,
     }
 }
