@@ -74,6 +74,8 @@ pub struct FakeHecConfig {
     pub tokens: Vec<Token>,
     /// Largest body (after decompression) in bytes; Splunk's `max_content_length`.
     pub max_content_length: usize,
+    /// Keep every indexed event (false: only count them, for benchmarks).
+    pub keep_events: bool,
 }
 
 impl Default for FakeHecConfig {
@@ -81,6 +83,7 @@ impl Default for FakeHecConfig {
         FakeHecConfig {
             tokens: vec![Token::new(FakeHec::TOKEN)],
             max_content_length: 800 * 1024 * 1024,
+            keep_events: true,
         }
     }
 }
@@ -111,6 +114,7 @@ pub struct Answered {
 struct State {
     config: FakeHecConfig,
     indexed: Vec<Indexed>,
+    indexed_count: usize,
     answered: Vec<Answered>,
     inject: VecDeque<(u16, Option<u16>, Option<u64>)>,
     busy: bool,
@@ -196,6 +200,11 @@ impl FakeHec {
     /// Every event indexed so far, in order.
     pub fn indexed(&self) -> Vec<Indexed> {
         self.state().indexed.clone()
+    }
+
+    /// How many events were indexed so far.
+    pub fn indexed_count(&self) -> usize {
+        self.state().indexed_count
     }
 
     /// The `event` values of everything indexed so far.
@@ -473,11 +482,14 @@ fn event_endpoint(
             Ok(v) => match check_event(&v, &token) {
                 Some(p) => Some(p),
                 None => {
-                    st.indexed.push(Indexed {
-                        event: v,
-                        token: token.token.clone(),
-                        content_encoding: encoding.clone(),
-                    });
+                    st.indexed_count += 1;
+                    if st.config.keep_events {
+                        st.indexed.push(Indexed {
+                            event: v,
+                            token: token.token.clone(),
+                            content_encoding: encoding.clone(),
+                        });
+                    }
                     None
                 }
             },

@@ -258,6 +258,7 @@ fn hec_answers_map_to_kinds() {
     let hec = FakeHec::start_with(FakeHecConfig {
         tokens: vec![limited, ack],
         max_content_length: 200,
+        keep_events: true,
     });
     assert_eq!(
         kind_of(&hec, "index = \"secret\"\n"),
@@ -445,4 +446,91 @@ sourcetype = "kube:container"
     );
     agent.signal("TERM");
     assert!(agent.wait_exit(Duration::from_secs(30)).success());
+}
+
+/// The issue's end-to-end figure: 1,000,000 CRI log lines through tail → disk buffer →
+/// splunk_hec → the fake HEC; prints events/s, the agent's CPU seconds and peak RSS.
+/// Ignored by default (minutes in a debug build); run with
+/// `GLEANER_BIN=target/release/gleaner cargo test -p gleaner-e2e --test e2e -- --ignored --nocapture hec_million`.
+#[test]
+#[ignore = "benchmark: run by hand with a release binary"]
+fn hec_million_lines_benchmark() {
+    use std::io::Write as _;
+    const LINES: usize = 1_000_000;
+    let hec = FakeHec::start_with(FakeHecConfig {
+        keep_events: false,
+        ..FakeHecConfig::default()
+    });
+    let logs = tempfile::tempdir().expect("tempdir");
+    let dir = logs
+        .path()
+        .join("shop_web-7d9f_0b7e6a52-1c1e-4b7a-9a51-3f2f0c6d9e11/app");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join("0.log")).expect("log"));
+    for i in 0..LINES {
+        writeln!(
+            f,
+            "2026-11-21T04:00:{:02}.{:09}Z stdout F INFO [http-nio-8080-exec-{}] c.e.shop.OrderController - order {} placed by customer 4711 total=129.90 EUR items=3",
+            (i / 1_000_000) % 60,
+            i % 1_000_000_000,
+            i % 32,
+            100_000 + i
+        )
+        .expect("write");
+    }
+    f.flush().expect("flush");
+    drop(f);
+    let start = std::time::Instant::now();
+    let mut agent = Agent::start(&format!(
+        r#"[agent]
+http_listen = "{{telemetry}}"
+flush_interval = "200ms"
+data_dir = "{{dir}}"
+hostname = "node-a"
+shutdown_timeout = "60s"
+
+[[inputs.tail]]
+paths = ["{}/*/*/*.log"]
+format = "cri"
+read_from_head = true
+
+[[outputs.splunk_hec]]
+endpoint = "{}"
+token = "{}"
+"#,
+        logs.path().display(),
+        hec.url(),
+        FakeHec::TOKEN
+    ));
+    let deadline = std::time::Instant::now() + Duration::from_secs(1200);
+    while hec.indexed_count() < LINES {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} of {LINES} events after 20 minutes",
+            hec.indexed_count()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let elapsed = start.elapsed();
+    let pid = agent.child.id();
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let fields: Vec<&str> = stat.rsplit_once(") ").expect("stat").1.split(' ').collect();
+    let ticks: f64 =
+        fields[11].parse::<f64>().expect("utime") + fields[12].parse::<f64>().expect("stime");
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let hwm = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .unwrap_or("VmHWM: ?")
+        .to_owned();
+    println!(
+        "hec_million: {LINES} events in {:.1}s = {:.0} events/s; agent CPU {:.1}s (user+sys, at 100 ticks/s); peak RSS {}",
+        elapsed.as_secs_f64(),
+        LINES as f64 / elapsed.as_secs_f64(),
+        ticks / 100.0,
+        hwm.trim_start_matches("VmHWM:").trim()
+    );
+    assert_eq!(hec.indexed_count(), LINES, "duplicates");
+    agent.signal("TERM");
+    assert!(agent.wait_exit(Duration::from_secs(60)).success());
 }
