@@ -113,7 +113,18 @@ impl Discovery {
         let mut found = Vec::new();
         let mut dirs: Vec<(PathBuf, FileKey)> = Vec::new();
         for g in &self.globs {
-            walk(g.root(), g.segments(), &mut found, &mut dirs);
+            if std::fs::metadata(g.root()).is_ok() {
+                walk(g.root(), g.segments(), &mut found, &mut dirs);
+            } else if let Some((d, key)) = g.root().ancestors().skip(1).find_map(|a| {
+                std::fs::metadata(a)
+                    .ok()
+                    .filter(Metadata::is_dir)
+                    .map(|m| (a, FileKey::of(&m)))
+            }) {
+                // The root does not exist yet (no pod has started): watch the nearest
+                // ancestor so its creation triggers a scan.
+                dirs.push((d.to_owned(), key));
+            }
         }
         found.retain(|f| !self.exclude.iter().any(|g| g.matches(&f.path)));
         found.sort_by(|a, b| a.path.cmp(&b.path));
@@ -251,5 +262,16 @@ mod tests {
         assert!(d.watched_dir(&root.join("ns_a_u1/app")));
         assert!(d.wanted(&root.join("ns_c_u3/x/1.log")));
         assert!(!d.wanted(&root.join("ns_a_u1/app/0.log.1")));
+    }
+
+    #[test]
+    fn a_missing_root_watches_its_nearest_ancestor() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = Glob::absolute(&format!("{}/pods/*/*/*.log", dir.path().display())).unwrap();
+        let (tx, _rx) = mpsc::channel();
+        let mut d = Discovery::new(vec![g], vec![], tx, true);
+        let (found, _) = d.scan();
+        assert!(found.is_empty());
+        assert!(d.watched_dir(dir.path()));
     }
 }
