@@ -28,19 +28,37 @@ pub enum OutputBuffer {
     Disk(DiskBuffer),
 }
 
-/// What the delivery worker takes from a buffer in one go.
+/// What the delivery worker takes from a buffer in one go: a queued batch, or a disk chunk
+/// decoded one frame at a time.
 #[derive(Debug)]
 pub struct Delivery {
-    /// Batches in order.
-    pub batches: Vec<Batch>,
-    /// The chunk they came from (disk).
+    source: DeliverySource,
+    /// The chunk it comes from (disk).
     pub chunk: Option<u64>,
 }
 
+#[derive(Debug)]
+enum DeliverySource {
+    Batch(Option<Batch>),
+    Chunk(store::ChunkReader),
+}
+
 impl Delivery {
-    /// Events in it.
-    pub fn events(&self) -> usize {
-        self.batches.iter().map(Batch::len).sum()
+    /// The next batch; `Err` for a chunk frame that does not decode (counted and skipped by
+    /// the worker).
+    pub fn next_batch(&mut self) -> Option<Result<Batch, gleaner_api::codec::DecodeError>> {
+        match &mut self.source {
+            DeliverySource::Batch(b) => b.take().map(Ok),
+            DeliverySource::Chunk(r) => r.next_batch(),
+        }
+    }
+
+    /// Events not yet taken from a memory delivery (a chunk's stay on disk).
+    pub fn volatile_events(&self) -> usize {
+        match &self.source {
+            DeliverySource::Batch(b) => b.as_ref().map_or(0, Batch::len),
+            DeliverySource::Chunk(_) => 0,
+        }
     }
 }
 
@@ -71,27 +89,27 @@ impl OutputBuffer {
     pub async fn next(&self) -> Option<Delivery> {
         match self {
             OutputBuffer::Memory(q) => q.pop().await.map(|b| Delivery {
-                batches: vec![b],
+                source: DeliverySource::Batch(Some(b)),
                 chunk: None,
             }),
             OutputBuffer::Disk(d) => d.next().await.map(|c| Delivery {
-                batches: c.batches,
+                source: DeliverySource::Chunk(c.reader),
                 chunk: Some(c.seq),
             }),
         }
     }
 
     /// False once the delivery was dropped from the buffer (`drop_oldest`): stop retrying it.
-    pub fn holds(&self, d: &Delivery) -> bool {
-        match (self, d.chunk) {
+    pub fn holds(&self, chunk: Option<u64>) -> bool {
+        match (self, chunk) {
             (OutputBuffer::Disk(b), Some(seq)) => b.holds(seq),
             _ => true,
         }
     }
 
     /// Every event of `d` was accepted or rejected for good.
-    pub async fn done(&self, d: &Delivery) {
-        if let (OutputBuffer::Disk(b), Some(seq)) = (self, d.chunk) {
+    pub async fn done(&self, chunk: Option<u64>) {
+        if let (OutputBuffer::Disk(b), Some(seq)) = (self, chunk) {
             b.done(seq).await;
         }
     }

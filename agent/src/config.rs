@@ -60,7 +60,7 @@ impl Default for AgentConfig {
             tags: BTreeMap::new(),
             omit_hostname: false,
             queue_batches: 64,
-            max_in_flight_events: 10_000,
+            max_in_flight_events: 4_096,
         }
     }
 }

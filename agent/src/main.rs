@@ -96,8 +96,11 @@ fn main() -> ExitCode {
             } else {
                 Mode::Continuous
             };
+            // Few blocking threads: they only do file I/O (buffer chunks, files, offsets), and
+            // each thread that allocates costs a malloc arena that keeps freed memory.
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
+                .max_blocking_threads(8)
                 .build()
             {
                 Ok(r) => r,

@@ -22,7 +22,7 @@ shutdown_timeout = "30s"
 ## Capacity of each output's queue, in batches (a full queue pushes back on the inputs).
 # queue_batches = 64
 ## Events in flight between the inputs and the output buffers, at most: bounds memory.
-# max_in_flight_events = 10000
+# max_in_flight_events = 4096
 
 ## Tags added to every metric (a metric's own tag of the same name wins).
 # [agent.tags]

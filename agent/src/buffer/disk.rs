@@ -21,7 +21,7 @@ use tracing::{error, info, warn};
 
 use super::memory::QueueClosed;
 use super::store::{
-    ChunkMeta, ChunkStore, ReadChunkError, Recovery, StoreConfig, StoreError, read_chunk,
+    ChunkMeta, ChunkReader, ChunkStore, ReadChunkError, Recovery, StoreConfig, StoreError,
 };
 use crate::config::WhenFull;
 
@@ -41,7 +41,12 @@ pub struct DiskConfig {
 struct WriteReq {
     batch: Batch,
     ack: Option<AckToken>,
+    /// Its share of the writer's event budget, given back once written.
+    permit: tokio::sync::OwnedSemaphorePermit,
 }
+
+/// Events waiting for the writer, at most (bounds the memory of a slow disk).
+const WRITER_BUDGET: u32 = 4_096;
 
 #[derive(Default)]
 struct Flags {
@@ -54,6 +59,7 @@ struct Inner {
     store: Mutex<ChunkStore>,
     flags: Mutex<Flags>,
     tx: Mutex<Option<mpsc::Sender<WriteReq>>>,
+    writer_budget: Arc<tokio::sync::Semaphore>,
     /// Space was freed, or the buffer closed.
     space: Notify,
     /// A chunk was sealed, or the writer finished.
@@ -73,8 +79,8 @@ pub struct DiskBuffer {
 pub struct ChunkDelivery {
     /// The chunk.
     pub seq: u64,
-    /// Its batches, in order.
-    pub batches: Vec<Batch>,
+    /// Its batches, in order, decoded on demand.
+    pub reader: ChunkReader,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -109,6 +115,7 @@ impl DiskBuffer {
             store: Mutex::new(store),
             flags: Mutex::new(Flags::default()),
             tx: Mutex::new(Some(tx)),
+            writer_budget: Arc::new(tokio::sync::Semaphore::new(WRITER_BUDGET as usize)),
             space: Notify::new(),
             ready: Notify::new(),
             cfg,
@@ -147,7 +154,14 @@ impl DiskBuffer {
         let Some(tx) = tx else {
             return Err(QueueClosed);
         };
-        tx.send(WriteReq { batch, ack })
+        let n = u32::try_from(batch.len())
+            .unwrap_or(u32::MAX)
+            .clamp(1, WRITER_BUDGET);
+        let permit = Arc::clone(&inner.writer_budget)
+            .acquire_many_owned(n)
+            .await
+            .map_err(|_| QueueClosed)?;
+        tx.send(WriteReq { batch, ack, permit })
             .await
             .map_err(|_| QueueClosed)
     }
@@ -176,11 +190,11 @@ impl DiskBuffer {
                 continue;
             };
             let path = meta.path.clone();
-            match tokio::task::spawn_blocking(move || read_chunk(&path)).await {
-                Ok(Ok(batches)) => {
+            match tokio::task::spawn_blocking(move || ChunkReader::open(&path)).await {
+                Ok(Ok(reader)) => {
                     return Some(ChunkDelivery {
                         seq: meta.seq,
-                        batches,
+                        reader,
                     });
                 }
                 Ok(Err(ReadChunkError::Corrupt { path, reason })) => {
@@ -348,8 +362,14 @@ async fn seal(inner: &Arc<Inner>) {
 
 /// Appends and syncs a group, retrying every second on errors; then settles the acks.
 async fn write_group(inner: &Arc<Inner>, group: Vec<WriteReq>) {
-    let (batches, acks): (Vec<Batch>, Vec<Option<AckToken>>) =
-        group.into_iter().map(|r| (r.batch, r.ack)).unzip();
+    let mut permits = Vec::with_capacity(group.len());
+    let mut batches = Vec::with_capacity(group.len());
+    let mut acks = Vec::with_capacity(group.len());
+    for r in group {
+        batches.push(r.batch);
+        acks.push(r.ack);
+        permits.push(r.permit);
+    }
     let batches = Arc::new(batches);
     let mut written = 0usize;
     loop {
@@ -393,6 +413,7 @@ async fn write_group(inner: &Arc<Inner>, group: Vec<WriteReq>) {
     for a in acks.into_iter().flatten() {
         a.ack();
     }
+    drop(permits);
 }
 
 #[cfg(test)]

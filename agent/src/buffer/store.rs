@@ -102,28 +102,58 @@ pub enum ReadChunkError {
     },
 }
 
+/// A sealed chunk read and verified (every checksum), decoded one frame at a time so a
+/// delivery holds the chunk's bytes, not all of its events at once.
+#[derive(Debug)]
+pub struct ChunkReader {
+    bytes: Vec<u8>,
+    frames: std::vec::IntoIter<std::ops::Range<usize>>,
+}
+
+impl ChunkReader {
+    /// Reads `path` and verifies it is a sealed, undamaged chunk.
+    pub fn open(path: &Path) -> Result<ChunkReader, ReadChunkError> {
+        let bytes = fs::read(path).map_err(|source| ReadChunkError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let corrupt = |reason: String| ReadChunkError::Corrupt {
+            path: path.display().to_string(),
+            reason,
+        };
+        let scan = format::scan(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        match scan.end {
+            ScanEnd::Sealed { .. } => {}
+            ScanEnd::Corrupt { offset, reason } => {
+                return Err(corrupt(format!("{reason} at byte {offset}")));
+            }
+            ScanEnd::Open | ScanEnd::Torn { .. } => return Err(corrupt("not sealed".to_owned())),
+        }
+        Ok(ChunkReader {
+            bytes,
+            frames: scan.payloads.into_iter(),
+        })
+    }
+
+    /// The next batch. A frame whose checksum held but which does not decode (written by an
+    /// incompatible build) is an error for that frame only; the reader goes on after it.
+    pub fn next_batch(&mut self) -> Option<Result<Batch, gleaner_api::codec::DecodeError>> {
+        let r = self.frames.next()?;
+        Some(decode_batch(&self.bytes[r]))
+    }
+}
+
 /// Reads and decodes every batch of a sealed chunk, verifying every checksum.
 pub fn read_chunk(path: &Path) -> Result<Vec<Batch>, ReadChunkError> {
-    let bytes = fs::read(path).map_err(|source| ReadChunkError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
-    let corrupt = |reason: String| ReadChunkError::Corrupt {
-        path: path.display().to_string(),
-        reason,
-    };
-    let scan = format::scan(&bytes).map_err(|e| corrupt(e.to_string()))?;
-    match scan.end {
-        ScanEnd::Sealed { .. } => {}
-        ScanEnd::Corrupt { offset, reason } => {
-            return Err(corrupt(format!("{reason} at byte {offset}")));
-        }
-        ScanEnd::Open | ScanEnd::Torn { .. } => return Err(corrupt("not sealed".to_owned())),
+    let mut reader = ChunkReader::open(path)?;
+    let mut out = Vec::new();
+    while let Some(b) = reader.next_batch() {
+        out.push(b.map_err(|e| ReadChunkError::Corrupt {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?);
     }
-    scan.payloads
-        .iter()
-        .map(|r| decode_batch(&bytes[r.clone()]).map_err(|e| corrupt(e.to_string())))
-        .collect()
+    Ok(out)
 }
 
 fn chunk_path(dir: &Path, seq: u64) -> PathBuf {

@@ -1,41 +1,61 @@
-//! Turning buffered batches into requests: consecutive batches of one kind are joined up to
-//! `max_events`; a batch larger than that is cut. Order is kept.
+//! Turning buffered batches into requests, as they are read: consecutive batches of one kind
+//! are joined up to `max_events`; a batch larger than that is cut. Order is kept, and at most
+//! one request (plus what is carried over) is decoded at a time.
 
 use gleaner_api::Batch;
 
-/// Joins and cuts `batches` into requests of at most `max_events` events (at least 1).
-pub(crate) fn plan_requests(batches: Vec<Batch>, max_events: usize) -> Vec<Batch> {
-    let max = max_events.max(1);
-    let mut out: Vec<Batch> = Vec::new();
-    for b in batches {
-        let mut b = b;
-        loop {
-            if b.is_empty() {
-                break;
-            }
-            let room = match out.last() {
-                Some(last) if last.kind() == b.kind() && last.len() < max => max - last.len(),
-                _ => 0,
-            };
-            if room == 0 {
-                if b.len() <= max {
-                    out.push(b);
-                    break;
-                }
-                let rest = cut(&mut b, max);
-                out.push(b);
-                b = rest;
-                continue;
-            }
-            let take = room.min(b.len());
-            let rest = cut(&mut b, take);
-            if let Some(last) = out.last_mut() {
-                append(last, b);
-            }
-            b = rest;
+/// Builds requests of at most `max_events` events from a stream of batches.
+#[derive(Debug)]
+pub(crate) struct Planner {
+    max: usize,
+    carry: Option<Batch>,
+}
+
+impl Planner {
+    pub(crate) fn new(max_events: usize) -> Self {
+        Planner {
+            max: max_events.max(1),
+            carry: None,
         }
     }
-    out
+
+    /// The next request, pulling batches from `next` as needed; `None` when both are empty.
+    pub(crate) fn next_request(
+        &mut self,
+        mut next: impl FnMut() -> Option<Batch>,
+    ) -> Option<Batch> {
+        let mut req = self.carry.take();
+        loop {
+            if let Some(r) = &mut req
+                && r.len() >= self.max
+            {
+                let rest = cut(r, self.max);
+                if !rest.is_empty() {
+                    self.carry = Some(rest);
+                }
+                return req;
+            }
+            let Some(b) = next() else {
+                return req.filter(|r| !r.is_empty());
+            };
+            if b.is_empty() {
+                continue;
+            }
+            match &mut req {
+                None => req = Some(b),
+                Some(r) if r.kind() == b.kind() => append(r, b),
+                Some(_) => {
+                    self.carry = Some(b);
+                    return req;
+                }
+            }
+        }
+    }
+
+    /// Events taken from the stream but not yet handed out.
+    pub(crate) fn carried(&self) -> usize {
+        self.carry.as_ref().map_or(0, Batch::len)
+    }
 }
 
 /// Keeps the first `n` events in `b`, returns the rest.
@@ -78,19 +98,25 @@ mod tests {
 
     #[test]
     fn joins_cuts_and_keeps_order() {
-        let input = vec![
+        let mut input = vec![
             logs(0..3),
             logs(3..4),
             logs(4..15),
             Batch::Metrics(vec![Metric::new("m", 15)]),
             logs(16..18),
-        ];
-        let out = plan_requests(input, 5);
+        ]
+        .into_iter();
+        let mut p = Planner::new(5);
+        let mut out = Vec::new();
+        while let Some(r) = p.next_request(|| input.next()) {
+            out.push(r);
+        }
         assert_eq!(
             out.iter().map(Batch::len).collect::<Vec<_>>(),
             vec![5, 5, 5, 1, 2]
         );
         assert_eq!(out[3].kind(), gleaner_api::EventKind::Metrics);
         assert_eq!(flat(&out), (0..18).collect::<Vec<_>>());
+        assert_eq!(p.carried(), 0);
     }
 }

@@ -26,7 +26,7 @@ use tracing::{error, info, warn};
 
 use super::backoff::Backoff;
 use super::dead_letter::DeadLetter;
-use super::plan::plan_requests;
+use super::plan::Planner;
 use crate::buffer::{Delivery, OutputBuffer};
 
 /// A running output.
@@ -86,17 +86,17 @@ impl OutputWorker {
         loop {
             tokio::select! {
                 d = self.buffer.next() => match d {
-                    Some(d) => {
-                        let complete = self.deliver(&d, &mut dead).await;
+                    Some(mut d) => {
+                        let chunk = d.chunk;
+                        let left = self.deliver(&mut d, &mut dead).await;
                         dirty = true;
-                        if !complete {
+                        if left > 0 {
                             if !self.buffer.is_durable() {
-                                let left = d.events();
                                 self.metrics.dropped("shutdown_timeout", left as u64);
                             }
                             break;
                         }
-                        self.buffer.done(&d).await;
+                        self.buffer.done(chunk).await;
                     }
                     None => break,
                 },
@@ -128,12 +128,31 @@ impl OutputWorker {
         }
     }
 
-    /// Delivers every event of `d`; false when stopped before the end.
-    async fn deliver(&mut self, d: &Delivery, dead: &mut Option<DeadLetter>) -> bool {
+    /// Delivers every event of one delivery, decoding as it goes; returns how many events
+    /// were left undelivered because the worker had to stop (0 when all went).
+    async fn deliver(&mut self, d: &mut Delivery, dead: &mut Option<DeadLetter>) -> usize {
         let limits: BatchLimits = self.output.batch_limits();
-        let mut pending = plan_requests(d.batches.clone(), limits.max_events);
-        pending.reverse();
-        while let Some(b) = pending.pop() {
+        let chunk = d.chunk;
+        let mut planner = Planner::new(limits.max_events);
+        // Halves of split requests wait here, first half on top.
+        let mut pending: Vec<Batch> = Vec::new();
+        loop {
+            let next = match pending.pop() {
+                Some(b) => Some(b),
+                None => {
+                    let (metrics, id) = (&self.metrics, &self.id);
+                    planner.next_request(|| loop {
+                        match d.next_batch()? {
+                            Ok(b) => return Some(b),
+                            Err(e) => {
+                                metrics.error("undecodable_record");
+                                error!(output = %id, error = %e, "a buffered record does not decode; skipped");
+                            }
+                        }
+                    })
+                }
+            };
+            let Some(b) = next else { return 0 };
             let events = b.len();
             let mut buf = Vec::new();
             if let Err(e) = self.output.encode(&b, &mut buf) {
@@ -154,7 +173,7 @@ impl OutputWorker {
                 bytes: buf.into(),
                 events,
             };
-            match self.send_with_retry(payload, d).await {
+            match self.send_with_retry(payload, chunk).await {
                 SendOutcome::Sent => {}
                 SendOutcome::Dropped => {
                     if let Some(dl) = dead.as_mut() {
@@ -173,13 +192,17 @@ impl OutputWorker {
                         dl.keep(b).await;
                     }
                 }
-                SendOutcome::Stop => return false,
+                SendOutcome::Stop => {
+                    return events
+                        + pending.iter().map(Batch::len).sum::<usize>()
+                        + planner.carried()
+                        + d.volatile_events();
+                }
             }
         }
-        true
     }
 
-    async fn send_with_retry(&mut self, payload: Payload, d: &Delivery) -> SendOutcome {
+    async fn send_with_retry(&mut self, payload: Payload, chunk: Option<u64>) -> SendOutcome {
         let (base, cap) = self.backoff;
         let mut backoff = Backoff::new(base, cap);
         let mut attempt: u32 = 0;
@@ -228,7 +251,7 @@ impl OutputWorker {
                 () = tokio::time::sleep(delay) => {}
                 () = self.abort.wait() => return SendOutcome::Stop,
             }
-            if !self.buffer.holds(d) {
+            if !self.buffer.holds(chunk) {
                 // drop_oldest removed the chunk (and counted it) while we waited.
                 return SendOutcome::Dropped;
             }

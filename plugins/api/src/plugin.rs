@@ -350,8 +350,8 @@ pub struct BatchLimits {
 impl Default for BatchLimits {
     fn default() -> Self {
         BatchLimits {
-            max_events: 10_000,
-            max_bytes: 4 * 1024 * 1024,
+            max_events: 2_000,
+            max_bytes: 2 * 1024 * 1024,
         }
     }
 }

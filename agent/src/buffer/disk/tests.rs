@@ -24,8 +24,9 @@ fn logs(ids: std::ops::Range<i64>) -> Batch {
     )
 }
 
-fn ids(batches: &[Batch]) -> Vec<i64> {
-    batches
+fn ids(d: &mut ChunkDelivery) -> Vec<i64> {
+    std::iter::from_fn(|| d.reader.next_batch().map(|b| b.expect("decodes")))
+        .collect::<Vec<_>>()
         .iter()
         .flat_map(|b| match b {
             Batch::Logs(l) => l.iter().map(|r| r.timestamp).collect::<Vec<_>>(),
@@ -75,8 +76,8 @@ async fn acks_after_write_and_delivers_in_order() {
             status: AckStatus::Delivered
         })
     );
-    let d = within(b.next()).await.unwrap();
-    assert_eq!(ids(&d.batches), vec![0, 1, 2, 3, 4]);
+    let mut d = within(b.next()).await.unwrap();
+    assert_eq!(ids(&mut d), vec![0, 1, 2, 3, 4]);
     assert!(m.buffer_bytes.load(Ordering::Relaxed) > 0);
     b.done(d.seq).await;
     assert_eq!(m.buffer_bytes.load(Ordering::Relaxed), 0);
@@ -99,8 +100,8 @@ async fn survives_reopen_and_seals_what_was_open() {
         // No close: the writer task is simply abandoned, like a crash after the ack.
     }
     let (b, _) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
-    let d = within(b.next()).await.unwrap();
-    assert_eq!(ids(&d.batches), vec![0, 1]);
+    let mut d = within(b.next()).await.unwrap();
+    assert_eq!(ids(&mut d), vec![0, 1]);
 }
 
 #[tokio::test]
@@ -115,7 +116,7 @@ async fn block_waits_until_a_chunk_is_delivered() {
     assert!(!pusher.is_finished(), "push into a full buffer must wait");
     b.done(first.seq).await;
     within(pusher).await.unwrap().unwrap();
-    assert_eq!(ids(&within(b.next()).await.unwrap().batches), vec![1]);
+    assert_eq!(ids(&mut within(b.next()).await.unwrap()), vec![1]);
 }
 
 #[tokio::test]
@@ -129,7 +130,7 @@ async fn drop_oldest_deletes_whole_chunks_and_counts() {
     b.push(logs(3..4), None).await.unwrap();
     assert_eq!(m.dropped_count("drop_oldest"), 3);
     assert!(!b.holds(d.seq), "the dropped chunk is no longer held");
-    assert_eq!(ids(&within(b.next()).await.unwrap().batches), vec![3]);
+    assert_eq!(ids(&mut within(b.next()).await.unwrap()), vec![3]);
 }
 
 #[tokio::test]
@@ -156,8 +157,8 @@ async fn corrupt_chunk_is_moved_aside_and_skipped() {
         std::fs::write(&path, bytes).unwrap();
     }
     let (b, m) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
-    let d = within(b.next()).await.unwrap();
-    assert_eq!(ids(&d.batches), vec![2, 3]);
+    let mut d = within(b.next()).await.unwrap();
+    assert_eq!(ids(&mut d), vec![2, 3]);
     let snap = m.snapshot();
     assert!(
         snap.errors.contains(&("corrupt_chunk", 1)),
