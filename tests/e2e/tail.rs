@@ -187,6 +187,17 @@ fn copytruncate_keeps_reading_and_counts_the_truncation() {
                 && !l.ends_with(" 0")
         })
     });
+    // The tail's own figures are on /metrics too.
+    let m = agent.wait_metrics("tail figures", |m| {
+        m.lines()
+            .any(|l| l.starts_with("gleaner_tail_truncations_total{") && l.ends_with(" 1"))
+    });
+    assert!(m.contains("# TYPE gleaner_tail_files_watched gauge"), "{m}");
+    assert!(
+        m.lines()
+            .any(|l| l.starts_with("gleaner_tail_lines_read_total{") && l.ends_with(" 1500")),
+        "{m}"
+    );
 }
 
 #[test]

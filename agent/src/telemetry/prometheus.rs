@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use gleaner_api::ComponentSnapshot;
+use gleaner_api::{ComponentSnapshot, PluginStat, StatKind};
 
 /// The Content-Type of text format 0.0.4 (Prometheus 3 rejects a missing or bare one).
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -59,6 +59,34 @@ type OutputFamily = (
     &'static str,
     fn(&ComponentSnapshot) -> String,
 );
+
+/// Each plugin's own figures as `gleaner_<plugin>_<name>`, one family per name.
+fn render_plugin_stats(out: &mut String, components: &[ComponentSnapshot]) -> std::fmt::Result {
+    let mut families: std::collections::BTreeMap<String, (&PluginStat, Vec<(String, f64)>)> =
+        std::collections::BTreeMap::new();
+    for c in components {
+        for st in &c.plugin_stats {
+            let name = format!("gleaner_{}_{}", c.plugin, st.name);
+            families
+                .entry(name)
+                .or_insert_with(|| (st, Vec::new()))
+                .1
+                .push((labels(c, None), st.value));
+        }
+    }
+    for (name, (first, samples)) in families {
+        let kind = match first.kind {
+            StatKind::Counter => "counter",
+            StatKind::Gauge => "gauge",
+        };
+        writeln!(out, "# HELP {name} {}", first.help)?;
+        writeln!(out, "# TYPE {name} {kind}")?;
+        for (l, v) in samples {
+            writeln!(out, "{name}{l} {v}")?;
+        }
+    }
+    Ok(())
+}
 
 /// The whole `/metrics` body.
 pub fn render(components: &[ComponentSnapshot], agent: &AgentStats) -> String {
@@ -233,6 +261,7 @@ fn render_into(
         writeln!(out, "{name}_sum{l} {:.6}", c.send_micros as f64 / 1e6)?;
         writeln!(out, "{name}_count{l} {}", c.send_count)?;
     }
+    render_plugin_stats(out, components)?;
     writeln!(out, "# HELP gleaner_build_info Build information.")?;
     writeln!(out, "# TYPE gleaner_build_info gauge")?;
     writeln!(
@@ -274,11 +303,29 @@ mod tests {
         let m = ComponentMetrics::new("weird\"id", ComponentKind::Output, "file");
         m.sent(3, 30);
         m.dropped("permanent_error", 2);
+        #[derive(Debug)]
+        struct Lag;
+        impl gleaner_api::PluginStats for Lag {
+            fn stats(&self) -> Vec<PluginStat> {
+                vec![PluginStat {
+                    name: "lag_bytes",
+                    kind: StatKind::Gauge,
+                    help: "Bytes behind.",
+                    value: 42.0,
+                }]
+            }
+        }
+        m.set_plugin_stats(std::sync::Arc::new(Lag));
         let body = render(&[m.snapshot()], &AgentStats::default());
         assert!(body.contains(
             "gleaner_component_sent_events_total{component_id=\"weird\\\"id\",component_kind=\"output\",plugin=\"file\"} 3\n"
         ), "{body}");
         assert!(body.contains("reason=\"permanent_error\"} 2\n"), "{body}");
+        assert!(
+            body.contains("# TYPE gleaner_file_lag_bytes gauge\n"),
+            "{body}"
+        );
+        assert!(body.contains("gleaner_file_lag_bytes{component_id=\"weird\\\"id\",component_kind=\"output\",plugin=\"file\"} 42\n"), "{body}");
         // Every sample line is `name{labels} value` or `name value`.
         for line in body.lines().filter(|l| !l.starts_with('#')) {
             let value = line.rsplit(' ').next().unwrap();

@@ -26,4 +26,7 @@ pub use plugin::{
     PipelineClosed, PluginId, RunMode, SendReport, Ticker, TrySendError,
 };
 pub use shutdown::{Shutdown, ShutdownTrigger, shutdown_pair};
-pub use telemetry::{ComponentKind, ComponentMetrics, ComponentSnapshot, Telemetry};
+pub use telemetry::{
+    ComponentKind, ComponentMetrics, ComponentSnapshot, PluginStat, PluginStats, StatKind,
+    Telemetry,
+};

@@ -30,6 +30,35 @@ impl ComponentKind {
     }
 }
 
+/// Whether a plugin figure only grows or goes up and down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatKind {
+    /// Monotonic; its name ends in `_total`.
+    Counter,
+    /// Current value.
+    Gauge,
+}
+
+/// One figure a plugin exposes beyond the standard counters (files open, lag bytes, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginStat {
+    /// Snake-case name; `/metrics` shows it as `gleaner_<plugin>_<name>`.
+    pub name: &'static str,
+    /// Counter or gauge.
+    pub kind: StatKind,
+    /// One line of help.
+    pub help: &'static str,
+    /// Its value now.
+    pub value: f64,
+}
+
+/// A plugin's own figures, read when `/metrics` or `inputs.internal` asks (pull: nothing on
+/// the plugin's hot path).
+pub trait PluginStats: Send + Sync + std::fmt::Debug {
+    /// The figures now.
+    fn stats(&self) -> Vec<PluginStat>;
+}
+
 /// Counters of one plugin instance.
 #[derive(Debug)]
 pub struct ComponentMetrics {
@@ -69,10 +98,11 @@ pub struct ComponentMetrics {
     pub send_micros: AtomicU64,
     dropped: Mutex<Vec<(&'static str, u64)>>,
     errors: Mutex<Vec<(&'static str, u64)>>,
+    plugin_stats: Mutex<Option<Arc<dyn PluginStats>>>,
 }
 
 /// A point-in-time copy of one component's counters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ComponentSnapshot {
     /// Instance id.
     pub id: String,
@@ -112,6 +142,8 @@ pub struct ComponentSnapshot {
     pub dropped: Vec<(&'static str, u64)>,
     /// Errors by reason.
     pub errors: Vec<(&'static str, u64)>,
+    /// The plugin's own figures.
+    pub plugin_stats: Vec<PluginStat>,
 }
 
 fn bump(list: &Mutex<Vec<(&'static str, u64)>>, reason: &'static str, n: u64) {
@@ -145,6 +177,7 @@ impl ComponentMetrics {
             send_micros: AtomicU64::new(0),
             dropped: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
+            plugin_stats: Mutex::new(None),
         }
     }
 
@@ -184,6 +217,21 @@ impl ComponentMetrics {
         bump(&self.errors, reason, 1);
     }
 
+    /// Counts `n` errors under `reason`.
+    pub fn errors(&self, reason: &'static str, n: u64) {
+        if n > 0 {
+            bump(&self.errors, reason, n);
+        }
+    }
+
+    /// Registers the plugin's own figures (replacing any earlier provider).
+    pub fn set_plugin_stats(&self, stats: Arc<dyn PluginStats>) {
+        *self
+            .plugin_stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(stats);
+    }
+
     /// Dropped events under `reason` so far.
     pub fn dropped_count(&self, reason: &str) -> u64 {
         let list = self.dropped.lock().unwrap_or_else(PoisonError::into_inner);
@@ -218,6 +266,13 @@ impl ComponentMetrics {
             send_micros: get(&self.send_micros),
             dropped: copy(&self.dropped),
             errors: copy(&self.errors),
+            plugin_stats: self
+                .plugin_stats
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .map(|p| p.stats())
+                .unwrap_or_default(),
         }
     }
 }

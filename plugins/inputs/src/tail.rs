@@ -102,10 +102,11 @@ db = "/var/lib/gleaner/tail/pods.db"
 "#;
 
 fn build(cfg: &PluginConfig, bcx: &BuildContext) -> Result<Box<dyn Input>, ConfigError> {
-    Ok(Box::new(Tail {
-        settings: config::parse(cfg, bcx)?,
-        stats: Arc::new(TailStats::default()),
-    }))
+    let settings = config::parse(cfg, bcx)?;
+    let stats = Arc::new(TailStats::default());
+    bcx.metrics
+        .set_plugin_stats(Arc::clone(&stats) as Arc<dyn gleaner_api::PluginStats>);
+    Ok(Box::new(Tail { settings, stats }))
 }
 
 /// The built input.

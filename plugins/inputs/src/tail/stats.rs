@@ -91,3 +91,87 @@ impl TailStats {
         }
     }
 }
+
+impl gleaner_api::PluginStats for TailStats {
+    fn stats(&self) -> Vec<gleaner_api::PluginStat> {
+        use gleaner_api::{
+            PluginStat,
+            StatKind::{Counter, Gauge},
+        };
+        let s = self.snapshot();
+        let stat = |name, kind, help, value: u64| PluginStat {
+            name,
+            kind,
+            help,
+            value: value as f64,
+        };
+        vec![
+            stat(
+                "files_watched",
+                Gauge,
+                "Files the tail input follows.",
+                s.files_watched,
+            ),
+            stat(
+                "files_open",
+                Gauge,
+                "File descriptors the tail input holds open.",
+                s.files_open,
+            ),
+            stat(
+                "lines_read_total",
+                Counter,
+                "Physical lines read.",
+                s.lines_read,
+            ),
+            stat(
+                "bytes_read_total",
+                Counter,
+                "Bytes read from log files.",
+                s.bytes_read,
+            ),
+            stat(
+                "rotations_total",
+                Counter,
+                "Rename/create rotations and deletions seen.",
+                s.rotations,
+            ),
+            stat(
+                "truncations_total",
+                Counter,
+                "copytruncate truncations seen (the file is read again from 0).",
+                s.truncations,
+            ),
+            stat(
+                "lines_truncated_total",
+                Counter,
+                "Lines cut at max_line_bytes.",
+                s.lines_truncated,
+            ),
+            stat(
+                "abandoned_bytes_total",
+                Counter,
+                "Bytes of rotated files given up at rotate_wait_max.",
+                s.abandoned_bytes,
+            ),
+            stat(
+                "lag_bytes",
+                Gauge,
+                "Bytes written to the followed files but not yet acknowledged, summed.",
+                s.lag_bytes,
+            ),
+            PluginStat {
+                name: "oldest_unread_age_seconds",
+                kind: Gauge,
+                help: "Age of the oldest byte not yet read (0 when every file is read to its end).",
+                value: s.oldest_unread_age_ms as f64 / 1000.0,
+            },
+            stat(
+                "compressed_skipped_total",
+                Counter,
+                "Compressed rotated files skipped.",
+                s.compressed_skipped,
+            ),
+        ]
+    }
+}
