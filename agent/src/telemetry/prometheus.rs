@@ -60,9 +60,12 @@ type OutputFamily = (
     fn(&ComponentSnapshot) -> String,
 );
 
+/// A plugin figure's first definition and its samples (labels, value).
+type StatFamily<'a> = (&'a PluginStat, Vec<(String, f64)>);
+
 /// Each plugin's own figures as `gleaner_<plugin>_<name>`, one family per name.
 fn render_plugin_stats(out: &mut String, components: &[ComponentSnapshot]) -> std::fmt::Result {
-    let mut families: std::collections::BTreeMap<String, (&PluginStat, Vec<(String, f64)>)> =
+    let mut families: std::collections::BTreeMap<String, StatFamily<'_>> =
         std::collections::BTreeMap::new();
     for c in components {
         for st in &c.plugin_stats {
