@@ -148,6 +148,8 @@ pub struct PluginSection {
     pub interval: Option<Duration>,
     /// Filters and outputs: the `match` key (globs on input ids), if given.
     pub match_globs: Option<Vec<String>>,
+    /// Outputs: the `kinds` key (event kinds taken), if given; else the plugin's default.
+    pub kinds: Option<gleaner_api::Accepts>,
     /// Outputs: the `buffer` table (defaults if absent).
     pub buffer: BufferConfig,
     /// The rest of the table, for the plugin's `build`.

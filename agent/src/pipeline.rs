@@ -186,7 +186,29 @@ pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigError
     let mut outputs = Vec::new();
     for s in &config.outputs {
         let desc = registry::output(&s.name);
-        let accepts = desc.as_ref().map_or(Accepts::BOTH, |d| d.accepts);
+        let accepts = match (&desc, s.kinds) {
+            (Ok(d), Some(k))
+                if (k.metrics && !d.supports.metrics) || (k.logs && !d.supports.logs) =>
+            {
+                let can = [("metrics", d.supports.metrics), ("logs", d.supports.logs)]
+                    .iter()
+                    .filter(|(_, ok)| *ok)
+                    .map(|(n, _)| format!("\"{n}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let e = ConfigError::new(format!(
+                    "outputs.{} cannot encode every kind asked for",
+                    s.name
+                ))
+                .with_key(format!("{}.kinds", s.config.key_path()))
+                .with_hint(format!("it takes: {can}"));
+                b.errors.push(s.file.locate(e.with_span(s.span.clone())));
+                continue;
+            }
+            (Ok(_), Some(k)) => k,
+            (Ok(d), None) => d.accepts,
+            (Err(_), _) => Accepts::BOTH,
+        };
         let lookup = desc.map(|d| (d.name, d.build));
         if let Some((output, bcx)) = b.build(s, ComponentKind::Output, agent_interval, lookup) {
             outputs.push(BuiltOutput {

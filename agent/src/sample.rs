@@ -32,7 +32,8 @@ shutdown_timeout = "30s"
 const OUTPUT_SHARED: &str = r#"## Every input also takes `alias` (a stable id) and `interval`.
 ## Every output also takes `alias`, `match` and a buffer table:
 ##   alias = "name"              stable id: names its buffer directory; default outputs.<name>.<index>
-##   match = ["inputs.tail.*"]   globs on input ids; default: every input, of the kinds it takes
+##   match = ["inputs.tail.*"]   globs on input ids; default: every input
+##   kinds = ["metrics", "logs"] event kinds taken; default: the output's own (see README)
 ##   [outputs.<name>.buffer]
 ##   type = "disk"               "disk" (default when agent.data_dir is set) or "memory"
 ##   max_bytes = "1GiB"          bound of what waits for the destination

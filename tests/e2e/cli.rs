@@ -99,3 +99,37 @@ fn test_mode_prints_line_protocol_and_exits() {
         "{line}"
     );
 }
+
+#[test]
+fn output_kinds_are_checked_against_what_the_output_can_encode() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = dir.path().join("ok.toml");
+    std::fs::write(
+        &ok,
+        "[[inputs.internal]]\n[[outputs.influxdb]]\nurl = \"http://127.0.0.1:1\"\nkinds = [\"metrics\", \"logs\"]\n",
+    )
+    .unwrap();
+    let (code, out, err) = run_cli(&["check", "--config", ok.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[inputs.internal]]\n[[outputs.remote_write]]\nurl = \"http://127.0.0.1:1/api/v1/write\"\nkinds = [\"logs\"]\n",
+    )
+    .unwrap();
+    let (code, _out, err) = run_cli(&["check", "--config", bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("outputs.remote_write.0.kinds: outputs.remote_write cannot encode every kind asked for (it takes: \"metrics\")"), "{err}");
+
+    let typo = dir.path().join("typo.toml");
+    std::fs::write(&typo, "[[outputs.stdout]]\nkinds = [\"log\"]\n").unwrap();
+    let (code, _out, err) = run_cli(&["check", "--config", typo.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(
+            ":2:10: outputs.stdout.0.kinds: unknown event kind \"log\" (did you mean `logs`?)"
+        ),
+        "{err}"
+    );
+}

@@ -37,7 +37,7 @@ pub(crate) const fn shared_keys(kind: ComponentKind) -> &'static [&'static str] 
     match kind {
         ComponentKind::Input => &["alias", "interval"],
         ComponentKind::Filter => &["alias", "match"],
-        ComponentKind::Output => &["alias", "match", "buffer"],
+        ComponentKind::Output => &["alias", "match", "buffer", "kinds"],
     }
 }
 
@@ -290,6 +290,15 @@ fn build_one(
             Err(e) => errors.push(e),
         }
     }
+    let mut event_kinds = None;
+    if raw.kind == ComponentKind::Output
+        && let Some(v) = shared("kinds")
+    {
+        match kinds_list(v, &join(key_path, "kinds")) {
+            Ok(k) => event_kinds = Some(k),
+            Err(e) => errors.push(e),
+        }
+    }
     let mut buffer = BufferConfig::default();
     if raw.kind == ComponentKind::Output {
         buffer = default_buffer(agent);
@@ -324,6 +333,7 @@ fn build_one(
         id,
         interval,
         match_globs,
+        kinds: event_kinds,
         buffer,
         config,
         file,
@@ -368,6 +378,50 @@ fn positive_duration(v: &Spanned<DeValue<'_>>, key: &str) -> Result<Duration, Co
             .with_hint("write a duration like \"10s\""));
     }
     Ok(d)
+}
+
+/// `kinds`: a non-empty array of "metrics" and "logs".
+fn kinds_list(v: &Spanned<DeValue<'_>>, key: &str) -> Result<gleaner_api::Accepts, ConfigError> {
+    let hint = "write kinds = [\"metrics\"], [\"logs\"] or [\"metrics\", \"logs\"]";
+    let bad = |span: Range<usize>, msg: String| {
+        ConfigError::new(msg)
+            .with_span(span)
+            .with_key(key)
+            .with_hint(hint)
+    };
+    let DeValue::Array(items) = v.get_ref() else {
+        return Err(bad(
+            v.span(),
+            format!("expected an array, found {}", v.get_ref().type_str()),
+        ));
+    };
+    let mut kinds = gleaner_api::Accepts {
+        metrics: false,
+        logs: false,
+    };
+    for item in items.iter() {
+        match item.get_ref().as_str() {
+            Some("metrics") => kinds.metrics = true,
+            Some("logs") => kinds.logs = true,
+            Some(other) => {
+                let mut e = bad(item.span(), format!("unknown event kind {other:?}"));
+                if let Some(best) = gleaner_api::config::did_you_mean(other, &["metrics", "logs"]) {
+                    e = e.with_hint(format!("did you mean `{best}`?"));
+                }
+                return Err(e);
+            }
+            None => {
+                return Err(bad(
+                    item.span(),
+                    format!("expected a string, found {}", item.get_ref().type_str()),
+                ));
+            }
+        }
+    }
+    if !kinds.metrics && !kinds.logs {
+        return Err(bad(v.span(), "empty kinds list".to_owned()));
+    }
+    Ok(kinds)
 }
 
 /// `match`: a glob or an array of globs, none empty.

@@ -452,8 +452,10 @@ pub struct OutputDescriptor {
     pub summary: &'static str,
     /// The commented sample table.
     pub sample: &'static str,
-    /// Default routing.
+    /// Default routing: the kinds taken when the table has no `kinds` key.
     pub accepts: Accepts,
+    /// Every kind `encode` can handle (what `kinds` may ask for).
+    pub supports: Accepts,
     /// The constructor.
     pub build: OutputBuild,
 }

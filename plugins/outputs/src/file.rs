@@ -35,6 +35,7 @@ pub const DESCRIPTOR: OutputDescriptor = OutputDescriptor {
     summary: "Append metrics (line protocol) and logs (JSON lines) to a file, with rotation",
     sample: SAMPLE,
     accepts: Accepts::BOTH,
+    supports: Accepts::BOTH,
     build,
 };
 

@@ -31,6 +31,7 @@ pub const DESCRIPTOR: OutputDescriptor = OutputDescriptor {
     summary: "InfluxDB 1.x/2.x line protocol over HTTP (v1 /write or v2 /api/v2/write), gzip, failover",
     sample: SAMPLE,
     accepts: Accepts::METRICS,
+    supports: Accepts::BOTH,
     build,
 };
 

@@ -36,6 +36,7 @@ pub const DESCRIPTOR: OutputDescriptor = OutputDescriptor {
     summary: "Prometheus remote write 1.0 (protobuf + snappy) to Prometheus, Mimir, Thanos, VictoriaMetrics",
     sample: SAMPLE,
     accepts: Accepts::METRICS,
+    supports: Accepts::METRICS,
     build,
 };
 

@@ -32,6 +32,7 @@ pub const DESCRIPTOR: OutputDescriptor = OutputDescriptor {
     summary: "Splunk HTTP Event Collector: log events and multi-measure metric events, gzip",
     sample: SAMPLE,
     accepts: Accepts::LOGS,
+    supports: Accepts::BOTH,
     build,
 };
 

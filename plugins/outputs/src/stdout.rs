@@ -27,6 +27,7 @@ pub const DESCRIPTOR: OutputDescriptor = OutputDescriptor {
     summary: "Print metrics (line protocol or JSON) and logs (JSON lines) to standard output",
     sample: SAMPLE,
     accepts: Accepts::BOTH,
+    supports: Accepts::BOTH,
     build,
 };
 
