@@ -23,4 +23,5 @@ fi
 cargo --version
 
 cargo build -p gleaner --bin gleaner
-GLEANER_BIN="$(pwd)/target/debug/gleaner" cargo test --workspace
+target_dir="${CARGO_TARGET_DIR:-$(pwd)/target}"
+GLEANER_BIN="$target_dir/debug/gleaner" cargo test --workspace
