@@ -153,17 +153,20 @@ impl OutputWorker {
                 }
             };
             let Some(b) = next else { return 0 };
-            let events = b.len();
             let mut buf = Vec::new();
-            if let Err(e) = self.output.encode(&b, &mut buf) {
-                self.metrics.dropped("encode_error", events as u64);
-                error!(output = %self.id, error = %e, events, "batch dropped: cannot encode");
-                continue;
-            }
+            let events = match self.output.encode(&b, &mut buf) {
+                Ok(report) => b.len().saturating_sub(report.skipped),
+                Err(e) => {
+                    let events = b.len();
+                    self.metrics.dropped("encode_error", events as u64);
+                    error!(output = %self.id, error = %e, events, "batch dropped: cannot encode");
+                    continue;
+                }
+            };
             if buf.is_empty() {
                 continue;
             }
-            if buf.len() > limits.max_bytes && events > 1 {
+            if buf.len() > limits.max_bytes && b.len() > 1 {
                 let (a, c) = split(b);
                 pending.push(c);
                 pending.push(a);
@@ -180,7 +183,7 @@ impl OutputWorker {
                         dl.keep(b).await;
                     }
                 }
-                SendOutcome::Split if events > 1 => {
+                SendOutcome::Split if b.len() > 1 => {
                     let (a, c) = split(b);
                     pending.push(c);
                     pending.push(a);

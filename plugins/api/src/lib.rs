@@ -21,7 +21,7 @@ pub use config_types::{ByteSize, Duration, Secret};
 pub use error::{EncodeError, OutputError, OutputErrorKind, PluginError};
 pub use event::{Batch, EventKind, FieldValue, LogRecord, Metric, MetricKind, Stream, now_ns};
 pub use plugin::{
-    Accepts, BatchLimits, BuildContext, Descriptor, Envelope, EventSender, Filter,
+    Accepts, BatchLimits, BuildContext, Descriptor, EncodeReport, Envelope, EventSender, Filter,
     FilterDescriptor, Input, InputContext, InputDescriptor, Output, OutputDescriptor, Payload,
     PipelineClosed, PluginId, RunMode, SendReport, Ticker, TrySendError,
 };

@@ -323,6 +323,14 @@ pub struct Payload {
     pub events: usize,
 }
 
+/// What an encoder left out of a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct EncodeReport {
+    /// Whole events it could not write (no writable field, empty message). The output has
+    /// already counted them under its own drop reason; the engine does not count them sent.
+    pub skipped: usize,
+}
+
 /// What the destination did with a payload it answered without an error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SendReport {
@@ -365,8 +373,8 @@ impl Default for BatchLimits {
 #[async_trait]
 pub trait Output: Send {
     /// Encodes a batch, appending to `buf`. Pure: no I/O. Events that cannot be encoded are
-    /// skipped and counted by the output; an `Err` rejects the whole batch.
-    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<(), EncodeError>;
+    /// skipped, counted by the output and reported; an `Err` rejects the whole batch.
+    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<EncodeReport, EncodeError>;
 
     /// Sends one payload; `Ok` means the destination took it (minus what the report says
     /// it rejected).

@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use gleaner_api::{
-    Accepts, Batch, BuildContext, ByteSize, ComponentMetrics, ConfigError, EncodeError, Output,
-    OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
+    Accepts, Batch, BuildContext, ByteSize, ComponentMetrics, ConfigError, EncodeError,
+    EncodeReport, Output, OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
 };
 use serde::Deserialize;
 
@@ -158,9 +158,9 @@ impl FileOutput {
 
 #[async_trait]
 impl Output for FileOutput {
-    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        encode_batch(batch, MetricFormat::Influx, buf).record(&self.metrics);
-        Ok(())
+    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<EncodeReport, EncodeError> {
+        let skipped = encode_batch(batch, MetricFormat::Influx, buf).record(&self.metrics);
+        Ok(EncodeReport { skipped })
     }
 
     async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError> {

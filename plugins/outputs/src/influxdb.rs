@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use gleaner_api::{
-    Accepts, Batch, BatchLimits, BuildContext, ComponentMetrics, ConfigError, EncodeError, Output,
-    OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
+    Accepts, Batch, BatchLimits, BuildContext, ComponentMetrics, ConfigError, EncodeError,
+    EncodeReport, Output, OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
 };
 
 use config::InfluxConfig;
@@ -103,9 +103,9 @@ struct InfluxOutput {
 
 #[async_trait]
 impl Output for InfluxOutput {
-    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        self.encoder.encode(batch, buf).record(&self.metrics);
-        Ok(())
+    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<EncodeReport, EncodeError> {
+        let skipped = self.encoder.encode(batch, buf).record(&self.metrics);
+        Ok(EncodeReport { skipped })
     }
 
     async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError> {

@@ -59,9 +59,11 @@ pub struct BatchStats {
 impl BatchStats {
     /// Counts what was left out into an output's counters, under [`REASON_NAN_OR_INF`] and
     /// [`REASON_NO_FIELDS`].
-    pub fn record(&self, metrics: &ComponentMetrics) {
+    /// Returns the number of whole events left out.
+    pub fn record(&self, metrics: &ComponentMetrics) -> usize {
         metrics.dropped(REASON_NAN_OR_INF, self.nan_or_inf_fields);
         metrics.dropped(REASON_NO_FIELDS, self.no_fields);
+        self.no_fields as usize
     }
 
     fn add(&mut self, outcome: EncodeOutcome) {

@@ -24,8 +24,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use gleaner_api::{
-    Accepts, Batch, BatchLimits, BuildContext, ComponentMetrics, ConfigError, EncodeError, Output,
-    OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
+    Accepts, Batch, BatchLimits, BuildContext, ComponentMetrics, ConfigError, EncodeError,
+    EncodeReport, Output, OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
 };
 
 use config::RemoteWriteConfig;
@@ -87,11 +87,11 @@ struct RemoteWriteOutput {
 
 #[async_trait]
 impl Output for RemoteWriteOutput {
-    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
+    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<EncodeReport, EncodeError> {
         match batch {
             Batch::Metrics(m) => {
-                encode::encode(m, self.metadata, buf).record(&self.metrics);
-                Ok(())
+                let skipped = encode::encode(m, self.metadata, buf).record(&self.metrics);
+                Ok(EncodeReport { skipped })
             }
             Batch::Logs(_) => Err(EncodeError(
                 "remote_write takes metrics only; route logs elsewhere with `match`".to_owned(),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use gleaner_api::{
-    Accepts, Batch, BuildContext, ComponentMetrics, ConfigError, EncodeError, Output,
+    Accepts, Batch, BuildContext, ComponentMetrics, ConfigError, EncodeError, EncodeReport, Output,
     OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
 };
 use serde::Deserialize;
@@ -73,9 +73,9 @@ impl<W> StdoutOutput<W> {
 
 #[async_trait]
 impl<W: AsyncWrite + Unpin + Send> Output for StdoutOutput<W> {
-    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        encode_batch(batch, self.format, buf).record(&self.metrics);
-        Ok(())
+    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<EncodeReport, EncodeError> {
+        let skipped = encode_batch(batch, self.format, buf).record(&self.metrics);
+        Ok(EncodeReport { skipped })
     }
 
     async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError> {

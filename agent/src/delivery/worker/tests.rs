@@ -5,7 +5,9 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use gleaner_api::{EncodeError, LogRecord, OutputError, SendReport, Stream, shutdown_pair};
+use gleaner_api::{
+    EncodeError, EncodeReport, LogRecord, OutputError, SendReport, Stream, shutdown_pair,
+};
 use tokio::time::Instant;
 
 use super::*;
@@ -19,6 +21,8 @@ struct Log(Arc<Mutex<Vec<(Instant, usize)>>>);
 
 struct Fake {
     script: Script,
+    /// Events the encoder reports as skipped per batch.
+    skip: usize,
     /// Answer TooLarge to requests with more events than this.
     max_ok_events: usize,
     limits: BatchLimits,
@@ -27,11 +31,13 @@ struct Fake {
 
 #[async_trait]
 impl Output for Fake {
-    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<(), EncodeError> {
-        for _ in 0..batch.len() {
+    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<EncodeReport, EncodeError> {
+        for _ in self.skip.min(batch.len())..batch.len() {
             buf.extend_from_slice(b"x\n");
         }
-        Ok(())
+        Ok(EncodeReport {
+            skipped: self.skip.min(batch.len()),
+        })
     }
     async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError> {
         self.sent
@@ -89,6 +95,7 @@ fn setup(
         id: Arc::from("outputs.fake.0"),
         output: Box::new(Fake {
             script: Arc::new(Mutex::new(script.into())),
+            skip: 0,
             max_ok_events,
             limits,
             sent: sent.clone(),
@@ -251,4 +258,24 @@ async fn abort_stops_retrying_and_counts_what_is_left() {
     s.abort.trigger();
     handle.await.unwrap();
     assert_eq!(s.metrics.dropped_count("shutdown_timeout"), 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn events_the_encoder_skips_are_not_counted_as_sent() {
+    let mut s = setup(vec![], usize::MAX, BatchLimits::default());
+    let metrics = ComponentMetrics::detached("fake");
+    s.worker.metrics = Arc::clone(&metrics);
+    let fake = Fake {
+        script: Arc::new(Mutex::new(VecDeque::new())),
+        skip: 2,
+        max_ok_events: usize::MAX,
+        limits: BatchLimits::default(),
+        sent: s.sent.clone(),
+    };
+    s.worker.output = Box::new(fake);
+    s.queue.push(logs(5)).await.unwrap();
+    s.queue.close();
+    s.worker.run().await;
+    assert_eq!(metrics.snapshot().events_sent, 3);
+    assert_eq!(s.sent.0.lock().unwrap()[0].1, 3);
 }

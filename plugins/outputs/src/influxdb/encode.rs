@@ -52,9 +52,11 @@ impl EncodeStats {
     }
 
     /// Counts what was left out.
-    pub(crate) fn record(&self, metrics: &ComponentMetrics) {
+    /// Returns the number of whole events left out.
+    pub(crate) fn record(&self, metrics: &ComponentMetrics) -> usize {
         metrics.dropped(REASON_NAN_OR_INF, self.nan_or_inf_fields);
         metrics.dropped(REASON_NO_FIELDS, self.no_fields);
+        self.no_fields as usize
     }
 }
 

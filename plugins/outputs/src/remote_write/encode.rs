@@ -46,10 +46,12 @@ pub(crate) struct EncodeStats {
 }
 
 impl EncodeStats {
-    pub(crate) fn record(&self, metrics: &ComponentMetrics) {
+    /// Returns the number of whole events (metrics) left out.
+    pub(crate) fn record(&self, metrics: &ComponentMetrics) -> usize {
         metrics.dropped(REASON_STRING_FIELD, self.string_fields);
         metrics.dropped(REASON_NO_FIELDS, self.no_fields);
         metrics.dropped(REASON_DUPLICATE, self.duplicates);
+        self.no_fields as usize
     }
 }
 

@@ -70,11 +70,13 @@ pub(crate) struct EncodeStats {
 }
 
 impl EncodeStats {
-    pub(crate) fn record(&self, metrics: &ComponentMetrics) {
+    /// Returns the number of whole events left out.
+    pub(crate) fn record(&self, metrics: &ComponentMetrics) -> usize {
         metrics.dropped(REASON_STRING_FIELD, self.string_fields);
         metrics.dropped(REASON_NAN_OR_INF, self.nan_or_inf_fields);
         metrics.dropped(REASON_NO_FIELDS, self.no_fields);
         metrics.dropped(REASON_EMPTY_MESSAGE, self.empty_messages);
+        (self.no_fields + self.empty_messages) as usize
     }
 }
 
