@@ -450,7 +450,9 @@ async fn full_pipeline_is_503_with_retry_after() {
     // The refused write never entered the pipeline: only the four are there.
     let mut got = Vec::new();
     while let Ok(env) = h.rx.try_recv() {
-        let Batch::Metrics(m) = &env.batch else { panic!("metrics expected") };
+        let Batch::Metrics(m) = &env.batch else {
+            panic!("metrics expected")
+        };
         got.push(m[0].measurement.clone());
     }
     assert_eq!(got, vec!["m"; 4]);
