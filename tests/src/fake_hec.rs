@@ -22,6 +22,8 @@
 //! - tokens with indexer acknowledgement need a channel (`X-Splunk-Request-Channel` or
 //!   `?channel=`; none → 400 code 10, not a GUID → code 11), get `ackId`s, and `/ack` answers
 //!   each id `true` once (read-once), then `false`; `/ack` for a token without ack → code 14;
+//!   while acks are withheld (test control), `/ack` answers `false` for every id and keeps
+//!   it pending, as an indexer that has not yet confirmed; ack polls are recorded;
 //! - injected failures (test control): the next requests get a given status and code (503
 //!   code 9 busy, 500 code 8, 429 code 26, 503 code 23, 413, ...) with nothing indexed, and
 //!   "busy" mode makes health answer 503 code 18.
@@ -110,6 +112,15 @@ pub struct Answered {
     pub events: usize,
 }
 
+/// One answered poll of `/services/collector/ack`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AckPoll {
+    /// The channel it came with.
+    pub channel: String,
+    /// The ids asked about, and the answer for each.
+    pub acks: Vec<(u64, bool)>,
+}
+
 #[derive(Debug, Default)]
 struct State {
     config: FakeHecConfig,
@@ -118,6 +129,8 @@ struct State {
     answered: Vec<Answered>,
     inject: VecDeque<(u16, Option<u16>, Option<u64>)>,
     busy: bool,
+    withhold_acks: bool,
+    ack_polls: Vec<AckPoll>,
     next_ack: u64,
     /// channel → ack id → acknowledged and not yet read.
     acks: BTreeMap<String, BTreeMap<u64, bool>>,
@@ -230,6 +243,17 @@ impl FakeHec {
     /// Busy: health answers 503 code 18 and events 503 code 9 until cleared.
     pub fn set_busy(&self, busy: bool) {
         self.state().busy = busy;
+    }
+
+    /// Withhold acknowledgements: while set, `/ack` answers `false` for every id (they stay
+    /// pending and read `true` once released).
+    pub fn set_withhold_acks(&self, withhold: bool) {
+        self.state().withhold_acks = withhold;
+    }
+
+    /// Every answered poll of `/services/collector/ack` so far.
+    pub fn ack_polls(&self) -> Vec<AckPoll> {
+        self.state().ack_polls.clone()
     }
 
     /// Enables or disables a token.
@@ -600,12 +624,19 @@ fn ack_endpoint(st: &mut State, parts: &hyper::http::request::Parts, raw: &[u8])
         .and_then(|v| v["acks"].as_array().cloned())
         .map(|a| a.iter().filter_map(Value::as_u64).collect())
         .unwrap_or_default();
-    let pending = st.acks.entry(channel).or_default();
+    let withhold = st.withhold_acks;
+    let pending = st.acks.entry(channel.clone()).or_default();
     let mut out = serde_json::Map::new();
+    let mut poll = AckPoll {
+        channel,
+        acks: Vec::new(),
+    };
     for id in ids {
         // Read-once: a true is reported once, then the id reads false.
-        let acked = pending.remove(&id).unwrap_or(false);
+        let acked = !withhold && pending.remove(&id).unwrap_or(false);
         out.insert(id.to_string(), json!(acked));
+        poll.acks.push((id, acked));
     }
+    st.ack_polls.push(poll);
     (200, json!({"acks": out}))
 }

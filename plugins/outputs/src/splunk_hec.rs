@@ -4,12 +4,15 @@
 //!
 //! - `config.rs`: the table and its validation;
 //! - `encode.rs`: pure event encoding (log events, multi-measure metric events);
-//! - `client.rs`: the request, HEC's answer codes, resending after a per-event rejection.
+//! - `client.rs`: the request, HEC's answer codes, resending after a per-event rejection;
+//! - `ack.rs`: indexer acknowledgement (`ack = true`): a channel GUID on every request, `ackId`s
+//!   polled at `/services/collector/ack`, a request delivered only once acknowledged and sent
+//!   again after `ack_timeout`.
 //!
-//! Not implemented: indexer acknowledgement (`useACK` tokens, channels, `/ack` polling). A
-//! 200 means HEC accepted the events for processing; a token that requires acknowledgement is
-//! reported as a configuration error.
+//! Without `ack`, a 200 means HEC accepted the events for processing, not that they were
+//! indexed.
 
+mod ack;
 mod client;
 mod config;
 mod encode;
@@ -64,6 +67,14 @@ token = "${SPLUNK_HEC_TOKEN:-00000000-0000-0000-0000-000000000000}"
 # cert_file = "/etc/ssl/client.pem"
 # key_file = "/etc/ssl/client-key.pem"
 # insecure_skip_verify = false
+## Indexer acknowledgement (the token must have it enabled): a batch counts as delivered
+## only when HEC acknowledges it, and is sent again (possibly duplicated) when no
+## acknowledgement comes within `ack_timeout`.
+# ack = false
+# ack_timeout = "60s"
+# ack_poll_interval = "1s"
+## The X-Splunk-Request-Channel GUID; default: a random one per output, kept while it runs.
+# channel = "0f8c2e4a-1b2c-4d5e-8f90-a1b2c3d4e5f6"
 "#;
 
 fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Output>, ConfigError> {

@@ -1,8 +1,9 @@
 //! `outputs.splunk_hec` against the fake HEC (`gleaner_e2e::fake_hec`, which follows
 //! Splunk's documented protocol): events are indexed exactly as sent, gzip included; every
 //! answer of the retry matrix maps to the right error kind; refused events are dropped one
-//! by one while the others are indexed exactly once; and the binary delivers tailed container
-//! logs with their Kubernetes fields.
+//! by one while the others are indexed exactly once; the binary delivers tailed container
+//! logs with their Kubernetes fields; and with `ack = true` events count as sent only once
+//! acknowledged, an acknowledgement that never comes making the batch be sent again.
 
 use std::time::Duration;
 
@@ -443,6 +444,115 @@ sourcetype = "kube:container"
             json!({"time": 1_795_233_601.5, "host": "node-a", "source": file,
                    "sourcetype": "kube:container", "event": "part one and two", "fields": fields}),
         ]
+    );
+    agent.signal("TERM");
+    assert!(agent.wait_exit(Duration::from_secs(30)).success());
+}
+
+/// The value of `gleaner_component_sent_events_total` for the HEC output (0 when absent).
+fn hec_sent(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("gleaner_component_sent_events_total{")
+                && l.contains("component_id=\"outputs.splunk_hec.0\"")
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn hec_ack_counts_events_sent_only_when_acknowledged_and_resends_on_timeout() {
+    let mut token = Token::new(FakeHec::TOKEN);
+    token.ack = true;
+    let hec = FakeHec::start_with(FakeHecConfig {
+        tokens: vec![token],
+        ..FakeHecConfig::default()
+    });
+    hec.set_withhold_acks(true);
+    let logs = tempfile::tempdir().expect("tempdir");
+    let dir = logs
+        .path()
+        .join("shop_web-1_0b7e6a52-1c1e-4b7a-9a51-3f2f0c6d9e11/app");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(
+        dir.join("0.log"),
+        "2026-11-21T04:00:00.1Z stdout F one\n2026-11-21T04:00:00.2Z stdout F two\n",
+    )
+    .expect("write log");
+    let mut agent = Agent::start(&format!(
+        r#"[agent]
+http_listen = "{{telemetry}}"
+flush_interval = "100ms"
+data_dir = "{{dir}}"
+hostname = "node-a"
+
+[[inputs.tail]]
+paths = ["{}/*/*/*.log"]
+format = "cri"
+read_from_head = true
+
+[[outputs.splunk_hec]]
+endpoint = "{}"
+token = "{}"
+ack = true
+ack_timeout = "400ms"
+ack_poll_interval = "50ms"
+"#,
+        logs.path().display(),
+        hec.url(),
+        FakeHec::TOKEN
+    ));
+    // Acks withheld: the batch is indexed, times out unacknowledged and is sent again.
+    // Each send waits for its own ackId: two distinct ids polled means a re-send.
+    let ack_ids = |polls: &[gleaner_e2e::fake_hec::AckPoll]| {
+        polls
+            .iter()
+            .flat_map(|p| p.acks.iter().map(|a| a.0))
+            .collect::<std::collections::BTreeSet<u64>>()
+    };
+    let polls = wait_for("the batch sent again after ack_timeout", || {
+        let polls = hec.ack_polls();
+        (ack_ids(&polls).len() >= 2).then_some(polls)
+    });
+    assert!(hec.indexed_count() >= 4);
+    assert!(polls.iter().all(|p| p.acks.iter().all(|&(_, ok)| !ok)));
+    let channels: std::collections::BTreeSet<&str> =
+        polls.iter().map(|p| p.channel.as_str()).collect();
+    assert_eq!(channels.len(), 1, "one stable channel: {channels:?}");
+    let m = http(&agent.telemetry_addr, "GET", "/metrics", &[], b"").expect("metrics");
+    assert_eq!(
+        hec_sent(&m.body),
+        0,
+        "counted sent before any ack:\n{}",
+        m.body
+    );
+    assert!(
+        agent
+            .stderr()
+            .contains("not acknowledged within ack_timeout")
+    );
+    assert!(
+        !agent.stderr().contains(FakeHec::TOKEN),
+        "the token is never logged"
+    );
+    // Acks released: the next attempt is acknowledged and only then counted.
+    hec.set_withhold_acks(false);
+    agent.wait_metrics("2 events sent", |m| hec_sent(m) == 2);
+    assert!(
+        hec.ack_polls()
+            .iter()
+            .any(|p| p.acks.iter().any(|&(_, ok)| ok))
+    );
+    // Re-sends duplicate (documented): every indexed event is one of the two lines.
+    let events = hec.events();
+    assert!(events.len() >= 4, "{events:?}");
+    assert!(events.contains(&json!("one")) && events.contains(&json!("two")));
+    assert!(
+        events
+            .iter()
+            .all(|e| *e == json!("one") || *e == json!("two"))
     );
     agent.signal("TERM");
     assert!(agent.wait_exit(Duration::from_secs(30)).success());

@@ -1,12 +1,13 @@
 //! The I/O of `outputs.splunk_hec`: posting to `/services/collector/event`, reading HEC's
-//! `{"text":"...","code":N}` answers, and re-sending the rest of a batch after a per-event
-//! rejection.
+//! `{"text":"...","code":N}` answers, re-sending the rest of a batch after a per-event
+//! rejection, and posting ack polls to `/services/collector/ack` (the acknowledgement
+//! protocol itself is in `ack.rs`).
 //!
 //! | answer | result |
 //! |---|---|
-//! | 200 (code 0; 24/25 "approaching capacity" are logged) | accepted |
+//! | 200 (code 0; 24/25 "approaching capacity" are logged) | accepted; with `ack = true`, delivered once its `ackId` is acknowledged (`ack.rs`) |
 //! | 400 codes 6, 12, 13, 15 with `invalid-event-number` N | events before N were indexed; event N is dropped (`invalid_event`, reason logged) and the events after it are sent again, in the same call |
-//! | 400 code 7 (incorrect index), 10/11 (channel: the token wants indexer acknowledgement), 16 (query-string auth) | `Retryable`, logged as an error: a misconfiguration, the data waits |
+//! | 400 code 7 (incorrect index), 10/11 (channel missing or invalid: the token wants indexer acknowledgement), 16 (query-string auth) | `Retryable`, logged as an error: a misconfiguration, the data waits |
 //! | 400 otherwise (code 5 no data, 6 without an event number) | `Permanent` |
 //! | 401 (codes 2, 3), 403 (codes 1, 4), 404 | `Retryable`, logged as an error |
 //! | 413 | `TooLarge`: the worker splits the batch |
@@ -19,8 +20,10 @@
 //! worker's retry of the same payload resumes there, so indexed events are not sent twice.
 //! If the rest is refused for good instead, the send succeeds with the rest reported as
 //! rejected (counted as `permanent_error`), so the indexed part is not counted as lost.
-//! Without indexer acknowledgement (not implemented), a timeout after Splunk took a request
-//! still duplicates it on retry: HEC has no idempotency.
+//! An acknowledgement that does not come within `ack_timeout` fails the send (`Retryable`)
+//! with the progress kept, so the retry sends the unacknowledged part again. Without
+//! acknowledgement, a timeout after Splunk took a request duplicates it on retry: HEC has no
+//! idempotency (with it, duplicates remain possible when only the acknowledgement is late).
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -32,6 +35,7 @@ use http_body_util::Full;
 use serde::Deserialize;
 use tracing::{error, warn};
 
+use super::ack::{self, AckSettings};
 use super::config::Settings;
 use crate::http_client::{self, ClientSettings, LazyClient, Response, SecretSource, USER_AGENT};
 
@@ -49,11 +53,14 @@ struct HecAnswer {
     code: Option<i64>,
     #[serde(rename = "invalid-event-number")]
     invalid_event_number: Option<usize>,
+    #[serde(rename = "ackId")]
+    ack_id: Option<u64>,
 }
 
 /// What one answer means.
 enum Verdict {
-    Accepted,
+    /// Accepted, with the `ackId` when the server gave one.
+    Accepted(Option<u64>),
     /// Event `n` of the request (0-based) was refused; those before it were indexed.
     Rejected {
         n: usize,
@@ -83,6 +90,11 @@ pub(crate) struct Client {
     headers: Vec<(http::HeaderName, HeaderValue)>,
     metrics: Arc<ComponentMetrics>,
     progress: Option<Progress>,
+    ack_url: http::Uri,
+    ack: Option<AckSettings>,
+    channel: Option<HeaderValue>,
+    /// A 200 without `ackId` while `ack = true` was logged.
+    warned_no_ack_id: bool,
 }
 
 impl Client {
@@ -98,6 +110,10 @@ impl Client {
             headers: settings.headers.clone(),
             metrics,
             progress: None,
+            ack_url: settings.ack_url.clone(),
+            ack: settings.ack.clone(),
+            channel: settings.channel.clone(),
+            warned_no_ack_id: false,
         }
     }
 
@@ -124,7 +140,24 @@ impl Client {
                 Err(e) => Verdict::Failed(e),
             };
             match verdict {
-                Verdict::Accepted => {
+                Verdict::Accepted(ack_id) => {
+                    if let Some(settings) = self.ack.clone() {
+                        match ack_id {
+                            Some(id) => {
+                                if let Err(e) = ack::confirm(self, &settings, id).await {
+                                    // Events before `at.offset` were indexed; the retry
+                                    // sends the unacknowledged rest again.
+                                    self.remember(at);
+                                    return Err(e);
+                                }
+                            }
+                            None if !self.warned_no_ack_id => {
+                                self.warned_no_ack_id = true;
+                                warn!(url = %self.url, "splunk_hec: ack = true but HEC answered without an ackId (indexer acknowledgement is disabled on the token); requests are taken as delivered when accepted");
+                            }
+                            None => {}
+                        }
+                    }
                     return Ok(SendReport {
                         rejected: at.rejected,
                     });
@@ -178,7 +211,29 @@ impl Client {
         self.progress = Some(at);
     }
 
+    /// `/services/collector/ack`, for logs and errors.
+    pub(crate) fn ack_url(&self) -> &http::Uri {
+        &self.ack_url
+    }
+
+    /// Posts an ack poll (`{"acks":[...]}`, never gzipped).
+    pub(crate) async fn post_ack(&mut self, body: Bytes) -> Result<Response, OutputError> {
+        let url = self.ack_url.clone();
+        self.send(url, body, false).await
+    }
+
     async fn post(&mut self, body: Bytes) -> Result<Response, OutputError> {
+        let url = self.url.clone();
+        let gzip = self.gzip;
+        self.send(url, body, gzip).await
+    }
+
+    async fn send(
+        &mut self,
+        url: http::Uri,
+        body: Bytes,
+        gzip: bool,
+    ) -> Result<Response, OutputError> {
         let token = self.token.current().await.map_err(|e| {
             error!(error = %e, "splunk_hec: cannot read the token; data is kept and retried");
             OutputError::retryable(format!("splunk_hec: {e}"))
@@ -188,12 +243,12 @@ impl Client {
                 error!("splunk_hec: the token holds characters a header cannot carry; data is kept and retried");
                 OutputError::retryable("splunk_hec: invalid token")
             })?;
-        let body = if self.gzip {
+        let body = if gzip {
             http_client::gzip_async(body).await
         } else {
             body
         };
-        let mut req = Request::post(self.url.clone());
+        let mut req = Request::post(url);
         for (k, v) in &self.headers {
             req = req.header(k, v.clone());
         }
@@ -201,7 +256,10 @@ impl Client {
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::USER_AGENT, USER_AGENT)
             .header(header::AUTHORIZATION, auth);
-        if self.gzip {
+        if let Some(channel) = &self.channel {
+            req = req.header("x-splunk-request-channel", channel.clone());
+        }
+        if gzip {
             req = req.header(header::CONTENT_ENCODING, "gzip");
         }
         let req = req.body(Full::new(body)).map_err(|e| {
@@ -264,9 +322,9 @@ fn judge(url: &http::Uri, resp: &Response) -> Verdict {
     match (status, answer.code) {
         (200..=299, Some(24 | 25)) => {
             warn!(url = %url, code = answer.code, reason = %text, "splunk_hec: the server is approaching capacity");
-            Verdict::Accepted
+            Verdict::Accepted(answer.ack_id)
         }
-        (200..=299, _) => Verdict::Accepted,
+        (200..=299, _) => Verdict::Accepted(answer.ack_id),
         (400, Some(6 | 12 | 13 | 15)) if answer.invalid_event_number.is_some() => {
             Verdict::Rejected {
                 n: answer.invalid_event_number.unwrap_or_default(),
@@ -279,7 +337,7 @@ fn judge(url: &http::Uri, resp: &Response) -> Verdict {
         }
         (400, Some(10 | 11)) => {
             loud(
-                "the token requires indexer acknowledgement, which this output does not do (disable useACK on the token)",
+                "the channel is missing or invalid: the token requires indexer acknowledgement (set ack = true, or disable useACK on the token)",
             );
             Verdict::Failed(OutputError::retryable(msg("data channel required")))
         }

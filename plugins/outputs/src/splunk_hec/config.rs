@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use gleaner_api::{ByteSize, ConfigError, Duration, PluginConfig, Secret};
 use serde::Deserialize;
 
+use super::ack::{self, AckSettings};
 use super::encode::Envelope;
 use crate::attr_glob::AttrGlobs;
 use crate::http_client::{self, ContentEncoding, SecretSource, TlsSettings};
@@ -49,6 +50,14 @@ pub(crate) struct HecConfig {
     key_file: Option<PathBuf>,
     /// Accept any server certificate (Splunk's default self-signed certificate).
     insecure_skip_verify: bool,
+    /// Indexer acknowledgement: a request is delivered only once HEC acknowledges it.
+    ack: bool,
+    /// Longest wait for an acknowledgement before the request is sent again.
+    ack_timeout: Duration,
+    /// Pause between two polls of `/services/collector/ack`.
+    ack_poll_interval: Duration,
+    /// The channel GUID (`X-Splunk-Request-Channel`); default: a random one per output.
+    channel: Option<String>,
 }
 
 impl Default for HecConfig {
@@ -71,6 +80,10 @@ impl Default for HecConfig {
             cert_file: None,
             key_file: None,
             insecure_skip_verify: false,
+            ack: false,
+            ack_timeout: Duration::from_secs(60),
+            ack_poll_interval: Duration::from_secs(1),
+            channel: None,
         }
     }
 }
@@ -88,6 +101,12 @@ pub(crate) struct Settings {
     pub(crate) max_bytes: usize,
     pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
     pub(crate) tls: TlsSettings,
+    /// `/services/collector/ack` on the same base.
+    pub(crate) ack_url: http::Uri,
+    /// Set when `ack = true`.
+    pub(crate) ack: Option<AckSettings>,
+    /// The channel sent with every request (set when `ack = true` or `channel` is given).
+    pub(crate) channel: Option<http::HeaderValue>,
 }
 
 impl HecConfig {
@@ -100,6 +119,8 @@ impl HecConfig {
             http_client::parse_url(&self.endpoint).map_err(|m| cfg.error_at("endpoint", m))?;
         let path = http_client::join_path(&base, "/services/collector/event");
         let url = http_client::with_path(&base, &path, "");
+        let ack_path = http_client::join_path(&base, "/services/collector/ack");
+        let ack_url = http_client::with_path(&base, &ack_path, "");
         let token = match (self.token, self.token_file) {
             (Some(t), None) => {
                 if t.expose().is_empty()
@@ -156,6 +177,12 @@ impl HecConfig {
                 "the token sets Authorization; give it as `token`",
             ));
         }
+        if headers
+            .iter()
+            .any(|(k, _)| k.as_str() == "x-splunk-request-channel")
+        {
+            return Err(cfg.error_at("headers", "give the channel as `channel`"));
+        }
         let tls = TlsSettings {
             ca_file: self.ca_file,
             cert_file: self.cert_file,
@@ -163,6 +190,38 @@ impl HecConfig {
             insecure_skip_verify: self.insecure_skip_verify,
         };
         tls.validate().map_err(|m| cfg.error_at("cert_file", m))?;
+        if self.ack_timeout.get().is_zero() {
+            return Err(cfg.error_at("ack_timeout", "must be above 0s"));
+        }
+        if self.ack_poll_interval.get().is_zero() {
+            return Err(cfg.error_at("ack_poll_interval", "must be above 0s"));
+        }
+        if self.ack_poll_interval.get() > self.ack_timeout.get() {
+            return Err(cfg.error_at("ack_poll_interval", "must not exceed `ack_timeout`"));
+        }
+        if let Some(c) = &self.channel
+            && !ack::is_guid(c)
+        {
+            return Err(cfg
+                .error_at("channel", "`channel` must be a GUID")
+                .with_hint("channel = \"0f8c2e4a-1b2c-4d5e-8f90-a1b2c3d4e5f6\", or leave it unset for a random one"));
+        }
+        let channel = match (self.channel, self.ack) {
+            (Some(c), _) => Some(c),
+            (None, true) => Some(ack::new_channel()),
+            (None, false) => None,
+        };
+        let channel = match channel {
+            Some(c) => Some(
+                http::HeaderValue::from_str(&c)
+                    .map_err(|_| cfg.error_at("channel", "`channel` must be a GUID"))?,
+            ),
+            None => None,
+        };
+        let ack = self.ack.then(|| AckSettings {
+            timeout: self.ack_timeout.get(),
+            poll_interval: self.ack_poll_interval.get(),
+        });
         Ok(Settings {
             url,
             token,
@@ -174,6 +233,9 @@ impl HecConfig {
             max_bytes: usize::try_from(self.batch_max_bytes.get()).unwrap_or(usize::MAX),
             headers,
             tls,
+            ack_url,
+            ack,
+            channel,
         })
     }
 }

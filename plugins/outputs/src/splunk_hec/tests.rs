@@ -142,7 +142,22 @@ fn config_errors_name_the_key() {
             "token = \"a\"\nheaders = { Authorization = \"x\" }\n",
             "outputs.splunk_hec.0.headers",
         ),
-        ("token = \"a\"\nack = true\n", "outputs.splunk_hec.0.ack"),
+        (
+            "token = \"a\"\nack = true\nack_timeout = \"0s\"\n",
+            "outputs.splunk_hec.0.ack_timeout",
+        ),
+        (
+            "token = \"a\"\nack_timeout = \"1s\"\nack_poll_interval = \"2s\"\n",
+            "outputs.splunk_hec.0.ack_poll_interval",
+        ),
+        (
+            "token = \"a\"\nchannel = \"not-a-guid\"\n",
+            "outputs.splunk_hec.0.channel",
+        ),
+        (
+            "token = \"a\"\nheaders = { X-Splunk-Request-Channel = \"x\" }\n",
+            "outputs.splunk_hec.0.headers",
+        ),
     ];
     for (toml, key) in cases {
         let e = build_err(toml);
@@ -193,6 +208,7 @@ async fn request_shape() {
     assert_eq!(q.header("authorization"), Some("Splunk abc"));
     assert_eq!(q.header("content-encoding"), Some("gzip"));
     assert_eq!(q.header("content-type"), Some("application/json"));
+    assert_eq!(q.header("x-splunk-request-channel"), None);
     assert_eq!(events_of(&q.body), ["e0", "e1"]);
 }
 
@@ -386,4 +402,187 @@ async fn a_permanent_refusal_after_partial_indexing_rejects_only_the_rest() {
     assert_eq!(out.send(lines(5)).await, Ok(SendReport { rejected: 4 }));
     assert_eq!(m.dropped_count("invalid_event"), 1);
     assert_eq!(m.dropped_count("permanent_error"), 3);
+}
+
+const ACK: &str = "ack = true\nack_poll_interval = \"10ms\"\n";
+
+fn paths(server: &TestServer) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .map(|r| r.path_and_query.clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn with_ack_a_send_ends_when_its_ack_id_is_acknowledged() {
+    let server = TestServer::start(vec![
+        Reply::new(200, r#"{"text":"Success","code":0,"ackId":7}"#),
+        Reply::new(200, r#"{"acks":{"7":false}}"#),
+        Reply::new(503, r#"{"text":"Server is busy","code":9}"#),
+        Reply::new(200, r#"{"acks":{"7":true}}"#),
+    ])
+    .await;
+    let (mut out, _) = build(&format!(
+        "endpoint = \"{}\"\ntoken = \"abc\"\n{ACK}",
+        server.url()
+    ));
+    assert_eq!(out.send(lines(2)).await, Ok(SendReport::ALL_ACCEPTED));
+    let reqs = server.requests();
+    assert_eq!(
+        paths(&server),
+        [
+            "/services/collector/event",
+            "/services/collector/ack",
+            "/services/collector/ack",
+            "/services/collector/ack",
+        ]
+    );
+    let channel = reqs[0]
+        .header("x-splunk-request-channel")
+        .expect("channel")
+        .to_owned();
+    assert!(super::ack::is_guid(&channel), "{channel}");
+    for poll in &reqs[1..] {
+        assert_eq!(poll.method, "POST");
+        assert_eq!(poll.header("x-splunk-request-channel"), Some(&*channel));
+        assert_eq!(poll.header("authorization"), Some("Splunk abc"));
+        assert_eq!(poll.body, br#"{"acks":[7]}"#);
+    }
+    // The channel is stable across sends.
+    drop(server);
+    let server = TestServer::start(vec![
+        Reply::new(200, r#"{"text":"Success","code":0,"ackId":8}"#),
+        Reply::new(200, r#"{"acks":{"8":true}}"#),
+    ])
+    .await;
+    let (mut out, _) = build(&format!(
+        "endpoint = \"{}\"\ntoken = \"abc\"\nchannel = \"0F8C2E4A-1b2c-4d5e-8f90-a1b2c3d4e5f6\"\n{ACK}",
+        server.url()
+    ));
+    assert_eq!(out.send(lines(1)).await, Ok(SendReport::ALL_ACCEPTED));
+    assert_eq!(out.send(lines(1)).await, Ok(SendReport::ALL_ACCEPTED));
+    for r in server.requests() {
+        assert_eq!(
+            r.header("x-splunk-request-channel"),
+            Some("0F8C2E4A-1b2c-4d5e-8f90-a1b2c3d4e5f6")
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_ack_that_never_comes_fails_retryable_and_the_retry_resends() {
+    // e0 is refused (dropped), e1 and e2 are accepted with ackId 2 that never reads true.
+    let server = TestServer::start(vec![
+        Reply::new(
+            400,
+            r#"{"text":"Invalid data format","code":6,"invalid-event-number":0}"#,
+        ),
+        Reply::new(200, r#"{"text":"Success","code":0,"ackId":2}"#),
+        Reply::new(200, r#"{"acks":{"2":false}}"#),
+    ])
+    .await;
+    let (mut out, m) = build(&format!(
+        "endpoint = \"{}\"\ntoken = \"abc\"\nack = true\nack_timeout = \"150ms\"\nack_poll_interval = \"20ms\"\n",
+        server.url()
+    ));
+    let p = lines(3);
+    let started = std::time::Instant::now();
+    let err = out.send(p.clone()).await.expect_err("not acknowledged");
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    assert_eq!(err.kind, OutputErrorKind::Retryable);
+    assert!(
+        err.message
+            .contains("not acknowledged within ack_timeout (0.15s); re-sending"),
+        "{err}"
+    );
+    assert!(!err.message.contains("abc"), "{err}");
+    let polls = paths(&server)
+        .iter()
+        .filter(|p| p.ends_with("/ack"))
+        .count();
+    assert!((3..=9).contains(&polls), "{polls} polls");
+    // The worker's retry sends the unacknowledged events again (not the dropped one). The
+    // scripted server now answers 200 without an ackId: taken as delivered (logged once).
+    assert_eq!(out.send(p).await, Ok(SendReport { rejected: 1 }));
+    assert_eq!(m.dropped_count("invalid_event"), 1);
+    let events: Vec<Vec<String>> = server
+        .requests()
+        .iter()
+        .filter(|r| r.path_and_query.ends_with("/event"))
+        .map(|r| events_of(&r.body))
+        .collect();
+    assert_eq!(
+        events,
+        vec![vec!["e0", "e1", "e2"], vec!["e1", "e2"], vec!["e1", "e2"]]
+    );
+}
+
+#[tokio::test]
+async fn each_resent_remainder_waits_for_its_own_ack() {
+    let server = TestServer::start(vec![
+        Reply::new(
+            400,
+            r#"{"text":"Invalid data format","code":6,"invalid-event-number":1}"#,
+        ),
+        Reply::new(200, r#"{"text":"Success","code":0,"ackId":5}"#),
+        Reply::new(200, r#"{"acks":{"5":true}}"#),
+    ])
+    .await;
+    let (mut out, _) = build(&format!(
+        "endpoint = \"{}\"\ntoken = \"abc\"\n{ACK}",
+        server.url()
+    ));
+    assert_eq!(out.send(lines(3)).await, Ok(SendReport { rejected: 1 }));
+    let reqs = server.requests();
+    assert_eq!(events_of(&reqs[0].body), ["e0", "e1", "e2"]);
+    assert_eq!(events_of(&reqs[1].body), ["e2"]);
+    assert_eq!(reqs[2].body, br#"{"acks":[5]}"#);
+    assert_eq!(reqs.len(), 3);
+}
+
+#[tokio::test]
+async fn ack_endpoint_refusals_are_retryable() {
+    for (status, body, words) in [
+        (
+            400,
+            r#"{"text":"ACK is disabled","code":14}"#,
+            "ack is disabled",
+        ),
+        (
+            400,
+            r#"{"text":"Invalid data channel","code":11}"#,
+            "data channel refused",
+        ),
+        (403, r#"{"text":"Invalid token","code":4}"#, "token refused"),
+    ] {
+        let server = TestServer::start(vec![
+            Reply::new(200, r#"{"text":"Success","code":0,"ackId":3}"#),
+            Reply::new(status, body),
+        ])
+        .await;
+        let (mut out, _) = build(&format!(
+            "endpoint = \"{}\"\ntoken = \"abc\"\n{ACK}",
+            server.url()
+        ));
+        let err = out.send(lines(1)).await.expect_err("refused");
+        assert_eq!(err.kind, OutputErrorKind::Retryable, "{err}");
+        assert!(err.message.contains(words), "{err}");
+        assert_eq!(server.requests().len(), 2, "no more polls after a refusal");
+    }
+}
+
+#[tokio::test]
+async fn without_an_ack_id_the_send_is_delivered_when_accepted() {
+    let server = TestServer::start(vec![Reply::new(200, r#"{"text":"Success","code":0}"#)]).await;
+    let (mut out, _) = build(&format!(
+        "endpoint = \"{}\"\ntoken = \"abc\"\n{ACK}",
+        server.url()
+    ));
+    assert_eq!(out.send(lines(1)).await, Ok(SendReport::ALL_ACCEPTED));
+    assert_eq!(out.send(lines(1)).await, Ok(SendReport::ALL_ACCEPTED));
+    assert_eq!(
+        paths(&server),
+        ["/services/collector/event", "/services/collector/event"]
+    );
 }
