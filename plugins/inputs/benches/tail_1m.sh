@@ -27,6 +27,7 @@ cat > "$work/gleaner.toml" <<TOML
 http_listen = ""
 data_dir = "$work/data"
 flush_interval = "1s"
+max_in_flight_events = ${MAXIF:-4096}
 
 [[inputs.tail]]
 paths = ["$work/pods/*/*/*.log"]
