@@ -109,7 +109,28 @@ impl Discovery {
 
     /// Walks every glob; returns the matching files (compressed ones included, for the caller
     /// to count) and refreshes the directory watches. Returns how many watches failed.
+    ///
+    /// A directory created between the walk and the moment its parent's watch is in place
+    /// would be missed until the next rescan; so whenever new watches were added, the globs
+    /// are walked again (the watches now cover that window), at most a few times.
     pub(crate) fn scan(&mut self) -> (Vec<Found>, usize) {
+        let mut all = Vec::new();
+        let mut failed = 0;
+        for _ in 0..4 {
+            let (found, f, added) = self.scan_once();
+            all.extend(found);
+            failed = f;
+            if added == 0 {
+                break;
+            }
+        }
+        all.sort_by(|a, b| a.path.cmp(&b.path));
+        all.dedup_by(|a, b| a.path == b.path);
+        (all, failed)
+    }
+
+    /// One walk: the files found, the watches that failed and the watches newly added.
+    fn scan_once(&mut self) -> (Vec<Found>, usize, usize) {
         let mut found = Vec::new();
         let mut dirs: Vec<(PathBuf, FileKey)> = Vec::new();
         for g in &self.globs {
@@ -129,15 +150,17 @@ impl Discovery {
         found.retain(|f| !self.exclude.iter().any(|g| g.matches(&f.path)));
         found.sort_by(|a, b| a.path.cmp(&b.path));
         found.dedup_by(|a, b| a.path == b.path);
-        let failed = self.watch_dirs(dirs);
-        (found, failed)
+        let (failed, added) = self.watch_dirs(dirs);
+        (found, failed, added)
     }
 
-    fn watch_dirs(&mut self, dirs: Vec<(PathBuf, FileKey)>) -> usize {
+    /// Watches `dirs` (and only them); returns (watches that failed, watches added).
+    fn watch_dirs(&mut self, dirs: Vec<(PathBuf, FileKey)>) -> (usize, usize) {
         let Some(w) = self.watcher.as_mut() else {
-            return 0;
+            return (0, 0);
         };
         let mut failed = 0;
+        let mut added = 0;
         let mut keep: HashMap<PathBuf, FileKey> = HashMap::with_capacity(dirs.len());
         for (d, key) in dirs {
             if keep.contains_key(&d) {
@@ -145,7 +168,7 @@ impl Discovery {
             }
             if self.watched.get(&d) != Some(&key) {
                 match w.watch(&d, RecursiveMode::NonRecursive) {
-                    Ok(()) => {}
+                    Ok(()) => added += 1,
                     Err(e) => {
                         failed += 1;
                         if !self.watch_failed {
@@ -165,7 +188,7 @@ impl Discovery {
             }
         }
         self.watched = keep;
-        failed
+        (failed, added)
     }
 }
 
