@@ -108,9 +108,12 @@ impl OutputBuffer {
     }
 
     /// Every event of `d` was accepted or rejected for good.
-    pub async fn done(&self, chunk: Option<u64>) {
-        if let (OutputBuffer::Disk(b), Some(seq)) = (self, chunk) {
+    pub async fn done(&self, d: Delivery) {
+        if let (OutputBuffer::Disk(b), Some(seq)) = (self, d.chunk) {
             b.done(seq).await;
+            if let DeliverySource::Chunk(reader) = d.source {
+                b.recycle(reader);
+            }
         }
     }
 

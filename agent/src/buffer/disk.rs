@@ -60,6 +60,8 @@ struct Inner {
     flags: Mutex<Flags>,
     tx: Mutex<Option<mpsc::Sender<WriteReq>>>,
     writer_budget: Arc<tokio::sync::Semaphore>,
+    /// The read buffer of the last delivered chunk, reused for the next one.
+    spare: Mutex<Option<Vec<u8>>>,
     /// Space was freed, or the buffer closed.
     space: Notify,
     /// A chunk was sealed, or the writer finished.
@@ -116,6 +118,7 @@ impl DiskBuffer {
             flags: Mutex::new(Flags::default()),
             tx: Mutex::new(Some(tx)),
             writer_budget: Arc::new(tokio::sync::Semaphore::new(WRITER_BUDGET as usize)),
+            spare: Mutex::new(None),
             space: Notify::new(),
             ready: Notify::new(),
             cfg,
@@ -190,7 +193,8 @@ impl DiskBuffer {
                 continue;
             };
             let path = meta.path.clone();
-            match tokio::task::spawn_blocking(move || ChunkReader::open(&path)).await {
+            let buf = lock(&inner.spare).take().unwrap_or_default();
+            match tokio::task::spawn_blocking(move || ChunkReader::open_with(&path, buf)).await {
                 Ok(Ok(reader)) => {
                     return Some(ChunkDelivery {
                         seq: meta.seq,
@@ -239,6 +243,14 @@ impl DiskBuffer {
             Err(e) => error!(output = %self.inner.id, error = %e, "chunk removal task failed"),
         }
         self.inner.space.notify_waiters();
+    }
+
+    /// Keeps a delivered chunk's read buffer for the next one (unless it grew unusually big).
+    pub fn recycle(&self, reader: ChunkReader) {
+        let buf = reader.into_buffer();
+        if buf.capacity() as u64 <= 2 * self.inner.cfg.store.chunk_size.max(1 << 20) {
+            *lock(&self.inner.spare) = Some(buf);
+        }
     }
 
     /// Chunks waiting (sealed and active).

@@ -113,10 +113,20 @@ pub struct ChunkReader {
 impl ChunkReader {
     /// Reads `path` and verifies it is a sealed, undamaged chunk.
     pub fn open(path: &Path) -> Result<ChunkReader, ReadChunkError> {
-        let bytes = fs::read(path).map_err(|source| ReadChunkError::Io {
+        Self::open_with(path, Vec::new())
+    }
+
+    /// [`Self::open`], reading into `buf` (cleared first) so a caller can reuse one
+    /// allocation for every chunk.
+    pub fn open_with(path: &Path, mut buf: Vec<u8>) -> Result<ChunkReader, ReadChunkError> {
+        use std::io::Read as _;
+        buf.clear();
+        let read = fs::File::open(path).and_then(|mut f| f.read_to_end(&mut buf));
+        read.map_err(|source| ReadChunkError::Io {
             path: path.display().to_string(),
             source,
         })?;
+        let bytes = buf;
         let corrupt = |reason: String| ReadChunkError::Corrupt {
             path: path.display().to_string(),
             reason,
@@ -133,6 +143,11 @@ impl ChunkReader {
             bytes,
             frames: scan.payloads.into_iter(),
         })
+    }
+
+    /// Gives back the read buffer, for the next chunk.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.bytes
     }
 
     /// The next batch. A frame whose checksum held but which does not decode (written by an

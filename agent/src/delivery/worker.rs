@@ -87,7 +87,6 @@ impl OutputWorker {
             tokio::select! {
                 d = self.buffer.next() => match d {
                     Some(mut d) => {
-                        let chunk = d.chunk;
                         let left = self.deliver(&mut d, &mut dead).await;
                         dirty = true;
                         if left > 0 {
@@ -96,7 +95,7 @@ impl OutputWorker {
                             }
                             break;
                         }
-                        self.buffer.done(chunk).await;
+                        self.buffer.done(d).await;
                     }
                     None => break,
                 },
@@ -134,6 +133,9 @@ impl OutputWorker {
         let limits: BatchLimits = self.output.batch_limits();
         let chunk = d.chunk;
         let mut planner = Planner::new(limits.max_events);
+        // Requests of one delivery are alike: start each encoding at the last one's size
+        // instead of growing it by doubling.
+        let mut size_hint = 0usize;
         // Halves of split requests wait here, first half on top.
         let mut pending: Vec<Batch> = Vec::new();
         loop {
@@ -153,7 +155,7 @@ impl OutputWorker {
                 }
             };
             let Some(b) = next else { return 0 };
-            let mut buf = Vec::new();
+            let mut buf = Vec::with_capacity(size_hint);
             let events = match self.output.encode(&b, &mut buf) {
                 Ok(report) => b.len().saturating_sub(report.skipped),
                 Err(e) => {
@@ -166,6 +168,7 @@ impl OutputWorker {
             if buf.is_empty() {
                 continue;
             }
+            size_hint = size_hint.max(buf.len().min(limits.max_bytes));
             if buf.len() > limits.max_bytes && b.len() > 1 {
                 let (a, c) = split(b);
                 pending.push(c);
