@@ -16,6 +16,10 @@ pub(super) fn write_str(buf: &mut Vec<u8>, s: &str) {
 /// Appends `bytes` as a JSON string, replacing each invalid UTF-8 sequence with U+FFFD
 /// (as `String::from_utf8_lossy` does). Returns true when something was replaced.
 pub(super) fn write_bytes_lossy(buf: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        write_str(buf, text);
+        return false;
+    }
     let mut replaced = false;
     buf.push(b'"');
     for chunk in bytes.utf8_chunks() {
@@ -39,7 +43,18 @@ pub(super) fn write_escaped(buf: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        // Skip eight clean bytes at a time (most text needs no escape at all).
+        if let Some(word) = bytes.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            if !needs_escape(u64::from_le_bytes(w)) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
         let short: &[u8] = match b {
             b'"' => b"\\\"",
             b'\\' => b"\\\\",
@@ -49,7 +64,10 @@ pub(super) fn write_escaped(buf: &mut Vec<u8>, s: &str) {
             0x08 => b"\\b",
             0x0c => b"\\f",
             0x00..=0x1f => b"",
-            _ => continue,
+            _ => {
+                i += 1;
+                continue;
+            }
         };
         buf.extend_from_slice(&bytes[start..i]);
         if short.is_empty() {
@@ -59,12 +77,25 @@ pub(super) fn write_escaped(buf: &mut Vec<u8>, s: &str) {
         } else {
             buf.extend_from_slice(short);
         }
-        start = i + 1;
+        i += 1;
+        start = i;
     }
     buf.extend_from_slice(&bytes[start..]);
 }
 
-/// Appends a field value as JSON; NaN and ±Inf, which JSON cannot hold, become `null`.
+/// True when one of the eight bytes of `w` is `"`, `\` or a control character (< 0x20).
+/// SWAR: `x - 0x01..` borrows into the high bit of a byte exactly when that byte of `x` is
+/// zero (or, against `0x20..`, below 0x20); bytes with their own high bit set are masked out.
+fn needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    let quote = zero_byte(w ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(w ^ (ONES * u64::from(b'\\')));
+    (below_space | quote | backslash) != 0
+}
+
 pub(super) fn write_value(buf: &mut Vec<u8>, v: &FieldValue) {
     match v {
         FieldValue::Float(f) => write_f64(buf, *f),
@@ -93,4 +124,58 @@ fn push_fmt(buf: &mut Vec<u8>, args: fmt::Arguments<'_>) {
     // `io::Write for Vec<u8>` only fails if the formatting impls fail, which the integer and
     // float impls never do; nothing useful can be done with the error.
     buf.write_fmt(args).unwrap_or(());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The escaper one byte at a time: the reference for the word-at-a-time one.
+    fn reference(s: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        for c in s.chars() {
+            match c {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                '\u{8}' => out.extend_from_slice(b"\\b"),
+                '\u{c}' => out.extend_from_slice(b"\\f"),
+                c if (c as u32) < 0x20 => {
+                    out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+                }
+                c => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn word_at_a_time_escaping_matches_the_reference_for_every_ascii_byte_at_every_offset() {
+        for b in 0u8..0x80 {
+            for at in 0..20 {
+                for len in [at + 1, 17, 24] {
+                    let mut s: Vec<u8> =
+                        b"abcdefghijklmnopqrstuvwx"[..len.max(at + 1).min(24)].to_vec();
+                    s[at] = b;
+                    let s = String::from_utf8(s).unwrap();
+                    let mut got = Vec::new();
+                    write_escaped(&mut got, &s);
+                    assert_eq!(got, reference(&s), "byte {b:#x} at {at} in {s:?}");
+                }
+            }
+        }
+        for s in [
+            "",
+            "plain",
+            "ünïcødé \u{7f} \u{1f}\u{0}",
+            "a\"b\\c\nd",
+            &"x".repeat(1000),
+        ] {
+            let mut got = Vec::new();
+            write_escaped(&mut got, s);
+            assert_eq!(got, reference(s), "{s:?}");
+        }
+    }
 }
