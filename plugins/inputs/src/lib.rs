@@ -1,6 +1,7 @@
 //! `gleaner-inputs`: every input plugin, one module each, and the [`INPUTS`] registry list.
 //! List order is the order of `sample-config` and of the README table.
 
+pub mod host;
 pub mod http_listener;
 pub mod internal;
 pub mod tail;
@@ -12,4 +13,5 @@ pub static INPUTS: &[InputDescriptor] = &[
     internal::DESCRIPTOR,
     http_listener::DESCRIPTOR,
     tail::DESCRIPTOR,
+    host::DESCRIPTOR,
 ];
