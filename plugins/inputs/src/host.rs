@@ -18,6 +18,7 @@
 mod cpu;
 mod disk;
 mod diskio;
+mod gather;
 mod kernel;
 mod mem;
 mod net;
@@ -29,17 +30,17 @@ mod system;
 #[cfg(test)]
 mod tests;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use gleaner_api::{
     Batch, BuildContext, ComponentMetrics, ConfigError, Input, InputContext, InputDescriptor,
-    Metric, PluginConfig, PluginError, now_ns,
+    PluginConfig, PluginError,
 };
 use serde::Deserialize;
 
-use self::root::{HostRoot, NameFilter};
+use self::gather::Gatherer;
+use self::root::HostRoot;
 
 /// Registry entry.
 pub const DESCRIPTOR: InputDescriptor = InputDescriptor {
@@ -181,165 +182,6 @@ fn build(cfg: &PluginConfig, _cx: &BuildContext) -> Result<Box<dyn Input>, Confi
 /// The input.
 struct Host {
     gatherer: Gatherer,
-}
-
-/// The collectors' settings and state, moved to the blocking pool for each gather.
-struct Gatherer {
-    root: HostRoot,
-    enabled: [bool; 9],
-    percpu: bool,
-    totalcpu: bool,
-    ignore_fs: Vec<String>,
-    mount_points: Vec<String>,
-    devices: NameFilter,
-    interfaces: NameFilter,
-    cpu: cpu::CpuState,
-    /// `statvfs`, replaceable in tests.
-    statfs: fn(&Path) -> Option<disk::Space>,
-    /// Reused read buffers.
-    stat: String,
-    buf: String,
-}
-
-impl Gatherer {
-    fn new(root: HostRoot, c: &HostConfig) -> Self {
-        let mut enabled = [false; 9];
-        for (i, name) in COLLECTORS.iter().enumerate() {
-            enabled[i] = c.collect.iter().any(|x| x == name);
-        }
-        Gatherer {
-            root,
-            enabled,
-            percpu: c.percpu,
-            totalcpu: c.totalcpu,
-            ignore_fs: c.ignore_fs.clone(),
-            mount_points: c.mount_points.clone(),
-            devices: NameFilter {
-                include: c.devices.clone(),
-                exclude: c.exclude_devices.clone(),
-            },
-            interfaces: NameFilter {
-                include: c.interfaces.clone(),
-                exclude: c.exclude_interfaces.clone(),
-            },
-            cpu: cpu::CpuState::default(),
-            statfs: disk::statvfs,
-            stat: String::new(),
-            buf: String::new(),
-        }
-    }
-
-    fn on(&self, name: &str) -> bool {
-        COLLECTORS
-            .iter()
-            .position(|c| *c == name)
-            .is_some_and(|i| self.enabled[i])
-    }
-
-    /// One gather: every enabled collector, one timestamp.
-    fn gather(&mut self, errors: &ComponentMetrics) -> Vec<Metric> {
-        let ts = now_ns();
-        let mut out = Vec::with_capacity(64);
-        let root = self.root.clone();
-        let stat_ok = (self.on("cpu") || self.on("system") || self.on("kernel"))
-            && root.read_into("/proc/stat", &mut self.stat).is_some();
-        let stat = if stat_ok { self.stat.as_str() } else { "" };
-        let fail = |ok: bool, reason: &'static str| {
-            if !ok {
-                errors.error(reason);
-            }
-        };
-
-        if self.on("cpu") {
-            fail(stat_ok, "host_cpu");
-            if stat_ok {
-                let now = cpu::parse_stat(stat);
-                self.cpu
-                    .collect(now, self.percpu, self.totalcpu, ts, &mut out);
-            }
-        }
-        if self.on("mem") || self.on("swap") {
-            let ok = root.read_into("/proc/meminfo", &mut self.buf).is_some();
-            let info = mem::parse_meminfo(if ok { &self.buf } else { "" });
-            if self.on("mem") {
-                let m = mem::collect(&info, ts);
-                fail(m.is_some(), "host_mem");
-                out.extend(m);
-            }
-            if self.on("swap") {
-                let m = swap::collect_space(&info, ts);
-                fail(m.is_some(), "host_swap");
-                out.extend(m);
-            }
-        }
-        if self.on("swap") && root.read_into("/proc/vmstat", &mut self.buf).is_some() {
-            out.extend(swap::collect_io(&self.buf, ts));
-        }
-        if self.on("disk") {
-            let ok = disk::read_mounts(&root, &mut self.buf);
-            fail(ok, "host_disk");
-            if ok {
-                let mounts = disk::parse_mountinfo(&self.buf);
-                let statfs = self.statfs;
-                disk::collect(
-                    &root,
-                    &mounts,
-                    &self.ignore_fs,
-                    &self.mount_points,
-                    &statfs,
-                    ts,
-                    &mut out,
-                );
-            }
-        }
-        if self.on("diskio") {
-            let ok = root.read_into("/proc/diskstats", &mut self.buf).is_some();
-            fail(ok, "host_diskio");
-            if ok {
-                diskio::collect(&self.buf, &self.devices, ts, &mut out);
-            }
-        }
-        if self.on("net") {
-            let ok = root.read_into("/proc/net/dev", &mut self.buf).is_some();
-            fail(ok, "host_net");
-            if ok {
-                net::collect(&self.buf, &self.interfaces, ts, &mut out);
-            }
-        }
-        if self.on("system") {
-            let mut uptime = String::new();
-            let up = root
-                .read_into("/proc/uptime", &mut uptime)
-                .map(|()| uptime.as_str());
-            let m = root
-                .read_into("/proc/loadavg", &mut self.buf)
-                .and_then(|()| system::collect(&self.buf, up, stat, ts));
-            fail(m.is_some(), "host_system");
-            out.extend(m);
-        }
-        if self.on("processes") {
-            let m = processes::collect(&root, &mut self.buf, ts);
-            fail(m.is_some(), "host_processes");
-            out.extend(m);
-        }
-        if self.on("kernel") {
-            let mut vm = String::new();
-            let vm_ok = root.read_into("/proc/vmstat", &mut vm).is_some();
-            let mut ent = String::new();
-            let ent_ok = root
-                .read_into("/proc/sys/kernel/random/entropy_avail", &mut ent)
-                .is_some();
-            let m = kernel::collect(
-                stat,
-                vm_ok.then_some(vm.as_str()),
-                ent_ok.then_some(ent.as_str()),
-                ts,
-            );
-            fail(m.is_some(), "host_kernel");
-            out.extend(m);
-        }
-        out
-    }
 }
 
 #[async_trait]
