@@ -162,6 +162,13 @@ fn ends_with_footer(bytes: &[u8]) -> bool {
 pub fn scan(bytes: &[u8]) -> Result<Scan, HeaderError> {
     let created_ns = read_header(bytes)?;
     let sealed = ends_with_footer(bytes);
+    // A footer mark in the footer's place, even with a damaged footer: the chunk was sealed,
+    // so a frame that looks cut short before it is damage, not a torn write.
+    let footer_place = bytes
+        .len()
+        .checked_sub(FOOTER_LEN)
+        .filter(|&p| p >= HEADER_LEN);
+    let mark_at_end = footer_place.is_some_and(|p| bytes[p..p + 4] == FOOTER_MARK.to_le_bytes());
     let mut pos = HEADER_LEN;
     let mut payloads = Vec::new();
     let end = loop {
@@ -243,6 +250,10 @@ pub fn scan(bytes: &[u8]) -> Result<Scan, HeaderError> {
         pos = frame_end;
     };
     let end = match end {
+        ScanEnd::Torn { .. } if mark_at_end && Some(pos) != footer_place => ScanEnd::Corrupt {
+            offset: pos,
+            reason: "damaged frame before a footer",
+        },
         ScanEnd::Torn { .. } | ScanEnd::Open if sealed => ScanEnd::Corrupt {
             offset: pos,
             reason: "damaged frame in a sealed chunk",

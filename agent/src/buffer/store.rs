@@ -227,8 +227,9 @@ impl ChunkStore {
             dirty: false,
         };
         let mut rec = Recovery::default();
+        let newest = found.last().map(|(s, _)| *s);
         for (seq, path) in found {
-            if let Some(meta) = store.recover_one(seq, &path, &mut rec)? {
+            if let Some(meta) = store.recover_one(seq, &path, Some(seq) == newest, &mut rec)? {
                 rec.chunks += 1;
                 rec.events += meta.events;
                 store.sealed.push_back(meta);
@@ -237,10 +238,14 @@ impl ChunkStore {
         Ok((store, rec))
     }
 
+    /// Recovers one chunk. Only the newest chunk can lack its footer (a chunk is created only
+    /// after the one before it was sealed), so an older chunk without a valid footer is
+    /// damaged and moved aside, never cut.
     fn recover_one(
         &mut self,
         seq: u64,
         path: &Path,
+        newest: bool,
         rec: &mut Recovery,
     ) -> Result<Option<ChunkMeta>, StoreError> {
         let bytes = fs::read(path).map_err(err("read", path))?;
@@ -257,6 +262,14 @@ impl ChunkStore {
             ScanEnd::Corrupt { offset, reason } => {
                 rec.quarantined
                     .push((self.move_aside(path)?, format!("{reason} at byte {offset}")));
+                return Ok(None);
+            }
+            ScanEnd::Open | ScanEnd::Torn { .. } if !newest => {
+                rec.quarantined.push((
+                    self.move_aside(path)?,
+                    "an older chunk without its footer (only the newest can be unsealed)"
+                        .to_owned(),
+                ));
                 return Ok(None);
             }
             ScanEnd::Open | ScanEnd::Torn { .. } => {

@@ -1,7 +1,8 @@
 //! Model test of the chunk store: random sequences of append, sync, seal, deliver, crash
 //! (with or without losing unsynced bytes), reopen and corrupt-a-byte, checked against the
 //! simple model "every durable batch is delivered once, in order, unless its chunk was
-//! reported corrupt". Regressions: `store/tests.proptest-regressions` (committed).
+//! reported corrupt". Regression seeds: `agent/proptest-regressions/buffer/store/tests.txt`
+//! (committed; proptest replays them first).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
