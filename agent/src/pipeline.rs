@@ -3,8 +3,6 @@
 //! ([`Running::stop`]): inputs first, then the router drains into the queues, then the
 //! workers drain the queues and flush, all within `shutdown_timeout`.
 
-pub mod glob;
-
 pub mod router;
 
 use std::collections::HashMap;
@@ -29,7 +27,7 @@ use crate::config::{
 };
 use crate::delivery::OutputWorker;
 use crate::registry;
-use glob::Glob;
+use gleaner_api::glob::Glob;
 use router::{Enrich, FilterStage, Route, Router};
 
 /// An input ready to run.
@@ -86,7 +84,7 @@ fn globs(section: &PluginSection) -> Option<Vec<Glob>> {
     section
         .match_globs
         .as_ref()
-        .map(|v| v.iter().map(|g| Glob::new(g)).collect())
+        .map(|v| v.iter().map(Glob::new).collect())
 }
 
 /// Shared state while building one config's plugins; collects located errors.

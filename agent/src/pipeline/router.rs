@@ -12,8 +12,8 @@ use std::sync::Arc;
 use gleaner_api::{Accepts, Batch, ComponentMetrics, Envelope, EventKind, Filter};
 use tokio::sync::mpsc;
 
-use super::glob::Glob;
 use crate::buffer::OutputBuffer;
+use gleaner_api::glob::Glob;
 
 /// One output as the router sees it.
 pub struct Route {

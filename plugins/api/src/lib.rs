@@ -8,6 +8,7 @@ pub mod config;
 pub mod config_types;
 pub mod error;
 pub mod event;
+pub mod glob;
 pub mod line_protocol;
 pub mod plugin;
 pub mod shutdown;

@@ -1,44 +1,24 @@
 //! Attribute-name patterns for the outputs that choose which log attributes become tags
-//! (influxdb) or indexed fields (splunk_hec): a list of globs where `*` matches any run of
-//! characters (`k8s.*`, `*_id`, `app`). No other metacharacters: attribute names contain
-//! dots and brackets that must match literally.
+//! (influxdb) or indexed fields (splunk_hec): a list of [`gleaner_api::glob`] patterns,
+//! where `*` matches any run of characters and `?` one character (`k8s.*`, `*_id`, `app`);
+//! dots and brackets match literally.
+
+use gleaner_api::glob::Glob;
 
 /// A list of glob patterns; a name matches when any pattern does.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct AttrGlobs(Vec<String>);
+pub(crate) struct AttrGlobs(Vec<Glob>);
 
 impl AttrGlobs {
     /// The patterns as given.
     pub(crate) fn new(patterns: Vec<String>) -> Self {
-        AttrGlobs(patterns)
+        AttrGlobs(patterns.into_iter().map(Glob::new).collect())
     }
 
     /// True when `name` matches one of the patterns.
     pub(crate) fn matches(&self, name: &str) -> bool {
-        self.0.iter().any(|p| glob(p.as_bytes(), name.as_bytes()))
+        self.0.iter().any(|g| g.matches(name))
     }
-}
-
-/// `*`-only glob matching, linear-time (the classic two-pointer backtrack).
-fn glob(pattern: &[u8], name: &[u8]) -> bool {
-    let (mut p, mut n) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while n < name.len() {
-        if p < pattern.len() && pattern[p] == b'*' {
-            star = Some((p, n));
-            p += 1;
-        } else if p < pattern.len() && pattern[p] == name[n] {
-            p += 1;
-            n += 1;
-        } else if let Some((sp, sn)) = star {
-            p = sp + 1;
-            n = sn + 1;
-            star = Some((sp, sn + 1));
-        } else {
-            return false;
-        }
-    }
-    pattern[p..].iter().all(|&b| b == b'*')
 }
 
 #[cfg(test)]
@@ -56,7 +36,5 @@ mod tests {
         }
         assert!(AttrGlobs::new(vec!["*".into()]).matches(""));
         assert!(!AttrGlobs::default().matches("x"));
-        assert!(glob(b"a*b*c", b"aXXbYYc"));
-        assert!(!glob(b"a*b*c", b"aXXbYY"));
     }
 }

@@ -17,7 +17,7 @@ fn route(globs: Option<&[&str]>, accepts: Accepts) -> (Route, Out) {
         Arc::clone(&m),
     ));
     let r = Route {
-        globs: globs.map(|g| g.iter().map(|s| Glob::new(s)).collect()),
+        globs: globs.map(|g| g.iter().map(|s| Glob::new(*s)).collect()),
         accepts,
         buffer: OutputBuffer::Memory(Arc::clone(&queue)),
         metrics: m,

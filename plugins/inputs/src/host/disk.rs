@@ -10,7 +10,9 @@
 
 use gleaner_api::{FieldValue, Metric, MetricKind};
 
-use super::root::{HostRoot, glob_match};
+use gleaner_api::glob::Glob;
+
+use super::root::HostRoot;
 
 /// One line of mountinfo.
 #[derive(Debug, PartialEq)]
@@ -137,14 +139,14 @@ pub(crate) fn collect(
     root: &HostRoot,
     mounts: &[Mount],
     ignore_fs: &[String],
-    mount_points: &[String],
+    mount_points: &[Glob],
     stat: &dyn Fn(&std::path::Path) -> Option<Space>,
     ts: i64,
     out: &mut Vec<Metric>,
 ) {
     for m in mounts {
         if ignore_fs.contains(&m.fstype)
-            || (!mount_points.is_empty() && !mount_points.iter().any(|g| glob_match(g, &m.path)))
+            || (!mount_points.is_empty() && !mount_points.iter().any(|g| g.matches(&m.path)))
         {
             continue;
         }

@@ -2,6 +2,7 @@
 //! collector under one timestamp. A collector whose file is missing or malformed emits
 //! nothing and counts an error `host_<collector>`. Runs on the blocking pool.
 
+use gleaner_api::glob::Glob;
 use std::path::Path;
 
 use gleaner_api::{ComponentMetrics, Metric, now_ns};
@@ -16,7 +17,7 @@ pub(crate) struct Gatherer {
     pub(crate) percpu: bool,
     pub(crate) totalcpu: bool,
     pub(crate) ignore_fs: Vec<String>,
-    pub(crate) mount_points: Vec<String>,
+    pub(crate) mount_points: Vec<Glob>,
     pub(crate) devices: NameFilter,
     pub(crate) interfaces: NameFilter,
     pub(crate) cpu: cpu::CpuState,
@@ -40,15 +41,13 @@ impl Gatherer {
             percpu: c.percpu,
             totalcpu: c.totalcpu,
             ignore_fs: c.ignore_fs.clone(),
-            mount_points: c.mount_points.clone(),
-            devices: NameFilter {
-                include: c.devices.clone(),
-                exclude: c.exclude_devices.clone(),
-            },
-            interfaces: NameFilter {
-                include: c.interfaces.clone(),
-                exclude: c.exclude_interfaces.clone(),
-            },
+            mount_points: c
+                .mount_points
+                .iter()
+                .map(|p| Glob::new(p.as_str()))
+                .collect(),
+            devices: NameFilter::new(&c.devices, &c.exclude_devices),
+            interfaces: NameFilter::new(&c.interfaces, &c.exclude_interfaces),
             cpu: cpu::CpuState::default(),
             statfs: disk::statvfs,
             stat: String::new(),

@@ -5,6 +5,8 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use gleaner_api::glob::Glob;
+
 /// The root every host file is read under.
 #[derive(Debug, Clone)]
 pub(crate) struct HostRoot {
@@ -55,44 +57,25 @@ pub(crate) fn read_path(path: &Path, buf: &mut String) -> Option<()> {
 /// its globs matches, and no `exclude` glob matches.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct NameFilter {
-    pub(crate) include: Vec<String>,
-    pub(crate) exclude: Vec<String>,
+    pub(crate) include: Vec<Glob>,
+    pub(crate) exclude: Vec<Glob>,
 }
 
 impl NameFilter {
-    /// Whether `name` passes.
-    pub(crate) fn allows(&self, name: &str) -> bool {
-        (self.include.is_empty() || self.include.iter().any(|g| glob_match(g, name)))
-            && !self.exclude.iter().any(|g| glob_match(g, name))
-    }
-}
-
-/// `*` (any run, `/` included) and `?` (one character); everything else literal.
-pub(crate) fn glob_match(glob: &str, name: &str) -> bool {
-    let (g, n): (Vec<char>, Vec<char>) = (glob.chars().collect(), name.chars().collect());
-    let (mut gi, mut ni) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        match g.get(gi) {
-            Some('*') => {
-                star = Some((gi, ni));
-                gi += 1;
-            }
-            Some(c) if *c == '?' || *c == n[ni] => {
-                gi += 1;
-                ni += 1;
-            }
-            _ => match star {
-                Some((sg, sn)) => {
-                    gi = sg + 1;
-                    ni = sn + 1;
-                    star = Some((sg, sn + 1));
-                }
-                None => return false,
-            },
+    /// Compiles the include and exclude patterns.
+    pub(crate) fn new(include: &[String], exclude: &[String]) -> Self {
+        let compile = |v: &[String]| v.iter().map(|p| Glob::new(p.as_str())).collect();
+        NameFilter {
+            include: compile(include),
+            exclude: compile(exclude),
         }
     }
-    g[gi..].iter().all(|c| *c == '*')
+
+    /// Whether `name` passes.
+    pub(crate) fn allows(&self, name: &str) -> bool {
+        (self.include.is_empty() || self.include.iter().any(|g| g.matches(name)))
+            && !self.exclude.iter().any(|g| g.matches(name))
+    }
 }
 
 #[cfg(test)]
@@ -100,20 +83,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn globs() {
-        assert!(glob_match("eth*", "eth0"));
-        assert!(glob_match("*", ""));
-        assert!(glob_match("sd?", "sda"));
-        assert!(!glob_match("sd?", "sda1"));
-        assert!(glob_match("/var/*", "/var/lib/x"));
-        assert!(glob_match("a*b*c", "axxbyyc"));
-        assert!(!glob_match("a*b*c", "axxbyy"));
-        assert!(!glob_match("lo", "lo0"));
-        let f = NameFilter {
-            include: vec![],
-            exclude: vec!["lo".into(), "veth*".into()],
-        };
+    fn name_filter() {
+        let f = NameFilter::new(&[], &["lo".into(), "veth*".into()]);
         assert!(f.allows("eth0") && !f.allows("lo") && !f.allows("veth12"));
+        let f = NameFilter::new(&["sd?".into()], &[]);
+        assert!(f.allows("sda") && !f.allows("sda1") && !f.allows("nvme0n1"));
     }
 
     #[test]
