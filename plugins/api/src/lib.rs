@@ -9,6 +9,8 @@ pub mod config_types;
 pub mod error;
 pub mod event;
 pub mod glob;
+#[cfg(feature = "http-client")]
+pub mod http_client;
 pub mod line_protocol;
 pub mod plugin;
 pub mod shutdown;

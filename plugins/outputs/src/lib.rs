@@ -3,7 +3,7 @@
 
 mod attr_glob;
 pub mod file;
-pub mod http_client;
+use gleaner_api::http_client;
 pub mod influxdb;
 pub mod json_lines;
 pub mod remote_write;

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use gleaner_api::Secret;
+use crate::Secret;
 
 /// Where a secret comes from.
 #[derive(Debug, Clone)]

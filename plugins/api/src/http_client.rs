@@ -1,4 +1,5 @@
-//! The one HTTP client of the influxdb, remote_write and splunk_hec outputs: hyper 1 with
+//! The one HTTP client of the HTTP outputs (influxdb, remote_write, splunk_hec) and of the
+//! polling inputs (kubelet, prometheus), behind the `http-client` feature: hyper 1 with
 //! hyper-util's pooled client over rustls (the `ring` provider only; webpki roots plus an
 //! optional `ca_file`, an optional client certificate, an explicit `insecure_skip_verify`).
 //!
