@@ -7,8 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages: a C compiler for -sys crates; the real peers of the output tests
-# (tests/src/peers.rs starts and stops them itself): InfluxDB 1.x and Prometheus 2.x.
-packages=(gcc influxdb prometheus)
+# (tests/src/peers.rs starts and stops them itself): InfluxDB 1.x, Prometheus 2.x and
+# node_exporter (compared with inputs.host, and scraped by inputs.prometheus).
+packages=(gcc influxdb prometheus prometheus-node-exporter)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use gleaner_api::{
     Accepts, Acknowledgements, BuildContext, ComponentKind, ComponentMetrics, ConfigError,
-    EventSender, Input, InputContext, Output, PluginConfig, PluginId, RunMode, ShutdownTrigger,
-    Telemetry, Ticker, shutdown_pair,
+    EventSender, Input, InputContext, Output, PluginConfig, PluginId, RunMode, Shared,
+    ShutdownTrigger, Telemetry, Ticker, shutdown_pair,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -93,6 +93,7 @@ struct Builder<'a> {
     hostname: String,
     telemetry: &'a Telemetry,
     shutdown: gleaner_api::Shutdown,
+    shared: Shared,
     errors: Vec<LocatedError>,
 }
 
@@ -133,6 +134,7 @@ impl Builder<'_> {
             metrics: self.telemetry.register(&s.id, kind, plugin),
             telemetry: self.telemetry.clone(),
             shutdown: self.shutdown.clone(),
+            shared: self.shared.clone(),
         };
         match build(&s.config, &bcx) {
             Ok(t) => Some((t, bcx)),
@@ -154,6 +156,7 @@ pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigError
         hostname: hostname.clone(),
         telemetry,
         shutdown,
+        shared: Shared::new(),
         errors: Vec::new(),
     };
 
@@ -393,7 +396,11 @@ impl Built {
             .iter()
             .map(|i| (Arc::clone(&i.id), Arc::clone(&i.metrics)))
             .collect();
-        let router = Router::new(self.filters, routes, Enrich { tags }, input_metrics);
+        let mut filters = self.filters;
+        for f in &mut filters {
+            f.filter.start(mode).await;
+        }
+        let router = Router::new(filters, routes, Enrich { tags }, input_metrics);
         let router = tokio::spawn(router.run(rx));
 
         let mut input_tasks = Vec::new();

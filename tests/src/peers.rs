@@ -1,5 +1,6 @@
-//! Real peers for the output tests: InfluxDB 1.x (`influxd`, Debian package `influxdb`) and
-//! Prometheus 2.x (`prometheus`, Debian package `prometheus`) with its remote-write receiver.
+//! Real peers for the tests: InfluxDB 1.x (`influxd`, Debian package `influxdb`), Prometheus
+//! 2.x (`prometheus`, Debian package `prometheus`) with its remote-write receiver, and
+//! node_exporter (`prometheus-node-exporter`, Debian package of the same name).
 //!
 //! Each [`Peer`] runs on free 127.0.0.1 ports with its data and config in a temp dir, is
 //! awaited until its readiness endpoint answers, and is stopped by PID (SIGTERM, then SIGKILL)
@@ -106,6 +107,26 @@ bind-address = "127.0.0.1:{rpc_port}"
             .arg("--log.level=warn");
         let peer = Peer::spawn("prometheus", cmd, dir, addr);
         peer.wait_ready("/-/ready", 200);
+        peer
+    }
+
+    /// Starts node_exporter on a free 127.0.0.1 port with its default collectors (the
+    /// systemd and textfile collectors off: no D-Bus, no collector directory here); waits
+    /// for `/metrics`.
+    ///
+    /// # Panics
+    /// When `prometheus-node-exporter` is missing or not ready within 60 s.
+    pub fn node_exporter() -> Peer {
+        let bin = find_binary("prometheus-node-exporter", "prometheus-node-exporter");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let addr = format!("127.0.0.1:{}", free_port());
+        let mut cmd = Command::new(bin);
+        cmd.arg(format!("--web.listen-address={addr}"))
+            .arg("--no-collector.systemd")
+            .arg("--no-collector.textfile")
+            .arg("--log.level=warn");
+        let peer = Peer::spawn("node_exporter", cmd, dir, addr);
+        peer.wait_ready("/metrics", 200);
         peer
     }
 

@@ -13,6 +13,7 @@ pub mod glob;
 pub mod http_client;
 pub mod line_protocol;
 pub mod plugin;
+pub mod shared;
 pub mod shutdown;
 pub mod telemetry;
 #[cfg(feature = "test-util")]
@@ -28,6 +29,7 @@ pub use plugin::{
     FilterDescriptor, Input, InputContext, InputDescriptor, Output, OutputDescriptor, Payload,
     PipelineClosed, PluginId, RunMode, SendReport, Ticker, TrySendError,
 };
+pub use shared::Shared;
 pub use shutdown::{Shutdown, ShutdownTrigger, shutdown_pair};
 pub use telemetry::{
     ComponentKind, ComponentMetrics, ComponentSnapshot, PluginStat, PluginStats, StatKind,

@@ -21,6 +21,7 @@ use crate::config::{ConfigError, PluginConfig};
 use crate::config_types::Duration;
 use crate::error::{EncodeError, OutputError, PluginError};
 use crate::event::{Batch, EventKind};
+use crate::shared::Shared;
 use crate::shutdown::Shutdown;
 use crate::telemetry::{ComponentMetrics, Telemetry};
 
@@ -66,6 +67,8 @@ pub struct BuildContext {
     pub telemetry: Telemetry,
     /// The agent-wide stop signal, for a filter's background work.
     pub shutdown: Shutdown,
+    /// Services shared by this pipeline's plugins (the Kubernetes client).
+    pub shared: Shared,
 }
 
 impl BuildContext {
@@ -79,6 +82,7 @@ impl BuildContext {
             metrics: ComponentMetrics::detached("test"),
             telemetry: Telemetry::new(),
             shutdown: Shutdown::never(),
+            shared: Shared::new(),
         }
     }
 }
@@ -309,7 +313,13 @@ pub trait Input: Send {
 }
 
 /// A synchronous, in-place transformation of batches.
+#[async_trait]
 pub trait Filter: Send {
+    /// Starts the filter's background work (a watch, a cache) on the agent's runtime, once,
+    /// before the first batch; the pipeline waits for it, so a filter bounds its own wait
+    /// (the Kubernetes filter's `startup_wait`). `gleaner check` never calls it.
+    async fn start(&mut self, _mode: RunMode) {}
+
     /// Transforms, enriches or removes events of `batch`.
     fn process(&mut self, batch: &mut Batch);
 }
