@@ -27,6 +27,8 @@ pub use locate::{ConfigErrors, LocatedError, SourceFile};
 pub struct AgentConfig {
     /// Default gather interval of inputs.
     pub interval: Duration,
+    /// Default random delay in `[0, collection_jitter)` before each gather (0: none).
+    pub collection_jitter: Duration,
     /// How often outputs flush (and, later, chunks seal).
     pub flush_interval: Duration,
     /// Where buffers and offset databases live; none (or an empty string) means memory only.
@@ -52,6 +54,7 @@ impl Default for AgentConfig {
     fn default() -> Self {
         AgentConfig {
             interval: Duration::from_secs(10),
+            collection_jitter: Duration::from_secs(0),
             flush_interval: Duration::from_secs(1),
             data_dir: None,
             hostname: String::new(),
@@ -146,6 +149,8 @@ pub struct PluginSection {
     pub id: String,
     /// Inputs: the `interval` key.
     pub interval: Option<Duration>,
+    /// Inputs: the `collection_jitter` key.
+    pub collection_jitter: Option<Duration>,
     /// Filters and outputs: the `match` key (globs on input ids), if given.
     pub match_globs: Option<Vec<String>>,
     /// Outputs: the `kinds` key (event kinds taken), if given; else the plugin's default.

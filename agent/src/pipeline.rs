@@ -35,6 +35,8 @@ pub struct BuiltInput {
     id: PluginId,
     input: Box<dyn Input>,
     interval: gleaner_api::Duration,
+    /// `collection_jitter`: a random delay in `[0, jitter)` before each gather.
+    jitter: gleaner_api::Duration,
     metrics: Arc<ComponentMetrics>,
 }
 
@@ -163,12 +165,25 @@ pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigError
     let mut inputs = Vec::new();
     for s in &config.inputs {
         let interval = s.interval.unwrap_or(agent_interval);
+        let jitter = s
+            .collection_jitter
+            .unwrap_or(config.agent.collection_jitter);
+        if jitter.get() >= interval.get() {
+            let e = ConfigError::new(format!(
+                "collection_jitter ({jitter}) must be shorter than the interval ({interval})"
+            ))
+            .with_key(format!("{}.collection_jitter", s.config.key_path()))
+            .with_hint("a gather must start before its next tick: lower collection_jitter");
+            b.errors.push(s.file.locate(e.with_span(s.span.clone())));
+            continue;
+        }
         let lookup = registry::input(&s.name).map(|d| (d.name, d.build));
         if let Some((input, bcx)) = b.build(s, ComponentKind::Input, interval, lookup) {
             inputs.push(BuiltInput {
                 id: bcx.id,
                 input,
                 interval,
+                jitter,
                 metrics: bcx.metrics,
             });
         }
@@ -410,7 +425,7 @@ impl Built {
                 out: EventSender::new(Arc::clone(&i.id), tx.clone(), Arc::clone(&i.metrics))
                     .with_budget(Arc::clone(&budget), budget_total),
                 shutdown: in_sd.clone(),
-                ticker: Ticker::new(i.interval, mode, in_sd.clone()),
+                ticker: Ticker::new(i.interval, mode, in_sd.clone()).with_jitter(i.jitter),
                 acks: Acknowledgements::new(),
                 metrics: Arc::clone(&i.metrics),
                 mode,

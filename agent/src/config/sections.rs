@@ -5,7 +5,7 @@
 //! or `outputs`; [`build`] then takes every collected table in merge order (file, then position
 //! in the file), gives it its index per (kind, name) and its id (`alias`, else
 //! `inputs.tail.0`), checks every string for `${VAR}` errors, and splits off the shared keys:
-//! `alias` (all), `interval` (inputs), `match` (filters, outputs) and `buffer` (outputs). The
+//! `alias` (all), `interval` and `collection_jitter` (inputs), `match` (filters, outputs) and `buffer` (outputs). The
 //! plugin's own keys are not checked here: its `build` parses [`PluginSection::config`], which
 //! no longer holds the shared keys. Plugin names are checked by the registry.
 
@@ -35,7 +35,7 @@ pub(crate) const fn kinds_key(kind: ComponentKind) -> &'static str {
 /// The keys the engine takes out of a plugin table of this kind.
 pub(crate) const fn shared_keys(kind: ComponentKind) -> &'static [&'static str] {
     match kind {
-        ComponentKind::Input => &["alias", "interval"],
+        ComponentKind::Input => &["alias", "interval", "collection_jitter"],
         ComponentKind::Filter => &["alias", "match"],
         ComponentKind::Output => &["alias", "match", "buffer", "kinds"],
     }
@@ -281,6 +281,16 @@ fn build_one(
             Err(e) => errors.push(e),
         }
     }
+    let mut collection_jitter = None;
+    if raw.kind == ComponentKind::Input
+        && let Some(v) = shared("collection_jitter")
+    {
+        let key = join(key_path, "collection_jitter");
+        match deserialize_value::<Duration>(v.clone(), &key) {
+            Ok(d) => collection_jitter = Some(d),
+            Err(e) => errors.push(e),
+        }
+    }
     let mut match_globs = None;
     if raw.kind != ComponentKind::Input
         && let Some(v) = shared("match")
@@ -332,6 +342,7 @@ fn build_one(
         name: raw.name.clone(),
         id,
         interval,
+        collection_jitter,
         match_globs,
         kinds: event_kinds,
         buffer,

@@ -490,3 +490,43 @@ fn shared_key_rules() {
         ]
     );
 }
+
+#[test]
+fn collection_jitter_is_an_agent_default_with_a_per_input_override() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("t.toml");
+    std::fs::write(
+        &p,
+        "[agent]\ncollection_jitter = \"2s\"\n[[inputs.host]]\n[[inputs.kubelet]]\n\
+         collection_jitter = \"500ms\"\n",
+    )
+    .expect("write");
+    let cfg = load(&p).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(cfg.agent.collection_jitter, Duration::from_secs(2));
+    let jitters: Vec<_> = cfg.inputs.iter().map(|s| s.collection_jitter).collect();
+    assert_eq!(jitters, [None, Some(Duration::from_millis(500))]);
+    // The key is the engine's: the plugin never sees it.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NoKeys {}
+    cfg.inputs[1]
+        .config
+        .parse::<NoKeys>()
+        .expect("collection_jitter is removed before the plugin parses");
+    assert_eq!(
+        AgentConfig::default().collection_jitter,
+        Duration::from_secs(0)
+    );
+
+    std::fs::write(&p, "[[inputs.x]]\ncollection_jitter = \"soon\"\n").expect("write");
+    let errs: Vec<String> = load(&p)
+        .expect_err("bad duration")
+        .iter()
+        .map(|l| format!("{}:{}: {}", l.line, l.column, l.error))
+        .collect();
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].starts_with("2:21: inputs.x.0.collection_jitter: invalid duration \"soon\""),
+        "{errs:?}"
+    );
+}

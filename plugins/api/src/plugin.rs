@@ -25,6 +25,9 @@ use crate::shared::Shared;
 use crate::shutdown::Shutdown;
 use crate::telemetry::{ComponentMetrics, Telemetry};
 
+mod ticker;
+pub use ticker::Ticker;
+
 /// A plugin instance's stable id: its `alias`, else `<kind>.<name>.<index>`.
 pub type PluginId = Arc<str>;
 
@@ -244,46 +247,6 @@ pub enum TrySendError {
     Full(Batch, Option<AckToken>),
     /// The pipeline is gone (the agent is stopping).
     Closed,
-}
-
-/// Ticks at the gather interval; in [`RunMode::Once`] ticks once. Stops on shutdown.
-#[derive(Debug)]
-pub struct Ticker {
-    interval: tokio::time::Interval,
-    mode: RunMode,
-    ticks: u64,
-    shutdown: Shutdown,
-}
-
-impl Ticker {
-    /// A ticker whose first tick is immediate.
-    pub fn new(period: Duration, mode: RunMode, shutdown: Shutdown) -> Self {
-        let period = period.get().max(std::time::Duration::from_millis(1));
-        let mut interval = tokio::time::interval(period);
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        Ticker {
-            interval,
-            mode,
-            ticks: 0,
-            shutdown,
-        }
-    }
-
-    /// Waits for the next tick; `false` means stop (shutdown, or the one tick of once mode
-    /// was taken).
-    pub async fn tick(&mut self) -> bool {
-        if self.shutdown.is_triggered() || (self.mode == RunMode::Once && self.ticks > 0) {
-            return false;
-        }
-        tokio::select! {
-            biased;
-            () = self.shutdown.wait() => false,
-            _ = self.interval.tick() => {
-                self.ticks += 1;
-                true
-            }
-        }
-    }
 }
 
 /// What an input's `run` is given.
