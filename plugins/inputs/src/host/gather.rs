@@ -1,6 +1,7 @@
 //! [`Gatherer`]: the collectors' settings and state, and one gather of every enabled
 //! collector under one timestamp. A collector whose file is missing or malformed emits
-//! nothing and counts an error `host_<collector>`. Runs on the blocking pool.
+//! nothing and counts an error `host_<collector>` (`host_system_users` for an unreadable
+//! utmp file; a missing one is no error). Runs on the blocking pool.
 
 use gleaner_api::glob::Glob;
 use std::path::Path;
@@ -8,7 +9,10 @@ use std::path::Path;
 use gleaner_api::{ComponentMetrics, Metric, now_ns};
 
 use super::root::{HostRoot, NameFilter};
-use super::{COLLECTORS, HostConfig, cpu, disk, diskio, kernel, mem, net, processes, swap, system};
+use super::{
+    COLLECTORS, HostConfig, cpu, disk, diskio, kernel, mem, net, processes, swap, system, utmp,
+};
+use tracing::debug;
 
 /// The collectors' settings and state, moved to the blocking pool for each gather.
 pub(crate) struct Gatherer {
@@ -27,6 +31,7 @@ pub(crate) struct Gatherer {
     pub(crate) stat: String,
     pub(crate) buf: String,
     pub(crate) extra: String,
+    pub(crate) utmp: Vec<u8>,
 }
 
 impl Gatherer {
@@ -53,6 +58,7 @@ impl Gatherer {
             stat: String::new(),
             buf: String::new(),
             extra: String::new(),
+            utmp: Vec::new(),
         }
     }
 
@@ -137,9 +143,17 @@ impl Gatherer {
             let up = root
                 .read_into("/proc/uptime", &mut self.extra)
                 .map(|()| self.extra.as_str());
+            let users = match utmp::read(&root, &mut self.utmp) {
+                Ok(users) => users,
+                Err(e) => {
+                    debug!(error = %e, "system: n_users omitted");
+                    errors.error("host_system_users");
+                    None
+                }
+            };
             let m = root
                 .read_into("/proc/loadavg", &mut self.buf)
-                .and_then(|()| system::collect(&self.buf, up, stat, ts));
+                .and_then(|()| system::collect(&self.buf, up, users, stat, ts));
             fail(m.is_some(), "host_system");
             out.extend(m);
         }

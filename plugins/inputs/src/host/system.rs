@@ -1,11 +1,20 @@
-//! `system`: `load1`, `load5`, `load15` from `/proc/loadavg`, `n_cpus` (the `cpuN` lines of
-//! `/proc/stat`) and `uptime` (whole seconds, `/proc/uptime`), one gauge metric.
-//! `n_users` (utmp) is not read yet.
+//! `system`: `load1`, `load5`, `load15` from `/proc/loadavg`, `n_users` and
+//! `n_unique_users` from utmp (see `utmp.rs`; absent when the host has no utmp file),
+//! `n_cpus` (the `cpuN` lines of `/proc/stat`) and `uptime` (whole seconds,
+//! `/proc/uptime`), one gauge metric.
 
 use gleaner_api::{FieldValue, Metric, MetricKind};
 
+use super::utmp::Users;
+
 /// The `system` metric; `None` when `/proc/loadavg` is malformed.
-pub(crate) fn collect(loadavg: &str, uptime: Option<&str>, stat: &str, ts: i64) -> Option<Metric> {
+pub(crate) fn collect(
+    loadavg: &str,
+    uptime: Option<&str>,
+    users: Option<Users>,
+    stat: &str,
+    ts: i64,
+) -> Option<Metric> {
     let mut cols = loadavg.split_ascii_whitespace();
     let mut load = [0f64; 3];
     for slot in &mut load {
@@ -19,8 +28,15 @@ pub(crate) fn collect(loadavg: &str, uptime: Option<&str>, stat: &str, ts: i64) 
         .with_kind(MetricKind::Gauge)
         .with_field("load1", FieldValue::Float(load[0]))
         .with_field("load5", FieldValue::Float(load[1]))
-        .with_field("load15", FieldValue::Float(load[2]))
-        .with_field("n_cpus", FieldValue::Int(n_cpus as i64));
+        .with_field("load15", FieldValue::Float(load[2]));
+    if let Some(u) = users {
+        m.fields
+            .push(("n_users".to_owned(), FieldValue::Int(u.sessions)));
+        m.fields
+            .push(("n_unique_users".to_owned(), FieldValue::Int(u.unique)));
+    }
+    m.fields
+        .push(("n_cpus".to_owned(), FieldValue::Int(n_cpus as i64)));
     let up = uptime
         .and_then(|u| u.split_ascii_whitespace().next())
         .and_then(|s| s.parse::<f64>().ok());

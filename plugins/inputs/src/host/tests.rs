@@ -1,5 +1,6 @@
 //! Tests of `inputs.host`: each collector against the fixture trees under
-//! `testdata/host/` (t1: a full tree; t2: a later `/proc/stat` for CPU deltas) with exact
+//! `testdata/host/` (t1: a full tree; t2: a later `/proc/stat` for CPU deltas and a utmp
+//! under `/run` only) with exact
 //! metrics, a missing root (errors counted, no panic), the sample config, and a live smoke
 //! test against this machine's `/proc`.
 
@@ -14,6 +15,7 @@ use super::root::HostRoot;
 use super::{DESCRIPTOR, HostConfig};
 
 mod io;
+mod users;
 
 fn tree(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -211,6 +213,8 @@ fn system_and_kernel() {
             ("load1".to_owned(), FieldValue::Float(0.52)),
             ("load5".to_owned(), FieldValue::Float(0.58)),
             ("load15".to_owned(), FieldValue::Float(0.59)),
+            ("n_users".to_owned(), FieldValue::Int(3)),
+            ("n_unique_users".to_owned(), FieldValue::Int(2)),
             ("n_cpus".to_owned(), FieldValue::Int(2)),
             ("uptime".to_owned(), FieldValue::UInt(350_735)),
         ]
