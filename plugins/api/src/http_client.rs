@@ -6,7 +6,8 @@
 //! What it adds to hyper, and nothing else:
 //! - a whole-request timeout (`tokio::time::timeout` around connect, send and body read);
 //! - the response body read up to [`MAX_RESPONSE_BODY`] (enough for any error message; the
-//!   rest is discarded);
+//!   rest is discarded), or, with [`HttpClient::send_with_limit`], read whole up to a
+//!   caller's limit (a kubelet summary, a scrape) and refused beyond it;
 //! - gzip request bodies ([`gzip`]), off the runtime threads when large;
 //! - `Retry-After` parsing ([`retry_after`]), seconds or an HTTP date, capped;
 //! - secrets read from files and re-read when the file changes ([`SecretSource`]);
@@ -129,6 +130,14 @@ pub enum RequestError {
         /// The error and its causes, joined with `: `.
         message: String,
     },
+    /// [`HttpClient::send_with_limit`]: the body is longer than the limit.
+    #[error("{url}: response body larger than {limit} bytes")]
+    TooLarge {
+        /// The request URL.
+        url: String,
+        /// The limit, in bytes.
+        limit: usize,
+    },
 }
 
 /// An HTTP answer, body read up to [`MAX_RESPONSE_BODY`].
@@ -191,27 +200,56 @@ impl HttpClient {
         })
     }
 
-    /// Sends `req` and reads the answer, all within the timeout.
+    /// Sends `req` and reads the answer, all within the timeout; the body is cut at
+    /// [`MAX_RESPONSE_BODY`] (enough for an error message).
     pub async fn send(&self, req: Request<Full<Bytes>>) -> Result<Response, RequestError> {
+        self.exchange(req, MAX_RESPONSE_BODY, false).await
+    }
+
+    /// Sends `req` and reads the whole answer, all within the timeout, for endpoints whose
+    /// body is the data (a kubelet's `/stats/summary`, a scrape): a body longer than
+    /// `max_bytes` is [`RequestError::TooLarge`], never silently cut.
+    pub async fn send_with_limit(
+        &self,
+        req: Request<Full<Bytes>>,
+        max_bytes: usize,
+    ) -> Result<Response, RequestError> {
+        self.exchange(req, max_bytes, true).await
+    }
+
+    async fn exchange(
+        &self,
+        req: Request<Full<Bytes>>,
+        limit: usize,
+        fail_over_limit: bool,
+    ) -> Result<Response, RequestError> {
         let url = display_url(req.uri());
         let exchange = async {
             let resp = self
                 .client
                 .request(req)
                 .await
-                .map_err(|e| error_chain(&e))?;
+                .map_err(|e| Failure::Transport(error_chain(&e)))?;
             let (parts, mut body) = resp.into_parts();
-            let mut buf = Vec::new();
+            // Size the buffer once from Content-Length (bounded by the limit).
+            let hint = parts
+                .headers
+                .get(http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+                .unwrap_or(0);
+            let mut buf = Vec::with_capacity(hint.min(limit));
             while let Some(frame) = body.frame().await {
-                let frame = frame.map_err(|e| error_chain(&e))?;
-                if let Ok(data) = frame.into_data()
-                    && buf.len() < MAX_RESPONSE_BODY
-                {
-                    let room = MAX_RESPONSE_BODY - buf.len();
-                    buf.extend_from_slice(&data[..data.len().min(room)]);
+                let frame = frame.map_err(|e| Failure::Transport(error_chain(&e)))?;
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                let room = limit - buf.len();
+                if data.len() > room && fail_over_limit {
+                    return Err(Failure::TooLarge);
                 }
+                buf.extend_from_slice(&data[..data.len().min(room)]);
             }
-            Ok::<_, String>(Response {
+            Ok::<_, Failure>(Response {
                 status: parts.status,
                 headers: parts.headers,
                 body: Bytes::from(buf),
@@ -219,13 +257,20 @@ impl HttpClient {
         };
         match tokio::time::timeout(self.timeout, exchange).await {
             Ok(Ok(resp)) => Ok(resp),
-            Ok(Err(message)) => Err(RequestError::Transport { url, message }),
+            Ok(Err(Failure::Transport(message))) => Err(RequestError::Transport { url, message }),
+            Ok(Err(Failure::TooLarge)) => Err(RequestError::TooLarge { url, limit }),
             Err(_) => Err(RequestError::Timeout {
                 url,
                 after: self.timeout,
             }),
         }
     }
+}
+
+/// Why an exchange failed, before the URL is attached.
+enum Failure {
+    Transport(String),
+    TooLarge,
 }
 
 /// A client made on first use (an output's `build` does no I/O).

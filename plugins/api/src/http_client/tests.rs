@@ -190,3 +190,72 @@ fn base64_matches_rfc4648() {
     assert!(h.is_sensitive());
     assert!(sensitive_header("bad\nvalue").is_none());
 }
+
+/// A one-shot HTTP/1.1 server answering every request with `body` (200, Content-Length).
+async fn serve_body(body: Vec<u8>) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = l.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let body = body.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if s.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+                // The client may hang up early (over its limit): ignore write errors.
+                if s.write_all(resp.as_bytes()).await.is_ok() {
+                    drop(s.write_all(&body).await);
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn send_with_limit_reads_large_bodies_whole_and_refuses_larger_ones() {
+    let body: Vec<u8> = (0..3 * MAX_RESPONSE_BODY + 17)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    let addr = serve_body(body.clone()).await;
+    let client = HttpClient::new(&ClientSettings {
+        timeout: Duration::from_secs(10),
+        tls: TlsSettings::default(),
+    })
+    .expect("client");
+    let get = || {
+        http::Request::get(format!("http://{addr}/stats/summary"))
+            .body(Full::new(Bytes::new()))
+            .expect("request")
+    };
+    // Whole, at the exact limit and above it.
+    for limit in [body.len(), body.len() + 1, 64 * 1024 * 1024] {
+        let r = client.send_with_limit(get(), limit).await.expect("answer");
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.body.len(), body.len(), "limit {limit}");
+        assert!(r.body[..] == body[..]);
+    }
+    // One byte over: an error naming the limit, not a truncated body.
+    let err = client
+        .send_with_limit(get(), body.len() - 1)
+        .await
+        .expect_err("too large");
+    assert!(
+        matches!(err, RequestError::TooLarge { limit, .. } if limit == body.len() - 1),
+        "{err}"
+    );
+    assert!(err.to_string().contains("/stats/summary"), "{err}");
+    // Plain `send` still cuts at MAX_RESPONSE_BODY.
+    let r = client.send(get()).await.expect("answer");
+    assert_eq!(r.body.len(), MAX_RESPONSE_BODY);
+    assert!(r.body[..] == body[..MAX_RESPONSE_BODY]);
+}
