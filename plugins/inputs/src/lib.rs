@@ -4,6 +4,7 @@
 pub mod host;
 pub mod http_listener;
 pub mod internal;
+pub mod prometheus;
 pub mod tail;
 
 use gleaner_api::InputDescriptor;

@@ -1,0 +1,2 @@
+//! Parser throughput (placeholder, filled below).
+fn main() {}

@@ -1,0 +1,4 @@
+//! `inputs.prometheus` (work in progress).
+
+pub mod parse;
+pub mod shard;
