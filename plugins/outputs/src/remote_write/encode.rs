@@ -17,6 +17,12 @@
 //!   and counted (`string_field`); a metric left with no sample is counted (`no_fields`);
 //! - timestamp: nanoseconds → milliseconds, rounded down.
 //!
+//! Round trip: a series scraped by `inputs.prometheus` (measurement `prometheus`, field =
+//! series name, tags = its labels, already valid Prometheus names, empty values already
+//! dropped) comes out with exactly its name, labels, value bits and millisecond timestamp;
+//! `tests/prometheus_roundtrip.rs` checks it. The agent's own tags (`host`, `[agent.tags]`)
+//! are added like any tag unless `omit_hostname` is set.
+//!
 //! Samples of one series are grouped in one `TimeSeries`, in timestamp order; two samples of
 //! a series at the same millisecond keep the last one (Prometheus would reject the pair),
 //! counted as `duplicate_sample`. With `metadata = true` each family's type is sent

@@ -2,6 +2,8 @@
 //! decoded request), wire details (field numbers, snappy block format, headers), auth, and
 //! every answer of the status table against a scripted local server.
 
+mod prometheus_roundtrip;
+
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
