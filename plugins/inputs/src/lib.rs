@@ -4,6 +4,7 @@
 pub mod host;
 pub mod http_listener;
 pub mod internal;
+pub mod kubelet;
 pub mod prometheus;
 pub mod tail;
 
@@ -15,4 +16,5 @@ pub static INPUTS: &[InputDescriptor] = &[
     http_listener::DESCRIPTOR,
     tail::DESCRIPTOR,
     host::DESCRIPTOR,
+    kubelet::DESCRIPTOR,
 ];
