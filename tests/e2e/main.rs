@@ -2,6 +2,8 @@
 
 mod buffer;
 mod cli;
+mod host;
+mod kubelet;
 mod local;
 mod outputs;
 mod tail;
