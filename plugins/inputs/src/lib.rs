@@ -17,4 +17,5 @@ pub static INPUTS: &[InputDescriptor] = &[
     tail::DESCRIPTOR,
     host::DESCRIPTOR,
     kubelet::DESCRIPTOR,
+    prometheus::DESCRIPTOR,
 ];
