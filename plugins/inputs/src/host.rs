@@ -38,7 +38,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use gleaner_api::{
     Batch, BuildContext, ComponentMetrics, ConfigError, Input, InputContext, InputDescriptor,
-    PluginConfig, PluginError,
+    Metric, PluginConfig, PluginError,
 };
 use serde::Deserialize;
 
@@ -158,6 +158,41 @@ impl Default for HostConfig {
 }
 
 fn build(cfg: &PluginConfig, _cx: &BuildContext) -> Result<Box<dyn Input>, ConfigError> {
+    Ok(Box::new(Host {
+        gatherer: gatherer(cfg)?,
+    }))
+}
+
+/// One host gather outside the pipeline, on the calling thread: for the bench
+/// (`benches/host_gather.rs`) and comparisons. Not part of the plugin API.
+#[doc(hidden)]
+pub struct HostGather {
+    gatherer: Gatherer,
+    errors: Arc<ComponentMetrics>,
+}
+
+impl HostGather {
+    /// A gatherer for the body of an `[[inputs.host]]` table.
+    pub fn from_toml(toml: &str) -> Result<Self, ConfigError> {
+        let cfg = PluginConfig::from_toml_str("inputs.host.0", toml)?;
+        Ok(HostGather {
+            gatherer: gatherer(&cfg)?,
+            errors: ComponentMetrics::detached("host"),
+        })
+    }
+
+    /// One gather of every enabled collector.
+    pub fn gather(&mut self) -> Vec<Metric> {
+        self.gatherer.gather(&self.errors)
+    }
+
+    /// Errors counted so far, by reason.
+    pub fn errors(&self) -> Vec<(&'static str, u64)> {
+        self.errors.snapshot().errors
+    }
+}
+
+fn gatherer(cfg: &PluginConfig) -> Result<Gatherer, ConfigError> {
     let config: HostConfig = cfg.parse()?;
     for c in &config.collect {
         if !COLLECTORS.contains(&c.as_str()) {
@@ -177,9 +212,7 @@ fn build(cfg: &PluginConfig, _cx: &BuildContext) -> Result<Box<dyn Input>, Confi
     if root.is_empty() {
         return Err(cfg.error_at("host_root", "host_root must not be empty"));
     }
-    Ok(Box::new(Host {
-        gatherer: Gatherer::new(HostRoot::new(root), &config),
-    }))
+    Ok(Gatherer::new(HostRoot::new(root), &config))
 }
 
 /// The input.

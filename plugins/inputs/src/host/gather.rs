@@ -32,6 +32,7 @@ pub(crate) struct Gatherer {
     pub(crate) buf: String,
     pub(crate) extra: String,
     pub(crate) utmp: Vec<u8>,
+    pub(crate) scan: processes::Scan,
 }
 
 impl Gatherer {
@@ -59,6 +60,7 @@ impl Gatherer {
             buf: String::new(),
             extra: String::new(),
             utmp: Vec::new(),
+            scan: processes::Scan::default(),
         }
     }
 
@@ -158,7 +160,7 @@ impl Gatherer {
             out.extend(m);
         }
         if self.on("processes") {
-            let m = processes::collect(&root, &mut self.buf, ts);
+            let m = processes::collect(&root, &mut self.scan, ts);
             fail(m.is_some(), "host_processes");
             out.extend(m);
         }

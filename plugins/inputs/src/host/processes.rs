@@ -2,12 +2,20 @@
 //! letter after the last `)`), and `total_threads` summed from their `num_threads` column.
 //! One gauge metric of integers: `running` (R), `sleeping` (S), `blocked` (D), `zombies`
 //! (Z), `stopped` (T, t), `idle` (I), `dead` (X, x), `paging` (W), `parked` (P), `total`,
-//! `total_threads`. A process that exits during the walk is skipped. One read buffer is
-//! reused for every process.
+//! `total_threads`. A process that exits during the walk is skipped.
+//!
+//! This walk is most of a host gather's time, so it allocates nothing per process: `/proc` is
+//! listed with `getdents64` into a reused buffer ([`rustix::fs::RawDir`]: no name copied),
+//! each `<pid>/stat` is opened relative to the `/proc` descriptor with its path built in a
+//! reused string (rustix passes short paths through a stack buffer) and read into a reused
+//! byte buffer, and the line is parsed as bytes (a command name need not be UTF-8).
 
 use gleaner_api::{FieldValue, Metric, MetricKind};
 
-use super::root::{HostRoot, read_path};
+use rustix::fs::{Mode, OFlags, RawDir};
+use rustix::io::Errno;
+
+use super::root::HostRoot;
 
 const STATES: [&str; 9] = [
     "running", "sleeping", "blocked", "zombies", "stopped", "idle", "dead", "paging", "parked",
@@ -38,12 +46,14 @@ pub(crate) struct Counts {
 
 impl Counts {
     /// Adds one `/proc/<pid>/stat` line; false when it is malformed.
-    pub(crate) fn add(&mut self, stat: &str) -> bool {
-        let Some(close) = stat.rfind(')') else {
+    pub(crate) fn add(&mut self, stat: &[u8]) -> bool {
+        let Some(close) = stat.iter().rposition(|&b| b == b')') else {
             return false;
         };
-        let mut cols = stat[close + 1..].split_ascii_whitespace();
-        let Some(state) = cols.next().and_then(|s| s.bytes().next()) else {
+        let mut cols = stat[close + 1..]
+            .split(u8::is_ascii_whitespace)
+            .filter(|c| !c.is_empty());
+        let Some(state) = cols.next().and_then(|s| s.first().copied()) else {
             return false;
         };
         if let Some(i) = state_index(state) {
@@ -51,7 +61,10 @@ impl Counts {
         }
         self.total += 1;
         // num_threads is field 20; the state is field 3.
-        self.threads += cols.nth(16).and_then(|s| s.parse().ok()).unwrap_or(1);
+        self.threads += cols
+            .nth(16)
+            .and_then(|s| std::str::from_utf8(s).ok()?.parse().ok())
+            .unwrap_or(1);
         true
     }
 
@@ -69,24 +82,93 @@ impl Counts {
     }
 }
 
+/// Buffers reused from gather to gather.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    /// `getdents64` output.
+    dir: Vec<u8>,
+    /// `<pid>/stat`.
+    path: String,
+    /// The contents of one stat file.
+    stat: Vec<u8>,
+}
+
 /// Walks `<root>/proc`; `None` when it cannot be listed.
-pub(crate) fn collect(root: &HostRoot, buf: &mut String, ts: i64) -> Option<Metric> {
-    let dir = std::fs::read_dir(root.join("/proc")).ok()?;
+pub(crate) fn collect(root: &HostRoot, scan: &mut Scan, ts: i64) -> Option<Metric> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    let proc = rustix::fs::open(root.join("/proc"), flags, Mode::empty()).ok()?;
+    if scan.dir.capacity() == 0 {
+        scan.dir.reserve(32 * 1024);
+    }
     let mut counts = Counts::default();
-    let mut path = root.join("/proc");
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
+    'listing: loop {
+        let mut entries = RawDir::new(&proc, scan.dir.spare_capacity_mut());
+        while let Some(entry) = entries.next() {
+            let entry = match entry {
+                Ok(e) => e,
+                // The buffer cannot hold the next entry: grow it and go on from there.
+                Err(Errno::INVAL) => {
+                    let more = scan.dir.capacity() * 2;
+                    scan.dir.reserve(more);
+                    continue 'listing;
+                }
+                Err(_) => break 'listing,
+            };
+            let name = entry.file_name().to_bytes();
+            if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
+                continue;
+            }
+            scan.path.clear();
+            // Digits only: valid UTF-8.
+            scan.path.extend(name.iter().map(|&b| char::from(b)));
+            scan.path.push_str("/stat");
+            if read_at(&proc, &scan.path, &mut scan.stat) {
+                counts.add(&scan.stat);
+            }
         }
-        path.push(name);
-        path.push("stat");
-        if read_path(&path, buf).is_some() {
-            counts.add(buf);
-        }
-        path.pop();
-        path.pop();
+        break;
     }
     Some(counts.metric(ts))
+}
+
+/// Reads `path` (relative to `dir`) whole into `buf`; false when it cannot be read (the
+/// process exited).
+fn read_at(dir: &rustix::fd::OwnedFd, path: &str, buf: &mut Vec<u8>) -> bool {
+    let Ok(fd) = rustix::fs::openat(dir, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
+    else {
+        return false;
+    };
+    buf.clear();
+    loop {
+        if buf.capacity() - buf.len() < 512 {
+            buf.reserve(buf.capacity().max(1024));
+        }
+        match rustix::io::read(&fd, rustix::buffer::spare_capacity(buf)) {
+            Ok(0) => return true,
+            Ok(_) | Err(Errno::INTR) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Counts;
+
+    #[test]
+    fn stat_lines_are_parsed_as_bytes() {
+        let mut c = Counts::default();
+        // A command name that is not UTF-8 and holds ") S": the last ')' ends it.
+        let mut line =
+            b"42 (we\xffird) S) R 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 7 0".to_vec();
+        line.extend_from_slice(b" 100 1000 200 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 0\n");
+        assert!(c.add(&line));
+        assert!(c.add(b"7 (kworker/0:1) I 2 0 0 0 -1 69238880 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0"));
+        assert!(!c.add(b"garbage without a paren"));
+        assert!(!c.add(b"9 (x)"));
+        assert_eq!(
+            (c.by_state[0], c.by_state[5], c.total, c.threads),
+            (1, 1, 2, 8)
+        );
+    }
 }
