@@ -6,4 +6,5 @@ mod host;
 mod kubelet;
 mod local;
 mod outputs;
+mod prometheus;
 mod tail;

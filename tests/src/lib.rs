@@ -5,6 +5,7 @@
 
 pub mod fake_hec;
 pub mod fake_influx;
+pub mod exposition;
 pub mod fake_kubelet;
 pub mod logs;
 pub mod peers;
