@@ -174,7 +174,11 @@ fn host_gather_agrees_with_node_exporter() {
         .iter()
         .filter(|(n, _, _)| n == "node_network_receive_bytes_total")
         .count();
-    assert_eq!(ifaces.len(), theirs, "the same interfaces (lo excluded by both)");
+    assert_eq!(
+        ifaces.len(),
+        theirs,
+        "the same interfaces (lo excluded by both)"
+    );
 }
 
 #[test]
