@@ -1,6 +1,8 @@
 //! `gleaner-filters`: every filter plugin, one module each, and the [`FILTERS`] registry list.
 
+pub mod kubernetes;
+
 use gleaner_api::FilterDescriptor;
 
-/// Every filter plugin (none yet: the Kubernetes metadata filter comes with its issue).
-pub static FILTERS: &[FilterDescriptor] = &[];
+/// Every filter plugin.
+pub static FILTERS: &[FilterDescriptor] = &[kubernetes::DESCRIPTOR];

@@ -1,0 +1,133 @@
+//! `[[filters.kubernetes]]` options, their defaults and validation.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use gleaner_api::glob::Glob;
+use gleaner_api::{ConfigError, PluginConfig};
+use serde::Deserialize;
+
+pub(crate) const SAMPLE: &str = r#"[[filters.kubernetes]]
+## Which pods to watch: "node" (the pods of NODE_NAME, for a DaemonSet) or "cluster" (standalone).
+# scope = "node"
+## This node's name (scope = "node"). Default: env NODE_NAME (downward API spec.nodeName).
+# node_name = "${NODE_NAME}"
+## A kubeconfig for runs outside a cluster. Default: KUBECONFIG or ~/.kube/config, else in-cluster.
+# kubeconfig = ""
+## Pod labels to add (globs), as k8s.labels.<key> on logs and as tags on metrics.
+# labels = ["app.kubernetes.io/*", "app"]
+## Pod annotations to add (globs), as k8s.annotations.<key> on logs.
+# annotations = []
+## Namespace labels to add (globs), as k8s.namespace_labels.<key> (starts a namespace watch).
+# namespace_labels = []
+## Keep a deleted pod's metadata while its records still arrive, and at least this long.
+# deleted_pod_ttl = "5m"
+## At start, wait at most this long for the first pod list before records pass without metadata.
+# startup_wait = "2s"
+## Honour pod annotations gleaner.io/exclude[-<container>] and gleaner.io/parser[-<container>].
+# use_pod_annotations = true
+"#;
+
+/// The filter's options.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KubernetesConfig {
+    /// `node` or `cluster`.
+    pub scope: String,
+    /// The node (scope `node`); default env `NODE_NAME`.
+    pub node_name: Option<String>,
+    /// A kubeconfig file.
+    pub kubeconfig: Option<PathBuf>,
+    /// Pod label globs to add.
+    pub labels: Vec<String>,
+    /// Pod annotation globs to add.
+    pub annotations: Vec<String>,
+    /// Namespace label globs to add.
+    pub namespace_labels: Vec<String>,
+    /// Retention of deleted pods.
+    pub deleted_pod_ttl: gleaner_api::Duration,
+    /// Longest wait for the first list.
+    pub startup_wait: gleaner_api::Duration,
+    /// Honour `gleaner.io/*` pod annotations.
+    pub use_pod_annotations: bool,
+}
+
+impl Default for KubernetesConfig {
+    fn default() -> Self {
+        KubernetesConfig {
+            scope: "node".to_owned(),
+            node_name: None,
+            kubeconfig: None,
+            labels: vec!["app.kubernetes.io/*".to_owned(), "app".to_owned()],
+            annotations: Vec::new(),
+            namespace_labels: Vec::new(),
+            deleted_pod_ttl: gleaner_api::Duration::from_secs(300),
+            startup_wait: gleaner_api::Duration::from_secs(2),
+            use_pod_annotations: true,
+        }
+    }
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) node: Option<String>,
+    pub(crate) kubeconfig: Option<PathBuf>,
+    pub(crate) labels: Vec<Glob>,
+    pub(crate) annotations: Vec<Glob>,
+    pub(crate) namespace_labels: Vec<Glob>,
+    pub(crate) deleted_pod_ttl: Duration,
+    pub(crate) startup_wait: Duration,
+    pub(crate) use_pod_annotations: bool,
+}
+
+fn globs(v: &[String]) -> Vec<Glob> {
+    v.iter().map(|g| Glob::new(g.as_str())).collect()
+}
+
+impl KubernetesConfig {
+    /// Checks the options and resolves the node name.
+    pub(crate) fn validate(&self, cfg: &PluginConfig) -> Result<Settings, ConfigError> {
+        let node = match self.scope.as_str() {
+            "cluster" => None,
+            "node" => {
+                let node = self
+                    .node_name
+                    .clone()
+                    .or_else(|| std::env::var("NODE_NAME").ok())
+                    .filter(|n| !n.trim().is_empty());
+                match node {
+                    Some(n) => Some(n),
+                    None => {
+                        return Err(cfg
+                            .error_at("scope", "scope = \"node\" needs this node's name")
+                            .with_hint(
+                                "set env NODE_NAME from the downward API (fieldRef spec.nodeName), \
+                                 or node_name, or scope = \"cluster\"",
+                            ));
+                    }
+                }
+            }
+            other => {
+                return Err(cfg
+                    .error_at("scope", format!("unknown scope {other:?}"))
+                    .with_hint("use \"node\" (DaemonSet) or \"cluster\" (standalone)"));
+            }
+        };
+        if self.startup_wait.get() > Duration::from_secs(60) {
+            return Err(cfg
+                .error_at("startup_wait", "startup_wait holds ingestion; at most 60s")
+                .with_hint("records pass flagged k8s.metadata=missing after it; 2s is usual"));
+        }
+        Ok(Settings {
+            node,
+            kubeconfig: self.kubeconfig.clone().filter(|p| !p.as_os_str().is_empty()),
+            labels: globs(&self.labels),
+            annotations: globs(&self.annotations),
+            namespace_labels: globs(&self.namespace_labels),
+            deleted_pod_ttl: self.deleted_pod_ttl.get(),
+            startup_wait: self.startup_wait.get(),
+            use_pod_annotations: self.use_pod_annotations,
+        })
+    }
+}

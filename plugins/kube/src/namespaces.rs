@@ -1,0 +1,118 @@
+//! Namespace labels, for the filter's `namespace_labels` allow-list: one metadata-only watch
+//! of namespaces (cluster-wide; namespaces are few), started only when a plugin asks for
+//! namespace labels.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use gleaner_api::Shutdown;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::Api;
+use kube::core::PartialObjectMeta;
+use kube::runtime::WatchStreamExt as _;
+use kube::runtime::watcher::{self, Event};
+use tracing::debug;
+
+use crate::client::ClientCell;
+use crate::store::CacheStats;
+
+/// Labels of every namespace, by name.
+#[derive(Default)]
+pub struct NamespaceCache {
+    labels: RwLock<HashMap<Box<str>, Arc<[(Box<str>, Box<str>)]>>>,
+    pub(crate) stats: CacheStats,
+}
+
+impl NamespaceCache {
+    /// The labels of namespace `name`, sorted by key.
+    pub fn labels(&self, name: &str) -> Option<Arc<[(Box<str>, Box<str>)]>> {
+        self.labels
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
+    fn set(&self, name: &str, labels: Option<&std::collections::BTreeMap<String, String>>) {
+        let mut v: Vec<(Box<str>, Box<str>)> = labels
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (Box::from(k.as_str()), Box::from(v.as_str())))
+            .collect();
+        v.sort();
+        self.labels
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.into(), v.into());
+    }
+
+    fn remove(&self, name: &str) {
+        self.labels
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
+    }
+}
+
+pub(crate) async fn run_namespace_watch(
+    client: Arc<ClientCell>,
+    cache: Arc<NamespaceCache>,
+    shutdown: Shutdown,
+) {
+    let client = loop {
+        match client.get().await {
+            Ok(c) => break c,
+            Err(e) => {
+                debug!(error = %e, "kubernetes: no client for the namespace watch");
+                tokio::select! {
+                    () = shutdown.wait() => return,
+                    () = tokio::time::sleep(Duration::from_secs(10)) => {}
+                }
+            }
+        }
+    };
+    let api: Api<PartialObjectMeta<Namespace>> = Api::all(client);
+    let stream = watcher::watcher(api, watcher::Config::default().any_semantic()).default_backoff();
+    let mut stream = std::pin::pin!(stream);
+    let mut listing: Vec<Box<str>> = Vec::new();
+    loop {
+        let event = tokio::select! {
+            () = shutdown.wait() => return,
+            e = stream.next() => e,
+        };
+        let Some(event) = event else { return };
+        cache.stats.events.fetch_add(1, Ordering::Relaxed);
+        match event {
+            Ok(Event::Init) => listing.clear(),
+            Ok(Event::InitApply(ns) | Event::Apply(ns)) => {
+                if let Some(name) = ns.metadata.name.as_deref() {
+                    listing.push(name.into());
+                    cache.set(name, ns.metadata.labels.as_ref());
+                }
+            }
+            Ok(Event::InitDone) => {
+                cache.stats.relists.fetch_add(1, Ordering::Relaxed);
+                let keep: std::collections::HashSet<&str> =
+                    listing.iter().map(|s| &**s).collect();
+                cache
+                    .labels
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .retain(|k, _| keep.contains(&**k));
+                listing.clear();
+            }
+            Ok(Event::Delete(ns)) => {
+                if let Some(name) = ns.metadata.name.as_deref() {
+                    cache.remove(name);
+                }
+            }
+            Err(e) => {
+                cache.stats.watch_errors.fetch_add(1, Ordering::Relaxed);
+                debug!(error = %e, "kubernetes: namespace watch failed");
+            }
+        }
+    }
+}
