@@ -4,6 +4,7 @@ mod buffer;
 mod cli;
 mod host;
 mod kubelet;
+mod kubernetes;
 mod local;
 mod outputs;
 mod prometheus;

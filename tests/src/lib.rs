@@ -3,9 +3,10 @@
 //! what it wrote. The binary is `$GLEANER_BIN`, else `target/debug/gleaner` (scripts/test.sh
 //! builds it first; if it is missing, it is built here).
 
+pub mod exposition;
 pub mod fake_hec;
 pub mod fake_influx;
-pub mod exposition;
+pub mod fake_kube;
 pub mod fake_kubelet;
 pub mod logs;
 pub mod peers;

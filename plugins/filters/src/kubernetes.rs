@@ -24,7 +24,9 @@ mod tests;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use gleaner_api::{Batch, BuildContext, ConfigError, Filter, FilterDescriptor, PluginConfig, RunMode};
+use gleaner_api::{
+    Batch, BuildContext, ConfigError, Filter, FilterDescriptor, PluginConfig, RunMode,
+};
 use gleaner_kube::{ClientOptions, Hub, NamespaceCache, PodCache, PodScope};
 use tracing::info;
 
@@ -43,7 +45,7 @@ pub const DESCRIPTOR: FilterDescriptor = FilterDescriptor {
 
 fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, ConfigError> {
     let config: KubernetesConfig = cfg.parse()?;
-    let settings = config.validate(cfg)?;
+    let settings = config.validate(cfg, &cx.hostname)?;
     let hub = Hub::shared(&cx.shared, &cx.shutdown);
     hub.keep_annotations(settings.annotations.iter().cloned());
     hub.retain_deleted(settings.deleted_pod_ttl);

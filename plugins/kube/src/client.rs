@@ -81,5 +81,9 @@ async fn make(options: &ClientOptions) -> Result<kube::Client, ClientError> {
     // the server ends (timeoutSeconds=290), so reads may last that long.
     config.connect_timeout = Some(Duration::from_secs(10));
     config.read_timeout = Some(Duration::from_secs(300));
+    // kube's client retries 429/503/504 itself, up to 15 times over minutes, inside one
+    // request: an outage would then be invisible (no error, no `watch_connected = 0`). The
+    // watcher's backoff and the owner lookups' retry queue do the retrying instead.
+    config.default_retry = false;
     Ok(kube::Client::try_from(config)?)
 }

@@ -117,12 +117,8 @@ impl Hub {
         }
         let client = Hub::client(&mut st, options);
         let (tx, rx) = mpsc::unbounded_channel();
-        let cache = Arc::new(PodCache::new(
-            st.retention.unwrap_or(DEFAULT_RETENTION),
-            tx,
-        ));
-        let annotations: Arc<dyn AnnotationFilter> =
-            Arc::new(Globs(st.keep_annotations.clone()));
+        let cache = Arc::new(PodCache::new(st.retention.unwrap_or(DEFAULT_RETENTION), tx));
+        let annotations: Arc<dyn AnnotationFilter> = Arc::new(Globs(st.keep_annotations.clone()));
         st.pods
             .insert((options.clone(), scope.clone()), Arc::clone(&cache));
         drop(st);

@@ -75,7 +75,9 @@ pub(crate) async fn run_namespace_watch(
         }
     };
     let api: Api<PartialObjectMeta<Namespace>> = Api::all(client);
-    let stream = watcher::watcher(api, watcher::Config::default().any_semantic()).default_backoff();
+    let mut config = watcher::Config::default().any_semantic();
+    config.page_size = None; // resourceVersion=0: from the watch cache (see watch.rs)
+    let stream = watcher::watcher(api, config).default_backoff();
     let mut stream = std::pin::pin!(stream);
     let mut listing: Vec<Box<str>> = Vec::new();
     loop {
@@ -95,8 +97,7 @@ pub(crate) async fn run_namespace_watch(
             }
             Ok(Event::InitDone) => {
                 cache.stats.relists.fetch_add(1, Ordering::Relaxed);
-                let keep: std::collections::HashSet<&str> =
-                    listing.iter().map(|s| &**s).collect();
+                let keep: std::collections::HashSet<&str> = listing.iter().map(|s| &**s).collect();
                 cache
                     .labels
                     .write()

@@ -6,8 +6,8 @@
 //! other failures are retried with backoff (5 s doubling to 5 min) while a pod still needs
 //! the answer. Metadata-only GETs (`PartialObjectMetadata`) keep the answers small.
 
-use std::collections::BinaryHeap;
 use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -176,7 +176,11 @@ mod tests {
 
     #[test]
     fn replica_set_resolves_to_its_deployment_or_itself() {
-        let w = top_owner("ReplicaSet", "web-7d9f", &owned_by("Deployment", "web", Some(true)));
+        let w = top_owner(
+            "ReplicaSet",
+            "web-7d9f",
+            &owned_by("Deployment", "web", Some(true)),
+        );
         assert_eq!((&*w.kind, &*w.name), ("Deployment", "web"));
         let bare = top_owner("ReplicaSet", "web-7d9f", &ObjectMeta::default());
         assert_eq!((&*bare.kind, &*bare.name), ("ReplicaSet", "web-7d9f"));

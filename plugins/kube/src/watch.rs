@@ -67,6 +67,9 @@ pub(crate) async fn run_pod_watch(
     };
     let api: Api<Pod> = Api::all(client);
     let mut config = watcher::Config::default().any_semantic();
+    // kube sends `resourceVersion=0` (a list served from the API server's watch cache, not a
+    // quorum read from etcd) only for unpaged lists; the watch cache answers in one page.
+    config.page_size = None;
     if let Some(node) = &scope.node {
         config = config.fields(&format!("spec.nodeName={node}"));
     }

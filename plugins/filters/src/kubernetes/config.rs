@@ -10,7 +10,8 @@ use serde::Deserialize;
 pub(crate) const SAMPLE: &str = r#"[[filters.kubernetes]]
 ## Which pods to watch: "node" (the pods of NODE_NAME, for a DaemonSet) or "cluster" (standalone).
 # scope = "node"
-## This node's name (scope = "node"). Default: env NODE_NAME (downward API spec.nodeName).
+## This node's name (scope = "node"). Default: env NODE_NAME (downward API spec.nodeName),
+## else the host name (the kubelet's default node name; set NODE_NAME where they differ).
 # node_name = "${NODE_NAME}"
 ## A kubeconfig for runs outside a cluster. Default: KUBECONFIG or ~/.kube/config, else in-cluster.
 # kubeconfig = ""
@@ -86,28 +87,22 @@ fn globs(v: &[String]) -> Vec<Glob> {
 }
 
 impl KubernetesConfig {
-    /// Checks the options and resolves the node name.
-    pub(crate) fn validate(&self, cfg: &PluginConfig) -> Result<Settings, ConfigError> {
+    /// Checks the options and resolves the node name (`node_name`, else env `NODE_NAME`,
+    /// else `hostname`: the kubelet's default node name).
+    pub(crate) fn validate(
+        &self,
+        cfg: &PluginConfig,
+        hostname: &str,
+    ) -> Result<Settings, ConfigError> {
         let node = match self.scope.as_str() {
             "cluster" => None,
-            "node" => {
-                let node = self
-                    .node_name
+            "node" => Some(
+                self.node_name
                     .clone()
                     .or_else(|| std::env::var("NODE_NAME").ok())
-                    .filter(|n| !n.trim().is_empty());
-                match node {
-                    Some(n) => Some(n),
-                    None => {
-                        return Err(cfg
-                            .error_at("scope", "scope = \"node\" needs this node's name")
-                            .with_hint(
-                                "set env NODE_NAME from the downward API (fieldRef spec.nodeName), \
-                                 or node_name, or scope = \"cluster\"",
-                            ));
-                    }
-                }
-            }
+                    .filter(|n| !n.trim().is_empty())
+                    .unwrap_or_else(|| hostname.to_owned()),
+            ),
             other => {
                 return Err(cfg
                     .error_at("scope", format!("unknown scope {other:?}"))
@@ -121,7 +116,10 @@ impl KubernetesConfig {
         }
         Ok(Settings {
             node,
-            kubeconfig: self.kubeconfig.clone().filter(|p| !p.as_os_str().is_empty()),
+            kubeconfig: self
+                .kubeconfig
+                .clone()
+                .filter(|p| !p.as_os_str().is_empty()),
             labels: globs(&self.labels),
             annotations: globs(&self.annotations),
             namespace_labels: globs(&self.namespace_labels),

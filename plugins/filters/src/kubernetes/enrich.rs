@@ -52,7 +52,13 @@ fn s(v: &str) -> FieldValue {
 /// `app_kubernetes_io_name`.
 pub(crate) fn tag_name(key: &str) -> String {
     key.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -122,7 +128,11 @@ impl Enricher {
                 attrs.push((format!("k8s.annotations.{k}"), s(v)));
             }
         }
-        if let Some(nl) = self.namespaces.as_ref().and_then(|n| n.labels(&p.namespace)) {
+        if let Some(nl) = self
+            .namespaces
+            .as_ref()
+            .and_then(|n| n.labels(&p.namespace))
+        {
             for (k, v) in nl.iter() {
                 if self.settings.namespace_labels.iter().any(|g| g.matches(k)) {
                     attrs.push((format!("k8s.namespace_labels.{k}"), s(v)));

@@ -57,7 +57,10 @@ impl<'de> serde::Deserialize<'de> for Members {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
                 let mut v = Vec::with_capacity(map.size_hint().unwrap_or(8));
                 while let Some(kv) = map.next_entry::<String, Value>()? {
                     v.push(kv);
@@ -92,8 +95,14 @@ fn json(body: &[u8], out: &mut Vec<(String, FieldValue)>) -> bool {
 }
 
 fn trim(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     b.get(start..end).unwrap_or_default()
 }
 
@@ -179,7 +188,10 @@ mod tests {
                 ("log.status".into(), FieldValue::Int(200)),
                 ("log.ms".into(), FieldValue::Float(1.5)),
                 ("log.ok".into(), FieldValue::Bool(true)),
-                ("log.ctx".into(), FieldValue::String(r#"{"a":[1,2]}"#.into())),
+                (
+                    "log.ctx".into(),
+                    FieldValue::String(r#"{"a":[1,2]}"#.into())
+                ),
             ]
         );
         assert!(parse(Parser::Json, "[1,2]").is_none());
@@ -198,7 +210,10 @@ mod tests {
             got,
             vec![
                 ("log.level".into(), FieldValue::String("warn".into())),
-                ("log.msg".into(), FieldValue::String("disk \"sda\" full".into())),
+                (
+                    "log.msg".into(),
+                    FieldValue::String("disk \"sda\" full".into())
+                ),
                 ("log.path".into(), FieldValue::String("/var".into())),
                 ("log.dry_run".into(), FieldValue::Bool(true)),
             ]

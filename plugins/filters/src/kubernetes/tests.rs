@@ -27,8 +27,10 @@ fn settings() -> Settings {
 
 fn pod(uid: &str, name: &str, annotations: &[(&str, &str)]) -> PodMeta {
     let pairs = |v: &[(&str, &str)]| {
-        let mut v: Vec<(Box<str>, Box<str>)> =
-            v.iter().map(|(k, v)| (Box::from(*k), Box::from(*v))).collect();
+        let mut v: Vec<(Box<str>, Box<str>)> = v
+            .iter()
+            .map(|(k, v)| (Box::from(*k), Box::from(*v)))
+            .collect();
         v.sort();
         v
     };
@@ -101,7 +103,11 @@ fn cache() -> Arc<PodCache> {
 #[test]
 fn log_record_gets_full_metadata_by_uid() {
     let c = cache();
-    c.insert(pod("uid-1", "web-7d9f-abcde", &[("team", "payments"), ("other", "x")]));
+    c.insert(pod(
+        "uid-1",
+        "web-7d9f-abcde",
+        &[("team", "payments"), ("other", "x")],
+    ));
     c.set_workload(
         "rs-1",
         Workload {
@@ -118,12 +124,22 @@ fn log_record_gets_full_metadata_by_uid() {
     assert_eq!(attr(r, "k8s.workload_kind"), Some("Deployment"));
     assert_eq!(attr(r, "k8s.workload"), Some("web"));
     assert_eq!(attr(r, "k8s.labels.app.kubernetes.io/name"), Some("web"));
-    assert_eq!(attr(r, "k8s.labels.pod-template-hash"), None, "not allow-listed");
+    assert_eq!(
+        attr(r, "k8s.labels.pod-template-hash"),
+        None,
+        "not allow-listed"
+    );
     assert_eq!(attr(r, "k8s.annotations.team"), Some("payments"));
     assert_eq!(attr(r, "k8s.annotations.other"), None);
     assert_eq!(attr(r, "k8s.metadata"), None);
     // The path's attributes are not duplicated.
-    assert_eq!(r.attributes.iter().filter(|(k, _)| k == "k8s.pod_uid").count(), 1);
+    assert_eq!(
+        r.attributes
+            .iter()
+            .filter(|(k, _)| k == "k8s.pod_uid")
+            .count(),
+        1
+    );
     assert_eq!(stats.enriched.load(std::sync::atomic::Ordering::Relaxed), 1);
 }
 
@@ -171,7 +187,11 @@ fn unknown_pod_passes_flagged_and_counted() {
 fn exclude_annotations_drop_a_pod_or_one_container() {
     let c = cache();
     c.insert(pod("uid-a", "noisy", &[("gleaner.io/exclude", "true")]));
-    c.insert(pod("uid-b", "half", &[("gleaner.io/exclude-proxy", "true")]));
+    c.insert(pod(
+        "uid-b",
+        "half",
+        &[("gleaner.io/exclude-proxy", "true")],
+    ));
     let (mut e, stats, metrics) = enricher(&c);
     let mut logs = vec![
         record(Some("uid-a"), "noisy", "app", "dropped"),
@@ -189,23 +209,49 @@ fn exclude_annotations_drop_a_pod_or_one_container() {
 fn parser_annotation_parses_the_message_into_attributes() {
     let c = cache();
     c.insert(pod("uid-j", "api", &[("gleaner.io/parser", "json")]));
-    c.insert(pod("uid-l", "worker", &[("gleaner.io/parser-app", "logfmt")]));
+    c.insert(pod(
+        "uid-l",
+        "worker",
+        &[("gleaner.io/parser-app", "logfmt")],
+    ));
     let (mut e, stats, _) = enricher(&c);
     let mut logs = vec![
-        record(Some("uid-j"), "api", "app", r#"{"level":"error","code":503}"#),
+        record(
+            Some("uid-j"),
+            "api",
+            "app",
+            r#"{"level":"error","code":503}"#,
+        ),
         record(Some("uid-j"), "api", "app", "not json"),
-        record(Some("uid-l"), "worker", "app", "level=info msg=\"job done\""),
+        record(
+            Some("uid-l"),
+            "worker",
+            "app",
+            "level=info msg=\"job done\"",
+        ),
         record(Some("uid-l"), "worker", "proxy", "level=info"),
     ];
     e.logs(&mut logs);
     assert_eq!(logs[0].attribute("log.code"), Some(&FieldValue::Int(503)));
     assert_eq!(attr(&logs[0], "log.level"), Some("error"));
-    assert_eq!(logs[0].body, br#"{"level":"error","code":503}"#, "body kept");
+    assert_eq!(
+        logs[0].body, br#"{"level":"error","code":503}"#,
+        "body kept"
+    );
     assert_eq!(attr(&logs[1], "log.level"), None);
     assert_eq!(logs[1].body, b"not json");
     assert_eq!(attr(&logs[2], "log.msg"), Some("job done"));
-    assert_eq!(attr(&logs[3], "log.level"), None, "parser-app is for app only");
-    assert_eq!(stats.parse_failed.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(
+        attr(&logs[3], "log.level"),
+        None,
+        "parser-app is for app only"
+    );
+    assert_eq!(
+        stats
+            .parse_failed
+            .load(std::sync::atomic::Ordering::Relaxed),
+        1
+    );
 }
 
 #[test]
@@ -230,12 +276,20 @@ fn metrics_get_tags_without_overwriting() {
     ];
     e.metrics(&mut ms);
     let m = &ms[0];
-    assert_eq!(m.tag("namespace"), Some("shop"), "a label named namespace never overwrites");
+    assert_eq!(
+        m.tag("namespace"),
+        Some("shop"),
+        "a label named namespace never overwrites"
+    );
     assert_eq!(m.tag("workload"), Some("already"));
     assert_eq!(m.tag("k8s_workload"), Some("web"));
     assert_eq!(m.tag("workload_kind"), Some("Deployment"));
     assert_eq!(m.tag("app_kubernetes_io_name"), Some("web"));
-    assert_eq!(m.tag("k8s_namespace"), None, "the label `namespace` is not allow-listed");
+    assert_eq!(
+        m.tag("k8s_namespace"),
+        None,
+        "the label `namespace` is not allow-listed"
+    );
     assert_eq!(ms[1].tags.len(), 0);
 }
 
@@ -274,7 +328,10 @@ async fn deleted_pod_is_kept_while_its_records_come_then_expires() {
     tokio::time::advance(Duration::from_secs(200)).await;
     let mut logs = vec![record(Some("uid-1"), "job-1", "app", "late line")];
     e.logs(&mut logs);
-    assert_eq!(attr(&logs[0], "k8s.container_image"), Some("registry/web:1.4"));
+    assert_eq!(
+        attr(&logs[0], "k8s.container_image"),
+        Some("registry/web:1.4")
+    );
     // The lookup at 200 s refreshed it: still there at 450 s.
     tokio::time::advance(Duration::from_secs(250)).await;
     c.expire();
@@ -285,5 +342,9 @@ async fn deleted_pod_is_kept_while_its_records_come_then_expires() {
     assert!(c.by_uid("uid-1").is_none());
     assert!(c.by_name("shop", "job-1").is_none());
     assert_eq!(c.counts(), (0, 0));
-    assert_eq!(c.owners_cached(), 0, "the owner entry goes with its last pod");
+    assert_eq!(
+        c.owners_cached(),
+        0,
+        "the owner entry goes with its last pod"
+    );
 }

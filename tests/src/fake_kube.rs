@@ -1,0 +1,312 @@
+//! A faithful fake Kubernetes API server for the `kubernetes` filter and discovery tests.
+//!
+//! It follows the Kubernetes API conventions of "Kubernetes API Concepts"
+//! (kubernetes.io/docs/reference/using-api/api-concepts: "Efficient detection of changes",
+//! "Watch bookmarks", "Resource versions", "410 Gone responses", "Retrieving large results
+//! sets in chunks") and the `Status` kind of metav1 (kubernetes.io/docs/reference/
+//! kubernetes-api/common-definitions/status), as summarised in shared/reference/protocols.md
+//! §7:
+//! - `GET /api/v1/pods` and `GET /api/v1/namespaces`: a list (`PodList`, or
+//!   `PartialObjectMetadataList` when the `Accept` header asks `as=PartialObjectMetadataList`)
+//!   whose `metadata.resourceVersion` is the current version; `fieldSelector=spec.nodeName=X`
+//!   filters pods; `resourceVersion=0` (any, from the watch cache) and `limit` are accepted,
+//!   and the whole set comes in one page;
+//! - the same paths with `watch=true&resourceVersion=N`: a chunked stream of JSON lines
+//!   `{"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":{...}}` with every change
+//!   after N and then live ones; bookmarks (only with `allowWatchBookmarks=true`) carry just
+//!   `metadata.resourceVersion`; a version older than the compacted history answers one
+//!   `ERROR` event with a `Status` of code 410 (reason `Expired`) and ends the stream;
+//! - `GET /apis/apps/v1/namespaces/{ns}/replicasets/{name}` and
+//!   `/apis/batch/v1/namespaces/{ns}/jobs/{name}`: the object's metadata as
+//!   `PartialObjectMetadata`, or 404 `NotFound`;
+//! - auth `Authorization: Bearer <token>`; anything else → 401 `Unauthorized`.
+//!
+//! Test controls: add, change and delete pods (bumping the resource version and notifying
+//! watches), send bookmarks, drop every open watch (a connection loss), compact the history
+//! (so the next watch gets 410 and must re-list), answer 503 to everything (`set_down`), and
+//! delay every answer (`set_delay`). Every request is recorded with its verb.
+//!
+//! It runs on its own thread and runtime, so plain `#[test]`s can use it; it stops on drop.
+
+mod objects;
+mod server;
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+pub use objects::{FakeOwner, FakePod};
+
+/// What a request asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// A list.
+    List,
+    /// A watch.
+    Watch,
+    /// A GET of one object.
+    Get,
+}
+
+/// One request the fake answered.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// Its verb.
+    pub verb: Verb,
+    /// The path.
+    pub path: String,
+    /// The raw query string.
+    pub query: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resource {
+    Pods,
+    Namespaces,
+}
+
+struct Event {
+    rv: u64,
+    resource: Resource,
+    node: Option<String>,
+    line: Bytes,
+}
+
+struct Watcher {
+    resource: Resource,
+    node: Option<String>,
+    bookmarks: bool,
+    tx: mpsc::UnboundedSender<Bytes>,
+}
+
+#[derive(Default)]
+struct State {
+    token: String,
+    rv: u64,
+    pods: BTreeMap<String, (FakePod, u64)>,
+    namespaces: BTreeMap<String, (Vec<(String, String)>, u64)>,
+    owners: HashMap<(String, String, String), FakeOwner>,
+    history: Vec<Event>,
+    compacted: u64,
+    watchers: Vec<Watcher>,
+    down: bool,
+    delay: Duration,
+    requests: Vec<Recorded>,
+}
+
+impl State {
+    fn push(&mut self, resource: Resource, node: Option<String>, typ: &str, object: Value) {
+        let mut line =
+            serde_json::to_vec(&json!({"type": typ, "object": object})).unwrap_or_default();
+        line.push(b'\n');
+        let line = Bytes::from(line);
+        self.watchers.retain(|w| {
+            if w.resource != resource || (w.node.is_some() && w.node != node) {
+                return true;
+            }
+            w.tx.send(line.clone()).is_ok()
+        });
+        self.history.push(Event {
+            rv: self.rv,
+            resource,
+            node,
+            line,
+        });
+    }
+}
+
+/// The running fake. Dropping it stops it.
+pub struct FakeKube {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl FakeKube {
+    /// The bearer token the fake accepts.
+    pub const TOKEN: &'static str = "fake-sa-token";
+
+    /// Starts the fake on a free 127.0.0.1 port, empty, at resource version 100.
+    ///
+    /// # Panics
+    /// When it cannot bind.
+    pub fn start() -> FakeKube {
+        let state = Arc::new(Mutex::new(State {
+            token: FakeKube::TOKEN.to_owned(),
+            rv: 100,
+            ..State::default()
+        }));
+        let (addr, stop, thread) = server::spawn(Arc::clone(&state));
+        FakeKube {
+            addr,
+            state,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// A kubeconfig file (in `dir`) pointing at the fake with its token.
+    ///
+    /// # Panics
+    /// When the file cannot be written.
+    pub fn write_kubeconfig(&self, dir: &std::path::Path) -> std::path::PathBuf {
+        let path = dir.join("kubeconfig.yaml");
+        let text = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\n\
+             users:\n- name: agent\n  user:\n    token: {}\ncontexts:\n- name: fake\n  context:\n    \
+             cluster: fake\n    user: agent\ncurrent-context: fake\n",
+            self.url(),
+            FakeKube::TOKEN
+        );
+        std::fs::write(&path, text).expect("write kubeconfig");
+        path
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds or replaces (same uid) a pod: ADDED or MODIFIED to its watches.
+    pub fn apply_pod(&self, pod: FakePod) {
+        let mut st = self.state();
+        st.rv += 1;
+        let rv = st.rv;
+        let typ = if st.pods.contains_key(&pod.uid) {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
+        let object = pod.to_json(rv);
+        let node = Some(pod.node.clone());
+        st.pods.insert(pod.uid.clone(), (pod, rv));
+        st.push(Resource::Pods, node, typ, object);
+    }
+
+    /// Deletes the pod with `uid`: DELETED to its watches.
+    pub fn delete_pod(&self, uid: &str) {
+        let mut st = self.state();
+        let Some((pod, _)) = st.pods.remove(uid) else {
+            return;
+        };
+        st.rv += 1;
+        let rv = st.rv;
+        let node = Some(pod.node.clone());
+        st.push(Resource::Pods, node, "DELETED", pod.to_json(rv));
+    }
+
+    /// Adds or replaces a namespace with labels.
+    pub fn apply_namespace(&self, name: &str, labels: &[(&str, &str)]) {
+        let mut st = self.state();
+        st.rv += 1;
+        let rv = st.rv;
+        let labels: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect();
+        let typ = if st.namespaces.contains_key(name) {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
+        let object = objects::namespace_json(name, &labels, rv);
+        st.namespaces.insert(name.into(), (labels, rv));
+        st.push(Resource::Namespaces, None, typ, object);
+    }
+
+    /// Serves a ReplicaSet or Job for owner GETs.
+    pub fn add_owner(&self, owner: FakeOwner) {
+        let key = (
+            owner.kind.clone(),
+            owner.namespace.clone(),
+            owner.name.clone(),
+        );
+        self.state().owners.insert(key, owner);
+    }
+
+    /// Sends a BOOKMARK at the current version to every pod watch that allows them.
+    pub fn bookmark(&self) {
+        let mut st = self.state();
+        let rv = st.rv.to_string();
+        let mut line = serde_json::to_vec(&json!({"type": "BOOKMARK", "object": {
+            "kind": "Pod", "apiVersion": "v1", "metadata": {"resourceVersion": rv,
+            "annotations": {"k8s.io/initial-events-end": "true"}}}}))
+        .unwrap_or_default();
+        line.push(b'\n');
+        let line = Bytes::from(line);
+        st.watchers.retain(|w| {
+            w.resource != Resource::Pods || !w.bookmarks || w.tx.send(line.clone()).is_ok()
+        });
+    }
+
+    /// Ends every open watch stream, as a lost connection would.
+    pub fn drop_watches(&self) {
+        self.state().watchers.clear();
+    }
+
+    /// Forgets the change history: a watch from any older version gets 410 Gone.
+    pub fn compact(&self) {
+        let mut st = self.state();
+        st.compacted = st.rv;
+        st.history.clear();
+    }
+
+    /// While down, every request is answered 503 and open watches end.
+    pub fn set_down(&self, down: bool) {
+        let mut st = self.state();
+        st.down = down;
+        if down {
+            st.watchers.clear();
+        }
+    }
+
+    /// Delays every answer by `delay`.
+    pub fn set_delay(&self, delay: Duration) {
+        self.state().delay = delay;
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state().requests.clone()
+    }
+
+    /// Requests so far with `verb` whose path contains `path_part`.
+    pub fn count(&self, verb: Verb, path_part: &str) -> usize {
+        self.state()
+            .requests
+            .iter()
+            .filter(|r| r.verb == verb && r.path.contains(path_part))
+            .count()
+    }
+
+    /// Open watch streams now.
+    pub fn open_watches(&self) -> usize {
+        self.state()
+            .watchers
+            .iter()
+            .filter(|w| !w.tx.is_closed())
+            .count()
+    }
+}
+
+impl Drop for FakeKube {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _stopped = stop.send(());
+        }
+        self.state().watchers.clear();
+        if let Some(t) = self.thread.take() {
+            let _joined = t.join();
+        }
+    }
+}
