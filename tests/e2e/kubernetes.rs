@@ -3,6 +3,7 @@
 //! descriptor and started as the agent starts it; the test awaits the shared pod cache's
 //! change feed instead of sleeping.
 
+mod agent;
 mod churn;
 mod enrich;
 mod outages;
@@ -67,7 +68,8 @@ pub(crate) async fn until(cache: &PodCache, what: &str, pred: impl Fn(&PodCache)
             cache.stats()
         );
         // A change, a lagged feed, or a 200 ms tick (readiness has no change event).
-        let _ = tokio::time::timeout(left.min(Duration::from_millis(200)), rx.recv()).await;
+        let _changed_or_tick =
+            tokio::time::timeout(left.min(Duration::from_millis(200)), rx.recv()).await;
     }
 }
 

@@ -113,14 +113,11 @@ fn new_pod_file_is_found_by_inotify_not_by_the_rescan() {
         json_str(line, "message").as_deref(),
         Some("hello from a new pod")
     );
-    assert_eq!(json_str(line, "k8s.pod.name").as_deref(), Some("web"));
-    assert_eq!(
-        json_str(line, "k8s.namespace.name").as_deref(),
-        Some("default")
-    );
-    assert_eq!(json_str(line, "k8s.container.name").as_deref(), Some("app"));
-    assert_eq!(json_str(line, "k8s.pod.uid").as_deref(), Some("uid-web"));
-    assert!(line.contains("\"k8s.container.restart_count\":0"), "{line}");
+    assert_eq!(json_str(line, "k8s.pod").as_deref(), Some("web"));
+    assert_eq!(json_str(line, "k8s.namespace").as_deref(), Some("default"));
+    assert_eq!(json_str(line, "k8s.container").as_deref(), Some("app"));
+    assert_eq!(json_str(line, "k8s.pod_uid").as_deref(), Some("uid-web"));
+    assert!(line.contains("\"k8s.restart_count\":0"), "{line}");
     assert_eq!(
         json_str(line, "timestamp").as_deref(),
         Some("2024-01-01T00:00:00.000000001Z"),

@@ -18,8 +18,8 @@
 //! - Offsets are keyed by (device, inode) and checked against a fingerprint of the file's
 //!   first KiB (`file.rs`), so a reused inode starts from 0.
 //! - Records: the runtime's timestamp (read time for raw lines), the stream, the message,
-//!   and the attributes `file`, `k8s.namespace.name`, `k8s.pod.name`, `k8s.pod.uid`,
-//!   `k8s.container.name`, `k8s.container.restart_count` (`k8s.rs`), plus `truncated`,
+//!   and the attributes `file`, `k8s.namespace`, `k8s.pod`, `k8s.pod_uid`,
+//!   `k8s.container`, `k8s.restart_count` (`k8s.rs`), plus `truncated`,
 //!   `parse_error`, `partial` and `invalid_utf8` flags when they apply.
 //!
 //! At shutdown, pieces of a line (or a multi-line message) still waiting for their end are not

@@ -35,7 +35,7 @@ use tokio::sync::mpsc;
 
 pub use client::{ClientError, ClientOptions};
 pub use meta::{AnnotationFilter, ContainerMeta, OwnerRef, PodMeta, PortMeta, Workload};
-pub use namespaces::NamespaceCache;
+pub use namespaces::{Labels, NamespaceCache};
 pub use store::{CacheStats, Found, PodCache, PodChange};
 pub use watch::PodScope;
 

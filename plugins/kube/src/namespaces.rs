@@ -19,16 +19,19 @@ use tracing::debug;
 use crate::client::ClientCell;
 use crate::store::CacheStats;
 
+/// One namespace's labels, sorted by key.
+pub type Labels = Arc<[(Box<str>, Box<str>)]>;
+
 /// Labels of every namespace, by name.
 #[derive(Default)]
 pub struct NamespaceCache {
-    labels: RwLock<HashMap<Box<str>, Arc<[(Box<str>, Box<str>)]>>>,
+    labels: RwLock<HashMap<Box<str>, Labels>>,
     pub(crate) stats: CacheStats,
 }
 
 impl NamespaceCache {
     /// The labels of namespace `name`, sorted by key.
-    pub fn labels(&self, name: &str) -> Option<Arc<[(Box<str>, Box<str>)]>> {
+    pub fn labels(&self, name: &str) -> Option<Labels> {
         self.labels
             .read()
             .unwrap_or_else(PoisonError::into_inner)

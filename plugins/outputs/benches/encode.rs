@@ -69,9 +69,9 @@ fn logs() -> Vec<LogRecord> {
                         "/var/log/pods/shop_web-7d9f_0b7e6a52/app/0.log".to_owned(),
                     ),
                 )
-                .with_attribute("k8s.namespace.name", FieldValue::String("shop".into()))
-                .with_attribute("k8s.pod.name", FieldValue::String("web-7d9f".into()))
-                .with_attribute("k8s.container.name", FieldValue::String("app".into()))
+                .with_attribute("k8s.namespace", FieldValue::String("shop".into()))
+                .with_attribute("k8s.pod", FieldValue::String("web-7d9f".into()))
+                .with_attribute("k8s.container", FieldValue::String("app".into()))
         })
         .collect()
 }

@@ -41,7 +41,7 @@ fn hec_indexes_logs_and_metrics_exactly() {
     let logs = vec![
         LogRecord::new(T, "GET / 200 \"ok\" ✓", Stream::Stdout)
             .with_attribute("file", FieldValue::String("/var/log/pods/a/b/0.log".into()))
-            .with_attribute("k8s.pod.name", FieldValue::String("web-1".into())),
+            .with_attribute("k8s.pod", FieldValue::String("web-1".into())),
         LogRecord::new(T + 1_000, "second\tline", Stream::Stderr),
     ];
     assert_eq!(
@@ -70,7 +70,7 @@ fn hec_indexes_logs_and_metrics_exactly() {
         vec![
             json!({"time": 1_700_000_000.123_456, "host": "node-1",
                    "source": "/var/log/pods/a/b/0.log", "sourcetype": "kube", "index": "main",
-                   "event": "GET / 200 \"ok\" ✓", "fields": {"k8s.pod.name": "web-1"}}),
+                   "event": "GET / 200 \"ok\" ✓", "fields": {"k8s.pod": "web-1"}}),
             json!({"time": 1_700_000_000.123_457, "host": "node-1", "sourcetype": "kube",
                    "index": "main", "event": "second\tline"}),
             json!({"time": 1_700_000_000.123_456, "host": "node-1", "sourcetype": "kube",
@@ -430,11 +430,11 @@ sourcetype = "kube:container"
     let file = dir.join("0.log").display().to_string();
     let got: Vec<Value> = events.into_iter().map(|i| i.event).collect();
     let fields = json!({
-        "k8s.namespace.name": "shop",
-        "k8s.pod.name": "web-7d9f",
-        "k8s.pod.uid": "0b7e6a52-1c1e-4b7a-9a51-3f2f0c6d9e11",
-        "k8s.container.name": "app",
-        "k8s.container.restart_count": "0",
+        "k8s.namespace": "shop",
+        "k8s.pod": "web-7d9f",
+        "k8s.pod_uid": "0b7e6a52-1c1e-4b7a-9a51-3f2f0c6d9e11",
+        "k8s.container": "app",
+        "k8s.restart_count": "0",
     });
     assert_eq!(
         got,

@@ -20,6 +20,9 @@ pub(crate) const ATTR_CONTAINER: &str = "k8s.container";
 /// Set to `"missing"` on a record whose pod is not (yet) known.
 pub(crate) const ATTR_METADATA: &str = "k8s.metadata";
 
+/// Tags a pod adds to its metrics.
+type Tags = Vec<(String, String)>;
+
 /// What one pod and container contribute to each of its records.
 struct Prepared {
     key: String,
@@ -200,10 +203,10 @@ impl Enricher {
                     r.attributes.push((k.clone(), v.clone()));
                 }
             }
-            if let Some(p) = m.parser {
-                if !p.apply(&r.body, &mut r.attributes) {
-                    failed += 1;
-                }
+            if let Some(p) = m.parser
+                && !p.apply(&r.body, &mut r.attributes)
+            {
+                failed += 1;
             }
             true
         });
@@ -227,7 +230,7 @@ impl Enricher {
     }
 
     /// The tags a pod adds to its metrics.
-    fn metric_tags(&self, found: &Found) -> Vec<(String, String)> {
+    fn metric_tags(&self, found: &Found) -> Tags {
         let mut tags = Vec::new();
         if let Some(w) = &found.workload {
             tags.push(("workload_kind".to_owned(), w.kind.to_string()));
@@ -244,7 +247,8 @@ impl Enricher {
     /// Adds pod tags to metrics that carry `namespace` and `pod` (or `pod_name`) tags;
     /// never overwrites a tag (a collision gets the prefix `k8s_`, a second one is skipped).
     pub(crate) fn metrics(&mut self, metrics: &mut [Metric]) {
-        let mut memo: Option<(String, Option<Vec<(String, String)>>)> = None;
+        // The last `namespace/pod` looked up and the tags it gives (`None`: not found).
+        let mut memo: Option<(String, Option<Tags>)> = None;
         let (mut enriched, mut missing) = (0_u64, 0_u64);
         for m in metrics.iter_mut() {
             let (Some(ns), Some(pod)) = (m.tag("namespace"), m.tag("pod").or(m.tag("pod_name")))

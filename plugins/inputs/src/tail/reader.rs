@@ -988,20 +988,14 @@ pub(crate) fn attrs_for(path: &Path) -> FileAttrs {
         FieldValue::String(path.to_string_lossy().into_owned()),
     )];
     if let Some(c) = k8s::coordinates(path) {
-        attrs.push((
-            "k8s.namespace.name".to_owned(),
-            FieldValue::String(c.namespace),
-        ));
-        attrs.push(("k8s.pod.name".to_owned(), FieldValue::String(c.pod)));
+        attrs.push(("k8s.namespace".to_owned(), FieldValue::String(c.namespace)));
+        attrs.push(("k8s.pod".to_owned(), FieldValue::String(c.pod)));
         if let Some(uid) = c.pod_uid {
-            attrs.push(("k8s.pod.uid".to_owned(), FieldValue::String(uid)));
+            attrs.push(("k8s.pod_uid".to_owned(), FieldValue::String(uid)));
         }
-        attrs.push((
-            "k8s.container.name".to_owned(),
-            FieldValue::String(c.container),
-        ));
+        attrs.push(("k8s.container".to_owned(), FieldValue::String(c.container)));
         if let Some(r) = c.restart {
-            attrs.push(("k8s.container.restart_count".to_owned(), FieldValue::Int(r)));
+            attrs.push(("k8s.restart_count".to_owned(), FieldValue::Int(r)));
         }
     }
     FileAttrs { attrs }

@@ -3,7 +3,7 @@
 //! array; one object per line lets `send` cut a batch at any event boundary).
 //!
 //! A log record becomes
-//! `{"time":1700000000.123456,"host":"h","source":"/var/log/pods/...","sourcetype":"st","index":"i","event":"the message","fields":{"k8s.pod.name":"web"}}`:
+//! `{"time":1700000000.123456,"host":"h","source":"/var/log/pods/...","sourcetype":"st","index":"i","event":"the message","fields":{"k8s.pod":"web"}}`:
 //! - `time`: epoch seconds with six decimals (microseconds), never integer milliseconds;
 //! - `host`, `sourcetype`, `index` from the config (omitted when unset); `source` from the
 //!   config, else the record's `file` attribute, else omitted;
@@ -13,7 +13,10 @@
 //!   attributes (a parser filled them: anything but the indexed ones, `file` and the tail
 //!   flags `invalid_utf8`, `truncated`, `parse_error`, `partial`), `event` is an object:
 //!   `{"message":"...","<attr>":<typed value>,...}`, so Splunk extracts them at search time
-//!   (an attribute named `message` is written as `attr_message`).
+//!   (an attribute named `message` is written as `attr_message`). When the message itself
+//!   was parsed (the `kubernetes` filter's `gleaner.io/parser` annotation: `log.<key>`
+//!   attributes), `event` is the parsed object: its members without the `log.` prefix, and
+//!   no copy of the raw message.
 //!   A record whose message is empty (HEC refuses blank events, code 13) is dropped and
 //!   counted (`empty_message`).
 //!
@@ -33,6 +36,9 @@ use crate::json_lines::{REASON_NAN_OR_INF, REASON_NO_FIELDS};
 pub(crate) const REASON_STRING_FIELD: &str = "string_field";
 /// Drop reason for log records with an empty message.
 pub(crate) const REASON_EMPTY_MESSAGE: &str = "empty_message";
+
+/// Attribute prefix of a parsed message's members (set by the `kubernetes` filter's parsers).
+const PARSED_PREFIX: &str = "log.";
 
 /// Attributes that never make a record count as "parsed".
 const PLAIN_ATTRIBUTES: [&str; 5] = [
@@ -144,17 +150,29 @@ impl Encoder {
         let message = String::from_utf8_lossy(&r.body);
         buf.extend_from_slice(b",\"event\":");
         if parsed {
-            buf.extend_from_slice(b"{\"message\":");
-            json_str(buf, &message);
+            let members = r
+                .attributes
+                .iter()
+                .any(|(k, _)| k.starts_with(PARSED_PREFIX) && !indexed(k));
+            let mut first = true;
+            buf.push(b'{');
+            if !members {
+                buf.extend_from_slice(b"\"message\":");
+                json_str(buf, &message);
+                first = false;
+            }
             for (k, v) in &r.attributes {
                 if indexed(k) || PLAIN_ATTRIBUTES.contains(&k.as_str()) {
                     continue;
                 }
-                buf.push(b',');
-                if k == "message" {
-                    json_str(buf, "attr_message");
-                } else {
-                    json_str(buf, k);
+                if !first {
+                    buf.push(b',');
+                }
+                first = false;
+                match k.strip_prefix(PARSED_PREFIX) {
+                    Some(member) if members => json_str(buf, member),
+                    _ if k == "message" && !members => json_str(buf, "attr_message"),
+                    _ => json_str(buf, k),
                 }
                 buf.push(b':');
                 json_value(buf, v);

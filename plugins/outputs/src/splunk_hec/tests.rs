@@ -47,9 +47,9 @@ fn logs() -> Vec<LogRecord> {
                 "file",
                 FieldValue::String("/var/log/pods/shop_web_1/app/0.log".into()),
             )
-            .with_attribute("k8s.namespace.name", FieldValue::String("shop".into()))
-            .with_attribute("k8s.pod.name", FieldValue::String("web".into()))
-            .with_attribute("k8s.container.restart_count", FieldValue::Int(2))
+            .with_attribute("k8s.namespace", FieldValue::String("shop".into()))
+            .with_attribute("k8s.pod", FieldValue::String("web".into()))
+            .with_attribute("k8s.restart_count", FieldValue::Int(2))
             .with_attribute("partial", FieldValue::Bool(true)),
         // Parsed: extra attributes make the event an object.
         LogRecord::new(T0 + 1_000, "{\"level\":\"warn\"}", Stream::Stderr)
@@ -91,6 +91,23 @@ fn logs_golden() {
     for line in buf.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         serde_json::from_slice::<serde_json::Value>(line).expect("each line is one JSON object");
     }
+}
+
+#[test]
+fn a_parsed_message_is_sent_as_its_object() {
+    let (out, _) = build("token = \"t\"\n");
+    let record = LogRecord::new(T0, r#"{"level":"warn","code":503}"#, Stream::Stdout)
+        .with_attribute("k8s.pod", FieldValue::String("api".into()))
+        .with_attribute("log.level", FieldValue::String("warn".into()))
+        .with_attribute("log.code", FieldValue::Int(503))
+        .with_attribute("log.message", FieldValue::String("upstream down".into()));
+    let buf = encode(out.as_ref(), &Batch::Logs(vec![record]));
+    let v: serde_json::Value = serde_json::from_slice(&buf).expect("one JSON object");
+    assert_eq!(
+        v["event"],
+        serde_json::json!({"level": "warn", "code": 503, "message": "upstream down"})
+    );
+    assert_eq!(v["fields"], serde_json::json!({"k8s.pod": "api"}));
 }
 
 #[test]
