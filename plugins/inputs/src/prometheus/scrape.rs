@@ -49,6 +49,9 @@ pub(super) enum ScrapeError {
         samples: usize,
         limit: usize,
     },
+    /// The parse task did not finish (the agent is stopping).
+    #[error("{url}: parse task failed: {message}")]
+    Task { url: String, message: String },
     /// A series with more labels than `label_limit`.
     #[error("{url}: a series has {labels} labels, over label_limit {limit}")]
     LabelLimit {
@@ -72,6 +75,7 @@ impl ScrapeError {
             ScrapeError::Parse { .. } => "scrape_parse",
             ScrapeError::SampleLimit { .. } => "sample_limit",
             ScrapeError::LabelLimit { .. } => "label_limit",
+            ScrapeError::Task { .. } => "scrape_task",
         }
     }
 }
@@ -112,9 +116,9 @@ pub(super) async fn scrape(
                     // The blocking pool is gone: the agent is stopping.
                     Err(e) => (
                         0,
-                        Err(ScrapeError::Gzip {
+                        Err(ScrapeError::Task {
                             url: http_client::display_url(&target.url),
-                            message: format!("parse task failed: {e}"),
+                            message: e.to_string(),
                         }),
                     ),
                 }
