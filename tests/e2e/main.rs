@@ -1,6 +1,7 @@
 //! End-to-end tests of the built `gleaner` binary (one test binary, one module per area).
 
 mod buffer;
+mod chaos;
 mod cli;
 mod host;
 mod kubelet;

@@ -10,6 +10,7 @@ pub mod fake_kube;
 pub mod fake_kubelet;
 pub mod logs;
 pub mod peers;
+pub mod workload;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,0 +1,140 @@
+//! The log workloads: `logs-hec` (1,000,000 CRI lines over 10 pods, written before the
+//! agent starts, tailed from the head through the disk buffer into `splunk_hec` and the
+//! counting receiver; no kubernetes filter), `logs-rotate` (the rotating writer at 20 MB/s
+//! over 4 pods, each file rotated every 10 MB, for the run's duration) and `files-2k`
+//! (2,000 small files; memory per watched file from the RSS difference with a 1-file run).
+
+use std::time::{Duration, Instant};
+
+use super::{Opts, RunResult, STALL, metric_sum, stop_agent, tail_hec_config, wait_delivered};
+use crate::Agent;
+use crate::workload::cri_gen::write_files;
+use crate::workload::proc_stats::{self, ProcStats};
+use crate::workload::receiver::{Protocol, Receiver};
+use crate::workload::rotate::{RotateConfig, Writer};
+
+/// `logs-hec`.
+///
+/// # Panics
+/// When the workload or the agent cannot be set up.
+pub fn logs_hec(opts: &Opts) -> RunResult {
+    let root = tempfile::tempdir().expect("tempdir for logs");
+    let w = write_files(root.path(), opts.lines, 10, opts.seed);
+    let rx = Receiver::start(Protocol::Hec);
+    let config = tail_hec_config(root.path(), &rx.url(), "");
+    let t0 = Instant::now();
+    let mut agent = Agent::start(&config);
+    let done = wait_delivered(&rx.tally, w.events, STALL);
+    let secs = t0.elapsed().as_secs_f64();
+    let st = proc_stats::read(agent.child.id()).unwrap_or_default();
+    stop_agent(&mut agent);
+    let v = rx.tally.verdict(w.events);
+    RunResult {
+        workload: "logs-hec".into(),
+        events: w.events,
+        secs,
+        input_bytes: w.bytes,
+        cpu_s: st.cpu_s,
+        peak_rss_kib: st.hwm_kib,
+        lost: Some(v.lost),
+        duplicated: Some(v.duplicated),
+        note: format!("{} lines{}", w.lines, if done { "" } else { ", stalled" }),
+    }
+}
+
+/// The `logs-rotate` writer settings for a run of `duration`.
+pub fn rotate_config(opts: &Opts) -> RotateConfig {
+    RotateConfig {
+        pods: 4,
+        bytes_per_sec: 20_000_000,
+        rotate_bytes: 10_000_000,
+        rotation: opts.rotation,
+        keep: 5,
+        duration: opts.duration,
+        seed: opts.seed,
+    }
+}
+
+/// `logs-rotate`.
+///
+/// # Panics
+/// When the workload or the agent cannot be set up.
+pub fn logs_rotate(opts: &Opts) -> RunResult {
+    let root = tempfile::tempdir().expect("tempdir for logs");
+    let rx = Receiver::start(Protocol::Hec);
+    let mut agent = Agent::start(&tail_hec_config(root.path(), &rx.url(), ""));
+    let cpu0 = proc_stats::read(agent.child.id()).unwrap_or_default().cpu_s;
+    let t0 = Instant::now();
+    let wrote = Writer::start(root.path(), rotate_config(opts)).join();
+    let done = wait_delivered(&rx.tally, wrote.events, STALL);
+    let secs = t0.elapsed().as_secs_f64();
+    let st = proc_stats::read(agent.child.id()).unwrap_or_default();
+    stop_agent(&mut agent);
+    let v = rx.tally.verdict(wrote.events);
+    RunResult {
+        workload: "logs-rotate".into(),
+        events: wrote.events,
+        secs,
+        input_bytes: wrote.bytes,
+        cpu_s: st.cpu_s - cpu0,
+        peak_rss_kib: st.hwm_kib,
+        lost: Some(v.lost),
+        duplicated: Some(v.duplicated),
+        note: format!(
+            "{} rotations ({:?}){}",
+            wrote.rotations,
+            opts.rotation,
+            if done { "" } else { ", stalled" }
+        ),
+    }
+}
+
+/// `files-2k`.
+///
+/// # Panics
+/// When the workload or the agent cannot be set up.
+pub fn files_2k(opts: &Opts) -> RunResult {
+    const FILES: usize = 2000;
+    let (one, _) = watch_files(1, opts.seed);
+    let (many, mut r) = watch_files(FILES, opts.seed);
+    let per_file = many.rss_kib.saturating_sub(one.rss_kib) as f64 / (FILES - 1) as f64;
+    r.note = format!(
+        "{per_file:.1} KiB/file (RSS {} KiB with 1 file, {} KiB with {FILES})",
+        one.rss_kib, many.rss_kib
+    );
+    r
+}
+
+fn watch_files(files: usize, seed: u64) -> (ProcStats, RunResult) {
+    let root = tempfile::tempdir().expect("tempdir for logs");
+    let w = write_files(root.path(), files as u64 * 20, files, seed);
+    let rx = Receiver::start(Protocol::Hec);
+    let t0 = Instant::now();
+    let mut agent = Agent::start(&tail_hec_config(root.path(), &rx.url(), ""));
+    let done = wait_delivered(&rx.tally, w.events, STALL);
+    let secs = t0.elapsed().as_secs_f64();
+    agent.wait_metrics("every file watched", |page| {
+        metric_sum(page, "gleaner_tail_files_watched").unwrap_or(0.0) >= files as f64
+    });
+    // Let the reader settle (batches freed, files idle) before reading the resident set.
+    std::thread::sleep(Duration::from_secs(2));
+    let st = proc_stats::read(agent.child.id()).unwrap_or_default();
+    stop_agent(&mut agent);
+    let v = rx.tally.verdict(w.events);
+    let r = RunResult {
+        workload: "files-2k".into(),
+        events: w.events,
+        secs,
+        input_bytes: w.bytes,
+        cpu_s: st.cpu_s,
+        peak_rss_kib: st.hwm_kib,
+        lost: Some(v.lost),
+        duplicated: Some(v.duplicated),
+        note: if done {
+            String::new()
+        } else {
+            "stalled".into()
+        },
+    };
+    (st, r)
+}
