@@ -6,6 +6,7 @@ pub mod http_listener;
 pub mod internal;
 pub mod kubelet;
 pub mod prometheus;
+pub mod statsd;
 pub mod tail;
 
 use gleaner_api::InputDescriptor;
@@ -18,4 +19,5 @@ pub static INPUTS: &[InputDescriptor] = &[
     host::DESCRIPTOR,
     kubelet::DESCRIPTOR,
     prometheus::DESCRIPTOR,
+    statsd::DESCRIPTOR,
 ];
