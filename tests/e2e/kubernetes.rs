@@ -5,6 +5,7 @@
 
 mod agent;
 mod churn;
+mod discovery;
 mod enrich;
 mod outages;
 

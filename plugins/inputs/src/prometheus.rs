@@ -20,16 +20,14 @@
 //! body over `body_size_limit`, bad gzip, a page the parser rejects, over `sample_limit`
 //! or `label_limit`) ships only those, with `up` 0, and counts an error under its reason.
 //!
-//! Discovery seam: targets come from [`target::TargetSource`]s, each yielding its complete
-//! current set (URL + target labels, identified by both) when it changes; the scheduler
-//! unions them, keeps this replica's shard, and starts or stops per-target tasks by
-//! identity. The static `urls` are [`target::StaticTargets`]. The Kubernetes source goes in
-//! `prometheus/discovery.rs`: a `TargetSource` built from a config sub-table (pods or
-//! endpoints, annotation prefix, per-target `__meta`-derived labels such as `namespace` and
-//! `pod`), pushed onto `sources` in [`build_input`]; it uses `gleaner-kube`'s shared client
-//! from `BuildContext::shared`, and nothing else here changes.
+//! Targets come from [`target::TargetSource`]s, each yielding its complete current set (a
+//! URL and its target labels, identified by both) when it changes; the scheduler unions
+//! them, keeps this replica's shard, and starts or stops per-target tasks by identity. The
+//! static `urls` are [`target::StaticTargets`]; `kubernetes = { role, scope, ... }` adds the
+//! source of `discovery` (pods, services or endpoints from `gleaner-kube`'s shared watches).
 
 mod config;
+mod discovery;
 pub mod model;
 pub mod parse;
 mod schedule;
@@ -85,8 +83,11 @@ interval = "15s"
 # fallback_format = "text"
 ## Targets scraped at once.
 # max_concurrent_scrapes = 64
+## Kubernetes discovery (annotations prometheus.io/scrape, /port, /path, /scheme):
+## role "pod" | "service" | "endpoints"; scope "node" (this NODE_NAME's targets) | "cluster".
+# kubernetes = { role = "pod", scope = "node", namespaces = [], label_selector = "", pod_labels = [] }
 ## Standalone poller: this replica's share of the targets (jump consistent hashing).
-# shard = { index = ${SHARD_INDEX}, total = ${SHARD_TOTAL} }
+# shard = { index = "${SHARD_INDEX}", total = "${SHARD_TOTAL}" }
 ## Auth: a bearer token file (re-read when it changes), or basic auth.
 # bearer_token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 # username = ""
@@ -108,9 +109,16 @@ pub(crate) fn build_input(
     cx: &BuildContext,
 ) -> Result<Prometheus, ConfigError> {
     let config: PrometheusConfig = cfg.parse()?;
-    let settings = config.validate(cfg, cx.interval.get())?;
-    let sources: Vec<Box<dyn TargetSource>> =
+    let mut settings = config.validate(cfg, cx.interval.get())?;
+    let mut sources: Vec<Box<dyn TargetSource>> =
         vec![Box::new(StaticTargets::new(settings.targets.clone()))];
+    if let Some(sd) = settings.kubernetes.take() {
+        let discovery = sd
+            .validate(&settings.job, &settings.extra, &cx.hostname)
+            .map_err(|m| cfg.error_at("kubernetes", m))?;
+        let hub = gleaner_kube::Hub::shared(&cx.shared, &cx.shutdown);
+        sources.push(Box::new(discovery.source(hub)));
+    }
     Ok(Prometheus {
         settings: Arc::new(settings),
         sources,

@@ -10,17 +10,20 @@
 //!   listed from the API server's watch cache (`resourceVersion=0`), with bookmarks, re-list
 //!   on 410 Gone and backoff on errors (kube's watcher), and one metadata GET per ReplicaSet
 //!   or Job that owns a cached pod, to name its Deployment or CronJob;
-//! - [`Hub::namespaces`]: namespace labels, from one metadata-only namespace watch.
+//! - [`Hub::namespaces`]: namespace labels, from one metadata-only namespace watch;
+//! - [`Hub::services`], [`Hub::endpoint_slices`]: for service and endpoints discovery.
 //!
 //! Nothing here makes a request per record: lookups read the caches only.
 //!
 //! RBAC the watches need (ClusterRole): `get`, `list`, `watch` on `pods` and `namespaces`
 //! (core group), `replicasets` (`apps`) and `jobs` (`batch`); nothing else (no
-//! `nodes/proxy`).
+//! `nodes/proxy`); discovery of services and endpoints adds `services` and
+//! `discovery.k8s.io` `endpointslices`.
 
 mod client;
 mod meta;
 mod namespaces;
+mod objects;
 mod owners;
 mod store;
 mod watch;
@@ -36,6 +39,7 @@ use tokio::sync::mpsc;
 pub use client::{ClientError, ClientOptions};
 pub use meta::{AnnotationFilter, ContainerMeta, OwnerRef, PodMeta, PortMeta, Workload};
 pub use namespaces::{Labels, NamespaceCache};
+pub use objects::{EndpointMeta, EndpointSliceMeta, NamedPort, ObjectCache, ServiceMeta};
 pub use store::{CacheStats, Found, PodCache, PodChange};
 pub use watch::PodScope;
 
@@ -59,6 +63,8 @@ struct HubState {
     clients: HashMap<ClientOptions, Arc<client::ClientCell>>,
     pods: HashMap<(ClientOptions, PodScope), Arc<PodCache>>,
     namespaces: HashMap<ClientOptions, Arc<NamespaceCache>>,
+    services: HashMap<ClientOptions, Arc<ObjectCache<ServiceMeta>>>,
+    endpoint_slices: HashMap<ClientOptions, Arc<ObjectCache<EndpointSliceMeta>>>,
 }
 
 struct Globs(Vec<Glob>);
@@ -154,6 +160,41 @@ impl Hub {
             Arc::clone(&cache),
             self.shutdown.clone(),
         ));
+        cache
+    }
+
+    /// Every Service (cluster-wide; for `service` and `endpoints` discovery), starting its
+    /// watch on first call. Must be called on the agent's runtime.
+    pub fn services(&self, options: &ClientOptions) -> Arc<ObjectCache<ServiceMeta>> {
+        let mut st = self.state();
+        if let Some(c) = st.services.get(options) {
+            return Arc::clone(c);
+        }
+        let client = Hub::client(&mut st, options);
+        let cache = Arc::new(ObjectCache::default());
+        st.services.insert(options.clone(), Arc::clone(&cache));
+        drop(st);
+        tokio::spawn(objects::run_object_watch::<
+            k8s_openapi::api::core::v1::Service,
+        >(client, Arc::clone(&cache), self.shutdown.clone()));
+        cache
+    }
+
+    /// Every EndpointSlice (cluster-wide; for `endpoints` discovery), starting its watch on
+    /// first call. Must be called on the agent's runtime.
+    pub fn endpoint_slices(&self, options: &ClientOptions) -> Arc<ObjectCache<EndpointSliceMeta>> {
+        let mut st = self.state();
+        if let Some(c) = st.endpoint_slices.get(options) {
+            return Arc::clone(c);
+        }
+        let client = Hub::client(&mut st, options);
+        let cache = Arc::new(ObjectCache::default());
+        st.endpoint_slices
+            .insert(options.clone(), Arc::clone(&cache));
+        drop(st);
+        tokio::spawn(objects::run_object_watch::<
+            k8s_openapi::api::discovery::v1::EndpointSlice,
+        >(client, Arc::clone(&cache), self.shutdown.clone()));
         cache
     }
 }

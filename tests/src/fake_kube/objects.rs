@@ -24,6 +24,8 @@ pub struct FakePod {
     pub containers: Vec<(String, String)>,
     /// Controlling owner: kind, name, uid.
     pub owner: Option<(String, String, String)>,
+    /// `status.podIP`.
+    pub ip: String,
 }
 
 impl FakePod {
@@ -38,7 +40,15 @@ impl FakePod {
             annotations: Vec::new(),
             containers: vec![("app".into(), format!("registry/{name}:1"))],
             owner: None,
+            ip: "10.244.1.7".into(),
         }
+    }
+
+    /// Sets `status.podIP` (tests that scrape a pod use 127.0.0.1).
+    #[must_use]
+    pub fn with_ip(mut self, ip: &str) -> Self {
+        self.ip = ip.into();
+        self
     }
 
     /// Adds a label.
@@ -116,7 +126,7 @@ impl FakePod {
             "metadata": metadata,
             "spec": {"nodeName": self.node, "containers": containers,
                      "restartPolicy": "Always", "serviceAccountName": "default"},
-            "status": {"phase": "Running", "podIP": "10.244.1.7", "hostIP": "192.168.0.10",
+            "status": {"phase": "Running", "podIP": self.ip, "hostIP": "192.168.0.10",
                        "conditions": [{"type": "Ready", "status": "True"}]}
         })
     }

@@ -9,6 +9,7 @@ use gleaner_api::http_client::{self, SecretSource, TlsSettings};
 use gleaner_api::{ByteSize, ConfigError, Duration, PluginConfig, Secret};
 use serde::Deserialize;
 
+use super::discovery::KubernetesSd;
 use super::parse::Format;
 use super::shard::Shard;
 use super::target::Target;
@@ -50,6 +51,8 @@ pub(super) struct PrometheusConfig {
     max_concurrent_scrapes: usize,
     /// This replica's share of the targets (standalone poller).
     shard: Option<Shard>,
+    /// Kubernetes service discovery.
+    kubernetes: Option<KubernetesSd>,
     /// `Authorization: Bearer <file content>`, re-read when the file changes.
     bearer_token_file: Option<PathBuf>,
     /// HTTP basic auth user.
@@ -93,6 +96,7 @@ impl Default for PrometheusConfig {
             fallback_format: FallbackFormat::Text,
             max_concurrent_scrapes: 64,
             shard: None,
+            kubernetes: None,
             bearer_token_file: None,
             username: None,
             password: None,
@@ -142,6 +146,12 @@ pub(super) struct Settings {
     pub(super) fallback: Format,
     pub(super) max_concurrent: usize,
     pub(super) shard: Option<Shard>,
+    /// Kubernetes discovery, checked by the input's build (it needs the host name).
+    pub(super) kubernetes: Option<KubernetesSd>,
+    /// The `job` label.
+    pub(super) job: String,
+    /// The `labels` table, as target labels.
+    pub(super) extra: Vec<(String, String)>,
     pub(super) auth: Auth,
     pub(super) tls: TlsSettings,
 }
@@ -185,6 +195,11 @@ impl PrometheusConfig {
         for u in &self.urls {
             let uri = http_client::parse_url(u).map_err(|m| cfg.error_at("urls", m))?;
             targets.push(Target::from_url(uri, &self.job, &extra));
+        }
+        if self.urls.is_empty() && self.kubernetes.is_none() {
+            return Err(cfg
+                .error_at("urls", "no targets: give `urls`, or `kubernetes` discovery")
+                .with_hint("e.g. urls = [\"http://127.0.0.1:9100/metrics\"]"));
         }
         if let Some(s) = &self.shard {
             s.validate().map_err(|m| cfg.error_at("shard", m))?;
@@ -241,6 +256,9 @@ impl PrometheusConfig {
             },
             max_concurrent: self.max_concurrent_scrapes,
             shard: self.shard,
+            kubernetes: self.kubernetes,
+            job: self.job,
+            extra,
             auth,
             tls,
         })

@@ -49,9 +49,29 @@ pub fn jump(mut key: u64, buckets: u32) -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct Shard {
     /// This replica, `0..total`.
+    #[serde(deserialize_with = "int_or_string")]
     pub index: u32,
     /// How many replicas share the targets.
+    #[serde(deserialize_with = "int_or_string")]
     pub total: u32,
+}
+
+/// A number, or a string holding one: `"${SHARD_INDEX}"` is a string until the environment
+/// is substituted into it.
+fn int_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum IntOrString {
+        Int(u32),
+        Str(String),
+    }
+    match IntOrString::deserialize(d)? {
+        IntOrString::Int(n) => Ok(n),
+        IntOrString::Str(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("{s:?} is not a whole number"))),
+    }
 }
 
 impl Shard {
