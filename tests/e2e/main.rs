@@ -3,6 +3,7 @@
 mod buffer;
 mod chaos;
 mod cli;
+mod deploy;
 mod host;
 mod kubelet;
 mod kubernetes;
