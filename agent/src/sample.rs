@@ -7,6 +7,9 @@ use crate::registry;
 const AGENT: &str = r#"[agent]
 ## Default gather interval of inputs (an input's own `interval` wins).
 interval = "10s"
+## A random delay in [0, collection_jitter) before each gather, so agents do not gather in
+## lockstep (an input's own `collection_jitter` wins). Must be shorter than the interval.
+# collection_jitter = "0s"
 ## How often outputs flush what they sent.
 flush_interval = "1s"
 ## Where buffers and tail offsets live. Unset: memory buffers only.
@@ -29,7 +32,7 @@ shutdown_timeout = "30s"
 # cluster = "prod"
 "#;
 
-const OUTPUT_SHARED: &str = r#"## Every input also takes `alias` (a stable id) and `interval`.
+const OUTPUT_SHARED: &str = r#"## Every input also takes `alias` (a stable id), `interval` and `collection_jitter`.
 ## Every output also takes `alias`, `match` and a buffer table:
 ##   alias = "name"              stable id: names its buffer directory; default outputs.<name>.<index>
 ##   match = ["inputs.tail.*"]   globs on input ids; default: every input
