@@ -10,4 +10,5 @@ mod kubernetes;
 mod local;
 mod outputs;
 mod prometheus;
+mod statsd;
 mod tail;

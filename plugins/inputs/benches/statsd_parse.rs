@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use gleaner_inputs::statsd::aggregator_from_toml;
 
 const LINES_PER_PACKET: usize = 10;
@@ -66,16 +66,20 @@ fn bench(c: &mut Criterion) {
     });
     g.throughput(Throughput::Elements(1_000));
     g.bench_function("flush_1000_series", |b| {
-        let mut agg = aggregator_from_toml("").expect("default config");
         let now = tokio::time::Instant::now();
-        b.iter(|| {
-            for _ in 0..10 {
-                for p in &packets {
-                    agg.ingest(p);
+        b.iter_batched(
+            || {
+                let mut agg = aggregator_from_toml("").expect("default config");
+                for _ in 0..10 {
+                    for p in &packets {
+                        agg.ingest(p);
+                    }
                 }
-            }
-            black_box(agg.flush(0, now))
-        });
+                agg
+            },
+            |mut agg| black_box(agg.flush(0, now)),
+            BatchSize::SmallInput,
+        );
     });
     g.finish();
 }
