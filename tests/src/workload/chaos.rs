@@ -181,7 +181,10 @@ fn apply(
     t0: Instant,
     r: &mut ChaosResult,
 ) {
-    let len = Duration::from_millis(rng.range(o.fault_ms.0, o.fault_ms.1));
+    let len = match f {
+        Fault::Fill => Duration::from_millis(o.fill_ms),
+        _ => Duration::from_millis(rng.range(o.fault_ms.0, o.fault_ms.1)),
+    };
     let at = t0.elapsed().as_secs_f64();
     let got = rx.tally.distinct();
     r.faults
@@ -206,7 +209,7 @@ fn apply(
         }
         Fault::Fill => {
             rx.set_mode(Mode::Down);
-            let end = Instant::now() + Duration::from_millis(o.fill_ms);
+            let end = Instant::now() + len;
             while Instant::now() < end {
                 if let Ok(page) = http(&agent.telemetry_addr, "GET", "/metrics", &[], b"")
                     && let Some(b) = metric_sum(&page.body, "gleaner_buffer_bytes")
