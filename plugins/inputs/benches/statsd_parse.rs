@@ -2,12 +2,21 @@
 //! DogStatsD-style packets of 10 lines (counters with a sample rate, gauges, timings, sets,
 //! 3 tags each) over 1,000 series, as clients send them; and the cost of one flush of those
 //! series (percentiles included). No socket: this is the parse + aggregate path the receive
-//! loop runs per datagram.
+//! loop runs per datagram. Printed first: allocations per packet for series already known
+//! (the steady state within an interval) and per line when every series is new (the first
+//! packets after a flush), counted by a wrapping global allocator (`stats_alloc`).
+//!
+//! `cargo bench -p gleaner-inputs --bench statsd_parse`
 
+use std::alloc::System;
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use gleaner_inputs::statsd::aggregator_from_toml;
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 const LINES_PER_PACKET: usize = 10;
 
@@ -42,8 +51,37 @@ fn packets() -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Allocations per packet with known series, and per line with new series.
+fn report(packets: &[Vec<u8>]) {
+    let mut agg = aggregator_from_toml("").expect("default config");
+    // Warm up: every series exists, timing reservoirs and set tables have grown.
+    for _ in 0..2_000 {
+        for p in packets {
+            agg.ingest(p);
+        }
+    }
+    let rounds = 100;
+    let region = Region::new(GLOBAL);
+    for _ in 0..rounds {
+        for p in packets {
+            black_box(agg.ingest(p));
+        }
+    }
+    let known = region.change().allocations as f64 / (rounds * packets.len()) as f64;
+    drop(agg.flush(0, tokio::time::Instant::now()));
+    let region = Region::new(GLOBAL);
+    for p in packets {
+        black_box(agg.ingest(p));
+    }
+    let new = region.change().allocations as f64 / (packets.len() * LINES_PER_PACKET) as f64;
+    println!(
+        "statsd allocations: {known:.3} per packet of known series, {new:.1} per line of a new series"
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let packets = packets();
+    report(&packets);
     let bytes: usize = packets.iter().map(Vec::len).sum();
     let mut g = c.benchmark_group("statsd");
     g.throughput(Throughput::Elements(packets.len() as u64));
