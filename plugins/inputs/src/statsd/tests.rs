@@ -1,7 +1,8 @@
 //! `inputs.statsd` tests: the aggregate against a golden file (Telegraf's own test values,
 //! DogStatsD tags, malformed lines), the delete/ttl/series-cap rules, and the input itself
-//! over real UDP and TCP sockets on 127.0.0.1 (`net.rs`).
+//! over real UDP and TCP sockets on 127.0.0.1 (`net.rs`); config validation (`config.rs`).
 
+mod config;
 mod net;
 
 use gleaner_api::line_protocol::encode_metric;
