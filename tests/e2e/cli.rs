@@ -1,7 +1,7 @@
 //! The CLI contract: `check` exit codes and error format, `sample-config` output that
 //! `check` accepts, every shipped config in `configs/` valid, `--version`, `--test`.
 
-use gleaner_e2e::{run_cli, workspace_root};
+use gleaner_e2e::run_cli;
 
 #[test]
 fn check_valid_config_exits_0() {
@@ -55,21 +55,6 @@ fn sample_config_passes_check() {
     std::fs::write(&p, &sample).unwrap();
     let (code, out, err) = run_cli(&["check", "--config", p.to_str().unwrap()]);
     assert_eq!(code, 0, "sample-config does not pass check:\n{err}\n{out}");
-}
-
-#[test]
-fn every_shipped_config_passes_check() {
-    let dir = workspace_root().join("configs");
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let p = entry.unwrap().path();
-        if p.extension().is_some_and(|e| e == "toml") {
-            let (code, out, err) = run_cli(&["check", "--config", p.to_str().unwrap()]);
-            assert_eq!(code, 0, "{} is invalid:\n{err}\n{out}", p.display());
-            n += 1;
-        }
-    }
-    assert!(n >= 1, "no configs found in {}", dir.display());
 }
 
 #[test]

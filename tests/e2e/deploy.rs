@@ -26,10 +26,10 @@ fn check(name: &str, env: &[(&str, &str)]) {
     );
 }
 
-#[test]
-fn every_shipped_config_passes_check() {
-    check("local.toml", &[]);
-    check(
+/// Every config in configs/, with the environment its manifest (or README) provides.
+const SHIPPED: &[(&str, &[(&str, &str)])] = &[
+    ("local.toml", &[]),
+    (
         "daemonset.toml",
         &[
             ("NODE_NAME", "node-1"),
@@ -37,12 +37,12 @@ fn every_shipped_config_passes_check() {
             ("HOST_ROOT", "/"),
             ("SPLUNK_HEC_TOKEN", "00000000-0000-0000-0000-000000000000"),
         ],
-    );
-    check(
+    ),
+    (
         "standalone.toml",
         &[("SHARD_INDEX", "1"), ("SHARD_TOTAL", "3")],
-    );
-    check(
+    ),
+    (
         "sidecar.toml",
         &[
             ("POD_NAME", "shop-1"),
@@ -51,7 +51,27 @@ fn every_shipped_config_passes_check() {
             ("APP_NAME", "shop"),
             ("SPLUNK_HEC_TOKEN", "00000000-0000-0000-0000-000000000000"),
         ],
+    ),
+];
+
+#[test]
+fn every_shipped_config_passes_check() {
+    let dir = workspace_root().join("configs");
+    let mut found: Vec<String> = std::fs::read_dir(&dir)
+        .expect("configs/")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    found.sort();
+    let mut known: Vec<String> = SHIPPED.iter().map(|(n, _)| (*n).to_owned()).collect();
+    known.sort();
+    assert_eq!(
+        found, known,
+        "a config in configs/ without its environment here"
     );
+    for (name, env) in SHIPPED {
+        check(name, env);
+    }
 }
 
 #[test]
