@@ -475,8 +475,20 @@ impl Reader {
             if self.by_key.contains_key(&key) {
                 continue;
             }
-            let path = PathBuf::from(&row.path);
-            let Ok(file) = File::open(&path) else {
+            // At its remembered path, or renamed next to it while the agent was down (the
+            // kubelet's `0.log` → `0.log.<time>`): found by inode in the same directory.
+            let remembered = PathBuf::from(&row.path);
+            let same_file = |f: &File| f.metadata().is_ok_and(|m| FileKey::of(&m) == key);
+            let opened = File::open(&remembered)
+                .ok()
+                .filter(same_file)
+                .map(|f| (remembered.clone(), f))
+                .or_else(|| {
+                    let p = find_by_inode(&remembered, key)?;
+                    let f = File::open(&p).ok().filter(same_file)?;
+                    Some((p, f))
+                });
+            let Some((path, file)) = opened else {
                 continue;
             };
             let Ok(meta) = file.metadata() else { continue };
@@ -493,7 +505,7 @@ impl Reader {
             let t = Tracked {
                 key,
                 fp: row.fp,
-                path_str: Arc::from(row.path.as_str()),
+                path_str: Arc::from(path.to_string_lossy().as_ref()),
                 attrs: attrs_for(&path),
                 path,
                 file: Some(file),
