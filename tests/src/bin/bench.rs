@@ -148,7 +148,7 @@ fn mib(r: &RunResult) -> f64 {
 
 fn one_run(r: &RunResult) -> String {
     format!(
-        "{} events in {:.2}s ({:.0}/s, {:.1} MB/s), CPU {:.2}s, peak RSS {:.1} MiB, lost {}, dup {} {}",
+        "{} events in {:.2}s ({:.0}/s, {:.1} MB/s), CPU {:.2}s, peak RSS {:.1} MiB, lost {}, dup {}{} {}",
         r.events,
         r.secs,
         ev_s(r),
@@ -157,6 +157,8 @@ fn one_run(r: &RunResult) -> String {
         mib(r),
         opt(r.lost),
         opt(r.duplicated),
+        r.figure
+            .map_or(String::new(), |(v, unit)| format!(", {v:.3} {unit}")),
         r.note
     )
 }
@@ -189,8 +191,15 @@ fn summary(runs: &[RunResult]) -> String {
         by_secs.sort_by(|a, b| a.secs.total_cmp(&b.secs));
         by_secs[by_secs.len() / 2].note.clone()
     };
+    let figure = match r.figure {
+        Some((_, unit)) => format!(
+            "**{} {unit}**; ",
+            spread(runs, |r| r.figure.map_or(0.0, |f| f.0), 3)
+        ),
+        None => String::new(),
+    };
     format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {figure}{mid} |",
         r.workload,
         r.events,
         spread(runs, |r| r.secs, 2),
@@ -200,7 +209,6 @@ fn summary(runs: &[RunResult]) -> String {
         spread(runs, mib, 1),
         worst(|r| r.lost),
         worst(|r| r.duplicated),
-        mid
     )
 }
 

@@ -307,3 +307,6 @@ async fn handle(
         _ => answer(204, ""),
     })
 }
+
+#[cfg(test)]
+mod tests;

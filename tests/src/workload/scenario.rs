@@ -68,7 +68,10 @@ pub struct RunResult {
     pub lost: Option<u64>,
     /// Ids received more than once.
     pub duplicated: Option<u64>,
-    /// Workload-specific figure (`KiB/file`, `CPU-s/min`, ...).
+    /// The workload's own figure against its goal (KiB per watched file, CPU-s per minute,
+    /// CPU-s per million samples), with its unit.
+    pub figure: Option<(f64, &'static str)>,
+    /// Anything else worth a word (rotations, a stalled run).
     pub note: String,
 }
 

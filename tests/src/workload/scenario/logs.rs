@@ -39,6 +39,7 @@ pub fn logs_hec(opts: &Opts) -> RunResult {
         lost: Some(v.lost),
         duplicated: Some(v.duplicated),
         note: format!("{} lines{}", w.lines, if done { "" } else { ", stalled" }),
+        figure: None,
     }
 }
 
@@ -86,6 +87,7 @@ pub fn logs_rotate(opts: &Opts) -> RunResult {
             opts.rotation,
             if done { "" } else { ", stalled" }
         ),
+        figure: None,
     }
 }
 
@@ -98,9 +100,10 @@ pub fn files_2k(opts: &Opts) -> RunResult {
     let (one, _) = watch_files(1, opts.seed);
     let (many, mut r) = watch_files(FILES, opts.seed);
     let per_file = many.rss_kib.saturating_sub(one.rss_kib) as f64 / (FILES - 1) as f64;
+    r.figure = Some((per_file, "KiB per watched file"));
     r.note = format!(
-        "{per_file:.1} KiB/file (RSS {} KiB with 1 file, {} KiB with {FILES})",
-        one.rss_kib, many.rss_kib
+        "RSS {} KiB with 1 file, {} KiB with {FILES}{}",
+        one.rss_kib, many.rss_kib, r.note
     );
     r
 }
@@ -133,8 +136,9 @@ fn watch_files(files: usize, seed: u64) -> (ProcStats, RunResult) {
         note: if done {
             String::new()
         } else {
-            "stalled".into()
+            ", stalled".into()
         },
+        figure: None,
     };
     (st, r)
 }

@@ -64,9 +64,12 @@ url = "{}/api/v1/write"
         peak_rss_kib: st.hwm_kib,
         lost: Some(v.lost),
         duplicated: Some(v.duplicated),
-        note: format!(
-            "{served} scrapes, {:.2} CPU-s per million samples{}",
+        figure: Some((
             st.cpu_s * 1e6 / expected.max(1) as f64,
+            "CPU-s per million samples",
+        )),
+        note: format!(
+            "{served} scrapes of {SERIES} series{}",
             if done { "" } else { ", stalled" }
         ),
     }
@@ -106,9 +109,9 @@ path = "{dir}/metrics.lp"
         peak_rss_kib: st.hwm_kib,
         lost: None,
         duplicated: None,
+        figure: Some((cpu * 60.0 / secs.max(f64::EPSILON), "CPU-s per minute")),
         note: format!(
-            "{:.3} CPU-s per minute (start-up {:.2} CPU-s not counted)",
-            cpu * 60.0 / secs.max(f64::EPSILON),
+            "inputs.host every 10s; start-up ({:.2} CPU-s) not counted",
             st0.cpu_s
         ),
     }
