@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use gleaner_e2e::workload::chaos::{self, ChaosOpts, ChaosResult};
-use gleaner_e2e::workload::rotate::Rotation;
+use gleaner_e2e::workload::rotate::{RotateConfig, Rotation};
 use gleaner_e2e::workload::scenario::{self, Opts, RunResult, WORKLOADS, logs};
 
 struct Args {
@@ -216,7 +216,13 @@ fn run_chaos(args: &Args) -> ExitCode {
     let o = ChaosOpts {
         seed: args.opts.seed,
         lines: args.opts.lines,
-        rotate: logs::rotate_config(&args.opts),
+        // A quarter of logs-rotate's rate: at 20 MB/s the agent has no headroom on 2 cores
+        // to catch up after a fault, and the writer's `keep` deletes rotated files it never
+        // opened (the kubelet would too).
+        rotate: RotateConfig {
+            bytes_per_sec: 5_000_000,
+            ..logs::rotate_config(&args.opts)
+        },
         kills: 5,
         pause_ms: (300, 2500),
         fault_ms: (300, 3000),
@@ -255,9 +261,11 @@ fn report(r: &ChaosResult, seed: u64) {
     }
     if !r.passed() {
         eprintln!("  missing ids (first 10): {:?}", r.missing);
-        let log = &r.agent_log;
-        let tail = &log[log.len().saturating_sub(4000)..];
-        eprintln!("  agent log (tail):\n{tail}");
+        let path = std::env::temp_dir().join(format!("gleaner-chaos-{}-{seed}.log", r.workload));
+        match std::fs::write(&path, &r.agent_log) {
+            Ok(()) => eprintln!("  agent log: {}", path.display()),
+            Err(e) => eprintln!("  agent log not written to {}: {e}", path.display()),
+        }
     }
     println!(
         "| {} (seed {seed}) | {} | {:.1} | {} | {} | {:.1} | {} |",
