@@ -19,6 +19,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
+use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -159,6 +160,7 @@ impl Reader {
     pub(crate) fn run(mut self) {
         self.scan(true);
         self.recover_rotated();
+        self.adopt_unknown_rotated();
         let keys: Vec<FileKey> = self.by_key.keys().copied().collect();
         drop(self.p.db.send(DbCmd::Touch(keys)));
         self.send();
@@ -526,6 +528,67 @@ impl Reader {
             self.by_key.insert(key, i);
             self.open += 1;
             self.queue(i);
+        }
+    }
+
+    /// At a restart: rotated siblings of matched files (`<name>.<YYYYMMDD-HHMMSS>` as the
+    /// kubelet renames, `<name>.<N>` as docker's json-file does) that the offset database
+    /// does not know were created and rotated away while the agent was down or blocked,
+    /// before any of their lines was committed: read from their start (a duplicate at
+    /// worst, never a loss). Files older than `db_retention` are left alone (their row may
+    /// have expired after they were read).
+    fn adopt_unknown_rotated(&mut self) {
+        if self.p.first_start {
+            return;
+        }
+        let live: Vec<PathBuf> = self.by_path.keys().cloned().collect();
+        for path in live {
+            let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+                continue;
+            };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let sibling = e.path();
+                let Some(suffix) = sibling
+                    .file_name()
+                    .and_then(|n| n.as_bytes().strip_prefix(name.as_bytes()))
+                    .and_then(|rest| rest.strip_prefix(b"."))
+                else {
+                    continue;
+                };
+                if !rotated_suffix(suffix) || compressed_or_temp(&sibling) {
+                    continue;
+                }
+                let Ok(meta) = std::fs::metadata(&sibling) else {
+                    continue;
+                };
+                let key = FileKey::of(&meta);
+                let recent = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| m.elapsed().ok())
+                    .is_some_and(|age| age < self.p.settings.db_retention);
+                if self.by_key.contains_key(&key)
+                    || self.p.known.contains_key(&key)
+                    || !recent
+                    || !meta.is_file()
+                {
+                    continue;
+                }
+                tracing::info!(path = %sibling.display(), size = meta.len(), "reading a file rotated before its lines were committed");
+                let now = Instant::now();
+                self.track(
+                    Found {
+                        path: sibling,
+                        meta,
+                    },
+                    key,
+                    false,
+                    Life::Rotated { since: now },
+                );
+            }
         }
     }
 
@@ -982,6 +1045,15 @@ fn fd_path(f: &File) -> Option<PathBuf> {
         return None;
     }
     Some(p)
+}
+
+/// A rotation suffix: the kubelet's `YYYYMMDD-HHMMSS` or docker's decimal `N`.
+fn rotated_suffix(s: &[u8]) -> bool {
+    let digits = |b: &[u8]| !b.is_empty() && b.iter().all(u8::is_ascii_digit);
+    match s.len() {
+        15 => s[8] == b'-' && digits(&s[..8]) && digits(&s[9..]),
+        _ => s.len() <= 4 && digits(s),
+    }
 }
 
 /// A file with inode `key` in the directory of `old`.
