@@ -48,6 +48,7 @@ fn config_path(cli: &Cli) -> Result<PathBuf, ExitCode> {
 }
 
 fn main() -> ExitCode {
+    gleaner::malloc_tuning::reexec_tuned();
     gleaner_api::http_client::install_crypto_provider();
     let cli = Cli::parse();
     if let Err(e) = logging::init(&cli.log_level, cli.log_format) {

@@ -8,14 +8,33 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Glob {
     pattern: String,
+    /// The pattern's shape, for the common cases that need no matching loop.
+    shape: Shape,
+}
+
+/// Common glob shapes answered with one comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// No wildcard: equality.
+    Literal,
+    /// `prefix*` with no other wildcard.
+    Prefix,
+    /// Anything else: the general loop.
+    General,
 }
 
 impl Glob {
     /// Every string is a valid glob.
     pub fn new(pattern: impl Into<String>) -> Self {
-        Glob {
-            pattern: pattern.into(),
-        }
+        let pattern = pattern.into();
+        let wild = |c: &u8| *c == b'*' || *c == b'?';
+        let b = pattern.as_bytes();
+        let shape = match b.iter().position(wild) {
+            None => Shape::Literal,
+            Some(i) if i + 1 == b.len() && b[i] == b'*' => Shape::Prefix,
+            Some(_) => Shape::General,
+        };
+        Glob { pattern, shape }
     }
 
     /// The pattern as written.
@@ -25,6 +44,19 @@ impl Glob {
 
     /// True when the whole of `text` matches.
     pub fn matches(&self, text: &str) -> bool {
+        match self.shape {
+            Shape::Literal => return self.pattern == text,
+            Shape::Prefix => {
+                let prefix = &self.pattern.as_bytes()[..self.pattern.len() - 1];
+                return text.as_bytes().starts_with(prefix);
+            }
+            Shape::General => {}
+        }
+        self.matches_general(text)
+    }
+
+    /// The general two-pointer match (any shape).
+    fn matches_general(&self, text: &str) -> bool {
         let (p, t) = (self.pattern.as_bytes(), text.as_bytes());
         let (mut pi, mut ti) = (0, 0);
         // Where the last `*` was, and where in the text it currently stops.
@@ -75,6 +107,41 @@ mod tests {
 
     fn m(p: &str, t: &str) -> bool {
         Glob::new(p).matches(t)
+    }
+
+    #[test]
+    fn fast_shapes_agree_with_the_general_match() {
+        let patterns = [
+            "k8s.*",
+            "app",
+            "",
+            "*",
+            "a*",
+            "stream",
+            "k8s.labels.*",
+            "é*",
+        ];
+        let texts = [
+            "k8s.pod",
+            "k8s.",
+            "k8s",
+            "K8s.pod",
+            "app",
+            "apps",
+            "",
+            "a",
+            "stream",
+            "k8s.labels.x",
+            "é",
+            "éa",
+            "x.k8s.pod",
+        ];
+        for p in patterns {
+            let g = Glob::new(p);
+            for t in texts {
+                assert_eq!(g.matches(t), g.matches_general(t), "{p:?} on {t:?}");
+            }
+        }
     }
 
     #[test]

@@ -323,12 +323,14 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     out
 }
 
-/// Gzips `data` (RFC 1952, default level).
+/// Gzips `data` (RFC 1952) at level 1: on HEC batches of container logs the body comes out
+/// about 12% larger than at the default level 6, for a fraction of the CPU (compression was
+/// over half of the agent's CPU on the logs → Splunk HEC workload at level 6).
 pub fn gzip(data: &[u8]) -> Vec<u8> {
     use std::io::Write as _;
     let mut enc = flate2::write::GzEncoder::new(
         Vec::with_capacity(data.len() / 4 + 64),
-        flate2::Compression::default(),
+        flate2::Compression::fast(),
     );
     // Writing into a Vec cannot fail.
     enc.write_all(data)

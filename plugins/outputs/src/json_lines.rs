@@ -15,7 +15,7 @@
 //! Everything here is pure and writes straight into the caller's buffer, without serde and
 //! without a per-event allocation. Golden files live in `testdata/json_lines/`.
 
-mod json;
+pub(crate) mod json;
 mod rfc3339;
 #[cfg(test)]
 mod tests;

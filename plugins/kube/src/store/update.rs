@@ -82,6 +82,8 @@ impl PodCache {
     /// A re-list completed with exactly `seen` live: every other live pod was deleted while
     /// the watch was down.
     pub(crate) fn resync(&self, seen: &HashSet<Arc<str>>) {
+        // Counted first: a reader that sees the re-list's deletions sees the re-list counted.
+        self.stats.relists.fetch_add(1, Ordering::Relaxed);
         let gone: Vec<Arc<str>> = {
             let ix = self.index.read().unwrap_or_else(PoisonError::into_inner);
             ix.by_uid
@@ -93,7 +95,6 @@ impl PodCache {
         for uid in gone {
             self.delete(&uid);
         }
-        self.stats.relists.fetch_add(1, Ordering::Relaxed);
         let _no_subscribers = self.changes.send(PodChange::Resynced);
     }
 

@@ -7,7 +7,7 @@ use std::io::Write as _;
 use gleaner_api::FieldValue;
 
 /// Appends `s` as a JSON string, quotes included.
-pub(super) fn write_str(buf: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_str(buf: &mut Vec<u8>, s: &str) {
     buf.push(b'"');
     write_escaped(buf, s);
     buf.push(b'"');
@@ -39,7 +39,7 @@ pub(super) fn write_bytes_lossy(buf: &mut Vec<u8>, bytes: &[u8]) -> bool {
 
 /// Appends the escaped body of a JSON string (no quotes): `"`, `\` and control characters
 /// are escaped, everything else is copied as is (JSON text is UTF-8).
-pub(super) fn write_escaped(buf: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_escaped(buf: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     let mut start = 0;

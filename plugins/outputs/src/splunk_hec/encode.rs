@@ -280,8 +280,9 @@ impl Number {
 
 /// A JSON string, quoted and escaped.
 fn json_str(buf: &mut Vec<u8>, s: &str) {
-    // Writing into a Vec cannot fail.
-    serde_json::to_writer(&mut *buf, s).unwrap_or(());
+    // The word-at-a-time escaper of json_lines (serde_json's was 12% of the agent's CPU on
+    // the logs → HEC workload).
+    crate::json_lines::json::write_str(buf, s);
 }
 
 /// A typed attribute value; NaN and ±Inf become `null`.
