@@ -196,11 +196,6 @@ impl PrometheusConfig {
             let uri = http_client::parse_url(u).map_err(|m| cfg.error_at("urls", m))?;
             targets.push(Target::from_url(uri, &self.job, &extra));
         }
-        if self.urls.is_empty() && self.kubernetes.is_none() {
-            return Err(cfg
-                .error_at("urls", "no targets: give `urls`, or `kubernetes` discovery")
-                .with_hint("e.g. urls = [\"http://127.0.0.1:9100/metrics\"]"));
-        }
         if let Some(s) = &self.shard {
             s.validate().map_err(|m| cfg.error_at("shard", m))?;
         }
