@@ -52,6 +52,29 @@ impl ClientCell {
         }
     }
 
+    /// The client, retried every 10 s until it can be made (each failure is counted in
+    /// `errors` and given to `report`); `None` when `shutdown` fires first.
+    pub(crate) async fn wait(
+        &self,
+        shutdown: &gleaner_api::Shutdown,
+        errors: &std::sync::atomic::AtomicU64,
+        mut report: impl FnMut(&ClientError),
+    ) -> Option<kube::Client> {
+        loop {
+            match self.get().await {
+                Ok(c) => return Some(c),
+                Err(e) => {
+                    errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    report(&e);
+                    tokio::select! {
+                        () = shutdown.wait() => return None,
+                        () = tokio::time::sleep(Duration::from_secs(10)) => {}
+                    }
+                }
+            }
+        }
+    }
+
     /// The client, made now if needed.
     pub(crate) async fn get(&self) -> Result<kube::Client, ClientError> {
         self.client

@@ -37,7 +37,9 @@ use gleaner_api::{Shared, Shutdown};
 use tokio::sync::mpsc;
 
 pub use client::{ClientError, ClientOptions};
-pub use meta::{AnnotationFilter, ContainerMeta, OwnerRef, PodMeta, PortMeta, Workload};
+pub use meta::{
+    AnnotationFilter, ContainerMeta, OwnerRef, PodMeta, PortMeta, Workload, label_name,
+};
 pub use namespaces::{Labels, NamespaceCache};
 pub use objects::{EndpointMeta, EndpointSliceMeta, NamedPort, ObjectCache, ServiceMeta};
 pub use store::{CacheStats, Found, PodCache, PodChange};

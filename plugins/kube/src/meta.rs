@@ -214,3 +214,18 @@ fn lookup<'a>(pairs: &'a [(Box<str>, Box<str>)], key: &str) -> Option<&'a str> {
         .ok()
         .map(|i| &*pairs[i].1)
 }
+
+/// A Kubernetes label or annotation key as a Prometheus label (and metric tag) name:
+/// every character outside `[A-Za-z0-9_]` becomes `_` (`app.kubernetes.io/name` →
+/// `app_kubernetes_io_name`), as Prometheus's Kubernetes discovery names its labels.
+pub fn label_name(key: &str) -> String {
+    key.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

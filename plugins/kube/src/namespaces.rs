@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
 
 use futures_util::StreamExt as _;
 use gleaner_api::Shutdown;
@@ -65,17 +64,13 @@ pub(crate) async fn run_namespace_watch(
     cache: Arc<NamespaceCache>,
     shutdown: Shutdown,
 ) {
-    let client = loop {
-        match client.get().await {
-            Ok(c) => break c,
-            Err(e) => {
-                debug!(error = %e, "kubernetes: no client for the namespace watch");
-                tokio::select! {
-                    () = shutdown.wait() => return,
-                    () = tokio::time::sleep(Duration::from_secs(10)) => {}
-                }
-            }
-        }
+    let Some(client) = client
+        .wait(&shutdown, &cache.stats.watch_errors, |e| {
+            debug!(error = %e, "kubernetes: no client for a watch");
+        })
+        .await
+    else {
+        return;
     };
     let api: Api<PartialObjectMeta<Namespace>> = Api::all(client);
     let mut config = watcher::Config::default().any_semantic();

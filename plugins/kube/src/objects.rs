@@ -273,18 +273,13 @@ pub(crate) async fn run_object_watch<K: Watched>(
     cache: Arc<ObjectCache<K::Meta>>,
     shutdown: Shutdown,
 ) {
-    let client = loop {
-        match client.get().await {
-            Ok(c) => break c,
-            Err(e) => {
-                cache.stats.watch_errors.fetch_add(1, Ordering::Relaxed);
-                debug!(error = %e, "kubernetes: no client for a discovery watch");
-                tokio::select! {
-                    () = shutdown.wait() => return,
-                    () = tokio::time::sleep(Duration::from_secs(10)) => {}
-                }
-            }
-        }
+    let Some(client) = client
+        .wait(&shutdown, &cache.stats.watch_errors, |e| {
+            debug!(error = %e, "kubernetes: no client for a watch");
+        })
+        .await
+    else {
+        return;
     };
     let api: Api<K> = Api::all(client);
     let mut config = watcher::Config::default().any_semantic();

@@ -52,18 +52,13 @@ pub(crate) async fn run_pod_watch(
             debug!(error = %e, "kubernetes: {what}");
         }
     };
-    let client = loop {
-        match client.get().await {
-            Ok(c) => break c,
-            Err(e) => {
-                cache.stats.watch_errors.fetch_add(1, Ordering::Relaxed);
-                warn("cannot make the client", &e);
-                tokio::select! {
-                    () = shutdown.wait() => return,
-                    () = tokio::time::sleep(Duration::from_secs(10)) => {}
-                }
-            }
-        }
+    let Some(client) = client
+        .wait(&shutdown, &cache.stats.watch_errors, |e| {
+            warn("cannot make the client", e);
+        })
+        .await
+    else {
+        return;
     };
     let api: Api<Pod> = Api::all(client);
     let mut config = watcher::Config::default().any_semantic();

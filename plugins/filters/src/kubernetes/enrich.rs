@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use gleaner_api::{ComponentMetrics, FieldValue, LogRecord, Metric};
-use gleaner_kube::{Found, NamespaceCache, PodCache};
+use gleaner_kube::{Found, NamespaceCache, PodCache, label_name};
 
 use super::config::Settings;
 use super::parse::Parser;
@@ -49,20 +49,6 @@ fn string_attr<'a>(r: &'a LogRecord, key: &str) -> Option<&'a str> {
 
 fn s(v: &str) -> FieldValue {
     FieldValue::String(v.to_owned())
-}
-
-/// A label key as a tag name Prometheus accepts: `app.kubernetes.io/name` →
-/// `app_kubernetes_io_name`.
-pub(crate) fn tag_name(key: &str) -> String {
-    key.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 impl Enricher {
@@ -238,7 +224,7 @@ impl Enricher {
         }
         for (k, v) in &found.pod.labels {
             if self.settings.labels.iter().any(|g| g.matches(k)) {
-                tags.push((tag_name(k), v.to_string()));
+                tags.push((label_name(k), v.to_string()));
             }
         }
         tags

@@ -9,8 +9,9 @@ use gleaner_api::{ComponentMetrics, FieldValue, LogRecord, Metric, Stream};
 use gleaner_kube::{ContainerMeta, OwnerRef, PodCache, PodMeta, Workload};
 
 use super::config::Settings;
-use super::enrich::{Enricher, tag_name};
+use super::enrich::Enricher;
 use super::stats::FilterStats;
+use gleaner_kube::label_name as tag_name;
 
 fn settings() -> Settings {
     Settings {

@@ -1,7 +1,7 @@
 //! The discovery rules: which pods, services and endpoints opt in, at which URL, with which
 //! target labels (see the parent module's doc). Pure functions of cache entries.
 
-use gleaner_kube::{EndpointSliceMeta, PodMeta, ServiceMeta};
+use gleaner_kube::{EndpointSliceMeta, PodMeta, ServiceMeta, label_name};
 
 use super::super::target::{Target, instance_of};
 use super::{Discovery, Term};
@@ -14,19 +14,6 @@ fn selected(selector: &[Term], labels: &[(Box<str>, Box<str>)]) -> bool {
         Term::Exists(k) => get(k).is_some(),
         Term::Absent(k) => get(k).is_none(),
     })
-}
-
-/// A label key as a Prometheus label name.
-fn label_name(key: &str) -> String {
-    key.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// The opt-in annotations of an object: `gleaner.io/<k>` first, then `prometheus.io/<k>`.
