@@ -19,6 +19,11 @@ impl Planner {
         }
     }
 
+    /// Changes the request size from the next request on (the worker learns what fits).
+    pub(crate) fn set_max(&mut self, max_events: usize) {
+        self.max = max_events.max(1);
+    }
+
     /// The next request, pulling batches from `next` as needed; `None` when both are empty.
     pub(crate) fn next_request(
         &mut self,

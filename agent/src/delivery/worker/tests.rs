@@ -279,3 +279,25 @@ async fn events_the_encoder_skips_are_not_counted_as_sent() {
     assert_eq!(metrics.snapshot().events_sent, 3);
     assert_eq!(s.sent.0.lock().unwrap()[0].1, 3);
 }
+
+#[test]
+fn requests_shrink_to_what_fits_in_max_bytes() {
+    let limits = BatchLimits {
+        max_events: 10_000,
+        max_bytes: 1 << 20,
+    };
+    let mut s = Sizing::default();
+    assert_eq!(s.events_per_request(&limits), 10_000, "nothing learned yet");
+    // A 5 MB body for 10,000 events: about 524 bytes each.
+    s.learn(5_242_880, 10_000);
+    let n = s.events_per_request(&limits);
+    assert!((1700..=1900).contains(&n), "{n}");
+    // Small events: the event bound wins again.
+    for _ in 0..20 {
+        s.learn(10_000, 1_000);
+    }
+    assert_eq!(s.events_per_request(&limits), 10_000);
+    // Huge events: at least one per request.
+    s.learn(50 << 20, 1);
+    assert_eq!(s.events_per_request(&limits), 1);
+}
