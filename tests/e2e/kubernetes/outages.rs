@@ -91,7 +91,8 @@ async fn slow_api_does_not_block_ingestion() {
         &mut f,
         vec![cri_record("shop", "web-1", "uid-1", "app", "x"); 1000],
     );
-    assert!(t0.elapsed() < Duration::from_secs(1), "{:?}", t0.elapsed());
+    // The API answers after 3 s: a filter that waited for it could not finish sooner.
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
     assert!(
         out.iter()
             .all(|r| attr(r, "k8s.metadata") == Some("missing"))
