@@ -16,7 +16,11 @@
 //! never pre-allocates more than the input could hold: every length is checked against the
 //! bytes that remain.
 
-use crate::event::{Batch, FieldValue, LogRecord, Metric, MetricKind, Stream};
+use std::sync::Arc;
+
+use crate::event::{
+    Attributes, Batch, FieldValue, LogRecord, Metric, MetricKind, SharedAttributes, Stream,
+};
 
 /// The format version written by [`encode_batch`].
 pub const FORMAT_VERSION: u8 = 1;
@@ -82,7 +86,10 @@ pub fn encode_batch(batch: &Batch, out: &mut Vec<u8>) {
                 out.push(stream_byte(l.stream));
                 put_varint(out, l.body.len() as u64);
                 out.extend_from_slice(&l.body);
-                put_pairs(out, &l.attributes);
+                put_varint(out, l.attributes.len() as u64);
+                for (k, v) in &l.attributes {
+                    put_pair(out, k, v);
+                }
             }
         }
     }
@@ -108,8 +115,9 @@ pub fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
         }
         KIND_LOGS => {
             let mut logs = Vec::with_capacity(count);
+            let mut last = LastAttributes::default();
             for _ in 0..count {
-                logs.push(r.log()?);
+                logs.push(r.log(&mut last)?);
             }
             Batch::Logs(logs)
         }
@@ -161,30 +169,42 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
 fn put_pairs(out: &mut Vec<u8>, pairs: &[(String, FieldValue)]) {
     put_varint(out, pairs.len() as u64);
     for (k, v) in pairs {
-        put_str(out, k);
-        match v {
-            FieldValue::Float(f) => {
-                out.push(0);
-                out.extend_from_slice(&f.to_le_bytes());
-            }
-            FieldValue::Int(i) => {
-                out.push(1);
-                put_varint(out, ((i << 1) ^ (i >> 63)) as u64);
-            }
-            FieldValue::UInt(u) => {
-                out.push(2);
-                put_varint(out, *u);
-            }
-            FieldValue::Bool(b) => {
-                out.push(3);
-                out.push(u8::from(*b));
-            }
-            FieldValue::String(s) => {
-                out.push(4);
-                put_str(out, s);
-            }
+        put_pair(out, k, v);
+    }
+}
+
+fn put_pair(out: &mut Vec<u8>, k: &str, v: &FieldValue) {
+    put_str(out, k);
+    match v {
+        FieldValue::Float(f) => {
+            out.push(0);
+            out.extend_from_slice(&f.to_le_bytes());
+        }
+        FieldValue::Int(i) => {
+            out.push(1);
+            put_varint(out, ((i << 1) ^ (i >> 63)) as u64);
+        }
+        FieldValue::UInt(u) => {
+            out.push(2);
+            put_varint(out, *u);
+        }
+        FieldValue::Bool(b) => {
+            out.push(3);
+            out.push(u8::from(*b));
+        }
+        FieldValue::String(s) => {
+            out.push(4);
+            put_str(out, s);
         }
     }
+}
+
+/// The attributes of the previous record and their encoding: records of one source repeat
+/// the same attributes, so a record whose encoded attributes match shares the same list.
+#[derive(Default)]
+struct LastAttributes<'a> {
+    bytes: &'a [u8],
+    shared: Option<SharedAttributes>,
 }
 
 struct Reader<'a> {
@@ -334,7 +354,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn log(&mut self) -> Result<LogRecord, DecodeError> {
+    fn log(&mut self, last: &mut LastAttributes<'a>) -> Result<LogRecord, DecodeError> {
         let timestamp = self.i64()?;
         let at = self.pos;
         let stream = match self.u8()? {
@@ -349,7 +369,20 @@ impl<'a> Reader<'a> {
             }
         };
         let body = self.bytes()?.to_vec();
-        let attributes = self.pairs()?;
+        let start = self.pos;
+        let shared = match &last.shared {
+            Some(prev) if self.buf[start..].starts_with(last.bytes) => {
+                self.pos += last.bytes.len();
+                Arc::clone(prev)
+            }
+            _ => {
+                let list: SharedAttributes = Arc::from(self.pairs()?);
+                last.bytes = &self.buf[start..self.pos];
+                last.shared = Some(Arc::clone(&list));
+                list
+            }
+        };
+        let attributes = Attributes::from_shared(shared);
         Ok(LogRecord {
             timestamp,
             body,

@@ -6,6 +6,10 @@
 
 use std::fmt;
 
+mod attributes;
+
+pub use attributes::{Attribute, Attributes, Iter as AttributesIter, SharedAttributes};
+
 /// A typed field value (InfluxDB line protocol's five types).
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldValue {
@@ -190,7 +194,7 @@ pub struct LogRecord {
     /// stdout / stderr.
     pub stream: Stream,
     /// Ordered attributes: file path, Kubernetes metadata, parsed fields.
-    pub attributes: Vec<(String, FieldValue)>,
+    pub attributes: Attributes,
 }
 
 impl LogRecord {
@@ -200,23 +204,20 @@ impl LogRecord {
             timestamp,
             body: body.into(),
             stream,
-            attributes: Vec::new(),
+            attributes: Attributes::new(),
         }
     }
 
     /// Appends an attribute (builder style).
     #[must_use]
     pub fn with_attribute(mut self, key: impl Into<String>, value: FieldValue) -> Self {
-        self.attributes.push((key.into(), value));
+        self.attributes.push(key, value);
         self
     }
 
     /// The value of an attribute (first match).
     pub fn attribute(&self, key: &str) -> Option<&FieldValue> {
-        self.attributes
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
+        self.attributes.get(key)
     }
 
     /// The body as text, with invalid UTF-8 replaced by U+FFFD.

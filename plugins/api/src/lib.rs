@@ -23,7 +23,10 @@ pub use ack::{Ack, AckStatus, AckToken, Acknowledgements};
 pub use config::{ConfigError, PluginConfig};
 pub use config_types::{ByteSize, Duration, Secret};
 pub use error::{EncodeError, OutputError, OutputErrorKind, PluginError};
-pub use event::{Batch, EventKind, FieldValue, LogRecord, Metric, MetricKind, Stream, now_ns};
+pub use event::{
+    Attributes, Batch, EventKind, FieldValue, LogRecord, Metric, MetricKind, SharedAttributes,
+    Stream, now_ns,
+};
 pub use plugin::{
     Accepts, BatchLimits, BuildContext, Descriptor, EncodeReport, Envelope, EventSender, Filter,
     FilterDescriptor, Input, InputContext, InputDescriptor, Output, OutputDescriptor, Payload,

@@ -67,14 +67,8 @@ impl Filter for Static {
             Batch::Logs(records) => {
                 for r in records.iter_mut() {
                     for (k, v) in &self.attributes {
-                        match r.attributes.iter_mut().find(|(n, _)| n == k) {
-                            Some(existing) if self.overwrite => {
-                                existing.1 = FieldValue::String(v.clone());
-                            }
-                            Some(_) => {}
-                            None => r
-                                .attributes
-                                .push((k.clone(), FieldValue::String(v.clone()))),
+                        if self.overwrite || r.attributes.get(k).is_none() {
+                            r.attributes.set(k, FieldValue::String(v.clone()));
                         }
                     }
                 }

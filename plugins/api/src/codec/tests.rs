@@ -47,7 +47,7 @@ fn log() -> impl Strategy<Value = LogRecord> {
             timestamp,
             stream: [Stream::Unknown, Stream::Stdout, Stream::Stderr][s as usize],
             body,
-            attributes,
+            attributes: attributes.into(),
         })
 }
 
@@ -131,4 +131,37 @@ fn trailing_bytes_are_an_error() {
         decode_batch(&buf),
         Err(DecodeError::TrailingBytes { extra: 1 })
     );
+}
+
+#[test]
+fn records_with_the_same_attributes_share_one_decoded_list() {
+    let file = |f: &str| vec![("file".to_owned(), FieldValue::String(f.to_owned()))];
+    let rec = |attrs: Vec<(String, FieldValue)>| LogRecord {
+        attributes: attrs.into(),
+        ..LogRecord::new(1, "x", Stream::Stdout)
+    };
+    let mut flagged = file("/a.log");
+    flagged.push(("partial".to_owned(), FieldValue::Bool(true)));
+    let batch = Batch::Logs(vec![
+        rec(file("/a.log")),
+        rec(file("/a.log")),
+        rec(flagged),
+        rec(file("/b.log")),
+        rec(file("/b.log")),
+        rec(Vec::new()),
+    ]);
+    let mut bytes = Vec::new();
+    encode_batch(&batch, &mut bytes);
+    let decoded = decode_batch(&bytes).expect("decodes");
+    assert_eq!(decoded, batch);
+    let Batch::Logs(logs) = decoded else {
+        panic!("logs")
+    };
+    let list = |i: usize| logs[i].attributes.shared_arc().expect("shared list");
+    assert!(Arc::ptr_eq(list(0), list(1)));
+    assert!(!Arc::ptr_eq(list(1), list(2)));
+    assert_eq!(list(2).len(), 2);
+    assert!(Arc::ptr_eq(list(3), list(4)));
+    assert!(!Arc::ptr_eq(list(0), list(3)));
+    assert!(logs[5].attributes.is_empty());
 }

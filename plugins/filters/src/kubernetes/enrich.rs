@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use gleaner_api::{ComponentMetrics, FieldValue, LogRecord, Metric};
+use gleaner_api::{Attributes, ComponentMetrics, FieldValue, LogRecord, Metric, SharedAttributes};
 use gleaner_kube::{Found, NamespaceCache, PodCache, label_name};
 
 use super::config::Settings;
@@ -30,6 +30,9 @@ struct Prepared {
     found: bool,
     exclude: bool,
     parser: Option<Parser>,
+    /// The last file attribute list seen with this pod, and it with `attrs` added: records of
+    /// one file share the enriched list instead of each copying the metadata.
+    shared: Option<(SharedAttributes, SharedAttributes)>,
 }
 
 pub(crate) struct Enricher {
@@ -38,6 +41,45 @@ pub(crate) struct Enricher {
     namespaces: Option<Arc<NamespaceCache>>,
     stats: Arc<FilterStats>,
     metrics: Arc<ComponentMetrics>,
+}
+
+/// Adds each of `add` whose name `attrs` lacks. A record with only a shared list gets a
+/// shared result, built once per source list and remembered in `memo`.
+fn add_attributes(
+    attrs: &mut Attributes,
+    add: &[(String, FieldValue)],
+    memo: &mut Option<(SharedAttributes, SharedAttributes)>,
+) {
+    if add.is_empty() {
+        return;
+    }
+    if attrs.own_part().is_empty()
+        && let Some(source) = attrs.shared_arc()
+    {
+        if let Some((seen, enriched)) = memo.as_ref()
+            && Arc::ptr_eq(seen, source)
+        {
+            *attrs = Attributes::from_shared(Arc::clone(enriched));
+            return;
+        }
+        let mut list = Vec::with_capacity(source.len() + add.len());
+        list.extend(source.iter().cloned());
+        for (k, v) in add {
+            if !source.iter().any(|(n, _)| n == k) {
+                list.push((k.clone(), v.clone()));
+            }
+        }
+        let enriched: SharedAttributes = list.into();
+        *memo = Some((Arc::clone(source), Arc::clone(&enriched)));
+        *attrs = Attributes::from_shared(enriched);
+        return;
+    }
+    attrs.reserve(add.len());
+    for (k, v) in add {
+        if attrs.get(k).is_none() {
+            attrs.push(k.clone(), v.clone());
+        }
+    }
 }
 
 fn string_attr<'a>(r: &'a LogRecord, key: &str) -> Option<&'a str> {
@@ -89,6 +131,7 @@ impl Enricher {
                 found: false,
                 exclude: false,
                 parser: None,
+                shared: None,
             };
         };
         let p = &found.pod;
@@ -144,6 +187,7 @@ impl Enricher {
             found: true,
             exclude,
             parser,
+            shared: None,
         }
     }
 
@@ -173,7 +217,7 @@ impl Enricher {
             if memo.as_ref().is_none_or(|m| m.key != key) {
                 memo = Some(self.prepare_log(key, r));
             }
-            let Some(m) = memo.as_ref() else { return true };
+            let Some(m) = memo.as_mut() else { return true };
             if m.exclude {
                 excluded += 1;
                 return false;
@@ -183,16 +227,17 @@ impl Enricher {
             } else {
                 missing += 1;
             }
-            r.attributes.reserve(m.attrs.len());
-            for (k, v) in &m.attrs {
-                if r.attribute(k).is_none() {
-                    r.attributes.push((k.clone(), v.clone()));
+            add_attributes(&mut r.attributes, &m.attrs, &mut m.shared);
+            if let Some(p) = m.parser {
+                let mut parsed = Vec::new();
+                if p.apply(&r.body, &mut parsed) {
+                    r.attributes.reserve(parsed.len());
+                    for (k, v) in parsed {
+                        r.attributes.push(k, v);
+                    }
+                } else {
+                    failed += 1;
                 }
-            }
-            if let Some(p) = m.parser
-                && !p.apply(&r.body, &mut r.attributes)
-            {
-                failed += 1;
             }
             true
         });

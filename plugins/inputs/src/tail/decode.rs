@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use gleaner_api::{FieldValue, LogRecord, Stream};
+use gleaner_api::{Attributes, FieldValue, LogRecord, SharedAttributes, Stream};
 
 use super::config::{Encoding, Format};
 use super::multiline::{Held, Multiline};
@@ -57,8 +57,8 @@ pub(crate) struct Logical {
 /// What every record of a file carries.
 #[derive(Debug, Clone)]
 pub(crate) struct FileAttrs {
-    /// `file` and the Kubernetes coordinates.
-    pub(crate) attrs: Vec<(String, FieldValue)>,
+    /// `file` and the Kubernetes coordinates, shared by every record of the file.
+    pub(crate) attrs: SharedAttributes,
 }
 
 /// Where finished records go, with the counters of what was flagged.
@@ -97,26 +97,25 @@ impl Sink<'_> {
             flags,
             ..
         } = l;
-        let mut attributes = Vec::with_capacity(self.attrs.attrs.len() + 2);
-        attributes.extend(self.attrs.attrs.iter().cloned());
+        let mut attributes = Attributes::from_shared(SharedAttributes::clone(&self.attrs.attrs));
         if std::str::from_utf8(&body).is_err() {
             self.counts.invalid_utf8 += 1;
             if self.encoding == Encoding::Replace {
                 body = String::from_utf8_lossy(&body).into_owned().into_bytes();
             }
-            attributes.push(("invalid_utf8".to_owned(), FieldValue::Bool(true)));
+            attributes.push("invalid_utf8", FieldValue::Bool(true));
         }
         if flags.truncated {
             self.counts.truncated += 1;
-            attributes.push(("truncated".to_owned(), FieldValue::Bool(true)));
+            attributes.push("truncated", FieldValue::Bool(true));
         }
         if flags.parse_error {
             self.counts.parse_errors += 1;
-            attributes.push(("parse_error".to_owned(), FieldValue::Bool(true)));
+            attributes.push("parse_error", FieldValue::Bool(true));
         }
         if flags.partial {
             self.counts.partial += 1;
-            attributes.push(("partial".to_owned(), FieldValue::Bool(true)));
+            attributes.push("partial", FieldValue::Bool(true));
         }
         self.counts.records += 1;
         self.out.push(LogRecord {

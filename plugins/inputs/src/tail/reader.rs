@@ -1082,5 +1082,7 @@ pub(crate) fn attrs_for(path: &Path) -> FileAttrs {
             attrs.push(("k8s.restart_count".to_owned(), FieldValue::Int(r)));
         }
     }
-    FileAttrs { attrs }
+    FileAttrs {
+        attrs: attrs.into(),
+    }
 }

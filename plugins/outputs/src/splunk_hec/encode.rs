@@ -27,7 +27,10 @@
 //! (`nan_or_inf_field`) are left out and counted, and a metric with no measure left is
 //! dropped (`no_fields`).
 
-use gleaner_api::{Batch, ComponentMetrics, FieldValue, LogRecord, Metric};
+use std::io::Write as _;
+use std::sync::Arc;
+
+use gleaner_api::{Batch, ComponentMetrics, FieldValue, LogRecord, Metric, SharedAttributes};
 
 use crate::attr_glob::AttrGlobs;
 use crate::json_lines::{REASON_NAN_OR_INF, REASON_NO_FIELDS};
@@ -92,12 +95,13 @@ impl Encoder {
         let mut stats = EncodeStats::default();
         match batch {
             Batch::Logs(logs) => {
+                let mut plan = None;
                 for r in logs {
                     if r.body.iter().all(u8::is_ascii_whitespace) {
                         stats.empty_messages += 1;
                         continue;
                     }
-                    self.log(r, buf);
+                    self.log(r, buf, &mut plan);
                     stats.written += 1;
                 }
             }
@@ -134,20 +138,66 @@ impl Encoder {
         }
     }
 
-    fn log(&self, r: &LogRecord, buf: &mut Vec<u8>) {
+    /// Works out once per shared attribute list what `log` would per record.
+    fn plan(&self, list: &SharedAttributes) -> ListPlan {
+        let indexed = |k: &str| self.fields.matches(k);
+        let parsed = list
+            .iter()
+            .any(|(k, _)| !indexed(k) && !PLAIN_ATTRIBUTES.contains(&k.as_str()));
+        let mut fields = Vec::new();
+        for (k, v) in list.iter().filter(|(k, _)| indexed(k)) {
+            if !fields.is_empty() {
+                fields.push(b',');
+            }
+            write_field(&mut fields, k, v);
+        }
+        ListPlan {
+            list: Arc::clone(list),
+            parsed,
+            fields,
+        }
+    }
+
+    fn log(&self, r: &LogRecord, buf: &mut Vec<u8>, plan: &mut Option<ListPlan>) {
         let file = match r.attribute("file") {
             Some(FieldValue::String(f)) => Some(f.as_str()),
             _ => None,
         };
-        self.head(buf, r.timestamp, file);
         let stream_field =
             r.stream != gleaner_api::Stream::Unknown && self.fields.matches("stream");
+        // Records that carry only a shared list (a file's): its analysis is done once.
+        if r.attributes.own_part().is_empty()
+            && let Some(list) = r.attributes.shared_arc()
+        {
+            if plan.as_ref().is_none_or(|p| !Arc::ptr_eq(&p.list, list)) {
+                *plan = Some(self.plan(list));
+            }
+            if let Some(p) = plan.as_ref().filter(|p| !p.parsed) {
+                self.head(buf, r.timestamp, file);
+                buf.extend_from_slice(b",\"event\":");
+                json_body(buf, &r.body);
+                if stream_field || !p.fields.is_empty() {
+                    buf.extend_from_slice(b",\"fields\":{");
+                    if stream_field {
+                        buf.extend_from_slice(b"\"stream\":");
+                        json_str(buf, r.stream.as_str());
+                        if !p.fields.is_empty() {
+                            buf.push(b',');
+                        }
+                    }
+                    buf.extend_from_slice(&p.fields);
+                    buf.push(b'}');
+                }
+                buf.extend_from_slice(b"}\n");
+                return;
+            }
+        }
+        self.head(buf, r.timestamp, file);
         let indexed = |k: &str| self.fields.matches(k);
         let parsed = r
             .attributes
             .iter()
             .any(|(k, _)| !indexed(k) && !PLAIN_ATTRIBUTES.contains(&k.as_str()));
-        let message = String::from_utf8_lossy(&r.body);
         buf.extend_from_slice(b",\"event\":");
         if parsed {
             let members = r
@@ -158,7 +208,7 @@ impl Encoder {
             buf.push(b'{');
             if !members {
                 buf.extend_from_slice(b"\"message\":");
-                json_str(buf, &message);
+                json_body(buf, &r.body);
                 first = false;
             }
             for (k, v) in &r.attributes {
@@ -179,7 +229,7 @@ impl Encoder {
             }
             buf.push(b'}');
         } else {
-            json_str(buf, &message);
+            json_body(buf, &r.body);
         }
         let mut first = true;
         let mut open = |buf: &mut Vec<u8>| {
@@ -193,12 +243,7 @@ impl Encoder {
         }
         for (k, v) in r.attributes.iter().filter(|(k, _)| indexed(k)) {
             open(buf);
-            json_str(buf, k);
-            buf.push(b':');
-            match v {
-                FieldValue::String(s) => json_str(buf, s),
-                other => json_str(buf, &other.to_string()),
-            }
+            write_field(buf, k, v);
         }
         if !first {
             buf.push(b'}');
@@ -275,6 +320,39 @@ impl Number {
             Number::U(u) => serde_json::to_writer(&mut *buf, u),
         };
         res.unwrap_or(());
+    }
+}
+
+/// What [`Encoder::log`] needs to know of one shared attribute list.
+struct ListPlan {
+    /// The list (kept so its address cannot be reused while the plan stands).
+    list: SharedAttributes,
+    /// Whether it holds attributes that make `event` an object.
+    parsed: bool,
+    /// Its indexed fields as JSON members, comma-separated.
+    fields: Vec<u8>,
+}
+
+/// One indexed field: `"name":"value"` (HEC indexed fields are strings).
+fn write_field(buf: &mut Vec<u8>, k: &str, v: &FieldValue) {
+    json_str(buf, k);
+    buf.push(b':');
+    match v {
+        FieldValue::String(s) => json_str(buf, s),
+        other => {
+            // Numbers and booleans as their text (no character needs escaping).
+            buf.push(b'"');
+            write!(buf, "{other}").unwrap_or(());
+            buf.push(b'"');
+        }
+    }
+}
+
+/// A message as a JSON string; invalid UTF-8 is replaced by U+FFFD.
+fn json_body(buf: &mut Vec<u8>, body: &[u8]) {
+    match std::str::from_utf8(body) {
+        Ok(s) => json_str(buf, s),
+        Err(_) => json_str(buf, &String::from_utf8_lossy(body)),
     }
 }
 

@@ -93,6 +93,37 @@ fn logs_golden() {
     }
 }
 
+/// The same records with their attributes in a shared list (as the tail and the buffer's
+/// decoder make them) or each their own encode byte for byte the same, for every config.
+#[test]
+fn shared_attribute_lists_encode_like_own_ones() {
+    for toml in [
+        "token = \"t\"\nindex = \"k8s\"\nfields = [\"k8s.*\", \"stream\"]\n",
+        "token = \"t\"\n",
+        "token = \"t\"\nfields = [\"file\"]\nsource = \"s\"\n",
+    ] {
+        let (out, _) = build(toml);
+        let own = logs();
+        let shared: Vec<LogRecord> = own
+            .iter()
+            .map(|r| {
+                let list: gleaner_api::SharedAttributes =
+                    r.attributes.iter().cloned().collect::<Vec<_>>().into();
+                LogRecord {
+                    attributes: gleaner_api::Attributes::from_shared(list),
+                    ..r.clone()
+                }
+            })
+            .collect();
+        assert!(shared[0].attributes.own_part().is_empty());
+        assert_eq!(
+            String::from_utf8_lossy(&encode(out.as_ref(), &Batch::Logs(shared))),
+            String::from_utf8_lossy(&encode(out.as_ref(), &Batch::Logs(own))),
+            "{toml}"
+        );
+    }
+}
+
 #[test]
 fn a_parsed_message_is_sent_as_its_object() {
     let (out, _) = build("token = \"t\"\n");

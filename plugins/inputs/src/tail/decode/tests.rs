@@ -25,7 +25,7 @@ impl Run {
             out: Vec::new(),
             counts: Counts::default(),
             attrs: FileAttrs {
-                attrs: vec![("file".into(), FieldValue::String("/f.log".into()))],
+                attrs: vec![("file".into(), FieldValue::String("/f.log".into()))].into(),
             },
             max: 1 << 20,
             ml: None,
