@@ -120,7 +120,7 @@ mod tests {
         Commit {
             key: FileKey { dev: 1, ino },
             fp: Fingerprint::default(),
-            path: Arc::from("/x"),
+            path: Arc::from(std::path::Path::new("/x")),
             offset,
         }
     }

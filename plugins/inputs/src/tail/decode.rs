@@ -144,14 +144,30 @@ pub(crate) struct DecodeOpts<'a> {
     pub(crate) multiline: Option<&'a Multiline>,
 }
 
-/// One file's decoding state.
+/// One file's decoding state: its format and, only while something is held, the pieces
+/// and messages waiting for their end. Most files hold nothing most of the time, so the
+/// held state is boxed and freed once empty: a decoder is two words, not a few hundred
+/// bytes, per watched file.
 #[derive(Debug)]
 pub(crate) struct Decoder {
     format: Format,
+    /// What is held; `None` when nothing is (never an empty box).
+    pending: Option<Box<Pending>>,
+}
+
+/// What a decoder holds.
+#[derive(Debug, Default)]
+struct Pending {
     /// Merging `P` pieces, per stream, and when the last one came.
     partial: [Option<(Logical, Instant)>; 2],
     /// Multi-line messages held, per stream.
     held: [Option<Held>; 3],
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.partial.iter().all(Option::is_none) && self.held.iter().all(Option::is_none)
+    }
 }
 
 impl Decoder {
@@ -159,21 +175,28 @@ impl Decoder {
     pub(crate) fn new(format: Format) -> Self {
         Decoder {
             format,
-            partial: [None, None],
-            held: [None, None, None],
+            pending: None,
         }
     }
 
     /// The earliest file offset of anything held (pieces or a multi-line message).
     pub(crate) fn pending_start(&self) -> Option<u64> {
-        let p = self.partial.iter().flatten().map(|(l, _)| l.start);
-        let h = self.held.iter().flatten().map(|h| h.line.start);
-        p.chain(h).min()
+        let p = self.pending.as_deref()?;
+        let pieces = p.partial.iter().flatten().map(|(l, _)| l.start);
+        let held = p.held.iter().flatten().map(|h| h.line.start);
+        pieces.chain(held).min()
     }
 
     /// True when something is held.
     pub(crate) fn has_pending(&self) -> bool {
-        self.partial.iter().any(Option::is_some) || self.held.iter().any(Option::is_some)
+        self.pending.is_some()
+    }
+
+    /// Frees the held state once nothing is left in it.
+    fn release_if_empty(&mut self) {
+        if self.pending.as_deref().is_some_and(Pending::is_empty) {
+            self.pending = None;
+        }
     }
 
     /// Decodes one physical line (without its newline) that starts at `start`.
@@ -253,8 +276,9 @@ impl Decoder {
         opts: DecodeOpts<'_>,
         sink: &mut Sink<'_>,
     ) {
-        let slot = &mut self.partial[idx(stream).min(1)];
-        let merged = match slot.take() {
+        let slot = idx(stream).min(1);
+        let earlier = self.pending.as_mut().and_then(|p| p.partial[slot].take());
+        let merged = match earlier {
             None if !partial => Logical {
                 start,
                 timestamp,
@@ -290,9 +314,10 @@ impl Decoder {
             }
         };
         if partial {
-            *slot = Some((merged, now));
+            self.pending.get_or_insert_with(Box::default).partial[slot] = Some((merged, now));
         } else {
             self.logical(merged, now, opts, sink);
+            self.release_if_empty();
         }
     }
 
@@ -300,8 +325,23 @@ impl Decoder {
         match opts.multiline {
             None => sink.emit(l),
             Some(m) => {
-                let held = &mut self.held[idx(l.stream)];
-                m.push(held, l, now, &mut |l| sink.emit(l));
+                let s = idx(l.stream);
+                match self.pending.as_mut() {
+                    Some(p) => {
+                        m.push(&mut p.held[s], l, now, &mut |l| sink.emit(l));
+                        self.release_if_empty();
+                    }
+                    None => {
+                        // Nothing held yet: box the state only if this line is held.
+                        let mut held = None;
+                        m.push(&mut held, l, now, &mut |l| sink.emit(l));
+                        if held.is_some() {
+                            let mut p = Box::<Pending>::default();
+                            p.held[s] = held;
+                            self.pending = Some(p);
+                        }
+                    }
+                }
             }
         }
     }
@@ -316,17 +356,20 @@ impl Decoder {
         sink: &mut Sink<'_>,
     ) {
         for i in 0..2 {
-            if self.partial[i]
-                .as_ref()
-                .is_some_and(|(_, t)| now.duration_since(*t) >= PARTIAL_FLUSH_AFTER)
-                && let Some((mut l, _)) = self.partial[i].take()
+            if let Some(p) = self.pending.as_mut()
+                && p.partial[i]
+                    .as_ref()
+                    .is_some_and(|(_, t)| now.duration_since(*t) >= PARTIAL_FLUSH_AFTER)
+                && let Some((mut l, _)) = p.partial[i].take()
             {
                 l.flags.partial = true;
                 self.logical(l, now, opts, sink);
             }
         }
-        if let Some(m) = opts.multiline {
-            for h in &mut self.held {
+        if let Some(m) = opts.multiline
+            && let Some(p) = self.pending.as_mut()
+        {
+            for h in &mut p.held {
                 if h.as_ref()
                     .is_some_and(|h| now.duration_since(h.touched) >= m.flush_after)
                     && let Some(h) = h.take()
@@ -335,18 +378,21 @@ impl Decoder {
                 }
             }
         }
+        self.release_if_empty();
     }
 
     /// Sends everything held, as it is (the file is closing or was truncated).
     pub(crate) fn flush_all(&mut self, now: Instant, opts: DecodeOpts<'_>, sink: &mut Sink<'_>) {
         for i in 0..2 {
-            if let Some((mut l, _)) = self.partial[i].take() {
+            if let Some(p) = self.pending.as_mut()
+                && let Some((mut l, _)) = p.partial[i].take()
+            {
                 l.flags.partial = true;
                 self.logical(l, now, opts, sink);
             }
         }
-        for h in &mut self.held {
-            if let Some(h) = h.take() {
+        if let Some(p) = self.pending.take() {
+            for h in p.held.into_iter().flatten() {
                 sink.emit(h.line);
             }
         }

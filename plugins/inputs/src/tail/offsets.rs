@@ -51,8 +51,8 @@ pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 pub(crate) struct Row {
     /// Fingerprint of its first bytes.
     pub(crate) fp: Fingerprint,
-    /// Last known path.
-    pub(crate) path: String,
+    /// Last known path (shared with the reader's file and its commits, not copied per row).
+    pub(crate) path: Arc<Path>,
     /// Acknowledged offset.
     pub(crate) offset: u64,
     /// Unix seconds when last committed or seen.
@@ -66,8 +66,9 @@ pub(crate) struct Commit {
     pub(crate) key: FileKey,
     /// Its fingerprint now.
     pub(crate) fp: Fingerprint,
-    /// Its path now.
-    pub(crate) path: Arc<str>,
+    /// Its path now (the reader's, shared). Stored as text, lossily for a path that is not
+    /// UTF-8, as it always was.
+    pub(crate) path: Arc<Path>,
     /// Everything before this offset is acknowledged.
     pub(crate) offset: u64,
 }
@@ -275,7 +276,7 @@ impl OffsetDb {
                             len: r.get::<_, i64>(2)?.clamp(0, i64::from(u32::MAX)) as u32,
                             hash: r.get::<_, i64>(3)? as u64,
                         },
-                        path: r.get(4)?,
+                        path: Arc::from(Path::new(&r.get::<_, String>(4)?)),
                         offset: r.get::<_, i64>(5)?.max(0) as u64,
                         last_seen: r.get(6)?,
                     },
@@ -315,7 +316,7 @@ impl OffsetDb {
                 c.key,
                 Row {
                     fp: c.fp,
-                    path: c.path.to_string(),
+                    path: Arc::clone(&c.path),
                     offset: c.offset,
                     last_seen: now,
                 },
@@ -364,7 +365,7 @@ impl OffsetDb {
                         key.ino as i64,
                         i64::from(r.fp.len),
                         r.fp.hash as i64,
-                        r.path,
+                        r.path.to_string_lossy(),
                         r.offset as i64,
                         r.last_seen
                     ])

@@ -94,7 +94,7 @@ pub(crate) struct Reader {
     discovery: Discovery,
     files: Vec<Option<Tracked>>,
     free: Vec<usize>,
-    by_path: HashMap<PathBuf, usize>,
+    by_path: HashMap<Arc<Path>, usize>,
     by_key: HashMap<FileKey, usize>,
     ready: VecDeque<usize>,
     touched: Vec<usize>,
@@ -270,7 +270,7 @@ impl Reader {
             self.check_path(&p);
         }
         for p in std::mem::take(&mut self.data_dirty) {
-            match self.by_path.get(&p) {
+            match self.by_path.get(p.as_path()) {
                 Some(&i) => self.queue(i),
                 None => self.check_path(&p),
             }
@@ -316,21 +316,23 @@ impl Reader {
         for _ in 0..failed {
             self.p.metrics.error("watch");
         }
-        let mut seen: HashSet<PathBuf> = HashSet::with_capacity(found.len());
+        // What left: followed paths the walk did not find (decided before `found` moves
+        // the paths, so none is copied).
+        let gone: Vec<Arc<Path>> = {
+            let seen: HashSet<&Path> = found.iter().map(|f| f.path.as_path()).collect();
+            self.ignored.retain(|p| seen.contains(p.as_path()));
+            self.by_path
+                .keys()
+                .filter(|p| !seen.contains(&***p))
+                .cloned()
+                .collect()
+        };
         for f in found {
-            seen.insert(f.path.clone());
             self.found(f, initial);
         }
-        let gone: Vec<PathBuf> = self
-            .by_path
-            .keys()
-            .filter(|p| !seen.contains(*p))
-            .cloned()
-            .collect();
         for p in gone {
             self.check_path(&p);
         }
-        self.ignored.retain(|p| seen.contains(p));
         // copytruncate that refilled the file past our offset before we noticed.
         let mut truncated = Vec::new();
         for (i, t) in self.files.iter().enumerate() {
@@ -351,7 +353,7 @@ impl Reader {
     /// A file a glob matched (or an event named).
     fn found(&mut self, f: Found, initial: bool) {
         let key = FileKey::of(&f.meta);
-        if let Some(&i) = self.by_path.get(&f.path) {
+        if let Some(&i) = self.by_path.get(f.path.as_path()) {
             let same = self.files[i].as_ref().is_some_and(|t| t.key == key);
             if same {
                 if let Some(t) = self.files[i].as_ref()
@@ -361,7 +363,7 @@ impl Reader {
                 }
                 return;
             }
-            self.by_path.remove(&f.path);
+            self.by_path.remove(f.path.as_path());
             self.lost(i);
         }
         if !self.discovery.wanted(&f.path) {
@@ -370,11 +372,10 @@ impl Reader {
         if let Some(&i) = self.by_key.get(&key) {
             // A followed file moved to a name we read (or back): follow it there.
             if let Some(t) = self.files[i].as_mut() {
-                t.path = f.path.clone();
-                t.path_str = Arc::from(f.path.to_string_lossy().as_ref());
+                t.path = Arc::from(f.path);
                 t.life = Life::Live;
+                self.by_path.insert(Arc::clone(&t.path), i);
             }
-            self.by_path.insert(f.path, i);
             self.queue(i);
             return;
         }
@@ -434,12 +435,12 @@ impl Reader {
             None => (0, false),
         };
         let now = Instant::now();
+        let path: Arc<Path> = Arc::from(f.path);
         let t = Tracked {
             key,
             fp,
-            path_str: Arc::from(f.path.to_string_lossy().as_ref()),
-            attrs: attrs_for(&f.path),
-            path: f.path.clone(),
+            attrs: attrs_for(&path),
+            path: Arc::clone(&path),
             file: Some(file),
             pos,
             size,
@@ -456,7 +457,7 @@ impl Reader {
         };
         let i = self.insert(t);
         if life == Life::Live {
-            self.by_path.insert(f.path, i);
+            self.by_path.insert(path, i);
         }
         self.by_key.insert(key, i);
         self.open += 1;
@@ -479,7 +480,7 @@ impl Reader {
             }
             // At its remembered path, or renamed next to it while the agent was down (the
             // kubelet's `0.log` → `0.log.<time>`): found by inode in the same directory.
-            let remembered = PathBuf::from(&row.path);
+            let remembered = row.path.to_path_buf();
             let same_file = |f: &File| f.metadata().is_ok_and(|m| FileKey::of(&m) == key);
             let opened = File::open(&remembered)
                 .ok()
@@ -507,9 +508,8 @@ impl Reader {
             let t = Tracked {
                 key,
                 fp: row.fp,
-                path_str: Arc::from(path.to_string_lossy().as_ref()),
                 attrs: attrs_for(&path),
-                path,
+                path: Arc::from(path),
                 file: Some(file),
                 pos: row.offset,
                 size: meta.len(),
@@ -541,7 +541,7 @@ impl Reader {
         if self.p.first_start {
             return;
         }
-        let live: Vec<PathBuf> = self.by_path.keys().cloned().collect();
+        let live: Vec<Arc<Path>> = self.by_path.keys().cloned().collect();
         for path in live {
             let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
                 continue;
@@ -650,8 +650,7 @@ impl Reader {
                     t.life = Life::Rotated { since: now };
                     if let Some(new) = fd_path(f) {
                         tracing::debug!(from = %t.path.display(), to = %new.display(), "file rotated: reading it to its end");
-                        t.path_str = Arc::from(new.to_string_lossy().as_ref());
-                        t.path = new;
+                        t.path = Arc::from(new);
                     }
                 }
             }
@@ -661,8 +660,7 @@ impl Reader {
                 match found.and_then(|p| File::open(&p).ok().map(|f| (p, f))) {
                     Some((p, f)) => {
                         t.life = Life::Rotated { since: now };
-                        t.path_str = Arc::from(p.to_string_lossy().as_ref());
-                        t.path = p;
+                        t.path = Arc::from(p);
                         t.file = Some(f);
                         self.open += 1;
                     }
@@ -744,7 +742,7 @@ impl Reader {
                 true
             }
             _ => {
-                let path = t.path.clone();
+                let path = Arc::clone(&t.path);
                 self.by_path.remove(&path);
                 self.lost(i);
                 self.scan_requested = true;
@@ -790,7 +788,7 @@ impl Reader {
         self.closing.push(Commit {
             key: t.key,
             fp: t.fp,
-            path: Arc::clone(&t.path_str),
+            path: Arc::clone(&t.path),
             offset: t.safe_offset(),
         });
         if t.life == Life::Live {
@@ -799,7 +797,7 @@ impl Reader {
                 t.key,
                 Row {
                     fp: t.fp,
-                    path: t.path_str.to_string(),
+                    path: Arc::clone(&t.path),
                     offset: t.safe_offset(),
                     last_seen: unix_now(),
                 },
@@ -989,7 +987,7 @@ impl Reader {
                 offsets.push(Commit {
                     key: t.key,
                     fp: t.fp,
-                    path: Arc::clone(&t.path_str),
+                    path: Arc::clone(&t.path),
                     offset: off,
                 });
             }

@@ -8,7 +8,7 @@
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -80,10 +80,9 @@ pub(crate) struct Tracked {
     pub(crate) key: FileKey,
     /// Fingerprint of its first bytes.
     pub(crate) fp: Fingerprint,
-    /// Its current (or last known) path.
-    pub(crate) path: PathBuf,
-    /// The same, shared with offset commits.
-    pub(crate) path_str: Arc<str>,
+    /// Its current (or last known) path, shared with `by_path`, offset commits and the
+    /// database's rows (one copy per file).
+    pub(crate) path: Arc<Path>,
     /// Attributes of its records.
     pub(crate) attrs: FileAttrs,
     /// The descriptor; `None` while closed to respect `max_open_files`.

@@ -291,3 +291,32 @@ fn multiline_max_bytes_splits() {
     r.expire(Duration::from_secs(2));
     assert_eq!(r.bodies(), ["S 12345\n 678", " 9"]);
 }
+
+#[test]
+fn held_state_is_boxed_only_while_something_is_held() {
+    let mut r = Run::new(Format::Cri);
+    r.feed(&[b"2024-01-01T00:00:00.1Z stdout F whole"]);
+    assert!(r.d.pending.is_none(), "a whole line holds nothing");
+    r.feed(&[b"2024-01-01T00:00:00.2Z stdout P one "]);
+    assert!(r.d.has_pending());
+    r.feed(&[b"2024-01-01T00:00:00.3Z stdout F two"]);
+    assert!(r.d.pending.is_none(), "freed once the line is complete");
+
+    let mut r = Run::new(Format::Raw);
+    r.ml = Some(Multiline::preset(
+        Preset::Python,
+        Duration::from_secs(1),
+        1 << 20,
+    ));
+    r.feed(&[b"plain"]);
+    assert!(r.d.pending.is_none(), "a line sent at once holds nothing");
+    r.feed(&[b"Traceback (most recent call last):", b"  File \"x\""]);
+    assert!(r.d.has_pending());
+    r.feed(&[b"ValueError: x", b"next"]);
+    assert!(r.d.pending.is_none(), "freed once the message is sent");
+    assert_eq!(r.out.len(), 3);
+    r.feed(&[b"Traceback (most recent call last):"]);
+    r.expire(Duration::from_secs(1));
+    assert!(r.d.pending.is_none(), "freed by the flush");
+    assert_eq!(r.out.len(), 4);
+}

@@ -1,3 +1,4 @@
+use std::path::Path;
 use std::sync::Arc;
 
 use super::{Commit, OffsetDb, Opened, SCHEMA_VERSION};
@@ -13,7 +14,7 @@ fn commit(ino: u64, offset: u64) -> Commit {
             len: 1024,
             hash: u64::MAX - ino,
         },
-        path: Arc::from(format!("/var/log/{ino}.log").as_str()),
+        path: Arc::from(Path::new(&format!("/var/log/{ino}.log"))),
         offset,
     }
 }
@@ -39,7 +40,7 @@ fn commits_survive_reopening() {
     let row = &db.rows()[&k1];
     assert_eq!(row.offset, 15, "the latest commit wins");
     assert_eq!(row.fp, commit(1, 0).fp, "u64 values round-trip");
-    assert_eq!(row.path, "/var/log/1.log");
+    assert_eq!(&*row.path, Path::new("/var/log/1.log"));
     assert_eq!(row.last_seen, 101);
     assert_eq!(db.rows().len(), 2);
     let mode: String = db
