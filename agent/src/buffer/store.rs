@@ -121,7 +121,16 @@ impl ChunkReader {
     pub fn open_with(path: &Path, mut buf: Vec<u8>) -> Result<ChunkReader, ReadChunkError> {
         use std::io::Read as _;
         buf.clear();
-        let read = fs::File::open(path).and_then(|mut f| f.read_to_end(&mut buf));
+        let read = fs::File::open(path).and_then(|mut f| {
+            // Chunks seal a little past `chunk_size`, each a little bigger or smaller than the
+            // last: size the buffer from the file (plus room for the next one) rather than let
+            // `read_to_end` double it past what `recycle` keeps.
+            let len = usize::try_from(f.metadata()?.len()).unwrap_or(usize::MAX);
+            if buf.capacity() < len {
+                buf = Vec::with_capacity(len.saturating_add(len / 8));
+            }
+            f.read_to_end(&mut buf)
+        });
         read.map_err(|source| ReadChunkError::Io {
             path: path.display().to_string(),
             source,

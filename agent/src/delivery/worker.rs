@@ -119,11 +119,14 @@ impl OutputWorker {
             .take()
             .map(|dir| DeadLetter::new(dir, Arc::clone(&self.id)));
         let mut sizing = Sizing::default();
+        let mut spare_body = Vec::new();
         loop {
             tokio::select! {
                 d = self.buffer.next() => match d {
                     Some(mut d) => {
-                        let left = self.deliver(&mut d, &mut dead, &mut sizing).await;
+                        let left = self
+                            .deliver(&mut d, &mut dead, &mut sizing, &mut spare_body)
+                            .await;
                         dirty = true;
                         if left > 0 {
                             if !self.buffer.is_durable() {
@@ -170,6 +173,7 @@ impl OutputWorker {
         d: &mut Delivery,
         dead: &mut Option<DeadLetter>,
         sizing: &mut Sizing,
+        spare_body: &mut Vec<u8>,
     ) -> usize {
         let limits: BatchLimits = self.output.batch_limits();
         let chunk = d.chunk;
@@ -196,7 +200,11 @@ impl OutputWorker {
                 }
             };
             let Some(b) = next else { return 0 };
-            let mut buf = Vec::with_capacity(size_hint);
+            // The last request's body, when the output let go of it: a request body is about
+            // a megabyte, and a fresh one every request costs its page faults again.
+            let mut buf = std::mem::take(spare_body);
+            buf.clear();
+            buf.reserve(size_hint);
             let events = match self.output.encode(&b, &mut buf) {
                 Ok(report) => b.len().saturating_sub(report.skipped),
                 Err(e) => {
@@ -222,7 +230,13 @@ impl OutputWorker {
                 bytes: buf.into(),
                 events,
             };
-            match self.send_with_retry(payload, chunk).await {
+            let outcome = self.send_with_retry(&payload, chunk).await;
+            if let Ok(body) = payload.bytes.try_into_mut()
+                && body.capacity() <= limits.max_bytes.saturating_mul(2)
+            {
+                *spare_body = body.into();
+            }
+            match outcome {
                 SendOutcome::Sent => {}
                 SendOutcome::Dropped => {
                     if let Some(dl) = dead.as_mut() {
@@ -251,7 +265,7 @@ impl OutputWorker {
         }
     }
 
-    async fn send_with_retry(&mut self, payload: Payload, chunk: Option<u64>) -> SendOutcome {
+    async fn send_with_retry(&mut self, payload: &Payload, chunk: Option<u64>) -> SendOutcome {
         let (base, cap) = self.backoff;
         let mut backoff = Backoff::new(base, cap);
         let mut attempt: u32 = 0;

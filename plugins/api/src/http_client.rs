@@ -326,17 +326,55 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// Gzips `data` (RFC 1952) at level 1: on HEC batches of container logs the body comes out
 /// about 12% larger than at the default level 6, for a fraction of the CPU (compression was
 /// over half of the agent's CPU on the logs → Splunk HEC workload at level 6).
+///
+/// The deflate state (window and hash tables, about 300 KiB) is kept per thread and reset
+/// between bodies instead of allocated and zeroed for each request.
 pub fn gzip(data: &[u8]) -> Vec<u8> {
-    use std::io::Write as _;
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(data.len() / 4 + 64),
-        flate2::Compression::fast(),
-    );
-    // Writing into a Vec cannot fail.
-    enc.write_all(data)
-        .and_then(|()| enc.try_finish())
-        .expect("gzip into memory cannot fail");
-    enc.finish().expect("gzip into memory cannot fail")
+    thread_local! {
+        static DEFLATE: std::cell::RefCell<Option<flate2::Compress>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    DEFLATE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => {
+            let c = slot
+                .get_or_insert_with(|| flate2::Compress::new(flate2::Compression::fast(), false));
+            c.reset();
+            gzip_with(c, data)
+        }
+        // Not reachable (gzip does not call itself); a fresh state is still correct.
+        Err(_) => gzip_with(
+            &mut flate2::Compress::new(flate2::Compression::fast(), false),
+            data,
+        ),
+    })
+}
+
+/// One gzip member: the 10-byte header (no name, no time; XFL 4 for the fastest level, OS
+/// 255 "unknown", as flate2 writes it), raw deflate from `c`, CRC-32 and length.
+fn gzip_with(c: &mut flate2::Compress, data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() / 4 + 64);
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255]);
+    let start_in = c.total_in();
+    loop {
+        let done = usize::try_from(c.total_in() - start_in).unwrap_or(data.len());
+        if out.capacity() - out.len() < 64 {
+            out.reserve(out.capacity().max(4096));
+        }
+        // Compressing into memory fails only on a corrupt stream state, which `reset` excludes.
+        match c.compress_vec(
+            data.get(done..).unwrap_or_default(),
+            &mut out,
+            flate2::FlushCompress::Finish,
+        ) {
+            Ok(flate2::Status::StreamEnd) => break,
+            Ok(flate2::Status::Ok | flate2::Status::BufError) => {}
+            Err(e) => panic!("deflate into memory failed: {e}"),
+        }
+    }
+    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+    // ISIZE is the input length modulo 2^32 (RFC 1952 §2.3.1).
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
 }
 
 /// Gzips `data`, on a blocking thread when it is large.

@@ -60,16 +60,43 @@ fn query_values_are_percent_encoded() {
     assert_eq!(q, "db=my%20db%2F%C3%BC%26x%3D1&precision=ns");
 }
 
+fn gunzip(z: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut d = flate2::read::GzDecoder::new(z);
+    d.read_to_end(&mut out).expect("gunzip");
+    assert!(d.header().is_some(), "a gzip header");
+    out
+}
+
 #[test]
 fn gzip_round_trips() {
     let data = b"cpu usage=1 1\n".repeat(10_000);
     let z = gzip(&data);
     assert!(z.len() < data.len() / 10);
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(&z[..])
-        .read_to_end(&mut out)
-        .expect("gunzip");
-    assert_eq!(out, data);
+    assert_eq!(gunzip(&z), data);
+}
+
+/// The deflate state is reused per thread: bodies of every size, one after another, each
+/// come out as one whole gzip member (checked by CRC and length on the way back).
+#[test]
+fn gzip_reuses_its_state_across_bodies() {
+    let mut seed = 7_u64;
+    let noise: Vec<u8> = (0..3_000_000)
+        .map(|_| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 56) as u8
+        })
+        .collect();
+    for data in [
+        &b""[..],
+        b"x",
+        &noise[..100_000],
+        b"same line\n",
+        &noise[..],
+        &noise[17..1_000],
+    ] {
+        assert_eq!(gunzip(&gzip(data)), data, "{} bytes", data.len());
+    }
 }
 
 #[test]
