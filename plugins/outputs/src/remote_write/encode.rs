@@ -29,12 +29,14 @@
 //! (`MetricMetadata`; no HELP or unit: the event model carries none); histogram and summary
 //! families are named without their `_bucket`/`_sum`/`_count` suffix.
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use gleaner_api::{ComponentMetrics, FieldValue, Metric, MetricKind};
-use prost::Message as _;
 
-use super::proto::{Label, MetricMetadata, MetricType, Sample, TimeSeries, WriteRequest};
+use super::proto::MetricType;
+#[cfg(test)]
+use super::proto::{Label, MetricMetadata, Sample, TimeSeries, WriteRequest};
 use crate::json_lines::REASON_NO_FIELDS;
 
 /// Drop reason for string fields (counts fields).
@@ -61,25 +63,308 @@ impl EncodeStats {
     }
 }
 
-/// Builds the `WriteRequest` of `metrics` and appends its protobuf encoding to `buf`.
+/// Appends the protobuf encoding of the `WriteRequest` of `metrics` to `buf`.
+///
+/// The wire format is written directly from the metrics' own strings, byte for byte what
+/// prost makes of `write_request` (a test holds the two together): building the request
+/// as owned messages first cost a copy of every label name and value and a few vectors per
+/// series, most of the agent's CPU on a scrape → remote write pipeline.
 pub(crate) fn encode(metrics: &[Metric], with_metadata: bool, buf: &mut Vec<u8>) -> EncodeStats {
-    let (req, stats) = write_request(metrics, with_metadata);
-    req.encode(buf)
-        .expect("a Vec grows as needed, so encoding cannot run out of room");
+    let mut stats = EncodeStats::default();
+    let bases: Vec<Base<'_>> = metrics.iter().map(Base::of).collect();
+    let mut points: Vec<WirePoint<'_>> = Vec::with_capacity(metrics.len());
+    let mut families: BTreeSet<(String, MetricType)> = BTreeSet::new();
+    for (mi, m) in metrics.iter().enumerate() {
+        let mut any = false;
+        for (field, value) in &m.fields {
+            let Some(value) = sample_value(value) else {
+                stats.string_fields += 1;
+                continue;
+            };
+            let name = series_name_cow(&m.measurement, field);
+            if with_metadata {
+                families.insert((family_name(&name, m.kind).to_owned(), metric_type(m.kind)));
+            }
+            points.push(WirePoint {
+                name,
+                metric: mi,
+                value,
+                timestamp: m.timestamp.div_euclid(1_000_000),
+            });
+            any = true;
+        }
+        stats.no_fields += u64::from(!any);
+    }
+    let same_labels = |a: usize, b: usize| a == b || bases[a].iter().eq(bases[b].iter());
+    // Stable: among equal (series, ms), the later sample stays later and is the one kept.
+    points.sort_by(|a, b| {
+        a.name
+            .cmp(&b.name)
+            .then_with(|| {
+                if a.metric == b.metric {
+                    std::cmp::Ordering::Equal
+                } else {
+                    bases[a.metric].iter().cmp(bases[b.metric].iter())
+                }
+            })
+            .then(a.timestamp.cmp(&b.timestamp))
+    });
+    let mut samples: Vec<(f64, i64)> = Vec::new();
+    let mut i = 0;
+    while i < points.len() {
+        let first = &points[i];
+        samples.clear();
+        samples.push((first.value, first.timestamp));
+        let mut j = i + 1;
+        while let Some(p) = points.get(j) {
+            if p.name != first.name || !same_labels(first.metric, p.metric) {
+                break;
+            }
+            match samples.last_mut() {
+                Some(last) if last.1 == p.timestamp => {
+                    *last = (p.value, p.timestamp);
+                    stats.duplicates += 1;
+                }
+                _ => samples.push((p.value, p.timestamp)),
+            }
+            j += 1;
+        }
+        wire::series(buf, &first.name, &bases[first.metric], &samples);
+        stats.samples += samples.len() as u64;
+        i = j;
+    }
+    for (name, t) in &families {
+        wire::metadata(buf, name, *t);
+    }
     stats
 }
 
-/// One sample before grouping: its series is (`name`, labels of metric `metric`).
+/// A sample's value as remote write carries it; `None` for a string.
+fn sample_value(v: &FieldValue) -> Option<f64> {
+    match v {
+        FieldValue::Float(f) => Some(*f),
+        FieldValue::Int(i) => Some(*i as f64),
+        FieldValue::UInt(u) => Some(*u as f64),
+        FieldValue::Bool(b) => Some(f64::from(u8::from(*b))),
+        FieldValue::String(_) => None,
+    }
+}
+
+/// One sample before grouping, borrowing its name where it needs no change.
+struct WirePoint<'a> {
+    name: Cow<'a, str>,
+    metric: usize,
+    value: f64,
+    timestamp: i64,
+}
+
+/// A metric's labels without `__name__` (as `base_labels` makes them): its own tags when they are
+/// already valid, sorted and non-empty (always, for scraped series), else a cleaned copy.
+enum Base<'a> {
+    Tags(&'a [(String, String)]),
+    Built(Vec<(Cow<'a, str>, &'a str)>),
+}
+
+impl<'a> Base<'a> {
+    fn of(m: &'a Metric) -> Self {
+        let clean = m.tags.iter().all(|(k, v)| {
+            !k.is_empty()
+                && !v.is_empty()
+                && k != "__name__"
+                && matches!(sanitize_cow(k, false), Cow::Borrowed(_))
+        }) && m.tags.windows(2).all(|w| w[0].0 < w[1].0);
+        if clean {
+            return Base::Tags(&m.tags);
+        }
+        let mut out: Vec<(Cow<'a, str>, &'a str)> = Vec::with_capacity(m.tags.len());
+        for (k, v) in &m.tags {
+            if v.is_empty() {
+                continue;
+            }
+            let name = sanitize_cow(k, false);
+            if name.is_empty() || name == "__name__" {
+                continue;
+            }
+            if let Err(i) = out.binary_search_by(|(n, _)| n.as_ref().cmp(&name)) {
+                out.insert(i, (name, v));
+            }
+        }
+        Base::Built(out)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        let (tags, built) = match self {
+            Base::Tags(t) => (*t, &[][..]),
+            Base::Built(b) => (&[][..], b.as_slice()),
+        };
+        tags.iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .chain(built.iter().map(|(k, v)| (k.as_ref(), *v)))
+    }
+}
+
+/// [`series_name`] without a copy when the name is already valid.
+fn series_name_cow<'a>(measurement: &str, field: &'a str) -> Cow<'a, str> {
+    if measurement == "prometheus" || measurement.is_empty() {
+        sanitize_cow(field, true)
+    } else {
+        Cow::Owned(series_name(measurement, field))
+    }
+}
+
+/// [`sanitize`] without a copy when nothing changes.
+fn sanitize_cow(s: &str, metric: bool) -> Cow<'_, str> {
+    let valid = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || (metric && c == b':');
+    let leading_digit = s.as_bytes().first().is_some_and(u8::is_ascii_digit);
+    if !leading_digit && s.bytes().all(valid) {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(sanitize(s, metric))
+    }
+}
+
+/// The protobuf wire format of the messages in `proto.rs`, as prost writes them: fields in
+/// number order, proto3 defaults (empty strings, 0, 0.0) left out.
+mod wire {
+    use super::{Base, MetricType};
+
+    /// Key bytes: (field number << 3) | wire type.
+    const WRITE_REQUEST_TIMESERIES: u8 = 1 << 3 | 2;
+    const WRITE_REQUEST_METADATA: u8 = 3 << 3 | 2;
+    const TIMESERIES_LABEL: u8 = 1 << 3 | 2;
+    const TIMESERIES_SAMPLE: u8 = 2 << 3 | 2;
+    const LABEL_NAME: u8 = 1 << 3 | 2;
+    const LABEL_VALUE: u8 = 2 << 3 | 2;
+    const SAMPLE_VALUE: u8 = 1 << 3 | 1;
+    const SAMPLE_TIMESTAMP: u8 = 2 << 3;
+    const METADATA_TYPE: u8 = 1 << 3;
+    const METADATA_FAMILY: u8 = 2 << 3 | 2;
+
+    fn varint_len(v: u64) -> usize {
+        // 1 byte per 7 bits; 0 still takes one byte.
+        (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+    }
+
+    fn put_varint(buf: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            buf.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        buf.push(v as u8);
+    }
+
+    /// Length of a string field, 0 when empty (left out).
+    fn str_len(s: &str) -> usize {
+        if s.is_empty() {
+            0
+        } else {
+            1 + varint_len(s.len() as u64) + s.len()
+        }
+    }
+
+    fn put_str(buf: &mut Vec<u8>, key: u8, s: &str) {
+        if !s.is_empty() {
+            buf.push(key);
+            put_varint(buf, s.len() as u64);
+            buf.extend_from_slice(s.as_bytes());
+        }
+    }
+
+    fn label_len(name: &str, value: &str) -> usize {
+        str_len(name) + str_len(value)
+    }
+
+    fn sample_len(value: f64, timestamp: i64) -> usize {
+        let v = if value == 0.0 { 0 } else { 9 };
+        let t = if timestamp == 0 {
+            0
+        } else {
+            1 + varint_len(timestamp as u64)
+        };
+        v + t
+    }
+
+    fn nested_len(len: usize) -> usize {
+        1 + varint_len(len as u64) + len
+    }
+
+    /// Calls `f` with every label of the series in byte order, `__name__` among them.
+    fn for_each_label<'a>(name: &'a str, base: &'a Base<'_>, mut f: impl FnMut(&'a str, &'a str)) {
+        let mut named = false;
+        for (k, v) in base.iter() {
+            if !named && k > "__name__" {
+                f("__name__", name);
+                named = true;
+            }
+            f(k, v);
+        }
+        if !named {
+            f("__name__", name);
+        }
+    }
+
+    /// One `TimeSeries` as a `WriteRequest.timeseries` entry.
+    pub(super) fn series(buf: &mut Vec<u8>, name: &str, base: &Base<'_>, samples: &[(f64, i64)]) {
+        let mut len = 0;
+        for_each_label(name, base, |k, v| len += nested_len(label_len(k, v)));
+        for &(v, t) in samples {
+            len += nested_len(sample_len(v, t));
+        }
+        buf.reserve(nested_len(len));
+        buf.push(WRITE_REQUEST_TIMESERIES);
+        put_varint(buf, len as u64);
+        for_each_label(name, base, |k, v| {
+            buf.push(TIMESERIES_LABEL);
+            put_varint(buf, label_len(k, v) as u64);
+            put_str(buf, LABEL_NAME, k);
+            put_str(buf, LABEL_VALUE, v);
+        });
+        for &(v, t) in samples {
+            buf.push(TIMESERIES_SAMPLE);
+            put_varint(buf, sample_len(v, t) as u64);
+            if v != 0.0 {
+                buf.push(SAMPLE_VALUE);
+                buf.extend_from_slice(&v.to_le_bytes());
+            }
+            if t != 0 {
+                buf.push(SAMPLE_TIMESTAMP);
+                put_varint(buf, t as u64);
+            }
+        }
+    }
+
+    /// One `MetricMetadata` (type and family name; no help or unit).
+    pub(super) fn metadata(buf: &mut Vec<u8>, family: &str, t: MetricType) {
+        let t = t as i32;
+        let type_len = if t == 0 {
+            0
+        } else {
+            1 + varint_len(i64::from(t) as u64)
+        };
+        buf.push(WRITE_REQUEST_METADATA);
+        put_varint(buf, (type_len + str_len(family)) as u64);
+        if t != 0 {
+            buf.push(METADATA_TYPE);
+            put_varint(buf, i64::from(t) as u64);
+        }
+        put_str(buf, METADATA_FAMILY, family);
+    }
+}
+
+/// One sample before grouping (of `write_request`): its series is (`name`, labels of metric `metric`).
+#[cfg(test)]
 struct Point {
     name: String,
     metric: usize,
     sample: Sample,
 }
 
-/// The request for `metrics` (see the module doc for the mapping).
+/// The request for `metrics` as owned messages (see the module doc for the mapping): the
+/// reference [`encode`] is held to.
 ///
 /// Label sets are built once per metric and once per series, not per sample: samples are
 /// sorted by (name, base labels, time) through indices, then grouped.
+#[cfg(test)]
 pub(crate) fn write_request(
     metrics: &[Metric],
     with_metadata: bool,
@@ -176,6 +461,7 @@ pub(crate) fn write_request(
 
 /// The sanitized tags of a metric, sorted by name, without empty values or `__name__`;
 /// of two tags that sanitize to one name, the first (in tag order) wins.
+#[cfg(test)]
 fn base_labels(m: &Metric) -> Vec<Label> {
     let mut out: Vec<Label> = Vec::with_capacity(m.tags.len());
     for (k, v) in &m.tags {

@@ -3,6 +3,7 @@
 //! every answer of the status table against a scripted local server.
 
 mod prometheus_roundtrip;
+mod wire_matches_prost;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
