@@ -31,7 +31,7 @@ use gleaner_api::{ComponentMetrics, FieldValue, LogRecord, now_ns};
 use super::acks::Watermark;
 use super::config::Settings;
 use super::decode::{Counts, DecodeOpts, Decoder, FileAttrs};
-use super::discover::{Discovery, Found, Wake, compressed_or_temp};
+use super::discover::{Discovery, Found, FsEvent, Wake, compressed_or_temp};
 use super::file::{FINGERPRINT_BYTES, FileKey, Fingerprint};
 use super::k8s;
 use super::offsets::{Commit, DbCmd, Row, unix_now};
@@ -112,6 +112,8 @@ pub(crate) struct Reader {
     id_dirty: HashSet<PathBuf>,
     /// New names of files renamed away from a name we read (maybe before we saw them).
     renamed_out: Vec<PathBuf>,
+    /// The first half of a rename (`IN_MOVED_FROM`): its cookie and the old name.
+    moved_from: Option<(u32, PathBuf)>,
     scan_requested: bool,
     stopped: bool,
 }
@@ -147,6 +149,7 @@ impl Reader {
             data_dirty: HashSet::new(),
             id_dirty: HashSet::new(),
             renamed_out: Vec::new(),
+            moved_from: None,
             scan_requested: false,
             stopped: false,
         }
@@ -215,52 +218,60 @@ impl Reader {
     }
 
     fn on_wake(&mut self, w: Wake) {
-        use notify::EventKind as K;
-        use notify::event::{CreateKind, ModifyKind, RemoveKind, RenameMode};
-        let ev = match w {
-            Wake::Stop => {
-                self.stopped = true;
-                return;
+        match w {
+            Wake::Stop => self.stopped = true,
+            Wake::Rescan => self.scan_requested = true,
+            Wake::Fs(events) => {
+                for ev in &events {
+                    self.on_event(ev);
+                }
             }
-            Wake::Fs(Err(e)) => {
-                tracing::debug!(error = %e, "watch error: rescanning");
-                self.scan_requested = true;
-                return;
-            }
-            Wake::Fs(Ok(ev)) => ev,
-        };
-        if ev.need_rescan() {
-            self.scan_requested = true;
         }
-        match ev.kind {
-            K::Create(CreateKind::Folder) | K::Remove(RemoveKind::Folder) => {
+    }
+
+    /// One inotify event: what to look at again (the entry's identity, or only its data),
+    /// or a rescan when directories changed or events were lost.
+    fn on_event(&mut self, ev: &FsEvent) {
+        use rustix::fs::inotify::ReadFlags as F;
+        let f = ev.flags;
+        if f.contains(F::QUEUE_OVERFLOW) {
+            self.scan_requested = true;
+            return;
+        }
+        if f.contains(F::IGNORED) {
+            self.discovery.watch_gone(ev.wd());
+            return;
+        }
+        if f.intersects(F::DELETE_SELF | F::MOVE_SELF | F::UNMOUNT) {
+            // A watched directory itself went or moved.
+            self.scan_requested = true;
+            return;
+        }
+        let Some(path) = self.discovery.event_path(ev) else {
+            return;
+        };
+        if f.contains(F::ISDIR) {
+            // A directory appeared, went or moved below a watched one.
+            if f.intersects(F::CREATE | F::DELETE | F::MOVED_FROM | F::MOVED_TO) {
                 self.scan_requested = true;
             }
-            K::Modify(ModifyKind::Name(RenameMode::Both)) => {
-                if let [from, to] = &ev.paths[..]
-                    && self.discovery.wanted(from)
-                    && !self.discovery.wanted(to)
-                {
-                    self.renamed_out.push(to.clone());
-                }
-                for p in ev.paths {
-                    self.id_dirty.insert(p);
-                }
+            return;
+        }
+        if f.contains(F::MOVED_FROM) {
+            self.moved_from = Some((ev.cookie, path.clone()));
+            self.id_dirty.insert(path);
+        } else if f.contains(F::MOVED_TO) {
+            if let Some((_, from)) = self.moved_from.take_if(|(c, _)| *c == ev.cookie)
+                && self.discovery.wanted(&from)
+                && !self.discovery.wanted(&path)
+            {
+                self.renamed_out.push(path.clone());
             }
-            K::Create(_) | K::Remove(_) | K::Modify(ModifyKind::Name(_)) => {
-                for p in ev.paths {
-                    if self.discovery.watched_dir(&p) {
-                        self.scan_requested = true;
-                    }
-                    self.id_dirty.insert(p);
-                }
-            }
-            K::Modify(_) => {
-                for p in ev.paths {
-                    self.data_dirty.insert(p);
-                }
-            }
-            K::Access(_) | K::Any | K::Other => {}
+            self.id_dirty.insert(path);
+        } else if f.intersects(F::CREATE | F::DELETE) {
+            self.id_dirty.insert(path);
+        } else if f.intersects(F::MODIFY | F::ATTRIB) {
+            self.data_dirty.insert(path);
         }
     }
 
