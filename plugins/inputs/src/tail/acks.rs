@@ -81,9 +81,10 @@ impl Watermark {
         }
     }
 
-    /// Offsets ready to commit since the last call (latest per file).
+    /// Offsets ready to commit since the last call (latest per file). The map goes with
+    /// them: after a burst over many files it would otherwise keep its largest table.
     pub(crate) fn take_ready(&mut self) -> Vec<Commit> {
-        self.ready.drain().map(|(_, c)| c).collect()
+        std::mem::take(&mut self.ready).into_values().collect()
     }
 
     /// True when no batch awaits an outcome (or a failure stopped the watermark).
