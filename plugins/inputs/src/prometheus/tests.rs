@@ -508,3 +508,35 @@ async fn several_targets_are_scraped_in_one_round() {
         ))
     );
 }
+
+/// A page bigger than one batch goes down the pipeline in slices, every sample once.
+#[tokio::test]
+async fn a_big_page_is_sent_in_slices() {
+    let body: String = (0..2_500).map(|i| format!("series_{i} {i}\n")).collect();
+    let server = Server::start(Reply::Page {
+        content_type: TEXT,
+        body: body.into_bytes(),
+        gzip: false,
+    })
+    .await;
+    let bcx = context(60_000);
+    let toml = format!("urls = [\"{}\"]", server.url);
+    let input = build_input(&config(&toml), &bcx).unwrap_or_else(|e| panic!("build: {e}"));
+    let (cx, mut rx, _trigger) = input_context(&bcx, RunMode::Once, 64);
+    let run = tokio::spawn(gleaner_api::Input::run(Box::new(input), cx));
+    let (mut sizes, mut names) = (Vec::new(), std::collections::BTreeSet::new());
+    while let Some(env) = rx.recv().await {
+        if let Batch::Metrics(m) = env.batch {
+            sizes.push(m.len());
+            names.extend(m.into_iter().map(|m| m.fields[0].0.clone()));
+        }
+    }
+    run.await.expect("task").expect("run");
+    assert_eq!(
+        sizes,
+        [1000, 1000, 504],
+        "2,500 samples and 4 synthetic series"
+    );
+    assert_eq!(names.len(), 2_504);
+    assert!(names.contains("series_2499") && names.contains("up"));
+}
