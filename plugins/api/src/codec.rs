@@ -4,13 +4,20 @@
 //! Layout (all integers little-endian; `varint` is LEB128, `zigzag` maps signed to unsigned):
 //!
 //! ```text
-//! batch   := version:u8 (=1) kind:u8 (1 metrics | 2 logs) count:varint event*
+//! batch   := version:u8 (=2) kind:u8 (1 metrics | 2 logs) count:varint event*
 //! metric  := str(measurement) varint(ntags) (str str)* varint(nfields) (str value)*
 //!            timestamp:i64 metric_kind:u8
-//! log     := timestamp:i64 stream:u8 bytes(body) varint(nattrs) (str value)*
+//! log     := timestamp:i64 stream:u8 bytes(body) attrs
+//! attrs   := varint(0)                        the previous record's attributes again
+//!          | varint(nattrs + 1) (str value)*
 //! value   := 0 f64 | 1 zigzag-varint | 2 varint | 3 u8(bool) | 4 str
 //! str     := varint(len) utf8-bytes          bytes := varint(len) bytes
 //! ```
+//!
+//! Records of one file carry the same attributes (path, pod identity), so version 2 writes
+//! them once per run of records, which halves a log chunk. Version 1 (`attrs :=
+//! varint(nattrs) (str value)*`, every record its own) is still read: chunks written before
+//! an upgrade are delivered by the new build.
 //!
 //! Framing (length, CRC32) belongs to the buffer, not to this module. Decoding never panics and
 //! never pre-allocates more than the input could hold: every length is checked against the
@@ -23,7 +30,10 @@ use crate::event::{
 };
 
 /// The format version written by [`encode_batch`].
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = 2;
+
+/// The first version, still read.
+const FORMAT_V1: u8 = 1;
 
 const KIND_METRICS: u8 = 1;
 const KIND_LOGS: u8 = 2;
@@ -81,15 +91,33 @@ pub fn encode_batch(batch: &Batch, out: &mut Vec<u8>) {
         Batch::Logs(logs) => {
             out.push(KIND_LOGS);
             put_varint(out, logs.len() as u64);
+            // Where the previous record's attributes (count and pairs) were written, and it.
+            let mut prev: Option<(std::ops::Range<usize>, &LogRecord)> = None;
             for l in logs {
                 out.extend_from_slice(&l.timestamp.to_le_bytes());
                 out.push(stream_byte(l.stream));
                 put_varint(out, l.body.len() as u64);
                 out.extend_from_slice(&l.body);
-                put_varint(out, l.attributes.len() as u64);
+                if let Some((_, p)) = &prev
+                    && same_shared_list(&p.attributes, &l.attributes)
+                {
+                    out.push(0);
+                    continue;
+                }
+                let start = out.len();
+                put_varint(out, l.attributes.len() as u64 + 1);
                 for (k, v) in &l.attributes {
                     put_pair(out, k, v);
                 }
+                // Equal lists that are not the same shared one: compare what was written.
+                if let Some((range, _)) = &prev
+                    && out[range.clone()] == out[start..]
+                {
+                    out.truncate(start);
+                    out.push(0);
+                    continue;
+                }
+                prev = Some((start..out.len(), l));
             }
         }
     }
@@ -99,7 +127,7 @@ pub fn encode_batch(batch: &Batch, out: &mut Vec<u8>) {
 pub fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
     let mut r = Reader { buf: bytes, pos: 0 };
     let version = r.u8()?;
-    if version != FORMAT_VERSION {
+    if version != FORMAT_VERSION && version != FORMAT_V1 {
         return Err(DecodeError::UnsupportedVersion { version });
     }
     let kind_at = r.pos;
@@ -117,7 +145,7 @@ pub fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
             let mut logs = Vec::with_capacity(count);
             let mut last = LastAttributes::default();
             for _ in 0..count {
-                logs.push(r.log(&mut last)?);
+                logs.push(r.log(version, &mut last)?);
             }
             Batch::Logs(logs)
         }
@@ -166,6 +194,16 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
+/// True when `b` is `a`'s shared list again (the tail's records of one file).
+fn same_shared_list(a: &Attributes, b: &Attributes) -> bool {
+    match (a.shared_arc(), b.shared_arc()) {
+        (Some(x), Some(y)) => {
+            Arc::ptr_eq(x, y) && a.own_part().is_empty() && b.own_part().is_empty()
+        }
+        _ => false,
+    }
+}
+
 fn put_pairs(out: &mut Vec<u8>, pairs: &[(String, FieldValue)]) {
     put_varint(out, pairs.len() as u64);
     for (k, v) in pairs {
@@ -199,8 +237,8 @@ fn put_pair(out: &mut Vec<u8>, k: &str, v: &FieldValue) {
     }
 }
 
-/// The attributes of the previous record and their encoding: records of one source repeat
-/// the same attributes, so a record whose encoded attributes match shares the same list.
+/// The attributes of the previous record (and, in version 1, their encoding): records of one
+/// source repeat the same attributes, so they share one decoded list.
 #[derive(Default)]
 struct LastAttributes<'a> {
     bytes: &'a [u8],
@@ -311,8 +349,41 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// Version 1 attributes: a record whose encoded list is the previous one's shares it.
+    fn v1_attributes(
+        &mut self,
+        last: &mut LastAttributes<'a>,
+    ) -> Result<SharedAttributes, DecodeError> {
+        let start = self.pos;
+        if let Some(prev) = &last.shared
+            && self.buf[start..].starts_with(last.bytes)
+        {
+            self.pos += last.bytes.len();
+            return Ok(Arc::clone(prev));
+        }
+        let list: SharedAttributes = Arc::from(self.pairs()?);
+        last.bytes = &self.buf[start..self.pos];
+        last.shared = Some(Arc::clone(&list));
+        Ok(list)
+    }
+
     fn pairs(&mut self) -> Result<Vec<(String, FieldValue)>, DecodeError> {
         let n = self.len()?;
+        self.pairs_n_checked(n)
+    }
+
+    /// `n` pairs, `n` read as a count plus one (version 2 attributes).
+    fn pairs_n(&mut self, n: u64) -> Result<Vec<(String, FieldValue)>, DecodeError> {
+        let remaining = (self.buf.len() - self.pos) as u64;
+        if n > remaining {
+            return Err(DecodeError::Truncated { offset: self.pos });
+        }
+        // n <= remaining <= usize::MAX, so the cast is lossless.
+        self.pairs_n_checked(n as usize)
+    }
+
+    /// `n` pairs; `n` is at most the bytes that remain (each pair takes at least one).
+    fn pairs_n_checked(&mut self, n: usize) -> Result<Vec<(String, FieldValue)>, DecodeError> {
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
             let k = self.string()?;
@@ -354,7 +425,11 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn log(&mut self, last: &mut LastAttributes<'a>) -> Result<LogRecord, DecodeError> {
+    fn log(
+        &mut self,
+        version: u8,
+        last: &mut LastAttributes<'a>,
+    ) -> Result<LogRecord, DecodeError> {
         let timestamp = self.i64()?;
         let at = self.pos;
         let stream = match self.u8()? {
@@ -369,17 +444,20 @@ impl<'a> Reader<'a> {
             }
         };
         let body = self.bytes()?.to_vec();
-        let start = self.pos;
-        let shared = match &last.shared {
-            Some(prev) if self.buf[start..].starts_with(last.bytes) => {
-                self.pos += last.bytes.len();
-                Arc::clone(prev)
-            }
-            _ => {
-                let list: SharedAttributes = Arc::from(self.pairs()?);
-                last.bytes = &self.buf[start..self.pos];
-                last.shared = Some(Arc::clone(&list));
-                list
+        let shared = if version == FORMAT_V1 {
+            self.v1_attributes(last)?
+        } else {
+            let at = self.pos;
+            match self.varint()? {
+                0 => last.shared.clone().ok_or(DecodeError::Invalid {
+                    what: "repeat of attributes with no record before",
+                    offset: at,
+                })?,
+                n => {
+                    let list: SharedAttributes = Arc::from(self.pairs_n(n - 1)?);
+                    last.shared = Some(Arc::clone(&list));
+                    list
+                }
             }
         };
         let attributes = Attributes::from_shared(shared);

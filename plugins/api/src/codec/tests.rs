@@ -51,10 +51,43 @@ fn log() -> impl Strategy<Value = LogRecord> {
         })
 }
 
+/// Log records drawing their attributes from a pool of three lists, each record with the
+/// list shared (as the tail makes them), as its own copy, or shared plus an own flag: runs
+/// of equal lists in every form, which version 2 writes once.
+fn logs_with_repeats() -> impl Strategy<Value = Vec<LogRecord>> {
+    (
+        proptest::collection::vec(
+            proptest::collection::vec((".{0,8}", field_value()), 0..4),
+            3,
+        ),
+        proptest::collection::vec((log(), 0usize..3, 0u8..3), 0..12),
+    )
+        .prop_map(|(pool, records)| {
+            let pool: Vec<SharedAttributes> = pool.into_iter().map(Arc::from).collect();
+            records
+                .into_iter()
+                .map(|(r, i, form)| {
+                    let list = Arc::clone(&pool[i]);
+                    let attributes = match form {
+                        0 => Attributes::from_shared(list),
+                        1 => Attributes::from(list.to_vec()),
+                        _ => {
+                            let mut a = Attributes::from_shared(list);
+                            a.push("partial", FieldValue::Bool(true));
+                            a
+                        }
+                    };
+                    LogRecord { attributes, ..r }
+                })
+                .collect()
+        })
+}
+
 fn batch() -> impl Strategy<Value = Batch> {
     prop_oneof![
         proptest::collection::vec(metric(), 0..8).prop_map(Batch::Metrics),
         proptest::collection::vec(log(), 0..8).prop_map(Batch::Logs),
+        logs_with_repeats().prop_map(Batch::Logs),
     ]
 }
 
@@ -164,4 +197,92 @@ fn records_with_the_same_attributes_share_one_decoded_list() {
     assert!(Arc::ptr_eq(list(3), list(4)));
     assert!(!Arc::ptr_eq(list(0), list(3)));
     assert!(logs[5].attributes.is_empty());
+}
+
+/// Version 1 as documented: every record writes `varint(nattrs)` and its pairs.
+fn encode_v1_logs(logs: &[LogRecord]) -> Vec<u8> {
+    let mut out = vec![FORMAT_V1, KIND_LOGS];
+    put_varint(&mut out, logs.len() as u64);
+    for l in logs {
+        out.extend_from_slice(&l.timestamp.to_le_bytes());
+        out.push(stream_byte(l.stream));
+        put_varint(&mut out, l.body.len() as u64);
+        out.extend_from_slice(&l.body);
+        put_varint(&mut out, l.attributes.len() as u64);
+        for (k, v) in &l.attributes {
+            put_pair(&mut out, k, v);
+        }
+    }
+    out
+}
+
+proptest! {
+    #[test]
+    fn version_1_chunks_still_decode(logs in logs_with_repeats()) {
+        prop_assert_eq!(decode_batch(&encode_v1_logs(&logs)), Ok(Batch::Logs(logs)));
+    }
+}
+
+#[test]
+fn version_1_metric_batches_still_decode() {
+    let b = Batch::Metrics(vec![
+        Metric::new("cpu", 7)
+            .with_tag("host", "a")
+            .with_field("idle", FieldValue::Float(0.5)),
+    ]);
+    let mut v2 = Vec::new();
+    encode_batch(&b, &mut v2);
+    // Metrics are laid out alike in both versions.
+    v2[0] = FORMAT_V1;
+    assert_eq!(decode_batch(&v2), Ok(b));
+}
+
+#[test]
+fn a_run_of_equal_attributes_is_written_once() {
+    let file: SharedAttributes = Arc::from(vec![
+        (
+            "file".to_owned(),
+            FieldValue::String("/var/log/pods/shop_web-1_0a1b/app/0.log".to_owned()),
+        ),
+        ("k8s.pod".to_owned(), FieldValue::String("web-1".to_owned())),
+    ]);
+    let rec = |own: bool| LogRecord {
+        attributes: if own {
+            Attributes::from(file.to_vec())
+        } else {
+            Attributes::from_shared(Arc::clone(&file))
+        },
+        ..LogRecord::new(1, "GET / 200", Stream::Stdout)
+    };
+    let one = {
+        let mut buf = Vec::new();
+        encode_batch(&Batch::Logs(vec![rec(false)]), &mut buf);
+        buf.len()
+    };
+    for own in [false, true] {
+        let batch = Batch::Logs((0..100).map(|_| rec(own)).collect());
+        let mut buf = Vec::new();
+        encode_batch(&batch, &mut buf);
+        // Each further record costs its timestamp, stream, body and a one-byte marker.
+        let per_record = 8 + 1 + 1 + "GET / 200".len() + 1;
+        assert_eq!(buf.len(), one + 99 * per_record, "own lists: {own}");
+        assert_eq!(decode_batch(&buf), Ok(batch));
+    }
+    let v1 = encode_v1_logs(&(0..100).map(|_| rec(false)).collect::<Vec<_>>());
+    assert!(
+        v1.len() > 3 * (one + 99 * 20),
+        "version 1 repeats the list: {} bytes",
+        v1.len()
+    );
+}
+
+#[test]
+fn a_repeat_marker_with_nothing_before_is_an_error() {
+    let mut bytes = vec![FORMAT_VERSION, KIND_LOGS, 1];
+    bytes.extend_from_slice(&0_i64.to_le_bytes());
+    bytes.extend_from_slice(&[1, 0, 0]);
+    assert!(matches!(
+        decode_batch(&bytes),
+        Err(DecodeError::Invalid { .. })
+    ));
 }
