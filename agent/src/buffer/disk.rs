@@ -62,12 +62,33 @@ struct Inner {
     writer_budget: Arc<tokio::sync::Semaphore>,
     /// The read buffer of the last delivered chunk, reused for the next one.
     spare: Mutex<Option<Vec<u8>>>,
+    /// A chunk read started by a `next` that was dropped before it finished (the worker
+    /// races `next` against its flush timer): the next call takes it over.
+    reading: Mutex<Option<(u64, ChunkRead)>>,
     /// Space was freed, or the buffer closed.
     space: Notify,
     /// A chunk was sealed, or the writer finished.
     ready: Notify,
     cfg: DiskConfig,
     metrics: Arc<ComponentMetrics>,
+}
+
+/// A chunk being read and verified on the blocking pool.
+type ChunkRead = tokio::task::JoinHandle<Result<ChunkReader, ReadChunkError>>;
+
+/// Hands an unfinished read back to [`Inner::reading`] when `next` is dropped mid-read, so
+/// the chunk is not read twice and its buffer not lost.
+struct PendingRead<'a> {
+    slot: &'a Mutex<Option<(u64, ChunkRead)>>,
+    read: Option<(u64, ChunkRead)>,
+}
+
+impl Drop for PendingRead<'_> {
+    fn drop(&mut self) {
+        if let Some(read) = self.read.take() {
+            *lock(self.slot) = Some(read);
+        }
+    }
 }
 
 /// One output's disk buffer.
@@ -119,6 +140,7 @@ impl DiskBuffer {
             tx: Mutex::new(Some(tx)),
             writer_budget: Arc::new(tokio::sync::Semaphore::new(WRITER_BUDGET as usize)),
             spare: Mutex::new(None),
+            reading: Mutex::new(None),
             space: Notify::new(),
             ready: Notify::new(),
             cfg,
@@ -192,9 +214,25 @@ impl DiskBuffer {
                 ready.await;
                 continue;
             };
-            let path = meta.path.clone();
-            let buf = lock(&inner.spare).take().unwrap_or_default();
-            match tokio::task::spawn_blocking(move || ChunkReader::open_with(&path, buf)).await {
+            let started = lock(&inner.reading).take();
+            let read = match started {
+                Some((seq, read)) if seq == meta.seq => read,
+                _ => {
+                    let path = meta.path.clone();
+                    let buf = lock(&inner.spare).take().unwrap_or_default();
+                    tokio::task::spawn_blocking(move || ChunkReader::open_with(&path, buf))
+                }
+            };
+            let mut pending = PendingRead {
+                slot: &inner.reading,
+                read: Some((meta.seq, read)),
+            };
+            let Some((_, read)) = pending.read.as_mut() else {
+                continue;
+            };
+            let result = read.await;
+            pending.read = None;
+            match result {
                 Ok(Ok(reader)) => {
                     return Some(ChunkDelivery {
                         seq: meta.seq,

@@ -172,3 +172,39 @@ async fn corrupt_chunk_is_moved_aside_and_skipped() {
         1
     );
 }
+
+/// A `next` dropped while its chunk is being read (the worker races it against its flush
+/// timer) leaves the read to the next call: the chunk is read once and delivered whole.
+#[tokio::test]
+async fn a_read_cut_short_is_taken_over_by_the_next_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, _m) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
+    b.push(logs(0..1000), None).await.unwrap();
+    within(async {
+        while lock(&b.inner.store).front().is_none() {
+            let sealed = b.inner.ready.notified();
+            if lock(&b.inner.store).front().is_some() {
+                break;
+            }
+            sealed.await;
+        }
+    })
+    .await;
+    // Polled once: the read starts on the blocking pool, then the future is dropped.
+    let mut first = Box::pin(b.next());
+    let polled = std::future::poll_fn(|cx| std::task::Poll::Ready(first.as_mut().poll(cx))).await;
+    drop(first);
+    let mut d = match polled {
+        std::task::Poll::Pending => {
+            let seq = lock(&b.inner.reading).as_ref().map(|(seq, _)| *seq);
+            assert!(seq.is_some(), "the unfinished read is kept");
+            let d = within(b.next()).await.expect("the chunk");
+            assert_eq!(Some(d.seq), seq);
+            assert!(lock(&b.inner.reading).is_none());
+            d
+        }
+        // The read finished within the first poll: nothing was cut short.
+        std::task::Poll::Ready(d) => d.expect("the chunk"),
+    };
+    assert_eq!(ids(&mut d), (0..1000).collect::<Vec<_>>());
+}
