@@ -35,6 +35,11 @@ pub struct Delivery {
     source: DeliverySource,
     /// The chunk it comes from (disk).
     pub chunk: Option<u64>,
+    /// Events of the chunk delivered before a restart: [`Delivery::next_batch`] skips them,
+    /// and progress counts on from there.
+    pub sent_before: u64,
+    /// Events still to skip.
+    skip: u64,
 }
 
 #[derive(Debug)]
@@ -49,7 +54,23 @@ impl Delivery {
     pub fn next_batch(&mut self) -> Option<Result<Batch, gleaner_api::codec::DecodeError>> {
         match &mut self.source {
             DeliverySource::Batch(b) => b.take().map(Ok),
-            DeliverySource::Chunk(r) => r.next_batch(),
+            DeliverySource::Chunk(r) => loop {
+                let batch = match r.next_batch()? {
+                    Ok(b) => b,
+                    Err(e) => return Some(Err(e)),
+                };
+                let n = batch.len() as u64;
+                if self.skip == 0 {
+                    return Some(Ok(batch));
+                }
+                if n <= self.skip {
+                    self.skip -= n;
+                    continue;
+                }
+                let rest = skip_events(batch, self.skip);
+                self.skip = 0;
+                return Some(Ok(rest));
+            },
         }
     }
 
@@ -59,6 +80,15 @@ impl Delivery {
             DeliverySource::Batch(b) => b.as_ref().map_or(0, Batch::len),
             DeliverySource::Chunk(_) => 0,
         }
+    }
+}
+
+/// `batch` without its first `n` events (`n` < its length).
+fn skip_events(batch: Batch, n: u64) -> Batch {
+    let n = usize::try_from(n).unwrap_or(usize::MAX);
+    match batch {
+        Batch::Metrics(mut m) => Batch::Metrics(m.split_off(n.min(m.len()))),
+        Batch::Logs(mut l) => Batch::Logs(l.split_off(n.min(l.len()))),
     }
 }
 
@@ -91,10 +121,14 @@ impl OutputBuffer {
             OutputBuffer::Memory(q) => q.pop().await.map(|b| Delivery {
                 source: DeliverySource::Batch(Some(b)),
                 chunk: None,
+                sent_before: 0,
+                skip: 0,
             }),
             OutputBuffer::Disk(d) => d.next().await.map(|c| Delivery {
                 source: DeliverySource::Chunk(c.reader),
                 chunk: Some(c.seq),
+                sent_before: c.sent,
+                skip: c.sent,
             }),
         }
     }
@@ -104,6 +138,13 @@ impl OutputBuffer {
         match (self, chunk) {
             (OutputBuffer::Disk(b), Some(seq)) => b.holds(seq),
             _ => true,
+        }
+    }
+
+    /// The first `events` events of `d`'s chunk were accepted or rejected for good.
+    pub async fn mark_sent(&self, d: &Delivery, events: u64) {
+        if let (OutputBuffer::Disk(b), Some(seq)) = (self, d.chunk) {
+            b.mark_sent(seq, events).await;
         }
     }
 

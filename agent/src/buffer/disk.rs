@@ -21,7 +21,7 @@ use tracing::{error, info, warn};
 
 use super::memory::QueueClosed;
 use super::store::{
-    ChunkMeta, ChunkReader, ChunkStore, ReadChunkError, Recovery, StoreConfig, StoreError,
+    self, ChunkMeta, ChunkReader, ChunkStore, ReadChunkError, Recovery, StoreConfig, StoreError,
 };
 use crate::config::WhenFull;
 
@@ -74,7 +74,7 @@ struct Inner {
 }
 
 /// A chunk being read and verified on the blocking pool.
-type ChunkRead = tokio::task::JoinHandle<Result<ChunkReader, ReadChunkError>>;
+type ChunkRead = tokio::task::JoinHandle<Result<(ChunkReader, u64), ReadChunkError>>;
 
 /// Hands an unfinished read back to [`Inner::reading`] when `next` is dropped mid-read, so
 /// the chunk is not read twice and its buffer not lost.
@@ -104,6 +104,8 @@ pub struct ChunkDelivery {
     pub seq: u64,
     /// Its batches, in order, decoded on demand.
     pub reader: ChunkReader,
+    /// Its first events that were delivered before a restart (see [`DiskBuffer::mark_sent`]).
+    pub sent: u64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -220,7 +222,9 @@ impl DiskBuffer {
                 _ => {
                     let path = meta.path.clone();
                     let buf = lock(&inner.spare).take().unwrap_or_default();
-                    tokio::task::spawn_blocking(move || ChunkReader::open_with(&path, buf))
+                    tokio::task::spawn_blocking(move || {
+                        ChunkReader::open_with(&path, buf).map(|r| (r, store::read_sent(&path)))
+                    })
                 }
             };
             let mut pending = PendingRead {
@@ -233,10 +237,11 @@ impl DiskBuffer {
             let result = read.await;
             pending.read = None;
             match result {
-                Ok(Ok(reader)) => {
+                Ok(Ok((reader, sent))) => {
                     return Some(ChunkDelivery {
                         seq: meta.seq,
                         reader,
+                        sent,
                     });
                 }
                 Ok(Err(ReadChunkError::Corrupt { path, reason })) => {
@@ -281,6 +286,21 @@ impl DiskBuffer {
             Err(e) => error!(output = %self.inner.id, error = %e, "chunk removal task failed"),
         }
         self.inner.space.notify_waiters();
+    }
+
+    /// Records that the first `events` events of chunk `seq` were delivered, so a restart
+    /// resumes after them. A failure to record only means duplicates after a restart.
+    pub async fn mark_sent(&self, seq: u64, events: u64) {
+        let path = lock(&self.inner.store)
+            .front()
+            .filter(|c| c.seq == seq)
+            .map(|c| c.path.clone());
+        let Some(path) = path else { return };
+        let written = tokio::task::spawn_blocking(move || store::write_sent(&path, events)).await;
+        if !matches!(written, Ok(Ok(()))) {
+            self.inner.metrics.error("buffer_progress");
+            warn!(output = %self.inner.id, "cannot record delivery progress; a restart sends this chunk again from its start");
+        }
     }
 
     /// Keeps a delivered chunk's read buffer for the next one (unless it grew unusually big).

@@ -180,8 +180,52 @@ pub fn read_chunk(path: &Path) -> Result<Vec<Batch>, ReadChunkError> {
     Ok(out)
 }
 
-fn chunk_path(dir: &Path, seq: u64) -> PathBuf {
+pub(crate) fn chunk_path(dir: &Path, seq: u64) -> PathBuf {
     dir.join(format!("{seq:020}.chunk"))
+}
+
+/// Where a chunk's delivery progress is kept: `<seq>.sent` next to `<seq>.chunk`.
+pub(crate) fn sent_path(chunk: &Path) -> PathBuf {
+    chunk.with_extension("sent")
+}
+
+/// Marks a check word of [`write_sent`], so a torn or foreign file reads as no progress.
+const SENT_CHECK: u64 = 0x676c_6561_6e65_7231;
+
+/// Records that the first `events` events of `chunk` were delivered (accepted or rejected
+/// for good): after a restart delivery resumes there instead of at the chunk's start. Not
+/// fsynced: a marker lost in a crash only means duplicates, and one is never written before
+/// its events were delivered, so it cannot lose any.
+pub fn write_sent(chunk: &Path, events: u64) -> io::Result<()> {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&events.to_le_bytes());
+    b[8..].copy_from_slice(&(events ^ SENT_CHECK).to_le_bytes());
+    fs::write(sent_path(chunk), b)
+}
+
+/// Events of `chunk` delivered before (0 without a valid marker).
+pub fn read_sent(chunk: &Path) -> u64 {
+    let Ok(b) = fs::read(sent_path(chunk)) else {
+        return 0;
+    };
+    let word = |r: std::ops::Range<usize>| {
+        b.get(r)
+            .and_then(|s| <[u8; 8]>::try_from(s).ok())
+            .map(u64::from_le_bytes)
+    };
+    match (b.len(), word(0..8), word(8..16)) {
+        (16, Some(events), Some(check)) if events ^ SENT_CHECK == check => events,
+        _ => 0,
+    }
+}
+
+/// Deletes a chunk's progress marker, if any.
+fn remove_sent(chunk: &Path) -> Result<(), StoreError> {
+    let path = sent_path(chunk);
+    match fs::remove_file(&path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(err("remove progress", &path)(e)),
+        _ => Ok(()),
+    }
 }
 
 fn parse_seq(path: &Path) -> Option<u64> {
@@ -218,10 +262,20 @@ impl ChunkStore {
     ) -> Result<(Self, Recovery), StoreError> {
         fs::create_dir_all(dir).map_err(err("create directory", dir))?;
         let mut found: Vec<(u64, PathBuf)> = Vec::new();
+        let mut markers: Vec<PathBuf> = Vec::new();
         for entry in fs::read_dir(dir).map_err(err("list", dir))? {
             let path = entry.map_err(err("list", dir))?.path();
             if let Some(seq) = parse_seq(&path) {
                 found.push((seq, path));
+            } else if path.extension().is_some_and(|e| e == "sent") {
+                markers.push(path);
+            }
+        }
+        // Progress markers whose chunk is gone (deleted just before a crash).
+        for m in markers {
+            let chunk = m.with_extension("chunk");
+            if !found.iter().any(|(_, p)| *p == chunk) {
+                remove_sent(&chunk)?;
             }
         }
         found.sort();
@@ -507,6 +561,7 @@ impl ChunkStore {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(err("remove chunk", &m.path)(e)),
             }
+            remove_sent(&m.path)?;
         }
         Ok(meta)
     }
@@ -520,6 +575,7 @@ impl ChunkStore {
             return Ok(None);
         };
         let to = self.move_aside(&meta.path)?;
+        remove_sent(&meta.path)?;
         Ok(Some((meta, to)))
     }
 

@@ -183,6 +183,9 @@ impl OutputWorker {
         let mut size_hint = 0usize;
         // Halves of split requests wait here, first half on top.
         let mut pending: Vec<Batch> = Vec::new();
+        // Events of the chunk finished (accepted or rejected for good), in chunk order:
+        // requests and split halves go out in order, so this only grows.
+        let mut finished = d.sent_before;
         loop {
             let next = match pending.pop() {
                 Some(b) => Some(b),
@@ -211,10 +214,12 @@ impl OutputWorker {
                     let events = b.len();
                     self.metrics.dropped("encode_error", events as u64);
                     error!(output = %self.id, error = %e, events, "batch dropped: cannot encode");
+                    finished += events as u64;
                     continue;
                 }
             };
             if buf.is_empty() {
+                finished += b.len() as u64;
                 continue;
             }
             size_hint = size_hint.max(buf.len().min(limits.max_bytes));
@@ -237,11 +242,16 @@ impl OutputWorker {
                 *spare_body = body.into();
             }
             match outcome {
-                SendOutcome::Sent => {}
+                SendOutcome::Sent => {
+                    finished += b.len() as u64;
+                    self.buffer.mark_sent(d, finished).await;
+                }
                 SendOutcome::Dropped => {
+                    finished += b.len() as u64;
                     if let Some(dl) = dead.as_mut() {
                         dl.keep(b).await;
                     }
+                    self.buffer.mark_sent(d, finished).await;
                 }
                 SendOutcome::Split if b.len() > 1 => {
                     let (a, c) = split(b);
@@ -251,9 +261,11 @@ impl OutputWorker {
                 SendOutcome::Split => {
                     self.metrics.dropped("too_large", 1);
                     error!(output = %self.id, "event dropped: too large for the destination even alone");
+                    finished += b.len() as u64;
                     if let Some(dl) = dead.as_mut() {
                         dl.keep(b).await;
                     }
+                    self.buffer.mark_sent(d, finished).await;
                 }
                 SendOutcome::Stop => {
                     return events

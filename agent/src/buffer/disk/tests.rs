@@ -208,3 +208,44 @@ async fn a_read_cut_short_is_taken_over_by_the_next_call() {
     };
     assert_eq!(ids(&mut d), (0..1000).collect::<Vec<_>>());
 }
+
+/// Delivery progress survives a restart: the chunk comes back with its delivered events
+/// counted, `Delivery` skips exactly those (mid-batch too), and `done` removes the marker.
+#[tokio::test]
+async fn a_restart_resumes_after_the_events_marked_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (b, _) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
+        let mut acks = Acknowledgements::new();
+        b.push(logs(0..3), Some(acks.token(1))).await.unwrap();
+        b.push(logs(3..7), Some(acks.token(2))).await.unwrap();
+        b.push(logs(7..12), Some(acks.token(3))).await.unwrap();
+        for _ in 0..3 {
+            within(acks.recv()).await;
+        }
+        let d = within(b.next()).await.unwrap();
+        assert_eq!(d.sent, 0);
+        b.mark_sent(d.seq, 5).await;
+        // Killed here: the chunk was never done.
+    }
+    let (b, _) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
+    let out = crate::buffer::OutputBuffer::Disk(b.clone());
+    let mut d = within(out.next()).await.expect("the chunk again");
+    assert_eq!(d.sent_before, 5);
+    let mut rest = Vec::new();
+    while let Some(batch) = d.next_batch() {
+        match batch.expect("decodes") {
+            Batch::Logs(l) => rest.extend(l.iter().map(|r| r.timestamp)),
+            Batch::Metrics(_) => unreachable!("logs only"),
+        }
+    }
+    assert_eq!(rest, (5..12).collect::<Vec<_>>());
+    let seq = d.chunk.expect("a chunk");
+    let marker = store::sent_path(&store::chunk_path(&dir.path().join("buf"), seq));
+    assert!(std::fs::metadata(&marker).is_ok());
+    out.done(d).await;
+    assert!(
+        std::fs::metadata(&marker).is_err(),
+        "done removes the marker with the chunk"
+    );
+}
