@@ -376,15 +376,9 @@ pub(crate) fn write_request(
     for (mi, m) in metrics.iter().enumerate() {
         let mut any = false;
         for (field, value) in &m.fields {
-            let v = match value {
-                FieldValue::Float(f) => *f,
-                FieldValue::Int(i) => *i as f64,
-                FieldValue::UInt(u) => *u as f64,
-                FieldValue::Bool(b) => f64::from(u8::from(*b)),
-                FieldValue::String(_) => {
-                    stats.string_fields += 1;
-                    continue;
-                }
+            let Some(v) = sample_value(value) else {
+                stats.string_fields += 1;
+                continue;
             };
             let name = series_name(&m.measurement, field);
             if with_metadata {
