@@ -1,8 +1,8 @@
 //! A metrics endpoint for the `inputs.prometheus` end-to-end tests (plain HTTP/1.1 on
-//! 127.0.0.1, one thread per connection; protocols.md §2): it serves a fixed page with a
-//! content type, garbage, or never answers. Also an independent reference reader of
-//! exposition text (series name, labels, value as written) to compare what the agent
-//! shipped with a direct scrape, and a generator of large pages.
+//! 127.0.0.1, one thread per connection; the formats are in docs/protocols.md): it serves a
+//! fixed page with a content type, garbage, or never answers. Also an independent reference
+//! reader of exposition text (series name, labels, value as written) to compare what the
+//! agent shipped with a direct scrape, and a generator of large pages.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

@@ -6,7 +6,7 @@
 //! Documentation/Splunk/9.1.1/Data/HECExamples: a batch is JSON objects concatenated, no
 //! array) and the status-code table of "Troubleshoot HTTP Event Collector"
 //! (docs.splunk.com Documentation/Splunk/9.2.3/Data/TroubleshootHTTPEventCollector), as
-//! summarised in shared/reference/protocols.md §4:
+//! summarised in docs/protocols.md ("Splunk HTTP Event Collector"):
 //! - `POST /services/collector`, `/services/collector/event`, `/services/collector/event/1.0`;
 //!   `GET /services/collector/health` (and `/health/1.0`); `POST /services/collector/ack`;
 //! - auth `Authorization: Splunk <token>` or HTTP basic with the token as password: none →

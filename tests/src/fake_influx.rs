@@ -1,7 +1,7 @@
 //! A controllable InfluxDB 1.x write endpoint for buffer and delivery tests, following the
 //! InfluxDB 1.x HTTP API (`POST /write` answering 204; `/query` for `CREATE DATABASE`;
 //! `GET /ping` 204; error bodies `{"error":"..."}`; `Retry-After` on 429/503), as described
-//! in ../shared/reference/protocols.md §1.4–1.5.
+//! in docs/protocols.md ("InfluxDB line protocol").
 //!
 //! The test decides its behaviour at any moment: accept, answer a given status (with an
 //! optional `Retry-After`), answer slowly, or be down (the port refuses connections). It

@@ -4,8 +4,8 @@
 //! (kubernetes.io/docs/reference/using-api/api-concepts: "Efficient detection of changes",
 //! "Watch bookmarks", "Resource versions", "410 Gone responses", "Retrieving large results
 //! sets in chunks") and the `Status` kind of metav1 (kubernetes.io/docs/reference/
-//! kubernetes-api/common-definitions/status), as summarised in shared/reference/protocols.md
-//! §7:
+//! kubernetes-api/common-definitions/status), as summarised in docs/protocols.md
+//! ("Kubernetes list and watch"):
 //! - `GET /api/v1/pods` and `GET /api/v1/namespaces`: a list (`PodList`, or
 //!   `PartialObjectMetadataList` when the `Accept` header asks `as=PartialObjectMetadataList`)
 //!   whose `metadata.resourceVersion` is the current version; `fieldSelector=spec.nodeName=X`

@@ -1,4 +1,4 @@
-//! Our parser of the Prometheus text format 0.0.4 and OpenMetrics 1.0 (protocols.md §2),
+//! Our parser of the Prometheus text format 0.0.4 and OpenMetrics 1.0 (docs/protocols.md),
 //! zero-copy: a [`Sample`] borrows its name and label values from the page, and its labels
 //! sit in one vector reused for every sample, so parsing allocates nothing per sample; label
 //! values are unescaped only when the caller copies them out ([`Label::push_value`]).

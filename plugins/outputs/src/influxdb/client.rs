@@ -5,7 +5,7 @@
 //! |---|---|
 //! | 2xx | accepted |
 //! | 400 or 422 with `partial write: ... dropped=N` | the good points were written: `Ok` with `N` rejected (counted as `partial_write`, reason logged). v1 parse errors among good lines say `dropped=0`; the failed lines are then counted from the `unable to parse` messages |
-//! | 400/422 otherwise (`unable to parse` every line, v2 malformed body) | `Permanent`: nothing was written and a retry gets the same answer (§1.5 of the protocol notes: drop, log, do not retry) |
+//! | 400/422 otherwise (`unable to parse` every line, v2 malformed body) | `Permanent`: nothing was written and a retry gets the same answer (docs/protocols.md, "InfluxDB line protocol": drop, log, do not retry) |
 //! | 401, 403 | `Retryable`, logged as an error: credentials are wrong, the data waits |
 //! | 404 | v1 `database not found`: the database is created (unless `skip_database_creation`) and the write retried once; otherwise `Retryable`, logged as an error |
 //! | 413 | `TooLarge`: the worker splits the batch |

@@ -1,4 +1,5 @@
-//! Indexer acknowledgement for `outputs.splunk_hec` (`ack = true`; protocols.md §4.4).
+//! Indexer acknowledgement for `outputs.splunk_hec` (`ack = true`; the protocol is in
+//! docs/protocols.md, "Splunk HTTP Event Collector").
 //!
 //! Every request carries `X-Splunk-Request-Channel: <guid>` (the `channel` option, else a
 //! random version-4 GUID made when the output is built and kept for its life). A 200 answer
