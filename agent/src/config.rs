@@ -83,7 +83,7 @@ pub struct BufferConfig {
     pub chunk_size: ByteSize,
     /// Disk: `batch` acknowledges after fsync (group commit); `none` never fsyncs.
     pub sync: BufferSync,
-    /// First retry delay of a failed send (then doubling, with full jitter).
+    /// First retry delay of a failed send (then doubling; each delay drawn in [d/2, d]).
     pub retry_initial_backoff: Duration,
     /// Longest retry delay.
     pub retry_max_backoff: Duration,

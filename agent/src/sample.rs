@@ -43,7 +43,7 @@ const OUTPUT_SHARED: &str = r#"## Every input also takes `alias` (a stable id), 
 ##   when_full = "block"         "block" (push back to the inputs) or "drop_oldest" (counted)
 ##   chunk_size = "2MiB"         disk: chunk files seal at this size or after flush_interval
 ##   sync = "batch"              disk: "batch" acknowledges after fsync (group commit); "none" never fsyncs
-##   retry_initial_backoff = "1s"   first retry delay, doubling with full jitter...
+##   retry_initial_backoff = "1s"   first retry delay, doubling (each drawn in [d/2, d])...
 ##   retry_max_backoff = "60s"      ...up to this; a Retry-After from the server wins
 ##   dead_letter = false         keep events rejected for good under <data_dir>/dead/<output-id>/
 "#;

@@ -4,11 +4,12 @@
 //! joins consecutive batches of one kind into requests of at most the output's
 //! `batch_limits().max_events`, encodes each (pure), splits a request whose encoding exceeds
 //! `max_bytes`, and sends. On failure the error's kind decides: `Retryable` and
-//! `RateLimited` retry the same payload (full-jitter backoff from `retry_initial_backoff` to
-//! `retry_max_backoff`, or the server's `Retry-After`); `TooLarge` splits the request in
-//! halves, down to one event, which is then dropped; `Permanent` drops the request, counted
-//! by reason and kept under `<data_dir>/dead/<output-id>/` with `dead_letter = true`. A
-//! delivery is reported done only when every event in it was accepted or rejected for good.
+//! `RateLimited` retry the same payload (exponential backoff with equal jitter from
+//! `retry_initial_backoff` to `retry_max_backoff`, see `backoff.rs`, or the server's
+//! `Retry-After`); `TooLarge` splits the request in halves, down to one event, which is
+//! then dropped; `Permanent` drops the request, counted by reason and kept under
+//! `<data_dir>/dead/<output-id>/` with `dead_letter = true`. A delivery is reported done
+//! only when every event in it was accepted or rejected for good.
 //!
 //! Stopping: a memory buffer is drained until `shutdown_timeout` (what is left then is
 //! counted as dropped). A disk buffer keeps delivering while sends succeed; after the first

@@ -136,7 +136,7 @@ async fn retries_with_growing_jittered_backoff() {
     assert_eq!(sent.len(), 3);
     let gap1 = sent[1].0 - sent[0].0;
     let gap2 = sent[2].0 - sent[1].0;
-    // Full jitter in [d/2, d]: first delay from 1s, second from 2s.
+    // Equal jitter, in [d/2, d]: first delay from 1s, second from 2s.
     assert!(
         gap1 >= Duration::from_millis(500) && gap1 <= Duration::from_secs(1),
         "{gap1:?}"
