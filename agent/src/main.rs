@@ -120,7 +120,8 @@ fn main() -> ExitCode {
                     }
                     ExitCode::from(2)
                 }
-                Err(RunError::Runtime(e)) => {
+                Err(e @ RunError::Runtime(_)) => {
+                    // The message carries the whole chain of causes.
                     eprintln!("error: {e}");
                     ExitCode::from(1)
                 }

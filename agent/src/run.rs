@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use anyhow::Context as _;
 use gleaner_api::{Accepts, BuildContext, PluginConfig, RunMode, Telemetry, shutdown_pair};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
@@ -33,9 +34,32 @@ pub enum RunError {
     /// The config is invalid (exit 2).
     #[error("{0}")]
     Config(#[from] ConfigErrors),
-    /// Anything else (exit 1).
-    #[error("{0}")]
-    Runtime(String),
+    /// Anything else (exit 1): what failed, with its causes kept (`source()` walks them) and
+    /// shown in the message, one after the other.
+    #[error("{}", chain(.0))]
+    Runtime(#[source] anyhow::Error),
+}
+
+impl From<anyhow::Error> for RunError {
+    fn from(e: anyhow::Error) -> Self {
+        RunError::Runtime(e)
+    }
+}
+
+/// `e` and its causes as one line, `outer: cause: root cause`. A cause whose text already ends
+/// the line is not repeated (several of our errors print their source themselves).
+fn chain(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.is_empty() {
+            line = text;
+        } else if !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line
 }
 
 /// Loads and builds a config (what `gleaner check` runs).
@@ -49,37 +73,39 @@ pub fn load_and_build(
 
 fn test_sink() -> Result<Box<dyn gleaner_api::Output>, RunError> {
     let cfg = PluginConfig::from_toml_str("outputs.stdout.test", "")
-        .map_err(|e| RunError::Runtime(e.to_string()))?;
+        .context("cannot configure the --test output")?;
     let bcx = BuildContext::for_test("test");
-    (gleaner_outputs::stdout::DESCRIPTOR.build)(&cfg, &bcx)
-        .map_err(|e| RunError::Runtime(e.to_string()))
+    let output = (gleaner_outputs::stdout::DESCRIPTOR.build)(&cfg, &bcx)
+        .context("cannot build the --test output")?;
+    Ok(output)
 }
 
 fn start_error(e: pipeline::StartError) -> RunError {
-    RunError::Runtime(e.to_string())
+    RunError::Runtime(e.into())
 }
 
 /// Takes `<data_dir>/.lock` for the life of the process, so two agents never share buffers
 /// and offsets; the lock goes with the process, even after `kill -9`.
 fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, RunError> {
-    let fail = |what: &str, e: &dyn std::fmt::Display| {
-        RunError::Runtime(format!("agent.data_dir {}: {what}: {e}", dir.display()))
-    };
-    std::fs::create_dir_all(dir).map_err(|e| fail("cannot create it", &e))?;
+    let what = |what: &str| format!("agent.data_dir {}: {what}", dir.display());
+    std::fs::create_dir_all(dir).with_context(|| what("cannot create it"))?;
     let path = dir.join(".lock");
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| fail("cannot open its lock file", &e))?;
+        .with_context(|| what("cannot open its lock file"))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(RunError::Runtime(format!(
+        Err(std::fs::TryLockError::WouldBlock) => Err(anyhow::anyhow!(
             "agent.data_dir {} is in use by another gleaner process; give each agent its own data_dir",
             dir.display()
-        ))),
-        Err(std::fs::TryLockError::Error(e)) => Err(fail("cannot lock it", &e)),
+        )
+        .into()),
+        Err(std::fs::TryLockError::Error(e)) => Err(anyhow::Error::new(e)
+            .context(what("cannot lock it"))
+            .into()),
     }
 }
 
@@ -102,11 +128,9 @@ pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
         return Ok(());
     }
 
-    let mut sigterm =
-        signal(SignalKind::terminate()).map_err(|e| RunError::Runtime(e.to_string()))?;
-    let mut sigint =
-        signal(SignalKind::interrupt()).map_err(|e| RunError::Runtime(e.to_string()))?;
-    let mut sighup = signal(SignalKind::hangup()).map_err(|e| RunError::Runtime(e.to_string()))?;
+    let mut sigterm = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let mut sighup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
 
     let (server_stop, server_sd) = shutdown_pair();
     let listen = built.config().agent.http_listen.clone();
@@ -118,9 +142,9 @@ pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
         reloads_failed: Arc::new(AtomicU64::new(0)),
     };
     if !listen.is_empty() {
-        let listener = server::bind(&listen).await.map_err(|e| {
-            RunError::Runtime(format!("cannot listen on agent.http_listen {listen}: {e}"))
-        })?;
+        let listener = server::bind(&listen)
+            .await
+            .with_context(|| format!("cannot listen on agent.http_listen {listen}"))?;
         info!(address = %listen, "serving /metrics and /health");
         tokio::spawn(server::serve(listener, state.clone(), server_sd));
     }
@@ -174,4 +198,73 @@ pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
         warn!("stopped; some events may not have been delivered (see discarded_events_total)");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+    use std::io;
+
+    use super::*;
+    use crate::buffer::store::StoreError;
+
+    /// The io::Error among `e`'s causes, found the way any caller can: through `source()`.
+    fn io_cause(e: &RunError) -> Option<io::ErrorKind> {
+        let mut cause = e.source();
+        while let Some(c) = cause {
+            if let Some(io) = c.downcast_ref::<io::Error>() {
+                return Some(io.kind());
+            }
+            cause = c.source();
+        }
+        None
+    }
+
+    #[test]
+    fn a_data_dir_that_cannot_be_made_keeps_its_io_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("a-file");
+        std::fs::write(&file, "x").unwrap();
+        let data_dir = file.join("data");
+        let err = lock_data_dir(&data_dir).unwrap_err();
+        assert_eq!(io_cause(&err), Some(io::ErrorKind::NotADirectory));
+        let msg = err.to_string();
+        let context = format!("agent.data_dir {}: cannot create it: ", data_dir.display());
+        assert!(msg.starts_with(&context), "{msg}");
+        assert_eq!(msg.matches("os error").count(), 1, "{msg}");
+    }
+
+    #[test]
+    fn a_buffer_that_cannot_be_opened_keeps_its_causes_and_reads_as_before() {
+        let store = StoreError {
+            op: "create directory",
+            path: "/var/lib/gleaner/buffer/outputs.x".into(),
+            source: io::Error::new(io::ErrorKind::PermissionDenied, "permission denied"),
+        };
+        let err = start_error(pipeline::StartError {
+            output: "outputs.x".into(),
+            source: store,
+        });
+        assert_eq!(io_cause(&err), Some(io::ErrorKind::PermissionDenied));
+        // StartError and StoreError print their source themselves: not repeated.
+        assert_eq!(
+            err.to_string(),
+            "output outputs.x: cannot open its buffer: create directory \
+             /var/lib/gleaner/buffer/outputs.x: permission denied"
+        );
+    }
+
+    #[test]
+    fn causes_that_do_not_print_their_source_are_appended() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("bind 127.0.0.1:1")]
+        struct Bind(#[source] io::Error);
+        let io = io::Error::new(io::ErrorKind::AddrInUse, "address in use");
+        let err = RunError::from(anyhow::Error::new(Bind(io)).context("cannot listen"));
+        assert_eq!(
+            err.to_string(),
+            "cannot listen: bind 127.0.0.1:1: address in use"
+        );
+        assert_eq!(io_cause(&err), Some(io::ErrorKind::AddrInUse));
+    }
 }
