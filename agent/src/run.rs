@@ -146,7 +146,12 @@ pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
             .await
             .with_context(|| format!("cannot listen on agent.http_listen {listen}"))?;
         info!(address = %listen, "serving /metrics and /health");
-        tokio::spawn(server::serve(listener, state.clone(), server_sd));
+        tokio::spawn(server::serve(
+            listener,
+            state.clone(),
+            server::LIMITS,
+            server_sd,
+        ));
     }
 
     let mut running = built

@@ -145,6 +145,8 @@ pub struct Agent {
     pub dir: tempfile::TempDir,
     /// `agent.http_listen`.
     pub telemetry_addr: String,
+    /// The descriptor limit (`RLIMIT_NOFILE`) it runs under, if the test set one.
+    pub nofile: Option<u32>,
 }
 
 impl Agent {
@@ -154,17 +156,31 @@ impl Agent {
     /// # Panics
     /// When the agent does not become healthy in 30 s.
     pub fn start(config: &str) -> Agent {
+        Self::start_with(config, None)
+    }
+
+    /// [`Agent::start`] with at most `nofile` open descriptors (`ulimit -n`), as a
+    /// container with a low limit would run it.
+    ///
+    /// # Panics
+    /// When the agent does not become healthy in 30 s.
+    pub fn start_limited(config: &str, nofile: u32) -> Agent {
+        Self::start_with(config, Some(nofile))
+    }
+
+    fn start_with(config: &str, nofile: Option<u32>) -> Agent {
         let dir = tempfile::tempdir().expect("tempdir");
         let telemetry_addr = format!("127.0.0.1:{}", free_port());
         let config = config
             .replace("{dir}", &dir.path().display().to_string())
             .replace("{telemetry}", &telemetry_addr);
         std::fs::write(dir.path().join("gleaner.toml"), config).expect("write config");
-        let child = spawn_agent(dir.path());
+        let child = spawn_agent(dir.path(), nofile);
         let mut agent = Agent {
             child,
             dir,
             telemetry_addr,
+            nofile,
         };
         agent.wait_healthy();
         agent
@@ -182,7 +198,7 @@ impl Agent {
     /// Starts the agent again on the same config and directory (after `kill9` or an exit);
     /// waits until `/health` says 200.
     pub fn restart(&mut self) {
-        self.child = spawn_agent(self.dir.path());
+        self.child = spawn_agent(self.dir.path(), self.nofile);
         self.wait_healthy();
     }
 
@@ -287,7 +303,9 @@ impl Drop for Agent {
     }
 }
 
-fn spawn_agent(dir: &Path) -> Child {
+/// Starts the binary (under `ulimit -n nofile` when given: a shell sets it and `exec`s, so
+/// the child's pid is the agent's).
+fn spawn_agent(dir: &Path, nofile: Option<u32>) -> Child {
     let append = |name: &str| {
         std::fs::OpenOptions::new()
             .create(true)
@@ -295,8 +313,17 @@ fn spawn_agent(dir: &Path) -> Child {
             .open(dir.join(name))
             .expect("log file")
     };
-    Command::new(gleaner_bin())
-        .arg("--config")
+    let mut cmd = match nofile {
+        None => Command::new(gleaner_bin()),
+        Some(n) => {
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                .arg(gleaner_bin());
+            c
+        }
+    };
+    cmd.arg("--config")
         .arg(dir.join("gleaner.toml"))
         .arg("--log-level")
         .arg("debug")

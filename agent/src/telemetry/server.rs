@@ -1,20 +1,24 @@
-//! The `/metrics` and `/health` HTTP endpoint on `agent.http_listen`.
+//! The `/metrics` and `/health` HTTP endpoint on `agent.http_listen`, behind the shared
+//! listener protections ([`gleaner_api::listener`]): at most [`LIMITS`]`.max_connections`
+//! connections at once (more wait in the kernel's backlog), each closed when it sends no
+//! request for `header_timeout` or stops reading its response for `write_stall_timeout`, and
+//! accept errors (out of descriptors) paused and logged at a bounded rate rather than spun.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
+use gleaner_api::listener::http::{HttpLimits, serve_http1};
+use gleaner_api::listener::{AcceptLoop, WhenFull};
 use gleaner_api::{Shutdown, Telemetry};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tracing::{debug, warn};
 
 use super::health::{Health, Phase};
 use super::prometheus::{AgentStats, CONTENT_TYPE, render};
@@ -45,33 +49,45 @@ pub async fn bind(addr: &str) -> std::io::Result<TcpListener> {
     TcpListener::bind(addr).await
 }
 
+/// The limits of the endpoint's connections.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections served at once; more wait until one closes.
+    pub max_connections: usize,
+    /// Header, idle and write-stall timeouts.
+    pub http: HttpLimits,
+}
+
+/// What the agent serves with: scrapers and probes need a handful of connections, and a
+/// request is a few headers.
+pub const LIMITS: Limits = Limits {
+    max_connections: 64,
+    http: HttpLimits {
+        header_timeout: Duration::from_secs(10),
+        write_stall_timeout: Duration::from_secs(10),
+        shutdown_grace: Some(Duration::from_secs(1)),
+    },
+};
+
 /// Serves connections from `listener` until `shutdown` fires.
-pub async fn serve(listener: TcpListener, state: ServerState, shutdown: Shutdown) {
-    loop {
-        let (stream, peer) = tokio::select! {
-            () = shutdown.wait() => return,
-            r = listener.accept() => match r {
-                Ok(x) => x,
-                Err(e) => {
-                    warn!(error = %e, "telemetry listener accept failed");
-                    continue;
-                }
-            },
-        };
-        let state = state.clone();
-        tokio::spawn(async move {
+pub async fn serve(listener: TcpListener, state: ServerState, limits: Limits, shutdown: Shutdown) {
+    let accept = AcceptLoop {
+        name: "telemetry",
+        max_connections: limits.max_connections,
+        when_full: WhenFull::Wait,
+        metrics: None,
+    };
+    let sd = shutdown.clone();
+    accept
+        .run(listener, shutdown, move |stream, peer| {
+            let state = state.clone();
             let svc = service_fn(move |req| {
                 let state = state.clone();
                 async move { Ok::<_, Infallible>(handle(&req, &state)) }
             });
-            if let Err(e) = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), svc)
-                .await
-            {
-                debug!(%peer, error = %e, "telemetry connection ended");
-            }
-        });
-    }
+            serve_http1("telemetry", stream, peer, svc, limits.http, sd.clone())
+        })
+        .await;
 }
 
 fn text(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
@@ -128,3 +144,6 @@ fn handle(req: &Request<Incoming>, state: &ServerState) -> Response<Full<Bytes>>
         ),
     }
 }
+
+#[cfg(test)]
+mod tests;

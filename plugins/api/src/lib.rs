@@ -12,6 +12,7 @@ pub mod glob;
 #[cfg(feature = "http-client")]
 pub mod http_client;
 pub mod line_protocol;
+pub mod listener;
 pub mod plugin;
 pub mod shared;
 pub mod shutdown;

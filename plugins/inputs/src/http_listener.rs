@@ -48,7 +48,8 @@ const SAMPLE: &str = r#"[[inputs.http_listener]]
 listen = "127.0.0.1:8186"
 ## Largest accepted request body, after gzip decompression; larger requests get 413.
 # max_body_size = "32MiB"
-## Time allowed to receive a request's headers, and then its body.
+## Time allowed to receive a request's headers (also how long an idle connection stays open),
+## then its body, and for a client to start reading its answer.
 # read_timeout = "10s"
 ## Time a write may wait for every output to take its points; then 503 + Retry-After (the
 ## points may still be delivered, so a retrying client can cause duplicates).

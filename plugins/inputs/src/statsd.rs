@@ -58,6 +58,9 @@ service_address = ":8125"
 # max_tcp_connections = 250
 # tcp_keep_alive = false
 # tcp_keep_alive_period = "2h"
+## Close a TCP connection that sends nothing for this long, so idle clients cannot hold every
+## slot of max_tcp_connections; "0s": never.
+# tcp_idle_timeout = "2m"
 ## Forget each kind after every flush (false: counters keep counting, gauges keep their value).
 # delete_counters = true
 # delete_gauges = true
@@ -165,8 +168,11 @@ async fn serve(
             tracing::info!(input = %cx.id, address = ?local, "statsd listening on tcp");
             tasks.spawn(listen::tcp(
                 l,
-                settings.max_tcp_connections,
-                settings.keep_alive,
+                listen::TcpOptions {
+                    max: settings.max_tcp_connections,
+                    keep_alive: settings.keep_alive,
+                    idle_timeout: settings.idle_timeout,
+                },
                 Arc::clone(&shared),
                 cx.shutdown.clone(),
             ));

@@ -19,6 +19,8 @@ pub(crate) struct StatsdConfig {
     tcp_keep_alive: bool,
     /// Idle time before the first keep-alive probe (default: the OS's).
     tcp_keep_alive_period: Option<Duration>,
+    /// Close a TCP connection that sends nothing for this long; 0: never.
+    tcp_idle_timeout: Duration,
     /// Forget counters after each flush.
     delete_counters: bool,
     /// Forget gauges after each flush.
@@ -63,6 +65,7 @@ impl Default for StatsdConfig {
             max_tcp_connections: 250,
             tcp_keep_alive: false,
             tcp_keep_alive_period: None,
+            tcp_idle_timeout: Duration::from_secs(120),
             delete_counters: true,
             delete_gauges: true,
             delete_sets: true,
@@ -138,6 +141,8 @@ pub(crate) struct Settings {
     pub(crate) max_tcp_connections: usize,
     /// Keep-alive: `None` off, `Some(None)` on with the OS period.
     pub(crate) keep_alive: Option<Option<std::time::Duration>>,
+    /// Close a TCP connection idle this long (`None`: never).
+    pub(crate) idle_timeout: Option<std::time::Duration>,
     /// SO_RCVBUF.
     pub(crate) read_buffer_size: Option<usize>,
     /// Aggregation.
@@ -221,6 +226,7 @@ fn validate(raw: StatsdConfig, cfg: &PluginConfig) -> Result<Settings, ConfigErr
         keep_alive: raw
             .tcp_keep_alive
             .then(|| raw.tcp_keep_alive_period.map(Duration::get)),
+        idle_timeout: Some(raw.tcp_idle_timeout.get()).filter(|d| !d.is_zero()),
         read_buffer_size,
         aggregate: AggregateOptions {
             parse: ParseOptions {

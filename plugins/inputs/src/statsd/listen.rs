@@ -1,30 +1,32 @@
 //! The sockets: a UDP receive loop (one datagram = one packet of lines), or a TCP accept loop
-//! with at most `max_tcp_connections` connections, each framed by newlines. Both parse each
+//! (the shared [`gleaner_api::listener`] one: accept errors paused and logged at a bounded
+//! rate) with at most `max_tcp_connections` connections, each framed by newlines and closed
+//! after `tcp_idle_timeout` without data. Both parse each
 //! packet as it arrives, straight into the shared aggregate (a short lock per packet, no
 //! queue and no copy), so the only buffer in front of parsing is the socket's own
 //! (`read_buffer_size`).
 //!
 //! A TCP line longer than [`MAX_LINE`] is discarded up to its newline and counted
 //! `malformed`; a connection over the limit is closed at once and counted as the error
-//! `too_many_connections`. Everything stops on the shutdown signal.
+//! `too_many_connections`; an idle one is closed and counted as the error `idle_timeout`.
+//! Everything stops on the shutdown signal.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use gleaner_api::listener::{AcceptLoop, WhenFull};
 use gleaner_api::{ComponentMetrics, PluginStat, PluginStats, Shutdown, StatKind};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 
 use super::aggregate::Aggregator;
 
 /// Largest UDP datagram, and largest TCP line.
 pub(crate) const MAX_LINE: usize = 64 * 1024;
 
-/// Pause after a failed accept or receive, so a persistent error does not spin.
+/// Pause after a failed receive, so a persistent error does not spin.
 const ERROR_BACKOFF: Duration = Duration::from_millis(50);
 
 /// What the socket tasks and the flush loop share.
@@ -116,58 +118,51 @@ pub(crate) async fn udp(socket: UdpSocket, shared: Arc<Shared>, shutdown: Shutdo
     }
 }
 
+/// The TCP listener's options.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TcpOptions {
+    /// Connections at once; more are closed at once.
+    pub(crate) max: usize,
+    /// Keep-alive: `None` off, `Some(None)` on with the OS period.
+    pub(crate) keep_alive: Option<Option<Duration>>,
+    /// Close a connection idle this long.
+    pub(crate) idle_timeout: Option<Duration>,
+}
+
 /// Accepts connections until shutdown, then waits for them to close.
 pub(crate) async fn tcp(
     listener: TcpListener,
-    max: usize,
-    keep_alive: Option<Option<Duration>>,
+    opts: TcpOptions,
     shared: Arc<Shared>,
     shutdown: Shutdown,
 ) {
-    let slots = Arc::new(Semaphore::new(max));
-    let mut conns = JoinSet::new();
-    loop {
-        let accepted = tokio::select! {
-            biased;
-            () = shutdown.wait() => break,
-            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
-            a = listener.accept() => a,
-        };
-        let (stream, peer) = match accepted {
-            Ok(a) => a,
-            Err(e) => {
-                shared.metrics.error("accept");
-                tracing::warn!(error = %e, "statsd cannot accept a connection");
-                tokio::time::sleep(ERROR_BACKOFF).await;
-                continue;
+    let accept = AcceptLoop {
+        name: "statsd",
+        max_connections: opts.max,
+        when_full: WhenFull::Refuse,
+        metrics: Some(Arc::clone(&shared.metrics)),
+    };
+    let sd = shutdown.clone();
+    accept
+        .run(listener, shutdown, move |stream, peer| {
+            if let Some(period) = opts.keep_alive
+                && let Err(e) = set_keep_alive(&stream, period)
+            {
+                tracing::debug!(%peer, error = %e, "cannot set TCP keep-alive");
             }
-        };
-        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-            shared.metrics.error("too_many_connections");
-            tracing::warn!(%peer, max, "statsd refused a connection: max_tcp_connections reached");
-            drop(stream);
-            continue;
-        };
-        if let Some(period) = keep_alive
-            && let Err(e) = set_keep_alive(&stream, period)
-        {
-            tracing::debug!(%peer, error = %e, "cannot set TCP keep-alive");
-        }
-        let shared = Arc::clone(&shared);
-        let shutdown = shutdown.clone();
-        conns.spawn(async move {
-            shared.stats.connections.fetch_add(1, Ordering::Relaxed);
-            shared
-                .stats
-                .connections_total
-                .fetch_add(1, Ordering::Relaxed);
-            connection(stream, peer, &shared, &shutdown).await;
-            shared.stats.connections.fetch_sub(1, Ordering::Relaxed);
-            drop(permit);
-        });
-    }
-    drop(listener);
-    while conns.join_next().await.is_some() {}
+            let shared = Arc::clone(&shared);
+            let shutdown = sd.clone();
+            async move {
+                shared.stats.connections.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .stats
+                    .connections_total
+                    .fetch_add(1, Ordering::Relaxed);
+                connection(stream, peer, opts.idle_timeout, &shared, &shutdown).await;
+                shared.stats.connections.fetch_sub(1, Ordering::Relaxed);
+            }
+        })
+        .await;
 }
 
 fn set_keep_alive(stream: &TcpStream, period: Option<Duration>) -> std::io::Result<()> {
@@ -178,9 +173,15 @@ fn set_keep_alive(stream: &TcpStream, period: Option<Duration>) -> std::io::Resu
     Ok(())
 }
 
-/// Reads newline-framed lines until EOF, an error or shutdown; each read's complete lines
-/// are one packet.
-async fn connection(mut stream: TcpStream, peer: SocketAddr, shared: &Shared, shutdown: &Shutdown) {
+/// Reads newline-framed lines until EOF, an error, `idle` without data, or shutdown; each
+/// read's complete lines are one packet.
+async fn connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    idle: Option<Duration>,
+    shared: &Shared,
+    shutdown: &Shutdown,
+) {
     let mut buf = vec![0u8; MAX_LINE];
     let mut len = 0;
     let mut discarding = false;
@@ -197,6 +198,11 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, shared: &Shared, sh
         let read = tokio::select! {
             biased;
             () = shutdown.wait() => return,
+            () = idle_for(idle) => {
+                shared.metrics.error("idle_timeout");
+                tracing::debug!(%peer, "statsd connection closed: idle");
+                return;
+            }
             r = stream.read(&mut buf[len..]) => r,
         };
         let n = match read {
@@ -228,6 +234,14 @@ async fn connection(mut stream: TcpStream, peer: SocketAddr, shared: &Shared, sh
         }
         buf.copy_within(last + 1..len, 0);
         len -= last + 1;
+    }
+}
+
+/// Sleeps `idle`, or forever.
+async fn idle_for(idle: Option<Duration>) {
+    match idle {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
     }
 }
 

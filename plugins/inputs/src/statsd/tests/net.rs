@@ -1,6 +1,6 @@
 //! The input over real sockets on 127.0.0.1: UDP datagrams and TCP streams are aggregated
 //! and shipped (the last interval on shutdown), TCP framing survives split reads and
-//! overlong lines, the connection limit holds, once mode does not listen, and a busy port
+//! overlong lines, the connection limit holds, idle connections are closed, once mode does not listen, and a busy port
 //! is an error.
 
 use std::sync::Arc;
@@ -163,6 +163,45 @@ async fn tcp_connections_over_the_limit_are_closed() {
     drop(c);
     let (lp, _) = stop(r).await;
     assert_eq!(lp, "n,metric_type=counter value=2i 0\n");
+}
+
+#[tokio::test]
+async fn idle_tcp_connections_are_closed_and_free_their_slots() {
+    let r = start(
+        "protocol = \"tcp\"\nmax_tcp_connections = 2\ntcp_idle_timeout = \"300ms\"",
+        true,
+    )
+    .await;
+    // Two clients take every slot and go quiet (one after a line, one at once).
+    let mut a = TcpStream::connect(r.addr).await.unwrap();
+    a.write_all(b"n:1|c\n").await.unwrap();
+    wait_lines(&r.metrics, 1).await;
+    let mut b = TcpStream::connect(r.addr).await.unwrap();
+    let mut buf = [0u8; 8];
+    for idle in [&mut a, &mut b] {
+        let n = tokio::time::timeout(Duration::from_secs(10), idle.read(&mut buf))
+            .await
+            .expect("the idle connection is closed")
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+    }
+    let errors = r.metrics.snapshot().errors;
+    assert_eq!(errors, vec![("idle_timeout", 2)]);
+    // Their slots serve new clients.
+    let mut c = TcpStream::connect(r.addr).await.unwrap();
+    let mut d = TcpStream::connect(r.addr).await.unwrap();
+    c.write_all(b"n:1|c\n").await.unwrap();
+    d.write_all(b"n:1|c\n").await.unwrap();
+    wait_lines(&r.metrics, 3).await;
+    drop((c, d));
+    let (lp, m) = stop(r).await;
+    assert_eq!(lp, "n,metric_type=counter value=3i 0\n");
+    assert!(
+        !m.snapshot()
+            .errors
+            .iter()
+            .any(|(r, _)| *r == "too_many_connections")
+    );
 }
 
 #[tokio::test]
