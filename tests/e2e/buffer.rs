@@ -2,7 +2,8 @@
 //! InfluxDB the test controls. A one-minute outage is buffered and drained in order; kill -9
 //! during a 200,000-event load loses nothing that was answered 204; a full buffer with
 //! `block` stops intake with 503 and with `drop_oldest` counts its drops; a damaged chunk is
-//! moved aside while every other chunk is delivered.
+//! moved aside while every other chunk is delivered; a chunk deleted while the agent runs is
+//! skipped and counted, and delivery goes on.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -382,6 +383,91 @@ fn damaged_chunk_is_moved_aside_and_the_others_delivered() {
         .collect();
     assert_eq!(moved.len(), 1);
     assert!(agent.stderr().contains("corrupt chunk moved aside"));
+    agent.signal("TERM");
+    assert!(agent.wait_exit(Duration::from_secs(30)).success());
+}
+
+/// The sealed chunk files of the buffer, oldest first.
+fn chunk_files(agent: &Agent) -> Vec<std::path::PathBuf> {
+    let dir = agent.path("data/buffer/outputs.influxdb.0");
+    let mut chunks: Vec<_> = std::fs::read_dir(&dir)
+        .expect("buffer directory")
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "chunk"))
+        .collect();
+    chunks.sort();
+    chunks
+}
+
+#[test]
+fn a_chunk_deleted_while_running_is_skipped_and_counted() {
+    let fake = FakeInflux::start();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut agent = Agent::start(&config(&listen, &fake.url(), "chunk_size = \"8KiB\""));
+    fake.down();
+    let (requests, per) = (20u64, 200u64);
+    for r in 0..requests {
+        post_until_accepted(
+            &listen,
+            &body(r * per..(r + 1) * per),
+            Duration::from_secs(30),
+        );
+    }
+    // The oldest chunk is the one being retried; the second is sealed (only the newest can
+    // be open) and waiting: delete it under the running agent.
+    let chunks = chunk_files(&agent);
+    assert!(
+        chunks.len() >= 3,
+        "expected several chunks, found {}",
+        chunks.len()
+    );
+    let victim = &chunks[1];
+    let victim_ids: BTreeSet<u64> = gleaner::buffer::store::read_chunk(victim)
+        .expect("a sealed chunk")
+        .iter()
+        .flat_map(|b| match b {
+            gleaner_api::Batch::Metrics(m) => {
+                m.iter().map(|m| m.timestamp as u64).collect::<Vec<_>>()
+            }
+            gleaner_api::Batch::Logs(_) => vec![],
+        })
+        .collect();
+    assert!(!victim_ids.is_empty());
+    std::fs::remove_file(victim).unwrap();
+    fake.up();
+    // Written after the deletion: must go out too.
+    let late = requests * per..requests * per + per;
+    post_until_accepted(&listen, &body(late.clone()), Duration::from_secs(30));
+    let total = (late.end) as usize;
+    let want = total - victim_ids.len();
+    fake.wait_for(Duration::from_secs(60), "every other event", |lines| {
+        lines
+            .iter()
+            .map(|l| id_of(l))
+            .collect::<BTreeSet<_>>()
+            .len()
+            >= want
+    });
+    let got: BTreeSet<u64> = fake.lines().iter().map(|l| id_of(l)).collect();
+    for i in 0..late.end {
+        assert_eq!(got.contains(&i), !victim_ids.contains(&i), "event {i}");
+    }
+    let m = agent.wait_metrics("the buffer to drain", |m| {
+        metric(m, "gleaner_buffer_chunks", None) == 0.0
+    });
+    assert_eq!(
+        metric(
+            &m,
+            "gleaner_component_discarded_events_total",
+            Some("chunk_missing")
+        ),
+        victim_ids.len() as f64
+    );
+    assert!(
+        agent
+            .stderr()
+            .contains("chunk gone from the buffer directory")
+    );
     agent.signal("TERM");
     assert!(agent.wait_exit(Duration::from_secs(30)).success());
 }

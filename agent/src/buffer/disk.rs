@@ -9,6 +9,13 @@
 //! events under `drop_oldest`, even the one being delivered (its worker stops retrying it).
 //! A write error (disk full, I/O error) is retried every second with the group held, so its
 //! acknowledgements wait and nothing is lost; the error is logged and counted.
+//!
+//! A sealed chunk that cannot be read back does not stop delivery: one that vanished (deleted
+//! by hand) is skipped at once, one that stays unreadable (permissions, I/O errors) for
+//! [`UNREADABLE_TRIES`] tries is moved aside; either way its events (less those delivered
+//! before, per its progress marker) are counted as discarded under `chunk_missing` or
+//! `chunk_unreadable`, the gauges are corrected, and the next chunk goes. Errors that say
+//! nothing about the chunk (out of descriptors or memory) are retried for as long as they last.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -48,6 +55,8 @@ struct WriteReq {
 /// Events waiting for the writer, at most (bounds the memory of a slow disk).
 const WRITER_BUDGET: u32 = 4_096;
 
+pub use unreadable::UNREADABLE_TRIES;
+
 #[derive(Default)]
 struct Flags {
     input_closed: bool,
@@ -65,6 +74,8 @@ struct Inner {
     /// A chunk read started by a `next` that was dropped before it finished (the worker
     /// races `next` against its flush timer): the next call takes it over.
     reading: Mutex<Option<(u64, ChunkRead)>>,
+    /// Consecutive failed reads of the front chunk: (seq, count).
+    read_failures: Mutex<(u64, u32)>,
     /// Space was freed, or the buffer closed.
     space: Notify,
     /// A chunk was sealed, or the writer finished.
@@ -143,6 +154,7 @@ impl DiskBuffer {
             writer_budget: Arc::new(tokio::sync::Semaphore::new(WRITER_BUDGET as usize)),
             spare: Mutex::new(None),
             reading: Mutex::new(None),
+            read_failures: Mutex::new((0, 0)),
             space: Notify::new(),
             ready: Notify::new(),
             cfg,
@@ -238,6 +250,7 @@ impl DiskBuffer {
             pending.read = None;
             match result {
                 Ok(Ok((reader, sent))) => {
+                    *lock(&inner.read_failures) = (0, 0);
                     return Some(ChunkDelivery {
                         seq: meta.seq,
                         reader,
@@ -247,9 +260,19 @@ impl DiskBuffer {
                 Ok(Err(ReadChunkError::Corrupt { path, reason })) => {
                     inner.quarantine(&meta, &path, &reason)
                 }
+                Ok(Err(ReadChunkError::Io { source, .. }))
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    inner.skip(&meta, "chunk_missing", &source).await;
+                }
                 Ok(Err(e @ ReadChunkError::Io { .. })) => {
                     inner.metrics.error("buffer_read");
-                    error!(output = %inner.id, error = %e, "cannot read a chunk; retrying in 1s");
+                    let tries = inner.failed_read(meta.seq, &e);
+                    if tries >= UNREADABLE_TRIES {
+                        inner.skip(&meta, "chunk_unreadable", &e).await;
+                        continue;
+                    }
+                    error!(output = %inner.id, error = %e, tries, "cannot read a chunk; retrying in 1s");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
                 Err(e) => {
@@ -488,3 +511,4 @@ async fn write_group(inner: &Arc<Inner>, group: Vec<WriteReq>) {
 
 #[cfg(test)]
 mod tests;
+mod unreadable;

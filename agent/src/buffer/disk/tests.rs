@@ -249,3 +249,77 @@ async fn a_restart_resumes_after_the_events_marked_sent() {
         "done removes the marker with the chunk"
     );
 }
+
+/// Three sealed chunks of 3, 4 and 5 events, the first taken for delivery.
+async fn three_chunks(dir: &Path) -> (DiskBuffer, Arc<ComponentMetrics>, ChunkDelivery) {
+    let mut c = cfg(1 << 30, WhenFull::Block);
+    c.store.chunk_size = 1; // every batch seals its chunk
+    let (b, m) = open(dir, c).await;
+    let mut acks = Acknowledgements::new();
+    for (i, r) in [0..3, 3..7, 7..12].into_iter().enumerate() {
+        b.push(logs(r), Some(acks.token(i as u64))).await.unwrap();
+    }
+    for _ in 0..3 {
+        within(acks.recv()).await.unwrap();
+    }
+    assert_eq!(lock(&b.inner.store).sealed_len(), 3);
+    let mut first = within(b.next()).await.unwrap();
+    assert_eq!(ids(&mut first), vec![0, 1, 2]);
+    (b, m, first)
+}
+
+#[tokio::test]
+async fn a_deleted_chunk_is_skipped_counted_and_delivery_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, m, first) = three_chunks(dir.path()).await;
+    let victim = store::chunk_path(&dir.path().join("buf"), first.seq + 1);
+    std::fs::remove_file(&victim).unwrap();
+    b.done(first.seq).await;
+    let mut next = within(b.next()).await.unwrap();
+    assert_eq!(ids(&mut next), vec![7, 8, 9, 10, 11]);
+    assert_eq!(m.dropped_count("chunk_missing"), 4);
+    let snap = m.snapshot();
+    assert_eq!((snap.buffer_chunks, snap.buffer_events), (1, 5));
+    b.done(next.seq).await;
+    assert_eq!(m.snapshot().buffer_chunks, 0);
+}
+
+#[tokio::test]
+async fn a_deleted_chunk_counts_only_what_was_not_delivered_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, m, first) = three_chunks(dir.path()).await;
+    let victim = store::chunk_path(&dir.path().join("buf"), first.seq + 1);
+    // A marker left by an earlier run: its first 3 events went out then.
+    store::write_sent(&victim, 3).unwrap();
+    std::fs::remove_file(&victim).unwrap();
+    b.done(first.seq).await;
+    let mut next = within(b.next()).await.unwrap();
+    assert_eq!(ids(&mut next), vec![7, 8, 9, 10, 11]);
+    assert_eq!(m.dropped_count("chunk_missing"), 1);
+    assert!(std::fs::metadata(store::sent_path(&victim)).is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unreadable_chunk_is_moved_aside_after_its_tries() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, m, first) = three_chunks(dir.path()).await;
+    // A directory where the chunk was: it opens, but reading it fails (EISDIR), every time.
+    let victim = store::chunk_path(&dir.path().join("buf"), first.seq + 1);
+    std::fs::remove_file(&victim).unwrap();
+    std::fs::create_dir(&victim).unwrap();
+    b.done(first.seq).await;
+    let mut next = within(b.next()).await.unwrap();
+    assert_eq!(ids(&mut next), vec![7, 8, 9, 10, 11]);
+    assert_eq!(m.dropped_count("chunk_unreadable"), 4);
+    let errors = m.snapshot().errors;
+    assert!(
+        errors.contains(&("buffer_read", u64::from(UNREADABLE_TRIES))),
+        "{errors:?}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("corrupt"))
+            .unwrap()
+            .count(),
+        1
+    );
+}
