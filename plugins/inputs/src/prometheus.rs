@@ -4,7 +4,8 @@
 //!
 //! Modules: `parse` (our parser, zero-copy, the OpenMetrics conformance suite as a test),
 //! `model` (sample → metric, target labels, `honor_labels`), `scrape` (one HTTP scrape:
-//! auth, gzip, body limit, keep/drop, `sample_limit`, `label_limit`, synthetic series),
+//! auth, gzip, body limit, synthetic series), `samples` (page → metrics: keep/drop,
+//! `sample_limit`, `label_limit`, big pages checked then streamed in batches),
 //! `schedule` (target tasks, phases, concurrency bound), `target` (targets and the
 //! [`target::TargetSource`] seam), `shard` (stable hash, jump consistent hashing), `config`.
 //!
@@ -30,6 +31,7 @@ mod config;
 mod discovery;
 pub mod model;
 pub mod parse;
+mod samples;
 mod schedule;
 mod scrape;
 pub mod shard;
@@ -77,7 +79,9 @@ interval = "15s"
 ## Fail the scrape (up = 0, nothing shipped) past this many samples / labels per series; 0: none.
 # sample_limit = 0
 # label_limit = 0
-## Largest page, compressed or not.
+## Largest page, compressed or not. A scrape holds its page (plus 1,000 metrics at a time:
+## a page past 64KiB is checked, then parsed again and sent in batches as it goes), so the
+## memory of scrapes is about body_size_limit (twice with gzip) per scrape in flight.
 # body_size_limit = "64MiB"
 ## Parser for pages without a known Content-Type: "text" (0.0.4) or "openmetrics".
 # fallback_format = "text"

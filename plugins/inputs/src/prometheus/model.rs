@@ -89,6 +89,21 @@ pub(super) fn tags(
     tags
 }
 
+/// How many tags [`tags`] makes for a sample, without making them.
+pub(super) fn tag_count(s: &Sample<'_, '_>, target: &[(String, String)], honor: bool) -> usize {
+    let page = s.labels.iter().filter(|l| !l.is_empty()).count();
+    let kept_page_values = if honor {
+        target
+            .iter()
+            .filter(|(k, _)| s.labels.iter().any(|l| !l.is_empty() && l.name == k))
+            .count()
+    } else {
+        // A clash renames the page's label to `exported_<name>`: nothing is lost.
+        0
+    };
+    page + target.len() - kept_page_values
+}
+
 /// The synthetic series of one scrape, Prometheus's names.
 pub(super) struct Report {
     pub(super) up: bool,

@@ -161,18 +161,25 @@ async fn scrape_once(shared: Arc<Shared>, target: Target) {
     scrape_and_send(&shared, &target, &mut auth).await;
 }
 
-/// One scrape under a permit, then its batch; `false` when the pipeline is gone.
+/// One scrape under a permit, then its batches; `false` when the pipeline is gone. The
+/// permit is held until a streamed page is all sent, so `max_concurrent_scrapes` also
+/// bounds the pages held in memory.
 async fn scrape_and_send(shared: &Shared, target: &Target, auth: &mut super::config::Auth) -> bool {
-    let outcome = {
-        let Ok(_permit) = shared.permits.acquire().await else {
-            return false;
-        };
-        let client = scrape::client(&shared.client).await;
-        scrape::scrape(&shared.settings, client, auth, target).await
+    let Ok(_permit) = shared.permits.acquire().await else {
+        return false;
     };
+    let client = scrape::client(&shared.client).await;
+    let outcome = scrape::scrape(&shared.settings, client, auth, target, SEND_BATCH).await;
     if let Some(e) = &outcome.error {
         shared.metrics.error(e.reason());
         tracing::warn!(target_url = %target.url, error = %e, "scrape failed");
+    }
+    if let Some(mut stream) = outcome.stream {
+        while let Some(batch) = stream.recv().await {
+            if shared.out.send(Batch::Metrics(batch)).await.is_err() {
+                return false;
+            }
+        }
     }
     let mut metrics = outcome.metrics.into_iter();
     loop {

@@ -3,7 +3,9 @@
 //! parser from `Content-Type`, and turn every kept sample into a metric. A scrape either
 //! yields the whole page or fails as a whole: on any error (transport, status, gzip, parse,
 //! `sample_limit`, `label_limit`) its samples are dropped and only the synthetic series
-//! (`up` 0) remain. Pages past 64 KiB are decompressed and parsed on the blocking pool.
+//! (`up` 0) remain. Pages past 64 KiB are decompressed and parsed on the blocking pool, and
+//! their metrics come out in batches as they are built ([`super::samples`]), so a scrape
+//! holds about its page, not its page's metrics.
 
 use std::io::Read as _;
 use std::sync::Arc;
@@ -16,10 +18,12 @@ use http_body_util::Full;
 use super::config::{Auth, Settings};
 use super::model::{self, Report};
 use super::parse::{self, Format, ParseError};
+use super::samples;
 use super::target::Target;
 
-/// Pages at least this large (compressed) are handled off the runtime threads.
-const INLINE_LIMIT: usize = 64 * 1024;
+/// Pages at least this large (compressed) are handled off the runtime threads, and their
+/// metrics streamed in batches.
+pub(super) const INLINE_LIMIT: usize = 64 * 1024;
 
 /// Why a scrape failed.
 #[derive(Debug, thiserror::Error)]
@@ -80,68 +84,88 @@ impl ScrapeError {
     }
 }
 
-/// What one scrape produced: the metrics to ship (synthetic series last) and the error.
+/// What one scrape produced: the metrics to ship (the samples of a big page come first,
+/// through `stream`; then `metrics`, the synthetic series last) and the error.
 pub(super) struct Outcome {
+    pub(super) stream: Option<tokio::sync::mpsc::Receiver<Vec<Metric>>>,
     pub(super) metrics: Vec<Metric>,
     pub(super) error: Option<ScrapeError>,
 }
 
-/// Scrapes `target` once.
+/// Scrapes `target` once; a big page's metrics come in batches of `batch`.
 pub(super) async fn scrape(
     settings: &Arc<Settings>,
     client: Result<HttpClient, ScrapeError>,
     auth: &mut Auth,
     target: &Target,
+    batch: usize,
 ) -> Outcome {
     let start_ns = now_ns();
     // Every sample of a scrape carries its start time, in whole milliseconds (what remote
     // write keeps), unless the page gives one.
     let stamp = start_ns - start_ns.rem_euclid(1_000_000);
     let started = tokio::time::Instant::now();
-    let mut scraped = 0;
     let result = match client {
         Ok(c) => fetch(settings, &c, auth, target).await,
         Err(e) => Err(e),
     };
-    let result = match result {
-        Ok((body, format)) => {
-            let settings = Arc::clone(settings);
-            let labels = target.labels().to_vec();
-            let url = http_client::display_url(&target.url);
-            let big = body.len() >= INLINE_LIMIT;
-            let work = move || samples(&settings, &body, format, &labels, stamp, &url);
-            let (n, r) = if big {
-                match tokio::task::spawn_blocking(work).await {
-                    Ok(done) => done,
-                    // The blocking pool is gone: the agent is stopping.
-                    Err(e) => (
-                        0,
-                        Err(ScrapeError::Task {
-                            url: http_client::display_url(&target.url),
-                            message: e.to_string(),
-                        }),
-                    ),
-                }
-            } else {
-                work()
-            };
-            scraped = n;
-            r
+    let url = || http_client::display_url(&target.url);
+    let labels = target.labels().to_vec();
+    let (scraped, result, stream) = match result {
+        Err(e) => (0, Err(e), None),
+        Ok((body, format)) if body.len() < INLINE_LIMIT => {
+            let (n, r) = samples::collect(settings, &body, format, &labels, stamp, &url());
+            (n, r.map(|m| (m.len(), m)), None)
         }
-        Err(e) => Err(e),
+        Ok((body, format)) => {
+            let s = Arc::clone(settings);
+            let u = url();
+            let checked = tokio::task::spawn_blocking(move || {
+                let r = samples::check(&s, &body, format, &labels, &u);
+                (body, labels, r)
+            })
+            .await;
+            match checked {
+                Err(e) => (0, Err(task_error(url(), &e)), None),
+                Ok((_, _, Err((n, e)))) => (n, Err(e), None),
+                Ok((body, labels, Ok(counts))) => {
+                    let (tx, rx) = tokio::sync::mpsc::channel(1);
+                    let s = Arc::clone(settings);
+                    // Ends when the page is done or the receiver is gone.
+                    drop(tokio::task::spawn_blocking(move || {
+                        samples::stream(&s, &body, format, &labels, stamp, batch, &mut |b| {
+                            tx.blocking_send(b).is_ok()
+                        })
+                    }));
+                    (counts.scraped, Ok((counts.kept, Vec::new())), Some(rx))
+                }
+            }
+        }
     };
-    let (mut metrics, error) = match result {
-        Ok(m) => (m, None),
-        Err(e) => (Vec::new(), Some(e)),
+    let (mut metrics, post_relabeling, error) = match result {
+        Ok((kept, m)) => (m, kept, None),
+        Err(e) => (Vec::new(), 0, Some(e)),
     };
     let report = Report {
         up: error.is_none(),
         duration_seconds: started.elapsed().as_secs_f64(),
         scraped,
-        post_relabeling: metrics.len(),
+        post_relabeling,
     };
     model::synthetic(&report, target.labels(), stamp, &mut metrics);
-    Outcome { metrics, error }
+    Outcome {
+        stream,
+        metrics,
+        error,
+    }
+}
+
+/// The blocking pool is gone: the agent is stopping.
+fn task_error(url: String, e: &tokio::task::JoinError) -> ScrapeError {
+    ScrapeError::Task {
+        url,
+        message: e.to_string(),
+    }
 }
 
 /// GET the page; returns the uncompressed body and its format.
@@ -223,81 +247,6 @@ fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, String> {
         return Err(format!("body larger than {limit} bytes once inflated"));
     }
     Ok(out)
-}
-
-/// Parses a page into metrics (keep/drop, limits); returns the samples scraped and the
-/// metrics or the error.
-fn samples(
-    settings: &Settings,
-    body: &[u8],
-    format: Format,
-    target: &[(String, String)],
-    stamp: i64,
-    url: &str,
-) -> (usize, Result<Vec<Metric>, ScrapeError>) {
-    let mut out: Vec<Metric> = Vec::new();
-    let mut kept = 0usize;
-    let mut too_many_labels: Option<usize> = None;
-    let parsed = parse::parse(body, format, &mut |s| {
-        if !settings.names.passes(s.name) {
-            return;
-        }
-        kept += 1;
-        if settings.sample_limit > 0 && kept > settings.sample_limit {
-            // Keep counting; the scrape fails below.
-            out = Vec::new();
-            return;
-        }
-        let tags = model::tags(s, target, settings.honor_labels);
-        if settings.label_limit > 0 && tags.len() + 1 > settings.label_limit {
-            too_many_labels = Some(too_many_labels.unwrap_or(0).max(tags.len() + 1));
-            return;
-        }
-        let ts = match s.timestamp_ns {
-            Some(t) if settings.honor_timestamps => t,
-            _ => stamp,
-        };
-        out.push(model::metric(
-            s.name,
-            s.value,
-            ts,
-            model::kind(s.family_type),
-            tags,
-        ));
-    });
-    let scraped = match parsed {
-        Ok(n) => n,
-        Err(source) => {
-            return (
-                0,
-                Err(ScrapeError::Parse {
-                    url: url.to_owned(),
-                    source,
-                }),
-            );
-        }
-    };
-    if settings.sample_limit > 0 && kept > settings.sample_limit {
-        return (
-            scraped,
-            Err(ScrapeError::SampleLimit {
-                url: url.to_owned(),
-                samples: kept,
-                limit: settings.sample_limit,
-            }),
-        );
-    }
-    if let Some(labels) = too_many_labels {
-        return (
-            scraped,
-            Err(ScrapeError::LabelLimit {
-                url: url.to_owned(),
-                labels,
-                limit: settings.label_limit,
-            }),
-        );
-    }
-    (scraped, Ok(out))
 }
 
 /// The client for the next scrape: made on first use, then shared (it is a pooled handle).

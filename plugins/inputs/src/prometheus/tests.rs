@@ -1,10 +1,12 @@
 //! Input tests: config validation, and whole scrapes in once mode against a scripted
 //! endpoint (`tests/server.rs`): mapping and target labels, formats, honor_*, keep/drop,
 //! limits, failures (garbage, hang, status, size) shipping only `up` 0, auth, gzip; the
-//! schedule's phases and target-set changes are in `tests/schedule.rs`.
+//! schedule's phases and target-set changes are in `tests/schedule.rs`, big (streamed) pages
+//! in `tests/stream.rs`.
 
 mod schedule;
 mod server;
+mod stream;
 
 use std::sync::Arc;
 
