@@ -15,8 +15,8 @@
 //! - **Shutdown.** On the signal the loop stops accepting, closes the socket and waits for
 //!   its connections, which watch the same signal.
 //!
-//! Idle and header timeouts belong to the protocol: [`http`] serves HTTP/1.1 connections
-//! with them; raw-TCP listeners put a timeout on each read.
+//! Idle and header timeouts belong to the protocol: `http` (feature `http-server`) serves
+//! HTTP/1.1 connections with them; raw-TCP listeners put a timeout on each read.
 
 #[cfg(feature = "http-server")]
 pub mod http;
