@@ -1,12 +1,14 @@
 //! One HTTP request: routing, the write flow, and InfluxDB-style answers.
 //!
 //! Write flow: authenticate, read `precision`, check `Content-Encoding` and
-//! `Content-Length`, reserve the body's size in the listener's body memory (waiting up to
-//! `read_timeout`, then 503 + Retry-After), read the body within `max_body_size` and
-//! `read_timeout`, then parse and send it in pieces (`ingest.rs`) and wait for the outcome of
+//! `Content-Length`, reserve room in the listener's body memory (waiting up to
+//! `read_timeout`, then 503 + Retry-After): a plain body is cut as it arrives and needs room
+//! for about two pieces, a gzip body is read whole within `max_body_size` and needs its
+//! size. Then `ingest.rs` parses and sends the body in pieces and waits for the outcome of
 //! every piece. The answer is 204 only when every line was valid and every piece was
 //! delivered; 400 names the first bad line (the valid lines of the body are delivered all the
-//! same); 503 means some of it was not taken and the client should retry. v1 errors are
+//! same); 503 means some of it was not taken and the client should retry; 413, 408 or 400
+//! when a plain body fails part-way (its first pieces may have been delivered). v1 errors are
 //! `{"error": ...}`, v2 errors `{"code": ..., "message": ...}`.
 
 use std::sync::Arc;
@@ -25,7 +27,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use super::acks::AckRegistry;
 use super::body::{self, GunzipError, ReadBodyError};
 use super::config::Settings;
-use super::ingest::{self, Refusal};
+use super::ingest::{self, Body, Refusal};
 use super::query::Query;
 
 /// The response type of every route.
@@ -46,10 +48,10 @@ pub(crate) struct Shared {
     pub(crate) bodies: BodyMemory,
 }
 
-/// The listener's memory for request bodies: a request reserves its body's size (its
-/// `Content-Length`, else `max_body_size`) before reading it and gives it back once the body
-/// is parsed, so however many writes arrive at once, the bodies held total at most
-/// `max_body_size` (four concurrent 7 MB writes once held 2.5 GB between them).
+/// The listener's memory for request bodies: a request reserves what its body will hold (see
+/// the module doc) before reading it and gives it back once the body is parsed, so however
+/// many writes arrive at once, the bodies held total at most `max_body_size` (four
+/// concurrent 7 MB writes once held 2.5 GB between them).
 #[derive(Debug)]
 pub(crate) struct BodyMemory {
     kib: Arc<tokio::sync::Semaphore>,
@@ -86,6 +88,8 @@ const VERSION: &str = concat!("gleaner-", env!("CARGO_PKG_VERSION"));
 const RETRY: &str = "the agent did not take the points (shutting down or an output failed); retry";
 const FULL: &str = "the agent's buffers are full (a destination is slow or down); retry later";
 const BUSY: &str = "the agent is reading as many request bodies as it holds at once; retry later";
+/// What a plain body reserves of the body memory: about two pieces.
+const PLAIN_HOLD: u64 = 2 * super::pieces::PIECE_BYTES as u64;
 
 /// Which write API a request uses: it decides the precision values and the error shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,36 +188,35 @@ async fn write(shared: &Shared, req: Request<Incoming>, api: Api) -> Resp {
         return reject(req, too_large(api)).await;
     }
 
-    // Room for the body first: its size when announced (hyper holds the body to it), else
-    // the limit.
-    let reserve = length.unwrap_or(limit).min(limit);
+    // Room for the body first. A plain body is cut as it arrives: it needs room for the
+    // piece being cut (its size when announced and smaller). A gzip body is held whole:
+    // its size when announced (hyper holds the body to it), else the limit.
+    let reserve = match (gzip, length) {
+        (false, Some(n)) => n.min(PLAIN_HOLD),
+        (false, None) => PLAIN_HOLD,
+        (true, Some(n)) => n,
+        (true, None) => limit,
+    }
+    .min(limit);
     let wait_until = tokio::time::Instant::now() + settings.read_timeout;
     let Some(hold) = shared.bodies.reserve(reserve, wait_until).await else {
         shared.metrics.error("busy");
         let r = retry_later(error(api, StatusCode::SERVICE_UNAVAILABLE, BUSY));
         return reject(req, r).await;
     };
-    let prealloc = length.map_or(0, |n| n.min(limit));
-    let raw =
+    let body = if gzip {
+        let prealloc = length.map_or(0, |n| n.min(limit));
         match body::read_limited(req.into_body(), prealloc, limit, settings.read_timeout).await {
-            Ok(raw) => raw,
-            Err(e) => {
-                let (reason, status) = match e {
-                    ReadBodyError::TooLarge { .. } => {
-                        shared.metrics.error("too_large");
-                        return too_large(api);
-                    }
-                    ReadBodyError::Timeout { .. } => ("timeout", StatusCode::REQUEST_TIMEOUT),
-                    ReadBodyError::Io { .. } => ("read_body", StatusCode::BAD_REQUEST),
-                };
-                shared.metrics.error(reason);
-                return error(api, status, &e.to_string());
-            }
-        };
+            Ok(raw) => Body::Gzip(raw),
+            Err(e) => return read_failed(shared, api, e),
+        }
+    } else {
+        Body::Plain(req.into_body())
+    };
 
-    let deadline = tokio::time::Instant::now() + settings.write_timeout;
-    let report = match ingest::ingest(shared, raw, gzip, precision, deadline, hold).await {
+    let report = match ingest::ingest(shared, body, precision, hold).await {
         Ok(r) => r,
+        Err(Refusal::Read(e)) => return read_failed(shared, api, e),
         Err(Refusal::Gzip(GunzipError::TooLarge { .. })) => {
             shared.metrics.error("too_large");
             return too_large(api);
@@ -251,6 +254,20 @@ async fn write(shared: &Shared, req: Request<Incoming>, api: Api) -> Resp {
             error(api, StatusCode::BAD_REQUEST, &msg)
         }
     }
+}
+
+/// The answer to a body that could not be read to its end.
+fn read_failed(shared: &Shared, api: Api, e: ReadBodyError) -> Resp {
+    let (reason, status) = match e {
+        ReadBodyError::TooLarge { .. } => {
+            shared.metrics.error("too_large");
+            return too_large(api);
+        }
+        ReadBodyError::Timeout { .. } => ("timeout", StatusCode::REQUEST_TIMEOUT),
+        ReadBodyError::Io { .. } => ("read_body", StatusCode::BAD_REQUEST),
+    };
+    shared.metrics.error(reason);
+    error(api, status, &e.to_string())
 }
 
 /// Adds `Retry-After: 1` to a 503.

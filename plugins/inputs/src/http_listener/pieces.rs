@@ -1,12 +1,13 @@
-//! A write body parsed piece by piece: at most `max_lines` lines (and about [`PIECE_BYTES`])
-//! at a time, so what a request holds parsed is bounded by the pipeline's event budget
-//! instead of growing with the body (a 28 MB body of short lines parsed whole held 4,000,000
-//! metrics, about 2.5 GB).
+//! A write body cut into pieces and parsed piece by piece: at most `max_lines` lines (and
+//! about [`PIECE_BYTES`]) at a time, so what a request holds parsed is bounded by the
+//! pipeline's event budget instead of growing with the body (a 28 MB body of short lines
+//! parsed whole held 4,000,000 metrics, about 2.5 GB).
 //!
-//! A gzip body is decompressed as it is cut, a block at a time; only the compressed body and
-//! the current piece are in memory. [`check_gzip`] first reads it through once without
-//! keeping anything, so a body that is too large or corrupt is refused before any piece of
-//! it is delivered.
+//! [`Splitter`] takes the body's bytes as they come (frames of a plain body as they arrive,
+//! blocks of a gzip body as they are decompressed by [`GzipPieces`]) and hands out complete
+//! pieces; only what is not yet handed out is kept. [`check_gzip`] first reads a gzip body
+//! through without keeping anything, so a body that is too large or corrupt is refused before
+//! any piece of it is delivered.
 
 use std::io::{Cursor, Read};
 
@@ -30,135 +31,131 @@ pub(crate) struct Piece {
     pub(crate) errors: Vec<LineError>,
 }
 
-/// Where the body's bytes come from.
-enum Source {
-    Plain {
-        body: Vec<u8>,
-        pos: usize,
-    },
-    Gzip {
-        decoder: flate2::read::MultiGzDecoder<Cursor<Vec<u8>>>,
-        /// Decompressed bytes not yet handed out.
-        buf: Vec<u8>,
-        /// How much of `buf` the cutter has scanned.
-        scanned: usize,
-        eof: bool,
-    },
+/// The bytes of one piece, not yet parsed.
+#[derive(Debug)]
+pub(crate) struct RawPiece {
+    /// The body's line number of its first line.
+    pub(crate) first_line: usize,
+    /// Its lines.
+    pub(crate) bytes: Vec<u8>,
 }
 
-/// A body to parse in pieces; owned, so each step can run on the blocking pool.
-pub(crate) struct Pieces {
-    source: Source,
+impl RawPiece {
+    /// Parses the piece; lines without a timestamp get `now`.
+    pub(crate) fn parse(&self, precision: Precision, now: i64) -> Piece {
+        let ParseOutput {
+            metrics,
+            mut errors,
+        } = parse_lines(&self.bytes, precision, now);
+        for e in &mut errors {
+            e.line += self.first_line - 1;
+        }
+        Piece { metrics, errors }
+    }
+}
+
+/// Cuts a body fed to it in order into pieces at the parser's line ends.
+#[derive(Debug)]
+pub(crate) struct Splitter {
+    buf: Vec<u8>,
+    /// Where the next piece starts in `buf`.
+    start: usize,
+    /// How far the cutter has scanned in `buf`.
+    scanned: usize,
+    /// Line ends found in the piece so far.
+    lines: usize,
+    first_line: usize,
     cutter: Cutter,
     max_lines: usize,
-    precision: Precision,
-    now: i64,
 }
 
-impl std::fmt::Debug for Pieces {
+impl Splitter {
+    pub(crate) fn new(max_lines: usize) -> Self {
+        Splitter {
+            buf: Vec::new(),
+            start: 0,
+            scanned: 0,
+            lines: 0,
+            first_line: 1,
+            cutter: Cutter::new(),
+            max_lines: max_lines.max(1),
+        }
+    }
+
+    /// Appends the body's next bytes.
+    pub(crate) fn push(&mut self, data: &[u8]) {
+        // What was handed out is dropped once it is at least half the buffer: each byte is
+        // moved at most about once.
+        if self.start > 0 && self.start * 2 >= self.buf.len() {
+            self.buf.drain(..self.start);
+            self.scanned -= self.start;
+            self.start = 0;
+        }
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The next complete piece; at the end of the body (`eof`) also what is left.
+    pub(crate) fn next(&mut self, eof: bool) -> Option<RawPiece> {
+        let scan = self.cutter.scan(
+            &self.buf[self.scanned..],
+            self.max_lines - self.lines,
+            (self.start + PIECE_BYTES).saturating_sub(self.scanned),
+        );
+        self.scanned += scan.consumed;
+        self.lines += scan.lines;
+        if !(scan.at_line_end || (eof && self.scanned > self.start)) {
+            return None;
+        }
+        let piece = RawPiece {
+            first_line: self.first_line,
+            bytes: self.buf[self.start..self.scanned].to_vec(),
+        };
+        self.start = self.scanned;
+        self.lines = 0;
+        self.first_line = self.cutter.newlines() + 1;
+        Some(piece)
+    }
+}
+
+/// A gzip body (checked with [`check_gzip`] first) decompressed and cut a block at a time;
+/// owned, so each step can run on the blocking pool.
+pub(crate) struct GzipPieces {
+    decoder: flate2::read::MultiGzDecoder<Cursor<Vec<u8>>>,
+    splitter: Splitter,
+    eof: bool,
+}
+
+impl std::fmt::Debug for GzipPieces {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pieces")
-            .field("max_lines", &self.max_lines)
+        f.debug_struct("GzipPieces")
+            .field("splitter", &self.splitter)
             .finish_non_exhaustive()
     }
 }
 
-impl Pieces {
-    /// Pieces of a plain body.
-    pub(crate) fn plain(body: Vec<u8>, max_lines: usize, precision: Precision, now: i64) -> Self {
-        Pieces {
-            source: Source::Plain { body, pos: 0 },
-            cutter: Cutter::new(),
-            max_lines: max_lines.max(1),
-            precision,
-            now,
+impl GzipPieces {
+    pub(crate) fn new(compressed: Vec<u8>, max_lines: usize) -> Self {
+        GzipPieces {
+            decoder: flate2::read::MultiGzDecoder::new(Cursor::new(compressed)),
+            splitter: Splitter::new(max_lines),
+            eof: false,
         }
     }
 
-    /// Pieces of a gzip body (checked with [`check_gzip`] first).
-    pub(crate) fn gzip(
-        compressed: Vec<u8>,
-        max_lines: usize,
-        precision: Precision,
-        now: i64,
-    ) -> Self {
-        Pieces {
-            source: Source::Gzip {
-                decoder: flate2::read::MultiGzDecoder::new(Cursor::new(compressed)),
-                buf: Vec::new(),
-                scanned: 0,
-                eof: false,
-            },
-            cutter: Cutter::new(),
-            max_lines: max_lines.max(1),
-            precision,
-            now,
-        }
-    }
-
-    /// The next piece, parsed; `None` after the last.
-    pub(crate) fn next_piece(&mut self) -> Option<Result<Piece, GunzipError>> {
-        let first_line = self.cutter.newlines() + 1;
-        let (precision, now) = (self.precision, self.now);
-        let parse = |bytes: &[u8]| {
-            let ParseOutput {
-                metrics,
-                mut errors,
-            } = parse_lines(bytes, precision, now);
-            for e in &mut errors {
-                e.line += first_line - 1;
+    /// The next piece; `None` after the last.
+    pub(crate) fn next_piece(&mut self) -> Option<Result<RawPiece, GunzipError>> {
+        let mut block = vec![0; GZIP_BLOCK];
+        loop {
+            if let Some(p) = self.splitter.next(self.eof) {
+                return Some(Ok(p));
             }
-            Piece { metrics, errors }
-        };
-        match &mut self.source {
-            Source::Plain { body, pos } => {
-                if *pos >= body.len() {
-                    return None;
-                }
-                let rest = &body[*pos..];
-                let scan = self.cutter.scan(rest, self.max_lines, PIECE_BYTES);
-                *pos += scan.consumed;
-                Some(Ok(parse(&rest[..scan.consumed])))
+            if self.eof {
+                return None;
             }
-            Source::Gzip {
-                decoder,
-                buf,
-                scanned,
-                eof,
-            } => {
-                let mut lines = 0;
-                loop {
-                    let scan = self.cutter.scan(
-                        &buf[*scanned..],
-                        self.max_lines - lines,
-                        PIECE_BYTES.saturating_sub(*scanned),
-                    );
-                    *scanned += scan.consumed;
-                    lines += scan.lines;
-                    if scan.at_line_end || (*eof && *scanned > 0) {
-                        let piece = parse(&buf[..*scanned]);
-                        // What is left is less than a block: moving it is cheap.
-                        buf.drain(..*scanned);
-                        *scanned = 0;
-                        return Some(Ok(piece));
-                    }
-                    if *eof {
-                        return None;
-                    }
-                    let have = buf.len();
-                    buf.resize(have + GZIP_BLOCK, 0);
-                    match decoder.read(&mut buf[have..]) {
-                        Ok(0) => {
-                            buf.truncate(have);
-                            *eof = true;
-                        }
-                        Ok(n) => buf.truncate(have + n),
-                        Err(e) => {
-                            buf.truncate(have);
-                            return Some(Err(GunzipError::Invalid(e)));
-                        }
-                    }
-                }
+            match self.decoder.read(&mut block) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.splitter.push(&block[..n]),
+                Err(e) => return Some(Err(GunzipError::Invalid(e))),
             }
         }
     }

@@ -29,10 +29,10 @@ fn whole(body: &[u8]) -> ParseOutput {
     parse_lines(body, Precision::Nanoseconds, 42)
 }
 
-fn in_pieces(mut p: Pieces, max_lines: usize) -> ParseOutput {
+fn collect(pieces: impl Iterator<Item = RawPiece>, max_lines: usize) -> ParseOutput {
     let mut out = ParseOutput::default();
-    while let Some(piece) = p.next_piece() {
-        let piece = piece.expect("piece");
+    for raw in pieces {
+        let piece = raw.parse(Precision::Nanoseconds, 42);
         assert!(
             piece.metrics.len() + piece.errors.len() <= max_lines,
             "a piece has more than {max_lines} lines"
@@ -41,6 +41,27 @@ fn in_pieces(mut p: Pieces, max_lines: usize) -> ParseOutput {
         out.errors.extend(piece.errors);
     }
     out
+}
+
+/// A plain body fed to a splitter in frames of `frame` bytes.
+fn plain_pieces(body: &[u8], frame: usize, max_lines: usize) -> Vec<RawPiece> {
+    let mut s = Splitter::new(max_lines);
+    let mut out = Vec::new();
+    for chunk in body.chunks(frame) {
+        s.push(chunk);
+        while let Some(p) = s.next(false) {
+            out.push(p);
+        }
+    }
+    while let Some(p) = s.next(true) {
+        out.push(p);
+    }
+    out
+}
+
+fn gzip_pieces(body: &[u8], max_lines: usize) -> Vec<RawPiece> {
+    let mut g = GzipPieces::new(gzip(body), max_lines);
+    std::iter::from_fn(|| g.next_piece().map(|r| r.expect("piece"))).collect()
 }
 
 fn gzip(body: &[u8]) -> Vec<u8> {
@@ -54,14 +75,20 @@ fn pieces_parse_as_the_whole_body() {
     let expected = whole(TRICKY.as_bytes());
     assert!(!expected.errors.is_empty() && expected.metrics.len() > 5);
     for max in [1, 2, 3, 5, 100] {
-        let plain = Pieces::plain(TRICKY.into(), max, Precision::Nanoseconds, 42);
+        for frame in [1, 2, 7, 64, 1 << 20] {
+            let plain = plain_pieces(TRICKY.as_bytes(), frame, max);
+            let got = collect(plain.into_iter(), max);
+            assert_eq!(
+                got, expected,
+                "plain, {max} lines a piece, frames of {frame}"
+            );
+        }
+        let gz = gzip_pieces(TRICKY.as_bytes(), max);
         assert_eq!(
-            in_pieces(plain, max),
+            collect(gz.into_iter(), max),
             expected,
-            "plain, {max} lines a piece"
+            "gzip, {max} lines a piece"
         );
-        let gz = Pieces::gzip(gzip(TRICKY.as_bytes()), max, Precision::Nanoseconds, 42);
-        assert_eq!(in_pieces(gz, max), expected, "gzip, {max} lines a piece");
     }
 }
 
@@ -94,11 +121,10 @@ fn the_cutter_finds_the_parsers_line_ends_byte_by_byte() {
 #[test]
 fn a_large_body_goes_in_pieces_of_the_asked_size() {
     let body: String = (0..10_000).map(|i| format!("m v={i}i\n")).collect();
-    let mut p = Pieces::plain(body.into(), 1_000, Precision::Nanoseconds, 0);
-    let mut sizes = Vec::new();
-    while let Some(piece) = p.next_piece() {
-        sizes.push(piece.expect("piece").metrics.len());
-    }
+    let sizes: Vec<usize> = plain_pieces(body.as_bytes(), 16 * 1024, 1_000)
+        .iter()
+        .map(|p| p.parse(Precision::Nanoseconds, 0).metrics.len())
+        .collect();
     assert_eq!(sizes, vec![1_000; 10]);
 }
 
@@ -106,13 +132,28 @@ fn a_large_body_goes_in_pieces_of_the_asked_size() {
 fn long_lines_end_a_piece_past_its_byte_size() {
     let line = format!("m s=\"{}\"\n", "x".repeat(100_000));
     let body = line.repeat(30);
-    let mut p = Pieces::gzip(gzip(body.as_bytes()), 1_000, Precision::Nanoseconds, 0);
-    let mut sizes = Vec::new();
-    while let Some(piece) = p.next_piece() {
-        sizes.push(piece.expect("piece").metrics.len());
-    }
+    let sizes: Vec<usize> = gzip_pieces(body.as_bytes(), 1_000)
+        .iter()
+        .map(|p| p.parse(Precision::Nanoseconds, 0).metrics.len())
+        .collect();
     // 11 lines make the first line end past 1 MiB.
     assert_eq!(sizes, vec![11, 11, 8]);
+}
+
+#[test]
+fn the_splitter_keeps_only_what_it_has_not_handed_out() {
+    let body = "m v=1i\n".repeat(100_000);
+    let mut s = Splitter::new(1_000);
+    let mut biggest = 0;
+    for chunk in body.as_bytes().chunks(64 * 1024) {
+        s.push(chunk);
+        biggest = biggest.max(s.buf.capacity());
+        while s.next(false).is_some() {}
+    }
+    assert!(
+        biggest <= 4 * 64 * 1024,
+        "{biggest} bytes held for frames of 64 KiB"
+    );
 }
 
 #[test]

@@ -111,3 +111,31 @@ async fn bodies_held_at_once_total_at_most_max_body_size() {
     assert_eq!(answer(again).await.status, StatusCode::NO_CONTENT);
     stop(h).await;
 }
+
+#[tokio::test]
+async fn a_plain_body_is_cut_as_it_arrives() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut h = start(LISTEN).await;
+    let body: String = (0..4_000).map(|i| format!("m n={i}i {i}\n")).collect();
+    let mut client = TcpStream::connect(h.addr).await.unwrap();
+    let head = format!(
+        "POST /write HTTP/1.1\r\nhost: x\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    client.write_all(head.as_bytes()).await.unwrap();
+    // The first half: its pieces go out while the rest has not been sent.
+    let half = body.len() / 2;
+    client.write_all(&body.as_bytes()[..half]).await.unwrap();
+    let first = take(&mut h.rx).await;
+    assert_eq!(first.len(), 1_000);
+    assert_eq!(first[0].timestamp, 0);
+    client.write_all(&body.as_bytes()[half..]).await.unwrap();
+    let mut got = first.len();
+    while got < 4_000 {
+        got += take(&mut h.rx).await.len();
+    }
+    let mut answer = vec![0; 12];
+    client.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 204");
+    stop(h).await;
+}
