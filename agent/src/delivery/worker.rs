@@ -239,7 +239,7 @@ impl OutputWorker {
                     })
                 }
             };
-            let Some(b) = next else { return None };
+            let b = next?;
             // The last request's body, when the output let go of it: a request body is about
             // a megabyte, and a fresh one every request costs its page faults again.
             let mut buf = std::mem::take(spare_body);
