@@ -315,11 +315,16 @@ fn report_orphans(data_dir: &std::path::Path, outputs: &[BuiltOutput]) {
     }
 }
 
+/// The drop reason of events an output abandons at the shutdown timeout.
+const ABANDONED: &str = "shutdown_timeout";
+/// How long the workers and the router get to stop once the shutdown timeout has passed.
+const ABORT_GRACE: Duration = Duration::from_secs(1);
+
 /// A running pipeline.
 pub struct Running {
     inputs: Vec<(PluginId, JoinHandle<()>)>,
     router: JoinHandle<()>,
-    outputs: Vec<(PluginId, JoinHandle<()>)>,
+    outputs: Vec<(PluginId, JoinHandle<()>, Arc<ComponentMetrics>)>,
     input_shutdown: ShutdownTrigger,
     abort: ShutdownTrigger,
     filter_shutdown: ShutdownTrigger,
@@ -378,6 +383,7 @@ impl Built {
                 (Some(d), true) => Some(d.join("dead").join(&*o.id)),
                 _ => None,
             };
+            let metrics = Arc::clone(&o.metrics);
             let worker = OutputWorker {
                 id: Arc::clone(&o.id),
                 output: o.output,
@@ -392,7 +398,7 @@ impl Built {
                 stopping: in_sd.clone(),
                 abort: abort_sd.clone(),
             };
-            output_tasks.push((o.id, tokio::spawn(worker.run())));
+            output_tasks.push((o.id, tokio::spawn(worker.run()), metrics));
         }
 
         let mut tags: Vec<(String, String)> = agent
@@ -484,6 +490,12 @@ impl Running {
         } = self;
         input_shutdown.trigger();
         let deadline = tokio::time::Instant::now() + shutdown_timeout;
+        // Abandoned events are counted under `shutdown_timeout` (by the workers and the
+        // router) only while stopping: what is added from here on is this stop's.
+        let counted: Vec<(PluginId, Arc<ComponentMetrics>, u64)> = outputs
+            .iter()
+            .map(|(id, _, m)| (Arc::clone(id), Arc::clone(m), m.dropped_count(ABANDONED)))
+            .collect();
         let mut clean = true;
         for (id, mut h) in inputs {
             if tokio::time::timeout_at(deadline, &mut h).await.is_err() {
@@ -498,7 +510,7 @@ impl Running {
             if let Err(e) = router.await {
                 error!(error = %e, "router task failed");
             }
-            for (id, h) in outputs {
+            for (id, h, _) in outputs {
                 if let Err(e) = h.await {
                     error!(output = %id, error = %e, "output task failed");
                 }
@@ -509,15 +521,27 @@ impl Running {
             clean = false;
             warn!("shutdown timeout reached: abandoning retries");
             abort.trigger();
-            // Workers return promptly once aborted (they count what they leave behind).
-            if tokio::time::timeout(Duration::from_secs(5), &mut drain)
-                .await
-                .is_err()
-            {
-                error!("outputs did not stop after the abort signal");
+            // Workers stop within a request once aborted, and count what they leave behind;
+            // the router then finds their queues closed and counts what it still held.
+            if tokio::time::timeout(ABORT_GRACE, &mut drain).await.is_err() {
+                error!(
+                    "outputs did not stop after the abort signal; their counts below may be short"
+                );
             }
         }
         filter_shutdown.trigger();
+        let mut total = 0;
+        for (id, metrics, before) in counted {
+            let events = metrics.dropped_count(ABANDONED).saturating_sub(before);
+            if events > 0 {
+                total += events;
+                error!(output = %id, events, "events abandoned at shutdown: not delivered within shutdown_timeout");
+            }
+        }
+        if total > 0 {
+            clean = false;
+            error!(events = total, "events abandoned at shutdown, all outputs");
+        }
         clean
     }
 }

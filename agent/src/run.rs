@@ -200,7 +200,9 @@ pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
     if clean {
         info!("stopped cleanly");
     } else {
-        warn!("stopped; some events may not have been delivered (see discarded_events_total)");
+        warn!(
+            "stopped before everything was delivered (abandoned events are logged above, per output)"
+        );
     }
     Ok(())
 }

@@ -24,7 +24,8 @@ http_listen = "127.0.0.1:8686"
 shutdown_timeout = "30s"
 ## Capacity of each output's queue, in batches (a full queue pushes back on the inputs).
 # queue_batches = 64
-## Events in flight between the inputs and the output buffers, at most: bounds memory.
+## Events in flight between the inputs and the output buffers, at most: bounds memory. No
+## batch is larger: an input's larger batch enters the pipeline in pieces of this size.
 # max_in_flight_events = 4096
 
 ## Tags added to every metric (a metric's own tag of the same name wins).

@@ -244,7 +244,20 @@ impl Agent {
     /// # Panics
     /// After 30 s.
     pub fn wait_metrics(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        self.wait_metrics_for(Duration::from_secs(30), what, pred)
+    }
+
+    /// Polls `/metrics` until `pred` holds for its body, for at most `limit`.
+    ///
+    /// # Panics
+    /// After `limit`.
+    pub fn wait_metrics_for(
+        &self,
+        limit: Duration,
+        what: &str,
+        pred: impl Fn(&str) -> bool,
+    ) -> String {
+        let deadline = Instant::now() + limit;
         loop {
             if let Ok(r) = http(&self.telemetry_addr, "GET", "/metrics", &[], b"")
                 && pred(&r.body)

@@ -11,10 +11,15 @@
 //! `<data_dir>/dead/<output-id>/` with `dead_letter = true`. A delivery is reported done
 //! only when every event in it was accepted or rejected for good.
 //!
-//! Stopping: a memory buffer is drained until `shutdown_timeout` (what is left then is
-//! counted as dropped). A disk buffer keeps delivering while sends succeed; after the first
-//! failure once the agent is stopping, it stops and leaves the chunk on disk for the next
-//! start (at-least-once: the requests of that chunk already sent are sent again).
+//! Stopping: a memory buffer is drained until `shutdown_timeout`. At the deadline (the abort
+//! signal) the worker stops between requests, or in the middle of a send or a retry delay,
+//! closes its memory queue so nothing more is pushed into it, and counts every event it
+//! abandons under `shutdown_timeout`: the rest of the delivery in hand (the request being
+//! sent or retried, split halves, what the planner carries) and what is still queued. The
+//! router counts what it can no longer push; the pipeline logs the total per output. A disk
+//! buffer keeps delivering while sends succeed; after the first failure once the agent is
+//! stopping, it stops and leaves the chunk on disk for the next start (at-least-once: the
+//! requests of that chunk already sent are sent again).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,6 +34,9 @@ use super::backoff::Backoff;
 use super::dead_letter::DeadLetter;
 use super::plan::Planner;
 use crate::buffer::{Delivery, OutputBuffer};
+
+/// How long the last flush may take once the shutdown timeout has passed.
+const ABORTED_FLUSH: Duration = Duration::from_millis(500);
 
 /// A running output.
 pub struct OutputWorker {
@@ -121,18 +129,18 @@ impl OutputWorker {
             .map(|dir| DeadLetter::new(dir, Arc::clone(&self.id)));
         let mut sizing = Sizing::default();
         let mut spare_body = Vec::new();
+        // Memory events of the delivery in hand when the worker had to stop.
+        let mut in_hand = 0;
         loop {
             tokio::select! {
                 d = self.buffer.next() => match d {
                     Some(mut d) => {
-                        let left = self
+                        let stopped = self
                             .deliver(&mut d, &mut dead, &mut sizing, &mut spare_body)
                             .await;
                         dirty = true;
-                        if left > 0 {
-                            if !self.buffer.is_durable() {
-                                self.metrics.dropped("shutdown_timeout", left as u64);
-                            }
+                        if let Some(left) = stopped {
+                            in_hand = left;
                             break;
                         }
                         self.buffer.done(d).await;
@@ -146,10 +154,15 @@ impl OutputWorker {
                 () = self.abort.wait() => break,
             }
         }
-        let left = self.buffer.volatile_events();
-        if left > 0 {
-            self.metrics.dropped("shutdown_timeout", left as u64);
-            error!(output = %self.id, events = left, "shutdown timeout: events left undelivered");
+        if !self.buffer.is_durable() {
+            // Closed first, so what is counted is all there will be.
+            self.buffer.close();
+            let queued = self.buffer.volatile_events();
+            let left = in_hand + queued;
+            if left > 0 {
+                self.metrics.dropped("shutdown_timeout", left as u64);
+                warn!(output = %self.id, events = left, in_hand, queued, "shutdown timeout: memory buffer events left undelivered");
+            }
         }
         if let crate::buffer::OutputBuffer::Disk(d) = &self.buffer {
             let chunks = d.chunks();
@@ -157,7 +170,17 @@ impl OutputWorker {
                 info!(output = %self.id, chunks, "chunks left in the disk buffer for the next start");
             }
         }
-        self.flush().await;
+        if self.abort.is_triggered() {
+            // Past the deadline: a flush gets a moment, not another timeout's worth.
+            if tokio::time::timeout(ABORTED_FLUSH, self.flush())
+                .await
+                .is_err()
+            {
+                warn!(output = %self.id, "flush abandoned at the shutdown timeout");
+            }
+        } else {
+            self.flush().await;
+        }
     }
 
     async fn flush(&mut self) {
@@ -167,15 +190,16 @@ impl OutputWorker {
         }
     }
 
-    /// Delivers every event of one delivery, decoding as it goes; returns how many events
-    /// were left undelivered because the worker had to stop (0 when all went).
+    /// Delivers every event of one delivery, decoding as it goes. `None` when every event
+    /// was accepted or rejected for good; `Some(n)` when the worker had to stop, with the
+    /// `n` events of a memory delivery it did not deliver (0 for a disk chunk, which stays).
     async fn deliver(
         &mut self,
         d: &mut Delivery,
         dead: &mut Option<DeadLetter>,
         sizing: &mut Sizing,
         spare_body: &mut Vec<u8>,
-    ) -> usize {
+    ) -> Option<usize> {
         let limits: BatchLimits = self.output.batch_limits();
         let chunk = d.chunk;
         let mut planner = Planner::new(sizing.events_per_request(&limits));
@@ -187,7 +211,19 @@ impl OutputWorker {
         // Events of the chunk finished (accepted or rejected for good), in chunk order:
         // requests and split halves go out in order, so this only grows.
         let mut finished = d.sent_before;
+        let durable = self.buffer.is_durable();
+        // What a memory delivery still holds besides the request in hand.
+        let held = |pending: &[Batch], planner: &Planner, d: &Delivery| {
+            pending.iter().map(Batch::len).sum::<usize>() + planner.carried() + d.volatile_events()
+        };
         loop {
+            if self.abort.is_triggered() {
+                return Some(if durable {
+                    0
+                } else {
+                    held(&pending, &planner, d)
+                });
+            }
             let next = match pending.pop() {
                 Some(b) => Some(b),
                 None => {
@@ -203,7 +239,7 @@ impl OutputWorker {
                     })
                 }
             };
-            let Some(b) = next else { return 0 };
+            let b = next?;
             // The last request's body, when the output let go of it: a request body is about
             // a megabyte, and a fresh one every request costs its page faults again.
             let mut buf = std::mem::take(spare_body);
@@ -269,10 +305,13 @@ impl OutputWorker {
                     self.buffer.mark_sent(d, finished).await;
                 }
                 SendOutcome::Stop => {
-                    return events
-                        + pending.iter().map(Batch::len).sum::<usize>()
-                        + planner.carried()
-                        + d.volatile_events();
+                    // The request's events (those its encoder skipped are counted by the
+                    // output) and everything behind it.
+                    return Some(if durable {
+                        0
+                    } else {
+                        events + held(&pending, &planner, d)
+                    });
                 }
             }
         }
@@ -290,7 +329,12 @@ impl OutputWorker {
                     .fetch_add(payload.events as u64, std::sync::atomic::Ordering::Relaxed);
             }
             let started = tokio::time::Instant::now();
-            let result = self.output.send(payload.clone()).await;
+            // At the shutdown deadline a send in flight is given up (its events are counted
+            // as abandoned; the destination may have taken them).
+            let result = tokio::select! {
+                r = self.output.send(payload.clone()) => r,
+                () = self.abort.wait() => return SendOutcome::Stop,
+            };
             self.metrics
                 .send_attempt(started.elapsed().as_micros() as u64);
             let err = match result {

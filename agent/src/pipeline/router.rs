@@ -1,6 +1,7 @@
 //! The router task: takes every input's batches, adds the agent's tags, runs the filters in
 //! config order, and pushes each batch into the queue of every output whose route matches,
-//! then settles the batch's acknowledgement.
+//! then settles the batch's acknowledgement. A batch an output's queue no longer takes (its
+//! worker stopped at the shutdown timeout) is counted under `shutdown_timeout`.
 //!
 //! Routing: an output with `match` takes batches from inputs whose id matches one of its
 //! globs; without `match` it takes batches from every input. Either way it takes only the
@@ -157,9 +158,12 @@ impl Router {
             };
             let Some(b) = b else { break };
             let route = &self.routes[i];
-            route.metrics.received(b.len() as u64, 0);
+            let n = b.len() as u64;
+            route.metrics.received(n, 0);
             if route.buffer.push(b, ack.clone()).await.is_err() {
-                // The clone was dropped unsettled: the batch counts as failed.
+                // The output's worker stopped at the shutdown timeout and closed its queue.
+                // The clone was dropped unsettled: the batch counts as failed for the input.
+                route.metrics.dropped("shutdown_timeout", n);
             }
         }
         if let Some(a) = ack {

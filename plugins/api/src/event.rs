@@ -7,8 +7,10 @@
 use std::fmt;
 
 mod attributes;
+mod pieces;
 
 pub use attributes::{Attribute, Attributes, Iter as AttributesIter, SharedAttributes};
+pub use pieces::BatchPieces;
 
 /// A typed field value (InfluxDB line protocol's five types).
 #[derive(Debug, Clone, PartialEq)]

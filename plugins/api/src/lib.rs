@@ -25,8 +25,8 @@ pub use config::{ConfigError, PluginConfig};
 pub use config_types::{ByteSize, Duration, Secret};
 pub use error::{EncodeError, OutputError, OutputErrorKind, PluginError};
 pub use event::{
-    Attributes, Batch, EventKind, FieldValue, LogRecord, Metric, MetricKind, SharedAttributes,
-    Stream, now_ns,
+    Attributes, Batch, BatchPieces, EventKind, FieldValue, LogRecord, Metric, MetricKind,
+    SharedAttributes, Stream, now_ns,
 };
 pub use plugin::{
     Accepts, BatchLimits, BuildContext, Descriptor, EncodeReport, Envelope, EventSender, Filter,

@@ -100,7 +100,12 @@ pub struct PipelineClosed;
 ///
 /// Bounded twice: by batches (the channel) and, with [`EventSender::with_budget`], by events
 /// in flight between the inputs and the output buffers (a semaphore shared by every input),
-/// so memory stays bounded however large the batches are.
+/// so memory stays bounded however large the batches are. No batch larger than the budget
+/// enters the pipeline: [`EventSender::send_with_ack`] cuts one into pieces of at most
+/// [`EventSender::max_batch_events`], each holding its own share of the budget and a clone of
+/// the token (a larger batch used to take the whole budget and pass, and then sat whole in
+/// the output's queue and in its delivery). Inputs that can build their batches in pieces
+/// should: a batch cut here was already built whole.
 #[derive(Debug, Clone)]
 pub struct EventSender {
     id: PluginId,
@@ -125,6 +130,13 @@ impl EventSender {
     pub fn with_budget(mut self, budget: Arc<Semaphore>, total: u32) -> Self {
         self.budget = Some((budget, total.max(1)));
         self
+    }
+
+    /// The most events one batch takes into the pipeline: the budget (larger ones are cut).
+    pub fn max_batch_events(&self) -> usize {
+        self.budget.as_ref().map_or(usize::MAX, |(_, t)| {
+            usize::try_from(*t).unwrap_or(usize::MAX)
+        })
     }
 
     fn permits(&self, batch: &Batch) -> u32 {
@@ -190,8 +202,9 @@ impl EventSender {
     }
 
     /// Sends a batch whose fate the input wants to learn through `ack`. Waits while the
-    /// pipeline is full. Cancel-safe: if the future is dropped before it completes, the batch
-    /// was not taken.
+    /// pipeline is full. Cancel-safe for a batch of at most [`Self::max_batch_events`]: if
+    /// the future is dropped before it completes, the batch was not taken. A larger batch
+    /// goes in pieces, in order; dropped half-way, the pieces already sent were taken.
     pub async fn send_with_ack(
         &self,
         batch: Batch,
@@ -203,6 +216,23 @@ impl EventSender {
             }
             return Ok(());
         }
+        let max = self.max_batch_events();
+        if batch.len() > max {
+            let mut rest = batch.into_pieces();
+            while !rest.is_empty() {
+                // A piece that is not taken fails its clone, and so the whole token.
+                self.send_one(rest.take(max), ack.clone()).await?;
+            }
+            if let Some(a) = ack {
+                a.ack();
+            }
+            return Ok(());
+        }
+        self.send_one(batch, ack).await
+    }
+
+    /// Sends a non-empty batch of at most [`Self::max_batch_events`] events.
+    async fn send_one(&self, batch: Batch, ack: Option<AckToken>) -> Result<(), PipelineClosed> {
         let permit = match &self.budget {
             None => None,
             Some((sem, _)) => match Arc::clone(sem)
@@ -466,7 +496,7 @@ mod tests {
             panic!("expected Full");
         };
         assert_eq!(back.len(), 5);
-        // A batch larger than the whole budget still goes (it takes all of it).
+        // A batch larger than the whole budget waits for room like any other.
         let big = tokio::spawn({
             let out = out.clone();
             async move { out.send(logs(50)).await }
@@ -475,13 +505,53 @@ mod tests {
         assert!(!big.is_finished());
         // The router is done with the first batch: its permits come back.
         drop(rx.recv().await.unwrap());
+        // The large batch arrives cut into pieces of the budget, each holding its permits
+        // until the router lets go of it, in order.
+        let mut next = 0;
+        while next < 50 {
+            let env = rx.recv().await.unwrap();
+            assert_eq!(env.batch.len(), 10);
+            assert_eq!(
+                env.permit.as_ref().map(OwnedSemaphorePermit::num_permits),
+                Some(10)
+            );
+            let Batch::Logs(l) = &env.batch else {
+                panic!("logs came out as metrics")
+            };
+            assert_eq!(l[0].timestamp, next);
+            next += 10;
+        }
         big.await.unwrap().unwrap();
-        let env = rx.recv().await.unwrap();
-        assert_eq!(env.batch.len(), 50);
-        assert_eq!(
-            env.permit.as_ref().map(OwnedSemaphorePermit::num_permits),
-            Some(10)
-        );
+        assert_eq!(budget.available_permits(), 10);
+    }
+
+    #[tokio::test]
+    async fn the_token_of_a_cut_batch_settles_once_every_piece_is_taken() {
+        let (tx, mut rx) = mpsc::channel(100);
+        let budget = Arc::new(Semaphore::new(4));
+        let out = EventSender::new(Arc::from("in"), tx, ComponentMetrics::detached("in"))
+            .with_budget(Arc::clone(&budget), 4);
+        let mut acks = Acknowledgements::new();
+        let sending = tokio::spawn({
+            let out = out.clone();
+            let token = acks.token(7);
+            async move { out.send_with_ack(logs(10), Some(token)).await }
+        });
+        let mut sizes = Vec::new();
+        let mut tokens = Vec::new();
+        while sizes.iter().sum::<usize>() < 10 {
+            let env = rx.recv().await.unwrap();
+            sizes.push(env.batch.len());
+            tokens.extend(env.ack);
+        }
+        sending.await.unwrap().unwrap();
+        assert_eq!(sizes, vec![4, 4, 2]);
+        assert!(acks.try_recv().is_none(), "settled before its pieces were");
+        for t in tokens {
+            t.ack();
+        }
+        let ack = acks.recv().await.unwrap();
+        assert_eq!((ack.id, ack.status), (7, crate::ack::AckStatus::Delivered));
     }
 
     #[tokio::test]

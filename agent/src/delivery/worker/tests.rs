@@ -27,6 +27,8 @@ struct Fake {
     max_ok_events: usize,
     limits: BatchLimits,
     sent: Log,
+    /// How long each send takes.
+    delay: Duration,
 }
 
 #[async_trait]
@@ -40,6 +42,9 @@ impl Output for Fake {
         })
     }
     async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError> {
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
         self.sent
             .0
             .lock()
@@ -99,6 +104,7 @@ fn setup(
             max_ok_events,
             limits,
             sent: sent.clone(),
+            delay: Duration::ZERO,
         }),
         buffer: OutputBuffer::Memory(Arc::clone(&queue)),
         metrics: Arc::clone(&metrics),
@@ -261,6 +267,44 @@ async fn abort_stops_retrying_and_counts_what_is_left() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn abort_stops_a_long_drain_within_a_request_and_counts_every_event_left() {
+    let limits = BatchLimits {
+        max_events: 10,
+        max_bytes: 1 << 20,
+    };
+    let mut s = setup(vec![], usize::MAX, limits);
+    s.worker.output = Box::new(Fake {
+        script: Arc::new(Mutex::new(VecDeque::new())),
+        skip: 0,
+        max_ok_events: usize::MAX,
+        limits,
+        sent: s.sent.clone(),
+        delay: Duration::from_secs(1),
+    });
+    // One batch of 100 is in the worker's hands (10 requests of a second each), 50 more
+    // wait in the queue.
+    s.queue.push(logs(100)).await.unwrap();
+    s.queue.push(logs(50)).await.unwrap();
+    s.stop.trigger();
+    let start = Instant::now();
+    let handle = tokio::spawn(s.worker.run());
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    s.abort.trigger();
+    handle.await.unwrap();
+    // Stopped in the fourth send, not after the tenth.
+    assert!(
+        start.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        start.elapsed()
+    );
+    let sent = s.metrics.snapshot().events_sent;
+    assert_eq!(sent, 30);
+    assert_eq!(s.metrics.dropped_count("shutdown_timeout"), 150 - sent);
+    // The queue is closed: the router's later pushes fail (and it counts them).
+    assert!(s.queue.push(logs(1)).await.is_err());
+}
+
+#[tokio::test(start_paused = true)]
 async fn events_the_encoder_skips_are_not_counted_as_sent() {
     let mut s = setup(vec![], usize::MAX, BatchLimits::default());
     let metrics = ComponentMetrics::detached("fake");
@@ -271,6 +315,7 @@ async fn events_the_encoder_skips_are_not_counted_as_sent() {
         max_ok_events: usize::MAX,
         limits: BatchLimits::default(),
         sent: s.sent.clone(),
+        delay: Duration::ZERO,
     };
     s.worker.output = Box::new(fake);
     s.queue.push(logs(5)).await.unwrap();

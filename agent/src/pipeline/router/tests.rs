@@ -184,3 +184,23 @@ async fn agent_tags_do_not_override_and_filters_honour_match() {
     assert_eq!(ms[0].tag("host"), Some("own"));
     assert_eq!(ms[0].tag("cluster"), Some("c1"));
 }
+
+#[tokio::test]
+async fn a_batch_a_stopped_output_no_longer_takes_is_counted_and_failed() {
+    let (r, out) = route(None, Accepts::BOTH);
+    let m = Arc::clone(&r.metrics);
+    let mut router = Router::new(vec![], vec![r], Enrich::default(), HashMap::new());
+    let mut acks = Acknowledgements::new();
+    // The worker stopped at the shutdown timeout and closed its queue.
+    out.queue.close();
+    let three = Batch::Logs(vec![LogRecord::new(1, "x", Stream::Stdout); 3]);
+    router.handle(env("inputs.a.0", three, &acks, 9)).await;
+    assert_eq!(m.dropped_count("shutdown_timeout"), 3);
+    assert_eq!(
+        acks.recv().await,
+        Some(Ack {
+            id: 9,
+            status: AckStatus::Failed
+        })
+    );
+}

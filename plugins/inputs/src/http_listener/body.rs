@@ -1,7 +1,7 @@
-//! Request bodies: reading one within a size limit and a deadline, and decompressing gzip
-//! within the same limit (a small gzip body must not expand into gigabytes).
+//! Request bodies: reading one within a size limit and a deadline, and the errors of a gzip
+//! body (decompressed in pieces by `pieces.rs`, within the same limit: a small gzip body
+//! must not expand into gigabytes).
 
-use std::io::Read;
 use std::time::Duration;
 
 use http_body_util::BodyExt;
@@ -12,8 +12,6 @@ use hyper::body::Incoming;
 const DRAIN_LIMIT: u64 = 1024 * 1024;
 /// How long draining a refused body may take.
 const DRAIN_TIME: Duration = Duration::from_secs(1);
-/// Largest up-front allocation for a body, whatever its `Content-Length` claims.
-const MAX_PREALLOC: u64 = 1024 * 1024;
 
 /// Why a body could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -38,16 +36,17 @@ pub(crate) enum ReadBodyError {
     },
 }
 
-/// Reads the whole body, refusing more than `limit` bytes, within `timeout`.
+/// Reads the whole body, refusing more than `limit` bytes, within `timeout`. `prealloc` is
+/// allocated up front (the announced length, already reserved in the listener's body memory:
+/// growing by doubling instead would hold up to three times the body while copying).
 pub(crate) async fn read_limited(
     body: Incoming,
-    size_hint: Option<u64>,
+    prealloc: u64,
     limit: u64,
     timeout: Duration,
 ) -> Result<Vec<u8>, ReadBodyError> {
     let mut body = body;
-    let capacity = size_hint.unwrap_or(0).min(limit).min(MAX_PREALLOC);
-    // The capacity is at most MAX_PREALLOC, which fits in usize.
+    let capacity = prealloc.min(limit);
     let mut buf = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
     let read = async {
         while let Some(frame) = body.frame().await {
@@ -108,23 +107,4 @@ pub(crate) enum GunzipError {
     /// Not valid gzip.
     #[error("invalid gzip body: {0}")]
     Invalid(std::io::Error),
-}
-
-/// Decompresses a gzip body (one or more members) into at most `limit` bytes.
-pub(crate) fn gunzip(compressed: &[u8], limit: u64) -> Result<Vec<u8>, GunzipError> {
-    let decoder = flate2::read::MultiGzDecoder::new(compressed);
-    let mut out = Vec::with_capacity(
-        compressed
-            .len()
-            .saturating_mul(4)
-            .min(MAX_PREALLOC as usize),
-    );
-    decoder
-        .take(limit.saturating_add(1))
-        .read_to_end(&mut out)
-        .map_err(GunzipError::Invalid)?;
-    if out.len() as u64 > limit {
-        return Err(GunzipError::TooLarge { limit });
-    }
-    Ok(out)
 }

@@ -14,9 +14,11 @@ use super::auth::Credentials;
 pub(crate) struct HttpListenerConfig {
     /// Address to listen on (`host:port`, host an IP address).
     listen: String,
-    /// Largest accepted request body, after gzip decompression; larger ones get 413.
+    /// Largest accepted request body, after gzip decompression; larger ones get 413. Also
+    /// the memory for the bodies of all writes being read at once.
     max_body_size: ByteSize,
-    /// Time allowed to receive a request's headers, and then its body.
+    /// Time allowed to receive a request's headers, and then its body (waiting for room to
+    /// hold it included; then 503 + Retry-After).
     read_timeout: Duration,
     /// Time a write may wait for every output to take its points (InfluxDB's
     /// `write-timeout`); then the answer is 503 with Retry-After. The points may still be

@@ -1,18 +1,21 @@
 //! One HTTP request: routing, the write flow, and InfluxDB-style answers.
 //!
 //! Write flow: authenticate, read `precision`, check `Content-Encoding` and
-//! `Content-Length`, read the body within `max_body_size` and `read_timeout`, decompress,
-//! parse (on the blocking pool for large bodies), send the valid metrics as one batch with an
-//! acknowledgement token, and wait for its outcome. The answer is 204 only when every line was
-//! valid and the batch was delivered; 400 names the first bad line (the valid lines of the
-//! body are delivered all the same); 503 means the batch was not taken and the client should
-//! retry. v1 errors are `{"error": ...}`, v2 errors `{"code": ..., "message": ...}`.
+//! `Content-Length`, reserve room in the listener's body memory (waiting up to
+//! `read_timeout`, then 503 + Retry-After): a plain body is cut as it arrives and needs room
+//! for about two pieces, a gzip body is read whole within `max_body_size` and needs its
+//! size. Then `ingest.rs` parses and sends the body in pieces and waits for the outcome of
+//! every piece. The answer is 204 only when every line was valid and every piece was
+//! delivered; 400 names the first bad line (the valid lines of the body are delivered all the
+//! same); 503 means some of it was not taken and the client should retry; 413, 408 or 400
+//! when a plain body fails part-way (its first pieces may have been delivered). v1 errors are
+//! `{"error": ...}`, v2 errors `{"code": ..., "message": ...}`.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use gleaner_api::line_protocol::{ParseOutput, Precision, parse_lines};
-use gleaner_api::{AckStatus, Batch, ComponentMetrics, EventSender, Metric, now_ns};
+use gleaner_api::line_protocol::Precision;
+use gleaner_api::{ComponentMetrics, EventSender};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::{
@@ -24,6 +27,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use super::acks::AckRegistry;
 use super::body::{self, GunzipError, ReadBodyError};
 use super::config::Settings;
+use super::ingest::{self, Body, Refusal};
 use super::query::Query;
 
 /// The response type of every route.
@@ -40,16 +44,52 @@ pub(crate) struct Shared {
     pub(crate) metrics: Arc<ComponentMetrics>,
     /// Tokens and outcomes for acknowledgement.
     pub(crate) acks: AckRegistry,
+    /// Request bodies held at once, in KiB: at most `max_body_size` in all.
+    pub(crate) bodies: BodyMemory,
+}
+
+/// The listener's memory for request bodies: a request reserves what its body will hold (see
+/// the module doc) before reading it and gives it back once the body is parsed, so however
+/// many writes arrive at once, the bodies held total at most `max_body_size` (four
+/// concurrent 7 MB writes once held 2.5 GB between them).
+#[derive(Debug)]
+pub(crate) struct BodyMemory {
+    kib: Arc<tokio::sync::Semaphore>,
+    total_kib: u32,
+}
+
+impl BodyMemory {
+    /// A pool of `bytes` (rounded up to KiB).
+    pub(crate) fn new(bytes: u64) -> Self {
+        let total_kib = u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX >> 3);
+        BodyMemory {
+            kib: Arc::new(tokio::sync::Semaphore::new(total_kib as usize)),
+            total_kib,
+        }
+    }
+
+    /// Reserves `bytes`, waiting until `deadline`; `None` when there is no room by then.
+    async fn reserve(
+        &self,
+        bytes: u64,
+        deadline: tokio::time::Instant,
+    ) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let kib = u32::try_from(bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.total_kib);
+        let acquire = Arc::clone(&self.kib).acquire_many_owned(kib);
+        tokio::time::timeout_at(deadline, acquire).await.ok()?.ok()
+    }
 }
 
 /// Sent as `X-Influxdb-Version` on every answer.
 const VERSION: &str = concat!("gleaner-", env!("CARGO_PKG_VERSION"));
-/// Plain bodies larger than this are parsed on the blocking pool; gzip bodies always are
-/// (a small one can expand up to `max_body_size`).
-pub(crate) const BLOCKING_THRESHOLD: usize = 256 * 1024;
 /// The answer when the batch was not taken.
 const RETRY: &str = "the agent did not take the points (shutting down or an output failed); retry";
 const FULL: &str = "the agent's buffers are full (a destination is slow or down); retry later";
+const BUSY: &str = "the agent is reading as many request bodies as it holds at once; retry later";
+/// What a plain body reserves of the body memory: about two pieces.
+const PLAIN_HOLD: u64 = 2 * super::pieces::PIECE_BYTES as u64;
 
 /// Which write API a request uses: it decides the precision values and the error shape.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,128 +188,86 @@ async fn write(shared: &Shared, req: Request<Incoming>, api: Api) -> Resp {
         return reject(req, too_large(api)).await;
     }
 
-    let raw = match body::read_limited(req.into_body(), length, limit, settings.read_timeout).await
-    {
-        Ok(raw) => raw,
-        Err(e) => {
-            let (reason, status) = match e {
-                ReadBodyError::TooLarge { .. } => {
-                    shared.metrics.error("too_large");
-                    return too_large(api);
-                }
-                ReadBodyError::Timeout { .. } => ("timeout", StatusCode::REQUEST_TIMEOUT),
-                ReadBodyError::Io { .. } => ("read_body", StatusCode::BAD_REQUEST),
-            };
-            shared.metrics.error(reason);
-            return error(api, status, &e.to_string());
-        }
+    // Room for the body first. A plain body is cut as it arrives: it needs room for the
+    // piece being cut (its size when announced and smaller). A gzip body is held whole:
+    // its size when announced (hyper holds the body to it), else the limit.
+    let reserve = match (gzip, length) {
+        (false, Some(n)) => n.min(PLAIN_HOLD),
+        (false, None) => PLAIN_HOLD,
+        (true, Some(n)) => n,
+        (true, None) => limit,
+    }
+    .min(limit);
+    let wait_until = tokio::time::Instant::now() + settings.read_timeout;
+    let Some(hold) = shared.bodies.reserve(reserve, wait_until).await else {
+        shared.metrics.error("busy");
+        let r = retry_later(error(api, StatusCode::SERVICE_UNAVAILABLE, BUSY));
+        return reject(req, r).await;
     };
-
-    let raw_len = raw.len();
-    let now = now_ns();
-    let decoded = if gzip || raw_len > BLOCKING_THRESHOLD {
-        let job = move || decode_and_parse(&raw, gzip, precision, now, limit);
-        match tokio::task::spawn_blocking(job).await {
-            Ok(r) => r,
-            Err(e) => {
-                shared.metrics.error("internal");
-                let msg = format!("parsing the request failed: {e}");
-                return error(api, StatusCode::INTERNAL_SERVER_ERROR, &msg);
-            }
+    let body = if gzip {
+        let prealloc = length.map_or(0, |n| n.min(limit));
+        match body::read_limited(req.into_body(), prealloc, limit, settings.read_timeout).await {
+            Ok(raw) => Body::Gzip(raw),
+            Err(e) => return read_failed(shared, api, e),
         }
     } else {
-        decode_and_parse(&raw, gzip, precision, now, limit)
+        Body::Plain(req.into_body())
     };
-    let parsed = match decoded {
-        Ok(p) => p,
-        Err(GunzipError::TooLarge { .. }) => {
+
+    let report = match ingest::ingest(shared, body, precision, hold).await {
+        Ok(r) => r,
+        Err(Refusal::Read(e)) => return read_failed(shared, api, e),
+        Err(Refusal::Gzip(GunzipError::TooLarge { .. })) => {
             shared.metrics.error("too_large");
             return too_large(api);
         }
-        Err(e @ GunzipError::Invalid(_)) => {
+        Err(Refusal::Gzip(e @ GunzipError::Invalid(_))) => {
             shared.metrics.error("bad_request");
             return error(api, StatusCode::BAD_REQUEST, &e.to_string());
         }
-    };
-
-    let ParseOutput { metrics, errors } = parsed;
-    let (good, bad) = (metrics.len(), errors.len());
-    shared.metrics.received((good + bad) as u64, raw_len as u64);
-    shared.metrics.dropped("malformed", bad as u64);
-    if good > 0 {
-        match deliver(shared, metrics).await {
-            Delivery::Delivered => {}
-            Delivery::Full => {
-                shared.metrics.error("pipeline_full");
-                return retry_later(error(api, StatusCode::SERVICE_UNAVAILABLE, FULL));
-            }
-            Delivery::NotTaken => {
-                shared.metrics.error("not_delivered");
-                return retry_later(error(api, StatusCode::SERVICE_UNAVAILABLE, RETRY));
-            }
+        Err(Refusal::Internal(e)) => {
+            shared.metrics.error("internal");
+            let msg = format!("parsing the request failed: {e}");
+            return error(api, StatusCode::INTERNAL_SERVER_ERROR, &msg);
         }
-    }
-    match errors.first() {
+        Err(Refusal::Full) => {
+            shared.metrics.error("pipeline_full");
+            return retry_later(error(api, StatusCode::SERVICE_UNAVAILABLE, FULL));
+        }
+        Err(Refusal::NotTaken) => {
+            shared.metrics.error("not_delivered");
+            return retry_later(error(api, StatusCode::SERVICE_UNAVAILABLE, RETRY));
+        }
+    };
+    match report.first_error {
         None => no_content(),
         Some(first) => {
-            let partial = if good > 0 { "partial write: " } else { "" };
+            let partial = if report.good > 0 {
+                "partial write: "
+            } else {
+                ""
+            };
             let msg = format!(
-                "{partial}{} (line {}); dropped={bad}",
-                first.message, first.line
+                "{partial}{} (line {}); dropped={}",
+                first.message, first.line, report.bad
             );
             error(api, StatusCode::BAD_REQUEST, &msg)
         }
     }
 }
 
-fn decode_and_parse(
-    raw: &[u8],
-    gzip: bool,
-    precision: Precision,
-    now: i64,
-    limit: u64,
-) -> Result<ParseOutput, GunzipError> {
-    if gzip {
-        let plain = body::gunzip(raw, limit)?;
-        Ok(parse_lines(&plain, precision, now))
-    } else {
-        Ok(parse_lines(raw, precision, now))
-    }
-}
-
-/// What became of a request's points.
-enum Delivery {
-    /// Every destination took them.
-    Delivered,
-    /// The pipeline is full (an output's buffer is full with `when_full = "block"`).
-    Full,
-    /// Not taken (shutting down, or an output refused them).
-    NotTaken,
-}
-
-/// Sends the batch and waits for its outcome, both within `write_timeout` (InfluxDB's
-/// `write-timeout`). A pipeline still full at the deadline gets 503 + Retry-After, which
-/// InfluxDB clients retry; the batch was then never taken, so it cannot be written twice.
-async fn deliver(shared: &Shared, metrics: Vec<Metric>) -> Delivery {
-    let Some((token, outcome)) = shared.acks.register().await else {
-        return Delivery::NotTaken;
+/// The answer to a body that could not be read to its end.
+fn read_failed(shared: &Shared, api: Api, e: ReadBodyError) -> Resp {
+    let (reason, status) = match e {
+        ReadBodyError::TooLarge { .. } => {
+            shared.metrics.error("too_large");
+            return too_large(api);
+        }
+        ReadBodyError::Timeout { .. } => ("timeout", StatusCode::REQUEST_TIMEOUT),
+        ReadBodyError::Io { .. } => ("read_body", StatusCode::BAD_REQUEST),
     };
-    let deadline = tokio::time::Instant::now() + shared.settings.write_timeout;
-    let send = shared
-        .out
-        .send_with_ack(Batch::Metrics(metrics), Some(token));
-    match tokio::time::timeout_at(deadline, send).await {
-        Ok(Ok(())) => {}
-        Ok(Err(_)) => return Delivery::NotTaken,
-        // Not taken: sending is cancel-safe, so nothing of this request enters the pipeline.
-        Err(_) => return Delivery::Full,
-    }
-    match tokio::time::timeout_at(deadline, outcome).await {
-        Ok(Ok(AckStatus::Delivered)) => Delivery::Delivered,
-        Ok(_) => Delivery::NotTaken,
-        // Taken but not yet safe everywhere: it may still be delivered (at-least-once).
-        Err(_) => Delivery::Full,
-    }
+    shared.metrics.error(reason);
+    error(api, status, &e.to_string())
 }
 
 /// Adds `Retry-After: 1` to a 503.

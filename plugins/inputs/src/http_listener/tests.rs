@@ -699,13 +699,4 @@ async fn once_mode_returns_without_binding() {
     assert!(e.message.starts_with("cannot listen on 127.0.0.1:"), "{e}");
 }
 
-#[tokio::test]
-async fn large_body_is_parsed_on_the_blocking_pool() {
-    let mut h = start(&format!("{LISTEN}max_body_size = \"1MiB\"\n")).await;
-    let body = "cpu,host=a usage=1.5,n=2i 1\n".repeat(20_000);
-    assert!(body.len() > handler::BLOCKING_THRESHOLD);
-    let pending = post(h.addr, "/write", &[], body);
-    assert_eq!(take(&mut h.rx).await.len(), 20_000);
-    assert_eq!(answer(pending).await.status, StatusCode::NO_CONTENT);
-    stop(h).await;
-}
+mod bounded;
