@@ -19,7 +19,7 @@ mod parse;
 mod precision;
 mod split;
 
-pub use encode::{EncodeOutcome, encode_metric, write_timestamp};
+pub use encode::{EncodeOutcome, encode_metric, trimmed_parts, write_timestamp};
 pub use parse::{LineError, ParseOutput, parse_lines};
 pub use precision::{Precision, PrecisionError};
 

@@ -55,7 +55,8 @@ fn encodes_every_type() {
         o,
         EncodeOutcome {
             written: true,
-            dropped_fields: 0
+            dropped_fields: 0,
+            ..Default::default()
         }
     );
 }
@@ -117,7 +118,8 @@ fn drops_non_finite_floats() {
         o,
         EncodeOutcome {
             written: true,
-            dropped_fields: 3
+            dropped_fields: 3,
+            ..Default::default()
         }
     );
 
@@ -128,7 +130,8 @@ fn drops_non_finite_floats() {
         o,
         EncodeOutcome {
             written: false,
-            dropped_fields: 1
+            dropped_fields: 1,
+            ..Default::default()
         }
     );
     assert_eq!(out, b"keep\n");
@@ -178,7 +181,50 @@ fn keeps_backslashes_and_trims_trailing_ones() {
         .with_field("\\", FieldValue::Int(2));
     let (line, o) = enc(&m);
     assert_eq!(line, "m,path=C:\\dir a\\b=1i 0\n");
-    assert_eq!(o.dropped_fields, 1);
+    assert_eq!(
+        o,
+        EncodeOutcome {
+            written: true,
+            // Not NaN/±Inf: the key made only of a backslash has its own count.
+            dropped_fields: 0,
+            empty_field_keys: 1,
+            // `gone` and the empty key; `empty` has no value to lose.
+            empty_tags: 2,
+            empty_measurement: false,
+            // The measurement, `C:\dir\` and `a\b\`.
+            trimmed: 3,
+        }
+    );
+    assert!(o.altered());
+    assert_eq!(
+        trimmed_parts(&m),
+        [
+            "measurement \"m\\\\\"",
+            "tag value \"\\\\\\\\\" of \"gone\"",
+            "tag value \"C:\\\\dir\\\\\" of \"path\"",
+            "field key \"a\\\\b\\\\\"",
+            "field key \"\\\\\"",
+        ]
+    );
+
+    // A Prometheus label value `C:\dir\` is altered, and said so.
+    let label = Metric::new("up", 0)
+        .with_tag("dir", "C:\\dir\\")
+        .with_field("value", FieldValue::Float(1.0));
+    let (line, o) = enc(&label);
+    assert_eq!(line, "up,dir=C:\\dir value=1 0\n");
+    assert_eq!((o.trimmed, o.altered()), (1, true));
+    let plain = Metric::new("up", 0).with_field("value", FieldValue::Float(1.0));
+    assert!(!enc(&plain).1.altered());
+
+    // Nothing written: the measurement made only of backslashes is counted, no trim is.
+    let (line, o) = enc(&Metric::new("\\\\", 0).with_field("v", FieldValue::Int(1)));
+    assert_eq!(
+        (line.as_str(), o.empty_measurement, o.trimmed),
+        ("", true, 0)
+    );
+    let o = enc(&Metric::new("m\\", 0).with_field("\\", FieldValue::Int(1))).1;
+    assert_eq!((o.written, o.empty_field_keys, o.trimmed), (false, 1, 0));
 }
 
 #[test]
