@@ -25,6 +25,8 @@
 
 mod fields;
 
+pub(super) use fields::byte_set;
+
 use std::borrow::Cow;
 
 use super::precision::Precision;
@@ -73,6 +75,7 @@ const TAG_ESCAPES: &[u8] = b", =";
 pub fn parse_lines(body: &[u8], precision: Precision, receive_time: i64) -> ParseOutput {
     let default_time = precision.truncate(receive_time);
     let mut out = ParseOutput::default();
+    let mut scratch = Scratch::default();
     for (number, block) in Lines::new(body) {
         let start = skip_whitespace(block, 0);
         if start >= block.len() || block[start] == b'#' {
@@ -81,7 +84,7 @@ pub fn parse_lines(body: &[u8], precision: Precision, receive_time: i64) -> Pars
         let line = block.strip_suffix(b"\n").unwrap_or(block);
         let line = line.get(start..).unwrap_or_default();
         let result = match std::str::from_utf8(line) {
-            Ok(line) => parse_line(line, precision, default_time),
+            Ok(line) => parse_line(line, precision, default_time, &mut scratch),
             Err(_) => Err(Cow::Borrowed("invalid utf-8")),
         };
         match result {
@@ -119,11 +122,24 @@ fn escaped(b: &[u8], i: usize) -> bool {
     i > 0 && b[i - 1] == b'\\'
 }
 
+/// Lists reused from line to line: the tag spans and raw fields of the line being parsed.
+#[derive(Default)]
+struct Scratch<'b> {
+    tags: Vec<(Span, Span)>,
+    fields: Vec<(&'b str, &'b str)>,
+}
+
 /// Parses one line (no newline, leading whitespace already skipped).
-fn parse_line(line: &str, precision: Precision, default_time: i64) -> Result<Metric, Reason> {
+fn parse_line<'b>(
+    line: &'b str,
+    precision: Precision,
+    default_time: i64,
+    scratch: &mut Scratch<'b>,
+) -> Result<Metric, Reason> {
     let b = line.as_bytes();
     let start = skip_whitespace(b, 0);
-    let (name_end, tags, key_end) = scan_key(b, start)?;
+    let tags = &mut scratch.tags;
+    let (name_end, key_end) = scan_key(b, start, tags)?;
     if key_end - start > MAX_KEY_LENGTH {
         return Err(format!(
             "max key length exceeded: {} > {MAX_KEY_LENGTH}",
@@ -131,9 +147,12 @@ fn parse_line(line: &str, precision: Precision, default_time: i64) -> Result<Met
         )
         .into());
     }
-    let (fields_start, fields_end) = fields::scan(b, key_end)?;
-    let raw_fields = fields::walk(&line[fields_start..fields_end])?;
-    for (key, _) in &raw_fields {
+    let raw_fields = &mut scratch.fields;
+    let (fields_start, fields_end) = fields::scan(line, key_end, raw_fields)?;
+    if raw_fields.is_empty() {
+        fields::walk(&line[fields_start..fields_end], raw_fields)?;
+    }
+    for (key, _) in raw_fields.iter() {
         let size = key_end - start + 4 + key.len();
         if size > MAX_KEY_LENGTH {
             return Err(format!("max key length exceeded: {size} > {MAX_KEY_LENGTH}").into());
@@ -144,7 +163,7 @@ fn parse_line(line: &str, precision: Precision, default_time: i64) -> Result<Met
     let name = unescape(&line[start..name_end], NAME_ESCAPES);
     let mut m = Metric::new(name, timestamp);
     m.tags.reserve_exact(tags.len());
-    for (k, v) in tags {
+    for &(k, v) in tags.iter() {
         let key = unescape(&line[k.0..k.1], TAG_ESCAPES);
         if key == "time" {
             return Err(format!(
@@ -159,7 +178,7 @@ fn parse_line(line: &str, precision: Precision, default_time: i64) -> Result<Met
     if !m.tags.windows(2).all(|w| w[0].0 < w[1].0) {
         m.normalize_tags();
     }
-    fields::store(&mut m, &raw_fields)?;
+    fields::store(&mut m, raw_fields)?;
     Ok(m)
 }
 
@@ -167,9 +186,14 @@ fn parse_line(line: &str, precision: Precision, default_time: i64) -> Result<Met
 type Span = (usize, usize);
 
 /// Scans the measurement and tags from `start` (`scanKey`): returns where the measurement
-/// ends, the tags (key and value spans, sorted by key as written), and where the key ends
-/// (the space before the fields).
-fn scan_key(b: &[u8], start: usize) -> Result<(usize, Vec<(Span, Span)>, usize), Reason> {
+/// ends and where the key ends (the space before the fields), and fills `tags` (key and value
+/// spans, sorted by key as written).
+fn scan_key(
+    b: &[u8],
+    start: usize,
+    tags: &mut Vec<(Span, Span)>,
+) -> Result<(usize, usize), Reason> {
+    tags.clear();
     if start >= b.len() || b[start] == b',' {
         return Err("missing measurement".into());
     }
@@ -183,9 +207,8 @@ fn scan_key(b: &[u8], start: usize) -> Result<(usize, Vec<(Span, Span)>, usize),
             break i;
         }
     };
-    let mut tags = Vec::new();
     if b[name_end] == b' ' {
-        return Ok((name_end, tags, name_end));
+        return Ok((name_end, name_end));
     }
     i = name_end + 1;
     loop {
@@ -232,7 +255,7 @@ fn scan_key(b: &[u8], start: usize) -> Result<(usize, Vec<(Span, Span)>, usize),
             return Err("duplicate tags".into());
         }
     }
-    Ok((name_end, tags, i))
+    Ok((name_end, i))
 }
 
 /// Scans the optional timestamp after the fields (`scanTime`); `None` when there is none.

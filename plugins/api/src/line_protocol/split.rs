@@ -38,23 +38,40 @@ impl<'a> Iterator for Lines<'a> {
             return None;
         }
         let start = self.pos;
-        let end = line_end(body, start);
+        let (end, inner_newlines) = line_end(body, start);
         let line = &body[start..end];
         let number = self.line;
-        self.line += line.iter().filter(|&&b| b == b'\n').count() + 1;
+        self.line += inner_newlines + 1;
         self.pos = end + 1;
         Some((number, line))
     }
 }
 
-/// The index of the `\n` that ends the line starting at `start`, or the body's length.
-fn line_end(body: &[u8], start: usize) -> usize {
+/// The bytes [`line_end`] looks at; the others are stepped over.
+static SPECIAL: [bool; 256] = super::parse::byte_set(b"\\ =,\"\n");
+
+/// The index of the `\n` that ends the line starting at `start` (or the body's length), and
+/// the number of newlines inside the line (in strings, or after a backslash).
+fn line_end(body: &[u8], start: usize) -> (usize, usize) {
+    // Without a backslash or a quote before the next newline, that newline ends the line.
+    let rest = &body[start..];
+    let newline = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+    let candidate = &rest[..newline];
+    if !candidate.contains(&b'\\') && !candidate.contains(&b'"') {
+        return (start + newline, 0);
+    }
     let mut i = start;
+    let mut newlines = 0;
     let (mut fields, mut quoted) = (false, false);
     let (mut equals, mut commas) = (0usize, 0usize);
     while i < body.len() {
         let b = body[i];
+        if !SPECIAL[usize::from(b)] {
+            i += 1;
+            continue;
+        }
         if b == b'\\' {
+            newlines += usize::from(body.get(i + 1) == Some(&b'\n'));
             i += 2;
             continue;
         }
@@ -78,10 +95,13 @@ fn line_end(body: &[u8], start: usize) -> usize {
                 continue;
             }
         }
-        if b == b'\n' && !quoted {
-            break;
+        if b == b'\n' {
+            if !quoted {
+                break;
+            }
+            newlines += 1;
         }
         i += 1;
     }
-    i.min(body.len())
+    (i.min(body.len()), newlines)
 }

@@ -17,14 +17,56 @@ use crate::event::{FieldValue, Metric};
 /// Field count up to which duplicates are looked for by a plain scan.
 const SMALL_FIELDS: usize = 16;
 
-/// Checks the fields starting at `from` (after the key); returns where they start and end.
-pub(super) fn scan(b: &[u8], from: usize) -> Result<(usize, usize), Reason> {
+/// The bytes [`scan`] looks at; the others are stepped over.
+static FIELD_SPECIAL: [bool; 256] = byte_set(b"\\\"=, ");
+
+/// A 256-entry table, true for the bytes of `set`.
+pub(in crate::line_protocol) const fn byte_set(set: &[u8]) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < set.len() {
+        table[set[i] as usize] = true;
+        i += 1;
+    }
+    table
+}
+
+/// Lengths from which a number may be out of range (InfluxDB's `maxInt64Digits`,
+/// `maxUint64Digits`, `maxFloat64Digits`); shorter ones are always in range.
+const MAX_INT64_DIGITS: usize = 19;
+const MAX_UINT64_DIGITS: usize = 20;
+const MAX_FLOAT64_DIGITS: usize = 25;
+
+/// Checks the fields of `line` starting at `from` (after the key); returns where they start
+/// and end. When the fields hold no backslash and one `=` per field, [`walk`] would split
+/// them where this scan did: the raw pairs are then left in `out`, which is otherwise empty.
+pub(super) fn scan<'b>(
+    line: &'b str,
+    from: usize,
+    out: &mut Vec<(&'b str, &'b str)>,
+) -> Result<(usize, usize), Reason> {
+    out.clear();
+    let b = line.as_bytes();
     let start = skip_whitespace(b, from);
     let mut i = start;
     let (mut quoted, mut equals, mut commas) = (false, 0usize, 0usize);
+    // The split as the scan sees it: the current field's start, its `=`, how many `=` it has.
+    let (mut simple, mut key_start, mut eq, mut field_equals) = (true, start, start, 0usize);
+    let push = |out: &mut Vec<_>, end: usize, simple: &mut bool, key_start, eq, n| {
+        if *simple && n == 1 {
+            out.push((&line[key_start..eq], &line[eq + 1..end]));
+        } else {
+            *simple = false;
+        }
+    };
     while i < b.len() {
         let c = b[i];
+        if !FIELD_SPECIAL[usize::from(c)] {
+            i += 1;
+            continue;
+        }
         if c == b'\\' && i + 1 < b.len() {
+            simple = false;
             i += 2;
             continue;
         }
@@ -35,6 +77,8 @@ pub(super) fn scan(b: &[u8], from: usize) -> Result<(usize, usize), Reason> {
         }
         if c == b'=' && !quoted {
             equals += 1;
+            field_equals += 1;
+            eq = i;
             let before = b[i - 1];
             if matches!(before, b' ' | b',') && !escaped(b, i - 1) {
                 return Err("missing field key".into());
@@ -54,6 +98,8 @@ pub(super) fn scan(b: &[u8], from: usize) -> Result<(usize, usize), Reason> {
         }
         if c == b',' && !quoted {
             commas += 1;
+            push(out, i, &mut simple, key_start, eq, field_equals);
+            (key_start, field_equals) = (i + 1, 0);
         }
         if c == b' ' && !quoted {
             break;
@@ -65,6 +111,10 @@ pub(super) fn scan(b: &[u8], from: usize) -> Result<(usize, usize), Reason> {
     }
     if equals == 0 || commas + 1 != equals {
         return Err("invalid field format".into());
+    }
+    push(out, i, &mut simple, key_start, eq, field_equals);
+    if !simple {
+        out.clear();
     }
     Ok((start, i))
 }
@@ -82,6 +132,10 @@ fn scan_number(b: &[u8], mut i: usize) -> Result<usize, Reason> {
     let (mut int, mut uint, mut decimal, mut scientific) = (false, false, false, false);
     while i < b.len() {
         let c = b[i];
+        if c.is_ascii_digit() {
+            i += 1;
+            continue;
+        }
         if c == b',' || c == b' ' {
             break;
         }
@@ -122,28 +176,34 @@ fn scan_number(b: &[u8], mut i: usize) -> Result<usize, Reason> {
     if digits == 0 {
         return Err(invalid());
     }
-    // Only ASCII remains between `start` and `i`.
-    let text = std::str::from_utf8(&b[start..i]).unwrap_or_default();
+    // Only ASCII remains between `start` and `i`. As InfluxDB, only numbers long enough to be
+    // out of range (or in exponent form) are parsed here; `store` parses them all.
+    let len = i - start;
+    let text = || std::str::from_utf8(&b[start..i]).unwrap_or_default();
     if int {
+        let text = text();
         let digits = text.strip_suffix('i').ok_or_else(invalid)?;
-        if digits.parse::<i64>().is_err() {
+        if digits.len() >= MAX_INT64_DIGITS && digits.parse::<i64>().is_err() {
             return Err(format!(
                 "unable to parse integer {digits}: strconv.ParseInt: parsing {digits:?}: value out of range"
             )
             .into());
         }
     } else if uint {
+        let text = text();
         let digits = text.strip_suffix('u').ok_or_else(invalid)?;
         if digits.starts_with('-') {
             return Err(invalid());
         }
-        if digits.parse::<u64>().is_err() {
+        if digits.len() >= MAX_UINT64_DIGITS && digits.parse::<u64>().is_err() {
             return Err(format!(
                 "unable to parse unsigned {digits}: strconv.ParseUint: parsing {digits:?}: value out of range"
             )
             .into());
         }
-    } else if !text.parse::<f64>().is_ok_and(f64::is_finite) {
+    } else if (scientific || len >= MAX_FLOAT64_DIGITS)
+        && !text().parse::<f64>().is_ok_and(f64::is_finite)
+    {
         return Err("invalid float".into());
     }
     Ok(i)
@@ -162,10 +222,10 @@ fn scan_boolean(b: &[u8], i: usize) -> Result<usize, Reason> {
     }
 }
 
-/// Splits checked fields into raw `(key, value)` pairs, as InfluxDB stores them.
-pub(super) fn walk(fields: &str) -> Result<Vec<(&str, &str)>, Reason> {
+/// Splits checked fields into raw `(key, value)` pairs in `out`, as InfluxDB stores them.
+pub(super) fn walk<'b>(fields: &'b str, out: &mut Vec<(&'b str, &'b str)>) -> Result<(), Reason> {
+    out.clear();
     let b = fields.as_bytes();
-    let mut out = Vec::new();
     let mut pos = 0;
     while pos < b.len() {
         let rest = &b[pos..];
@@ -183,7 +243,7 @@ pub(super) fn walk(fields: &str) -> Result<Vec<(&str, &str)>, Reason> {
         ));
         pos += value_end + 1;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The end of the value starting at `i` (`scanFieldValue`): an unquoted comma.
