@@ -7,6 +7,7 @@ mod deploy;
 mod host;
 mod kubelet;
 mod kubernetes;
+mod line_protocol;
 mod local;
 mod outputs;
 mod prometheus;
