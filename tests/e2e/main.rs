@@ -9,6 +9,7 @@ mod host;
 mod kubelet;
 mod kubernetes;
 mod listeners;
+mod line_protocol;
 mod local;
 mod outputs;
 mod prometheus;

@@ -30,6 +30,18 @@ pub use rfc3339::write_rfc3339;
 pub const REASON_NAN_OR_INF: &str = "nan_or_inf_field";
 /// Drop reason for metrics left out because no field could be written (counts metrics).
 pub const REASON_NO_FIELDS: &str = "no_fields";
+/// Drop reason for fields left out because their key is made only of backslashes, which line
+/// protocol cannot end a key with (counts fields).
+pub const REASON_EMPTY_FIELD_KEY: &str = "empty_field_key";
+/// Drop reason for tags left out because their key or value is made only of backslashes
+/// (counts tags).
+pub const REASON_EMPTY_TAG: &str = "empty_tag";
+/// Drop reason for metrics left out because their measurement is made only of backslashes
+/// (counts metrics).
+pub const REASON_EMPTY_MEASUREMENT: &str = "empty_measurement";
+/// Reason for names and tag values written without their trailing backslashes (counts
+/// names and values; the metric is written).
+pub const REASON_TRAILING_BACKSLASH: &str = "trailing_backslash";
 
 /// Keys of a log line that attributes may not take; such attributes get an `attr_` prefix.
 const RESERVED_LOG_KEYS: [&str; 4] = ["timestamp", "stream", "message", "message_invalid_utf8"];
@@ -54,6 +66,43 @@ pub struct BatchStats {
     pub nan_or_inf_fields: u64,
     /// Metrics left out because none of their fields could be written.
     pub no_fields: u64,
+    /// Line protocol's trailing-backslash trims ([`TrimStats`]).
+    pub trims: TrimStats,
+}
+
+/// What line protocol's trimming of trailing backslashes dropped or altered (see
+/// `gleaner_api::line_protocol::EncodeOutcome`), shared by every line-protocol output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TrimStats {
+    /// Fields whose key is made only of backslashes.
+    pub empty_field_keys: u64,
+    /// Tags whose key or value is made only of backslashes.
+    pub empty_tags: u64,
+    /// Metrics whose measurement is made only of backslashes.
+    pub empty_measurements: u64,
+    /// Names and tag values written without their trailing backslashes.
+    pub trimmed: u64,
+}
+
+impl TrimStats {
+    /// Adds one metric's outcome, warning the first time its series is altered.
+    pub fn add(&mut self, metric: &Metric, o: &EncodeOutcome) {
+        self.empty_field_keys += o.empty_field_keys as u64;
+        self.empty_tags += o.empty_tags as u64;
+        self.empty_measurements += u64::from(o.empty_measurement);
+        self.trimmed += o.trimmed as u64;
+        if o.altered() {
+            crate::altered::warn_once_per_series(metric, o);
+        }
+    }
+
+    /// Counts them into an output's counters, each under its own reason.
+    pub fn record(&self, metrics: &ComponentMetrics) {
+        metrics.dropped(REASON_EMPTY_FIELD_KEY, self.empty_field_keys);
+        metrics.dropped(REASON_EMPTY_TAG, self.empty_tags);
+        metrics.dropped(REASON_EMPTY_MEASUREMENT, self.empty_measurements);
+        metrics.dropped(REASON_TRAILING_BACKSLASH, self.trimmed);
+    }
 }
 
 impl BatchStats {
@@ -63,13 +112,15 @@ impl BatchStats {
     pub fn record(&self, metrics: &ComponentMetrics) -> usize {
         metrics.dropped(REASON_NAN_OR_INF, self.nan_or_inf_fields);
         metrics.dropped(REASON_NO_FIELDS, self.no_fields);
-        self.no_fields as usize
+        self.trims.record(metrics);
+        (self.no_fields + self.trims.empty_measurements) as usize
     }
 
-    fn add(&mut self, outcome: EncodeOutcome) {
+    fn add(&mut self, metric: &Metric, outcome: EncodeOutcome) {
         self.written += u64::from(outcome.written);
         self.nan_or_inf_fields += outcome.dropped_fields as u64;
-        self.no_fields += u64::from(!outcome.written);
+        self.no_fields += u64::from(!outcome.written && !outcome.empty_measurement);
+        self.trims.add(metric, &outcome);
     }
 }
 
@@ -80,10 +131,11 @@ pub fn encode_batch(batch: &Batch, format: MetricFormat, buf: &mut Vec<u8>) -> B
     match batch {
         Batch::Metrics(metrics) => {
             for m in metrics {
-                stats.add(match format {
+                let outcome = match format {
                     MetricFormat::Influx => encode_metric(m, buf),
                     MetricFormat::Json => encode_metric_json(m, buf),
-                });
+                };
+                stats.add(m, outcome);
             }
         }
         Batch::Logs(logs) => {
@@ -130,6 +182,7 @@ pub fn encode_metric_json(metric: &Metric, buf: &mut Vec<u8>) -> EncodeOutcome {
         return EncodeOutcome {
             written: false,
             dropped_fields,
+            ..EncodeOutcome::default()
         };
     }
     buf.extend_from_slice(b"{\"timestamp\":\"");
@@ -162,5 +215,6 @@ pub fn encode_metric_json(metric: &Metric, buf: &mut Vec<u8>) -> EncodeOutcome {
     EncodeOutcome {
         written: true,
         dropped_fields,
+        ..EncodeOutcome::default()
     }
 }

@@ -1,6 +1,7 @@
 //! `gleaner-outputs`: every output plugin, one module each, and the [`OUTPUTS`] registry list.
 //! List order is the order of `sample-config` and of the README table.
 
+mod altered;
 mod attr_glob;
 pub mod file;
 use gleaner_api::http_client;

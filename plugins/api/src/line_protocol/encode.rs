@@ -5,9 +5,22 @@
 //! `,`, `=` and space; all of them write tab, newline, form feed and carriage return as the
 //! two-character sequences `\t`, `\n`, `\f`, `\r` so a line never breaks. Backslashes are not
 //! doubled (Telegraf does not), and trailing backslashes are trimmed because they would escape
-//! the delimiter that follows. Tags whose key or value ends up empty are left out; fields whose
-//! key ends up empty or whose value is NaN/±Inf are left out and counted. String values are
-//! double-quoted with `\` and `"` escaped; raw newlines stay inside the quotes.
+//! the delimiter that follows. String values are double-quoted with `\` and `"` escaped; raw
+//! newlines stay inside the quotes.
+//!
+//! What cannot be written is left out or altered, and said in the [`EncodeOutcome`] so the
+//! outputs count it under its own reason: NaN/±Inf fields, field keys and tags made only of
+//! backslashes (a tag whose value is empty to begin with is no tag and is not counted), a
+//! measurement made only of backslashes (nothing is written), and every name or tag value
+//! whose trailing backslashes were cut ([`trimmed_parts`] names them for a warning).
+//!
+//! Other limits, where InfluxDB 1.x reads back something else than what was written (its
+//! parser's rules, see `parse.rs`): in the measurement a backslash before `=` or `"` is lost;
+//! in field keys a backslash right before `,`, `=`, space or `"` breaks the line; a
+//! measurement starting with `#` reads as a comment and one starting with NUL loses it; and a
+//! backslash before a space in the measurement or a tag makes InfluxDB's line splitter count
+//! that space as the start of the fields, so a later `"` in a tag or a newline in a string
+//! value can cut or join lines of a multi-line body.
 //!
 //! The encoder appends to the caller's buffer and allocates nothing else.
 
@@ -20,9 +33,24 @@ use crate::event::{FieldValue, Metric};
 pub struct EncodeOutcome {
     /// True when a line was written.
     pub written: bool,
-    /// Fields left out because they cannot be written: a NaN or ±Inf value, or a key that is
-    /// empty once trailing backslashes are trimmed.
+    /// Fields left out because their value is NaN or ±Inf.
     pub dropped_fields: usize,
+    /// Fields left out because their key is empty once trailing backslashes are trimmed.
+    pub empty_field_keys: usize,
+    /// Tags left out because their key or value is empty once trailing backslashes are trimmed
+    /// (a tag whose value is empty to begin with is no tag and is not counted).
+    pub empty_tags: usize,
+    /// True when nothing was written because the measurement is made only of backslashes.
+    pub empty_measurement: bool,
+    /// Names and tag values written without their trailing backslashes.
+    pub trimmed: usize,
+}
+
+impl EncodeOutcome {
+    /// True when trimming trailing backslashes dropped or changed something.
+    pub const fn altered(&self) -> bool {
+        self.empty_field_keys + self.empty_tags + self.trimmed > 0 || self.empty_measurement
+    }
 }
 
 /// Which characters an element escapes with a backslash.
@@ -42,27 +70,37 @@ pub fn encode_metric(m: &Metric, out: &mut Vec<u8>) -> EncodeOutcome {
     let mut outcome = EncodeOutcome::default();
     let measurement = trim_backslashes(&m.measurement);
     if measurement.is_empty() {
+        outcome.empty_measurement = !m.measurement.is_empty();
         return outcome;
     }
+    outcome.trimmed += usize::from(measurement.len() < m.measurement.len());
     let start = out.len();
     escape_into(out, measurement, Element::Measurement);
-    for (k, v) in &m.tags {
-        let (k, v) = (trim_backslashes(k), trim_backslashes(v));
+    for (key, value) in &m.tags {
+        let (k, v) = (trim_backslashes(key), trim_backslashes(value));
         if k.is_empty() || v.is_empty() {
+            outcome.empty_tags += usize::from(!value.is_empty());
             continue;
         }
+        outcome.trimmed += usize::from(k.len() < key.len()) + usize::from(v.len() < value.len());
         out.push(b',');
         escape_into(out, k, Element::Key);
         out.push(b'=');
         escape_into(out, v, Element::Key);
     }
     let mut sep = b' ';
-    for (k, v) in &m.fields {
-        let k = trim_backslashes(k);
-        if k.is_empty() || !writable(v) {
+    let mut trimmed_keys = 0;
+    for (key, v) in &m.fields {
+        let k = trim_backslashes(key);
+        if !writable(v) {
             outcome.dropped_fields += 1;
             continue;
         }
+        if k.is_empty() {
+            outcome.empty_field_keys += 1;
+            continue;
+        }
+        trimmed_keys += usize::from(k.len() < key.len());
         out.push(sep);
         sep = b',';
         escape_into(out, k, Element::Key);
@@ -71,8 +109,11 @@ pub fn encode_metric(m: &Metric, out: &mut Vec<u8>) -> EncodeOutcome {
     }
     if sep == b' ' {
         out.truncate(start);
+        // Nothing written: only what was dropped counts.
+        outcome.trimmed = 0;
         return outcome;
     }
+    outcome.trimmed += trimmed_keys;
     out.push(b' ');
     write_i64(out, m.timestamp);
     out.push(b'\n');
@@ -90,6 +131,31 @@ fn writable(v: &FieldValue) -> bool {
 
 fn trim_backslashes(s: &str) -> &str {
     s.trim_end_matches('\\')
+}
+
+/// The names and tag values of `m` that [`encode_metric`] trims or leaves out for their
+/// trailing backslashes, described for a warning (`tag value "C:\dir\" of "path"`). Only
+/// for the rare metrics whose outcome is [`EncodeOutcome::altered`]: it allocates.
+pub fn trimmed_parts(m: &Metric) -> Vec<String> {
+    let ends = |s: &str| s.ends_with('\\');
+    let mut parts = Vec::new();
+    if ends(&m.measurement) {
+        parts.push(format!("measurement {:?}", m.measurement));
+    }
+    for (k, v) in &m.tags {
+        if ends(k) && !v.is_empty() {
+            parts.push(format!("tag key {k:?}"));
+        }
+        if ends(v) {
+            parts.push(format!("tag value {v:?} of {k:?}"));
+        }
+    }
+    for (k, v) in &m.fields {
+        if ends(k) && writable(v) {
+            parts.push(format!("field key {k:?}"));
+        }
+    }
+    parts
 }
 
 fn escape_into(out: &mut Vec<u8>, s: &str, element: Element) {

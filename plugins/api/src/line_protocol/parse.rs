@@ -1,20 +1,37 @@
-//! Line-protocol parser with InfluxDB 1.x semantics (influxdata/influxdb `models/points.go`).
+//! Line-protocol parser that gives the verdict and the stored point InfluxDB 1.x gives
+//! (influxdata/influxdb `models/points.go`, checked against a real `influxd` 1.6 by the e2e
+//! tests). A line is `measurement[,tag=value...] field=value[,field=value...] [timestamp]`.
 //!
-//! A line is `measurement[,tag=value...] field=value[,field=value...] [timestamp]`. In the
-//! measurement, tags and field keys a backslash makes the next character part of the token;
-//! unescaping turns `\,`, `\ ` and `\=` (only `\,` and `\ ` in the measurement) into the
-//! character and leaves any other backslash as it is. String values are double-quoted, with
-//! `\"` and `\\` unescaped, and may span lines (see `split.rs`). A duplicate field keeps its
-//! last value; tags come out sorted by key.
+//! Escapes in the measurement and tags follow InfluxDB's rule: a delimiter (`,`, space, and
+//! `=` in tags) is escaped when the byte right before it is a backslash, whatever escaped
+//! that backslash. So in `t=\\ east` the space is escaped (the value is `\ east` once
+//! unescaped), and `t=v\\ x=1` is a bad tag (the space is escaped, then `=` is not).
+//! Unescaping removes a backslash before `,`, space and `=` in tags, and also before `"` in
+//! the measurement and field keys; any other backslash stays. The field part is scanned
+//! twice, as InfluxDB does: once to check it (`fields.rs`, where a backslash steps over the
+//! next byte) and once to split it into keys and values (where the byte-before rule holds
+//! again), so a key like `a\\` is refused as InfluxDB refuses it.
+//!
+//! Also as InfluxDB: tags come out sorted and a repeated tag key rejects the line
+//! (`duplicate tags`); a repeated field keeps its last value, or rejects the line if the
+//! types differ (`field type conflict`); `time` cannot be a tag key and a `time` field is
+//! left out; a line without a timestamp gets the receive time truncated to the request's
+//! precision. Deliberate differences (README "Compatibility"): `u` unsigned integers are
+//! accepted, and a line that is not valid UTF-8 is rejected.
 //!
 //! A bad line becomes a [`LineError`] and parsing goes on with the next line, so a body can be
-//! partly written. Every step is linear in the input and nothing here panics.
+//! partly written. Every step is linear in the input (tags are sorted once) and nothing here
+//! panics.
 
-use std::collections::{HashMap, HashSet};
+mod fields;
+
+pub(super) use fields::byte_set;
+
+use std::borrow::Cow;
 
 use super::precision::Precision;
 use super::split::Lines;
-use crate::event::{FieldValue, Metric};
+use crate::event::Metric;
 
 /// One rejected line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,29 +51,47 @@ pub struct ParseOutput {
     pub errors: Vec<LineError>,
 }
 
+/// Why a line was rejected.
+type Reason = Cow<'static, str>;
+
 /// How much of a bad line an error message quotes, in characters.
 const QUOTE_CHARS: usize = 100;
 
-/// Field count up to which duplicates are looked for by a plain scan.
-const SMALL_FIELDS: usize = 16;
+/// Longest series key InfluxDB takes (measurement and tags as written, plus the field key
+/// and 4 bytes of separator for each field).
+const MAX_KEY_LENGTH: usize = 65535;
 
-/// Parses a whole body. Lines without a timestamp get `default_time` (ns).
-pub fn parse_lines(body: &[u8], precision: Precision, default_time: i64) -> ParseOutput {
+/// Timestamps InfluxDB can store, in ns (`models.MinNanoTime`, `models.MaxNanoTime`).
+const MIN_NANO_TIME: i64 = i64::MIN + 2;
+const MAX_NANO_TIME: i64 = i64::MAX - 1;
+
+/// Bytes that escape in a measurement and field keys (`pkg/escape`).
+const NAME_ESCAPES: &[u8] = b", =\"";
+/// Bytes that escape in tag keys and values.
+const TAG_ESCAPES: &[u8] = b", =";
+
+/// Parses a whole body. Lines without a timestamp get `receive_time` (ns) truncated to
+/// `precision`, as InfluxDB does.
+pub fn parse_lines(body: &[u8], precision: Precision, receive_time: i64) -> ParseOutput {
+    let default_time = precision.truncate(receive_time);
     let mut out = ParseOutput::default();
-    for (number, raw) in Lines::new(body) {
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if raw.is_empty() || raw[0] == b'#' {
+    let mut scratch = Scratch::default();
+    for (number, block) in Lines::new(body) {
+        let start = skip_whitespace(block, 0);
+        if start >= block.len() || block[start] == b'#' {
             continue;
         }
-        let result = match std::str::from_utf8(raw) {
-            Ok(line) => parse_line(line, precision, default_time),
-            Err(_) => Err("invalid utf-8"),
+        let line = block.strip_suffix(b"\n").unwrap_or(block);
+        let line = line.get(start..).unwrap_or_default();
+        let result = match std::str::from_utf8(line) {
+            Ok(line) => parse_line(line, precision, default_time, &mut scratch),
+            Err(_) => Err(Cow::Borrowed("invalid utf-8")),
         };
         match result {
             Ok(m) => out.metrics.push(m),
             Err(reason) => out.errors.push(LineError {
                 line: number,
-                message: message(raw, reason),
+                message: message(line, &reason),
             }),
         }
     }
@@ -74,108 +109,192 @@ fn message(raw: &[u8], reason: &str) -> String {
     format!("unable to parse '{quoted}': {reason}")
 }
 
-/// Parses one line (no newline, leading whitespace already skipped).
-fn parse_line(line: &str, precision: Precision, default_time: i64) -> Result<Metric, &'static str> {
-    let b = line.as_bytes();
-    let mut i = scan(b, 0, |c| c == b',' || c == b' ');
-    if i == 0 {
-        return Err("missing measurement");
-    }
-    let mut m = Metric::new(unescape(&line[..i], b", "), default_time);
-
-    // Tags.
-    while b.get(i) == Some(&b',') {
-        let key_start = i + 1;
-        let eq = scan(b, key_start, |c| c == b'=' || c == b',' || c == b' ');
-        if b.get(eq) != Some(&b'=') {
-            return Err("missing tag value");
-        }
-        if eq == key_start {
-            return Err("missing tag key");
-        }
-        let value_start = eq + 1;
-        i = scan(b, value_start, |c| c == b'=' || c == b',' || c == b' ');
-        if b.get(i) == Some(&b'=') {
-            return Err("invalid tag format");
-        }
-        if i == value_start {
-            return Err("missing tag value");
-        }
-        m.tags.push((
-            unescape(&line[key_start..eq], b", ="),
-            unescape(&line[value_start..i], b", ="),
-        ));
-    }
-    i = skip_spaces(b, i);
-    if i >= b.len() {
-        return Err("missing fields");
-    }
-
-    // Fields.
-    loop {
-        let key_start = i;
-        let eq = scan(b, key_start, |c| c == b'=' || c == b',' || c == b' ');
-        if eq == key_start {
-            return Err("missing field key");
-        }
-        if b.get(eq) != Some(&b'=') {
-            return Err("invalid field format");
-        }
-        let key = unescape(&line[key_start..eq], b", =");
-        let (value, end) = parse_value(line, eq + 1)?;
-        m.fields.push((key, value));
-        i = end;
-        match b.get(i) {
-            Some(b',') => i += 1,
-            Some(b' ') | None => break,
-            Some(_) => return Err("invalid field format"),
-        }
-    }
-
-    // Timestamp.
-    i = skip_spaces(b, i);
-    if i < b.len() {
-        let end = b[i..]
-            .iter()
-            .position(|&c| c == b' ' || c == b'\t')
-            .map_or(b.len(), |p| i + p);
-        let ts = parse_int(&b[i..end]).ok_or("bad timestamp")?;
-        m.timestamp = precision.to_ns(ts).ok_or("timestamp out of range")?;
-        if skip_spaces(b, end) < b.len() {
-            return Err("unexpected text after timestamp");
-        }
-    }
-
-    if !m.tags.windows(2).all(|w| w[0].0 < w[1].0) {
-        m.normalize_tags();
-    }
-    dedupe_fields(&mut m.fields);
-    Ok(m)
-}
-
-/// The index of the first byte at or after `i` for which `stop` holds (or the end), stepping
-/// over a backslash and the byte after it. Stop bytes are ASCII, so the result is always a
-/// char boundary of a UTF-8 line.
-fn scan(b: &[u8], mut i: usize, stop: impl Fn(u8) -> bool) -> usize {
-    while i < b.len() {
-        let c = b[i];
-        if c == b'\\' {
-            i += 2;
-            continue;
-        }
-        if stop(c) {
-            return i;
-        }
-        i += 1;
-    }
-    b.len()
-}
-
-fn skip_spaces(b: &[u8], mut i: usize) -> usize {
-    while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+/// InfluxDB's whitespace between sections: space, tab and NUL.
+fn skip_whitespace(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\t' | 0) {
         i += 1;
     }
     i
+}
+
+/// True when the byte before `i` is a backslash (InfluxDB's test for an escaped delimiter).
+fn escaped(b: &[u8], i: usize) -> bool {
+    i > 0 && b[i - 1] == b'\\'
+}
+
+/// Lists reused from line to line: the tag spans and raw fields of the line being parsed.
+#[derive(Default)]
+struct Scratch<'b> {
+    tags: Vec<(Span, Span)>,
+    fields: Vec<(&'b str, &'b str)>,
+}
+
+/// Parses one line (no newline, leading whitespace already skipped).
+fn parse_line<'b>(
+    line: &'b str,
+    precision: Precision,
+    default_time: i64,
+    scratch: &mut Scratch<'b>,
+) -> Result<Metric, Reason> {
+    let b = line.as_bytes();
+    let start = skip_whitespace(b, 0);
+    let tags = &mut scratch.tags;
+    let (name_end, key_end) = scan_key(b, start, tags)?;
+    if key_end - start > MAX_KEY_LENGTH {
+        return Err(format!(
+            "max key length exceeded: {} > {MAX_KEY_LENGTH}",
+            key_end - start
+        )
+        .into());
+    }
+    let raw_fields = &mut scratch.fields;
+    let (fields_start, fields_end) = fields::scan(line, key_end, raw_fields)?;
+    if raw_fields.is_empty() {
+        fields::walk(&line[fields_start..fields_end], raw_fields)?;
+    }
+    for (key, _) in raw_fields.iter() {
+        let size = key_end - start + 4 + key.len();
+        if size > MAX_KEY_LENGTH {
+            return Err(format!("max key length exceeded: {size} > {MAX_KEY_LENGTH}").into());
+        }
+    }
+    let timestamp = scan_time(b, fields_end, precision)?.unwrap_or(default_time);
+
+    let name = unescape(&line[start..name_end], NAME_ESCAPES);
+    let mut m = Metric::new(name, timestamp);
+    m.tags.reserve_exact(tags.len());
+    for &(k, v) in tags.iter() {
+        let key = unescape(&line[k.0..k.1], TAG_ESCAPES);
+        if key == "time" {
+            return Err(format!(
+                "invalid tag key: input tag \"time\" on measurement \"{}\" is invalid",
+                m.measurement
+            )
+            .into());
+        }
+        m.tags.push((key, unescape(&line[v.0..v.1], TAG_ESCAPES)));
+    }
+    // Sorted as written; unescaping can change the order (`\ ` sorts after `A`, ` ` before it).
+    if !m.tags.windows(2).all(|w| w[0].0 < w[1].0) {
+        m.normalize_tags();
+    }
+    fields::store(&mut m, raw_fields)?;
+    Ok(m)
+}
+
+/// A token's byte range in the line.
+type Span = (usize, usize);
+
+/// Scans the measurement and tags from `start` (`scanKey`): returns where the measurement
+/// ends and where the key ends (the space before the fields), and fills `tags` (key and value
+/// spans, sorted by key as written).
+fn scan_key(
+    b: &[u8],
+    start: usize,
+    tags: &mut Vec<(Span, Span)>,
+) -> Result<(usize, usize), Reason> {
+    tags.clear();
+    if start >= b.len() || b[start] == b',' {
+        return Err("missing measurement".into());
+    }
+    let mut i = start;
+    let name_end = loop {
+        i += 1;
+        if i >= b.len() {
+            return Err("missing fields".into());
+        }
+        if !escaped(b, i) && matches!(b[i], b',' | b' ') {
+            break i;
+        }
+    };
+    if b[name_end] == b' ' {
+        return Ok((name_end, name_end));
+    }
+    i = name_end + 1;
+    loop {
+        // The key, up to an unescaped `=`.
+        let key_start = i;
+        if i >= b.len() || matches!(b[i], b' ' | b',' | b'=') {
+            return Err("missing tag key".into());
+        }
+        let key_end = loop {
+            i += 1;
+            if i >= b.len() || (matches!(b[i], b' ' | b',') && !escaped(b, i)) {
+                return Err("missing tag value".into());
+            }
+            if b[i] == b'=' && !escaped(b, i) {
+                break i;
+            }
+        };
+        // The value, up to an unescaped `,` (next tag) or space (the fields).
+        i = key_end + 1;
+        let value_start = i;
+        if i >= b.len() || matches!(b[i], b',' | b' ') {
+            return Err("missing tag value".into());
+        }
+        loop {
+            i += 1;
+            if i >= b.len() {
+                return Err("missing fields".into());
+            }
+            if !escaped(b, i) && matches!(b[i], b'=' | b',' | b' ') {
+                break;
+            }
+        }
+        tags.push(((key_start, key_end), (value_start, i)));
+        match b[i] {
+            b'=' => return Err("invalid tag format".into()),
+            b',' => i += 1,
+            _ => break,
+        }
+    }
+    let key = |t: &(Span, Span)| &b[t.0.0..t.0.1];
+    if !tags.windows(2).all(|w| key(&w[0]) < key(&w[1])) {
+        tags.sort_by(|x, y| key(x).cmp(key(y)));
+        if tags.windows(2).any(|w| key(&w[0]) == key(&w[1])) {
+            return Err("duplicate tags".into());
+        }
+    }
+    Ok((name_end, i))
+}
+
+/// Scans the optional timestamp after the fields (`scanTime`); `None` when there is none.
+fn scan_time(b: &[u8], from: usize, precision: Precision) -> Result<Option<i64>, Reason> {
+    let start = skip_whitespace(b, from);
+    let mut i = start;
+    while i < b.len() && !matches!(b[i], b'\n' | b' ') {
+        if !(b[i].is_ascii_digit() || (i == start && b[i] == b'-')) {
+            return Err("bad timestamp".into());
+        }
+        i += 1;
+    }
+    let digits = &b[start..i];
+    if digits.is_empty() {
+        return Ok(None);
+    }
+    // Only ASCII digits and a sign remain.
+    let text = std::str::from_utf8(digits).unwrap_or_default();
+    let ts: i64 = text.parse().map_err(|e: std::num::ParseIntError| {
+        let why = match e.kind() {
+            std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow => {
+                "value out of range"
+            }
+            _ => "invalid syntax",
+        };
+        Cow::Owned(format!("strconv.ParseInt: parsing {text:?}: {why}"))
+    })?;
+    let ns = precision
+        .to_ns(ts)
+        .filter(|ns| (MIN_NANO_TIME..=MAX_NANO_TIME).contains(ns))
+        .ok_or_else(|| {
+            Cow::Owned(format!(
+                "time outside range {MIN_NANO_TIME} - {MAX_NANO_TIME}"
+            ))
+        })?;
+    if b[i..].iter().any(|&c| c != b' ') {
+        return Err("point is invalid".into());
+    }
+    Ok(Some(ns))
 }
 
 /// Removes the backslash of `\x` for each `x` in `set`; other backslashes stay.
@@ -197,142 +316,4 @@ fn unescape(token: &str, set: &[u8]) -> String {
     }
     out.push_str(&token[from..]);
     out
-}
-
-/// Parses the value starting at `start`; returns it and the index just past it.
-fn parse_value(line: &str, start: usize) -> Result<(FieldValue, usize), &'static str> {
-    let b = line.as_bytes();
-    match b.get(start) {
-        None | Some(b',' | b' ') => Err("missing field value"),
-        Some(b'"') => {
-            let mut j = start + 1;
-            while j < b.len() {
-                match b[j] {
-                    b'\\' => j += 2,
-                    b'"' => {
-                        let s = unescape_string(&line[start + 1..j]);
-                        return Ok((FieldValue::String(s), j + 1));
-                    }
-                    _ => j += 1,
-                }
-            }
-            Err("unbalanced quotes")
-        }
-        Some(_) => {
-            let end = scan(b, start, |c| c == b',' || c == b' ');
-            Ok((parse_scalar(&b[start..end])?, end))
-        }
-    }
-}
-
-/// `\"` becomes `"`, `\\` becomes `\`; any other backslash stays.
-fn unescape_string(s: &str) -> String {
-    let b = s.as_bytes();
-    if !b.contains(&b'\\') {
-        return s.to_owned();
-    }
-    let mut out = String::with_capacity(s.len());
-    let (mut from, mut i) = (0, 0);
-    while i < b.len() {
-        if b[i] == b'\\' && matches!(b.get(i + 1), Some(b'"' | b'\\')) {
-            out.push_str(&s[from..i]);
-            from = i + 1;
-            i += 2;
-        } else {
-            i += 1;
-        }
-    }
-    out.push_str(&s[from..]);
-    out
-}
-
-/// An unquoted value: integer, unsigned, boolean or float.
-fn parse_scalar(v: &[u8]) -> Result<FieldValue, &'static str> {
-    match v {
-        b"t" | b"T" | b"true" | b"True" | b"TRUE" => return Ok(FieldValue::Bool(true)),
-        b"f" | b"F" | b"false" | b"False" | b"FALSE" => return Ok(FieldValue::Bool(false)),
-        _ => {}
-    }
-    match v.split_last() {
-        Some((b'i', digits)) => parse_int(digits)
-            .map(FieldValue::Int)
-            .ok_or("invalid integer"),
-        Some((b'u', digits)) => parse_uint(digits)
-            .map(FieldValue::UInt)
-            .ok_or("invalid unsigned"),
-        _ => parse_float(v).map(FieldValue::Float),
-    }
-}
-
-/// `-?[0-9]+` within i64.
-fn parse_int(v: &[u8]) -> Option<i64> {
-    let (neg, digits) = match v.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, v),
-    };
-    let magnitude = parse_uint(digits)?;
-    if neg {
-        0i64.checked_sub_unsigned(magnitude)
-    } else {
-        i64::try_from(magnitude).ok()
-    }
-}
-
-/// `[0-9]+` within u64.
-fn parse_uint(v: &[u8]) -> Option<u64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.iter().try_fold(0u64, |acc, &c| {
-        let d = c.checked_sub(b'0').filter(|d| *d < 10)?;
-        acc.checked_mul(10)?.checked_add(u64::from(d))
-    })
-}
-
-/// A finite float in decimal or exponent notation (`1`, `-1.5`, `.5`, `1e3`, `1.E+78`).
-fn parse_float(v: &[u8]) -> Result<f64, &'static str> {
-    let body = v.strip_prefix(b"-").unwrap_or(v);
-    let starts_ok = body
-        .first()
-        .is_some_and(|c| c.is_ascii_digit() || *c == b'.');
-    let chars_ok = body
-        .iter()
-        .all(|c| c.is_ascii_digit() || b".eE+-".contains(c));
-    if !starts_ok || !chars_ok {
-        return Err("invalid number");
-    }
-    // Only ASCII digits, signs, dots and exponents remain, so this is valid UTF-8.
-    let text = std::str::from_utf8(v).map_err(|_| "invalid number")?;
-    let f: f64 = text.parse().map_err(|_| "invalid number")?;
-    if f.is_finite() {
-        Ok(f)
-    } else {
-        Err("value out of range")
-    }
-}
-
-/// Keeps one field per key: at the position of its first occurrence, with its last value.
-fn dedupe_fields(fields: &mut Vec<(String, FieldValue)>) {
-    let n = fields.len();
-    let has_dup = if n <= SMALL_FIELDS {
-        (1..n).any(|i| fields[..i].iter().any(|(k, _)| *k == fields[i].0))
-    } else {
-        let mut seen = HashSet::with_capacity(n);
-        !fields.iter().all(|(k, _)| seen.insert(k.as_str()))
-    };
-    if !has_dup {
-        return;
-    }
-    let mut index: HashMap<String, usize> = HashMap::with_capacity(n);
-    let mut out: Vec<(String, FieldValue)> = Vec::with_capacity(n);
-    for (k, v) in fields.drain(..) {
-        match index.get(&k) {
-            Some(&at) => out[at].1 = v,
-            None => {
-                index.insert(k.clone(), out.len());
-                out.push((k, v));
-            }
-        }
-    }
-    *fields = out;
 }

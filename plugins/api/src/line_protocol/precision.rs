@@ -95,6 +95,13 @@ impl Precision {
         ts.checked_mul(self.nanos_per_unit())
     }
 
+    /// Rounds a time in ns down to a whole number of units (InfluxDB's `SetPrecision` on the
+    /// receive time of a line without a timestamp).
+    pub const fn truncate(self, ns: i64) -> i64 {
+        let unit = self.nanos_per_unit();
+        ns.div_euclid(unit).saturating_mul(unit)
+    }
+
     /// Converts nanoseconds to this unit, rounding towards negative infinity (as a writer
     /// with a coarser precision does).
     pub const fn from_ns(self, ns: i64) -> i64 {

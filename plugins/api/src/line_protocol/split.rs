@@ -1,33 +1,18 @@
-//! Splits a write body into lines, as the parser will read them.
+//! Splits a write body into lines exactly where InfluxDB 1.x does (`scanLine` in
+//! influxdata/influxdb `models/points.go`), so a body is cut into the same points.
 //!
-//! A line ends at a `\n` that is not inside a quoted string field value, so a string can span
-//! lines. Quotes count only where the parser reads a string: right after the `=` of a field,
-//! past the first unescaped space (in the measurement and tags a `"` is an ordinary
-//! character). A backslash outside quotes makes the next character part of the token, except
-//! a newline, which always ends the line, so one bad line cannot swallow the next. Comment
-//! lines (`#` after leading whitespace) end at the next newline, quotes or not. One pass,
-//! no allocation.
-
-/// Where the scanner is within a line.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// Measurement and tags, up to the first unescaped space.
-    Key,
-    /// A field key, up to `=`.
-    FieldKey,
-    /// Just after a field's `=`.
-    ValueStart,
-    /// An unquoted field value, or the end of a quoted one.
-    Unquoted,
-    /// Inside a quoted string value.
-    Quoted,
-    /// The timestamp and anything after it.
-    Rest,
-}
+//! A line ends at a `\n` that is not inside a quoted string. The rules, byte by byte:
+//! - a backslash and the byte after it are stepped over together, whatever that byte is, so a
+//!   `\` right before a newline joins the two lines (InfluxDB reads them as one point);
+//! - the first space (one not stepped over) starts the field part; from there an unquoted `=`
+//!   or `,` is counted, and a `"` opens or closes a string only while more `=` than `,` have
+//!   been seen (that is, where a field value can start). Comments are cut by the same rules.
+//!
+//! One pass, no allocation. The parser skips leading whitespace and comment lines.
 
 /// Iterator over `(line number, line)`: the line number is 1-based and counts every `\n`
-/// before the line (those inside earlier strings too); the line starts after leading spaces
-/// and tabs and excludes its terminating `\n` (a `\r` before it is left for the caller).
+/// before the line (those inside earlier strings too); the line excludes its terminating
+/// `\n`, but may end with an escaped one (`\` then `\n` at the end of the body).
 pub(crate) struct Lines<'a> {
     body: &'a [u8],
     pos: usize,
@@ -52,66 +37,71 @@ impl<'a> Iterator for Lines<'a> {
         if self.pos >= body.len() {
             return None;
         }
-        let mut i = self.pos;
-        while i < body.len() && (body[i] == b' ' || body[i] == b'\t') {
-            i += 1;
-        }
-        let start = i;
+        let start = self.pos;
+        let (end, inner_newlines) = line_end(body, start);
+        let line = &body[start..end];
         let number = self.line;
-        let mut inner_newlines = 0;
-        if body.get(i) == Some(&b'#') {
-            while i < body.len() && body[i] != b'\n' {
+        self.line += inner_newlines + 1;
+        self.pos = end + 1;
+        Some((number, line))
+    }
+}
+
+/// The bytes [`line_end`] looks at; the others are stepped over.
+static SPECIAL: [bool; 256] = super::parse::byte_set(b"\\ =,\"\n");
+
+/// The index of the `\n` that ends the line starting at `start` (or the body's length), and
+/// the number of newlines inside the line (in strings, or after a backslash).
+fn line_end(body: &[u8], start: usize) -> (usize, usize) {
+    // Without a backslash or a quote before the next newline, that newline ends the line.
+    let rest = &body[start..];
+    let newline = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+    let candidate = &rest[..newline];
+    if !candidate.contains(&b'\\') && !candidate.contains(&b'"') {
+        return (start + newline, 0);
+    }
+    let mut i = start;
+    let mut newlines = 0;
+    let (mut fields, mut quoted) = (false, false);
+    let (mut equals, mut commas) = (0usize, 0usize);
+    while i < body.len() {
+        let b = body[i];
+        if !SPECIAL[usize::from(b)] {
+            i += 1;
+            continue;
+        }
+        if b == b'\\' {
+            newlines += usize::from(body.get(i + 1) == Some(&b'\n'));
+            i += 2;
+            continue;
+        }
+        if b == b' ' {
+            fields = true;
+        }
+        if fields {
+            if !quoted && b == b'=' {
+                equals += 1;
                 i += 1;
+                continue;
             }
-        } else {
-            let mut state = State::Key;
-            while i < body.len() {
-                let b = body[i];
-                if state == State::Quoted {
-                    match b {
-                        b'\\' => {
-                            if body.get(i + 1) == Some(&b'\n') {
-                                inner_newlines += 1;
-                            }
-                            i += 2;
-                            continue;
-                        }
-                        b'"' => state = State::Unquoted,
-                        b'\n' => inner_newlines += 1,
-                        _ => {}
-                    }
-                    i += 1;
-                    continue;
-                }
-                if b == b'\n' {
-                    break;
-                }
-                if b == b'\\' && state != State::Rest {
-                    i += if body.get(i + 1) == Some(&b'\n') {
-                        1
-                    } else {
-                        2
-                    };
-                    if state == State::ValueStart {
-                        state = State::Unquoted;
-                    }
-                    continue;
-                }
-                state = match (state, b) {
-                    (State::Key, b' ') => State::FieldKey,
-                    (State::FieldKey, b'=') => State::ValueStart,
-                    (State::ValueStart, b'"') => State::Quoted,
-                    (State::ValueStart | State::Unquoted, b',') => State::FieldKey,
-                    (State::ValueStart | State::Unquoted, b' ') => State::Rest,
-                    (State::ValueStart, _) => State::Unquoted,
-                    (s, _) => s,
-                };
+            if !quoted && b == b',' {
+                commas += 1;
                 i += 1;
+                continue;
+            }
+            if b == b'"' && equals > commas {
+                quoted = !quoted;
+                i += 1;
+                continue;
             }
         }
-        let end = i.min(body.len());
-        self.line = number + inner_newlines + 1;
-        self.pos = end + 1;
-        Some((number, &body[start..end]))
+        if b == b'\n' {
+            if !quoted {
+                break;
+            }
+            newlines += 1;
+        }
+        i += 1;
     }
+    (i.min(body.len()), newlines)
 }

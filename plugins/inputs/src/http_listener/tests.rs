@@ -207,7 +207,7 @@ async fn partial_write_names_the_first_bad_line_and_delivers_the_rest() {
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         a.error(),
-        "partial write: unable to parse 'm v=oops 4': invalid number (line 6); dropped=2"
+        "partial write: unable to parse 'm v=oops 4': invalid boolean (line 6); dropped=2"
     );
     assert_eq!(
         got.iter().map(|m| m.timestamp).collect::<Vec<_>>(),
@@ -225,7 +225,7 @@ async fn all_bad_lines_send_nothing() {
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert_eq!(
         a.error(),
-        "unable to parse 'm v=x 1': invalid number (line 1); dropped=1"
+        "unable to parse 'm v=x 1': invalid boolean (line 1); dropped=1"
     );
     assert!(h.rx.try_recv().is_err());
     stop(h).await;
@@ -370,6 +370,11 @@ async fn precision_converts_timestamps() {
     assert!(
         got[1].timestamp > 1_700_000_000_000_000_000,
         "default time is now"
+    );
+    assert_eq!(
+        got[1].timestamp % 1_000_000,
+        0,
+        "the receive time is truncated to the precision, as InfluxDB does"
     );
     assert_eq!(answer(pending).await.status, StatusCode::NO_CONTENT);
     stop(h).await;

@@ -13,8 +13,11 @@
 //!   replaced by U+FFFD, then `message_invalid_utf8=true`) and every other attribute with
 //!   its type. An attribute named like a field we write gets an `attr_` prefix.
 //!
-//! Dropped and counted: NaN/±Inf fields (`nan_or_inf_field`, per field) and metrics with no
-//! writable field left (`no_fields`, per metric).
+//! Dropped and counted: NaN/±Inf fields (`nan_or_inf_field`, per field), metrics with no
+//! writable field left (`no_fields`, per metric), and what trimming trailing backslashes
+//! drops or alters (`empty_field_key`, `empty_tag`, `empty_measurement`,
+//! `trailing_backslash`; see [`TrimStats`]), with a warning the first time a series is
+//! altered.
 
 use std::borrow::Cow;
 
@@ -22,7 +25,7 @@ use gleaner_api::line_protocol::{EncodeOutcome, Precision, encode_metric, write_
 use gleaner_api::{Batch, ComponentMetrics, FieldValue, LogRecord, Metric, Stream};
 
 use crate::attr_glob::AttrGlobs;
-use crate::json_lines::{REASON_NAN_OR_INF, REASON_NO_FIELDS};
+use crate::json_lines::{REASON_NAN_OR_INF, REASON_NO_FIELDS, TrimStats};
 
 /// How events become lines.
 #[derive(Debug, Clone)]
@@ -42,13 +45,16 @@ pub(crate) struct EncodeStats {
     pub(crate) nan_or_inf_fields: u64,
     /// Events left out (no writable field).
     pub(crate) no_fields: u64,
+    /// Trailing-backslash trims.
+    pub(crate) trims: TrimStats,
 }
 
 impl EncodeStats {
-    fn add(&mut self, o: EncodeOutcome) {
+    fn add(&mut self, m: &Metric, o: EncodeOutcome) {
         self.written += u64::from(o.written);
         self.nan_or_inf_fields += o.dropped_fields as u64;
-        self.no_fields += u64::from(!o.written);
+        self.no_fields += u64::from(!o.written && !o.empty_measurement);
+        self.trims.add(m, &o);
     }
 
     /// Counts what was left out.
@@ -56,7 +62,8 @@ impl EncodeStats {
     pub(crate) fn record(&self, metrics: &ComponentMetrics) -> usize {
         metrics.dropped(REASON_NAN_OR_INF, self.nan_or_inf_fields);
         metrics.dropped(REASON_NO_FIELDS, self.no_fields);
-        self.no_fields as usize
+        self.trims.record(metrics);
+        (self.no_fields + self.trims.empty_measurements) as usize
     }
 }
 
@@ -71,13 +78,15 @@ impl Encoder {
             Batch::Metrics(metrics) => {
                 for m in metrics {
                     let m = self.convert_uints(m);
-                    stats.add(self.line(&m, buf));
+                    let outcome = self.line(&m, buf);
+                    stats.add(&m, outcome);
                 }
             }
             Batch::Logs(logs) => {
                 for r in logs {
                     let m = self.log_point(r);
-                    stats.add(self.line(&m, buf));
+                    let outcome = self.line(&m, buf);
+                    stats.add(&m, outcome);
                 }
             }
         }

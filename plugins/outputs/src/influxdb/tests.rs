@@ -91,6 +91,27 @@ fn metrics_golden_default() {
 }
 
 #[test]
+fn trailing_backslashes_are_counted_not_taken_for_nan() {
+    let (out, metrics) = build("url = \"http://127.0.0.1:1\"\n");
+    let batch = Batch::Metrics(vec![
+        Metric::new("up", T0)
+            .with_tag("dir", "C:\\dir\\")
+            .with_tag("gone", "\\")
+            .with_field("\\", FieldValue::Int(1))
+            .with_field("value", FieldValue::Float(1.0)),
+    ]);
+    let buf = encode(out.as_ref(), &batch);
+    assert_eq!(
+        String::from_utf8(buf).unwrap(),
+        format!("up,dir=C:\\dir value=1 {T0}\n")
+    );
+    assert_eq!(metrics.dropped_count("nan_or_inf_field"), 0);
+    assert_eq!(metrics.dropped_count("empty_field_key"), 1);
+    assert_eq!(metrics.dropped_count("empty_tag"), 1);
+    assert_eq!(metrics.dropped_count("trailing_backslash"), 1);
+}
+
+#[test]
 fn metrics_golden_seconds_with_uints() {
     let (out, _) = build("url = \"http://127.0.0.1:1\"\nprecision = \"s\"\nuint_support = true\n");
     let buf = encode(out.as_ref(), &Batch::Metrics(tricky_metrics()));

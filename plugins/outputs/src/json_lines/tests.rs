@@ -154,7 +154,8 @@ fn logs_match_golden() {
         BatchStats {
             written: 4,
             nan_or_inf_fields: 0,
-            no_fields: 0
+            no_fields: 0,
+            ..BatchStats::default()
         }
     );
     assert_golden(
@@ -199,7 +200,8 @@ fn metrics_as_json_match_golden() {
         BatchStats {
             written: 3,
             nan_or_inf_fields: 2,
-            no_fields: 2
+            no_fields: 2,
+            ..BatchStats::default()
         }
     );
     assert_golden(
@@ -231,7 +233,8 @@ fn metrics_as_line_protocol_match_golden() {
         BatchStats {
             written: 3,
             nan_or_inf_fields: 2,
-            no_fields: 2
+            no_fields: 2,
+            ..BatchStats::default()
         }
     );
 }
@@ -243,15 +246,49 @@ fn stats_are_counted_under_their_reasons() {
         written: 3,
         nan_or_inf_fields: 2,
         no_fields: 1,
+        ..BatchStats::default()
     }
     .record(&m);
     BatchStats {
         written: 1,
         nan_or_inf_fields: 0,
         no_fields: 1,
+        ..BatchStats::default()
     }
     .record(&m);
     assert_eq!(m.dropped_count("nan_or_inf_field"), 2);
     assert_eq!(m.dropped_count("no_fields"), 2);
     assert_eq!(m.snapshot().dropped.len(), 2);
+}
+
+#[test]
+fn trailing_backslashes_are_counted_under_their_own_reasons() {
+    let m = ComponentMetrics::detached("stdout");
+    let metrics = vec![
+        // A Prometheus label value `C:\dir\`: written as `C:\dir`, counted as altered.
+        Metric::new("up", 1)
+            .with_tag("dir", "C:\\dir\\")
+            .with_field("value", FieldValue::Float(1.0)),
+        // A tag and a field key made only of backslashes: dropped, each under its reason,
+        // not as NaN/±Inf.
+        Metric::new("m", 1)
+            .with_tag("gone", "\\")
+            .with_field("\\\\", FieldValue::Int(1))
+            .with_field("ok", FieldValue::Int(2)),
+        // A measurement made only of backslashes: the metric is dropped.
+        Metric::new("\\", 1).with_field("v", FieldValue::Int(1)),
+    ];
+    let mut buf = Vec::new();
+    let stats = encode_batch(&Batch::Metrics(metrics), MetricFormat::Influx, &mut buf);
+    assert_eq!(
+        String::from_utf8(buf).unwrap(),
+        "up,dir=C:\\dir value=1 1\nm ok=2i 1\n"
+    );
+    assert_eq!(stats.record(&m), 1, "one whole metric left out");
+    assert_eq!(m.dropped_count("trailing_backslash"), 1);
+    assert_eq!(m.dropped_count("empty_tag"), 1);
+    assert_eq!(m.dropped_count("empty_field_key"), 1);
+    assert_eq!(m.dropped_count("empty_measurement"), 1);
+    assert_eq!(m.dropped_count("nan_or_inf_field"), 0);
+    assert_eq!(m.dropped_count("no_fields"), 0);
 }
