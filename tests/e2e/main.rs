@@ -11,4 +11,5 @@ mod local;
 mod outputs;
 mod prometheus;
 mod statsd;
+mod syslog;
 mod tail;
