@@ -14,4 +14,5 @@ mod local;
 mod outputs;
 mod prometheus;
 mod statsd;
+mod syslog;
 mod tail;

@@ -7,6 +7,7 @@ pub mod internal;
 pub mod kubelet;
 pub mod prometheus;
 pub mod statsd;
+pub mod syslog;
 pub mod tail;
 
 use gleaner_api::InputDescriptor;
@@ -20,4 +21,5 @@ pub static INPUTS: &[InputDescriptor] = &[
     kubelet::DESCRIPTOR,
     prometheus::DESCRIPTOR,
     statsd::DESCRIPTOR,
+    syslog::DESCRIPTOR,
 ];

@@ -5,10 +5,11 @@
 //! in a temp dir that holds its config, `data_dir` and logs.
 //!
 //! Workloads (`WORKLOADS`): `logs-hec` and `logs-rotate` and `files-2k` in `scenario/logs.rs`,
-//! `scrape-rw` and `idle` in `scenario/metrics.rs`.
+//! `scrape-rw` and `idle` in `scenario/metrics.rs`, `syslog` in `scenario/syslog.rs`.
 
 pub mod logs;
 pub mod metrics;
+pub mod syslog;
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,14 @@ use super::tally::Tally;
 use crate::Agent;
 
 /// The workload names `run` knows.
-pub const WORKLOADS: &[&str] = &["logs-hec", "logs-rotate", "scrape-rw", "idle", "files-2k"];
+pub const WORKLOADS: &[&str] = &[
+    "logs-hec",
+    "logs-rotate",
+    "scrape-rw",
+    "idle",
+    "files-2k",
+    "syslog",
+];
 
 /// The HEC token the configs use (the counting receiver checks none).
 pub const TOKEN: &str = "00000000-0000-0000-0000-000000000000";
@@ -89,6 +97,7 @@ pub fn run(workload: &str, opts: &Opts) -> Result<RunResult, String> {
         "files-2k" => Ok(logs::files_2k(opts)),
         "scrape-rw" => Ok(metrics::scrape_rw(opts)),
         "idle" => Ok(metrics::idle(opts)),
+        "syslog" => Ok(syslog::syslog_tcp(opts)),
         other => Err(format!(
             "unknown workload `{other}`; known: {}",
             WORKLOADS.join(", ")
