@@ -127,27 +127,43 @@ fn a_truncated_shm_file_does_not_kill_the_agent() {
 
 #[test]
 fn a_deleted_offset_database_does_not_skip_lines_written_while_stopped() {
-    let mut agent =
-        Agent::start(&config("").replace("read_from_head = true", "read_from_head = false"));
-    // Appears after the first start: read from its beginning.
-    let log = pod_log(agent.dir.path(), "gap", "app");
+    let cfg = config("").replace("read_from_head = true", "read_from_head = false");
+    let dir = tempfile::tempdir().unwrap();
+    // Both present at the very first start, so read from their end then.
+    let log = pod_log(dir.path(), "gap", "app");
+    append(&log, cri("old line, before the first start").as_bytes());
+    let idle = pod_log(dir.path(), "idle", "app");
+    append(&idle, cri("idle line").as_bytes());
+    let mut agent = start_in(dir, &cfg, false);
+    // Both files seen (at their end) before anything is appended.
+    agent.wait_metrics("both files followed", |m| {
+        metric(m, "gleaner_tail_files_watched{", &[]) == Some(2.0)
+    });
     let first: String = (0..100).map(|i| cri(&i.to_string())).collect();
     append(&log, first.as_bytes());
     wait_seqs(&agent, 100);
     agent.signal("TERM");
     assert!(agent.wait_exit(LONG).success(), "{}", agent.stderr());
-    let dbs = db_files(&agent);
+    let tail_dir = agent.path("data/tail");
     let mut deleted = 0;
-    for p in &dbs {
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        if name.contains(".db") {
-            std::fs::remove_file(p).unwrap();
+    for e in std::fs::read_dir(&tail_dir).unwrap().flatten() {
+        if e.file_name().to_string_lossy().contains(".db") {
+            std::fs::remove_file(e.path()).unwrap();
             deleted += 1;
         }
     }
-    assert!(deleted > 0, "no database among {dbs:?}");
+    assert!(deleted > 0, "no database in {}", tail_dir.display());
+    // Written while the agent is down (and its database gone) ...
     let second: String = (100..200).map(|i| cri(&i.to_string())).collect();
     append(&log, second.as_bytes());
+    // ... and a file last written long before the stop.
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&idle)
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
     agent.restart();
     let text = wait_seqs(&agent, 200);
     let c = seq_counts(&text);
@@ -156,17 +172,17 @@ fn a_deleted_offset_database_does_not_skip_lines_written_while_stopped() {
         error_count(m, "offsets_missing") >= 1.0
     });
     assert_eq!(error_count(&m, "offsets_missing"), 1.0, "{m}");
+    let stderr = agent.stderr();
     assert!(
-        agent.stderr().contains("offset database missing"),
-        "said loudly:\n{}",
-        agent.stderr()
+        stderr.contains("offset database missing") && stderr.contains("from_start=1 from_end=1"),
+        "said loudly, the idle file from its end:\n{stderr}"
     );
 }
 
-/// Starts the agent on `config` as root without the capabilities that bypass file
-/// permissions (the tests run as root, which reads any file otherwise).
-fn start_without_dac_override(config: &str) -> Agent {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// Starts the agent on `config` in `dir` (prepared beforehand); with `no_dac_override`, as
+/// root without the capabilities that bypass file permissions (the tests run as root, which
+/// reads any file otherwise).
+fn start_in(dir: tempfile::TempDir, config: &str, no_dac_override: bool) -> Agent {
     let telemetry_addr = format!("127.0.0.1:{}", free_port());
     let config = config
         .replace("{dir}", &dir.path().display().to_string())
@@ -176,7 +192,7 @@ fn start_without_dac_override(config: &str) -> Agent {
         .unwrap_or_default()
         .lines()
         .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-    let mut cmd = if root {
+    let mut cmd = if root && no_dac_override {
         let mut c = Command::new("setpriv");
         c.args([
             "--bounding-set=-dac_override,-dac_read_search",
@@ -216,7 +232,8 @@ fn start_without_dac_override(config: &str) -> Agent {
 
 #[test]
 fn an_unreadable_file_is_named_once_counted_and_read_once_allowed() {
-    let agent = start_without_dac_override(&config(r#"refresh_interval = "200ms""#));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let agent = start_in(dir, &config(r#"refresh_interval = "200ms""#), true);
     let locked = pod_log(agent.dir.path(), "locked", "app");
     // Made unreadable before it appears where the glob looks.
     let staged = agent.path("staged.log");
