@@ -85,6 +85,38 @@ fn copytruncate_then_a_restart_does_not_read_the_copy_again() {
 }
 
 #[test]
+fn copytruncate_while_the_agent_is_stopped_does_not_read_the_copy_again() {
+    let mut agent = Agent::start(&config(""));
+    let log = pod_log(agent.dir.path(), "ct", "app");
+    let first: String = (0..1000).map(|i| cri(&i.to_string())).collect();
+    append(&log, first.as_bytes());
+    wait_seqs(&agent, 1000);
+    agent.signal("TERM");
+    assert!(agent.wait_exit(LONG).success(), "{}", agent.stderr());
+    // logrotate runs while the agent is down; the application goes on writing.
+    std::fs::copy(&log, log.with_file_name("0.log.1")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    let second: String = (1000..1500).map(|i| cri(&i.to_string())).collect();
+    append(&log, second.as_bytes());
+    agent.restart();
+    let text = wait_seqs(&agent, 1500);
+    assert_exactly_once(&text, 1500);
+    let m = agent.wait_metrics("lines read since the restart", |m| {
+        metric(m, "gleaner_tail_lines_read_total{", &[]).is_some()
+    });
+    assert_eq!(
+        metric(&m, "gleaner_tail_lines_read_total{", &[]),
+        Some(500.0),
+        "only the new lines are read after the restart:\n{m}"
+    );
+}
+
+#[test]
 fn a_truncated_shm_file_does_not_kill_the_agent() {
     let agent = Agent::start(&config(""));
     let log = pod_log(agent.dir.path(), "shm", "app");

@@ -3,8 +3,8 @@
 //! an offset database deleted or lost while the agent was stopped is noticed: the input ran
 //! before, and a file modified since that moment holds lines nobody read.
 //!
-//! The reader sends the start of its last read pass that ended with every file read to its
-//! end; the database thread writes it (temporary file, fsync, rename) at most every
+//! The reader sends the moment it last woke up before a stretch of reading that ended with
+//! every file read to its end; the database thread writes it (temporary file, fsync, rename) at most every
 //! [`WRITE_EVERY`] and once more when the input stops. After a kill -9 the record is at most
 //! that old: more files count as modified since, and are read again (duplicates, never a
 //! loss).

@@ -215,10 +215,13 @@ impl Reader {
         let mut next_scan = Instant::now() + refresh;
         let mut next_touch = Instant::now() + TOUCH_EVERY;
         let mut next_house = Instant::now() + HOUSEKEEPING;
+        // When the current stretch of reading began (the start, or the last wake-up): once
+        // every file is read to its end, what was written before it is read and handed on
+        // (the last-stop record). Taken on wake-ups only, not on each pass of a busy loop.
+        let mut stretch_start = unix_now();
         let mut caught_up: Option<i64> = None;
         let mut next_caught_up = Instant::now();
         while !self.stopping() {
-            let pass_start = unix_now();
             while let Ok(w) = self.p.wake_rx.try_recv() {
                 self.on_wake(w);
             }
@@ -247,11 +250,9 @@ impl Reader {
                 self.send();
             }
             if self.ready.is_empty() {
-                // Every file is read to its end: what was written before this pass began is
-                // read and handed on (the last-stop record).
-                caught_up = Some(pass_start);
+                caught_up = Some(stretch_start);
                 if now >= next_caught_up {
-                    drop(self.p.db.send(DbCmd::CaughtUp(pass_start)));
+                    drop(self.p.db.send(DbCmd::CaughtUp(stretch_start)));
                     next_caught_up = now + last_stop::WRITE_EVERY;
                 }
                 if self.p.once {
@@ -261,7 +262,9 @@ impl Reader {
                     .min(next_house)
                     .saturating_duration_since(Instant::now())
                     .max(Duration::from_millis(1));
-                match self.p.wake_rx.recv_timeout(wait) {
+                let woke = self.p.wake_rx.recv_timeout(wait);
+                stretch_start = unix_now();
+                match woke {
                     Ok(w) => self.on_wake(w),
                     Err(mpsc::RecvTimeoutError::Timeout) => {}
                     Err(mpsc::RecvTimeoutError::Disconnected) => break,
