@@ -21,7 +21,9 @@
 //!   it was caught up with its files (`read_from_head = false` applies to the very first
 //!   start only).
 //!
-//! Everything here blocks; it runs on the database thread ([`spawn`]).
+//! Everything here blocks; it runs on the database thread ([`spawn`], `offsets/thread.rs`).
+//! Over 400 lines because the schema, opening and rebuilding, and the mirrored writes of rows
+//! and prefixes share one connection and one mirror; the thread is apart.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
