@@ -2,7 +2,8 @@
 //! rotation under a full-speed writer, copytruncate, SIGTERM restart mid-file, kill -9 in a
 //! loop through the disk buffer, 2,000 files, a new pod's file found by inotify (the rescan
 //! is set to an hour), a 5 MiB line, invalid UTF-8, a file of only partial CRI pieces, and a
-//! file deleted while being read.
+//! file deleted while being read. Edge cases operators hit (copytruncate and a restart, the
+//! database's `-shm` file, a deleted database, unreadable files, symlinks) are in `edges`.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,8 @@ use std::time::Duration;
 
 use gleaner_e2e::Agent;
 use gleaner_e2e::logs::{append, cri, json_str, json_true, seq_of, wait_output};
+
+mod edges;
 
 const LONG: Duration = Duration::from_secs(180);
 

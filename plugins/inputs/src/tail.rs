@@ -16,7 +16,11 @@
 //!   database thread (`offsets.rs`). A kill -9 at any moment loses nothing; lines sent but not
 //!   yet acknowledged are read again after a restart (at-least-once).
 //! - Offsets are keyed by (device, inode) and checked against a fingerprint of the file's
-//!   first KiB (`file.rs`), so a reused inode starts from 0.
+//!   first KiB (`file.rs`), so a reused inode starts from 0. What was acknowledged of a file
+//!   before it was truncated is kept by path and fingerprint, for a copy of it (copytruncate's
+//!   `<name>.1`) to start after it.
+//! - A last-stop record beside the database (`last_stop.rs`) tells a lost database from a
+//!   first start.
 //! - Records: the runtime's timestamp (read time for raw lines), the stream, the message,
 //!   and the attributes `file`, `k8s.namespace`, `k8s.pod`, `k8s.pod_uid`,
 //!   `k8s.container`, `k8s.restart_count` (`k8s.rs`), plus `truncated`,
@@ -34,6 +38,7 @@ mod docker;
 mod file;
 mod glob;
 mod k8s;
+mod last_stop;
 mod multiline;
 mod offsets;
 mod pump;
@@ -99,6 +104,11 @@ db = "/var/lib/gleaner/tail/pods.db"
 # commit_interval = "1s"
 ## Offsets of files gone for longer than this are forgotten.
 # db_retention = "24h"
+## Symlinks are followed only into the globs' roots and the kubelet's log trees
+## (/var/log/pods, /var/log/containers); a link that leads elsewhere (say /etc/shadow) is not
+## read, logged and counted (errors_total{reason="symlink_refused"}). More directories here:
+## with docker's json-file logs the kubelet's links lead into "/var/lib/docker/containers".
+# follow_symlinks_into = []
 "#;
 
 fn build(cfg: &PluginConfig, bcx: &BuildContext) -> Result<Box<dyn Input>, ConfigError> {
@@ -137,7 +147,29 @@ impl Input for Tail {
         }
         tracing::info!(input = %cx.id, db = %settings.db.display(), files = db.rows().len(), "tail starting");
         let known = db.rows().clone();
-        let first_start = !db.started();
+        let prefixes = db.prefixes().to_vec();
+        // A database without offsets, though the last-stop record says this input ran
+        // before: deleted or lost while the agent was stopped.
+        let never_committed = !db.started();
+        let path = settings.db.clone();
+        let last_stop = tokio::task::spawn_blocking(move || last_stop::read(&path))
+            .await
+            .map_err(|e| plugin_err("last-stop record task failed", e))?;
+        let missing_since = match last_stop {
+            Some(t) if never_committed => {
+                metrics.error("offsets_missing");
+                tracing::warn!(
+                    input = %cx.id,
+                    db = %settings.db.display(),
+                    last_stop = t,
+                    read_from_head = settings.read_from_head,
+                    "offset database missing (deleted or lost while the agent was stopped) though this input ran before: lines written since the last stop are read again, never skipped"
+                );
+                (!settings.read_from_head).then_some(t)
+            }
+            _ => None,
+        };
+        let first_start = never_committed && missing_since.is_none();
         let retention = settings.db_retention;
         let cleanup_every = (retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(600));
         let (db_tx, db_thread) = offsets::spawn(db, retention, cleanup_every, Arc::clone(&metrics))
@@ -153,6 +185,8 @@ impl Input for Tail {
             stats,
             known,
             first_start,
+            missing_since,
+            prefixes,
             wake_rx,
             wake_tx: wake_tx.clone(),
             out: out_tx,

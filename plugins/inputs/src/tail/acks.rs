@@ -27,6 +27,9 @@ pub(crate) struct Watermark {
     next_id: u64,
     in_flight: VecDeque<Entry>,
     ready: HashMap<FileKey, Commit>,
+    /// Acknowledged prefixes of truncated files ([`Commit::ended`]): not merged per file,
+    /// since the same file's current offset follows them.
+    ended: Vec<Commit>,
     committed: HashMap<FileKey, u64>,
     failed: bool,
 }
@@ -68,6 +71,10 @@ impl Watermark {
                         break;
                     };
                     for c in e.offsets {
+                        if c.ended {
+                            self.ended.push(c);
+                            continue;
+                        }
                         self.committed.insert(c.key, c.offset);
                         self.ready.insert(c.key, c);
                     }
@@ -81,10 +88,13 @@ impl Watermark {
         }
     }
 
-    /// Offsets ready to commit since the last call (latest per file). The map goes with
-    /// them: after a burst over many files it would otherwise keep its largest table.
+    /// Offsets ready to commit since the last call (latest per file), after the prefixes of
+    /// truncated files acknowledged meanwhile. The map goes with them: after a burst over many
+    /// files it would otherwise keep its largest table.
     pub(crate) fn take_ready(&mut self) -> Vec<Commit> {
-        std::mem::take(&mut self.ready).into_values().collect()
+        let mut out = std::mem::take(&mut self.ended);
+        out.extend(std::mem::take(&mut self.ready).into_values());
+        out
     }
 
     /// True when no batch awaits an outcome (or a failure stopped the watermark).
@@ -123,6 +133,7 @@ mod tests {
             fp: Fingerprint::default(),
             path: Arc::from(std::path::Path::new("/x")),
             offset,
+            ended: false,
         }
     }
 
@@ -170,6 +181,33 @@ mod tests {
         let e = w.register(vec![c(1, 400)]);
         w.settle(ack(e, true));
         assert!(w.take_ready().is_empty());
+    }
+
+    #[test]
+    fn the_prefix_of_a_truncated_file_is_kept_beside_its_new_offset() {
+        let mut w = Watermark::new();
+        let a = w.register(vec![c(1, 500)]);
+        let b = w.register(vec![
+            Commit {
+                ended: true,
+                ..c(1, 900)
+            },
+            c(1, 40),
+        ]);
+        w.settle(ack(a, true));
+        w.settle(ack(b, true));
+        assert_eq!(
+            w.take_ready(),
+            vec![
+                Commit {
+                    ended: true,
+                    ..c(1, 900)
+                },
+                c(1, 40)
+            ],
+            "the prefix first, then the file's current offset"
+        );
+        assert_eq!(w.committed(&FileKey { dev: 1, ino: 1 }), Some(40));
     }
 
     #[test]

@@ -68,6 +68,9 @@ pub(crate) struct TailConfig {
     commit_interval: Duration,
     /// Offsets of files gone for longer than this are forgotten.
     db_retention: Duration,
+    /// Directories symlinks may lead into besides the globs' roots and the kubelet's log trees
+    /// (`/var/log/pods`, `/var/log/containers`); absolute.
+    follow_symlinks_into: Vec<PathBuf>,
 }
 
 /// Default of `refresh_interval`.
@@ -82,6 +85,8 @@ pub(crate) const DEFAULT_ROTATE_WAIT_MAX: Duration = Duration::from_secs(600);
 pub(crate) const DEFAULT_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 /// Default of `db_retention`.
 pub(crate) const DEFAULT_DB_RETENTION: Duration = Duration::from_secs(24 * 3600);
+/// Directories symlinks may always lead into: the kubelet's log trees.
+pub(crate) const KUBELET_LOG_TREES: [&str; 2] = ["/var/log/pods", "/var/log/containers"];
 /// Default of `multiline.flush_after`.
 pub(crate) const DEFAULT_FLUSH_AFTER: Duration = Duration::from_secs(1);
 
@@ -102,6 +107,7 @@ impl Default for TailConfig {
             rotate_wait_max: DEFAULT_ROTATE_WAIT_MAX,
             commit_interval: DEFAULT_COMMIT_INTERVAL,
             db_retention: DEFAULT_DB_RETENTION,
+            follow_symlinks_into: Vec::new(),
         }
     }
 }
@@ -181,6 +187,9 @@ pub(crate) struct Settings {
     pub(crate) commit_interval: std::time::Duration,
     /// How long offsets of vanished files are kept.
     pub(crate) db_retention: std::time::Duration,
+    /// Where a symlink may lead: the globs' roots, the kubelet's log trees and
+    /// `follow_symlinks_into`.
+    pub(crate) symlink_roots: Vec<PathBuf>,
 }
 
 /// Parses and validates the plugin's table.
@@ -218,6 +227,19 @@ pub(crate) fn parse(cfg: &PluginConfig, bcx: &BuildContext) -> Result<Settings, 
                 .with_hint("set agent.data_dir or db"));
         }
     };
+    if let Some(p) = raw.follow_symlinks_into.iter().find(|p| !p.is_absolute()) {
+        return Err(cfg
+            .error_at(
+                "follow_symlinks_into",
+                format!("follow_symlinks_into: {} is not absolute", p.display()),
+            )
+            .with_hint("write absolute directories such as \"/var/lib/docker/containers\""));
+    }
+    let mut symlink_roots: Vec<PathBuf> = paths.iter().map(|g| g.root().to_owned()).collect();
+    symlink_roots.extend(KUBELET_LOG_TREES.iter().map(PathBuf::from));
+    symlink_roots.extend(raw.follow_symlinks_into);
+    symlink_roots.sort();
+    symlink_roots.dedup();
     let positive = |d: Duration, key: &str| {
         if d.get().is_zero() {
             Err(cfg.error_at(key, format!("{key} must be greater than 0")))
@@ -285,6 +307,7 @@ pub(crate) fn parse(cfg: &PluginConfig, bcx: &BuildContext) -> Result<Settings, 
         rotate_wait_max,
         commit_interval,
         db_retention,
+        symlink_roots,
     })
 }
 

@@ -2,6 +2,13 @@
 //! (device, inode) and checked against a fingerprint of the file's first bytes, holding the
 //! last path, the acknowledged offset and when the file was last seen.
 //!
+//! - The connection uses `locking_mode = EXCLUSIVE`, set before its first access, so SQLite
+//!   keeps the WAL index in heap memory and never maps a `-shm` file (a `-shm` file cut or
+//!   made unwritable under a mapping is a SIGBUS). The agent holds the lock on `data_dir`,
+//!   so no other process shares the database anyway; a `-shm` left by an older agent is
+//!   removed.
+//! - `prefixes` remembers, by path and fingerprint, how far a file was acknowledged before it
+//!   was truncated (copytruncate): a copy of it found later (`<name>.1`) starts there.
 //! - The schema is versioned with `PRAGMA user_version`; [`MIGRATIONS`] run forward in one
 //!   transaction each. A database from a newer agent is moved aside like a corrupt one.
 //! - A database that cannot be opened or fails `PRAGMA quick_check` is renamed to
@@ -10,19 +17,19 @@
 //! - Commits come in batches, one transaction each ([`OffsetDb::commit`]); a commit that fails
 //!   keeps its rows dirty and they are written with the next one. A commit that finds the
 //!   file corrupt rebuilds it from the in-memory mirror of every row.
-//! - The `meta` table remembers that the input has started once (`read_from_head = false`
-//!   applies to the very first start only).
+//! - The `meta` table remembers that the input has started once, at its first commit or once
+//!   it was caught up with its files (`read_from_head = false` applies to the very first
+//!   start only).
 //!
-//! Everything here blocks; it runs on the database thread ([`spawn`]).
+//! Everything here blocks; it runs on the database thread ([`spawn`], `offsets/thread.rs`).
+//! Over 400 lines because the schema, opening and rebuilding, and the mirrored writes of rows
+//! and prefixes share one connection and one mirror; the thread is apart.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use gleaner_api::ComponentMetrics;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params};
 
 use super::file::{FileKey, Fingerprint};
@@ -41,7 +48,20 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (dev, ino)
     ) WITHOUT ROWID;
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;",
+    // 2: acknowledged prefixes of truncated files.
+    "CREATE TABLE prefixes (
+        path TEXT NOT NULL,
+        fp_len INTEGER NOT NULL,
+        fp_hash INTEGER NOT NULL,
+        offset INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        PRIMARY KEY (path, fp_len, fp_hash)
+    ) WITHOUT ROWID;",
 ];
+
+/// Acknowledged prefixes kept per path at most (a program that truncates its own log often
+/// would otherwise add one per truncation until `db_retention`).
+pub(crate) const PREFIXES_PER_PATH: usize = 8;
 
 /// The schema version this code writes.
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -71,6 +91,10 @@ pub(crate) struct Commit {
     pub(crate) path: Arc<Path>,
     /// Everything before this offset is acknowledged.
     pub(crate) offset: u64,
+    /// The file was truncated after `offset` (copytruncate): this is the acknowledged prefix
+    /// of its content before the truncation, kept by path and fingerprint for a copy of it to
+    /// start from, not the file's current offset.
+    pub(crate) ended: bool,
 }
 
 /// Opening the database failed even after moving a bad one aside.
@@ -124,6 +148,9 @@ pub(crate) struct OffsetDb {
     path: PathBuf,
     mirror: HashMap<FileKey, Row>,
     dirty: HashSet<FileKey>,
+    /// Acknowledged prefixes of truncated files (few: bounded per path and by retention).
+    prefixes: Vec<Row>,
+    prefixes_dirty: bool,
     started: bool,
 }
 
@@ -139,6 +166,11 @@ impl std::fmt::Debug for OffsetDb {
 fn open_conn(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(Duration::from_secs(5))?;
+    // Before any access: the WAL index then lives in heap memory, not in a mapped `-shm`.
+    let locking: String = conn.query_row("PRAGMA locking_mode=EXCLUSIVE", [], |r| r.get(0))?;
+    if !locking.eq_ignore_ascii_case("exclusive") {
+        tracing::warn!(path = %path.display(), mode = %locking, "offset database not in exclusive locking mode");
+    }
     let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
     if check != "ok" {
         return Err(rusqlite::Error::SqliteFailure(
@@ -152,6 +184,15 @@ fn open_conn(path: &Path) -> rusqlite::Result<Connection> {
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     migrate(&conn)?;
+    // Written at least once under the exclusive lock: a `-shm` file of an older agent (or of
+    // someone's `sqlite3` session) is not used, and goes.
+    let mut shm = path.as_os_str().to_owned();
+    shm.push("-shm");
+    if let Err(e) = std::fs::remove_file(&shm)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::debug!(path = %PathBuf::from(shm).display(), error = %e, "cannot remove an unused -shm file");
+    }
     Ok(conn)
 }
 
@@ -246,11 +287,14 @@ impl OffsetDb {
             path: path.to_owned(),
             mirror: HashMap::new(),
             dirty: HashSet::new(),
+            prefixes: Vec::new(),
+            prefixes_dirty: false,
             started: false,
         };
         match db.read_all() {
-            Ok((rows, started)) => {
+            Ok((rows, prefixes, started)) => {
                 db.mirror = rows;
+                db.prefixes = prefixes;
                 db.started = started || opened == Opened::Rebuilt;
             }
             Err(e) => {
@@ -260,7 +304,7 @@ impl OffsetDb {
         (db, opened)
     }
 
-    fn read_all(&self) -> rusqlite::Result<(HashMap<FileKey, Row>, bool)> {
+    fn read_all(&self) -> rusqlite::Result<(HashMap<FileKey, Row>, Vec<Row>, bool)> {
         let mut stmt = self
             .conn
             .prepare("SELECT dev, ino, fp_len, fp_hash, path, offset, last_seen FROM files")?;
@@ -283,6 +327,22 @@ impl OffsetDb {
                 ))
             })?
             .collect::<rusqlite::Result<HashMap<_, _>>>()?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path, fp_len, fp_hash, offset, last_seen FROM prefixes")?;
+        let prefixes = stmt
+            .query_map([], |r| {
+                Ok(Row {
+                    path: Arc::from(Path::new(&r.get::<_, String>(0)?)),
+                    fp: Fingerprint {
+                        len: r.get::<_, i64>(1)?.clamp(0, i64::from(u32::MAX)) as u32,
+                        hash: r.get::<_, i64>(2)? as u64,
+                    },
+                    offset: r.get::<_, i64>(3)?.max(0) as u64,
+                    last_seen: r.get(4)?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         let started = self
             .conn
             .query_row("SELECT value FROM meta WHERE key = 'started'", [], |r| {
@@ -290,12 +350,17 @@ impl OffsetDb {
             })
             .optional()?
             .is_some();
-        Ok((rows, started))
+        Ok((rows, prefixes, started))
     }
 
     /// Every remembered file.
     pub(crate) fn rows(&self) -> &HashMap<FileKey, Row> {
         &self.mirror
+    }
+
+    /// Acknowledged prefixes of truncated files.
+    pub(crate) fn prefixes(&self) -> &[Row] {
+        &self.prefixes
     }
 
     /// True when the input has committed at least once with this database.
@@ -312,6 +377,10 @@ impl OffsetDb {
     /// rows stay dirty for the next commit; a damaged file is rebuilt from the mirror.
     pub(crate) fn commit(&mut self, entries: &[Commit], now: i64) -> Result<(), CommitOffsetError> {
         for c in entries {
+            if c.ended {
+                self.add_prefix(c, now);
+                continue;
+            }
             self.mirror.insert(
                 c.key,
                 Row {
@@ -331,6 +400,7 @@ impl OffsetDb {
                     Ok(c) => {
                         self.conn = c;
                         self.dirty = self.mirror.keys().copied().collect();
+                        self.prefixes_dirty = !self.prefixes.is_empty();
                         self.write_dirty()
                     }
                     Err(source) => Err(CommitOffsetError {
@@ -341,6 +411,37 @@ impl OffsetDb {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Remembers an acknowledged prefix (the latest per path and fingerprint), keeping the
+    /// newest [`PREFIXES_PER_PATH`] of its path.
+    fn add_prefix(&mut self, c: &Commit, now: i64) {
+        let row = Row {
+            fp: c.fp,
+            path: Arc::clone(&c.path),
+            offset: c.offset,
+            last_seen: now,
+        };
+        match self
+            .prefixes
+            .iter_mut()
+            .find(|r| r.fp == c.fp && r.path == c.path)
+        {
+            Some(r) => *r = row,
+            None => self.prefixes.push(row),
+        }
+        let same_path = self.prefixes.iter().filter(|r| r.path == c.path).count();
+        if same_path > PREFIXES_PER_PATH
+            && let Some((i, _)) = self
+                .prefixes
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.path == c.path)
+                .min_by_key(|(_, r)| r.last_seen)
+        {
+            self.prefixes.swap_remove(i);
+        }
+        self.prefixes_dirty = true;
     }
 
     fn write_dirty(&mut self) -> Result<(), CommitOffsetError> {
@@ -372,6 +473,26 @@ impl OffsetDb {
                     .map_err(err)?;
                 }
             }
+            if self.prefixes_dirty {
+                // Few rows: rewritten whole, which also drops the ones pushed out per path.
+                tx.execute("DELETE FROM prefixes", []).map_err(err)?;
+                let mut ins = tx
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO prefixes (path, fp_len, fp_hash, offset, last_seen)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )
+                    .map_err(err)?;
+                for r in &self.prefixes {
+                    ins.execute(params![
+                        r.path.to_string_lossy(),
+                        i64::from(r.fp.len),
+                        r.fp.hash as i64,
+                        r.offset as i64,
+                        r.last_seen
+                    ])
+                    .map_err(err)?;
+                }
+            }
             if !self.started {
                 tx.execute(
                     "INSERT OR IGNORE INTO meta (key, value) VALUES ('started', '1')",
@@ -382,6 +503,7 @@ impl OffsetDb {
         }
         tx.commit().map_err(err)?;
         self.dirty.clear();
+        self.prefixes_dirty = false;
         self.started = true;
         Ok(())
     }
@@ -407,6 +529,16 @@ impl OffsetDb {
             .filter(|(_, r)| r.last_seen < before)
             .map(|(k, _)| *k)
             .collect();
+        let old_prefixes = self.prefixes.iter().any(|r| r.last_seen < before);
+        if old_prefixes {
+            self.prefixes.retain(|r| r.last_seen >= before);
+            self.conn
+                .execute("DELETE FROM prefixes WHERE last_seen < ?1", params![before])
+                .map_err(|source| CommitOffsetError {
+                    path: self.path.clone(),
+                    source,
+                })?;
+        }
         if old.is_empty() {
             return Ok(0);
         }
@@ -425,73 +557,9 @@ impl OffsetDb {
     }
 }
 
-/// A request to the database thread.
-#[derive(Debug)]
-pub(crate) enum DbCmd {
-    /// Write these offsets.
-    Commit(Vec<Commit>),
-    /// These files are still there.
-    Touch(Vec<FileKey>),
-}
+mod thread;
 
-/// Unix seconds now.
-pub(crate) fn unix_now() -> i64 {
-    gleaner_api::now_ns() / 1_000_000_000
-}
-
-/// Runs `db` on its own thread until every sender of the returned channel is gone.
-/// Rows of files not seen for `retention` are forgotten every `cleanup_every`.
-pub(crate) fn spawn(
-    mut db: OffsetDb,
-    retention: Duration,
-    cleanup_every: Duration,
-    metrics: Arc<ComponentMetrics>,
-) -> std::io::Result<(mpsc::Sender<DbCmd>, JoinHandle<()>)> {
-    let (tx, rx) = mpsc::channel::<DbCmd>();
-    let handle = std::thread::Builder::new()
-        .name("gleaner-tail-db".to_owned())
-        .spawn(move || {
-            let mut failing = false;
-            let report = |failing: &mut bool, r: Result<(), CommitOffsetError>| match r {
-                Ok(()) => {
-                    if *failing {
-                        tracing::info!("offset commits work again");
-                    }
-                    *failing = false;
-                }
-                Err(e) => {
-                    metrics.error("offsets_commit");
-                    if !*failing {
-                        tracing::error!(error = %e, "offset commit failed; retrying with the next commit");
-                    }
-                    *failing = true;
-                }
-            };
-            loop {
-                match rx.recv_timeout(cleanup_every) {
-                    Ok(DbCmd::Commit(entries)) => {
-                        let r = db.commit(&entries, unix_now());
-                        report(&mut failing, r);
-                    }
-                    Ok(DbCmd::Touch(keys)) => {
-                        let r = db.touch(&keys, unix_now());
-                        report(&mut failing, r);
-                    }
-                    Err(mpsc::RecvTimeoutError::Timeout) => {
-                        let before = unix_now() - retention.as_secs() as i64;
-                        match db.forget_older(before) {
-                            Ok(0) => {}
-                            Ok(n) => tracing::debug!(rows = n, "forgot offsets of files long gone"),
-                            Err(e) => report(&mut failing, Err(e)),
-                        }
-                    }
-                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                }
-            }
-            tracing::debug!(path = %db.path().display(), "offset database closed");
-        })?;
-    Ok((tx, handle))
-}
+pub(crate) use thread::{DbCmd, spawn, unix_now};
 
 #[cfg(test)]
 mod tests;

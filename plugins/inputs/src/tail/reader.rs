@@ -7,7 +7,17 @@
 //! File life:
 //! - found at start: resumed at its remembered offset (same (dev, inode) and fingerprint),
 //!   else at its end on the very first start unless `read_from_head`, else at 0; found later:
-//!   at its remembered offset, else at 0;
+//!   at its remembered offset, else at 0; a rotated sibling (`<name>.1`, `<name>-<date>`)
+//!   whose first bytes are the acknowledged prefix of a truncated `<name>` (copytruncate)
+//!   starts where that prefix ends;
+//! - the offset database lost while the agent was stopped (`read_from_head = false`): files
+//!   modified since the last-stop record (`last_stop.rs`) are read from 0, the others from
+//!   their end, and the loss is logged;
+//! - a file that cannot be opened is named once at warn and counted (`unreadable`), then
+//!   tried again at each rescan; a path that resolves (symlinks) outside the globs' roots, the
+//!   kubelet's log trees and `follow_symlinks_into` is never read, named once and counted
+//!   (`symlink_refused`): the check is on the opened descriptor, so a link swapped meanwhile
+//!   cannot slip through;
 //! - renamed away or replaced at its path (rename-and-create rotation): kept open under its
 //!   new name and read to its end; closed once at its end and quiet for [`ROTATED_QUIET`];
 //!   deleted: the same (the open descriptor keeps the data readable);
@@ -34,6 +44,7 @@ use super::decode::{Counts, DecodeOpts, Decoder, FileAttrs};
 use super::discover::{Discovery, Found, FsEvent, Wake, compressed_or_temp};
 use super::file::{FINGERPRINT_BYTES, FileKey, Fingerprint};
 use super::k8s;
+use super::last_stop;
 use super::offsets::{Commit, DbCmd, Row, unix_now};
 use super::stats::TailStats;
 use super::tracked::{Emit, Life, ReadResult, Tracked};
@@ -68,8 +79,14 @@ pub(crate) struct ReaderParts {
     pub(crate) stats: Arc<TailStats>,
     /// Offsets remembered in the database.
     pub(crate) known: HashMap<FileKey, Row>,
-    /// No offset was ever committed: `read_from_head = false` applies.
+    /// The input never ran with this database: `read_from_head = false` applies.
     pub(crate) first_start: bool,
+    /// The offset database was lost (the input ran before, `read_from_head = false`): the
+    /// last-stop record, unix seconds. Files present at start and modified since are read
+    /// from 0, the others from their end.
+    pub(crate) missing_since: Option<i64>,
+    /// Acknowledged prefixes of truncated files (copytruncate), from the database.
+    pub(crate) prefixes: Vec<Row>,
     /// Wake-ups (events, stop).
     pub(crate) wake_rx: mpsc::Receiver<Wake>,
     /// For the watcher.
@@ -100,6 +117,16 @@ pub(crate) struct Reader {
     touched: Vec<usize>,
     closing: Vec<Commit>,
     ignored: HashSet<PathBuf>,
+    /// Paths that could not be opened (named once at warn; tried again at each rescan).
+    unreadable: HashSet<PathBuf>,
+    /// Paths whose symlinks lead where the input may not read (named once at warn).
+    refused: HashSet<PathBuf>,
+    /// The symlink roots, canonical (refreshed at each scan).
+    canon_roots: Vec<PathBuf>,
+    /// Acknowledged prefixes of truncated files, by directory.
+    prefixes: HashMap<PathBuf, Vec<Row>>,
+    /// With the database lost: files read from 0 and from their end at start.
+    missing_counts: (u64, u64),
     open: usize,
     clock: u64,
     buf: Vec<u8>,
@@ -138,6 +165,11 @@ impl Reader {
             touched: Vec::new(),
             closing: Vec::new(),
             ignored: HashSet::new(),
+            unreadable: HashSet::new(),
+            refused: HashSet::new(),
+            canon_roots: Vec::new(),
+            prefixes: HashMap::new(),
+            missing_counts: (0, 0),
             open: 0,
             clock: 0,
             buf: Vec::new(),
@@ -161,7 +193,19 @@ impl Reader {
 
     /// Runs until stopped (or, once, until everything present is read).
     pub(crate) fn run(mut self) {
+        for row in std::mem::take(&mut self.p.prefixes) {
+            self.add_prefix(row);
+        }
         self.scan(true);
+        if let Some(t) = self.p.missing_since {
+            let (from_start, from_end) = self.missing_counts;
+            tracing::warn!(
+                last_stop = t,
+                from_start,
+                from_end,
+                "offset database missing: files modified since the last stop are read from their start, the others from their end"
+            );
+        }
         self.recover_rotated();
         self.adopt_unknown_rotated();
         let keys: Vec<FileKey> = self.by_key.keys().copied().collect();
@@ -171,6 +215,12 @@ impl Reader {
         let mut next_scan = Instant::now() + refresh;
         let mut next_touch = Instant::now() + TOUCH_EVERY;
         let mut next_house = Instant::now() + HOUSEKEEPING;
+        // When the current stretch of reading began (the start, or the last wake-up): once
+        // every file is read to its end, what was written before it is read and handed on
+        // (the last-stop record). Taken on wake-ups only, not on each pass of a busy loop.
+        let mut stretch_start = unix_now();
+        let mut caught_up: Option<i64> = None;
+        let mut next_caught_up = Instant::now();
         while !self.stopping() {
             while let Ok(w) = self.p.wake_rx.try_recv() {
                 self.on_wake(w);
@@ -200,6 +250,11 @@ impl Reader {
                 self.send();
             }
             if self.ready.is_empty() {
+                caught_up = Some(stretch_start);
+                if now >= next_caught_up {
+                    drop(self.p.db.send(DbCmd::CaughtUp(stretch_start)));
+                    next_caught_up = now + last_stop::WRITE_EVERY;
+                }
                 if self.p.once {
                     break;
                 }
@@ -207,12 +262,17 @@ impl Reader {
                     .min(next_house)
                     .saturating_duration_since(Instant::now())
                     .max(Duration::from_millis(1));
-                match self.p.wake_rx.recv_timeout(wait) {
+                let woke = self.p.wake_rx.recv_timeout(wait);
+                stretch_start = unix_now();
+                match woke {
                     Ok(w) => self.on_wake(w),
                     Err(mpsc::RecvTimeoutError::Timeout) => {}
                     Err(mpsc::RecvTimeoutError::Disconnected) => break,
                 }
             }
+        }
+        if let Some(t) = caught_up {
+            drop(self.p.db.send(DbCmd::CaughtUp(t)));
         }
         tracing::debug!(files = self.by_key.len(), stats = ?self.p.stats.snapshot(), "tail reader stopped");
     }
@@ -324,6 +384,13 @@ impl Reader {
     /// Walks the globs and reconciles what is there with what is followed.
     fn scan(&mut self, initial: bool) {
         let (found, failed) = self.discovery.scan();
+        self.canon_roots = self
+            .p
+            .settings
+            .symlink_roots
+            .iter()
+            .filter_map(|r| std::fs::canonicalize(r).ok())
+            .collect();
         for _ in 0..failed {
             self.p.metrics.error("watch");
         }
@@ -332,6 +399,8 @@ impl Reader {
         let gone: Vec<Arc<Path>> = {
             let seen: HashSet<&Path> = found.iter().map(|f| f.path.as_path()).collect();
             self.ignored.retain(|p| seen.contains(p.as_path()));
+            self.unreadable.retain(|p| seen.contains(p.as_path()));
+            self.refused.retain(|p| seen.contains(p.as_path()));
             self.by_path
                 .keys()
                 .filter(|p| !seen.contains(&***p))
@@ -405,11 +474,24 @@ impl Reader {
     fn track(&mut self, f: Found, key: FileKey, initial: bool, life: Life) {
         let file = match File::open(&f.path) {
             Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                tracing::debug!(path = %f.path.display(), error = %e, "gone before it was opened");
+                return;
+            }
             Err(e) => {
-                tracing::debug!(path = %f.path.display(), error = %e, "cannot open; retrying at the next scan");
+                if self.unreadable.insert(f.path.clone()) {
+                    self.p.metrics.error("unreadable");
+                    tracing::warn!(path = %f.path.display(), error = %e, "cannot open a matched file: skipped, and tried again at each rescan");
+                }
                 return;
             }
         };
+        if self.unreadable.remove(&f.path) {
+            tracing::info!(path = %f.path.display(), "a file that could not be opened now can: reading it");
+        }
+        if !self.symlink_allowed(&f.path, &file) {
+            return;
+        }
         let meta = match file.metadata() {
             Ok(m) if FileKey::of(&m) == key => m,
             _ => return, // replaced between stat and open: the event for it follows
@@ -428,11 +510,17 @@ impl Reader {
             return;
         }
         let size = meta.len();
-        let remembered = self
-            .p
-            .known
-            .remove(&key)
-            .filter(|row| row.fp.len as u64 <= size && row.fp.matches(&file).unwrap_or(false));
+        let (remembered, displaced) = match self.p.known.remove(&key) {
+            Some(row) if row.fp.len as u64 <= size && row.fp.matches(&file).unwrap_or(false) => {
+                (Some(row), None)
+            }
+            other => (None, other),
+        };
+        if let Some(row) = displaced {
+            // Same inode, other first bytes: truncated (copytruncate) while the agent was
+            // down, or the inode reused. What was acknowledged of it stays known by content.
+            self.retire(key, row);
+        }
         let (pos, touched) = match remembered {
             Some(row) if row.offset <= size => (row.offset, false),
             Some(row) => {
@@ -440,10 +528,19 @@ impl Reader {
                 TailStats::add(&self.p.stats.truncations, 1);
                 (0, true)
             }
-            None if initial && self.p.first_start && !self.p.settings.read_from_head => {
+            None if initial && !self.p.settings.read_from_head && self.p.first_start => {
                 (size, size > 0)
             }
-            None => (0, false),
+            None if initial
+                && !self.p.settings.read_from_head
+                && self.p.missing_since.is_some() =>
+            {
+                self.missing_db_start(&f, size)
+            }
+            None => match self.copy_of_prefix(&f.path, &file, size) {
+                Some(offset) => (offset, offset > 0),
+                None => (0, false),
+            },
         };
         let now = Instant::now();
         let path: Arc<Path> = Arc::from(f.path);
@@ -479,6 +576,104 @@ impl Reader {
             self.queue(i);
         }
         self.evict(i);
+    }
+
+    /// With the offset database lost: where a file present at start begins (0 when modified
+    /// since the last stop, else its end), counted for the start-up warning.
+    fn missing_db_start(&mut self, f: &Found, size: u64) -> (u64, bool) {
+        if self.modified_since_last_stop(&f.meta) {
+            self.missing_counts.0 += 1;
+            tracing::info!(path = %f.path.display(), size, "offset database missing: modified since the last stop, reading it from its start");
+            (0, false)
+        } else {
+            self.missing_counts.1 += 1;
+            (size, size > 0)
+        }
+    }
+
+    /// True when the offset database is lost and `meta`'s file was modified after the last
+    /// stop (less a margin for events not yet seen and rescans not yet done).
+    fn modified_since_last_stop(&self, meta: &std::fs::Metadata) -> bool {
+        let Some(t) = self.p.missing_since else {
+            return false;
+        };
+        let margin = last_stop::MARGIN_SECS + self.p.settings.refresh_interval.as_secs() as i64;
+        meta.mtime() >= t - margin
+    }
+
+    /// True when `file` (opened at `path`) may be read: it is where its path says, or the
+    /// symlinks on the way lead under an allowed root. A refusal is named once and counted.
+    fn symlink_allowed(&mut self, path: &Path, file: &File) -> bool {
+        let Some(real) = fd_path(file).or_else(|| std::fs::canonicalize(path).ok()) else {
+            tracing::debug!(path = %path.display(), "cannot tell where an opened file is: skipped");
+            return false;
+        };
+        if real == path {
+            return true;
+        }
+        let roots = &self.p.settings.symlink_roots;
+        if roots
+            .iter()
+            .chain(&self.canon_roots)
+            .any(|r| real.starts_with(r))
+        {
+            return true;
+        }
+        if self.refused.insert(path.to_owned()) {
+            self.p.metrics.error("symlink_refused");
+            tracing::warn!(path = %path.display(), target = %real.display(), "a symlink leads outside the globs' roots and the kubelet's log trees: not read (follow_symlinks_into allows more)");
+        }
+        false
+    }
+
+    /// Remembers an acknowledged prefix (by its file's directory).
+    fn add_prefix(&mut self, row: Row) {
+        if row.fp.len == 0 || row.offset == 0 {
+            return;
+        }
+        let Some(dir) = row.path.parent() else { return };
+        let list = self.prefixes.entry(dir.to_owned()).or_default();
+        list.retain(|r| !(r.fp == row.fp && r.path == row.path));
+        list.push(row);
+    }
+
+    /// The acknowledged prefix of a file that was truncated (its content before, `row`):
+    /// committed with the next batch and looked up for copies of it.
+    fn retire(&mut self, key: FileKey, row: Row) {
+        if row.fp.len == 0 || row.offset == 0 {
+            return;
+        }
+        self.closing.push(Commit {
+            key,
+            fp: row.fp,
+            path: Arc::clone(&row.path),
+            offset: row.offset,
+            ended: true,
+        });
+        self.add_prefix(row);
+    }
+
+    /// Where a copy of a truncated file starts: a sibling (`<name>.<suffix>` or
+    /// `<name>-<suffix>`) of a file with an acknowledged prefix, whose first bytes are that
+    /// prefix's, starts at its end. With a full fingerprint this takes the first KiB as the
+    /// file's identity (as checksum fingerprints do); a shorter one covers the whole prefix.
+    fn copy_of_prefix(&self, path: &Path, file: &File, size: u64) -> Option<u64> {
+        let rows = self.prefixes.get(path.parent()?)?;
+        let name = path.file_name()?.as_bytes();
+        let row = rows
+            .iter()
+            .filter(|r| {
+                let base = r.path.file_name().map(|n| n.as_bytes()).unwrap_or_default();
+                name.len() > base.len() + 1
+                    && name.starts_with(base)
+                    && matches!(name[base.len()], b'.' | b'-')
+                    && u64::from(r.fp.len) <= size
+                    && r.offset <= size
+            })
+            .filter(|r| r.fp.matches(file).unwrap_or(false))
+            .max_by_key(|r| r.last_seen)?;
+        tracing::info!(path = %path.display(), original = %row.path.display(), offset = row.offset, size, "a copy of a truncated file: reading it from where the original was acknowledged");
+        Some(row.offset)
     }
 
     /// Files remembered with unread bytes under a name no glob matches (rotated before a
@@ -581,9 +776,12 @@ impl Reader {
                     .ok()
                     .and_then(|m| m.elapsed().ok())
                     .is_some_and(|age| age < self.p.settings.db_retention);
+                let lost_db_and_old =
+                    self.p.missing_since.is_some() && !self.modified_since_last_stop(&meta);
                 if self.by_key.contains_key(&key)
                     || self.p.known.contains_key(&key)
                     || !recent
+                    || lost_db_and_old
                     || !meta.is_file()
                 {
                     continue;
@@ -722,6 +920,15 @@ impl Reader {
             max_records: MAX_BATCH_RECORDS,
         };
         t.flush_all(&mut em);
+        // What was read of the content before the truncation is remembered by content, for a
+        // copy of it (`<name>.1`) found later to start after it.
+        let before = Row {
+            fp: t.fp,
+            path: Arc::clone(&t.path),
+            offset: t.safe_offset(),
+            last_seen: unix_now(),
+        };
+        let key = t.key;
         t.pos = 0;
         t.size = 0;
         t.skipping = false;
@@ -729,6 +936,7 @@ impl Reader {
         if let Some(f) = &t.file {
             t.fp = Fingerprint::read(f, FINGERPRINT_BYTES).unwrap_or_default();
         }
+        self.retire(key, before);
         self.touch(i);
         self.queue(i);
     }
@@ -801,6 +1009,7 @@ impl Reader {
             fp: t.fp,
             path: Arc::clone(&t.path),
             offset: t.safe_offset(),
+            ended: false,
         });
         if t.life == Life::Live {
             // Stopped following (ignore_older): remember where, in case it comes back.
@@ -1000,6 +1209,7 @@ impl Reader {
                     fp: t.fp,
                     path: Arc::clone(&t.path),
                     offset: off,
+                    ended: false,
                 });
             }
         }

@@ -165,3 +165,40 @@ fn ids_become_file_names() {
     let s = parse(&cfg(r#"paths = ["/x/*.log"]"#), &b).unwrap();
     assert_eq!(s.db, PathBuf::from("/d/tail/pods_.._x_y.db"));
 }
+
+#[test]
+fn symlink_roots_are_the_glob_roots_the_kubelet_trees_and_the_option() {
+    let s = parse(
+        &cfg(r#"
+paths = ["/srv/app/*/logs/*.log"]
+follow_symlinks_into = ["/var/lib/docker/containers"]
+"#),
+        &bcx(Some("/data")),
+    )
+    .unwrap();
+    let roots: Vec<&str> = s
+        .symlink_roots
+        .iter()
+        .map(|p| p.to_str().unwrap())
+        .collect();
+    assert_eq!(
+        roots,
+        [
+            "/srv/app",
+            "/var/lib/docker/containers",
+            "/var/log/containers",
+            "/var/log/pods"
+        ]
+    );
+    let err = parse(
+        &cfg(r#"
+paths = ["/var/log/*.log"]
+follow_symlinks_into = ["var/lib/docker"]
+"#),
+        &bcx(Some("/data")),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("follow_symlinks_into"), "{err}");
+    assert!(err.contains("not absolute"), "{err}");
+}

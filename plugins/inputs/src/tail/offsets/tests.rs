@@ -16,6 +16,7 @@ fn commit(ino: u64, offset: u64) -> Commit {
         },
         path: Arc::from(Path::new(&format!("/var/log/{ino}.log"))),
         offset,
+        ended: false,
     }
 }
 
@@ -139,4 +140,77 @@ fn corruption_found_at_commit_rebuilds_from_the_mirror() {
     );
     // A really corrupt file is handled at open; here the mirror still has every row.
     assert_eq!(db.rows().len(), 3);
+}
+
+#[test]
+fn no_shared_memory_file_is_used_and_a_stale_one_goes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let shm = dir.path().join("t.db-shm");
+    std::fs::write(&shm, b"left by an older agent").unwrap();
+    let (mut db, _) = OffsetDb::open(&path, 0);
+    db.commit(&[commit(1, 1)], 10).unwrap();
+    db.commit(&[commit(1, 2)], 11).unwrap();
+    assert!(
+        std::fs::metadata(&shm).is_err(),
+        "WAL index in heap memory: no -shm file"
+    );
+    let locking: String = db
+        .conn
+        .query_row("PRAGMA locking_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(locking, "exclusive");
+    drop(db);
+    let (db, opened) = OffsetDb::open(&path, 20);
+    assert_eq!(opened, Opened::Existing);
+    let k1 = FileKey {
+        dev: u64::MAX - 1,
+        ino: 1,
+    };
+    assert_eq!(
+        db.rows()[&k1].offset,
+        2,
+        "the WAL is read back without -shm"
+    );
+}
+
+#[test]
+fn prefixes_of_truncated_files_are_kept_bounded_and_expire() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let (mut db, _) = OffsetDb::open(&path, 0);
+    let ended = |hash: u64, offset: u64| Commit {
+        fp: Fingerprint { len: 1024, hash },
+        ended: true,
+        ..commit(1, offset)
+    };
+    db.commit(&[ended(7, 900), commit(1, 40)], 10).unwrap();
+    let k1 = FileKey {
+        dev: u64::MAX - 1,
+        ino: 1,
+    };
+    assert_eq!(
+        db.rows()[&k1].offset,
+        40,
+        "the file's own offset is separate"
+    );
+    drop(db);
+    let (mut db, _) = OffsetDb::open(&path, 20);
+    assert_eq!(db.prefixes().len(), 1);
+    assert_eq!(db.prefixes()[0].offset, 900);
+    assert_eq!(db.prefixes()[0].fp.hash, 7);
+    // One path truncated over and over keeps its newest few.
+    for i in 0..20 {
+        db.commit(&[ended(100 + i, i)], 30 + i as i64).unwrap();
+    }
+    assert_eq!(db.prefixes().len(), super::PREFIXES_PER_PATH);
+    assert!(db.prefixes().iter().all(|r| r.fp.hash >= 112));
+    drop(db);
+    let (mut db, _) = OffsetDb::open(&path, 60);
+    assert_eq!(db.prefixes().len(), super::PREFIXES_PER_PATH);
+    db.forget_older(45).unwrap();
+    assert_eq!(db.prefixes().len(), 5, "last seen at 45..=49 stay");
+    drop(db);
+    let (db, _) = OffsetDb::open(&path, 60);
+    assert_eq!(db.prefixes().len(), 5);
 }
