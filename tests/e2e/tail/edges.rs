@@ -257,6 +257,7 @@ fn start_in(dir: tempfile::TempDir, config: &str, no_dac_override: bool) -> Agen
         child,
         dir,
         telemetry_addr,
+        nofile: None,
     };
     agent.wait_healthy();
     agent
