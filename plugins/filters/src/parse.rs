@@ -10,7 +10,8 @@
 //! record's time as it was and counts as `time_unparsed`.
 //!
 //! Parsed members go to the record's own attributes: a file's shared list is copied only when
-//! a member (with `target = ""`) replaces one of its attributes.
+//! a member (with `target = ""`) replaces one of its attributes. The `parse_error` flag of a
+//! record with only a shared list goes into a flagged copy of that list, made once per list.
 
 mod config;
 mod level;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 
 use gleaner_api::{
     Batch, BuildContext, ComponentMetrics, ConfigError, FieldValue, Filter, FilterDescriptor,
-    LogRecord, PluginConfig,
+    LogRecord, PluginConfig, SharedAttributes,
 };
 
 use self::config::{ParseConfig, Settings, Source};
@@ -42,6 +43,7 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, Confi
         settings: c.validate(cfg)?,
         metrics: Arc::clone(&cx.metrics),
         scratch: Vec::new(),
+        flagged: None,
     }))
 }
 
@@ -51,7 +53,12 @@ struct Parse {
     metrics: Arc<ComponentMetrics>,
     /// Members of the record being parsed, before they join its attributes.
     scratch: Vec<(String, FieldValue)>,
+    /// The last shared list flagged `parse_error`, and the flagged copy.
+    flagged: Option<(SharedAttributes, SharedAttributes)>,
 }
+
+/// The flag of a record that did not parse (as the tail input sets it on a bad CRI line).
+const PARSE_ERROR: &str = "parse_error";
 
 /// Failures of one batch, by reason.
 #[derive(Default)]
@@ -89,6 +96,34 @@ fn remove(r: &mut LogRecord, key: &str) {
 }
 
 impl Parse {
+    /// Flags a record that did not parse. A record with only a shared list gets that list
+    /// with the flag added, made once per list: no allocation per record, and outputs keep
+    /// treating the record's attributes as one shared list.
+    fn flag(&mut self, r: &mut LogRecord) {
+        if r.attributes.get(PARSE_ERROR).is_some() {
+            return;
+        }
+        if r.attributes.own_part().is_empty()
+            && let Some(src) = r.attributes.shared_arc()
+        {
+            if let Some((seen, flagged)) = &self.flagged
+                && Arc::ptr_eq(seen, src)
+            {
+                let flagged = Arc::clone(flagged);
+                r.attributes.replace_shared(flagged);
+                return;
+            }
+            let mut list = Vec::with_capacity(src.len() + 1);
+            list.extend(src.iter().cloned());
+            list.push((PARSE_ERROR.to_owned(), FieldValue::Bool(true)));
+            let flagged: SharedAttributes = list.into();
+            self.flagged = Some((Arc::clone(src), Arc::clone(&flagged)));
+            r.attributes.replace_shared(flagged);
+            return;
+        }
+        r.attributes.push(PARSE_ERROR, FieldValue::Bool(true));
+    }
+
     fn record(&mut self, r: &mut LogRecord, tally: &mut Tally) {
         let s = &self.settings;
         self.scratch.clear();
@@ -107,9 +142,7 @@ impl Parse {
             .parse_into(text, &s.target, &s.limits, &mut self.scratch)
         {
             tally.add(f.reason());
-            if r.attributes.get("parse_error").is_none() {
-                r.attributes.push("parse_error", FieldValue::Bool(true));
-            }
+            self.flag(r);
             return;
         }
         if let Some((key, format)) = &s.time

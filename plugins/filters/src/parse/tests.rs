@@ -44,19 +44,31 @@ fn a_mixed_json_log_matches_its_golden_rendering() {
 fn failures_pass_unchanged_but_flagged_and_metrics_pass_untouched() {
     let (mut f, _) = filter(&DESCRIPTOR, "format = \"logfmt\"\n");
     let shared: Arc<[(String, FieldValue)]> = Arc::from(vec![("file".to_owned(), s("/a.log"))]);
-    let mut r = LogRecord::new(5, "msg=\"open", Stream::Stdout);
-    r.attributes = Attributes::from_shared(Arc::clone(&shared));
-    let out = run_logs(f.as_mut(), vec![r]);
+    let mut batch = Vec::new();
+    for body in ["msg=\"open", "=x", "ok=1"] {
+        let mut r = LogRecord::new(5, body, Stream::Stdout);
+        r.attributes = Attributes::from_shared(Arc::clone(&shared));
+        batch.push(r);
+    }
+    let out = run_logs(f.as_mut(), batch);
     assert_eq!(out[0].body, b"msg=\"open");
     assert_eq!(out[0].timestamp, 5);
     assert_eq!(
         out[0].attribute("parse_error"),
         Some(&FieldValue::Bool(true))
     );
+    assert_eq!(out[0].attribute("file"), Some(&s("/a.log")));
+    let flagged = out[0].attributes.shared_arc().expect("shared");
     assert!(
-        Arc::ptr_eq(out[0].attributes.shared_arc().expect("shared"), &shared),
-        "the shared list is not copied"
+        Arc::ptr_eq(flagged, out[1].attributes.shared_arc().expect("shared")),
+        "one flagged list for both failures"
     );
+    assert!(out[0].attributes.own_part().is_empty() && out[1].attributes.own_part().is_empty());
+    assert!(
+        Arc::ptr_eq(out[2].attributes.shared_arc().expect("shared"), &shared),
+        "a parsed record keeps the original list"
+    );
+    assert_eq!(out[2].attribute("parse_error"), None);
     let mut m = gleaner_api::Batch::Metrics(vec![Metric::new("cpu", 1)]);
     f.process(&mut m);
     assert_eq!(m.len(), 1);
