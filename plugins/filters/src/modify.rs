@@ -183,15 +183,21 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, Confi
     }
     names.sort();
     names.dedup();
+    let adds = ops.iter().any(|op| matches!(op, Op::Set { .. }));
     Ok(Box::new(Modify {
         ops,
         names,
         kinds: c.kinds,
-        memo: None,
+        adds,
+        memo: Vec::new(),
+        next: 0,
         text: (String::new(), String::new()),
         metrics: Arc::clone(&cx.metrics),
     }))
 }
+
+/// Shared lists remembered with their edited copies.
+const MEMO_LISTS: usize = 4;
 
 /// The filter.
 struct Modify {
@@ -199,9 +205,15 @@ struct Modify {
     /// Every name the edits touch or read, sorted.
     names: Vec<String>,
     kinds: Kinds,
-    /// The last shared list edited, its edited copy (the same list when unchanged) and the
-    /// values that did not convert in it.
-    memo: Option<(SharedAttributes, SharedAttributes, u64)>,
+    /// Whether any edit adds attributes (`set`, `add`): then a list without any of `names`
+    /// still changes.
+    adds: bool,
+    /// The last shared lists edited (a few: a file's list and the copies other filters made
+    /// of it, such as `parse`'s flagged one, alternate), each with its edited copy (the same
+    /// list when unchanged) and the values that did not convert in it.
+    memo: Vec<(SharedAttributes, SharedAttributes, u64)>,
+    /// The memo slot to replace next.
+    next: usize,
     text: (String, String),
     metrics: Arc<ComponentMetrics>,
 }
@@ -215,8 +227,13 @@ impl Modify {
     fn log(&mut self, r: &mut LogRecord) -> u64 {
         let own_touched = self.touches(r.attributes.own_part());
         if !own_touched && let Some(shared) = r.attributes.shared_arc() {
-            if let Some((src, dst, failed)) = &self.memo
-                && Arc::ptr_eq(src, shared)
+            if !self.adds && !self.touches(shared) {
+                return 0;
+            }
+            if let Some((src, dst, failed)) = self
+                .memo
+                .iter()
+                .find(|(src, _, _)| Arc::ptr_eq(src, shared))
             {
                 let failed = *failed;
                 if !Arc::ptr_eq(src, dst) {
@@ -234,7 +251,13 @@ impl Modify {
                 Arc::clone(&src)
             };
             r.attributes.replace_shared(Arc::clone(&dst));
-            self.memo = Some((src, dst, o.convert_failed));
+            let entry = (src, dst, o.convert_failed);
+            if self.memo.len() < MEMO_LISTS {
+                self.memo.push(entry);
+            } else {
+                self.memo[self.next] = entry;
+                self.next = (self.next + 1) % MEMO_LISTS;
+            }
             return o.convert_failed;
         }
         if own_touched && self.touches(r.attributes.shared_part()) {

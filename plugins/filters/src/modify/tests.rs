@@ -79,6 +79,26 @@ fn a_shared_list_is_edited_once_per_list_and_never_copied_per_record() {
 }
 
 #[test]
+fn alternating_shared_lists_are_each_edited_once() {
+    let (mut f, _) = filter(&DESCRIPTOR, "set = { team = \"t\" }\n");
+    let recs = k8s_records();
+    // web-1 and pay-1 records, interleaved.
+    let mut batch = Vec::new();
+    for _ in 0..2 {
+        batch.push(recs[2].clone());
+        batch.push(recs[4].clone());
+    }
+    let out = run_logs(f.as_mut(), batch);
+    let list = |i: usize| out[i].attributes.shared_arc().expect("shared");
+    assert!(Arc::ptr_eq(list(0), list(2)) && Arc::ptr_eq(list(1), list(3)));
+    assert!(!Arc::ptr_eq(list(0), list(1)));
+    assert_eq!(
+        out[3].attribute("team"),
+        Some(&FieldValue::String("t".into()))
+    );
+}
+
+#[test]
 fn metrics_tags_and_fields() {
     let (mut f, m) = filter(
         &DESCRIPTOR,
