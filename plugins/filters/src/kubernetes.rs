@@ -16,7 +16,6 @@
 
 mod config;
 mod enrich;
-mod parse;
 mod stats;
 #[cfg(test)]
 mod tests;

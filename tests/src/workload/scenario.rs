@@ -4,8 +4,9 @@
 //! `bench` binary points it at the release build), started through the e2e `Agent` helper
 //! in a temp dir that holds its config, `data_dir` and logs.
 //!
-//! Workloads (`WORKLOADS`): `logs-hec` and `logs-rotate` and `files-2k` in `scenario/logs.rs`,
-//! `scrape-rw` and `idle` in `scenario/metrics.rs`, `syslog` in `scenario/syslog.rs`.
+//! Workloads (`WORKLOADS`): `logs-hec`, `logs-parse`, `logs-rotate` and `files-2k` in
+//! `scenario/logs.rs`, `scrape-rw` and `idle` in `scenario/metrics.rs`, `syslog` in
+//! `scenario/syslog.rs`.
 
 pub mod logs;
 pub mod metrics;
@@ -20,6 +21,7 @@ use crate::Agent;
 /// The workload names `run` knows.
 pub const WORKLOADS: &[&str] = &[
     "logs-hec",
+    "logs-parse",
     "logs-rotate",
     "scrape-rw",
     "idle",
@@ -93,6 +95,7 @@ pub struct RunResult {
 pub fn run(workload: &str, opts: &Opts) -> Result<RunResult, String> {
     match workload {
         "logs-hec" => Ok(logs::logs_hec(opts)),
+        "logs-parse" => Ok(logs::logs_parse(opts)),
         "logs-rotate" => Ok(logs::logs_rotate(opts)),
         "files-2k" => Ok(logs::files_2k(opts)),
         "scrape-rw" => Ok(metrics::scrape_rw(opts)),

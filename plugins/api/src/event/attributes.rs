@@ -105,6 +105,17 @@ impl Attributes {
         self.own.push((key.to_owned(), value));
     }
 
+    /// The record's own attributes, editable; the shared head is left as it is.
+    pub fn own_mut(&mut self) -> &mut Vec<Attribute> {
+        &mut self.own
+    }
+
+    /// Replaces the shared head with another list (a filter's edited copy of it, made once
+    /// for every record that shares the original), keeping the record's own attributes.
+    pub fn replace_shared(&mut self, shared: SharedAttributes) {
+        self.shared = (!shared.is_empty()).then_some(shared);
+    }
+
     /// Moves the shared part into the record's own list, so every attribute can be edited.
     pub fn unshare(&mut self) -> &mut Vec<Attribute> {
         if let Some(shared) = self.shared.take() {
@@ -191,6 +202,19 @@ mod tests {
         assert!(a.shared_part().is_empty());
         a.set("new", FieldValue::Int(1));
         assert_eq!(a.len(), 3);
+    }
+
+    #[test]
+    fn own_edits_and_a_replaced_head_keep_each_other() {
+        let mut a = Attributes::from_shared(shared());
+        a.push("log.msg", s("hi"));
+        a.own_mut()[0].0 = "msg".to_owned();
+        a.replace_shared(Arc::from(vec![("file".to_owned(), s("/b.log"))]));
+        let keys: Vec<&str> = a.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["file", "msg"]);
+        a.replace_shared(Arc::from(Vec::new()));
+        assert!(a.shared_arc().is_none());
+        assert_eq!(a.len(), 1);
     }
 
     #[test]

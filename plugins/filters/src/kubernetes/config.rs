@@ -7,6 +7,12 @@ use gleaner_api::glob::Glob;
 use gleaner_api::{ConfigError, PluginConfig};
 use serde::Deserialize;
 
+use crate::parsers::Format;
+
+/// Attribute prefix of parsed members; outputs treat `log.*` as the parsed message (the
+/// Splunk HEC output sends them as the event object).
+pub(crate) const PARSED_PREFIX: &str = "log.";
+
 pub(crate) const SAMPLE: &str = r#"[[filters.kubernetes]]
 ## Which pods to watch: "node" (the pods of NODE_NAME, for a DaemonSet) or "cluster" (standalone).
 # scope = "node"
@@ -25,8 +31,11 @@ pub(crate) const SAMPLE: &str = r#"[[filters.kubernetes]]
 # deleted_pod_ttl = "5m"
 ## At start, wait at most this long for the first pod list before records pass without metadata.
 # startup_wait = "2s"
-## Honour pod annotations gleaner.io/exclude[-<container>] and gleaner.io/parser[-<container>].
+## Honour pod annotations gleaner.io/exclude[-<container>] and gleaner.io/parser[-<container>]
+## (json, logfmt, kv or none; parsed members become log.<key> attributes).
 # use_pod_annotations = true
+## The parser of pods without a gleaner.io/parser annotation: "json", "logfmt", "kv", or "" (none).
+# default_parser = ""
 "#;
 
 /// The filter's options.
@@ -51,6 +60,8 @@ pub struct KubernetesConfig {
     pub startup_wait: gleaner_api::Duration,
     /// Honour `gleaner.io/*` pod annotations.
     pub use_pod_annotations: bool,
+    /// The parser of pods without a `gleaner.io/parser` annotation (`""`: none).
+    pub default_parser: String,
 }
 
 impl Default for KubernetesConfig {
@@ -65,6 +76,7 @@ impl Default for KubernetesConfig {
             deleted_pod_ttl: gleaner_api::Duration::from_secs(300),
             startup_wait: gleaner_api::Duration::from_secs(2),
             use_pod_annotations: true,
+            default_parser: String::new(),
         }
     }
 }
@@ -80,6 +92,7 @@ pub(crate) struct Settings {
     pub(crate) deleted_pod_ttl: Duration,
     pub(crate) startup_wait: Duration,
     pub(crate) use_pod_annotations: bool,
+    pub(crate) default_parser: Option<Format>,
 }
 
 fn globs(v: &[String]) -> Vec<Glob> {
@@ -114,6 +127,15 @@ impl KubernetesConfig {
                 .error_at("startup_wait", "startup_wait holds ingestion; at most 60s")
                 .with_hint("records pass flagged k8s.metadata=missing after it; 2s is usual"));
         }
+        let default_parser = match self.default_parser.trim() {
+            "" | "none" => None,
+            name => Some(Format::named(name).ok_or_else(|| {
+                cfg.error_at("default_parser", format!("unknown parser {name:?}"))
+                    .with_hint(
+                        "use \"json\", \"logfmt\", \"kv\" or \"\" (none); filters.parse does regex",
+                    )
+            })?),
+        };
         Ok(Settings {
             node,
             kubeconfig: self
@@ -126,6 +148,7 @@ impl KubernetesConfig {
             deleted_pod_ttl: self.deleted_pod_ttl.get(),
             startup_wait: self.startup_wait.get(),
             use_pod_annotations: self.use_pod_annotations,
+            default_parser,
         })
     }
 }

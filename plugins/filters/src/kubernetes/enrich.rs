@@ -9,7 +9,9 @@ use gleaner_api::{Attributes, ComponentMetrics, FieldValue, LogRecord, Metric, S
 use gleaner_kube::{Found, NamespaceCache, PodCache, label_name};
 
 use super::config::Settings;
-use super::parse::Parser;
+use crate::parsers::{Format, Limits};
+
+use super::config::PARSED_PREFIX;
 use super::stats::FilterStats;
 
 /// Log attributes the tail input sets from a kubelet log path, and this filter reads.
@@ -29,7 +31,7 @@ struct Prepared {
     attrs: Vec<(String, FieldValue)>,
     found: bool,
     exclude: bool,
-    parser: Option<Parser>,
+    parser: Option<Format>,
     /// The last file attribute list seen with this pod, and it with `attrs` added: records of
     /// one file share the enriched list instead of each copying the metadata.
     shared: Option<(SharedAttributes, SharedAttributes)>,
@@ -130,7 +132,7 @@ impl Enricher {
                 attrs: vec![(ATTR_METADATA.to_owned(), s("missing"))],
                 found: false,
                 exclude: false,
-                parser: None,
+                parser: self.settings.default_parser.clone(),
                 shared: None,
             };
         };
@@ -171,7 +173,7 @@ impl Enricher {
                 }
             }
         }
-        let (mut exclude, mut parser) = (false, None);
+        let (mut exclude, mut annotated) = (false, None);
         if self.settings.use_pod_annotations {
             let per_container = |base: &str| {
                 container
@@ -179,8 +181,14 @@ impl Enricher {
                     .or_else(|| p.annotation(base))
             };
             exclude = per_container("gleaner.io/exclude").is_some_and(|v| v.trim() == "true");
-            parser = per_container("gleaner.io/parser").and_then(Parser::named);
+            annotated = per_container("gleaner.io/parser");
         }
+        // The annotation wins (`none` turns parsing off for the pod); an unknown name parses
+        // nothing; pods without it get `default_parser`.
+        let parser = match annotated {
+            Some(name) => Format::named(name),
+            None => self.settings.default_parser.clone(),
+        };
         Prepared {
             key,
             attrs,
@@ -228,14 +236,11 @@ impl Enricher {
                 missing += 1;
             }
             add_attributes(&mut r.attributes, &m.attrs, &mut m.shared);
-            if let Some(p) = m.parser {
-                let mut parsed = Vec::new();
-                if p.apply(&r.body, &mut parsed) {
-                    r.attributes.reserve(parsed.len());
-                    for (k, v) in parsed {
-                        r.attributes.push(k, v);
-                    }
-                } else {
+            if let Some(p) = &m.parser {
+                let own = r.attributes.own_mut();
+                if p.parse_into(&r.body, PARSED_PREFIX, &Limits::DEFAULT, own)
+                    .is_err()
+                {
                     failed += 1;
                 }
             }

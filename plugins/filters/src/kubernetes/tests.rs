@@ -23,6 +23,7 @@ fn settings() -> Settings {
         deleted_pod_ttl: Duration::from_secs(300),
         startup_wait: Duration::from_secs(2),
         use_pod_annotations: true,
+        default_parser: None,
     }
 }
 
@@ -252,6 +253,39 @@ fn parser_annotation_parses_the_message_into_attributes() {
             .parse_failed
             .load(std::sync::atomic::Ordering::Relaxed),
         1
+    );
+}
+
+#[test]
+fn default_parser_covers_pods_without_the_annotation_and_none_opts_out() {
+    let c = cache();
+    c.insert(pod("uid-p", "plain", &[]));
+    c.insert(pod("uid-n", "raw", &[("gleaner.io/parser", "none")]));
+    c.insert(pod("uid-l", "lf", &[("gleaner.io/parser", "logfmt")]));
+    let mut s = settings();
+    s.default_parser = crate::parsers::Format::named("json");
+    let stats = Arc::new(FilterStats::default());
+    let metrics = ComponentMetrics::detached("kubernetes");
+    let mut e = Enricher::new(s, Arc::clone(&stats), metrics);
+    e.attach(Arc::clone(&c), None);
+    let mut logs = vec![
+        record(Some("uid-p"), "plain", "app", r#"{"level":"warn"}"#),
+        record(Some("uid-n"), "raw", "app", r#"{"level":"warn"}"#),
+        record(Some("uid-l"), "lf", "app", "level=debug"),
+        record(Some("uid-gone"), "gone", "app", r#"{"level":"info"}"#),
+    ];
+    e.logs(&mut logs);
+    assert_eq!(attr(&logs[0], "log.level"), Some("warn"), "default applies");
+    assert_eq!(attr(&logs[1], "log.level"), None, "none opts out");
+    assert_eq!(
+        attr(&logs[2], "log.level"),
+        Some("debug"),
+        "annotation wins"
+    );
+    assert_eq!(
+        attr(&logs[3], "log.level"),
+        Some("info"),
+        "a pod not (yet) in the cache has no annotation"
     );
 }
 

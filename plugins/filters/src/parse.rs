@@ -1,0 +1,201 @@
+//! `filters.parse`: reads structure out of a log record's message (or one attribute) with the
+//! shared parsers (`json`, `logfmt`, `kv`, `regex`; see [`crate::parsers`]) into attributes
+//! under a prefix (`log.` by default), and optionally takes the record's time and severity
+//! from parsed members. Metrics pass untouched.
+//!
+//! A record that does not parse passes unchanged but for the flag `parse_error = true`, and
+//! is counted on the filter's `errors_total` under the failure's reason (`not_json`,
+//! `invalid_json`, `too_deep`, ...). A missing source attribute counts as
+//! `source_missing` (no flag); a time member that does not read as `time_format` leaves the
+//! record's time as it was and counts as `time_unparsed`.
+//!
+//! Parsed members go to the record's own attributes: a file's shared list is copied only when
+//! a member (with `target = ""`) replaces one of its attributes. The `parse_error` flag of a
+//! record with only a shared list goes into a flagged copy of that list, made once per list.
+
+mod config;
+mod level;
+#[cfg(test)]
+mod tests;
+mod time;
+
+use std::sync::Arc;
+
+use gleaner_api::{
+    Batch, BuildContext, ComponentMetrics, ConfigError, FieldValue, Filter, FilterDescriptor,
+    LogRecord, PluginConfig, SharedAttributes,
+};
+
+use self::config::{ParseConfig, Settings, Source};
+
+/// Registry entry.
+pub const DESCRIPTOR: FilterDescriptor = FilterDescriptor {
+    name: "parse",
+    summary: "Parses log messages (or an attribute) as json, logfmt, kv or regex into \
+              attributes; takes the record's time and severity from them",
+    sample: config::SAMPLE,
+    build,
+};
+
+fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, ConfigError> {
+    let c: ParseConfig = cfg.parse()?;
+    Ok(Box::new(Parse {
+        settings: c.validate(cfg)?,
+        metrics: Arc::clone(&cx.metrics),
+        scratch: Vec::new(),
+        flagged: None,
+    }))
+}
+
+/// The filter.
+struct Parse {
+    settings: Settings,
+    metrics: Arc<ComponentMetrics>,
+    /// Members of the record being parsed, before they join its attributes.
+    scratch: Vec<(String, FieldValue)>,
+    /// The last shared list flagged `parse_error`, and the flagged copy.
+    flagged: Option<(SharedAttributes, SharedAttributes)>,
+}
+
+/// The flag of a record that did not parse (as the tail input sets it on a bad CRI line).
+const PARSE_ERROR: &str = "parse_error";
+
+/// Failures of one batch, by reason.
+#[derive(Default)]
+struct Tally(Vec<(&'static str, u64)>);
+
+impl Tally {
+    fn add(&mut self, reason: &'static str) {
+        match self.0.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, n)) => *n += 1,
+            None => self.0.push((reason, 1)),
+        }
+    }
+}
+
+/// Replaces the first attribute named `key` (copying a shared list only when the key is in
+/// it), or appends it.
+fn set(r: &mut LogRecord, key: String, value: FieldValue) {
+    let own = r.attributes.own_mut();
+    if let Some(slot) = own.iter_mut().find(|(k, _)| *k == key) {
+        slot.1 = value;
+        return;
+    }
+    if r.attributes.shared_part().iter().any(|(k, _)| *k == key) {
+        r.attributes.set(&key, value);
+        return;
+    }
+    r.attributes.own_mut().push((key, value));
+}
+
+fn remove(r: &mut LogRecord, key: &str) {
+    if r.attributes.shared_part().iter().any(|(k, _)| k == key) {
+        r.attributes.unshare();
+    }
+    r.attributes.own_mut().retain(|(k, _)| k != key);
+}
+
+impl Parse {
+    /// Flags a record that did not parse. A record with only a shared list gets that list
+    /// with the flag added, made once per list: no allocation per record, and outputs keep
+    /// treating the record's attributes as one shared list.
+    fn flag(&mut self, r: &mut LogRecord) {
+        if r.attributes.get(PARSE_ERROR).is_some() {
+            return;
+        }
+        if r.attributes.own_part().is_empty()
+            && let Some(src) = r.attributes.shared_arc()
+        {
+            if let Some((seen, flagged)) = &self.flagged
+                && Arc::ptr_eq(seen, src)
+            {
+                let flagged = Arc::clone(flagged);
+                r.attributes.replace_shared(flagged);
+                return;
+            }
+            let mut list = Vec::with_capacity(src.len() + 1);
+            list.extend(src.iter().cloned());
+            list.push((PARSE_ERROR.to_owned(), FieldValue::Bool(true)));
+            let flagged: SharedAttributes = list.into();
+            self.flagged = Some((Arc::clone(src), Arc::clone(&flagged)));
+            r.attributes.replace_shared(flagged);
+            return;
+        }
+        r.attributes.push(PARSE_ERROR, FieldValue::Bool(true));
+    }
+
+    fn record(&mut self, r: &mut LogRecord, tally: &mut Tally) {
+        let s = &self.settings;
+        self.scratch.clear();
+        let text: &[u8] = match &s.source {
+            Source::Body => &r.body,
+            Source::Attribute(name) => match r.attributes.get(name) {
+                Some(FieldValue::String(v)) => v.as_bytes(),
+                Some(_) | None => {
+                    tally.add("source_missing");
+                    return;
+                }
+            },
+        };
+        if let Err(f) = s
+            .format
+            .parse_into(text, &s.target, &s.limits, &mut self.scratch)
+        {
+            tally.add(f.reason());
+            self.flag(r);
+            return;
+        }
+        if let Some((key, format)) = &s.time
+            && let Some((_, v)) = self.scratch.iter().find(|(k, _)| k == key)
+        {
+            match format.read(v, r.timestamp) {
+                Some(t) => r.timestamp = t,
+                None => tally.add("time_unparsed"),
+            }
+        }
+        let severity = s.level_attr.as_ref().and_then(|key| {
+            self.scratch
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| level::severity(v))
+        });
+        if !s.keep_original {
+            match &s.source {
+                Source::Attribute(name) => remove(r, name),
+                Source::Body => {
+                    let at = s
+                        .message_attr
+                        .as_ref()
+                        .and_then(|m| self.scratch.iter().position(|(k, _)| k == m));
+                    if let Some(i) = at {
+                        let (_, v) = self.scratch.remove(i);
+                        r.body = match v {
+                            FieldValue::String(s) => s.into_bytes(),
+                            other => other.to_string().into_bytes(),
+                        };
+                    }
+                }
+            }
+        }
+        r.attributes.reserve(self.scratch.len() + 1);
+        for (k, v) in self.scratch.drain(..) {
+            set(r, k, v);
+        }
+        if let Some(sev) = severity {
+            set(r, "severity".to_owned(), FieldValue::String(sev));
+        }
+    }
+}
+
+impl Filter for Parse {
+    fn process(&mut self, batch: &mut Batch) {
+        let Batch::Logs(records) = batch else { return };
+        let mut tally = Tally::default();
+        for r in records.iter_mut() {
+            self.record(r, &mut tally);
+        }
+        for (reason, n) in tally.0 {
+            self.metrics.errors(reason, n);
+        }
+    }
+}

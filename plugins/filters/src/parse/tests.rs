@@ -1,0 +1,182 @@
+//! `filters.parse` on fixtures: a mixed JSON log against its golden rendering, the options,
+//! failure flags and counts, and config errors.
+
+use std::sync::Arc;
+
+use gleaner_api::{Attributes, FieldValue, LogRecord, Metric, Stream};
+
+use super::DESCRIPTOR;
+use crate::testkit::{assert_golden, build, filter, fixture_lines, render, run_logs};
+
+fn records(lines: Vec<Vec<u8>>) -> Vec<LogRecord> {
+    lines
+        .into_iter()
+        .map(|l| LogRecord::new(1, l, Stream::Stdout))
+        .collect()
+}
+
+fn s(v: &str) -> FieldValue {
+    FieldValue::String(v.to_owned())
+}
+
+#[test]
+fn a_mixed_json_log_matches_its_golden_rendering() {
+    let (mut f, metrics) = filter(
+        &DESCRIPTOR,
+        "format = \"json\"\ntime_key = \"ts\"\ntime_format = \"rfc3339\"\nlevel_key = \"level\"\n",
+    );
+    let out = run_logs(f.as_mut(), records(fixture_lines("parse/app.log")));
+    assert_golden("parse/app.golden", &render(&out));
+    let snap = metrics.snapshot();
+    let errors: Vec<(&str, u64)> = snap.errors.clone();
+    for (reason, n) in [
+        ("not_json", 1),
+        ("not_an_object", 1),
+        ("too_deep", 1),
+        ("not_utf8", 1),
+        ("time_unparsed", 1),
+    ] {
+        assert!(errors.contains(&(reason, n)), "{reason} x{n} in {errors:?}");
+    }
+}
+
+#[test]
+fn failures_pass_unchanged_but_flagged_and_metrics_pass_untouched() {
+    let (mut f, _) = filter(&DESCRIPTOR, "format = \"logfmt\"\n");
+    let shared: Arc<[(String, FieldValue)]> = Arc::from(vec![("file".to_owned(), s("/a.log"))]);
+    let mut batch = Vec::new();
+    for body in ["msg=\"open", "=x", "ok=1"] {
+        let mut r = LogRecord::new(5, body, Stream::Stdout);
+        r.attributes = Attributes::from_shared(Arc::clone(&shared));
+        batch.push(r);
+    }
+    let out = run_logs(f.as_mut(), batch);
+    assert_eq!(out[0].body, b"msg=\"open");
+    assert_eq!(out[0].timestamp, 5);
+    assert_eq!(
+        out[0].attribute("parse_error"),
+        Some(&FieldValue::Bool(true))
+    );
+    assert_eq!(out[0].attribute("file"), Some(&s("/a.log")));
+    let flagged = out[0].attributes.shared_arc().expect("shared");
+    assert!(
+        Arc::ptr_eq(flagged, out[1].attributes.shared_arc().expect("shared")),
+        "one flagged list for both failures"
+    );
+    assert!(out[0].attributes.own_part().is_empty() && out[1].attributes.own_part().is_empty());
+    assert!(
+        Arc::ptr_eq(out[2].attributes.shared_arc().expect("shared"), &shared),
+        "a parsed record keeps the original list"
+    );
+    assert_eq!(out[2].attribute("parse_error"), None);
+    let mut m = gleaner_api::Batch::Metrics(vec![Metric::new("cpu", 1)]);
+    f.process(&mut m);
+    assert_eq!(m.len(), 1);
+}
+
+#[test]
+fn an_attribute_source_to_the_top_level_without_the_original() {
+    let (mut f, metrics) = filter(
+        &DESCRIPTOR,
+        "format = \"kv\"\nsource = \"raw\"\ntarget = \"\"\nkeep_original = false\n\
+         pair_separator = \";\"\nvalue_separator = \":\"\n",
+    );
+    let out = run_logs(
+        f.as_mut(),
+        vec![
+            LogRecord::new(1, "body", Stream::Stdout)
+                .with_attribute("user", s("old"))
+                .with_attribute("raw", s("user:ann; code:7")),
+            LogRecord::new(1, "no raw attribute", Stream::Stdout),
+        ],
+    );
+    assert_eq!(
+        out[0].attribute("user"),
+        Some(&s("ann")),
+        "replaced at the top level"
+    );
+    assert_eq!(out[0].attribute("code"), Some(&s("7")));
+    assert_eq!(out[0].attribute("raw"), None, "the original is removed");
+    assert_eq!(out[0].body, b"body");
+    assert_eq!(
+        out[1].attribute("parse_error"),
+        None,
+        "nothing to parse is not an error"
+    );
+    assert_eq!(metrics.snapshot().errors, vec![("source_missing", 1)]);
+}
+
+#[test]
+fn a_regex_with_a_strftime_time_and_the_message_member_as_body() {
+    let (mut f, _) = filter(
+        &DESCRIPTOR,
+        r#"format = "regex"
+pattern = '^(?P<ip>\S+) \[(?P<time>[^\]]+)\] (?P<lvl>\w+) (?P<message>.*)$'
+time_key = "time"
+time_format = "%d/%b/%Y:%H:%M:%S %z"
+level_key = "lvl"
+keep_original = false
+"#,
+    );
+    let out = run_logs(
+        f.as_mut(),
+        vec![LogRecord::new(
+            1,
+            "10.1.2.3 [21/May/2026:06:00:00 +0200] E disk full",
+            Stream::Stdout,
+        )],
+    );
+    assert_eq!(out[0].timestamp, 1_779_336_000_000_000_000);
+    assert_eq!(out[0].body, b"disk full");
+    assert_eq!(out[0].attribute("log.ip"), Some(&s("10.1.2.3")));
+    assert_eq!(out[0].attribute("log.message"), None, "it became the body");
+    assert_eq!(out[0].attribute("severity"), Some(&s("error")));
+}
+
+#[test]
+fn config_errors_name_the_key_and_the_position() {
+    let text = "format = \"regex\"\npattern = \"(?P<a>x))\"\n";
+    let e = build(&DESCRIPTOR, text).err().expect("unbalanced");
+    assert_eq!(e.key.as_deref(), Some("filters.parse.0.pattern"));
+    assert!(
+        e.message.contains("at character 9 of the pattern"),
+        "{}",
+        e.message
+    );
+    assert_eq!(&text[e.span.clone().expect("span")][..1], ")");
+    let cases = [
+        ("format = \"yaml\"\n", "filters.parse.0.format"),
+        ("format = \"regex\"\n", "filters.parse.0.format"),
+        ("pattern = \"x\"\n", "filters.parse.0.pattern"),
+        (
+            "format = \"regex\"\npattern = \"x\"\n",
+            "filters.parse.0.pattern",
+        ),
+        (
+            "time_key = \"t\"\ntime_format = \"%Y-%Q\"\n",
+            "filters.parse.0.time_format",
+        ),
+        (
+            "time_key = \"t\"\ntime_format = \"iso\"\n",
+            "filters.parse.0.time_format",
+        ),
+        ("max_depth = 0\n", "filters.parse.0.max_depth"),
+        ("source = \"\"\n", "filters.parse.0.source"),
+        ("time_kye = \"t\"\n", "filters.parse.0.time_kye"),
+    ];
+    for (toml, key) in cases {
+        let e = build(&DESCRIPTOR, toml)
+            .err()
+            .unwrap_or_else(|| panic!("{toml} builds"));
+        assert_eq!(e.key.as_deref(), Some(key), "{toml}: {e}");
+        assert!(e.span.is_some(), "{toml}: no span");
+    }
+    let e = build(&DESCRIPTOR, "time_key = \"t\"\ntime_format = \"%Y-%Q\"\n")
+        .err()
+        .expect("bad");
+    assert!(e.message.contains("at character 4"), "{}", e.message);
+    let e = build(&DESCRIPTOR, "time_kye = \"t\"\n")
+        .err()
+        .expect("unknown");
+    assert_eq!(e.hint.as_deref(), Some("did you mean `time_key`?"));
+}

@@ -1,0 +1,151 @@
+//! The message parsers, one implementation shared by `filters.parse` and the `kubernetes`
+//! filter's `gleaner.io/parser` annotation (and its `default_parser`): `json` (an object's
+//! top-level members), `logfmt`, `kv` (chosen separators) and `regex` (named groups).
+//!
+//! A parser gives each member to a sink; [`Format::parse_into`] appends them to a list as
+//! `<prefix><key>` attributes and, when the text does not parse, leaves the list as it was
+//! and says why ([`Failure::reason`], the label its count goes under). Nothing here
+//! allocates beyond the attributes it makes.
+
+mod json;
+mod logfmt;
+#[cfg(test)]
+mod tests;
+
+use gleaner_api::FieldValue;
+use regex::bytes::Regex;
+
+pub(crate) use self::logfmt::KvOptions;
+
+/// Where parsed members go: (key as written, value).
+pub(crate) type Sink<'a> = dyn FnMut(&str, FieldValue) + 'a;
+
+/// Why a text did not parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// The text is not UTF-8 (json, logfmt, kv).
+    NotUtf8,
+    /// It does not start like JSON.
+    NotJson,
+    /// A JSON value, but not an object.
+    NotAnObject,
+    /// It starts as a JSON object but breaks.
+    InvalidJson,
+    /// Nested deeper than `max_depth`.
+    TooDeep,
+    /// More than `max_keys` members.
+    TooManyKeys,
+    /// Not logfmt.
+    InvalidLogfmt,
+    /// No key/value pair.
+    NoPairs,
+    /// The regex did not match.
+    NoMatch,
+}
+
+impl Failure {
+    /// The reason label of its count.
+    pub(crate) const fn reason(self) -> &'static str {
+        match self {
+            Failure::NotUtf8 => "not_utf8",
+            Failure::NotJson => "not_json",
+            Failure::NotAnObject => "not_an_object",
+            Failure::InvalidJson => "invalid_json",
+            Failure::TooDeep => "too_deep",
+            Failure::TooManyKeys => "too_many_keys",
+            Failure::InvalidLogfmt => "invalid_logfmt",
+            Failure::NoPairs => "no_pairs",
+            Failure::NoMatch => "no_match",
+        }
+    }
+}
+
+/// Bounds on what one text may produce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Deepest JSON nesting (the top object is 1).
+    pub(crate) max_depth: usize,
+    /// Most members (top-level keys, pairs, groups).
+    pub(crate) max_keys: usize,
+}
+
+impl Limits {
+    /// The defaults of `filters.parse` (and of the annotation).
+    pub(crate) const DEFAULT: Limits = Limits {
+        max_depth: 32,
+        max_keys: 256,
+    };
+}
+
+/// A parser and its options.
+#[derive(Debug, Clone)]
+pub(crate) enum Format {
+    /// One JSON object.
+    Json,
+    /// logfmt.
+    Logfmt,
+    /// Key/value pairs.
+    Kv(KvOptions),
+    /// A regex's named groups (groups that took no part are left out).
+    Regex(Regex),
+}
+
+impl Format {
+    /// The parser an annotation (or `default_parser`) names: `json`, `logfmt`, `kv`.
+    pub(crate) fn named(value: &str) -> Option<Format> {
+        match value.trim() {
+            "json" => Some(Format::Json),
+            "logfmt" => Some(Format::Logfmt),
+            "kv" => Some(Format::Kv(KvOptions::default())),
+            _ => None,
+        }
+    }
+
+    /// Parses `text`, appending `<prefix><key>` attributes to `out`; on failure `out` is as
+    /// it was.
+    pub(crate) fn parse_into(
+        &self,
+        text: &[u8],
+        prefix: &str,
+        limits: &Limits,
+        out: &mut Vec<(String, FieldValue)>,
+    ) -> Result<(), Failure> {
+        let start = out.len();
+        let mut sink = |k: &str, v: FieldValue| {
+            let mut key = String::with_capacity(prefix.len() + k.len());
+            key.push_str(prefix);
+            key.push_str(k);
+            out.push((key, v));
+        };
+        let res = match self {
+            Format::Regex(re) => regex(re, text, limits.max_keys, &mut sink),
+            _ => match std::str::from_utf8(text) {
+                Err(_) => Err(Failure::NotUtf8),
+                Ok(s) => match self {
+                    Format::Json => json::parse(s, limits, &mut sink),
+                    Format::Logfmt => logfmt::logfmt(s, limits.max_keys, &mut sink),
+                    Format::Kv(o) => logfmt::kv(s, o, limits.max_keys, &mut sink),
+                    Format::Regex(_) => Ok(()),
+                },
+            },
+        };
+        if res.is_err() {
+            out.truncate(start);
+        }
+        res
+    }
+}
+
+fn regex(re: &Regex, text: &[u8], max_keys: usize, sink: &mut Sink<'_>) -> Result<(), Failure> {
+    let caps = re.captures(text).ok_or(Failure::NoMatch)?;
+    for (n, name) in re.capture_names().enumerate().take(max_keys + 1) {
+        let (Some(name), Some(m)) = (name, caps.get(n)) else {
+            continue;
+        };
+        sink(
+            name,
+            FieldValue::String(String::from_utf8_lossy(m.as_bytes()).into_owned()),
+        );
+    }
+    Ok(())
+}

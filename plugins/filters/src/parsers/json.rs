@@ -1,0 +1,368 @@
+//! A JSON object's top-level members, read straight from the line into attributes: strings,
+//! numbers and booleans keep their type, `null`s are left out, nested objects and arrays are
+//! kept as their compact JSON text (whitespace outside strings removed, escapes as written).
+//!
+//! Our own reader rather than `serde_json`: it builds no value tree (a 1 MiB line costs at
+//! most its own size again: each string is copied once into a buffer sized from the raw
+//! text, never grown), and it tells why a line failed (`not_json`, `not_an_object`,
+//! `invalid_json`, `too_deep`, `too_many_keys`). Nesting is bounded by `max_depth` (the top
+//! object is depth 1), members by `max_keys`. Lenient where logs are sloppy and nothing is
+//! lost: raw control characters inside strings are taken as they are, and a lone UTF-16
+//! surrogate escape becomes U+FFFD.
+
+use std::borrow::Cow;
+
+use gleaner_api::FieldValue;
+
+use super::{Failure, Limits, Sink};
+
+struct Reader<'a> {
+    s: &'a str,
+    b: &'a [u8],
+    i: usize,
+}
+
+/// Parses `text` as one JSON object, giving each member to `sink`.
+pub(crate) fn parse(text: &str, limits: &Limits, sink: &mut Sink<'_>) -> Result<(), Failure> {
+    let mut r = Reader {
+        s: text,
+        b: text.as_bytes(),
+        i: 0,
+    };
+    r.ws();
+    match r.peek() {
+        Some(b'{') => {}
+        Some(b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
+            // A JSON value, or text that starts like one ("404 not found", "true story").
+            return Err(if r.skip_value(1, limits.max_depth).is_ok() && r.at_end() {
+                Failure::NotAnObject
+            } else {
+                Failure::NotJson
+            });
+        }
+        _ => return Err(Failure::NotJson),
+    }
+    r.i += 1;
+    r.ws();
+    let mut keys = 0_usize;
+    if r.peek() == Some(b'}') {
+        r.i += 1;
+    } else {
+        loop {
+            r.ws();
+            if r.peek() != Some(b'"') {
+                return Err(Failure::InvalidJson);
+            }
+            r.i += 1;
+            let key = r.string()?;
+            r.ws();
+            if r.peek() != Some(b':') {
+                return Err(Failure::InvalidJson);
+            }
+            r.i += 1;
+            r.ws();
+            keys += 1;
+            if keys > limits.max_keys {
+                return Err(Failure::TooManyKeys);
+            }
+            if let Some(v) = r.value(limits.max_depth)? {
+                sink(&key, v);
+            }
+            r.ws();
+            match r.peek() {
+                Some(b',') => r.i += 1,
+                Some(b'}') => {
+                    r.i += 1;
+                    break;
+                }
+                _ => return Err(Failure::InvalidJson),
+            }
+        }
+    }
+    r.ws();
+    if r.at_end() {
+        Ok(())
+    } else {
+        Err(Failure::InvalidJson)
+    }
+}
+
+impl<'a> Reader<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn at_end(&self) -> bool {
+        self.i >= self.b.len()
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.i += 1;
+        }
+    }
+
+    /// A member's value (after its `:`); `None` for `null`.
+    fn value(&mut self, max_depth: usize) -> Result<Option<FieldValue>, Failure> {
+        match self.peek() {
+            Some(b'"') => {
+                self.i += 1;
+                Ok(Some(FieldValue::String(self.string()?.into_owned())))
+            }
+            Some(b'{' | b'[') => {
+                let start = self.i;
+                self.skip_value(2, max_depth)?;
+                Ok(Some(FieldValue::String(compact(&self.s[start..self.i]))))
+            }
+            Some(b't') => self.literal("true").map(|()| Some(FieldValue::Bool(true))),
+            Some(b'f') => self
+                .literal("false")
+                .map(|()| Some(FieldValue::Bool(false))),
+            Some(b'n') => self.literal("null").map(|()| None),
+            Some(b'-' | b'0'..=b'9') => self.number().map(Some),
+            _ => Err(Failure::InvalidJson),
+        }
+    }
+
+    fn literal(&mut self, word: &str) -> Result<(), Failure> {
+        if self.b[self.i..].starts_with(word.as_bytes()) {
+            self.i += word.len();
+            Ok(())
+        } else {
+            Err(Failure::InvalidJson)
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.i += 1;
+        }
+        self.i - start
+    }
+
+    /// A number: an integer when it has no fraction or exponent and fits i64 (else u64),
+    /// else a float.
+    fn number(&mut self) -> Result<FieldValue, Failure> {
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        let int_start = self.i;
+        let n = self.digits();
+        if n == 0 || (n > 1 && self.b[int_start] == b'0') {
+            return Err(Failure::InvalidJson);
+        }
+        let mut float = false;
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if self.digits() == 0 {
+                return Err(Failure::InvalidJson);
+            }
+            float = true;
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return Err(Failure::InvalidJson);
+            }
+            float = true;
+        }
+        let text = &self.s[start..self.i];
+        if !float {
+            if let Ok(v) = text.parse::<i64>() {
+                return Ok(FieldValue::Int(v));
+            }
+            if let Ok(v) = text.parse::<u64>() {
+                return Ok(FieldValue::UInt(v));
+            }
+        }
+        text.parse::<f64>()
+            .map(FieldValue::Float)
+            .map_err(|_| Failure::InvalidJson)
+    }
+
+    /// A string's text, after its opening quote; borrowed when it has no escapes.
+    fn string(&mut self) -> Result<Cow<'a, str>, Failure> {
+        let start = self.i;
+        let Some(stop) = memchr::memchr2(b'"', b'\\', &self.b[start..]) else {
+            return Err(Failure::InvalidJson);
+        };
+        if self.b[start + stop] == b'"' {
+            self.i = start + stop + 1;
+            return Ok(Cow::Borrowed(&self.s[start..start + stop]));
+        }
+        // Find the end first, so the copy is sized once (unescaped text is never longer).
+        let end = self.string_end(start + stop)?;
+        let mut out = String::with_capacity(end - start);
+        let mut i = start;
+        while i < end {
+            let Some(k) = memchr::memchr(b'\\', &self.b[i..end]) else {
+                out.push_str(&self.s[i..end]);
+                break;
+            };
+            out.push_str(&self.s[i..i + k]);
+            i += k + 1;
+            let esc = self.b.get(i).copied().ok_or(Failure::InvalidJson)?;
+            i += 1;
+            match esc {
+                b'"' => out.push('"'),
+                b'\\' => out.push('\\'),
+                b'/' => out.push('/'),
+                b'b' => out.push('\u{8}'),
+                b'f' => out.push('\u{c}'),
+                b'n' => out.push('\n'),
+                b'r' => out.push('\r'),
+                b't' => out.push('\t'),
+                b'u' => {
+                    let hi = self.hex4(i)?;
+                    i += 4;
+                    let c = if (0xD800..0xDC00).contains(&hi)
+                        && self.b.get(i..i + 2) == Some(b"\\u")
+                        && let Ok(lo) = self.hex4(i + 2)
+                        && (0xDC00..0xE000).contains(&lo)
+                    {
+                        i += 6;
+                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+                    } else {
+                        char::from_u32(hi)
+                    };
+                    out.push(c.unwrap_or('\u{FFFD}'));
+                }
+                _ => return Err(Failure::InvalidJson),
+            }
+        }
+        self.i = end + 1;
+        Ok(Cow::Owned(out))
+    }
+
+    /// The index of the closing quote of a string whose first escape is at `from`.
+    fn string_end(&self, mut from: usize) -> Result<usize, Failure> {
+        loop {
+            let Some(k) = memchr::memchr2(b'"', b'\\', &self.b[from..]) else {
+                return Err(Failure::InvalidJson);
+            };
+            from += k;
+            if self.b[from] == b'"' {
+                return Ok(from);
+            }
+            from += 2;
+            if from > self.b.len() {
+                return Err(Failure::InvalidJson);
+            }
+        }
+    }
+
+    fn hex4(&self, at: usize) -> Result<u32, Failure> {
+        let h = self.s.get(at..at + 4).ok_or(Failure::InvalidJson)?;
+        if !h.bytes().all(|c| c.is_ascii_hexdigit()) {
+            return Err(Failure::InvalidJson);
+        }
+        u32::from_str_radix(h, 16).map_err(|_| Failure::InvalidJson)
+    }
+
+    /// Checks the value at the cursor and moves past it; `depth` is the depth of a
+    /// container that starts here.
+    fn skip_value(&mut self, depth: usize, max_depth: usize) -> Result<(), Failure> {
+        match self.peek() {
+            Some(open @ (b'{' | b'[')) => {
+                if depth > max_depth {
+                    return Err(Failure::TooDeep);
+                }
+                let close = if open == b'{' { b'}' } else { b']' };
+                self.i += 1;
+                self.ws();
+                if self.peek() == Some(close) {
+                    self.i += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.ws();
+                    if open == b'{' {
+                        if self.peek() != Some(b'"') {
+                            return Err(Failure::InvalidJson);
+                        }
+                        self.i += 1;
+                        self.skip_string()?;
+                        self.ws();
+                        if self.peek() != Some(b':') {
+                            return Err(Failure::InvalidJson);
+                        }
+                        self.i += 1;
+                        self.ws();
+                    }
+                    self.skip_value(depth + 1, max_depth)?;
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.i += 1,
+                        Some(c) if c == close => {
+                            self.i += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(Failure::InvalidJson),
+                    }
+                }
+            }
+            Some(b'"') => {
+                self.i += 1;
+                self.skip_string()
+            }
+            Some(b't') => self.literal("true"),
+            Some(b'f') => self.literal("false"),
+            Some(b'n') => self.literal("null"),
+            Some(b'-' | b'0'..=b'9') => self.number().map(|_| ()),
+            _ => Err(Failure::InvalidJson),
+        }
+    }
+
+    /// Moves past a string (after its opening quote), checking its escapes.
+    fn skip_string(&mut self) -> Result<(), Failure> {
+        loop {
+            let Some(k) = memchr::memchr2(b'"', b'\\', &self.b[self.i..]) else {
+                return Err(Failure::InvalidJson);
+            };
+            self.i += k;
+            if self.b[self.i] == b'"' {
+                self.i += 1;
+                return Ok(());
+            }
+            match self.b.get(self.i + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.i += 2,
+                Some(b'u') => {
+                    self.hex4(self.i + 2)?;
+                    self.i += 6;
+                }
+                _ => return Err(Failure::InvalidJson),
+            }
+        }
+    }
+}
+
+/// `raw` (a valid JSON value) without whitespace outside its strings; sized once.
+fn compact(raw: &str) -> String {
+    let b = raw.as_bytes();
+    let mut out = String::with_capacity(raw.len());
+    let (mut i, mut run) = (0, 0);
+    let mut in_string = false;
+    while i < b.len() {
+        let c = b[i];
+        if in_string {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_string = false,
+                _ => {}
+            }
+        } else if c == b'"' {
+            in_string = true;
+        } else if matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+            out.push_str(&raw[run..i]);
+            run = i + 1;
+        }
+        i += 1;
+    }
+    out.push_str(&raw[run..]);
+    out
+}
