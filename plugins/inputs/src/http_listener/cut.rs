@@ -1,55 +1,13 @@
 //! Where a write body can be cut into pieces: after a line end as the line-protocol parser
 //! sees one, so each piece parses exactly as it would inside the whole body.
 //!
-//! The rules are those of `gleaner_api::line_protocol`'s line splitter (a `\n` inside a quoted
-//! string field value does not end the line; a backslash outside quotes escapes the next byte
-//! except a newline; comment lines end at the next newline), restated as a resumable state
-//! machine so a gzip body can be cut while it is decompressed block by block. The tests parse
+//! The rules are those of `gleaner_api::line_protocol`'s line splitter (InfluxDB's
+//! `scanLine`): a backslash steps over the byte after it, whatever it is (so `\` before a
+//! newline joins two lines); the first space starts the field part, where an unquoted `=` or
+//! `,` is counted and a `"` opens or closes a string while more `=` than `,` were seen; a
+//! `\n` outside a string ends the line. They are restated here as a resumable state machine
+//! (the splitter works on a whole body; a body here arrives frame by frame). The tests parse
 //! tricky bodies whole and in pieces and compare, so a change of the parser's rules shows up.
-
-/// Where the scanner is within a line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// Before the first byte of a line that is not a space or a tab.
-    Start,
-    /// A comment line.
-    Comment,
-    /// Measurement and tags, up to the first unescaped space.
-    Key,
-    /// A field key, up to `=`.
-    FieldKey,
-    /// Just after a field's `=`.
-    ValueStart,
-    /// An unquoted field value, or the end of a quoted one.
-    Unquoted,
-    /// Inside a quoted string value.
-    Quoted,
-    /// Just after a backslash inside a quoted string value: the next byte is taken as is.
-    QuotedEscape,
-    /// The timestamp and anything after it.
-    Rest,
-    /// Just after a backslash outside quotes: a newline still ends the line, any other byte
-    /// belongs to the token, which then continues in the state held.
-    Escape(Outer),
-}
-
-/// The state to go back to after an escaped byte outside quotes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outer {
-    Key,
-    FieldKey,
-    Unquoted,
-}
-
-impl Outer {
-    fn state(self) -> State {
-        match self {
-            Outer::Key => State::Key,
-            Outer::FieldKey => State::FieldKey,
-            Outer::Unquoted => State::Unquoted,
-        }
-    }
-}
 
 /// What one [`Cutter::scan`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,19 +22,24 @@ pub(crate) struct Scan {
 }
 
 /// Finds line ends in a body fed to it in order, in as many calls as it takes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Cutter {
-    state: State,
+    /// The previous byte was a backslash: this one is stepped over.
+    escaped: bool,
+    /// Past the line's first space.
+    fields: bool,
+    /// Inside a string.
+    quoted: bool,
+    /// Unquoted `=` and `,` in the field part.
+    equals: usize,
+    commas: usize,
     /// Every `\n` seen so far (inside strings too): the parser numbers lines by them.
     newlines: usize,
 }
 
 impl Cutter {
     pub(crate) fn new() -> Self {
-        Cutter {
-            state: State::Start,
-            newlines: 0,
-        }
+        Cutter::default()
     }
 
     /// Every `\n` scanned so far; the next piece starts at line `newlines() + 1`.
@@ -112,30 +75,33 @@ impl Cutter {
 
     /// Takes one byte; true when it ends a line.
     fn step(&mut self, b: u8) -> bool {
-        let next = match (self.state, b) {
-            (State::Quoted, b'\\') => State::QuotedEscape,
-            (State::Quoted, b'"') => State::Unquoted,
-            (State::Quoted, _) => State::Quoted,
-            (State::QuotedEscape, _) => State::Quoted,
-            (_, b'\n') => State::Start,
-            (State::Start, b' ' | b'\t') => State::Start,
-            (State::Start, b'#') | (State::Comment, _) => State::Comment,
-            (State::Escape(outer), _) => outer.state(),
-            (State::Start | State::Key, b'\\') => State::Escape(Outer::Key),
-            (State::FieldKey, b'\\') => State::Escape(Outer::FieldKey),
-            (State::ValueStart | State::Unquoted, b'\\') => State::Escape(Outer::Unquoted),
-            (State::Key, b' ') => State::FieldKey,
-            (State::Start | State::Key, _) => State::Key,
-            (State::FieldKey, b'=') => State::ValueStart,
-            (State::FieldKey, _) => State::FieldKey,
-            (State::ValueStart, b'"') => State::Quoted,
-            (State::ValueStart | State::Unquoted, b',') => State::FieldKey,
-            (State::ValueStart | State::Unquoted, b' ') => State::Rest,
-            (State::ValueStart | State::Unquoted, _) => State::Unquoted,
-            (State::Rest, _) => State::Rest,
-        };
-        let ends = b == b'\n' && next == State::Start;
-        self.state = next;
-        ends
+        if self.escaped {
+            self.escaped = false;
+            return false;
+        }
+        match b {
+            b'\\' => self.escaped = true,
+            b'\n' if !self.quoted => {
+                *self = Cutter {
+                    newlines: self.newlines,
+                    ..Cutter::default()
+                };
+                return true;
+            }
+            _ => {
+                if b == b' ' {
+                    self.fields = true;
+                }
+                if self.fields {
+                    match b {
+                        b'=' if !self.quoted => self.equals += 1,
+                        b',' if !self.quoted => self.commas += 1,
+                        b'"' if self.equals > self.commas => self.quoted = !self.quoted,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        false
     }
 }
