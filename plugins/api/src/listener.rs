@@ -1,6 +1,6 @@
 //! Accepting TCP connections without letting clients or the OS push the agent over: the one
-//! accept loop of every listener (the agent's `/metrics`, `inputs.http_listener`, statsd over
-//! TCP).
+//! accept loop of every listener (the agent's `/metrics`, `inputs.http_listener`, statsd and
+//! syslog over TCP).
 //!
 //! - **A connection cap.** At most `max_connections` are served at once. Past it the loop
 //!   either stops accepting until one closes ([`WhenFull::Wait`]: newcomers wait in the

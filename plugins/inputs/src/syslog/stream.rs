@@ -1,9 +1,9 @@
 //! Stream sockets: the TCP accept loop (optionally TLS) and the per-connection reader.
 //!
-//! - At most `max_connections` connections at once; one more is accepted and closed at once,
-//!   counted as the error `too_many_connections`. A failing accept (out of file descriptors)
-//!   backs off from 10 ms to 1 s instead of spinning. (A shared listener helper in
-//!   `gleaner-api` may take this over.)
+//! - Connections are accepted by the shared `gleaner_api::listener::AcceptLoop`: at most
+//!   `max_connections` at once, one more accepted and closed at once (counted as the error
+//!   `too_many_connections`), and a failing accept (out of file descriptors) backs off from
+//!   10 ms to 1 s instead of spinning.
 //! - A connection is read into a buffer that grows up to what one message of
 //!   `max_message_bytes` needs, split by the [`Decoder`], and the complete messages of each
 //!   read go down the pipeline as one batch. While the pipeline is full, the send waits and
@@ -18,11 +18,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use gleaner_api::listener::{AcceptLoop, WhenFull};
 use gleaner_api::{Batch, ComponentMetrics, EventSender, SharedAttributes, Shutdown, now_ns};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use super::datagram::peer_attributes;
@@ -58,73 +57,55 @@ pub(crate) struct StreamInput {
     pub(crate) max_connections: usize,
 }
 
-/// Accepts connections until shutdown, then waits for them to close.
+/// Accepts connections until shutdown (the shared accept loop: cap, backoff), then waits for
+/// them to close.
 pub(crate) async fn serve(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     input: Arc<StreamInput>,
     shutdown: Shutdown,
 ) {
-    let slots = Arc::new(Semaphore::new(input.max_connections));
-    let mut conns = JoinSet::new();
-    let mut backoff = Duration::from_millis(10);
-    loop {
-        let accepted = tokio::select! {
-            biased;
-            () = shutdown.wait() => break,
-            Some(_) = conns.join_next(), if !conns.is_empty() => continue,
-            a = listener.accept() => a,
-        };
-        let (stream, peer) = match accepted {
-            Ok(a) => {
-                backoff = Duration::from_millis(10);
-                a
-            }
-            Err(e) => {
-                input.metrics.error("accept");
-                tracing::warn!(error = %e, backoff = ?backoff, "syslog cannot accept a connection");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(1));
-                continue;
-            }
-        };
-        let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-            input.metrics.error("too_many_connections");
-            tracing::warn!(%peer, max = input.max_connections, "syslog refused a connection: max_connections reached");
-            drop(stream);
-            continue;
-        };
-        let input = Arc::clone(&input);
-        let shutdown = shutdown.clone();
-        let tls = tls.clone();
-        conns.spawn(async move {
-            Stats::bump(&input.stats.connections);
-            Stats::bump(&input.stats.connections_total);
-            match tls {
-                None => connection(stream, peer, &input, &shutdown).await,
-                Some(acceptor) => {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls_stream)) => connection(tls_stream, peer, &input, &shutdown).await,
-                        Ok(Err(e)) => {
-                            input.metrics.error("tls_handshake");
-                            tracing::warn!(%peer, error = %e, "syslog TLS handshake failed");
-                        }
-                        Err(_) => {
-                            input.metrics.error("tls_handshake");
-                            tracing::warn!(%peer, "syslog TLS handshake timed out");
+    let accept = AcceptLoop {
+        name: "syslog",
+        max_connections: input.max_connections,
+        when_full: WhenFull::Refuse,
+        metrics: Some(Arc::clone(&input.metrics)),
+    };
+    let sd = shutdown.clone();
+    accept
+        .run(listener, shutdown, move |stream, peer| {
+            let input = Arc::clone(&input);
+            let shutdown = sd.clone();
+            let tls = tls.clone();
+            async move {
+                Stats::bump(&input.stats.connections);
+                Stats::bump(&input.stats.connections_total);
+                match tls {
+                    None => connection(stream, peer, &input, &shutdown).await,
+                    Some(acceptor) => {
+                        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                        {
+                            Ok(Ok(tls_stream)) => {
+                                connection(tls_stream, peer, &input, &shutdown).await;
+                            }
+                            Ok(Err(e)) => {
+                                input.metrics.error("tls_handshake");
+                                tracing::warn!(%peer, error = %e, "syslog TLS handshake failed");
+                            }
+                            Err(_) => {
+                                input.metrics.error("tls_handshake");
+                                tracing::warn!(%peer, "syslog TLS handshake timed out");
+                            }
                         }
                     }
                 }
+                input
+                    .stats
+                    .connections
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             }
-            input
-                .stats
-                .connections
-                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-            drop(permit);
-        });
-    }
-    drop(listener);
-    while conns.join_next().await.is_some() {}
+        })
+        .await;
 }
 
 /// How a read ended.
