@@ -1,5 +1,6 @@
 //! The `gleaner` binary: parses the command line and calls the engine. Exit codes: 0 ok,
-//! 1 runtime failure, 2 invalid config (also for `gleaner check`).
+//! 1 runtime failure (also `--once` and `--test` when an input could not gather or an output
+//! could not deliver), 2 invalid config (also for `gleaner check`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,10 +19,10 @@ struct Cli {
     /// Config file, or a directory of *.toml files merged in name order.
     #[arg(short = 'c', long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
-    /// Gather every input once, deliver, flush and exit.
+    /// Gather every input once, deliver, flush and exit (1 when a gather or a delivery failed).
     #[arg(long, conflicts_with = "test")]
     once: bool,
-    /// Gather once and print line protocol on stdout; send nothing.
+    /// Gather once and print line protocol on stdout; send nothing (exit 1 when a gather failed).
     #[arg(long)]
     test: bool,
     /// Log level or filter (error, warn, info, debug, trace, or `gleaner=debug,hyper=warn`).
@@ -119,6 +120,11 @@ fn main() -> ExitCode {
                         eprintln!("{e}");
                     }
                     ExitCode::from(2)
+                }
+                Err(RunError::Incomplete(e)) => {
+                    let what = if cli.test { "--test" } else { "--once" };
+                    eprintln!("error: {what} failed:\n{e}");
+                    ExitCode::from(1)
                 }
                 Err(e @ RunError::Runtime(_)) => {
                     // The message carries the whole chain of causes.

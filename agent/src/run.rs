@@ -1,7 +1,10 @@
 //! The agent's life: load and build the config, serve `/metrics` and `/health`, run the
 //! pipeline, and react to signals: SIGTERM/SIGINT stop (drain, flush, exit 0), SIGHUP
 //! reloads (an invalid new config is logged and the running one kept). `--once` and `--test`
-//! run every input once and exit.
+//! run every input once and exit, and fail (exit 1) when an input could not gather or an
+//! output could not deliver ([`once`]).
+
+pub mod once;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,6 +37,10 @@ pub enum RunError {
     /// The config is invalid (exit 2).
     #[error("{0}")]
     Config(#[from] ConfigErrors),
+    /// `--once` or `--test` ran, but an input could not gather or an output could not
+    /// deliver (exit 1).
+    #[error("{0}")]
+    Incomplete(#[from] once::OnceFailed),
     /// Anything else (exit 1): what failed, with its causes kept (`source()` walks them) and
     /// shown in the message, one after the other.
     #[error("{}", chain(.0))]
@@ -124,7 +131,8 @@ pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
     if mode != Mode::Continuous {
         let mut running = built.start(RunMode::Once).await.map_err(start_error)?;
         running.inputs_done().await;
-        running.stop().await;
+        let drained = running.stop().await;
+        once::verdict(&telemetry.snapshot(), drained)?;
         return Ok(());
     }
 

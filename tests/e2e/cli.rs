@@ -1,7 +1,19 @@
 //! The CLI contract: `check` exit codes and error format, `sample-config` output that
-//! `check` accepts, every shipped config in `configs/` valid, `--version`, `--test`.
+//! `check` accepts, every shipped config in `configs/` valid, `--version`, `--test`, and the
+//! exit code 1 of `--test` and `--once` when a gather or a delivery failed.
 
-use gleaner_e2e::run_cli;
+use gleaner_e2e::fake_influx::{FakeInflux, Mode};
+use gleaner_e2e::fake_kubelet::{FakeKubelet, fixture_summary, testdata};
+use gleaner_e2e::{free_port, run_cli};
+
+/// Writes `text` as `gleaner.toml` in a new temp dir (`{dir}` replaced by the dir).
+fn write_config(text: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("gleaner.toml");
+    std::fs::write(&p, text.replace("{dir}", &dir.path().display().to_string()))
+        .expect("write config");
+    (dir, p.display().to_string())
+}
 
 #[test]
 fn check_valid_config_exits_0() {
@@ -115,6 +127,85 @@ fn output_kinds_are_checked_against_what_the_output_can_encode() {
         err.contains(
             ":2:10: outputs.stdout.0.kinds: unknown event kind \"log\" (did you mean `logs`?)"
         ),
+        "{err}"
+    );
+}
+
+#[test]
+fn test_mode_exits_1_and_names_the_input_when_a_scrape_is_refused() {
+    // Nothing listens on the port: the scrape is refused.
+    let port = free_port();
+    let (_dir, cfg) = write_config(&format!(
+        "[agent]\nomit_hostname = true\n[[inputs.prometheus]]\nurls = [\"http://127.0.0.1:{port}/metrics\"]\n"
+    ));
+    let (code, out, err) = run_cli(&["--config", &cfg, "--test"]);
+    assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        err.contains(
+            "error: --test failed:\ninput plugins recorded 1 error: inputs.prometheus.0 (scrape_transport x1)"
+        ),
+        "{err}"
+    );
+    // What could be gathered is still printed (the target's `up = 0`).
+    assert!(out.lines().any(|l| l.contains(" up=0 ")), "{out}");
+}
+
+#[test]
+fn test_mode_exits_1_when_the_kubelet_answers_401() {
+    let fake = FakeKubelet::start("right-token", fixture_summary());
+    let (dir, cfg) = write_config(&format!(
+        "[[inputs.kubelet]]\nurl = \"{}\"\nbearer_token_file = \"{{dir}}/token\"\nca_file = \"{}\"\n",
+        fake.url(),
+        testdata("ca.pem").display()
+    ));
+    std::fs::write(dir.path().join("token"), "wrong-token").unwrap();
+    let (code, out, err) = run_cli(&["--config", &cfg, "--test"]);
+    assert_eq!(code, 1, "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        err.contains("inputs.kubelet.0 (kubelet_unauthorized x1)"),
+        "{err}"
+    );
+    assert_eq!(out, "");
+}
+
+#[test]
+fn once_exits_1_when_an_output_rejects_the_events() {
+    let influx = FakeInflux::start();
+    influx.set_mode(Mode::Fail {
+        status: 400,
+        retry_after: None,
+        error: "unable to parse".into(),
+    });
+    let (_dir, cfg) = write_config(&format!(
+        "[agent]\nhttp_listen = \"\"\n[[inputs.internal]]\n[[outputs.influxdb]]\nurl = \"{}\"\ncontent_encoding = \"identity\"\n",
+        influx.url()
+    ));
+    let (code, _out, err) = run_cli(&["--config", &cfg, "--once"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("error: --once failed:\noutput plugins could not deliver "),
+        "{err}"
+    );
+    assert!(
+        err.contains("outputs.influxdb.0 (dropped: permanent_error x"),
+        "{err}"
+    );
+    assert!(!err.contains("input plugins recorded"), "{err}");
+}
+
+#[test]
+fn once_exits_1_when_events_stay_in_the_disk_buffer() {
+    // The destination is down: after `shutdown_timeout` the events stay on disk.
+    let port = free_port();
+    let (_dir, cfg) = write_config(&format!(
+        "[agent]\nhttp_listen = \"\"\ndata_dir = \"{{dir}}/data\"\nshutdown_timeout = \"1s\"\n\
+         [[inputs.internal]]\n[[outputs.influxdb]]\nurl = \"http://127.0.0.1:{port}\"\n\
+         [outputs.influxdb.buffer]\ntype = \"disk\"\nretry_initial_backoff = \"100ms\"\n"
+    ));
+    let (code, _out, err) = run_cli(&["--config", &cfg, "--once"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("left in its disk buffer for the next start)"),
         "{err}"
     );
 }

@@ -1,8 +1,8 @@
 //! `inputs.kubelet` end to end against the fake kubelet (`gleaner_e2e::fake_kubelet`, TLS with
 //! its own CA): `--test` prints exactly the golden lines of the fixture, `--once` delivers
-//! them to a file, a huge node comes through whole (and over `max_body_size` is refused); a
-//! 401 and a hanging kubelet are errors counted per input on `/metrics` while the agent
-//! stays up; a rotated token file is read again.
+//! them to a file, a huge node comes through whole (and over `max_body_size` is refused, which
+//! fails `--test`); a 401 and a hanging kubelet are errors counted per input on `/metrics`
+//! while the agent stays up; a rotated token file is read again.
 
 use std::time::Duration;
 
@@ -89,9 +89,13 @@ fn a_huge_node_comes_through_whole_and_over_the_limit_is_refused() {
     );
     let (_dir, cfg) = cli_config(&fake, "t", "max_body_size = \"1MiB\"");
     let (code, out, err) = run_cli(&["--config", &cfg, "--test"]);
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 1, "a failed gather fails --test: {err}");
     assert_eq!(out, "", "nothing from a refused body");
     assert!(err.contains("larger than 1048576 bytes"), "{err}");
+    assert!(
+        err.contains("inputs.kubelet.0 (kubelet_too_large x1)"),
+        "{err}"
+    );
 }
 
 /// The input's error counter line for `reason` on `/metrics`, if any.
