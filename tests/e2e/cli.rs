@@ -209,3 +209,23 @@ fn once_exits_1_when_events_stay_in_the_disk_buffer() {
         "{err}"
     );
 }
+
+#[test]
+fn check_accepts_a_short_interval_without_a_timeout_and_rejects_a_written_longer_one() {
+    let (_dir, cfg) = write_config(
+        "[[inputs.kubelet]]\nurl = \"https://127.0.0.1:10250\"\ninterval = \"1s\"\n\
+         [[inputs.prometheus]]\nurls = [\"http://127.0.0.1:9100/metrics\"]\ninterval = \"2s\"\n\
+         [[outputs.stdout]]\n",
+    );
+    let (code, out, err) = run_cli(&["check", "--config", &cfg]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (_dir, cfg) = write_config(
+        "[[inputs.kubelet]]\nurl = \"https://127.0.0.1:10250\"\ninterval = \"1s\"\ntimeout = \"3s\"\n[[outputs.stdout]]\n",
+    );
+    let (code, _out, err) = run_cli(&["check", "--config", &cfg]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains(":4:11: inputs.kubelet.0.timeout: timeout (3s) must be greater than zero and not longer than the interval (1s)"),
+        "{err}"
+    );
+}

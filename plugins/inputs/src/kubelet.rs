@@ -55,11 +55,14 @@ url = "https://${NODE_IP:-127.0.0.1}:10250"
 # ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 ## Kubelet serving certificates are often self-signed: accept any (the data is still encrypted).
 # insecure_skip_verify = false
-## Whole-request timeout; must be shorter than the interval.
+## Whole-request timeout, at most the interval (unset: 5s, or the interval when shorter).
 # timeout = "5s"
 ## Largest /stats/summary accepted (a node with 110 pods answers a few MiB).
 # max_body_size = "64MiB"
 "#;
+
+/// `timeout` when unset (clamped to the interval).
+const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Default `bearer_token_file`.
 const SERVICE_ACCOUNT_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
@@ -76,8 +79,8 @@ struct KubeletConfig {
     ca_file: Option<PathBuf>,
     /// Accept any server certificate.
     insecure_skip_verify: bool,
-    /// Whole-request timeout.
-    timeout: Duration,
+    /// Whole-request timeout; unset: [`DEFAULT_TIMEOUT`] clamped to the interval.
+    timeout: Option<Duration>,
     /// Largest body accepted.
     max_body_size: ByteSize,
 }
@@ -89,7 +92,7 @@ impl Default for KubeletConfig {
             bearer_token_file: SERVICE_ACCOUNT_TOKEN.to_owned(),
             ca_file: None,
             insecure_skip_verify: false,
-            timeout: Duration::from_secs(5),
+            timeout: None,
             max_body_size: ByteSize::mib(64),
         }
     }
@@ -119,24 +122,14 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Input>, Config
     let base = http_client::parse_url(&base).map_err(|m| cfg.error_at("url", m))?;
     let path = http_client::join_path(&base, "/stats/summary");
     let uri = http_client::with_path(&base, &path, "");
-    if c.timeout.get().is_zero() || c.timeout.get() >= cx.interval.get() {
-        return Err(cfg
-            .error_at(
-                "timeout",
-                format!(
-                    "timeout ({}) must be greater than zero and shorter than the interval ({})",
-                    c.timeout, cx.interval
-                ),
-            )
-            .with_hint("lower timeout, or raise this input's interval"));
-    }
+    let timeout = cfg.gather_timeout("timeout", c.timeout, DEFAULT_TIMEOUT, cx.interval.get())?;
     let max_body = usize::try_from(c.max_body_size.get()).unwrap_or(usize::MAX);
     if max_body == 0 {
         return Err(cfg.error_at("max_body_size", "max_body_size must be greater than zero"));
     }
     let token = (!c.bearer_token_file.is_empty()).then(|| SecretSource::file(&c.bearer_token_file));
     let settings = ClientSettings {
-        timeout: c.timeout.get(),
+        timeout,
         tls: TlsSettings {
             ca_file: c.ca_file,
             insecure_skip_verify: c.insecure_skip_verify,

@@ -67,7 +67,7 @@ interval = "15s"
 # job = "prometheus"
 ## Extra target labels for these targets.
 # labels = {}
-## Per-scrape timeout; must be below the interval (default: 10s, or 90% of a shorter interval).
+## Per-scrape timeout, at most the interval (unset: 10s, or the interval when shorter).
 # timeout = "10s"
 ## On a clash with a target label: false renames the page's label exported_<name>.
 # honor_labels = false

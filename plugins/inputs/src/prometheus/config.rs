@@ -163,21 +163,7 @@ impl PrometheusConfig {
         cfg: &PluginConfig,
         interval: std::time::Duration,
     ) -> Result<Settings, ConfigError> {
-        let timeout = self
-            .timeout
-            .map_or_else(|| DEFAULT_TIMEOUT.min(interval.mul_f64(0.9)), |t| t.get());
-        if timeout.is_zero() || timeout >= interval {
-            return Err(cfg
-                .error_at(
-                    "timeout",
-                    format!(
-                        "timeout {} must be above 0s and below the interval ({})",
-                        Duration(timeout),
-                        Duration(interval)
-                    ),
-                )
-                .with_hint("lower `timeout` or raise `interval`"));
-        }
+        let timeout = cfg.gather_timeout("timeout", self.timeout, DEFAULT_TIMEOUT, interval)?;
         if self.job.is_empty() {
             return Err(cfg.error_at("job", "`job` must not be empty"));
         }

@@ -89,29 +89,27 @@ fn assert_failed(ms: &[Metric]) {
 }
 
 #[test]
-fn timeout_must_be_below_the_interval() {
-    let e = build_err("urls = [\"http://a:1/m\"]\ntimeout = \"10s\"", 10_000);
+fn timeout_must_not_exceed_the_interval_and_unset_is_clamped_to_it() {
+    let e = build_err("urls = [\"http://a:1/m\"]\ntimeout = \"11s\"", 10_000);
     assert_eq!(e.key.as_deref(), Some("inputs.prometheus.0.timeout"));
-    assert!(e.message.contains("below the interval"), "{e}");
-    let e = build_err("urls = [\"http://a:1/m\"]\ntimeout = \"5s\"", 5_000);
-    assert!(e.message.contains("timeout 5s"), "{e}");
+    assert!(e.message.contains("not longer than the interval"), "{e}");
+    assert!(e.message.contains("timeout (11s)"), "{e}");
     let short =
         build_input(&config("urls = [\"http://a:1/m\"]"), &context(5_000)).expect("default");
     assert_eq!(
         short.settings.timeout,
-        std::time::Duration::from_millis(4_500),
-        "90% of a short interval"
+        std::time::Duration::from_secs(5),
+        "clamped to a short interval"
     );
     let long =
         build_input(&config("urls = [\"http://a:1/m\"]"), &context(60_000)).expect("default");
     assert_eq!(long.settings.timeout, std::time::Duration::from_secs(10));
-    assert!(
-        build_input(
-            &config("urls = [\"http://a:1/m\"]\ntimeout = \"4s\""),
-            &context(5_000)
-        )
-        .is_ok()
-    );
+    let equal = build_input(
+        &config("urls = [\"http://a:1/m\"]\ntimeout = \"5s\""),
+        &context(5_000),
+    )
+    .expect("a timeout equal to the interval");
+    assert_eq!(equal.settings.timeout, std::time::Duration::from_secs(5));
 }
 
 #[test]
