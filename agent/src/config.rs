@@ -18,7 +18,7 @@ use std::sync::Arc;
 use gleaner_api::{ByteSize, ComponentKind, Duration, PluginConfig};
 use serde::Deserialize;
 
-pub use load::load;
+pub use load::{Partial, UNKNOWN_DATA_DIR, load, load_partial};
 pub use locate::{ConfigErrors, LocatedError, SourceFile};
 
 /// The `[agent]` table.
@@ -178,4 +178,16 @@ pub struct Config {
     pub outputs: Vec<PluginSection>,
     /// Every file read, in merge order.
     pub files: Vec<Arc<SourceFile>>,
+}
+
+/// Sorts errors into file order (by position in `files`; errors about a file not in it, such
+/// as one that could not be read, first), then line and column.
+pub fn sort_errors(errors: &mut [LocatedError], files: &[Arc<SourceFile>]) {
+    errors.sort_by_key(|e| {
+        (
+            files.iter().position(|f| f.path == e.path),
+            e.line,
+            e.column,
+        )
+    });
 }

@@ -69,13 +69,27 @@ fn chain(e: &anyhow::Error) -> String {
     line
 }
 
-/// Loads and builds a config (what `gleaner check` runs).
+/// Loads and builds a config (what `gleaner check` runs). Every error is reported, in file
+/// order: the plugins are built even when the config has other errors, so that theirs show
+/// too (with throwaway counters, so a rejected reload leaves no trace on `/metrics`).
 pub fn load_and_build(
     path: &std::path::Path,
     telemetry: &Telemetry,
 ) -> Result<Built, ConfigErrors> {
-    let cfg = config::load(path)?;
-    pipeline::build(cfg, telemetry)
+    let config::Partial { config, mut errors } = config::load_partial(path)?;
+    let files = config.files.clone();
+    let counters = if errors.is_empty() {
+        telemetry.clone()
+    } else {
+        Telemetry::new()
+    };
+    match pipeline::build(config, &counters) {
+        Ok(built) if errors.is_empty() => return Ok(built),
+        Ok(_) => {}
+        Err(more) => errors.extend(more.0),
+    }
+    config::sort_errors(&mut errors, &files);
+    Err(ConfigErrors(errors))
 }
 
 fn test_sink() -> Result<Box<dyn gleaner_api::Output>, RunError> {

@@ -229,3 +229,29 @@ fn check_accepts_a_short_interval_without_a_timeout_and_rejects_a_written_longer
         "{err}"
     );
 }
+
+#[test]
+fn check_reports_every_error_of_a_config_in_file_order() {
+    // Errors in [agent] used to hide every plugin error until they were fixed.
+    let (_dir, cfg) = write_config(
+        "[[outputs.file]]\npath = 5\n\
+         [agent]\nintervall = \"10s\"\ndata_dir = 7\n\
+         [[inputs.tial]]\n\
+         [[inputs.tail]]\npaths = [\"/var/log/*.log\"]\nformat = \"cri\"\n\
+         [[inputs.kubelet]]\nurl = \"https://127.0.0.1:10250\"\ninterval = \"1s\"\ntimeout = \"2s\"\n",
+    );
+    let (code, _out, err) = run_cli(&["check", "--config", &cfg]);
+    assert_eq!(code, 2, "{err}");
+    let lines: Vec<&str> = err.lines().collect();
+    let want = [
+        ":2:8: outputs.file.0.path: ",
+        ":4:1: agent.intervall: unknown field `intervall`",
+        ":5:12: agent.data_dir: ",
+        ":6:1: inputs.tial: unknown input plugin `tial` (did you mean `tail`?",
+        ":13:11: inputs.kubelet.0.timeout: timeout (2s) must be",
+    ];
+    assert_eq!(lines.len(), want.len(), "{err}");
+    for (line, want) in lines.iter().zip(want) {
+        assert!(line.contains(want), "want {want:?} in {line:?}\n{err}");
+    }
+}

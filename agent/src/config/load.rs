@@ -8,6 +8,13 @@
 //! replacing a whole top-level key (`tags` included) of an earlier one. Plugin tables go to
 //! [`super::sections`]. Every error found is returned, sorted by file, then position; a file
 //! that does not parse is reported and skipped, and the other files are still checked.
+//!
+//! [`load_partial`] also returns the config as far as it could be read, so that `check` can
+//! build its plugins and report their errors in the same run. A key whose value had an error
+//! is unknown, so it takes the value that hides no other error: an `agent.data_dir` that
+//! could not be read (or a file that did not parse, which might have set it) becomes a
+//! placeholder path, so plugins that need a data directory do not also complain, and a bad
+//! `agent.interval` becomes very long, so no timeout or jitter is reported as longer than it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +38,25 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     load_with_env(path, &|name| std::env::var(name).ok())
 }
 
+/// A config as far as it could be read, and every error found while reading it (in file
+/// order, then position). With errors, the config is good only for finding more errors.
+#[derive(Debug)]
+pub struct Partial {
+    /// What could be read; see the module doc for the values of keys that had errors.
+    pub config: Config,
+    /// Every error, empty when the config is valid.
+    pub errors: Vec<LocatedError>,
+}
+
+/// Like [`load`], but returns what could be read with the errors; fails only when there is
+/// nothing to read (a missing path, an empty directory).
+pub fn load_partial(path: &Path) -> Result<Partial, ConfigErrors> {
+    partial_with_env(path, &|name| std::env::var(name).ok())
+}
+
+/// What `agent.data_dir` reads as while its own value has an error (never used to run).
+pub const UNKNOWN_DATA_DIR: &str = "<agent.data_dir has an error>";
+
 /// Errors found so far, each with the index of its file.
 #[derive(Default)]
 pub(crate) struct Found(Vec<(usize, ConfigError)>);
@@ -39,10 +65,6 @@ impl Found {
     /// Records an error in file `file`.
     pub(crate) fn push(&mut self, file: usize, error: ConfigError) {
         self.0.push((file, error));
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 
     /// Located errors, sorted by file, then position.
@@ -58,6 +80,16 @@ impl Found {
 
 /// [`load`] with an injectable environment (tests).
 pub(crate) fn load_with_env(path: &Path, lookup: Lookup<'_>) -> Result<Config, ConfigErrors> {
+    let partial = partial_with_env(path, lookup)?;
+    if partial.errors.is_empty() {
+        Ok(partial.config)
+    } else {
+        Err(ConfigErrors(partial.errors))
+    }
+}
+
+/// [`load_partial`] with an injectable environment.
+pub(crate) fn partial_with_env(path: &Path, lookup: Lookup<'_>) -> Result<Partial, ConfigErrors> {
     let mut unreadable = Vec::new();
     let mut files = Vec::new();
     for p in config_paths(path)? {
@@ -100,31 +132,47 @@ pub(crate) fn load_with_env(path: &Path, lookup: Lookup<'_>) -> Result<Config, C
         }
     }
 
-    let agent = merge_agent(agent_tables, &mut found);
+    let mut agent = merge_agent(agent_tables, &mut found);
+    let all_parsed = docs.iter().all(Option::is_some);
+    let agent_error = |key: &str| {
+        !all_parsed
+            || found.0.iter().any(|(_, e)| {
+                e.key.as_deref().is_some_and(|k| {
+                    k == "agent" || k.strip_prefix("agent.").is_some_and(|k| k == key)
+                })
+            })
+    };
     // A file that did not parse, or a bad agent key, may hide the real `data_dir`.
-    let agent_valid = docs.iter().all(Option::is_some)
+    let agent_valid = all_parsed
         && !found.0.iter().any(|(_, e)| {
             e.key
                 .as_deref()
                 .is_some_and(|k| k == "agent" || k.starts_with("agent."))
         });
+    let unknown_data_dir = agent.data_dir.is_none() && agent_error("data_dir");
+    let unknown_interval = agent_error("interval");
     let facts = AgentFacts {
         data_dir: agent.data_dir.as_deref(),
         valid: agent_valid,
     };
     let sections = sections::build(raws, &files, &facts, lookup, &mut found);
-
-    if found.is_empty() && unreadable.is_empty() {
-        return Ok(Config {
+    if unknown_data_dir {
+        agent.data_dir = Some(PathBuf::from(UNKNOWN_DATA_DIR));
+    }
+    if unknown_interval {
+        agent.interval = gleaner_api::Duration::from_secs(100 * 365 * 86_400);
+    }
+    unreadable.extend(found.locate(&files));
+    Ok(Partial {
+        config: Config {
             agent,
             inputs: sections.inputs,
             filters: sections.filters,
             outputs: sections.outputs,
             files,
-        });
-    }
-    unreadable.extend(found.locate(&files));
-    Err(ConfigErrors(unreadable))
+        },
+        errors: unreadable,
+    })
 }
 
 /// The files to read: `path` itself, or the `*.toml` files of directory `path`, sorted by

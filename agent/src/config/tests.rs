@@ -530,3 +530,72 @@ fn collection_jitter_is_an_agent_default_with_a_per_input_override() {
         "{errs:?}"
     );
 }
+
+#[test]
+fn a_partial_config_keeps_what_it_could_read_and_hides_no_other_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path().join("g.toml");
+    std::fs::write(
+        &p,
+        "[agent]\ndata_dir = 7\ninterval = \"soon\"\n[[inputs.tail]]\npaths = [\"/x\"]\n",
+    )
+    .expect("write");
+    let partial = load_partial(&p).expect("readable");
+    let keys: Vec<_> = partial
+        .errors
+        .iter()
+        .map(|e| e.error.key.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(keys, ["agent.data_dir", "agent.interval"]);
+    // The bad values are unknown: the most permissive stand-ins, so a plugin that needs a
+    // data directory, or a timeout below the interval, reports nothing of its own.
+    let agent = &partial.config.agent;
+    assert_eq!(agent.data_dir.as_deref(), Some(Path::new(UNKNOWN_DATA_DIR)));
+    assert!(agent.interval.get() > std::time::Duration::from_secs(86_400 * 365));
+    assert_eq!(ids(&partial.config.inputs), ["inputs.tail.0"]);
+
+    // A valid config loads the same through both doors.
+    std::fs::write(&p, "[agent]\ninterval = \"5s\"\n").expect("write");
+    let partial = load_partial(&p).expect("readable");
+    assert!(partial.errors.is_empty());
+    assert_eq!(partial.config.agent, load(&p).expect("valid").agent);
+}
+
+#[test]
+fn errors_sort_into_file_order() {
+    let f = |name: &str| {
+        Arc::new(SourceFile {
+            path: PathBuf::from(name),
+            text: Arc::from(""),
+        })
+    };
+    let files = [f("a.toml"), f("b.toml")];
+    let at = |path: &str, line: usize, column: usize| LocatedError {
+        path: PathBuf::from(path),
+        line,
+        column,
+        error: ConfigError::new("x"),
+    };
+    let mut errors = vec![
+        at("b.toml", 1, 1),
+        at("a.toml", 9, 2),
+        at("a.toml", 3, 7),
+        at("unreadable.toml", 0, 0),
+        at("a.toml", 9, 1),
+    ];
+    sort_errors(&mut errors, &files);
+    let order: Vec<_> = errors
+        .iter()
+        .map(|e| format!("{}:{}:{}", e.path.display(), e.line, e.column))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "unreadable.toml:0:0",
+            "a.toml:3:7",
+            "a.toml:9:1",
+            "a.toml:9:2",
+            "b.toml:1:1"
+        ]
+    );
+}

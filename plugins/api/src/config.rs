@@ -8,7 +8,10 @@
 //! [`PluginConfig::error_at`] for errors that serde cannot see; [`timeout`] holds the shared
 //! rule for an input's request timeout against its interval.
 
+mod suggest;
 mod timeout;
+
+pub use suggest::{did_you_mean, edit_distance};
 
 use std::fmt;
 use std::ops::Range;
@@ -115,30 +118,6 @@ fn parse_unknown(message: &str) -> Option<(String, Vec<String>)> {
         .map(str::to_owned)
         .collect::<Vec<_>>();
     Some((bad, expected))
-}
-
-/// The closest candidate by edit distance, if it is close enough to be a typo.
-pub fn did_you_mean<'a>(bad: &str, candidates: &'a [impl AsRef<str>]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|c| (c.as_ref(), edit_distance(bad, c.as_ref())))
-        .filter(|(c, d)| *d <= (c.len().max(bad.len()) / 3).max(1))
-        .min_by_key(|(_, d)| *d)
-        .map(|(c, _)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// One step of a path into a TOML document.
@@ -465,11 +444,5 @@ mod tests {
                 .contains("`B` is not set")
         );
         assert!(expand("${A", &env).is_err());
-    }
-
-    #[test]
-    fn suggestions() {
-        assert_eq!(did_you_mean("pathz", &["paths", "format"]), Some("paths"));
-        assert_eq!(did_you_mean("zzzzzz", &["paths", "format"]), None);
     }
 }
