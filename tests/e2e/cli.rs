@@ -255,3 +255,45 @@ fn check_reports_every_error_of_a_config_in_file_order() {
         assert!(line.contains(want), "want {want:?} in {line:?}\n{err}");
     }
 }
+
+#[test]
+fn check_refuses_credentials_in_urls_and_never_echoes_a_secret() {
+    let (_dir, cfg) = write_config(
+        "[[inputs.prometheus]]\nurls = [\"http://scraper:pr0m-pass@127.0.0.1:9100/metrics\"]\n\
+         [[outputs.influxdb]]\nurl = \"http://admin:infl0x-pass@127.0.0.1:8086\"\n\
+         [[outputs.remote_write]]\nurl = \"http://rw:p@ss w0rd@127.0.0.1:9090/api/v1/write\"\n\
+         [[outputs.splunk_hec]]\nendpoint = \"https://127.0.0.1:8088\"\ntoken = 12345678901234\n",
+    );
+    let (code, _out, err) = run_cli(&["check", "--config", &cfg]);
+    assert_eq!(code, 2, "{err}");
+    for secret in [
+        "pr0m-pass",
+        "infl0x-pass",
+        "w0rd",
+        "12345678901234",
+        "admin",
+        "scraper",
+    ] {
+        assert!(!err.contains(secret), "{secret} echoed:\n{err}");
+    }
+    assert!(
+        err.contains(":2:8: inputs.prometheus.0.urls: credentials in url \"http://***@127.0.0.1:9100/metrics\" are not used (remove them from the url and set the plugin's `username` and `password`, or its token, instead"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "outputs.influxdb.0.url: credentials in url \"http://***@127.0.0.1:8086\" are not used"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "outputs.remote_write.0.url: invalid url \"http://***@127.0.0.1:9090/api/v1/write\""
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("outputs.splunk_hec.0.token: invalid type: integer, expected a string (the value is not shown: it is a secret)"),
+        "{err}"
+    );
+}

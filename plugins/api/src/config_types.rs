@@ -235,10 +235,67 @@ impl<'de> Deserialize<'de> for ByteSize {
     }
 }
 
-/// A secret string (token, password): printed as `"***"` by `Debug` and `Display`.
-#[derive(Clone, PartialEq, Eq, Default, Deserialize)]
-#[serde(transparent)]
+/// A secret string (token, password): printed as `"***"` by `Debug` and `Display`, and a
+/// value of the wrong type is refused without being echoed (serde's message would quote it:
+/// ``invalid type: integer `12345678901234` ``).
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl V {
+            fn refuse<E: de::Error>(found: &str) -> Result<Secret, E> {
+                Err(E::custom(format!(
+                    "invalid type: {found}, expected a string (the value is not shown: it is a secret)"
+                )))
+            }
+        }
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Secret;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Secret, E> {
+                Ok(Secret(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Secret, E> {
+                Ok(Secret(v))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Secret, E> {
+                V::refuse("boolean")
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Secret, E> {
+                V::refuse("integer")
+            }
+            fn visit_i128<E: de::Error>(self, _: i128) -> Result<Secret, E> {
+                V::refuse("integer")
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Secret, E> {
+                V::refuse("integer")
+            }
+            fn visit_u128<E: de::Error>(self, _: u128) -> Result<Secret, E> {
+                V::refuse("integer")
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Secret, E> {
+                V::refuse("float")
+            }
+            fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Secret, E> {
+                V::refuse("bytes")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Secret, E> {
+                V::refuse("empty value")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
+                V::refuse("array")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, _: A) -> Result<Secret, A::Error> {
+                V::refuse("table or date")
+            }
+        }
+        d.deserialize_string(V)
+    }
+}
 
 impl Secret {
     /// Wraps a value.
@@ -300,6 +357,33 @@ mod tests {
             assert!(bad.parse::<ByteSize>().is_err(), "{bad:?} accepted");
         }
         assert_eq!(ByteSize::gib(1).to_string(), "1GiB");
+    }
+
+    #[test]
+    fn a_secret_of_the_wrong_type_is_not_echoed() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct C {
+            token: Option<Secret>,
+        }
+        let ok: C = toml::from_str("token = \"hunter2\"").unwrap();
+        assert_eq!(ok.token.as_ref().map(Secret::expose), Some("hunter2"));
+        for text in [
+            "token = 12345678901234",
+            "token = 1234.5678",
+            "token = true",
+            "token = [\"hunter2\"]",
+            "token = { a = \"hunter2\" }",
+            "token = 1979-05-27T07:32:00Z",
+        ] {
+            let e = toml::from_str::<C>(text).unwrap_err();
+            let m = e.message();
+            assert!(
+                !m.contains("1234") && !m.contains("hunter2") && !m.contains("1979"),
+                "{text}: {m}"
+            );
+            assert!(m.contains("expected a string"), "{text}: {m}");
+        }
     }
 
     #[test]

@@ -11,7 +11,9 @@
 //! - gzip request bodies ([`gzip`]), off the runtime threads when large;
 //! - `Retry-After` parsing ([`retry_after`]), seconds or an HTTP date, capped;
 //! - secrets read from files and re-read when the file changes ([`SecretSource`]);
-//! - [`install_crypto_provider`], which makes `ring` the process-wide rustls provider.
+//! - [`install_crypto_provider`], which makes `ring` the process-wide rustls provider;
+//! - configured URLs checked ([`parse_url`]: credentials in a URL are refused) and shown
+//!   without credentials ([`display_url`], [`redact_url`]).
 //!
 //! Build-time rule: an output's `build` does no I/O, so the client (which reads the CA and
 //! certificate files) is made on first use through [`LazyClient`]. A client that cannot be
@@ -24,6 +26,7 @@ mod secret;
 #[cfg(test)]
 mod tests;
 mod tls;
+mod url;
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -37,6 +40,7 @@ use hyper_util::rt::TokioExecutor;
 
 pub use secret::{ReadSecretError, SecretSource};
 pub use tls::TlsSettings;
+pub use url::{UrlError, display_url, join_path, parse_url, redact_url, with_path};
 
 /// Response bodies are read up to this many bytes (error messages, HEC JSON answers).
 pub const MAX_RESPONSE_BODY: usize = 64 * 1024;
@@ -298,16 +302,6 @@ impl LazyClient {
     }
 }
 
-/// `scheme://authority/path` of a URI (no query string).
-pub fn display_url(uri: &http::Uri) -> String {
-    format!(
-        "{}://{}{}",
-        uri.scheme_str().unwrap_or("http"),
-        uri.authority().map_or("", |a| a.as_str()),
-        uri.path()
-    )
-}
-
 /// An error and its sources, joined with `: ` (hyper's top-level messages are vague).
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
@@ -476,41 +470,6 @@ fn percent_encode(out: &mut String, s: &str) {
 }
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
-
-/// Checks a configured URL: absolute, `http` or `https`. Returns the parsed URI.
-pub fn parse_url(s: &str) -> Result<http::Uri, String> {
-    let uri: http::Uri = s.parse().map_err(|e| format!("invalid url {s:?}: {e}"))?;
-    match uri.scheme_str() {
-        Some("http" | "https") => {}
-        _ => {
-            return Err(format!(
-                "invalid url {s:?}: the scheme must be http or https"
-            ));
-        }
-    }
-    if uri.authority().is_none() {
-        return Err(format!("invalid url {s:?}: no host"));
-    }
-    Ok(uri)
-}
-
-/// `base` with its path replaced by `path` and the query set to `query` (when not empty).
-pub fn with_path(base: &http::Uri, path: &str, query: &str) -> http::Uri {
-    let pq = if query.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{query}")
-    };
-    let mut parts = base.clone().into_parts();
-    parts.path_and_query = pq.parse().ok();
-    http::Uri::from_parts(parts).unwrap_or_else(|_| base.clone())
-}
-
-/// `base`'s path with `suffix` appended (a base path of `/` counts as empty).
-pub fn join_path(base: &http::Uri, suffix: &str) -> String {
-    let p = base.path().trim_end_matches('/');
-    format!("{p}{suffix}")
-}
 
 /// Parses the `headers` table of an output; the headers the protocol sets itself
 /// (`Content-Type`, `Content-Encoding`, ...) may not be overridden.

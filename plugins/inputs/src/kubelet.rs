@@ -119,7 +119,7 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Input>, Config
              (env: - name: NODE_IP, valueFrom: {fieldRef: {fieldPath: status.hostIP}})",
         )
     })?;
-    let base = http_client::parse_url(&base).map_err(|m| cfg.error_at("url", m))?;
+    let base = http_client::parse_url(&base).map_err(|e| e.at(cfg, "url"))?;
     let path = http_client::join_path(&base, "/stats/summary");
     let uri = http_client::with_path(&base, &path, "");
     let timeout = cfg.gather_timeout("timeout", c.timeout, DEFAULT_TIMEOUT, cx.interval.get())?;

@@ -179,7 +179,7 @@ impl PrometheusConfig {
         }
         let mut targets = Vec::with_capacity(self.urls.len());
         for u in &self.urls {
-            let uri = http_client::parse_url(u).map_err(|m| cfg.error_at("urls", m))?;
+            let uri = http_client::parse_url(u).map_err(|e| e.at(cfg, "urls"))?;
             targets.push(Target::from_url(uri, &self.job, &extra));
         }
         if let Some(s) = &self.shard {

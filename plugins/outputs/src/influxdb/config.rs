@@ -161,7 +161,7 @@ impl InfluxConfig {
         let key = if raw_urls.len() == 1 { "url" } else { "urls" };
         let urls = raw_urls
             .iter()
-            .map(|u| http_client::parse_url(u).map_err(|m| cfg.error_at(key, m)))
+            .map(|u| http_client::parse_url(u).map_err(|e| e.at(cfg, key)))
             .collect::<Result<Vec<_>, _>>()?;
         let precision = match self.api {
             Api::V1 => Precision::from_v1_param(&self.precision),

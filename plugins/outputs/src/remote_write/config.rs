@@ -86,7 +86,7 @@ pub(crate) struct Settings {
 
 impl RemoteWriteConfig {
     pub(crate) fn validate(self, cfg: &PluginConfig) -> Result<Settings, ConfigError> {
-        let url = http_client::parse_url(&self.url).map_err(|m| cfg.error_at("url", m))?;
+        let url = http_client::parse_url(&self.url).map_err(|e| e.at(cfg, "url"))?;
         let auth = match (self.bearer_token, self.bearer_token_file, self.username) {
             (None, None, None) => {
                 if self.password.is_some() {

@@ -115,8 +115,7 @@ impl HecConfig {
         cfg: &PluginConfig,
         hostname: &str,
     ) -> Result<Settings, ConfigError> {
-        let base =
-            http_client::parse_url(&self.endpoint).map_err(|m| cfg.error_at("endpoint", m))?;
+        let base = http_client::parse_url(&self.endpoint).map_err(|e| e.at(cfg, "endpoint"))?;
         let path = http_client::join_path(&base, "/services/collector/event");
         let url = http_client::with_path(&base, &path, "");
         let ack_path = http_client::join_path(&base, "/services/collector/ack");
