@@ -6,7 +6,7 @@
 //! | answer | result |
 //! |---|---|
 //! | 200 (code 0; 24/25 "approaching capacity" are logged) | accepted; with `ack = true`, delivered once its `ackId` is acknowledged (`ack.rs`) |
-//! | 400 codes 6, 12, 13, 15 with `invalid-event-number` N | events before N were indexed; event N is dropped (`invalid_event`, reason logged) and the events after it are sent again, in the same call |
+//! | 400 codes 6, 12, 13, 15 with `invalid-event-number` N | events before N were indexed; event N is dropped (`invalid_event`; its index in the payload, size and HEC's reason logged at warn, its first bytes only at debug: events are user data) and the events after it are sent again, in the same call |
 //! | 400 code 7 (incorrect index), 10/11 (channel missing or invalid: the token wants indexer acknowledgement), 16 (query-string auth) | `Retryable`, logged as an error: a misconfiguration, the data waits |
 //! | 400 otherwise (code 5 no data, 6 without an event number) | `Permanent` |
 //! | 401 (codes 2, 3), 403 (codes 1, 4), 404 | `Retryable`, logged as an error |
@@ -33,7 +33,7 @@ use gleaner_api::{ComponentMetrics, OutputError, OutputErrorKind, Payload, SendR
 use http::{HeaderValue, Request, header};
 use http_body_util::Full;
 use serde::Deserialize;
-use tracing::{error, warn};
+use tracing::{debug, error, warn};
 
 use super::ack::{self, AckSettings};
 use super::config::Settings;
@@ -79,7 +79,12 @@ struct Progress {
     offset: usize,
     /// Events rejected so far.
     rejected: usize,
+    /// Events before `offset` (indexed or rejected), to name a rejected one by its index.
+    events: usize,
 }
+
+/// How much of a refused event the debug log shows.
+const LOGGED_EVENT_BYTES: usize = 64;
 
 /// Sends payloads to one HEC endpoint.
 pub(crate) struct Client {
@@ -126,6 +131,7 @@ impl Client {
                 bytes: bytes.clone(),
                 offset: 0,
                 rejected: 0,
+                events: 0,
             },
         };
         loop {
@@ -175,8 +181,14 @@ impl Client {
                         return Ok(self.reject_rest(&rest, at.rejected, &e));
                     };
                     self.metrics.dropped(REASON_INVALID_EVENT, 1);
-                    warn!(url = %self.url, event = %http_client::excerpt(&rest[start..end]), reason = %text, "splunk_hec: event refused and dropped; the events after it are sent again");
+                    let event = &rest[start..end];
+                    let event_index = at.events + n;
+                    // The event is user data (it may hold personal data): its content goes
+                    // to the debug log only, and only its first bytes.
+                    warn!(url = %self.url, event_index, bytes = event.len(), reason = %text, "splunk_hec: event refused and dropped; the events after it are sent again");
+                    debug!(url = %self.url, event_index, first_bytes = %http_client::excerpt(&event[..event.len().min(LOGGED_EVENT_BYTES)]), "splunk_hec: the refused event");
                     at.rejected += 1;
+                    at.events = event_index + 1;
                     at.offset += end;
                 }
                 Verdict::Failed(e) if at.offset == 0 => return Err(e),

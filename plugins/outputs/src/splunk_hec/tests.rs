@@ -18,6 +18,7 @@ use crate::test_server::{Reply, TestServer, assert_golden};
 const T0: i64 = 1_700_000_000_123_456_789;
 
 fn build(toml: &str) -> (Box<dyn Output>, Arc<ComponentMetrics>) {
+    captured_logs();
     let mut cx = BuildContext::for_test("outputs.splunk_hec.0");
     cx.metrics = ComponentMetrics::detached("splunk_hec");
     let cfg = PluginConfig::from_toml_str("outputs.splunk_hec.0", toml).expect("toml");
@@ -292,6 +293,108 @@ async fn an_invalid_event_is_dropped_and_the_rest_resent() {
             vec!["e2", "e3", "e4", "e5"],
             vec!["e5"],
         ]
+    );
+}
+
+/// Every log line of this test process, from a global subscriber installed by the first
+/// [`build`]: a scoped one (`set_default`) misses events whose callsite another test thread
+/// registers at the same moment (tracing caches a callsite's interest globally), a global one
+/// installed before any HEC output exists cannot.
+fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
+    static LOGS: std::sync::OnceLock<&'static std::sync::Mutex<Vec<u8>>> =
+        std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf: &'static std::sync::Mutex<Vec<u8>> =
+            Box::leak(Box::new(std::sync::Mutex::new(Vec::new())));
+        struct Sink(&'static std::sync::Mutex<Vec<u8>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter("gleaner_outputs=debug")
+            .with_ansi(false)
+            .with_writer(move || Sink(buf))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in the plugin tests");
+        buf
+    })
+}
+
+/// The captured log lines that contain `marker`.
+fn log_lines(marker: &str) -> Vec<String> {
+    let all = captured_logs()
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    String::from_utf8_lossy(&all)
+        .lines()
+        .filter(|l| l.contains(marker))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_refused_event_is_logged_by_index_and_size_and_its_content_only_at_debug() {
+    let server = TestServer::start(vec![
+        Reply::new(
+            400,
+            r#"{"text":"Invalid data format","code":6,"invalid-event-number":0}"#,
+        ),
+        Reply::new(
+            400,
+            r#"{"text":"Invalid data format","code":6,"invalid-event-number":1}"#,
+        ),
+        Reply::new(200, r#"{"text":"Success","code":0}"#),
+    ])
+    .await;
+    let (mut out, _m) = build(&format!(
+        "endpoint = \"{}\"\ntoken = \"abc\"\n",
+        server.url()
+    ));
+    let personal = "jane.doe@example.com card 4111-1111-1111-1111 and more text after it";
+    let body = format!(
+        "{{\"event\":\"e0\"}}\n{{\"event\":\"e1\"}}\n{{\"event\":\"{personal}\"}}\n{{\"event\":\"e3\"}}\n"
+    );
+    let event_bytes = personal.len() + 13;
+    let payload = Payload {
+        bytes: Bytes::from(body),
+        events: 4,
+    };
+    assert_eq!(out.send(payload).await, Ok(SendReport { rejected: 2 }));
+    // The test server's URL is in every line this send logged, and in no other test's.
+    let lines = log_lines(&server.url());
+    let warns: Vec<&String> = lines.iter().filter(|l| l.contains(" WARN ")).collect();
+    assert_eq!(warns.len(), 2, "{lines:#?}");
+    // e0 (index 0) refused, then event 1 of the rest: index 2 of the payload.
+    assert!(warns[0].contains("event_index=0 bytes=15"), "{}", warns[0]);
+    assert!(
+        warns[1].contains(&format!("event_index=2 bytes={event_bytes}")),
+        "{}",
+        warns[1]
+    );
+    for w in &warns {
+        assert!(
+            !w.contains("jane") && !w.contains("e0"),
+            "content at warn: {w}"
+        );
+    }
+    let debug = lines
+        .iter()
+        .find(|l| l.contains(" DEBUG ") && l.contains("event_index=2"))
+        .unwrap_or_else(|| panic!("no debug line:\n{lines:#?}"));
+    assert!(debug.contains("jane.doe@example.com"), "{debug}");
+    assert!(
+        !debug.contains("more text after it"),
+        "only the first bytes: {debug}"
     );
 }
 
