@@ -17,3 +17,4 @@ mod prometheus;
 mod statsd;
 mod syslog;
 mod tail;
+mod tls;

@@ -1,7 +1,8 @@
 //! The one HTTP client of the HTTP outputs (influxdb, remote_write, splunk_hec) and of the
 //! polling inputs (kubelet, prometheus), behind the `http-client` feature: hyper 1 with
-//! hyper-util's pooled client over rustls (the `ring` provider only; webpki roots plus an
-//! optional `ca_file`, an optional client certificate, an explicit `insecure_skip_verify`).
+//! hyper-util's pooled client over rustls (the `ring` provider only; trusted roots: the
+//! operating system's CAs, the webpki roots and an optional `ca_file`; an optional client
+//! certificate; an explicit `insecure_skip_verify`).
 //!
 //! What it adds to hyper, and nothing else:
 //! - a whole-request timeout (`tokio::time::timeout` around connect, send and body read);

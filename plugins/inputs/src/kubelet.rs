@@ -51,7 +51,7 @@ url = "https://${NODE_IP:-127.0.0.1}:10250"
 ## Bearer token file, re-read when it changes (service-account tokens rotate); "" sends none.
 ## The ServiceAccount needs `get` on `nodes/stats`.
 # bearer_token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token"
-## CA of the kubelet's serving certificate, trusted besides the public roots.
+## CA of the kubelet's serving certificate, trusted besides the system's and the public roots.
 # ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 ## Kubelet serving certificates are often self-signed: accept any (the data is still encrypted).
 # insecure_skip_verify = false

@@ -1,10 +1,17 @@
-//! TLS settings of an HTTP output and the rustls client config they make: webpki roots plus
-//! an optional `ca_file`, an optional client certificate (`cert_file` + `key_file`), and
-//! `insecure_skip_verify`, which accepts any server certificate (signatures are still
-//! checked, so the handshake is sound; only the identity is not).
+//! TLS settings of an HTTP output and the rustls client config they make: the trusted roots,
+//! an optional client certificate (`cert_file` + `key_file`), and `insecure_skip_verify`,
+//! which accepts any server certificate (signatures are still checked, so the handshake is
+//! sound; only the identity is not).
+//!
+//! Trusted roots, all at once: the operating system's CAs (what curl trusts: the file named
+//! by `SSL_CERT_FILE` and the directory by `SSL_CERT_DIR` when set, else the platform's store,
+//! such as `/etc/ssl/certs` on Linux, read by `rustls-native-certs` once per process), the
+//! Mozilla roots built into the binary (`webpki-roots`, so a container image without CA
+//! certificates still reaches public endpoints), and the plugin's `ca_file`. A system
+//! certificate that cannot be read is logged once and left out; the others still count.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
@@ -18,7 +25,7 @@ use super::BuildClientError;
 /// `insecure_skip_verify`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TlsSettings {
-    /// PEM file of CA certificates trusted in addition to the webpki roots.
+    /// PEM file of CA certificates trusted in addition to the system and webpki roots.
     pub ca_file: Option<PathBuf>,
     /// PEM client certificate chain, for mutual TLS.
     pub cert_file: Option<PathBuf>,
@@ -52,6 +59,8 @@ impl TlsSettings {
         } else {
             let mut roots = RootCertStore::empty();
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            // Unparsable system certificates are skipped, as curl and Go skip them.
+            let (_added, _ignored) = roots.add_parsable_certificates(system_roots().to_vec());
             if let Some(path) = &self.ca_file {
                 let certs = read_certs("ca_file", path)?;
                 let (added, _ignored) = roots.add_parsable_certificates(certs);
@@ -75,6 +84,23 @@ impl TlsSettings {
         };
         Ok(config)
     }
+}
+
+/// The operating system's trusted CA certificates, read on first use and kept for the life of
+/// the process (a bundle of some 150 certificates: a few milliseconds, paid once).
+fn system_roots() -> &'static [CertificateDer<'static>] {
+    static ROOTS: OnceLock<Vec<CertificateDer<'static>>> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        for e in &found.errors {
+            tracing::warn!(error = %e, "a system CA certificate store could not be read; its certificates are not trusted");
+        }
+        tracing::debug!(
+            certificates = found.certs.len(),
+            "system CA certificates loaded"
+        );
+        found.certs
+    })
 }
 
 fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, BuildClientError> {

@@ -59,7 +59,7 @@ pub(super) struct PrometheusConfig {
     username: Option<String>,
     /// HTTP basic auth password.
     password: Option<Secret>,
-    /// PEM CA certificates trusted in addition to the built-in roots.
+    /// PEM CA certificates trusted in addition to the system and built-in roots.
     ca_file: Option<PathBuf>,
     /// PEM client certificate (mutual TLS).
     cert_file: Option<PathBuf>,

@@ -67,7 +67,7 @@ pub(crate) struct InfluxConfig {
     logs_tag_attributes: Vec<String>,
     /// Extra HTTP headers.
     headers: BTreeMap<String, String>,
-    /// PEM CA certificates trusted in addition to the built-in roots.
+    /// PEM CA certificates trusted in addition to the system and built-in roots.
     ca_file: Option<PathBuf>,
     /// PEM client certificate (mutual TLS).
     cert_file: Option<PathBuf>,

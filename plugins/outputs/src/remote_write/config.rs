@@ -32,7 +32,7 @@ pub(crate) struct RemoteWriteConfig {
     password: Option<Secret>,
     /// Extra HTTP headers (the remote-write headers themselves cannot be overridden).
     headers: BTreeMap<String, String>,
-    /// PEM CA certificates trusted in addition to the built-in roots.
+    /// PEM CA certificates trusted in addition to the system and built-in roots.
     ca_file: Option<PathBuf>,
     /// PEM client certificate (mutual TLS).
     cert_file: Option<PathBuf>,
