@@ -1,6 +1,9 @@
 //! The shipped deployment files stay runnable: every config in configs/ passes `gleaner
 //! check` with the environment its manifest provides, and each manifest's ConfigMap embeds
-//! its config verbatim (so editing one without the other fails here).
+//! its config verbatim (so editing one without the other fails here). Each ClusterRole grants
+//! exactly what its config uses (checked against what plugins/kube and plugins/filters call:
+//! watches list and watch, owner lookups get), and the standalone poller's shard index comes
+//! from the pod-index label, else the pod name, and is never a silent 0.
 
 use std::process::Command;
 
@@ -132,10 +135,6 @@ fn daemonset_grants_and_mounts_what_the_agent_needs_and_no_more() {
     let yaml =
         std::fs::read_to_string(workspace_root().join("deploy/daemonset.yaml")).expect("yaml");
     for needed in [
-        "resources: [\"pods\", \"namespaces\"]",
-        "resources: [\"replicasets\"]",
-        "resources: [\"jobs\"]",
-        "resources: [\"nodes/stats\"]",
         "hostNetwork: true",
         "dnsPolicy: ClusterFirstWithHostNet",
         "mountPropagation: HostToContainer",
@@ -163,4 +162,153 @@ fn daemonset_grants_and_mounts_what_the_agent_needs_and_no_more() {
         );
     }
     assert!(!yaml.contains("privileged: true"));
+}
+
+/// The rules of the (one) ClusterRole in `yaml`, as `(apiGroup or nonResourceURL, resource,
+/// sorted verbs)`, one per resource.
+fn rules(yaml: &str) -> Vec<(String, String, String)> {
+    let list = |l: &str| -> Vec<String> {
+        let inner = l.split_once('[').and_then(|(_, r)| r.split_once(']'));
+        inner
+            .map(|(i, _)| {
+                i.split(',')
+                    .map(|x| x.trim().trim_matches('"').to_owned())
+                    .filter(|x| !x.is_empty() || i.trim() == "\"\"")
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    let mut in_rules = false;
+    let (mut groups, mut resources): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
+    for line in yaml.lines() {
+        if line.starts_with("rules:") {
+            in_rules = true;
+            continue;
+        }
+        if !in_rules {
+            continue;
+        }
+        if line.starts_with("---") {
+            break;
+        }
+        let l = line.trim().trim_start_matches("- ");
+        if l.starts_with("apiGroups:") {
+            groups = list(l);
+        } else if l.starts_with("nonResourceURLs:") {
+            groups = vec!["nonResourceURLs".to_owned()];
+            resources = list(l);
+        } else if l.starts_with("resources:") {
+            resources = list(l);
+        } else if l.starts_with("verbs:") {
+            let mut verbs = list(l);
+            verbs.sort();
+            for g in &groups {
+                for r in &resources {
+                    out.push((g.clone(), r.clone(), verbs.join(",")));
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn owned(rules: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    let mut v: Vec<_> = rules
+        .iter()
+        .map(|(g, r, v)| ((*g).to_owned(), (*r).to_owned(), (*v).to_owned()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn cluster_roles_grant_exactly_what_the_shipped_configs_use() {
+    let root = workspace_root();
+    let daemonset = std::fs::read_to_string(root.join("deploy/daemonset.yaml")).expect("yaml");
+    assert_eq!(
+        rules(&daemonset),
+        owned(&[
+            // filters.kubernetes and prometheus role "pod": one watch of this node's pods.
+            ("", "pods", "list,watch"),
+            // Owner lookups: get_metadata_opt on the ReplicaSet or Job (plugins/kube/src/owners.rs).
+            ("apps", "replicasets", "get"),
+            ("batch", "jobs", "get"),
+            // inputs.kubelet.
+            ("", "nodes/stats", "get"),
+        ]),
+        "deploy/daemonset.yaml"
+    );
+    // namespace_labels is unset in the shipped config, so no namespaces watch.
+    let config = std::fs::read_to_string(root.join("configs/daemonset.toml")).expect("toml");
+    assert!(!config.contains("namespace_labels"));
+
+    let standalone = std::fs::read_to_string(root.join("deploy/standalone.yaml")).expect("yaml");
+    assert_eq!(
+        rules(&standalone),
+        owned(&[
+            // role "endpoints": Services and EndpointSlices, never core Endpoints.
+            ("", "services", "list,watch"),
+            ("discovery.k8s.io", "endpointslices", "list,watch"),
+            ("nonResourceURLs", "/metrics", "get"),
+        ]),
+        "deploy/standalone.yaml"
+    );
+}
+
+/// `gleaner check` on configs/standalone.toml with `env`: (exit code, stderr).
+fn check_standalone(env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let out = Command::new(gleaner_bin())
+        .args(["check", "--config"])
+        .arg(workspace_root().join("configs/standalone.toml"))
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("run gleaner check");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_shard_index_comes_from_the_pod_name_without_the_label_and_is_never_a_silent_0() {
+    // The label present, or absent with the pod name's ordinal: valid.
+    for env in [
+        &[
+            ("SHARD_INDEX", "2"),
+            ("SHARD_TOTAL", "3"),
+            ("POD_NAME", "gleaner-poller-2"),
+        ][..],
+        &[
+            ("SHARD_INDEX", ""),
+            ("SHARD_TOTAL", "3"),
+            ("POD_NAME", "gleaner-poller-2"),
+        ][..],
+    ] {
+        let (code, err) = check_standalone(env);
+        assert_eq!(code, Some(0), "{env:?}: {err}");
+    }
+    // The ordinal from the pod name must still be below the total.
+    let (code, err) = check_standalone(&[
+        ("SHARD_INDEX", ""),
+        ("SHARD_TOTAL", "2"),
+        ("POD_NAME", "gleaner-poller-2"),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("shard.index 2 is not below shard.total 2"),
+        "{err}"
+    );
+    // Empty with no pod name, or not a number: an error, not shard 0.
+    let (code, err) = check_standalone(&[("SHARD_INDEX", ""), ("SHARD_TOTAL", "3")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("shard.index is empty"), "{err}");
+    let (code, err) = check_standalone(&[("SHARD_INDEX", "one"), ("SHARD_TOTAL", "3")]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("shard.index \"one\" is not a whole number"),
+        "{err}"
+    );
 }

@@ -90,8 +90,10 @@ interval = "15s"
 ## Kubernetes discovery (annotations prometheus.io/scrape, /port, /path, /scheme):
 ## role "pod" | "service" | "endpoints"; scope "node" (this NODE_NAME's targets) | "cluster".
 # kubernetes = { role = "pod", scope = "node", namespaces = [], label_selector = "", pod_labels = [] }
-## Standalone poller: this replica's share of the targets (jump consistent hashing).
-# shard = { index = "${SHARD_INDEX}", total = "${SHARD_TOTAL}" }
+## Standalone poller: this replica's share of the targets (jump consistent hashing). index is
+## the StatefulSet ordinal (label apps.kubernetes.io/pod-index); when it is empty, the `-N`
+## suffix of pod_name (metadata.name) is used; neither is an error.
+# shard = { index = "${SHARD_INDEX}", pod_name = "${POD_NAME}", total = "${SHARD_TOTAL}" }
 ## Auth: a bearer token file (re-read when it changes), or basic auth.
 # bearer_token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 # username = ""

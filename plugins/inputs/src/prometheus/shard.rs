@@ -45,32 +45,94 @@ pub fn jump(mut key: u64, buckets: u32) -> u32 {
 }
 
 /// `shard = { index = N, total = M }`: this replica scrapes the targets of bucket `index`.
+///
+/// In a StatefulSet, `index` is the pod's ordinal: `"${SHARD_INDEX}"` from the label
+/// `apps.kubernetes.io/pod-index` (Kubernetes 1.28+). Where that label is missing, the
+/// downward API gives an empty string; then `pod_name = "${POD_NAME}"` (the pod's
+/// `metadata.name`, `<statefulset>-<ordinal>`) supplies the ordinal from its `-N` suffix. An
+/// index that is empty with no usable pod name, or not a whole number, is a config error: a
+/// silent 0 would make two replicas scrape the same share and none scrape another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "RawShard")]
 pub struct Shard {
     /// This replica, `0..total`.
-    #[serde(deserialize_with = "int_or_string")]
     pub index: u32,
     /// How many replicas share the targets.
-    #[serde(deserialize_with = "int_or_string")]
     pub total: u32,
+}
+
+/// The `shard` table as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawShard {
+    #[serde(default)]
+    index: Option<IntOrString>,
+    #[serde(default)]
+    pod_name: Option<String>,
+    total: IntOrString,
 }
 
 /// A number, or a string holding one: `"${SHARD_INDEX}"` is a string until the environment
 /// is substituted into it.
-fn int_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum IntOrString {
-        Int(u32),
-        Str(String),
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IntOrString {
+    Int(u32),
+    Str(String),
+}
+
+impl IntOrString {
+    /// The number; `None` for an empty (or blank) string.
+    fn number(&self, key: &str) -> Result<Option<u32>, String> {
+        match self {
+            IntOrString::Int(n) => Ok(Some(*n)),
+            IntOrString::Str(s) if s.trim().is_empty() => Ok(None),
+            IntOrString::Str(s) => s
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| format!("shard.{key} {s:?} is not a whole number")),
+        }
     }
-    match IntOrString::deserialize(d)? {
-        IntOrString::Int(n) => Ok(n),
-        IntOrString::Str(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| serde::de::Error::custom(format!("{s:?} is not a whole number"))),
+}
+
+/// The ordinal of a StatefulSet pod name (`gleaner-poller-2` → 2).
+fn ordinal(pod_name: &str) -> Option<u32> {
+    let (_, n) = pod_name.trim().rsplit_once('-')?;
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    n.parse().ok()
+}
+
+impl TryFrom<RawShard> for Shard {
+    type Error = String;
+
+    fn try_from(raw: RawShard) -> Result<Self, String> {
+        let total = raw
+            .total
+            .number("total")?
+            .ok_or("shard.total is empty (set SHARD_TOTAL to the replica count)")?;
+        let given = match &raw.index {
+            Some(i) => i.number("index")?,
+            None => None,
+        };
+        let pod = raw.pod_name.as_deref().map(str::trim).unwrap_or_default();
+        let index = match given {
+            Some(i) => i,
+            None if !pod.is_empty() => ordinal(pod).ok_or_else(|| {
+                format!(
+                    "shard.index is empty and pod_name {pod:?} does not end in -<ordinal> (a StatefulSet pod name)"
+                )
+            })?,
+            None => {
+                return Err("shard.index is empty: the pod has no apps.kubernetes.io/pod-index label \
+                            (Kubernetes before 1.28) and no pod_name gives its ordinal; set \
+                            pod_name = \"${POD_NAME}\" from metadata.name"
+                    .to_owned());
+            }
+        };
+        Ok(Shard { index, total })
     }
 }
 
@@ -153,6 +215,68 @@ mod tests {
                 .filter(|&&h| Shard { index, total: 4 }.owns(h))
                 .count();
             assert!((1200..=1800).contains(&n), "replica {index} got {n}");
+        }
+    }
+
+    fn parse(text: &str) -> Result<Shard, String> {
+        #[derive(Deserialize)]
+        struct C {
+            shard: Shard,
+        }
+        gleaner_api::PluginConfig::from_toml_str("inputs.prometheus.0", text)
+            .and_then(|cfg| cfg.parse::<C>())
+            .map(|c| c.shard)
+            .map_err(|e| e.message)
+    }
+
+    #[test]
+    fn the_index_comes_from_the_label_else_from_the_pod_name() {
+        let ok = |t: &str| parse(t).unwrap_or_else(|e| panic!("{t}: {e}"));
+        assert_eq!(ok("shard = { index = 2, total = 3 }").index, 2);
+        assert_eq!(ok("shard = { index = \"2\", total = \"3\" }").index, 2);
+        // The label wins over the pod name.
+        let both = "shard = { index = \"1\", pod_name = \"gleaner-poller-2\", total = \"3\" }";
+        assert_eq!(ok(both).index, 1);
+        // No label (clusters before 1.28): the pod name's suffix.
+        let no_label = "shard = { index = \"\", pod_name = \"gleaner-poller-2\", total = \"3\" }";
+        assert_eq!(ok(no_label).index, 2);
+        assert_eq!(
+            ok("shard = { pod_name = \"web-0\", total = 1 }"),
+            Shard { index: 0, total: 1 }
+        );
+    }
+
+    #[test]
+    fn an_empty_or_non_numeric_index_is_an_error_not_shard_0() {
+        for (text, want) in [
+            (
+                "shard = { index = \"\", total = \"3\" }",
+                "shard.index is empty",
+            ),
+            (
+                "shard = { index = \"\", pod_name = \"\", total = 3 }",
+                "shard.index is empty",
+            ),
+            ("shard = { total = 3 }", "shard.index is empty"),
+            (
+                "shard = { index = \"two\", total = 3 }",
+                "shard.index \"two\" is not a whole number",
+            ),
+            (
+                "shard = { index = \"-1\", total = 3 }",
+                "is not a whole number",
+            ),
+            (
+                "shard = { index = \"\", pod_name = \"poller\", total = 3 }",
+                "does not end in -<ordinal>",
+            ),
+            (
+                "shard = { index = 0, total = \"\" }",
+                "shard.total is empty",
+            ),
+        ] {
+            let e = parse(text).expect_err(text);
+            assert!(e.contains(want), "{text}: {e}");
         }
     }
 

@@ -134,6 +134,7 @@ fn config_errors_name_the_key() {
 fn the_sample_builds() {
     let sample = super::SAMPLE
         .replace("${SHARD_INDEX}", "0")
+        .replace("${POD_NAME}", "gleaner-poller-0")
         .replace("${SHARD_TOTAL}", "1");
     let sample = sample.replace("# shard =", "shard =");
     let table = sample
