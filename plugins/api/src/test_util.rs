@@ -1,5 +1,8 @@
 //! Helpers for plugin tests (feature `test-util`): a ready [`InputContext`] wired to a
-//! receiver, and `run_input_once` that builds an input from TOML and gathers once.
+//! receiver, `run_input_once` that builds an input from TOML and gathers once, and the shared
+//! check of a plugin's sample config ([`sample`]).
+
+pub mod sample;
 
 use std::sync::Arc;
 

@@ -60,9 +60,9 @@ url = "http://127.0.0.1:8086"
 # batch_max_bytes = "4MiB"
 ## Write unsigned integers as `123u` (InfluxDB 2.x+); else as integers clamped at 2^63-1.
 # uint_support = false
-## Log records that reach this output are points of this measurement: field `message`,
-## tag `stream`, attributes matching these globs as tags, other attributes as fields.
-## (The engine routes only metrics to this output for now.)
+## Log records become points of this measurement: field `message`, tag `stream`, attributes
+## matching these globs as tags, other attributes as fields. This output takes metrics only
+## unless its `kinds` says otherwise: kinds = ["metrics", "logs"] routes logs here too.
 # logs_measurement = "logs"
 # logs_tag_attributes = ["k8s.*"]
 ## Extra HTTP headers.

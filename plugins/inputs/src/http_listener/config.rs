@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::auth::Credentials;
 
 /// `[[inputs.http_listener]]` as written.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct HttpListenerConfig {
     /// Address to listen on (`host:port`, host an IP address).

@@ -643,14 +643,17 @@ fn sample_parses_and_builds_with_defaults() {
     assert!(s.auth.is_none());
     (DESCRIPTOR.build)(&cfg, &BuildContext::for_test("inputs.http_listener.0")).unwrap();
 
-    // Every commented option is valid once uncommented (the secret given literally).
-    let all: String = DESCRIPTOR
-        .sample
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.strip_prefix("# "))
-        .map(|l| format!("{}\n", l.replace("${HTTP_LISTENER_PASSWORD}", "secret")))
-        .collect();
+    // Every commented option parses once uncommented, and each shows its default (the shared
+    // check of every plugin's sample).
+    gleaner_api::test_util::sample::assert_sample::<config::HttpListenerConfig>(
+        "inputs.http_listener.0",
+        DESCRIPTOR.sample,
+        &["basic_username", "basic_password"],
+        &[("HTTP_LISTENER_PASSWORD", "secret")],
+    );
+    let all = gleaner_api::test_util::sample::uncomment(DESCRIPTOR.sample, |_| true, &|_| {
+        "secret".to_owned()
+    });
     let cfg = PluginConfig::from_toml_str("inputs.http_listener.0", &all).unwrap();
     assert!(config::parse(&cfg).unwrap().auth.is_some());
     assert!(DESCRIPTOR.sample.starts_with("[[inputs.http_listener]]\n"));

@@ -22,7 +22,7 @@ pub(crate) enum Api {
 }
 
 /// The `[[outputs.influxdb]]` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct InfluxConfig {
     /// One InfluxDB URL (`http://host:8086`); a path prefix is kept.

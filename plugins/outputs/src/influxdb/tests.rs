@@ -412,3 +412,24 @@ fn batch_limits_come_from_config() {
     let (out, _) = build("");
     assert_eq!(out.batch_limits().max_events, 5000);
 }
+
+#[test]
+fn the_sample_shows_the_defaults() {
+    gleaner_api::test_util::sample::assert_sample::<super::config::InfluxConfig>(
+        "outputs.influxdb.0",
+        DESCRIPTOR.sample,
+        // Options without a default, shown with an example value.
+        &[
+            "username",
+            "password",
+            "org",
+            "bucket",
+            "token",
+            "headers",
+            "ca_file",
+            "cert_file",
+            "key_file",
+        ],
+        &[],
+    );
+}

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::http_client::{self, SecretSource, TlsSettings};
 
 /// The `[[outputs.remote_write]]` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct RemoteWriteConfig {
     /// The receiver's write URL (Prometheus: `http://host:9090/api/v1/write`).

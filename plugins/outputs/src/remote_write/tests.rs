@@ -347,3 +347,23 @@ fn batch_limits_come_from_config() {
     let (out, _) = build("");
     assert_eq!(out.batch_limits().max_events, 2000);
 }
+
+#[test]
+fn the_sample_shows_the_defaults() {
+    gleaner_api::test_util::sample::assert_sample::<super::config::RemoteWriteConfig>(
+        "outputs.remote_write.0",
+        DESCRIPTOR.sample,
+        // Options without a default, shown with an example value.
+        &[
+            "bearer_token",
+            "bearer_token_file",
+            "username",
+            "password",
+            "headers",
+            "ca_file",
+            "cert_file",
+            "key_file",
+        ],
+        &[],
+    );
+}

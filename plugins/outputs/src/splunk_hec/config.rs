@@ -12,7 +12,7 @@ use crate::attr_glob::AttrGlobs;
 use crate::http_client::{self, ContentEncoding, SecretSource, TlsSettings};
 
 /// The `[[outputs.splunk_hec]]` table.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct HecConfig {
     /// Base URL of the collector (`https://splunk:8088`); `/services/collector/event` is

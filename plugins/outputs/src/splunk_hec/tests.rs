@@ -737,3 +737,25 @@ async fn without_an_ack_id_the_send_is_delivered_when_accepted() {
         ["/services/collector/event", "/services/collector/event"]
     );
 }
+
+#[test]
+fn the_sample_shows_the_defaults() {
+    gleaner_api::test_util::sample::assert_sample::<super::config::HecConfig>(
+        "outputs.splunk_hec.0",
+        DESCRIPTOR.sample,
+        // Options without a default, shown with an example value.
+        &[
+            "token_file",
+            "index",
+            "source",
+            "sourcetype",
+            "host",
+            "headers",
+            "ca_file",
+            "cert_file",
+            "key_file",
+            "channel",
+        ],
+        &[],
+    );
+}
