@@ -5,7 +5,7 @@
 //! string values, removes the shared keys (`alias`, `interval`, `match`, `buffer`), and hands
 //! the rest to the plugin's `build` as a [`PluginConfig`]. Plugins call [`PluginConfig::parse`]
 //! on a `#[serde(deny_unknown_fields)]` struct, then validate it into their runtime type with
-//! [`PluginConfig::error_at`] for errors that serde cannot see; [`timeout`] holds the shared
+//! [`PluginConfig::error_at`] for errors that serde cannot see; `config/timeout.rs` holds the shared
 //! rule for an input's request timeout against its interval.
 
 mod suggest;

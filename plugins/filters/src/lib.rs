@@ -1,5 +1,5 @@
 //! `gleaner-filters`: every filter plugin, one module each, and the [`FILTERS`] registry list.
-//! Shared pieces: the message parsers ([`parsers`]: `filters.parse` and the kubernetes
+//! Shared pieces: the message parsers (`parsers`: `filters.parse` and the kubernetes
 //! filter's annotation), conditions (`select`, `throttle`), `{name}` templates (`modify`,
 //! `throttle`) and config error spans below a table's top level.
 

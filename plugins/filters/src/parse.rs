@@ -1,5 +1,5 @@
 //! `filters.parse`: reads structure out of a log record's message (or one attribute) with the
-//! shared parsers (`json`, `logfmt`, `kv`, `regex`; see [`crate::parsers`]) into attributes
+//! shared parsers (`json`, `logfmt`, `kv`, `regex`; see `parsers`) into attributes
 //! under a prefix (`log.` by default), and optionally takes the record's time and severity
 //! from parsed members. Metrics pass untouched.
 //!

@@ -1,5 +1,5 @@
 //! `filters.select` (Fluent Bit's `grep`, Vector's `filter`): keeps or drops events by
-//! conditions (see [`crate::condition`]): an event that meets `exclude` is dropped; when
+//! conditions (see `condition`): an event that meets `exclude` is dropped; when
 //! `include` is given, an event that does not meet it is dropped too. On logs a condition
 //! names `body` or an attribute; on metrics `name`, a tag or a field. `kinds` says which
 //! events the filter judges (default: logs only, so an `include` written for logs never
