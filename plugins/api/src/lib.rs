@@ -19,6 +19,7 @@ pub mod shutdown;
 pub mod telemetry;
 #[cfg(feature = "test-util")]
 pub mod test_util;
+pub mod time;
 
 pub use ack::{Ack, AckStatus, AckToken, Acknowledgements};
 pub use config::{ConfigError, PluginConfig};

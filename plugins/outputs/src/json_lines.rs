@@ -16,7 +16,6 @@
 //! without a per-event allocation. Golden files live in `testdata/json_lines/`.
 
 pub(crate) mod json;
-mod rfc3339;
 #[cfg(test)]
 mod tests;
 
@@ -24,7 +23,13 @@ use gleaner_api::line_protocol::{EncodeOutcome, encode_metric};
 use gleaner_api::{Batch, ComponentMetrics, FieldValue, LogRecord, Metric};
 use serde::Deserialize;
 
-pub use rfc3339::write_rfc3339;
+pub use gleaner_api::time::write_rfc3339;
+
+/// The calendar arithmetic the tests check the writer against.
+#[cfg(test)]
+mod rfc3339 {
+    pub(super) use gleaner_api::time::civil_from_days;
+}
 
 /// Drop reason for fields left out because their value is NaN or ±Inf (counts fields).
 pub const REASON_NAN_OR_INF: &str = "nan_or_inf_field";
