@@ -15,8 +15,9 @@
 //!   Marc Brooker's "Exponential Backoff And Jitter", AWS Architecture Blog, 2015), at the
 //!   price of retries that come almost immediately after a failure.
 //!
-//! The random source is a xorshift64 generator, seeded from the clock in production and by
-//! the caller in tests, so the distribution is tested deterministically.
+//! The random source is the agent's xorshift64 (`gleaner_api::random`), seeded from the
+//! clock in production and by the caller in tests, so the distribution is tested
+//! deterministically.
 
 use std::time::Duration;
 
@@ -32,7 +33,7 @@ pub(crate) struct Backoff {
 impl Backoff {
     /// A backoff from `base` up to `cap`, seeded from the clock.
     pub(crate) fn new(base: Duration, cap: Duration) -> Self {
-        Self::with_seed(base, cap, gleaner_api::now_ns().unsigned_abs())
+        Self::with_seed(base, cap, gleaner_api::random::seed_from_clock(0))
     }
 
     /// A backoff whose draws are fixed by `seed` (tests).
@@ -41,8 +42,7 @@ impl Backoff {
             base,
             cap,
             attempt: 0,
-            // xorshift64 must not start at 0 (it would stay there).
-            state: seed | 1,
+            state: gleaner_api::random::seed(seed),
         }
     }
 
@@ -68,12 +68,8 @@ impl Backoff {
         low.saturating_add(extra).min(nominal)
     }
 
-    /// xorshift64 (Marsaglia): cheap, good enough for jitter, no dependency.
     fn next_u64(&mut self) -> u64 {
-        self.state ^= self.state << 13;
-        self.state ^= self.state >> 7;
-        self.state ^= self.state << 17;
-        self.state
+        gleaner_api::random::xorshift64(&mut self.state)
     }
 }
 

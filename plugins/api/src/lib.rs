@@ -14,6 +14,7 @@ pub mod http_client;
 pub mod line_protocol;
 pub mod listener;
 pub mod plugin;
+pub mod random;
 pub mod shared;
 pub mod shutdown;
 pub mod telemetry;

@@ -42,7 +42,7 @@ impl Ticker {
         let mut interval = tokio::time::interval(period);
         interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let seq = SEQ.fetch_add(1, Ordering::Relaxed);
-        let rng = (crate::now_ns().unsigned_abs() ^ seq.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
+        let rng = crate::random::seed_from_clock(seq);
         Ticker {
             interval,
             period,
@@ -101,19 +101,17 @@ impl Ticker {
         true
     }
 
-    /// A random delay in `[0, jitter)`, in whole milliseconds (xorshift64: cheap, no
-    /// dependency); zero in once mode.
+    /// A random delay in `[0, jitter)`, in whole milliseconds (`crate::random`); zero in
+    /// once mode.
     fn next_jitter(&mut self) -> std::time::Duration {
         let max = u64::try_from(self.jitter.as_nanos()).unwrap_or(u64::MAX);
         if max == 0 || self.mode == RunMode::Once {
             return std::time::Duration::ZERO;
         }
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
+        let r = crate::random::xorshift64(&mut self.rng);
         // Whole milliseconds: tokio's timer rounds a sleep up to the next one, which could
         // reach `jitter` itself.
-        let ms = (self.rng % max) / 1_000_000;
+        let ms = (r % max) / 1_000_000;
         std::time::Duration::from_millis(ms)
     }
 }

@@ -129,15 +129,8 @@ impl TimerStats {
     }
 }
 
-/// xorshift64: cheap, good enough to pick reservoir slots.
-pub(crate) fn next(state: &mut u64) -> u64 {
-    let mut x = *state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *state = x;
-    x
-}
+/// The agent's small random source, to pick reservoir slots.
+pub(crate) use gleaner_api::random::xorshift64 as next;
 
 #[cfg(test)]
 mod tests {
