@@ -27,6 +27,7 @@ mod objects;
 mod owners;
 mod store;
 mod watch;
+mod watcher_loop;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

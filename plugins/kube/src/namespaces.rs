@@ -6,17 +6,15 @@ use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use futures_util::StreamExt as _;
 use gleaner_api::Shutdown;
 use k8s_openapi::api::core::v1::Namespace;
-use kube::Api;
 use kube::core::PartialObjectMeta;
-use kube::runtime::WatchStreamExt as _;
 use kube::runtime::watcher::{self, Event};
 use tracing::debug;
 
-use crate::client::ClientCell;
+use crate::client::{ClientCell, ClientError};
 use crate::store::CacheStats;
+use crate::watcher_loop::{self, Watch, WatchSink};
 
 /// One namespace's labels, sorted by key.
 pub type Labels = Arc<[(Box<str>, Box<str>)]>;
@@ -64,44 +62,53 @@ pub(crate) async fn run_namespace_watch(
     cache: Arc<NamespaceCache>,
     shutdown: Shutdown,
 ) {
-    let Some(client) = client
-        .wait(&shutdown, &cache.stats.watch_errors, |e| {
-            debug!(error = %e, "kubernetes: no client for a watch");
-        })
-        .await
-    else {
-        return;
+    let sink = NamespaceSink {
+        cache: Arc::clone(&cache),
+        listing: Vec::new(),
     };
-    let api: Api<PartialObjectMeta<Namespace>> = Api::all(client);
-    let mut config = watcher::Config::default().any_semantic();
-    config.page_size = None; // resourceVersion=0: from the watch cache (see watch.rs)
-    let stream = watcher::watcher(api, config).default_backoff();
-    let mut stream = std::pin::pin!(stream);
-    let mut listing: Vec<Box<str>> = Vec::new();
-    loop {
-        let event = tokio::select! {
-            () = shutdown.wait() => return,
-            e = stream.next() => e,
-        };
-        let Some(event) = event else { return };
+    watcher_loop::run::<PartialObjectMeta<Namespace>, _>(
+        client,
+        Watch::default(),
+        &cache.stats,
+        sink,
+        shutdown,
+    )
+    .await;
+}
+
+/// The namespace cache, as the watch fills it.
+struct NamespaceSink {
+    cache: Arc<NamespaceCache>,
+    /// Names of the namespaces of the list in progress.
+    listing: Vec<Box<str>>,
+}
+
+impl WatchSink<PartialObjectMeta<Namespace>> for NamespaceSink {
+    fn client_failed(&mut self, e: &ClientError) {
+        debug!(error = %e, "kubernetes: no client for a watch");
+    }
+
+    fn event(&mut self, event: Result<Event<PartialObjectMeta<Namespace>>, watcher::Error>) {
+        let cache = &self.cache;
         cache.stats.events.fetch_add(1, Ordering::Relaxed);
         match event {
-            Ok(Event::Init) => listing.clear(),
+            Ok(Event::Init) => self.listing.clear(),
             Ok(Event::InitApply(ns) | Event::Apply(ns)) => {
                 if let Some(name) = ns.metadata.name.as_deref() {
-                    listing.push(name.into());
+                    self.listing.push(name.into());
                     cache.set(name, ns.metadata.labels.as_ref());
                 }
             }
             Ok(Event::InitDone) => {
                 cache.stats.relists.fetch_add(1, Ordering::Relaxed);
-                let keep: std::collections::HashSet<&str> = listing.iter().map(|s| &**s).collect();
+                let keep: std::collections::HashSet<&str> =
+                    self.listing.iter().map(|s| &**s).collect();
                 cache
                     .labels
                     .write()
                     .unwrap_or_else(PoisonError::into_inner)
                     .retain(|k, _| keep.contains(&**k));
-                listing.clear();
+                self.listing.clear();
             }
             Ok(Event::Delete(ns)) => {
                 if let Some(name) = ns.metadata.name.as_deref() {

@@ -8,18 +8,16 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
 use gleaner_api::Shutdown;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::Api;
-use kube::runtime::WatchStreamExt as _;
 use kube::runtime::watcher::{self, Event};
 use tokio::sync::{broadcast, watch};
 use tracing::debug;
 
-use crate::client::ClientCell;
+use crate::client::{ClientCell, ClientError};
 use crate::store::CacheStats;
+use crate::watcher_loop::{self, Watch, WatchSink};
 
 /// A service port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,42 +271,43 @@ pub(crate) async fn run_object_watch<K: Watched>(
     cache: Arc<ObjectCache<K::Meta>>,
     shutdown: Shutdown,
 ) {
-    let Some(client) = client
-        .wait(&shutdown, &cache.stats.watch_errors, |e| {
-            debug!(error = %e, "kubernetes: no client for a watch");
-        })
-        .await
-    else {
-        return;
+    let sink = ObjectSink::<K> {
+        cache: Arc::clone(&cache),
+        listing: HashSet::new(),
     };
-    let api: Api<K> = Api::all(client);
-    let mut config = watcher::Config::default().any_semantic();
-    config.page_size = None; // resourceVersion=0: from the watch cache (see watch.rs)
-    let stream = watcher::watcher(api, config).default_backoff();
-    let mut stream = std::pin::pin!(stream);
-    let mut listing: HashSet<Box<str>> = HashSet::new();
-    loop {
-        let event = tokio::select! {
-            () = shutdown.wait() => return,
-            e = stream.next() => e,
-        };
-        let Some(event) = event else { return };
+    watcher_loop::run::<K, _>(client, Watch::default(), &cache.stats, sink, shutdown).await;
+}
+
+/// An object cache, as the watch fills it.
+struct ObjectSink<K: Watched> {
+    cache: Arc<ObjectCache<K::Meta>>,
+    /// Uids of the objects of the list in progress.
+    listing: HashSet<Box<str>>,
+}
+
+impl<K: Watched> WatchSink<K> for ObjectSink<K> {
+    fn client_failed(&mut self, e: &ClientError) {
+        debug!(error = %e, "kubernetes: no client for a watch");
+    }
+
+    fn event(&mut self, event: Result<Event<K>, watcher::Error>) {
+        let cache = &self.cache;
         cache.stats.events.fetch_add(1, Ordering::Relaxed);
         let changed = match event {
             Ok(Event::Init) => {
-                listing.clear();
+                self.listing.clear();
                 false
             }
             Ok(Event::InitApply(o)) => {
                 if let Some((uid, m)) = o.discovered() {
-                    listing.insert(uid.clone());
+                    self.listing.insert(uid.clone());
                     cache.set(uid, m);
                 }
                 false
             }
             Ok(Event::InitDone) => {
-                cache.retain(&listing);
-                listing.clear();
+                cache.retain(&self.listing);
+                self.listing.clear();
                 cache.stats.relists.fetch_add(1, Ordering::Relaxed);
                 cache.ready.send_replace(true);
                 true

@@ -1,7 +1,6 @@
-//! The pod watch task: list (from the API server's watch cache, `resourceVersion=0`) then
-//! watch with bookmarks, through kube's watcher, which re-lists on 410 Gone and resumes from
-//! the last bookmark otherwise; errors back off (kube's default: 0.8 s doubling to 30 s,
-//! jittered). Each re-list ends with a resync, so pods deleted while the watch was down
+//! The pod watch: what it does with each event of the shared watcher loop
+//! (`watcher_loop.rs`: list from the watch cache, watch with bookmarks, re-list on 410 Gone,
+//! back off on errors). Each re-list ends with a resync, so pods deleted while the watch was down
 //! leave the cache and none is duplicated. Also expires retained pods.
 
 use std::collections::HashSet;
@@ -9,17 +8,15 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
 use gleaner_api::Shutdown;
 use k8s_openapi::api::core::v1::Pod;
-use kube::Api;
-use kube::runtime::WatchStreamExt as _;
 use kube::runtime::watcher::{self, Event};
 use tracing::{debug, info, warn};
 
-use crate::client::ClientCell;
+use crate::client::{ClientCell, ClientError};
 use crate::meta::{AnnotationFilter, PodMeta};
 use crate::store::PodCache;
+use crate::watcher_loop::{self, Watch, WatchSink};
 
 /// Which pods one watch covers.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -42,68 +39,82 @@ pub(crate) async fn run_pod_watch(
     annotations: Arc<dyn AnnotationFilter>,
     shutdown: Shutdown,
 ) {
-    let mut last_warn: Option<tokio::time::Instant> = None;
-    let mut warn = |what: &str, e: &dyn std::fmt::Display| {
+    let watch = Watch {
+        field_selector: scope
+            .node
+            .as_ref()
+            .map(|node| format!("spec.nodeName={node}")),
+        every: Some(EXPIRE_EVERY),
+    };
+    let stats = Arc::clone(&cache.stats);
+    let sink = PodSink {
+        scope,
+        cache,
+        annotations,
+        listing: HashSet::new(),
+        last_warn: None,
+    };
+    watcher_loop::run::<Pod, _>(client, watch, &stats, sink, shutdown).await;
+}
+
+/// The pod cache, as the watch fills it.
+struct PodSink {
+    scope: PodScope,
+    cache: Arc<PodCache>,
+    annotations: Arc<dyn AnnotationFilter>,
+    /// Uids of the pods of the list in progress.
+    listing: HashSet<Arc<str>>,
+    last_warn: Option<tokio::time::Instant>,
+}
+
+impl PodSink {
+    /// Warns at most every [`WARN_EVERY`], debug in between.
+    fn warn(&mut self, what: &str, e: &dyn std::fmt::Display) {
         let now = tokio::time::Instant::now();
-        if last_warn.is_none_or(|t| now.duration_since(t) >= WARN_EVERY) {
-            last_warn = Some(now);
+        if self
+            .last_warn
+            .is_none_or(|t| now.duration_since(t) >= WARN_EVERY)
+        {
+            self.last_warn = Some(now);
             warn!(error = %e, "kubernetes: {what}; records pass without metadata until it recovers");
         } else {
             debug!(error = %e, "kubernetes: {what}");
         }
-    };
-    let Some(client) = client
-        .wait(&shutdown, &cache.stats.watch_errors, |e| {
-            warn("cannot make the client", e);
-        })
-        .await
-    else {
-        return;
-    };
-    let api: Api<Pod> = Api::all(client);
-    let mut config = watcher::Config::default().any_semantic();
-    // kube sends `resourceVersion=0` (a list served from the API server's watch cache, not a
-    // quorum read from etcd) only for unpaged lists; the watch cache answers in one page.
-    config.page_size = None;
-    if let Some(node) = &scope.node {
-        config = config.fields(&format!("spec.nodeName={node}"));
     }
-    let stream = watcher::watcher(api, config).default_backoff();
-    let mut stream = std::pin::pin!(stream);
-    let mut expire = tokio::time::interval(EXPIRE_EVERY);
-    expire.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut listing: HashSet<Arc<str>> = HashSet::new();
-    loop {
-        let event = tokio::select! {
-            () = shutdown.wait() => return,
-            _ = expire.tick() => {
-                cache.expire();
-                continue;
-            }
-            e = stream.next() => e,
-        };
-        let Some(event) = event else { return };
+}
+
+impl WatchSink<Pod> for PodSink {
+    fn client_failed(&mut self, e: &ClientError) {
+        self.warn("cannot make the client", e);
+    }
+
+    fn tick(&mut self) {
+        self.cache.expire();
+    }
+
+    fn event(&mut self, event: Result<Event<Pod>, watcher::Error>) {
+        let cache = &self.cache;
         match event {
-            Ok(Event::Init) => listing.clear(),
+            Ok(Event::Init) => self.listing.clear(),
             Ok(Event::InitApply(pod)) => {
-                if let Some(m) = PodMeta::from_pod(&pod, &*annotations) {
-                    listing.insert(Arc::clone(&m.uid));
+                if let Some(m) = PodMeta::from_pod(&pod, &*self.annotations) {
+                    self.listing.insert(Arc::clone(&m.uid));
                     cache.apply(m);
                 }
             }
             Ok(Event::InitDone) => {
-                cache.resync(&listing);
-                listing.clear();
+                cache.resync(&self.listing);
+                self.listing.clear();
                 cache.set_connected(true);
                 if !cache.is_ready() {
                     let (live, _) = cache.counts();
-                    info!(pods = live, node = ?scope.node, "kubernetes: pod cache ready");
+                    info!(pods = live, node = ?self.scope.node, "kubernetes: pod cache ready");
                 }
                 cache.set_ready();
             }
             Ok(Event::Apply(pod)) => {
                 cache.set_connected(true);
-                if let Some(m) = PodMeta::from_pod(&pod, &*annotations) {
+                if let Some(m) = PodMeta::from_pod(&pod, &*self.annotations) {
                     cache.apply(m);
                 }
             }
@@ -115,7 +126,7 @@ pub(crate) async fn run_pod_watch(
             Err(e) => {
                 cache.set_connected(false);
                 cache.stats.watch_errors.fetch_add(1, Ordering::Relaxed);
-                warn("pod watch failed", &e);
+                self.warn("pod watch failed", &e);
             }
         }
     }
