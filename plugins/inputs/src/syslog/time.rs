@@ -7,28 +7,14 @@
 /// Nanoseconds per second.
 const NS: i64 = 1_000_000_000;
 
-/// Days from 1970-01-01 to the given civil date (proleptic Gregorian; Howard Hinnant's
-/// `days_from_civil`).
+/// Days from 1970-01-01 to a civil date (`gleaner_api::time`).
 pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    gleaner_api::time::days_from_civil(y, i64::from(m), i64::from(d))
 }
 
 /// The civil year of a day count since 1970-01-01.
 pub(crate) fn year_of_day(days: i64) -> i64 {
-    let z = days + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let y = yoe + era * 400;
-    if mp >= 10 { y + 1 } else { y }
+    gleaner_api::time::civil_from_days(days).0
 }
 
 fn is_leap(y: i64) -> bool {
