@@ -89,6 +89,33 @@ impl ConfigError {
     }
 }
 
+impl ConfigError {
+    /// For an unknown-key error from a table whose keys are shared with another part (the
+    /// HTTP outputs' shell), names `more` among the valid keys too, in the message and the
+    /// did-you-mean hint. Other errors are returned as they are.
+    #[must_use]
+    pub fn with_more_keys(mut self, more: &[&str]) -> Self {
+        let Some((bad, mut expected)) = parse_unknown(&self.message) else {
+            return self;
+        };
+        if !self.message.starts_with("unknown field") {
+            return self;
+        }
+        expected.extend(more.iter().map(|k| (*k).to_owned()));
+        let list = expected
+            .iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.message = format!("unknown field `{bad}`, expected one of {list}");
+        self.hint = Some(match did_you_mean(&bad, &expected) {
+            Some(best) => format!("did you mean `{best}`?"),
+            None => format!("valid keys: {}", expected.join(", ")),
+        });
+        self
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(k) = &self.key {
@@ -139,6 +166,8 @@ pub struct PluginConfig {
     source: Arc<str>,
     path: Vec<PathSeg>,
     strip: Vec<String>,
+    /// When set, only these keys are kept (see [`PluginConfig::only`]).
+    keep: Option<Vec<String>>,
 }
 
 impl fmt::Debug for PluginConfig {
@@ -163,7 +192,24 @@ impl PluginConfig {
             source,
             path,
             strip,
+            keep: None,
         }
+    }
+
+    /// The same table without `keys`: a plugin that hands some of its keys to a shared part
+    /// (the HTTP outputs' shell) parses the rest with `deny_unknown_fields`.
+    pub fn without(&self, keys: &[&str]) -> PluginConfig {
+        let mut out = self.clone();
+        out.strip.extend(keys.iter().map(|k| (*k).to_owned()));
+        out
+    }
+
+    /// The same table with only `keys` (those present): what [`PluginConfig::without`]
+    /// leaves out, for the shared part to parse.
+    pub fn only(&self, keys: &[&str]) -> PluginConfig {
+        let mut out = self.clone();
+        out.keep = Some(keys.iter().map(|k| (*k).to_owned()).collect());
+        out
     }
 
     /// A whole TOML text as the table (tests, `sample-config` checks).
@@ -192,6 +238,17 @@ impl PluginConfig {
             .ok_or_else(|| ConfigError::new("config table vanished").with_key(&self.key_path))?;
         for k in &self.strip {
             table.get_mut().remove(k.as_str());
+        }
+        if let Some(keep) = &self.keep {
+            let others: Vec<String> = table
+                .get_ref()
+                .keys()
+                .map(|k| k.get_ref().to_string())
+                .filter(|k| !keep.contains(k))
+                .collect();
+            for k in &others {
+                table.get_mut().remove(k.as_str());
+            }
         }
         substitute_env(table.get_mut(), &self.key_path, &|name| {
             std::env::var(name).ok()

@@ -80,7 +80,7 @@ pub enum ContentEncoding {
 }
 
 /// How to reach a destination: timeout and TLS.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientSettings {
     /// Whole-request timeout.
     pub timeout: Duration,

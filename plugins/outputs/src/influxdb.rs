@@ -15,14 +15,13 @@ mod encode;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use gleaner_api::{
-    Accepts, Batch, BatchLimits, BuildContext, ComponentMetrics, ConfigError, EncodeError,
-    EncodeReport, Output, OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
+    Accepts, Batch, BuildContext, ComponentMetrics, ConfigError, EncodeError, Output,
+    OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
 };
 
+use crate::http_output::{HttpOutput, HttpProtocol, Sender};
 use config::InfluxConfig;
 
 /// Registry entry.
@@ -75,44 +74,48 @@ url = "http://127.0.0.1:8086"
 "#;
 
 fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Output>, ConfigError> {
-    let raw: InfluxConfig = cfg.parse()?;
-    let settings = raw.validate(cfg)?;
-    Ok(Box::new(InfluxOutput {
+    let settings = InfluxConfig::load(cfg)?;
+    let protocol = Influx {
         encoder: encode::Encoder {
             precision: settings.precision,
             uint_support: settings.uint_support,
             logs_measurement: settings.logs_measurement.clone(),
             logs_tags: settings.logs_tags.clone(),
         },
-        limits: BatchLimits {
-            max_events: settings.max_events,
-            max_bytes: settings.max_bytes,
-        },
-        client: client::Client::new(&settings, Arc::clone(&cx.metrics)),
-        metrics: Arc::clone(&cx.metrics),
-    }))
+        client: client::Client::new(&settings, std::sync::Arc::clone(&cx.metrics)),
+    };
+    let auth = client::auth(&settings.target);
+    Ok(HttpOutput::boxed(
+        protocol,
+        "influxdb",
+        &settings.http,
+        auth,
+        cx,
+    ))
 }
 
-/// The running output.
-struct InfluxOutput {
+/// What the HTTP shell runs: line protocol, and writes with failover.
+struct Influx {
     encoder: encode::Encoder,
-    limits: BatchLimits,
     client: client::Client,
-    metrics: Arc<ComponentMetrics>,
 }
 
 #[async_trait]
-impl Output for InfluxOutput {
-    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<EncodeReport, EncodeError> {
-        let skipped = self.encoder.encode(batch, buf).record(&self.metrics);
-        Ok(EncodeReport { skipped })
+impl HttpProtocol for Influx {
+    fn encode(
+        &self,
+        batch: &Batch,
+        buf: &mut Vec<u8>,
+        metrics: &ComponentMetrics,
+    ) -> Result<usize, EncodeError> {
+        Ok(self.encoder.encode(batch, buf).record(metrics))
     }
 
-    async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError> {
-        self.client.write(&payload).await
-    }
-
-    fn batch_limits(&self) -> BatchLimits {
-        self.limits
+    async fn send(
+        &mut self,
+        http: &mut Sender,
+        payload: &Payload,
+    ) -> Result<SendReport, OutputError> {
+        self.client.write(http, payload).await
     }
 }

@@ -5,6 +5,7 @@ mod altered;
 mod attr_glob;
 pub mod file;
 use gleaner_api::http_client;
+mod http_output;
 pub mod influxdb;
 pub mod json_lines;
 pub mod remote_write;

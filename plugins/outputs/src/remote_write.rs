@@ -20,14 +20,13 @@ pub mod proto;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use gleaner_api::{
-    Accepts, Batch, BatchLimits, BuildContext, ComponentMetrics, ConfigError, EncodeError,
-    EncodeReport, Output, OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
+    Accepts, Batch, BuildContext, ComponentMetrics, ConfigError, EncodeError, Output,
+    OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
 };
 
+use crate::http_output::{HttpOutput, HttpProtocol, Sender};
 use config::RemoteWriteConfig;
 
 /// Registry entry.
@@ -64,46 +63,47 @@ url = "http://127.0.0.1:9090/api/v1/write"
 "#;
 
 fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Output>, ConfigError> {
-    let raw: RemoteWriteConfig = cfg.parse()?;
-    let settings = raw.validate(cfg)?;
-    Ok(Box::new(RemoteWriteOutput {
+    let settings = RemoteWriteConfig::load(cfg)?;
+    let protocol = RemoteWrite {
+        url: settings.url,
         metadata: settings.metadata,
-        limits: BatchLimits {
-            max_events: settings.max_samples,
-            max_bytes: settings.max_bytes,
-        },
-        client: client::Client::new(&settings),
-        metrics: Arc::clone(&cx.metrics),
-    }))
+    };
+    Ok(HttpOutput::boxed(
+        protocol,
+        "remote_write",
+        &settings.http,
+        settings.auth,
+        cx,
+    ))
 }
 
-/// The running output.
-struct RemoteWriteOutput {
+/// What the HTTP shell runs: one receiver, protobuf and snappy.
+struct RemoteWrite {
+    url: http::Uri,
     metadata: bool,
-    limits: BatchLimits,
-    client: client::Client,
-    metrics: Arc<ComponentMetrics>,
 }
 
 #[async_trait]
-impl Output for RemoteWriteOutput {
-    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<EncodeReport, EncodeError> {
+impl HttpProtocol for RemoteWrite {
+    fn encode(
+        &self,
+        batch: &Batch,
+        buf: &mut Vec<u8>,
+        metrics: &ComponentMetrics,
+    ) -> Result<usize, EncodeError> {
         match batch {
-            Batch::Metrics(m) => {
-                let skipped = encode::encode(m, self.metadata, buf).record(&self.metrics);
-                Ok(EncodeReport { skipped })
-            }
+            Batch::Metrics(m) => Ok(encode::encode(m, self.metadata, buf).record(metrics)),
             Batch::Logs(_) => Err(EncodeError(
                 "remote_write takes metrics only; route logs elsewhere with `match`".to_owned(),
             )),
         }
     }
 
-    async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError> {
-        self.client.write(&payload).await
-    }
-
-    fn batch_limits(&self) -> BatchLimits {
-        self.limits
+    async fn send(
+        &mut self,
+        http: &mut Sender,
+        payload: &Payload,
+    ) -> Result<SendReport, OutputError> {
+        client::write(http, &self.url, payload).await
     }
 }

@@ -19,14 +19,13 @@ mod encode;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use gleaner_api::{
-    Accepts, Batch, BatchLimits, BuildContext, ComponentMetrics, ConfigError, EncodeError,
-    EncodeReport, Output, OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
+    Accepts, Batch, BuildContext, ComponentMetrics, ConfigError, EncodeError, Output,
+    OutputDescriptor, OutputError, Payload, PluginConfig, SendReport,
 };
 
+use crate::http_output::{HttpOutput, HttpProtocol, Sender};
 use config::HecConfig;
 
 /// Registry entry.
@@ -78,42 +77,46 @@ token = "${SPLUNK_HEC_TOKEN:-00000000-0000-0000-0000-000000000000}"
 "#;
 
 fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Output>, ConfigError> {
-    let raw: HecConfig = cfg.parse()?;
-    let settings = raw.validate(cfg, &cx.hostname)?;
-    Ok(Box::new(HecOutput {
+    let settings = HecConfig::load(cfg, &cx.hostname)?;
+    let protocol = Hec {
         encoder: encode::Encoder {
             envelope: settings.envelope.clone(),
             fields: settings.fields.clone(),
         },
-        limits: BatchLimits {
-            max_events: settings.max_events,
-            max_bytes: settings.max_bytes,
-        },
-        client: client::Client::new(&settings, Arc::clone(&cx.metrics)),
-        metrics: Arc::clone(&cx.metrics),
-    }))
+        client: client::Client::new(&settings, std::sync::Arc::clone(&cx.metrics)),
+    };
+    let auth = client::auth(&settings);
+    Ok(HttpOutput::boxed(
+        protocol,
+        "splunk_hec",
+        &settings.http,
+        auth,
+        cx,
+    ))
 }
 
-/// The running output.
-struct HecOutput {
+/// What the HTTP shell runs: HEC JSON events, resends after rejections, acknowledgements.
+struct Hec {
     encoder: encode::Encoder,
-    limits: BatchLimits,
     client: client::Client,
-    metrics: Arc<ComponentMetrics>,
 }
 
 #[async_trait]
-impl Output for HecOutput {
-    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<EncodeReport, EncodeError> {
-        let skipped = self.encoder.encode(batch, buf).record(&self.metrics);
-        Ok(EncodeReport { skipped })
+impl HttpProtocol for Hec {
+    fn encode(
+        &self,
+        batch: &Batch,
+        buf: &mut Vec<u8>,
+        metrics: &ComponentMetrics,
+    ) -> Result<usize, EncodeError> {
+        Ok(self.encoder.encode(batch, buf).record(metrics))
     }
 
-    async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError> {
-        self.client.write(&payload).await
-    }
-
-    fn batch_limits(&self) -> BatchLimits {
-        self.limits
+    async fn send(
+        &mut self,
+        http: &mut Sender,
+        payload: &Payload,
+    ) -> Result<SendReport, OutputError> {
+        self.client.write(http, payload).await
     }
 }

@@ -7,11 +7,14 @@
 //! [`assert_sample`] checks, for a plugin whose raw config struct a test can see: the sample
 //! parses as shipped; with every option uncommented it still parses (every key exists, every
 //! value has the right type); and uncommenting any option that claims to show a default
-//! changes nothing, so each shown default is the real one. The agent's registry test
+//! changes nothing, so each shown default is the real one. [`assert_sample_with`] does the
+//! same through a parse function, for a plugin whose table is read in parts (the HTTP
+//! outputs: their own keys, and the shared ones validated apart). The agent's registry test
 //! (`agent/src/registry.rs`) also builds every plugin with each option uncommented alone.
 
 use serde::de::DeserializeOwned;
 
+use crate::ConfigError;
 use crate::config::{PluginConfig, expand};
 
 /// One commented option of a sample.
@@ -72,15 +75,18 @@ pub fn uncomment(
     out
 }
 
-/// Parses `text` as the table of `key_path` into `T`.
+/// Parses `text` as the table of `key_path` through `read`.
 ///
 /// # Panics
 /// With the error, located, when it does not parse.
-fn parse<T: DeserializeOwned>(key_path: &str, text: &str, what: &str) -> T {
+fn parse<T>(key_path: &str, text: &str, what: &str, read: &Reader<'_, T>) -> T {
     PluginConfig::from_toml_str(key_path, text)
-        .and_then(|cfg| cfg.parse::<T>())
+        .and_then(|cfg| read(&cfg))
         .unwrap_or_else(|e| panic!("{key_path}: {what} does not parse: {e}\n---\n{text}"))
 }
+
+/// How a plugin reads its table into something comparable.
+pub type Reader<'a, T> = dyn Fn(&PluginConfig) -> Result<T, ConfigError> + 'a;
 
 /// Checks the sample of the plugin at `key_path` (`outputs.influxdb.0`) against its raw
 /// config struct `T` (see the module doc). `examples` are the commented options that show an
@@ -93,6 +99,22 @@ pub fn assert_sample<T: DeserializeOwned + PartialEq + std::fmt::Debug>(
     sample: &str,
     examples: &[&str],
     env: &[(&str, &str)],
+) {
+    assert_sample_with(key_path, sample, examples, env, &|cfg| cfg.parse::<T>());
+}
+
+/// [`assert_sample`] with the table read by `read` (for a plugin whose keys are parsed in
+/// parts, `read` returns the parts, validated where a raw form would hide a default: an
+/// unset key and one written at its default must read the same).
+///
+/// # Panics
+/// When a check fails: this is a test helper.
+pub fn assert_sample_with<T: PartialEq + std::fmt::Debug>(
+    key_path: &str,
+    sample: &str,
+    examples: &[&str],
+    env: &[(&str, &str)],
+    read: &Reader<'_, T>,
 ) {
     let env = |name: &str| {
         env.iter()
@@ -107,15 +129,21 @@ pub fn assert_sample<T: DeserializeOwned + PartialEq + std::fmt::Debug>(
             "{key_path}: `{e}` is listed as an example but the sample has no `# {e} = ...`"
         );
     }
-    let shipped: T = parse(key_path, &uncomment(sample, |_| false, &env), "the sample");
-    let _all: T = parse(
+    let shipped = parse(
+        key_path,
+        &uncomment(sample, |_| false, &env),
+        "the sample",
+        read,
+    );
+    let _all = parse(
         key_path,
         &uncomment(sample, |_| true, &env),
         "the sample with every option uncommented",
+        read,
     );
     for opt in opts.iter().filter(|o| !examples.contains(&o.key.as_str())) {
         let one = uncomment(sample, |k| k == opt.key, &env);
-        let with_default: T = parse(key_path, &one, &format!("`{}` uncommented", opt.key));
+        let with_default = parse(key_path, &one, &format!("`{}` uncommented", opt.key), read);
         assert_eq!(
             with_default, shipped,
             "{key_path}: `# {}` does not show the default (if it is an example, list it in \
@@ -168,5 +196,16 @@ mod tests {
             assert_sample::<X>("outputs.x.0", &typo, &["ca_file", "token"], &[]);
         });
         assert!(r.is_err(), "an unknown key passed");
+    }
+
+    #[test]
+    fn the_check_through_a_reader_compares_what_it_reads() {
+        let timeout = |cfg: &PluginConfig| cfg.parse::<X>().map(|x| x.timeout);
+        assert_sample_with("outputs.x.0", SAMPLE, &["ca_file", "token"], &[], &timeout);
+        let wrong = SAMPLE.replace("# timeout = \"5s\"", "# timeout = \"10s\"");
+        let r = std::panic::catch_unwind(|| {
+            assert_sample_with("outputs.x.0", &wrong, &["ca_file", "token"], &[], &timeout);
+        });
+        assert!(r.is_err(), "a wrong default passed");
     }
 }

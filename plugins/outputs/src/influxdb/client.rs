@@ -18,14 +18,12 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use gleaner_api::{ComponentMetrics, OutputError, Payload, SendReport};
-use http::{HeaderValue, Request, StatusCode, header};
-use http_body_util::Full;
+use http::{HeaderValue, StatusCode};
 use tracing::{error, warn};
 
 use super::config::{Settings, Target};
-use crate::http_client::{
-    self, ClientSettings, LazyClient, Response, USER_AGENT, gzip_async, push_query,
-};
+use crate::http_client::{self, Response, push_query};
+use crate::http_output::{Auth, Body, Sender};
 
 /// Drop reason for points the server rejected in a partial write.
 pub(crate) const REASON_PARTIAL_WRITE: &str = "partial_write";
@@ -42,15 +40,28 @@ enum Verdict {
 
 /// Sends payloads to one of the configured URLs.
 pub(crate) struct Client {
-    http: LazyClient,
     /// Base URL and full write URI of each server.
     servers: Vec<(http::Uri, http::Uri)>,
     current: usize,
     target: Target,
-    gzip: bool,
-    auth: Option<HeaderValue>,
-    headers: Vec<(http::HeaderName, HeaderValue)>,
     metrics: Arc<ComponentMetrics>,
+}
+
+/// The `Authorization` of the target: basic auth (v1, when a user is set) or `Token` (v2).
+pub(crate) fn auth(target: &Target) -> Auth {
+    match target {
+        Target::V1 {
+            username: Some(u),
+            password,
+            ..
+        } => Auth::basic(u, password.as_ref().map_or("", |p| p.expose())),
+        Target::V1 { .. } => Auth::None,
+        Target::V2 { token, .. } => Auth::Token {
+            scheme: "Token",
+            what: "token",
+            secret: http_client::SecretSource::Inline(token.clone()),
+        },
+    }
 }
 
 impl Client {
@@ -86,49 +97,34 @@ impl Client {
                 (base.clone(), write)
             })
             .collect();
-        let auth = match &settings.target {
-            Target::V1 {
-                username: Some(u),
-                password,
-                ..
-            } => {
-                let pass = password.as_ref().map_or("", |p| p.expose());
-                http_client::basic_auth(u, pass)
-            }
-            Target::V1 { .. } => None,
-            Target::V2 { token, .. } => {
-                http_client::sensitive_header(&format!("Token {}", token.expose()))
-            }
-        };
         Client {
-            http: LazyClient::new(ClientSettings {
-                timeout: settings.timeout,
-                tls: settings.tls.clone(),
-            }),
             servers,
             current: 0,
             target: settings.target.clone(),
-            gzip: settings.gzip,
-            auth,
-            headers: settings.headers.clone(),
             metrics,
         }
     }
 
     /// Writes one payload (see the module doc for the answers).
-    pub(crate) async fn write(&mut self, payload: &Payload) -> Result<SendReport, OutputError> {
-        let body = if self.gzip {
-            gzip_async(payload.bytes.clone()).await
-        } else {
-            payload.bytes.clone()
-        };
+    pub(crate) async fn write(
+        &mut self,
+        http: &mut Sender,
+        payload: &Payload,
+    ) -> Result<SendReport, OutputError> {
+        let body = http.encode_body(payload.bytes.clone()).await;
         let n = self.servers.len();
         let mut last = OutputError::retryable("influxdb: no url configured");
         for i in 0..n {
             let idx = (self.current + i) % n;
             let mut created = false;
             loop {
-                let verdict = match self.post(idx, body.clone()).await {
+                let uri = self.servers[idx].1.clone();
+                // Errors come back as JSON.
+                let accept = [("accept", HeaderValue::from_static("application/json"))];
+                let verdict = match http
+                    .post(uri, "text/plain; charset=utf-8", body.clone(), &accept)
+                    .await
+                {
                     Ok(resp) => self.judge(idx, &resp, payload.events),
                     Err(e) => Verdict::Failover(e),
                 };
@@ -159,40 +155,12 @@ impl Client {
                             return Err(e);
                         }
                         created = true;
-                        self.create_database(idx).await?;
+                        self.create_database(http, idx).await?;
                     }
                 }
             }
         }
         Err(last)
-    }
-
-    async fn post(&mut self, idx: usize, body: Bytes) -> Result<Response, OutputError> {
-        let uri = self.servers[idx].1.clone();
-        let mut req = Request::post(uri)
-            .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-            .header(header::USER_AGENT, USER_AGENT)
-            .header(header::ACCEPT, "application/json");
-        if self.gzip {
-            req = req.header(header::CONTENT_ENCODING, "gzip");
-        }
-        if let Some(a) = &self.auth {
-            req = req.header(header::AUTHORIZATION, a.clone());
-        }
-        for (k, v) in &self.headers {
-            req = req.header(k, v.clone());
-        }
-        let req = req
-            .body(Full::new(body))
-            .map_err(|e| OutputError::permanent(format!("influxdb: cannot build request: {e}")))?;
-        let client = self.http.get().map_err(|e| {
-            error!(error = %e, "influxdb: cannot set up the http client; data is kept and retried");
-            OutputError::retryable(format!("influxdb: {e}"))
-        })?;
-        client
-            .send(req)
-            .await
-            .map_err(|e| OutputError::retryable(format!("influxdb: {e}")))
     }
 
     fn judge(&self, idx: usize, resp: &Response, events: usize) -> Verdict {
@@ -236,7 +204,7 @@ impl Client {
     }
 
     /// `CREATE DATABASE` on server `idx` (v1), as Telegraf does on a missing database.
-    async fn create_database(&mut self, idx: usize) -> Result<(), OutputError> {
+    async fn create_database(&mut self, http: &mut Sender, idx: usize) -> Result<(), OutputError> {
         let Target::V1 { database, .. } = &self.target else {
             return Ok(());
         };
@@ -248,23 +216,14 @@ impl Client {
             &format!("CREATE DATABASE {}", quote_ident(database)),
         );
         let uri = http_client::with_path(base, &http_client::join_path(base, "/query"), "");
-        let mut req = Request::post(uri)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::USER_AGENT, USER_AGENT);
-        if let Some(a) = &self.auth {
-            req = req.header(header::AUTHORIZATION, a.clone());
-        }
-        let req = req
-            .body(Full::new(Bytes::from(form)))
-            .map_err(|e| OutputError::permanent(format!("influxdb: cannot build request: {e}")))?;
-        let client = self
-            .http
-            .get()
-            .map_err(|e| OutputError::retryable(format!("influxdb: {e}")))?;
-        let resp = client
-            .send(req)
-            .await
-            .map_err(|e| OutputError::retryable(format!("influxdb: {e}")))?;
+        let resp = http
+            .post(
+                uri,
+                "application/x-www-form-urlencoded",
+                Body::identity(Bytes::from(form)),
+                &[],
+            )
+            .await?;
         let body = resp.body_excerpt();
         if resp.status == StatusCode::OK && !body.contains("\"error\"") {
             warn!(url = %base, database = %database, "influxdb: created the missing database");

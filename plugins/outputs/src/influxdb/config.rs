@@ -1,14 +1,22 @@
 //! The `[[outputs.influxdb]]` table and its validation into [`Settings`] (no I/O).
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
 use gleaner_api::line_protocol::Precision;
-use gleaner_api::{ByteSize, ConfigError, Duration, PluginConfig, Secret};
+use gleaner_api::{ByteSize, ConfigError, PluginConfig, Secret};
 use serde::Deserialize;
 
 use crate::attr_glob::AttrGlobs;
-use crate::http_client::{self, ContentEncoding, TlsSettings};
+use crate::http_client::{self, ContentEncoding};
+use crate::http_output::{HttpDefaults, HttpOptions};
+
+/// The shared HTTP keys' defaults (`timeout`, `batch_max_events`, `batch_max_bytes`,
+/// `content_encoding`, `headers`, TLS: `http_output/options.rs`).
+pub(crate) const HTTP_DEFAULTS: HttpDefaults = HttpDefaults {
+    timeout: std::time::Duration::from_secs(5),
+    events_key: "batch_max_events",
+    max_events: 5000,
+    max_bytes: ByteSize::mib(4),
+    content_encoding: Some(ContentEncoding::Gzip),
+};
 
 /// Which write API to speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -21,7 +29,7 @@ pub(crate) enum Api {
     V2,
 }
 
-/// The `[[outputs.influxdb]]` table.
+/// The `[[outputs.influxdb]]` table's own keys (the shared HTTP keys are in [`HTTP_DEFAULTS`]).
 #[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct InfluxConfig {
@@ -48,14 +56,6 @@ pub(crate) struct InfluxConfig {
     token: Option<Secret>,
     /// Timestamp precision written: "ns", "us", "ms", "s" (v1 also "m", "h").
     precision: String,
-    /// "gzip" or "identity".
-    content_encoding: ContentEncoding,
-    /// Per-request timeout.
-    timeout: Duration,
-    /// Points per request.
-    batch_max_events: usize,
-    /// Uncompressed bytes per request.
-    batch_max_bytes: ByteSize,
     /// Write unsigned integers with the `u` suffix (InfluxDB 2.x+, or 1.x built with it);
     /// when false they are written as signed integers, clamped at 9223372036854775807.
     uint_support: bool,
@@ -65,16 +65,6 @@ pub(crate) struct InfluxConfig {
     logs_measurement: String,
     /// Log attributes written as tags (globs, `*` matches anything); the others are fields.
     logs_tag_attributes: Vec<String>,
-    /// Extra HTTP headers.
-    headers: BTreeMap<String, String>,
-    /// PEM CA certificates trusted in addition to the system and built-in roots.
-    ca_file: Option<PathBuf>,
-    /// PEM client certificate (mutual TLS).
-    cert_file: Option<PathBuf>,
-    /// PEM client key.
-    key_file: Option<PathBuf>,
-    /// Accept any server certificate.
-    insecure_skip_verify: bool,
 }
 
 impl Default for InfluxConfig {
@@ -91,19 +81,10 @@ impl Default for InfluxConfig {
             bucket: None,
             token: None,
             precision: "ns".to_owned(),
-            content_encoding: ContentEncoding::Gzip,
-            timeout: Duration::from_secs(5),
-            batch_max_events: 5000,
-            batch_max_bytes: ByteSize::mib(4),
             uint_support: false,
             skip_database_creation: false,
             logs_measurement: "logs".to_owned(),
             logs_tag_attributes: vec!["k8s.*".to_owned()],
-            headers: BTreeMap::new(),
-            ca_file: None,
-            cert_file: None,
-            key_file: None,
-            insecure_skip_verify: false,
         }
     }
 }
@@ -133,18 +114,18 @@ pub(crate) struct Settings {
     pub(crate) urls: Vec<http::Uri>,
     pub(crate) target: Target,
     pub(crate) precision: Precision,
-    pub(crate) gzip: bool,
-    pub(crate) timeout: std::time::Duration,
-    pub(crate) max_events: usize,
-    pub(crate) max_bytes: usize,
     pub(crate) uint_support: bool,
     pub(crate) logs_measurement: String,
     pub(crate) logs_tags: AttrGlobs,
-    pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
-    pub(crate) tls: TlsSettings,
+    pub(crate) http: HttpOptions,
 }
 
 impl InfluxConfig {
+    /// Parses the table (its own keys and the shared HTTP ones) and validates it.
+    pub(crate) fn load(cfg: &PluginConfig) -> Result<Settings, ConfigError> {
+        HttpOptions::own_keys::<InfluxConfig>(cfg, &HTTP_DEFAULTS)?.validate(cfg)
+    }
+
     /// Validates into [`Settings`]; errors point at the key.
     pub(crate) fn validate(self, cfg: &PluginConfig) -> Result<Settings, ConfigError> {
         let mut raw_urls = self.urls;
@@ -220,40 +201,18 @@ impl InfluxConfig {
                 Target::V2 { org, bucket, token }
             }
         };
-        if self.batch_max_events == 0 {
-            return Err(cfg.error_at("batch_max_events", "must be at least 1"));
-        }
-        if self.batch_max_bytes.get() < 1024 {
-            return Err(cfg.error_at("batch_max_bytes", "must be at least 1KiB"));
-        }
-        if self.timeout.get().is_zero() {
-            return Err(cfg.error_at("timeout", "must be above 0s"));
-        }
+        let http = HttpOptions::parse(cfg, &HTTP_DEFAULTS)?;
         if self.logs_measurement.is_empty() {
             return Err(cfg.error_at("logs_measurement", "may not be empty"));
         }
-        let headers =
-            http_client::parse_headers(&self.headers).map_err(|m| cfg.error_at("headers", m))?;
-        let tls = TlsSettings {
-            ca_file: self.ca_file,
-            cert_file: self.cert_file,
-            key_file: self.key_file,
-            insecure_skip_verify: self.insecure_skip_verify,
-        };
-        tls.validate().map_err(|m| cfg.error_at("cert_file", m))?;
         Ok(Settings {
             urls,
             target,
             precision,
-            gzip: self.content_encoding == ContentEncoding::Gzip,
-            timeout: self.timeout.get(),
-            max_events: self.batch_max_events,
-            max_bytes: usize::try_from(self.batch_max_bytes.get()).unwrap_or(usize::MAX),
             uint_support: self.uint_support,
             logs_measurement: self.logs_measurement,
             logs_tags: AttrGlobs::new(self.logs_tag_attributes),
-            headers,
-            tls,
+            http,
         })
     }
 }

@@ -15,84 +15,30 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use gleaner_api::{OutputError, Payload, SendReport};
-use http::{HeaderValue, Request, header};
-use http_body_util::Full;
+use http::HeaderValue;
 use tracing::error;
 
-use super::config::{Auth, Settings};
-use crate::http_client::{self, ClientSettings, LazyClient, Response, USER_AGENT};
+use crate::http_client::{self, Response};
+use crate::http_output::{Body, Sender};
 
-/// Sends payloads to one remote-write receiver.
-pub(crate) struct Client {
-    http: LazyClient,
-    url: http::Uri,
-    auth: Auth,
-    headers: Vec<(http::HeaderName, HeaderValue)>,
-}
-
-impl Client {
-    pub(crate) fn new(settings: &Settings) -> Self {
-        Client {
-            http: LazyClient::new(ClientSettings {
-                timeout: settings.timeout,
-                tls: settings.tls.clone(),
-            }),
-            url: settings.url.clone(),
-            auth: settings.auth.clone(),
-            headers: settings.headers.clone(),
-        }
-    }
-
-    /// Compresses and posts one payload (see the module doc for the answers).
-    pub(crate) async fn write(&mut self, payload: &Payload) -> Result<SendReport, OutputError> {
-        let body = snappy(&payload.bytes)?;
-        let auth = self.authorization().await?;
-        let mut req = Request::post(self.url.clone());
-        for (k, v) in &self.headers {
-            req = req.header(k, v.clone());
-        }
-        req = req
-            .header(header::CONTENT_ENCODING, "snappy")
-            .header(header::CONTENT_TYPE, "application/x-protobuf")
-            .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-            .header(header::USER_AGENT, USER_AGENT);
-        if let Some(a) = auth {
-            req = req.header(header::AUTHORIZATION, a);
-        }
-        let req = req.body(Full::new(body)).map_err(|e| {
-            OutputError::permanent(format!("remote_write: cannot build request: {e}"))
-        })?;
-        let client = self.http.get().map_err(|e| {
-            error!(error = %e, "remote_write: cannot set up the http client; data is kept and retried");
-            OutputError::retryable(format!("remote_write: {e}"))
-        })?;
-        let resp = client
-            .send(req)
-            .await
-            .map_err(|e| OutputError::retryable(format!("remote_write: {e}")))?;
-        judge(&self.url, &resp)
-    }
-
-    async fn authorization(&mut self) -> Result<Option<HeaderValue>, OutputError> {
-        match &mut self.auth {
-            Auth::None => Ok(None),
-            Auth::Basic { username, password } => {
-                Ok(http_client::basic_auth(username, password.expose()))
-            }
-            Auth::Bearer(source) => {
-                let token = source.current().await.map_err(|e| {
-                    error!(error = %e, "remote_write: cannot read the bearer token; data is kept and retried");
-                    OutputError::retryable(format!("remote_write: {e}"))
-                })?;
-                http_client::sensitive_header(&format!("Bearer {}", token.expose()))
-                    .map(Some)
-                    .ok_or_else(|| {
-                        error!("remote_write: the bearer token file holds characters a header cannot carry; data is kept and retried");
-                        OutputError::retryable("remote_write: invalid bearer token")
-                    })
-            }
-        }
-    }
+/// Compresses and posts one payload to `url` (see the module doc for the answers).
+pub(crate) async fn write(
+    http: &mut Sender,
+    url: &http::Uri,
+    payload: &Payload,
+) -> Result<SendReport, OutputError> {
+    let body = Body {
+        bytes: snappy(&payload.bytes)?,
+        encoding: Some("snappy"),
+    };
+    let version = [(
+        "x-prometheus-remote-write-version",
+        HeaderValue::from_static("0.1.0"),
+    )];
+    let resp = http
+        .post(url.clone(), "application/x-protobuf", body, &version)
+        .await?;
+    judge(url, &resp)
 }
 
 /// Snappy block format (not the framed format: receivers reject it).

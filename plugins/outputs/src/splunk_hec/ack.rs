@@ -35,6 +35,7 @@ use tracing::{debug, error, warn};
 
 use super::client::Client;
 use crate::http_client::{self, Response};
+use crate::http_output::Sender;
 
 /// Acknowledgement settings (validated).
 #[derive(Debug, Clone)]
@@ -65,7 +66,8 @@ enum Poll {
 
 /// Waits until HEC acknowledges `ack_id` (see the module doc).
 pub(crate) async fn confirm(
-    client: &mut Client,
+    client: &Client,
+    http: &mut Sender,
     settings: &AckSettings,
     ack_id: u64,
 ) -> Result<(), OutputError> {
@@ -75,7 +77,7 @@ pub(crate) async fn confirm(
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         tokio::time::sleep(wait.min(remaining)).await;
-        let poll = match client.post_ack(body.clone()).await {
+        let poll = match client.post_ack(http, body.clone()).await {
             Ok(resp) => judge(client.ack_url(), &resp, ack_id),
             Err(e) => {
                 debug!(error = %e, ack_id, "splunk_hec: ack poll failed; polling again");

@@ -30,14 +30,14 @@ use std::time::SystemTime;
 
 use bytes::Bytes;
 use gleaner_api::{ComponentMetrics, OutputError, OutputErrorKind, Payload, SendReport};
-use http::{HeaderValue, Request, header};
-use http_body_util::Full;
+use http::HeaderValue;
 use serde::Deserialize;
 use tracing::{debug, error, warn};
 
 use super::ack::{self, AckSettings};
 use super::config::Settings;
-use crate::http_client::{self, ClientSettings, LazyClient, Response, SecretSource, USER_AGENT};
+use crate::http_client::{self, Response};
+use crate::http_output::{Auth, Body, Sender};
 
 /// Drop reason for events HEC refused one by one (codes 6, 12, 13, 15).
 pub(crate) const REASON_INVALID_EVENT: &str = "invalid_event";
@@ -88,11 +88,7 @@ const LOGGED_EVENT_BYTES: usize = 64;
 
 /// Sends payloads to one HEC endpoint.
 pub(crate) struct Client {
-    http: LazyClient,
     url: http::Uri,
-    token: SecretSource,
-    gzip: bool,
-    headers: Vec<(http::HeaderName, HeaderValue)>,
     metrics: Arc<ComponentMetrics>,
     progress: Option<Progress>,
     ack_url: http::Uri,
@@ -105,14 +101,7 @@ pub(crate) struct Client {
 impl Client {
     pub(crate) fn new(settings: &Settings, metrics: Arc<ComponentMetrics>) -> Self {
         Client {
-            http: LazyClient::new(ClientSettings {
-                timeout: settings.timeout,
-                tls: settings.tls.clone(),
-            }),
             url: settings.url.clone(),
-            token: settings.token.clone(),
-            gzip: settings.gzip,
-            headers: settings.headers.clone(),
             metrics,
             progress: None,
             ack_url: settings.ack_url.clone(),
@@ -123,7 +112,11 @@ impl Client {
     }
 
     /// Sends one payload, resending after per-event rejections (see the module doc).
-    pub(crate) async fn write(&mut self, payload: &Payload) -> Result<SendReport, OutputError> {
+    pub(crate) async fn write(
+        &mut self,
+        http: &mut Sender,
+        payload: &Payload,
+    ) -> Result<SendReport, OutputError> {
         let bytes = &payload.bytes;
         let mut at = match self.progress.take() {
             Some(p) if p.bytes.as_ptr() == bytes.as_ptr() && p.bytes.len() == bytes.len() => p,
@@ -141,7 +134,7 @@ impl Client {
                     rejected: at.rejected,
                 });
             }
-            let verdict = match self.post(rest.clone()).await {
+            let verdict = match self.post(http, rest.clone()).await {
                 Ok(resp) => judge(&self.url, &resp),
                 Err(e) => Verdict::Failed(e),
             };
@@ -150,7 +143,7 @@ impl Client {
                     if let Some(settings) = self.ack.clone() {
                         match ack_id {
                             Some(id) => {
-                                if let Err(e) = ack::confirm(self, &settings, id).await {
+                                if let Err(e) = ack::confirm(self, http, &settings, id).await {
                                     // Events before `at.offset` were indexed; the retry
                                     // sends the unacknowledged rest again.
                                     self.remember(at);
@@ -229,62 +222,41 @@ impl Client {
     }
 
     /// Posts an ack poll (`{"acks":[...]}`, never gzipped).
-    pub(crate) async fn post_ack(&mut self, body: Bytes) -> Result<Response, OutputError> {
+    pub(crate) async fn post_ack(
+        &self,
+        http: &mut Sender,
+        body: Bytes,
+    ) -> Result<Response, OutputError> {
         let url = self.ack_url.clone();
-        self.send(url, body, false).await
+        self.send(http, url, Body::identity(body)).await
     }
 
-    async fn post(&mut self, body: Bytes) -> Result<Response, OutputError> {
-        let url = self.url.clone();
-        let gzip = self.gzip;
-        self.send(url, body, gzip).await
+    async fn post(&self, http: &mut Sender, body: Bytes) -> Result<Response, OutputError> {
+        let body = http.encode_body(body).await;
+        self.send(http, self.url.clone(), body).await
     }
 
     async fn send(
-        &mut self,
+        &self,
+        http: &mut Sender,
         url: http::Uri,
-        body: Bytes,
-        gzip: bool,
+        body: Body,
     ) -> Result<Response, OutputError> {
-        let token = self.token.current().await.map_err(|e| {
-            error!(error = %e, "splunk_hec: cannot read the token; data is kept and retried");
-            OutputError::retryable(format!("splunk_hec: {e}"))
-        })?;
-        let auth = http_client::sensitive_header(&format!("Splunk {}", token.expose()))
-            .ok_or_else(|| {
-                error!("splunk_hec: the token holds characters a header cannot carry; data is kept and retried");
-                OutputError::retryable("splunk_hec: invalid token")
-            })?;
-        let body = if gzip {
-            http_client::gzip_async(body).await
-        } else {
-            body
-        };
-        let mut req = Request::post(url);
-        for (k, v) in &self.headers {
-            req = req.header(k, v.clone());
-        }
-        req = req
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::USER_AGENT, USER_AGENT)
-            .header(header::AUTHORIZATION, auth);
-        if let Some(channel) = &self.channel {
-            req = req.header("x-splunk-request-channel", channel.clone());
-        }
-        if gzip {
-            req = req.header(header::CONTENT_ENCODING, "gzip");
-        }
-        let req = req.body(Full::new(body)).map_err(|e| {
-            OutputError::permanent(format!("splunk_hec: cannot build request: {e}"))
-        })?;
-        let client = self.http.get().map_err(|e| {
-            error!(error = %e, "splunk_hec: cannot set up the http client; data is kept and retried");
-            OutputError::retryable(format!("splunk_hec: {e}"))
-        })?;
-        client
-            .send(req)
+        let channel = self
+            .channel
+            .clone()
+            .map(|c| ("x-splunk-request-channel", c));
+        http.post(url, "application/json", body, channel.as_slice())
             .await
-            .map_err(|e| OutputError::retryable(format!("splunk_hec: {e}")))
+    }
+}
+
+/// `Authorization: Splunk <token>`.
+pub(crate) fn auth(settings: &Settings) -> Auth {
+    Auth::Token {
+        scheme: "Splunk",
+        what: "token",
+        secret: settings.token.clone(),
     }
 }
 

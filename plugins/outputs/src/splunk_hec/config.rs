@@ -1,6 +1,5 @@
 //! The `[[outputs.splunk_hec]]` table and its validation into [`Settings`] (no I/O).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use gleaner_api::{ByteSize, ConfigError, Duration, PluginConfig, Secret};
@@ -9,9 +8,20 @@ use serde::Deserialize;
 use super::ack::{self, AckSettings};
 use super::encode::Envelope;
 use crate::attr_glob::AttrGlobs;
-use crate::http_client::{self, ContentEncoding, SecretSource, TlsSettings};
+use crate::http_client::{self, ContentEncoding, SecretSource};
+use crate::http_output::{HttpDefaults, HttpOptions, token_source};
 
-/// The `[[outputs.splunk_hec]]` table.
+/// The shared HTTP keys' defaults (`timeout`, `batch_max_events`, `batch_max_bytes`,
+/// `content_encoding`, `headers`, TLS: `http_output/options.rs`).
+pub(crate) const HTTP_DEFAULTS: HttpDefaults = HttpDefaults {
+    timeout: std::time::Duration::from_secs(30),
+    events_key: "batch_max_events",
+    max_events: 10_000,
+    max_bytes: ByteSize::mib(1),
+    content_encoding: Some(ContentEncoding::Gzip),
+};
+
+/// The `[[outputs.splunk_hec]]` table's own keys.
 #[derive(Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub(crate) struct HecConfig {
@@ -32,24 +42,6 @@ pub(crate) struct HecConfig {
     host: Option<String>,
     /// Log attributes sent as indexed fields (globs; `stream` selects the stream).
     fields: Vec<String>,
-    /// "gzip" or "identity".
-    content_encoding: ContentEncoding,
-    /// Per-request timeout.
-    timeout: Duration,
-    /// Events per request.
-    batch_max_events: usize,
-    /// Uncompressed bytes per request.
-    batch_max_bytes: ByteSize,
-    /// Extra HTTP headers.
-    headers: BTreeMap<String, String>,
-    /// PEM CA certificates trusted in addition to the system and built-in roots.
-    ca_file: Option<PathBuf>,
-    /// PEM client certificate (mutual TLS).
-    cert_file: Option<PathBuf>,
-    /// PEM client key.
-    key_file: Option<PathBuf>,
-    /// Accept any server certificate (Splunk's default self-signed certificate).
-    insecure_skip_verify: bool,
     /// Indexer acknowledgement: a request is delivered only once HEC acknowledges it.
     ack: bool,
     /// Longest wait for an acknowledgement before the request is sent again.
@@ -71,15 +63,6 @@ impl Default for HecConfig {
             sourcetype: None,
             host: None,
             fields: vec!["k8s.*".to_owned()],
-            content_encoding: ContentEncoding::Gzip,
-            timeout: Duration::from_secs(30),
-            batch_max_events: 10_000,
-            batch_max_bytes: ByteSize::mib(1),
-            headers: BTreeMap::new(),
-            ca_file: None,
-            cert_file: None,
-            key_file: None,
-            insecure_skip_verify: false,
             ack: false,
             ack_timeout: Duration::from_secs(60),
             ack_poll_interval: Duration::from_secs(1),
@@ -95,21 +78,21 @@ pub(crate) struct Settings {
     pub(crate) token: SecretSource,
     pub(crate) envelope: Envelope,
     pub(crate) fields: AttrGlobs,
-    pub(crate) gzip: bool,
-    pub(crate) timeout: std::time::Duration,
-    pub(crate) max_events: usize,
-    pub(crate) max_bytes: usize,
-    pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
-    pub(crate) tls: TlsSettings,
     /// `/services/collector/ack` on the same base.
     pub(crate) ack_url: http::Uri,
     /// Set when `ack = true`.
     pub(crate) ack: Option<AckSettings>,
     /// The channel sent with every request (set when `ack = true` or `channel` is given).
     pub(crate) channel: Option<http::HeaderValue>,
+    pub(crate) http: HttpOptions,
 }
 
 impl HecConfig {
+    /// Parses the table (its own keys and the shared HTTP ones) and validates it.
+    pub(crate) fn load(cfg: &PluginConfig, hostname: &str) -> Result<Settings, ConfigError> {
+        HttpOptions::own_keys::<HecConfig>(cfg, &HTTP_DEFAULTS)?.validate(cfg, hostname)
+    }
+
     pub(crate) fn validate(
         self,
         cfg: &PluginConfig,
@@ -120,28 +103,11 @@ impl HecConfig {
         let url = http_client::with_path(&base, &path, "");
         let ack_path = http_client::join_path(&base, "/services/collector/ack");
         let ack_url = http_client::with_path(&base, &ack_path, "");
-        let token = match (self.token, self.token_file) {
-            (Some(t), None) => {
-                if t.expose().is_empty()
-                    || http_client::sensitive_header(&format!("Splunk {}", t.expose())).is_none()
-                {
-                    return Err(cfg.error_at(
-                        "token",
-                        "`token` is empty or holds characters a header cannot carry",
-                    ));
-                }
-                SecretSource::Inline(t)
-            }
-            (None, Some(path)) => SecretSource::file(path),
-            (Some(_), Some(_)) => {
-                return Err(cfg.error_at("token_file", "give `token` or `token_file`, not both"));
-            }
-            (None, None) => {
-                return Err(cfg
-                    .error_at("token", "a HEC token is required")
-                    .with_hint("token = \"${SPLUNK_HEC_TOKEN}\", or token_file = \"/path\""));
-            }
-        };
+        let token = token_source(cfg, ("token", self.token), ("token_file", self.token_file))?
+            .ok_or_else(|| {
+                cfg.error_at("token", "a HEC token is required")
+                    .with_hint("token = \"${SPLUNK_HEC_TOKEN}\", or token_file = \"/path\"")
+            })?;
         let nonempty = |key: &str, v: Option<String>| match v {
             Some(s) if s.is_empty() => Err(cfg.error_at(key, format!("`{key}` may not be empty"))),
             other => Ok(other),
@@ -156,17 +122,8 @@ impl HecConfig {
             sourcetype: nonempty("sourcetype", self.sourcetype)?,
             index: nonempty("index", self.index)?,
         };
-        if self.batch_max_events == 0 {
-            return Err(cfg.error_at("batch_max_events", "must be at least 1"));
-        }
-        if self.batch_max_bytes.get() < 1024 {
-            return Err(cfg.error_at("batch_max_bytes", "must be at least 1KiB"));
-        }
-        if self.timeout.get().is_zero() {
-            return Err(cfg.error_at("timeout", "must be above 0s"));
-        }
-        let headers =
-            http_client::parse_headers(&self.headers).map_err(|m| cfg.error_at("headers", m))?;
+        let http = HttpOptions::parse(cfg, &HTTP_DEFAULTS)?;
+        let headers = &http.headers;
         if headers
             .iter()
             .any(|(k, _)| k == http::header::AUTHORIZATION)
@@ -182,13 +139,6 @@ impl HecConfig {
         {
             return Err(cfg.error_at("headers", "give the channel as `channel`"));
         }
-        let tls = TlsSettings {
-            ca_file: self.ca_file,
-            cert_file: self.cert_file,
-            key_file: self.key_file,
-            insecure_skip_verify: self.insecure_skip_verify,
-        };
-        tls.validate().map_err(|m| cfg.error_at("cert_file", m))?;
         if self.ack_timeout.get().is_zero() {
             return Err(cfg.error_at("ack_timeout", "must be above 0s"));
         }
@@ -226,15 +176,10 @@ impl HecConfig {
             token,
             envelope,
             fields: AttrGlobs::new(self.fields),
-            gzip: self.content_encoding == ContentEncoding::Gzip,
-            timeout: self.timeout.get(),
-            max_events: self.batch_max_events,
-            max_bytes: usize::try_from(self.batch_max_bytes.get()).unwrap_or(usize::MAX),
-            headers,
-            tls,
             ack_url,
             ack,
             channel,
+            http,
         })
     }
 }

@@ -1,0 +1,101 @@
+//! The shell of every HTTP output (influxdb, remote_write, splunk_hec, and the ones to come):
+//! what is the same whatever the protocol, so that an HTTP output is only its config, its
+//! encoder and its judgement of the answers.
+//!
+//! - `options.rs`: the keys every HTTP output takes (`timeout`, the events-per-request key,
+//!   `batch_max_bytes`, `content_encoding` where the protocol lets the user choose,
+//!   `headers`, `ca_file`, `cert_file`, `key_file`, `insecure_skip_verify`), parsed apart
+//!   from the output's own keys and validated once, with each output's defaults;
+//! - `auth.rs`: the `Authorization` header: basic auth, or a token with its scheme (`Bearer`,
+//!   `Splunk`, `Token`) given inline or in a file re-read when it changes, and the checks of
+//!   the keys that configure them;
+//! - `sender.rs`: one POST: the client made on first use, the output's headers, the
+//!   authorization, the body's encoding, and the transport errors turned into retryable
+//!   errors named for the output;
+//! - this file: [`HttpOutput`], the [`Output`] that joins an [`HttpProtocol`] (the output's
+//!   encoder and exchange) with the [`Sender`] and the batch limits.
+//!
+//! A new HTTP output writes a config struct with its own keys only, a `build` that calls
+//! [`HttpOptions::parse`] and [`HttpOutput::boxed`], an encoder, and an
+//! [`HttpProtocol::send`] that posts through the [`Sender`] and maps each answer to an
+//! [`OutputError`] kind.
+
+mod auth;
+mod options;
+mod sender;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use gleaner_api::{
+    Batch, BatchLimits, BuildContext, ComponentMetrics, EncodeError, EncodeReport, Output,
+    OutputError, Payload, SendReport,
+};
+
+pub(crate) use auth::{Auth, token_source};
+pub(crate) use options::{HttpDefaults, HttpOptions};
+pub(crate) use sender::{Body, Sender};
+
+/// What an HTTP output adds to the shell.
+#[async_trait]
+pub(crate) trait HttpProtocol: Send + 'static {
+    /// Encodes a batch into `buf` (pure); returns the events skipped, already counted in
+    /// `metrics` under the output's reason.
+    fn encode(
+        &self,
+        batch: &Batch,
+        buf: &mut Vec<u8>,
+        metrics: &ComponentMetrics,
+    ) -> Result<usize, EncodeError>;
+
+    /// Delivers one payload through `http`, judging the answers.
+    async fn send(
+        &mut self,
+        http: &mut Sender,
+        payload: &Payload,
+    ) -> Result<SendReport, OutputError>;
+}
+
+/// An HTTP output: a protocol, the sender it posts through, and its batch limits.
+pub(crate) struct HttpOutput<P> {
+    protocol: P,
+    http: Sender,
+    limits: BatchLimits,
+    metrics: Arc<ComponentMetrics>,
+}
+
+impl<P: HttpProtocol> HttpOutput<P> {
+    /// The running output, ready for the engine.
+    pub(crate) fn boxed(
+        protocol: P,
+        name: &'static str,
+        options: &HttpOptions,
+        auth: Auth,
+        cx: &BuildContext,
+    ) -> Box<dyn Output> {
+        Box::new(HttpOutput {
+            protocol,
+            http: Sender::new(name, options, auth),
+            limits: options.limits,
+            metrics: Arc::clone(&cx.metrics),
+        })
+    }
+}
+
+#[async_trait]
+impl<P: HttpProtocol> Output for HttpOutput<P> {
+    fn encode(&self, batch: &Batch, buf: &mut Vec<u8>) -> Result<EncodeReport, EncodeError> {
+        let skipped = self.protocol.encode(batch, buf, &self.metrics)?;
+        Ok(EncodeReport { skipped })
+    }
+
+    async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError> {
+        self.protocol.send(&mut self.http, &payload).await
+    }
+
+    fn batch_limits(&self) -> BatchLimits {
+        self.limits
+    }
+}

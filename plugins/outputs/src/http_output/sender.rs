@@ -1,0 +1,105 @@
+//! One POST of an HTTP output: the client made on first use (`build` does no I/O), the
+//! output's extra headers, `User-Agent`, the authorization, the body's `Content-Encoding`,
+//! and every failure before an answer turned into a retryable error named for the output.
+//! What the answer means is the output's to judge.
+
+use bytes::Bytes;
+use gleaner_api::OutputError;
+use http::{HeaderName, HeaderValue, Request, header};
+use http_body_util::Full;
+use tracing::error;
+
+use super::auth::Auth;
+use super::options::HttpOptions;
+use crate::http_client::{LazyClient, Response, USER_AGENT, gzip_async};
+
+/// A request body and its `Content-Encoding` (`None`: identity).
+#[derive(Debug, Clone)]
+pub(crate) struct Body {
+    pub(crate) bytes: Bytes,
+    pub(crate) encoding: Option<&'static str>,
+}
+
+impl Body {
+    /// A body sent as it is.
+    pub(crate) fn identity(bytes: Bytes) -> Body {
+        Body {
+            bytes,
+            encoding: None,
+        }
+    }
+}
+
+/// Posts requests for one output.
+pub(crate) struct Sender {
+    name: &'static str,
+    http: LazyClient,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    auth: Auth,
+    gzip: bool,
+}
+
+impl Sender {
+    pub(crate) fn new(name: &'static str, options: &HttpOptions, auth: Auth) -> Self {
+        Sender {
+            name,
+            http: LazyClient::new(options.client.clone()),
+            headers: options.headers.clone(),
+            auth,
+            gzip: options.gzip,
+        }
+    }
+
+    /// `bytes` in the configured `content_encoding`: gzipped (off the runtime threads when
+    /// large) or as they are.
+    pub(crate) async fn encode_body(&self, bytes: Bytes) -> Body {
+        if self.gzip {
+            Body {
+                bytes: gzip_async(bytes).await,
+                encoding: Some("gzip"),
+            }
+        } else {
+            Body::identity(bytes)
+        }
+    }
+
+    /// Posts `body` to `uri` with `content_type`, the output's headers, the authorization,
+    /// and `extra` (the protocol's own headers). An error here means no answer came.
+    pub(crate) async fn post(
+        &mut self,
+        uri: http::Uri,
+        content_type: &'static str,
+        body: Body,
+        extra: &[(&'static str, HeaderValue)],
+    ) -> Result<Response, OutputError> {
+        let name = self.name;
+        let auth = self.auth.header(name).await?;
+        let mut req = Request::post(uri);
+        for (k, v) in &self.headers {
+            req = req.header(k, v.clone());
+        }
+        req = req
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::USER_AGENT, USER_AGENT);
+        for (k, v) in extra {
+            req = req.header(*k, v.clone());
+        }
+        if let Some(a) = auth {
+            req = req.header(header::AUTHORIZATION, a);
+        }
+        if let Some(encoding) = body.encoding {
+            req = req.header(header::CONTENT_ENCODING, encoding);
+        }
+        let req = req
+            .body(Full::new(body.bytes))
+            .map_err(|e| OutputError::permanent(format!("{name}: cannot build request: {e}")))?;
+        let client = self.http.get().map_err(|e| {
+            error!(error = %e, "{name}: cannot set up the http client; data is kept and retried");
+            OutputError::retryable(format!("{name}: {e}"))
+        })?;
+        client
+            .send(req)
+            .await
+            .map_err(|e| OutputError::retryable(format!("{name}: {e}")))
+    }
+}

@@ -1,0 +1,93 @@
+//! The shared keys: defaults per output, one validation, and unknown keys still refused
+//! with the shared ones among the suggestions.
+
+use gleaner_api::{ByteSize, PluginConfig};
+use serde::Deserialize;
+
+use super::{HttpDefaults, HttpOptions};
+use crate::http_client::ContentEncoding;
+
+const DEFAULTS: HttpDefaults = HttpDefaults {
+    timeout: std::time::Duration::from_secs(7),
+    events_key: "batch_max_events",
+    max_events: 100,
+    max_bytes: ByteSize::mib(2),
+    content_encoding: Some(ContentEncoding::Gzip),
+};
+
+/// An output's own keys.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct Own {
+    url: String,
+}
+
+fn cfg(toml: &str) -> PluginConfig {
+    PluginConfig::from_toml_str("outputs.example.0", toml).expect("toml")
+}
+
+#[test]
+fn defaults_apply_and_given_keys_win() {
+    let o = HttpOptions::parse(&cfg("url = \"x\"\n"), &DEFAULTS).expect("valid");
+    assert_eq!(o.client.timeout, std::time::Duration::from_secs(7));
+    assert_eq!((o.limits.max_events, o.limits.max_bytes), (100, 2 << 20));
+    assert!(o.gzip && o.headers.is_empty());
+    let o = HttpOptions::parse(
+        &cfg("timeout = \"1s\"\nbatch_max_events = 3\nbatch_max_bytes = \"4KiB\"\ncontent_encoding = \"identity\"\nheaders = { X-A = \"b\" }\n"),
+        &DEFAULTS,
+    )
+    .expect("valid");
+    assert_eq!(o.client.timeout, std::time::Duration::from_secs(1));
+    assert_eq!((o.limits.max_events, o.limits.max_bytes), (3, 4096));
+    assert!(!o.gzip);
+    assert_eq!(o.headers.len(), 1);
+}
+
+#[test]
+fn own_keys_never_see_the_shared_ones() {
+    let c = cfg("url = \"x\"\ntimeout = \"1s\"\ninsecure_skip_verify = true\n");
+    let own: Own = HttpOptions::own_keys(&c, &DEFAULTS).expect("own keys");
+    assert_eq!(own.url, "x");
+}
+
+#[test]
+fn a_misspelt_shared_key_is_refused_with_a_hint() {
+    let e = HttpOptions::own_keys::<Own>(&cfg("timout = \"1s\"\n"), &DEFAULTS).expect_err("typo");
+    assert_eq!(e.key.as_deref(), Some("outputs.example.0.timout"), "{e}");
+    assert_eq!(e.hint.as_deref(), Some("did you mean `timeout`?"), "{e}");
+    assert!(e.message.contains("`insecure_skip_verify`"), "{e}");
+}
+
+#[test]
+fn a_key_the_output_does_not_offer_is_unknown() {
+    let fixed = HttpDefaults {
+        events_key: "max_samples_per_request",
+        content_encoding: None,
+        ..DEFAULTS
+    };
+    for key in ["content_encoding = \"gzip\"\n", "batch_max_events = 5\n"] {
+        let e = HttpOptions::own_keys::<Own>(&cfg(key), &fixed).expect_err(key);
+        assert!(e.message.starts_with("unknown field"), "{key}: {e}");
+    }
+    let o = HttpOptions::parse(&cfg("max_samples_per_request = 9\n"), &fixed).expect("valid");
+    assert_eq!(o.limits.max_events, 9);
+    assert!(!o.gzip);
+}
+
+#[test]
+fn each_shared_rule_points_at_its_key() {
+    for (toml, key) in [
+        ("batch_max_events = 0\n", "batch_max_events"),
+        ("batch_max_bytes = \"1000B\"\n", "batch_max_bytes"),
+        ("timeout = \"0s\"\n", "timeout"),
+        ("headers = { Content-Type = \"x\" }\n", "headers"),
+        ("cert_file = \"/c.pem\"\n", "cert_file"),
+    ] {
+        let e = HttpOptions::parse(&cfg(toml), &DEFAULTS).expect_err(toml);
+        assert_eq!(
+            e.key.as_deref(),
+            Some(format!("outputs.example.0.{key}").as_str()),
+            "{toml}: {e}"
+        );
+    }
+}
