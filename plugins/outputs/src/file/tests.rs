@@ -2,6 +2,7 @@
 //! directories, and reopening after the file was moved or deleted by someone else.
 
 use std::fs;
+use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use gleaner_api::{
@@ -257,4 +258,28 @@ async fn copytruncate_refreshes_the_size() {
     out.send(payload(b"abcdefg\n")).await.unwrap();
     assert_eq!(read(&path), "abcdefg\n");
     assert!(fs::metadata(dir.path().join("out.log.1")).is_err());
+}
+
+#[tokio::test]
+async fn a_path_that_is_not_a_regular_file_is_never_rotated() {
+    // A FIFO stands in for /dev/null or a terminal: renaming it would move the node itself.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader = {
+        let path = path.clone();
+        std::thread::spawn(move || fs::read(path).unwrap())
+    };
+    let (mut out, _) = file_output(&path, "rotate_max_bytes = 10\n");
+    for _ in 0..3 {
+        out.send(payload(b"1234567\n")).await.unwrap();
+    }
+    drop(out);
+    assert_eq!(reader.join().unwrap().len(), 24);
+    assert!(fs::metadata(&path).unwrap().file_type().is_fifo());
+    assert!(fs::metadata(dir.path().join("out.fifo.1")).is_err());
 }

@@ -90,6 +90,9 @@ struct OpenFile {
     /// Bytes in the file, as far as we know.
     size: u64,
     id: FileId,
+    /// A regular file. Anything else (`/dev/null`, a FIFO, a terminal) is never rotated: a
+    /// rename would move the device node itself (as root, `/dev/null` became a regular file).
+    regular: bool,
 }
 
 /// Appends to one output file; see the module doc.
@@ -125,7 +128,7 @@ impl Writer {
             None => self.open()?,
         };
         let max = self.settings.max_bytes;
-        if max > 0 && open.size > 0 && open.size.saturating_add(len) > max {
+        if max > 0 && open.regular && open.size > 0 && open.size.saturating_add(len) > max {
             drop(open);
             self.rotate()?;
             open = self.open()?;
@@ -196,6 +199,7 @@ impl Writer {
         Ok(OpenFile {
             size: meta.len(),
             id: FileId::of(&meta),
+            regular: meta.is_file(),
             file,
         })
     }
