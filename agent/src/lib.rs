@@ -4,6 +4,7 @@
 pub mod buffer;
 pub mod config;
 pub mod delivery;
+pub mod import;
 pub mod malloc_tuning;
 pub mod pipeline;
 pub mod registry;

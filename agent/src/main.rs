@@ -39,6 +39,21 @@ enum Command {
     Check,
     /// Print a commented config of every plugin with its defaults.
     SampleConfig,
+    /// Convert a Telegraf or Fluent Bit config to Gleaner's TOML on stdout; options without
+    /// an equivalent are listed as comments and on stderr. Exit 2 when PATH cannot be read.
+    Import {
+        /// The agent whose config PATH is.
+        #[arg(value_enum)]
+        from: ImportFrom,
+        /// telegraf.conf (TOML) or fluent-bit.conf (classic format).
+        path: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ImportFrom {
+    Telegraf,
+    FluentBit,
 }
 
 fn config_path(cli: &Cli) -> Result<PathBuf, ExitCode> {
@@ -60,6 +75,25 @@ fn main() -> ExitCode {
         Some(Command::SampleConfig) => {
             print!("{}", gleaner::sample::render());
             ExitCode::SUCCESS
+        }
+        Some(Command::Import { from, ref path }) => {
+            let source = match from {
+                ImportFrom::Telegraf => gleaner::import::Source::Telegraf,
+                ImportFrom::FluentBit => gleaner::import::Source::FluentBit,
+            };
+            match gleaner::import::convert_file(source, path) {
+                Ok(c) => {
+                    print!("{}", c.text);
+                    for n in &c.notes {
+                        eprintln!("not mapped: {}: {} ({})", n.origin, n.option, n.reason);
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
         }
         Some(Command::Check) => {
             let path = match config_path(&cli) {

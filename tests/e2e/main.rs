@@ -6,6 +6,7 @@ mod chaos;
 mod cli;
 mod deploy;
 mod host;
+mod import;
 mod kubelet;
 mod kubernetes;
 mod line_protocol;
