@@ -10,8 +10,8 @@ cd "$(dirname "$0")/.."
 # (tests/src/peers.rs starts and stops them itself): InfluxDB 1.x, Prometheus 2.x and
 # node_exporter (compared with inputs.host, and scraped by inputs.prometheus); rsyslog (a real
 # syslog sender for inputs.syslog, run by tests/e2e/syslog.rs in the foreground on a temp
-# config, never as the system's daemon).
-packages=(gcc influxdb prometheus prometheus-node-exporter rsyslog)
+# config, never as the system's daemon); tmux (a real terminal for `gleaner top`).
+packages=(gcc influxdb prometheus prometheus-node-exporter rsyslog tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

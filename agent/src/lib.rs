@@ -11,3 +11,4 @@ pub mod registry;
 pub mod run;
 pub mod sample;
 pub mod telemetry;
+pub mod top;

@@ -48,6 +48,27 @@ enum Command {
         /// telegraf.conf (TOML) or fluent-bit.conf (classic format).
         path: PathBuf,
     },
+    /// A live view of a running agent, from its /metrics: events/s in and out, drops,
+    /// errors, queue depth, buffer bytes and tail lag per component.
+    Top {
+        /// The agent's agent.http_listen, as a URL.
+        #[arg(long, default_value = "http://127.0.0.1:8686")]
+        url: String,
+        /// Time between two reads, like "1s" or "500ms".
+        #[arg(long, default_value = "2s", value_parser = parse_interval)]
+        interval: std::time::Duration,
+        /// Print one table (rates over one interval) and exit.
+        #[arg(long)]
+        once: bool,
+    },
+}
+
+fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    let d: gleaner_api::Duration = s.parse().map_err(|e| format!("{e}"))?;
+    if d.get().is_zero() {
+        return Err("must be greater than zero".to_owned());
+    }
+    Ok(d.get())
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -92,6 +113,24 @@ fn main() -> ExitCode {
                 Err(e) => {
                     eprintln!("error: {e}");
                     ExitCode::from(2)
+                }
+            }
+        }
+        Some(Command::Top {
+            ref url,
+            interval,
+            once,
+        }) => {
+            let opts = gleaner::top::TopOptions {
+                url: url.clone(),
+                interval,
+                once,
+            };
+            match gleaner::top::run(&opts) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
                 }
             }
         }

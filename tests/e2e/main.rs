@@ -19,3 +19,4 @@ mod statsd;
 mod syslog;
 mod tail;
 mod tls;
+mod top;
