@@ -4,6 +4,7 @@ mod bounded;
 mod buffer;
 mod chaos;
 mod cli;
+mod dashboards;
 mod deploy;
 mod host;
 mod import;

@@ -168,9 +168,21 @@ impl Agent {
         Self::start_with(config, Some(nofile))
     }
 
+    /// [`Agent::start`] with `agent.http_listen` on `telemetry_addr`, chosen by the test (a
+    /// peer that scrapes the agent must know the address before the agent starts).
+    ///
+    /// # Panics
+    /// When the agent does not become healthy in 30 s.
+    pub fn start_at(config: &str, telemetry_addr: &str) -> Agent {
+        Self::start_on(config, None, telemetry_addr.to_owned())
+    }
+
     fn start_with(config: &str, nofile: Option<u32>) -> Agent {
+        Self::start_on(config, nofile, format!("127.0.0.1:{}", free_port()))
+    }
+
+    fn start_on(config: &str, nofile: Option<u32>, telemetry_addr: String) -> Agent {
         let dir = tempfile::tempdir().expect("tempdir");
-        let telemetry_addr = format!("127.0.0.1:{}", free_port());
         let config = config
             .replace("{dir}", &dir.path().display().to_string())
             .replace("{telemetry}", &telemetry_addr);

@@ -90,10 +90,29 @@ bind-address = "127.0.0.1:{rpc_port}"
     /// # Panics
     /// When `prometheus` is missing or not ready within 60 s.
     pub fn prometheus() -> Peer {
+        Peer::prometheus_with_config("global:\n  scrape_interval: 1h\n")
+    }
+
+    /// Starts Prometheus 2.x as [`Peer::prometheus`] does, scraping each `(job, host:port)`
+    /// target's `/metrics` every `interval` (a Prometheus duration, `1s`).
+    ///
+    /// # Panics
+    /// When `prometheus` is missing or not ready within 60 s.
+    pub fn prometheus_scraping(targets: &[(&str, &str)], interval: &str) -> Peer {
+        let mut yml = format!("global:\n  scrape_interval: {interval}\nscrape_configs:\n");
+        for (job, addr) in targets {
+            yml.push_str(&format!(
+                "  - job_name: {job}\n    static_configs:\n      - targets: [\"{addr}\"]\n"
+            ));
+        }
+        Peer::prometheus_with_config(&yml)
+    }
+
+    fn prometheus_with_config(yml: &str) -> Peer {
         let bin = find_binary("prometheus", "prometheus");
         let dir = tempfile::tempdir().expect("tempdir");
         let conf = dir.path().join("prometheus.yml");
-        std::fs::write(&conf, "global:\n  scrape_interval: 1h\n").expect("write prometheus.yml");
+        std::fs::write(&conf, yml).expect("write prometheus.yml");
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
         let mut cmd = Command::new(bin);

@@ -79,7 +79,7 @@ impl Snapshot {
                 "component_errors_total" => c.errors += v,
                 "output_queue_events" => *c.queue_events.get_or_insert(0.0) += v,
                 "buffer_bytes" => *c.buffer_bytes.get_or_insert(0.0) += v,
-                "file_lag_bytes" => *c.lag_bytes.get_or_insert(0.0) += v,
+                "tail_lag_bytes" => *c.lag_bytes.get_or_insert(0.0) += v,
                 _ => {}
             }
         })
