@@ -102,13 +102,13 @@ impl Input for KubernetesEvents {
         let seen = Seen::new(loaded.uids, loaded.watermarks, s.remember);
         tracing::info!(input = %cx.id, remembered = seen.len(), scopes = s.scopes.len(),
             "kubernetes events: watching");
-        let (db_tx, db_thread) = state::spawn(db)
-            .map_err(|e| PluginError::with_source("cannot start the state database thread", e))?;
         let (rx, watch_stats) =
             self.hub
                 .watch_events(&s.client, &s.scopes, s.batch_size.saturating_mul(2));
         let stats = Arc::new(Stats::new(watch_stats));
         cx.metrics.set_plugin_stats(Arc::clone(&stats) as _);
+        let (db_tx, db_thread) = state::spawn(db, Arc::clone(&stats))
+            .map_err(|e| PluginError::with_source("cannot start the state database thread", e))?;
         let mut run = Run {
             hub: self.hub,
             settings: s,
@@ -255,17 +255,7 @@ impl Run {
                         .hub
                         .running_pods(&self.settings.client, &PodScope::default());
                 }
-                let workload = self.pods.as_ref().and_then(|p| {
-                    let g = &e.regarding;
-                    if g.kind.as_deref() != Some("Pod") {
-                        return None;
-                    }
-                    g.uid
-                        .as_deref()
-                        .and_then(|u| p.by_uid(u))
-                        .or_else(|| p.by_name(g.namespace.as_deref()?, g.name.as_deref()?))
-                        .and_then(|f| f.workload)
-                });
+                let workload = self.pods.as_ref().and_then(|p| record::workload_of(p, e));
                 self.records.push(record::to_record(
                     e,
                     gleaner_api::now_ns(),

@@ -14,7 +14,7 @@
 //! | `k8s.workload_kind`, `k8s.workload` | the pod's top owner, from a running pod cache |
 
 use gleaner_api::{FieldValue, LogRecord, Stream};
-use gleaner_kube::{EventMeta, Workload};
+use gleaner_kube::{EventMeta, PodCache, Workload};
 
 fn s(v: &str) -> FieldValue {
     FieldValue::String(v.to_owned())
@@ -79,4 +79,18 @@ pub(crate) fn to_record(e: &EventMeta, now: i64, workload: Option<&Workload>) ->
         }
     }
     r
+}
+
+/// The top owner of the pod `e` is about, from `pods` (no request): by uid, else by
+/// namespace and name; `None` for other kinds, unknown pods and owners not yet resolved.
+pub(crate) fn workload_of(pods: &PodCache, e: &EventMeta) -> Option<Workload> {
+    let g = &e.regarding;
+    if g.kind.as_deref() != Some("Pod") {
+        return None;
+    }
+    g.uid
+        .as_deref()
+        .and_then(|u| pods.by_uid(u))
+        .or_else(|| pods.by_name(g.namespace.as_deref()?, g.name.as_deref()?))
+        .and_then(|f| f.workload)
 }

@@ -13,6 +13,8 @@
 //! next one.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -20,6 +22,7 @@ use std::time::Duration;
 use rusqlite::{Connection, params};
 
 use super::seen::{Commit, Remembered};
+use super::stats::Stats;
 
 /// Forward migrations; entry `i` takes `user_version` from `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -251,6 +254,7 @@ impl StateDb {
 /// group of acknowledged commits. A failed write is retried with the next group.
 pub(crate) fn spawn(
     mut db: StateDb,
+    stats: Arc<Stats>,
 ) -> std::io::Result<(mpsc::Sender<Vec<Commit>>, JoinHandle<()>)> {
     let (tx, rx) = mpsc::channel::<Vec<Commit>>();
     let handle = std::thread::Builder::new()
@@ -266,6 +270,11 @@ pub(crate) fn spawn(
                 }
                 match db.commit(&pending) {
                     Ok(()) => {
+                        let sent = pending
+                            .iter()
+                            .filter(|c| matches!(c, Commit::Seen { .. }))
+                            .count();
+                        stats.committed.fetch_add(sent as u64, Ordering::Relaxed);
                         if failing {
                             tracing::info!("kubernetes events state commits work again");
                         }

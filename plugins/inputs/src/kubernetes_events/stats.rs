@@ -1,5 +1,6 @@
 //! The input's own figures on `/metrics` (`gleaner_kubernetes_events_*`): events not sent
-//! again and why, complete lists, the watch's errors, and the uids remembered.
+//! again and why, occurrences committed, complete lists, the watch's errors, and the uids
+//! remembered.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +19,8 @@ pub(crate) struct Stats {
     pub(crate) other_shard: AtomicU64,
     /// Lists completed (the first, and each after 410 Gone).
     pub(crate) lists: AtomicU64,
+    /// Sent occurrences whose memory is committed to the database.
+    pub(crate) committed: AtomicU64,
     /// Uids remembered now.
     remembered: AtomicU64,
     /// The watches' counters.
@@ -31,6 +34,7 @@ impl Stats {
             below_watermark: AtomicU64::new(0),
             other_shard: AtomicU64::new(0),
             lists: AtomicU64::new(0),
+            committed: AtomicU64::new(0),
             remembered: AtomicU64::new(0),
             watch,
         }
@@ -74,6 +78,12 @@ impl PluginStats for Stats {
                 kind: StatKind::Counter,
                 help: "Complete lists of events: the first, and one after each 410 Gone.",
                 value: get(&self.lists),
+            },
+            PluginStat {
+                name: "committed_total",
+                kind: StatKind::Counter,
+                help: "Sent occurrences acknowledged by the outputs' buffers and committed to the state database (not sent again after a restart).",
+                value: get(&self.committed),
             },
             PluginStat {
                 name: "watch_errors_total",

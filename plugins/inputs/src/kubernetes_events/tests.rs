@@ -183,6 +183,51 @@ fn an_event_about_another_kind_names_no_pod() {
     }
 }
 
+#[test]
+fn the_workload_comes_from_a_running_pod_cache() {
+    use gleaner_kube::{OwnerRef, PodCache, PodMeta};
+    let cache = PodCache::detached(std::time::Duration::from_secs(60));
+    let e = fixture("pod_backoff_series.json");
+    assert_eq!(record::workload_of(&cache, &e), None, "pod not cached");
+    cache.insert(PodMeta {
+        uid: "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d".into(),
+        namespace: "shop".into(),
+        name: "web-7d9f6c5b4-x2k8p".into(),
+        node: "node-1".into(),
+        ip: None,
+        phase: "Running".into(),
+        labels: Vec::new(),
+        annotations: Vec::new(),
+        containers: Vec::new(),
+        owner: Some(OwnerRef {
+            kind: "ReplicaSet".into(),
+            name: "web-7d9f6c5b4".into(),
+            uid: "rs-uid".into(),
+        }),
+        resource_version: "1".into(),
+    });
+    assert_eq!(
+        record::workload_of(&cache, &e),
+        None,
+        "owner not resolved yet"
+    );
+    cache.set_workload(
+        "rs-uid",
+        Workload {
+            kind: "Deployment".into(),
+            name: "web".into(),
+        },
+    );
+    let w = record::workload_of(&cache, &e).expect("resolved");
+    assert_eq!((&*w.kind, &*w.name), ("Deployment", "web"));
+    // By name when the event carries no pod uid.
+    let mut by_name = e.clone();
+    by_name.regarding.uid = None;
+    assert!(record::workload_of(&cache, &by_name).is_some());
+    let rs = fixture("replicaset_core_v1.json");
+    assert_eq!(record::workload_of(&cache, &rs), None, "not about a pod");
+}
+
 // ---------------------------------------------------------------- occurrences
 
 fn ev(uid: &str, count: u32, rv: u64) -> EventMeta {
