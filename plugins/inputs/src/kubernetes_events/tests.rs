@@ -2,6 +2,8 @@
 //! (`testdata/kubernetes_events/`), the occurrence memory, the release of commits in
 //! acknowledgement order, and the state database across a reopen. The watch itself runs
 //! end to end against the fake API server (`tests/e2e/kubernetes_events.rs`).
+//! Over 400 lines: five small groups (options, records, occurrences, acknowledgements, the
+//! database) sharing the fixtures and helpers.
 
 use std::path::PathBuf;
 
