@@ -1,9 +1,10 @@
 //! The shipped deployment files stay runnable: every config in configs/ passes `gleaner
 //! check` with the environment its manifest provides, and each manifest's ConfigMap embeds
 //! its config verbatim (so editing one without the other fails here). Each ClusterRole grants
-//! exactly what its config uses (checked against what plugins/kube and plugins/filters call:
-//! watches list and watch, owner lookups get), and the standalone poller's shard index comes
-//! from the pod-index label, else the pod name, and is never a silent 0.
+//! exactly what its config uses (checked against what plugins/kube, plugins/filters and
+//! inputs.kubernetes_events call: watches list and watch, owner lookups get), and the
+//! standalone poller's shard index comes from the pod-index label, else the pod name, and is
+//! never a silent 0.
 
 use std::process::Command;
 
@@ -43,7 +44,11 @@ const SHIPPED: &[(&str, &[(&str, &str)])] = &[
     ),
     (
         "standalone.toml",
-        &[("SHARD_INDEX", "1"), ("SHARD_TOTAL", "3")],
+        &[
+            ("SHARD_INDEX", "1"),
+            ("SHARD_TOTAL", "3"),
+            ("SPLUNK_HEC_TOKEN", "00000000-0000-0000-0000-000000000000"),
+        ],
     ),
     (
         "sidecar.toml",
@@ -251,6 +256,9 @@ fn cluster_roles_grant_exactly_what_the_shipped_configs_use() {
             // role "endpoints": Services and EndpointSlices, never core Endpoints.
             ("", "services", "list,watch"),
             ("discovery.k8s.io", "endpointslices", "list,watch"),
+            // inputs.kubernetes_events: one cluster-wide watch of events.k8s.io Events
+            // (plugins/kube/src/events.rs); the DaemonSet has none.
+            ("events.k8s.io", "events", "list,watch"),
             ("nonResourceURLs", "/metrics", "get"),
         ]),
         "deploy/standalone.yaml"
@@ -263,6 +271,7 @@ fn check_standalone(env: &[(&str, &str)]) -> (Option<i32>, String) {
         .args(["check", "--config"])
         .arg(workspace_root().join("configs/standalone.toml"))
         .env_clear()
+        .env("SPLUNK_HEC_TOKEN", "00000000-0000-0000-0000-000000000000")
         .envs(env.iter().copied())
         .output()
         .expect("run gleaner check");

@@ -10,6 +10,7 @@ mod host;
 mod import;
 mod kubelet;
 mod kubernetes;
+mod kubernetes_events;
 mod line_protocol;
 mod listeners;
 mod local;

@@ -1,4 +1,5 @@
-//! A faithful fake Kubernetes API server for the `kubernetes` filter and discovery tests.
+//! A faithful fake Kubernetes API server for the `kubernetes` filter, discovery and
+//! `kubernetes_events` tests.
 //!
 //! It follows the Kubernetes API conventions of "Kubernetes API Concepts"
 //! (kubernetes.io/docs/reference/using-api/api-concepts: "Efficient detection of changes",
@@ -16,14 +17,19 @@
 //!   after N and then live ones; bookmarks (only with `allowWatchBookmarks=true`) carry just
 //!   `metadata.resourceVersion`; a version older than the compacted history answers one
 //!   `ERROR` event with a `Status` of code 410 (reason `Expired`) and ends the stream;
+//! - `GET /apis/events.k8s.io/v1/events` and `/apis/events.k8s.io/v1/namespaces/{ns}/events`
+//!   (Events of `events.k8s.io/v1`, "Event v1" in the API reference: kubernetes.io/docs/
+//!   reference/kubernetes-api/cluster-resources/event-v1): an `EventList`, and the same
+//!   watch rules (history after N, bookmarks, 410 once compacted), filtered by namespace;
 //! - `GET /apis/apps/v1/namespaces/{ns}/replicasets/{name}` and
 //!   `/apis/batch/v1/namespaces/{ns}/jobs/{name}`: the object's metadata as
 //!   `PartialObjectMetadata`, or 404 `NotFound`;
 //! - auth `Authorization: Bearer <token>`; anything else → 401 `Unauthorized`.
 //!
-//! Test controls: add, change and delete pods (bumping the resource version and notifying
-//! watches), send bookmarks, drop every open watch (a connection loss), compact the history
-//! (so the next watch gets 410 and must re-list), answer 503 to everything (`set_down`), and
+//! Test controls: add, change and delete pods and events (bumping the resource version and
+//! notifying watches), send bookmarks, drop every open watch (a connection loss), compact the
+//! history (so the next watch gets 410 and must re-list; `expire_watches` does both, a 410
+//! on demand), answer 503 to everything (`set_down`), and
 //! delay every answer (`set_delay`). Every request is recorded with its verb.
 //!
 //! It runs on its own thread and runtime, so plain `#[test]`s can use it; it stops on drop.
@@ -40,7 +46,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-pub use objects::{FakeOwner, FakePod};
+pub use objects::{FakeEvent, FakeOwner, FakePod};
 
 /// What a request asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,18 +74,22 @@ pub struct Recorded {
 enum Resource {
     Pods,
     Namespaces,
+    Events,
 }
 
 struct Event {
     rv: u64,
     resource: Resource,
     node: Option<String>,
+    namespace: Option<String>,
     line: Bytes,
 }
 
 struct Watcher {
     resource: Resource,
     node: Option<String>,
+    /// A namespaced watch (`/namespaces/{ns}/events`) sees only that namespace.
+    namespace: Option<String>,
     bookmarks: bool,
     tx: mpsc::UnboundedSender<Bytes>,
 }
@@ -90,6 +100,7 @@ struct State {
     rv: u64,
     pods: BTreeMap<String, (FakePod, u64)>,
     namespaces: BTreeMap<String, (Vec<(String, String)>, u64)>,
+    events: BTreeMap<String, (FakeEvent, u64)>,
     owners: HashMap<(String, String, String), FakeOwner>,
     history: Vec<Event>,
     compacted: u64,
@@ -101,12 +112,16 @@ struct State {
 
 impl State {
     fn push(&mut self, resource: Resource, node: Option<String>, typ: &str, object: Value) {
+        let namespace = object["metadata"]["namespace"].as_str().map(str::to_owned);
         let mut line =
             serde_json::to_vec(&json!({"type": typ, "object": object})).unwrap_or_default();
         line.push(b'\n');
         let line = Bytes::from(line);
         self.watchers.retain(|w| {
-            if w.resource != resource || (w.node.is_some() && w.node != node) {
+            if w.resource != resource
+                || (w.node.is_some() && w.node != node)
+                || (w.namespace.is_some() && w.namespace != namespace)
+            {
                 return true;
             }
             w.tx.send(line.clone()).is_ok()
@@ -115,6 +130,7 @@ impl State {
             rv: self.rv,
             resource,
             node,
+            namespace,
             line,
         });
     }
@@ -224,6 +240,32 @@ impl FakeKube {
         st.push(Resource::Namespaces, None, typ, object);
     }
 
+    /// Adds or replaces (same uid) an Event: ADDED or MODIFIED to its watches.
+    pub fn apply_event(&self, event: FakeEvent) {
+        let mut st = self.state();
+        st.rv += 1;
+        let rv = st.rv;
+        let typ = if st.events.contains_key(&event.uid) {
+            "MODIFIED"
+        } else {
+            "ADDED"
+        };
+        let object = event.to_json(rv);
+        st.events.insert(event.uid.clone(), (event, rv));
+        st.push(Resource::Events, None, typ, object);
+    }
+
+    /// Deletes the Event with `uid` (as its TTL would): DELETED to its watches.
+    pub fn delete_event(&self, uid: &str) {
+        let mut st = self.state();
+        let Some((event, _)) = st.events.remove(uid) else {
+            return;
+        };
+        st.rv += 1;
+        let rv = st.rv;
+        st.push(Resource::Events, None, "DELETED", event.to_json(rv));
+    }
+
     /// Serves a ReplicaSet or Job for owner GETs.
     pub fn add_owner(&self, owner: FakeOwner) {
         let key = (
@@ -234,18 +276,28 @@ impl FakeKube {
         self.state().owners.insert(key, owner);
     }
 
-    /// Sends a BOOKMARK at the current version to every pod watch that allows them.
+    /// Sends a BOOKMARK at the current version to every pod and event watch that allows
+    /// them (the object is of the watched kind and carries only its resource version).
     pub fn bookmark(&self) {
         let mut st = self.state();
         let rv = st.rv.to_string();
-        let mut line = serde_json::to_vec(&json!({"type": "BOOKMARK", "object": {
-            "kind": "Pod", "apiVersion": "v1", "metadata": {"resourceVersion": rv,
-            "annotations": {"k8s.io/initial-events-end": "true"}}}}))
-        .unwrap_or_default();
-        line.push(b'\n');
-        let line = Bytes::from(line);
+        let line = |kind: &str, api: &str| {
+            let mut line = serde_json::to_vec(&json!({"type": "BOOKMARK", "object": {
+                "kind": kind, "apiVersion": api, "metadata": {"resourceVersion": rv,
+                "annotations": {"k8s.io/initial-events-end": "true"}}}}))
+            .unwrap_or_default();
+            line.push(b'\n');
+            Bytes::from(line)
+        };
+        let pods = line("Pod", "v1");
+        let events = line("Event", "events.k8s.io/v1");
         st.watchers.retain(|w| {
-            w.resource != Resource::Pods || !w.bookmarks || w.tx.send(line.clone()).is_ok()
+            let line = match w.resource {
+                Resource::Pods => &pods,
+                Resource::Events => &events,
+                Resource::Namespaces => return true,
+            };
+            !w.bookmarks || w.tx.send(line.clone()).is_ok()
         });
     }
 
@@ -259,6 +311,18 @@ impl FakeKube {
         let mut st = self.state();
         st.compacted = st.rv;
         st.history.clear();
+    }
+
+    /// A 410 Gone on demand: forgets the history and ends every open watch, so each
+    /// watcher's next watch (from its last version) gets 410 and must list again.
+    pub fn expire_watches(&self) {
+        let mut st = self.state();
+        // The version moves on (as another object's change would move etcd's revision), so a
+        // watcher that had seen everything is also too old.
+        st.rv += 1;
+        st.compacted = st.rv;
+        st.history.clear();
+        st.watchers.clear();
     }
 
     /// While down, every request is answered 503 and open watches end.

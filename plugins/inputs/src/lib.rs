@@ -5,6 +5,7 @@ pub mod host;
 pub mod http_listener;
 pub mod internal;
 pub mod kubelet;
+pub mod kubernetes_events;
 pub mod prometheus;
 pub mod statsd;
 pub mod syslog;
@@ -22,4 +23,5 @@ pub static INPUTS: &[InputDescriptor] = &[
     prometheus::DESCRIPTOR,
     statsd::DESCRIPTOR,
     syslog::DESCRIPTOR,
+    kubernetes_events::DESCRIPTOR,
 ];

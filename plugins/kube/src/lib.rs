@@ -11,16 +11,21 @@
 //!   on 410 Gone and backoff on errors (kube's watcher), and one metadata GET per ReplicaSet
 //!   or Job that owns a cached pod, to name its Deployment or CronJob;
 //! - [`Hub::namespaces`]: namespace labels, from one metadata-only namespace watch;
-//! - [`Hub::services`], [`Hub::endpoint_slices`]: for service and endpoints discovery.
+//! - [`Hub::services`], [`Hub::endpoint_slices`]: for service and endpoints discovery;
+//! - [`Hub::watch_events`]: Kubernetes Events for the `kubernetes_events` input, one watch
+//!   per input and scope (not shared: each input consumes its own stream);
+//! - [`Hub::running_pods`]: a pod cache another plugin started, if any (never starts one).
 //!
 //! Nothing here makes a request per record: lookups read the caches only.
 //!
 //! RBAC the watches need (ClusterRole): `get`, `list`, `watch` on `pods` and `namespaces`
 //! (core group), `replicasets` (`apps`) and `jobs` (`batch`); nothing else (no
 //! `nodes/proxy`); discovery of services and endpoints adds `services` and
-//! `discovery.k8s.io` `endpointslices`.
+//! `discovery.k8s.io` `endpointslices`; events add `list`, `watch` on `events`
+//! (`events.k8s.io`).
 
 mod client;
+mod events;
 mod meta;
 mod namespaces;
 mod objects;
@@ -38,6 +43,7 @@ use gleaner_api::{Shared, Shutdown};
 use tokio::sync::mpsc;
 
 pub use client::{ClientError, ClientOptions};
+pub use events::{EventChange, EventMeta, ObjectRef};
 pub use meta::{
     AnnotationFilter, ContainerMeta, OwnerRef, PodMeta, PortMeta, Workload, label_name,
 };
@@ -199,5 +205,38 @@ impl Hub {
             k8s_openapi::api::discovery::v1::EndpointSlice,
         >(client, Arc::clone(&cache), self.shutdown.clone()));
         cache
+    }
+
+    /// The pod cache of `scope` if a plugin has started it; never starts one (and so needs no
+    /// RBAC of its own).
+    pub fn running_pods(&self, options: &ClientOptions, scope: &PodScope) -> Option<Arc<PodCache>> {
+        self.state()
+            .pods
+            .get(&(options.clone(), scope.clone()))
+            .cloned()
+    }
+
+    /// Watches every Kubernetes Event of each scope (a namespace; `None`: the whole cluster)
+    /// into one channel of `capacity` changes; the watches hold back while it is full and stop
+    /// on shutdown. Must be called on the agent's runtime.
+    pub fn watch_events(
+        &self,
+        options: &ClientOptions,
+        scopes: &[Option<Arc<str>>],
+        capacity: usize,
+    ) -> (mpsc::Receiver<EventChange>, Arc<CacheStats>) {
+        let client = Hub::client(&mut self.state(), options);
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let stats = Arc::new(CacheStats::default());
+        for scope in scopes {
+            events::spawn_event_watch(
+                Arc::clone(&client),
+                scope.clone(),
+                tx.clone(),
+                Arc::clone(&stats),
+                self.shutdown.clone(),
+            );
+        }
+        (rx, stats)
     }
 }

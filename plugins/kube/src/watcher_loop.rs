@@ -2,8 +2,10 @@
 //! for a client (retrying every 10 s, counting failures), then list from the API server's
 //! watch cache and watch with bookmarks through kube's watcher, which re-lists on 410 Gone
 //! and resumes from the last bookmark otherwise; errors back off (kube's default: 0.8 s
-//! doubling to 30 s, jittered). Each watch says what it does with an event ([`WatchSink`]);
-//! the loop ends on the stop signal or when the stream ends.
+//! doubling to 30 s, jittered). Each watch says what it does with an event ([`WatchSink`])
+//! and may hold the stream back until it can take the next one ([`WatchSink::ready`]); the
+//! loop ends on the stop signal or when the stream ends. A watch covers the cluster or one
+//! namespace.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +29,11 @@ pub(crate) trait WatchSink<K> {
 
     /// Periodic work (see [`Watch::every`]).
     fn tick(&mut self) {}
+
+    /// Waits until the sink can take the next event; the stream is not read meanwhile, so a
+    /// consumer that pushes back (a full channel to an input) slows the watch instead of
+    /// growing a queue. Caches take events at once.
+    async fn ready(&mut self) {}
 }
 
 /// What to watch, and how.
@@ -41,6 +48,27 @@ pub(crate) struct Watch {
 /// Runs the watch of every `K` into `sink` until `shutdown`.
 pub(crate) async fn run<K, S>(
     client: Arc<ClientCell>,
+    watch: Watch,
+    stats: &CacheStats,
+    sink: S,
+    shutdown: Shutdown,
+) where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + 'static,
+    S: WatchSink<K>,
+{
+    run_with(client, Api::all, watch, stats, sink, shutdown).await;
+}
+
+/// Runs the watch of the `K`s that `api` reaches (one namespace, say) into `sink` until
+/// `shutdown`.
+pub(crate) async fn run_with<K, S>(
+    client: Arc<ClientCell>,
+    api: impl FnOnce(kube::Client) -> Api<K>,
     watch: Watch,
     stats: &CacheStats,
     mut sink: S,
@@ -60,7 +88,7 @@ pub(crate) async fn run<K, S>(
     else {
         return;
     };
-    let api: Api<K> = Api::all(client);
+    let api = api(client);
     let mut config = watcher::Config::default().any_semantic();
     // kube sends `resourceVersion=0` (a list served from the API server's watch cache, not a
     // quorum read from etcd) only for unpaged lists; the watch cache answers in one page.
@@ -75,6 +103,10 @@ pub(crate) async fn run<K, S>(
     let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
+        tokio::select! {
+            () = shutdown.wait() => return,
+            () = sink.ready() => {}
+        }
         let event = tokio::select! {
             () = shutdown.wait() => return,
             _ = ticks.tick(), if watch.every.is_some() => {

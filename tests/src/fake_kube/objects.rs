@@ -1,6 +1,7 @@
 //! Objects the fake API server serves, as the API writes them: pods (with owner references,
 //! containers, labels, annotations), ReplicaSets and Jobs (metadata with their own owner),
-//! namespaces, `PartialObjectMetadata`, and `Status` errors (metav1.Status: `kind: Status`,
+//! namespaces, Events of `events.k8s.io/v1` (a series once they repeat),
+//! `PartialObjectMetadata`, and `Status` errors (metav1.Status: `kind: Status`,
 //! `status: Failure`, `reason`, `code`).
 
 use serde_json::{Value, json};
@@ -166,6 +167,83 @@ impl FakeOwner {
             }]);
         }
         json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": metadata})
+    }
+}
+
+/// An Event (`events.k8s.io/v1`) to serve. Build with [`FakeEvent::new`]; repeat it with
+/// [`FakeEvent::repeated`].
+#[derive(Debug, Clone)]
+pub struct FakeEvent {
+    /// `metadata.namespace`.
+    pub namespace: String,
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.uid`.
+    pub uid: String,
+    /// `reason`.
+    pub reason: String,
+    /// `type`: `Normal` or `Warning`.
+    pub event_type: String,
+    /// `note`.
+    pub note: String,
+    /// `regarding`: kind, name, uid (in the event's namespace).
+    pub regarding: (String, String, String),
+    /// Occurrences: 1 is a single event; more is a `series` with this count.
+    pub count: u32,
+}
+
+impl FakeEvent {
+    /// A single `Normal` event in `namespace` about pod `pod` (uid `<pod>-uid`), reported by
+    /// the kubelet.
+    pub fn new(namespace: &str, uid: &str, reason: &str, note: &str, pod: &str) -> FakeEvent {
+        FakeEvent {
+            namespace: namespace.into(),
+            name: format!("{pod}.{uid}"),
+            uid: uid.into(),
+            reason: reason.into(),
+            event_type: "Normal".into(),
+            note: note.into(),
+            regarding: ("Pod".into(), pod.into(), format!("{pod}-uid")),
+            count: 1,
+        }
+    }
+
+    /// The same event seen `count` times in all (a series).
+    #[must_use]
+    pub fn repeated(mut self, count: u32) -> Self {
+        self.count = count;
+        self
+    }
+
+    /// The event as the API serves it, at `resource_version`.
+    pub fn to_json(&self, resource_version: u64) -> Value {
+        let (kind, name, uid) = &self.regarding;
+        let mut e = json!({
+            "kind": "Event",
+            "apiVersion": "events.k8s.io/v1",
+            "metadata": {
+                "name": self.name, "namespace": self.namespace, "uid": self.uid,
+                "resourceVersion": resource_version.to_string(),
+                "creationTimestamp": "2026-11-21T08:00:00Z",
+                "managedFields": [{"manager": "kubelet", "operation": "Update",
+                                   "apiVersion": "events.k8s.io/v1", "fieldsType": "FieldsV1",
+                                   "fieldsV1": {"f:note": {}}}],
+            },
+            "eventTime": "2026-11-21T08:00:00.000000Z",
+            "reportingController": "kubelet",
+            "reportingInstance": "node-1",
+            "action": "Sync",
+            "reason": self.reason,
+            "regarding": {"kind": kind, "namespace": self.namespace, "name": name, "uid": uid,
+                          "apiVersion": "v1"},
+            "note": self.note,
+            "type": self.event_type,
+        });
+        if self.count > 1 {
+            e["series"] = json!({"count": self.count,
+                                 "lastObservedTime": "2026-11-21T08:05:00.000000Z"});
+        }
+        e
     }
 }
 

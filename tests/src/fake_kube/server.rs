@@ -132,7 +132,8 @@ async fn handle(st: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Answer,
     let watch = query_param(&query, "watch").is_some_and(|v| v == "true" || v == "1");
     let verb = if watch {
         Verb::Watch
-    } else if path.ends_with("/pods") || path.ends_with("/namespaces") {
+    } else if path.ends_with("/pods") || path.ends_with("/namespaces") || path.ends_with("/events")
+    {
         Verb::List
     } else {
         Verb::Get
@@ -166,29 +167,42 @@ async fn handle(st: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Answer,
             &status(401, "Unauthorized", "Unauthorized"),
         ));
     }
-    let resource = match path.as_str() {
-        "/api/v1/pods" => Some(Resource::Pods),
-        "/api/v1/namespaces" => Some(Resource::Namespaces),
-        _ => None,
+    let (resource, namespace) = match path.as_str() {
+        "/api/v1/pods" => (Some(Resource::Pods), None),
+        "/api/v1/namespaces" => (Some(Resource::Namespaces), None),
+        "/apis/events.k8s.io/v1/events" => (Some(Resource::Events), None),
+        p => match p
+            .strip_prefix("/apis/events.k8s.io/v1/namespaces/")
+            .and_then(|rest| rest.strip_suffix("/events"))
+        {
+            Some(ns) if !ns.contains('/') => (Some(Resource::Events), Some(ns.to_owned())),
+            _ => (None, None),
+        },
     };
     let node = query_param(&query, "fieldSelector")
         .map(percent_decode)
         .and_then(|f| f.strip_prefix("spec.nodeName=").map(str::to_owned));
     let answer = match (resource, watch) {
-        (Some(r), false) => list(&s, r, node.as_deref(), &accept),
+        (Some(r), false) => list(&s, r, node.as_deref(), namespace.as_deref(), &accept),
         (Some(r), true) => {
             let from = query_param(&query, "resourceVersion")
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(0);
             let bookmarks = query_param(&query, "allowWatchBookmarks") == Some("true");
-            watch_stream(&mut s, r, node, from, bookmarks)
+            watch_stream(&mut s, r, (node, namespace), from, bookmarks)
         }
         (None, _) => get_owner(&s, &path),
     };
     Ok(answer)
 }
 
-fn list(s: &State, r: Resource, node: Option<&str>, accept: &str) -> Answer {
+fn list(
+    s: &State,
+    r: Resource,
+    node: Option<&str>,
+    namespace: Option<&str>,
+    accept: &str,
+) -> Answer {
     let rv = s.rv.to_string();
     let partial = accept.contains("as=PartialObjectMetadataList");
     let items: Vec<Value> = match r {
@@ -202,6 +216,12 @@ fn list(s: &State, r: Resource, node: Option<&str>, accept: &str) -> Answer {
             .namespaces
             .iter()
             .map(|(n, (labels, v))| namespace_json(n, labels, *v))
+            .collect(),
+        Resource::Events => s
+            .events
+            .values()
+            .filter(|(e, _)| namespace.is_none_or(|n| e.namespace == n))
+            .map(|(e, v)| e.to_json(*v))
             .collect(),
     };
     let items: Vec<Value> = if partial {
@@ -219,6 +239,7 @@ fn list(s: &State, r: Resource, node: Option<&str>, accept: &str) -> Answer {
         (true, _) => ("PartialObjectMetadataList", "meta.k8s.io/v1"),
         (false, Resource::Pods) => ("PodList", "v1"),
         (false, Resource::Namespaces) => ("NamespaceList", "v1"),
+        (false, Resource::Events) => ("EventList", "events.k8s.io/v1"),
     };
     json_answer(
         200,
@@ -229,7 +250,7 @@ fn list(s: &State, r: Resource, node: Option<&str>, accept: &str) -> Answer {
 fn watch_stream(
     s: &mut State,
     r: Resource,
-    node: Option<String>,
+    (node, namespace): (Option<String>, Option<String>),
     from: u64,
     bookmarks: bool,
 ) -> Answer {
@@ -247,13 +268,18 @@ fn watch_stream(
         drop(tx);
     } else {
         for e in &s.history {
-            if e.rv > from && e.resource == r && (node.is_none() || e.node == node) {
+            if e.rv > from
+                && e.resource == r
+                && (node.is_none() || e.node == node)
+                && (namespace.is_none() || e.namespace == namespace)
+            {
                 let _sent = tx.send(e.line.clone());
             }
         }
         s.watchers.push(Watcher {
             resource: r,
             node,
+            namespace,
             bookmarks,
             tx,
         });
