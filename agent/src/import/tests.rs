@@ -225,6 +225,17 @@ fn classic_format_reads_includes_by_pattern_and_set_variables() {
 }
 
 #[test]
+fn fluent_bit_kubernetes_events_keeps_a_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let conf = dir.path().join("events.conf");
+    std::fs::write(&conf, "[INPUT]\n    Name kubernetes_events\n    Tag k8s_events\n    Kube_Namespace shop\n\n[OUTPUT]\n    Name stdout\n    Match *\n").expect("write");
+    let t = convert_file(Source::FluentBit, &conf)
+        .expect("convert")
+        .text;
+    assert!(t.contains("[[inputs.kubernetes_events]]\nalias = \"k8s_events\"\nnamespaces = [\"shop\"]\ndb = \"/var/lib/gleaner/kubernetes_events/imported-0.db\""), "{t}");
+}
+
+#[test]
 fn fluent_bit_wildcards() {
     use super::fluent_bit::wildcard_for_tests as w;
     assert!(w("*", "anything"));

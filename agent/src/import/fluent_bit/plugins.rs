@@ -148,6 +148,29 @@ pub(crate) fn input(name: &str, b: &Block, e: &mut Entries, index: usize) -> Opt
                 s.set("interval", v);
             }
         }
+        "kubernetes_events" => {
+            if let Some(ns) = e.take("kube_namespace") {
+                s.set("namespaces", Value::Array(list(&ns)));
+            }
+            match e.take("db") {
+                Some(db) => s.set("db", db),
+                None => s.set(
+                    "db",
+                    format!("/var/lib/gleaner/kubernetes_events/imported-{index}.db"),
+                ),
+            }
+            e.explain(
+                &mut s,
+                "kube_url",
+                "the API server comes from the in-cluster config (or `kubeconfig`)",
+            );
+            e.explain(&mut s, "interval_sec", "events are watched, not polled");
+            e.explain(
+                &mut s,
+                "kube_retention_time",
+                "what was sent is remembered by uid (`remember`)",
+            );
+        }
         "opentelemetry" => {
             let listen = e.take("listen").unwrap_or_else(|| "0.0.0.0".to_owned());
             let port = e.take("port").unwrap_or_else(|| "4318".to_owned());
