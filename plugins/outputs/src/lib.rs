@@ -7,6 +7,7 @@ pub mod file;
 use gleaner_api::http_client;
 mod http_output;
 pub mod influxdb;
+mod json;
 pub mod json_lines;
 pub mod remote_write;
 pub mod splunk_hec;

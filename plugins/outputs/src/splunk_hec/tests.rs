@@ -154,6 +154,34 @@ fn metrics_golden() {
     assert_eq!(m.dropped_count("no_fields"), 1);
 }
 
+/// Numbers follow the one rule of `crate::json`, as in the JSON lines of stdout and file:
+/// shortest round-trip floats in plain notation from 1e-5 up to 1e16 (`3.0`, `0.00001`,
+/// `1e+16`), and an indexed field holds the same text as a string.
+#[test]
+fn numbers_are_written_as_every_json_output_writes_them() {
+    let (out, _) = build("token = \"t\"\nfields = [\"ratio\"]\n");
+    let r = LogRecord::new(T0, "m", Stream::Stdout)
+        .with_attribute("ratio", FieldValue::Float(3.0))
+        .with_attribute("tiny", FieldValue::Float(1e-5))
+        .with_attribute("huge", FieldValue::Float(1e16));
+    let hec = String::from_utf8(encode(out.as_ref(), &Batch::Logs(vec![r.clone()]))).unwrap();
+    assert!(
+        hec.contains(r#""event":{"message":"m","tiny":0.00001,"huge":1e+16}"#),
+        "{hec}"
+    );
+    assert!(hec.contains(r#""fields":{"ratio":"3.0"}"#), "{hec}");
+    let mut lines = Vec::new();
+    crate::json_lines::encode_log(&r, &mut lines);
+    let lines = String::from_utf8(lines).unwrap();
+    assert!(
+        lines.contains(r#""ratio":3.0,"tiny":0.00001,"huge":1e+16}"#),
+        "{lines}"
+    );
+    let m = Metric::new("m", T0).with_field("huge", FieldValue::Float(1e16));
+    let hec = String::from_utf8(encode(out.as_ref(), &Batch::Metrics(vec![m]))).unwrap();
+    assert!(hec.contains(r#""metric_name:m.huge":1e+16"#), "{hec}");
+}
+
 #[test]
 fn time_is_seconds_with_a_fraction() {
     let t = |ns| {

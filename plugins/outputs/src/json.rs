@@ -1,8 +1,24 @@
-//! JSON writing primitives: escaped strings (from `&str`, or from bytes with invalid UTF-8
-//! replaced), typed values and numbers, appended to a byte buffer with no allocation.
+//! The one JSON value writer of the outputs (json_lines for stdout and file, splunk_hec, and
+//! any output that writes JSON): strings, numbers and typed values appended to a byte buffer,
+//! with no allocation and no serde.
+//!
+//! - Strings: `"`, `\` and control characters are escaped (`\n`, `\t`, ... and `\u00XX`),
+//!   everything else is copied as is (JSON text is UTF-8). Bytes that are not UTF-8 have each
+//!   invalid sequence replaced by U+FFFD ([`write_bytes_lossy`]).
+//! - Integers: decimal digits (`-42`, `18446744073709551615`).
+//! - Floats, one rule for every output: a finite float is written in its shortest round-trip
+//!   form, the fewest digits that parse back to the same `f64`; an integral value keeps its
+//!   `.0` (`3.0`) so a typed reader still sees a float; plain notation from 1e-5 up to 1e16
+//!   (`0.00001`, `123456.789`, `1000000000000000.0`), exponent notation outside it (`1e-7`,
+//!   `1.5e+16`, `1.7976931348623157e+308`). These are serde_json's forms (the same `zmij`
+//!   formatter), always valid JSON.
+//! - NaN and ±Inf have no JSON form. As a typed value ([`write_value`], [`write_f64`]) they
+//!   are written `null`: the key stays, with no number. Where a number is required (a metric
+//!   measure) the caller leaves the member out and counts it (`nan_or_inf_field`); inside a
+//!   string ([`write_value_text`]) they are `NaN`, `inf` and `-inf`.
 
-use std::fmt;
-use std::io::Write as _;
+#[cfg(test)]
+mod tests;
 
 use gleaner_api::FieldValue;
 
@@ -15,7 +31,7 @@ pub(crate) fn write_str(buf: &mut Vec<u8>, s: &str) {
 
 /// Appends `bytes` as a JSON string, replacing each invalid UTF-8 sequence with U+FFFD
 /// (as `String::from_utf8_lossy` does). Returns true when something was replaced.
-pub(super) fn write_bytes_lossy(buf: &mut Vec<u8>, bytes: &[u8]) -> bool {
+pub(crate) fn write_bytes_lossy(buf: &mut Vec<u8>, bytes: &[u8]) -> bool {
     if let Ok(text) = std::str::from_utf8(bytes) {
         write_str(buf, text);
         return false;
@@ -96,86 +112,58 @@ fn needs_escape(w: u64) -> bool {
     (below_space | quote | backslash) != 0
 }
 
-pub(super) fn write_value(buf: &mut Vec<u8>, v: &FieldValue) {
+/// Appends a typed value: a number, `true`/`false`, or a string; NaN and ±Inf as `null`.
+pub(crate) fn write_value(buf: &mut Vec<u8>, v: &FieldValue) {
     match v {
         FieldValue::Float(f) => write_f64(buf, *f),
-        FieldValue::Int(i) => push_fmt(buf, format_args!("{i}")),
-        FieldValue::UInt(u) => push_fmt(buf, format_args!("{u}")),
-        FieldValue::Bool(true) => buf.extend_from_slice(b"true"),
-        FieldValue::Bool(false) => buf.extend_from_slice(b"false"),
+        FieldValue::Int(i) => write_i64(buf, *i),
+        FieldValue::UInt(u) => write_u64(buf, *u),
+        FieldValue::Bool(b) => write_bool(buf, *b),
         FieldValue::String(s) => write_str(buf, s),
     }
 }
 
-/// Appends a float as a JSON number (`99.5`, `3.0`, `1e-7`), or `null` when not finite.
-pub(super) fn write_f64(buf: &mut Vec<u8>, f: f64) {
+/// Appends a typed value as a JSON string: a string as itself, a number or boolean as the
+/// text [`write_value`] writes (`"3.0"`, `"true"`), NaN and ±Inf as `"NaN"`, `"inf"`,
+/// `"-inf"` (for members that must be strings, such as HEC indexed fields).
+pub(crate) fn write_value_text(buf: &mut Vec<u8>, v: &FieldValue) {
+    match v {
+        FieldValue::String(s) => write_str(buf, s),
+        FieldValue::Float(f) if !f.is_finite() => {
+            buf.push(b'"');
+            buf.extend_from_slice(zmij::Buffer::new().format(*f).as_bytes());
+            buf.push(b'"');
+        }
+        other => {
+            // Numbers and booleans need no escaping.
+            buf.push(b'"');
+            write_value(buf, other);
+            buf.push(b'"');
+        }
+    }
+}
+
+/// Appends a float by the module's rule: its shortest round-trip form, or `null` when it is
+/// NaN or ±Inf.
+pub(crate) fn write_f64(buf: &mut Vec<u8>, f: f64) {
     if f.is_finite() {
-        // `Debug` prints the shortest round-tripping form and switches to an exponent for
-        // very large or small magnitudes; every form it prints for a finite value is valid
-        // JSON.
-        push_fmt(buf, format_args!("{f:?}"));
+        buf.extend_from_slice(zmij::Buffer::new().format_finite(f).as_bytes());
     } else {
         buf.extend_from_slice(b"null");
     }
 }
 
-/// Appends formatted text.
-fn push_fmt(buf: &mut Vec<u8>, args: fmt::Arguments<'_>) {
-    // `io::Write for Vec<u8>` only fails if the formatting impls fail, which the integer and
-    // float impls never do; nothing useful can be done with the error.
-    buf.write_fmt(args).unwrap_or(());
+/// Appends a signed integer.
+pub(crate) fn write_i64(buf: &mut Vec<u8>, i: i64) {
+    buf.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Appends an unsigned integer.
+pub(crate) fn write_u64(buf: &mut Vec<u8>, u: u64) {
+    buf.extend_from_slice(itoa::Buffer::new().format(u).as_bytes());
+}
 
-    /// The escaper one byte at a time: the reference for the word-at-a-time one.
-    fn reference(s: &str) -> Vec<u8> {
-        let mut out = Vec::new();
-        for c in s.chars() {
-            match c {
-                '"' => out.extend_from_slice(b"\\\""),
-                '\\' => out.extend_from_slice(b"\\\\"),
-                '\n' => out.extend_from_slice(b"\\n"),
-                '\r' => out.extend_from_slice(b"\\r"),
-                '\t' => out.extend_from_slice(b"\\t"),
-                '\u{8}' => out.extend_from_slice(b"\\b"),
-                '\u{c}' => out.extend_from_slice(b"\\f"),
-                c if (c as u32) < 0x20 => {
-                    out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
-                }
-                c => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn word_at_a_time_escaping_matches_the_reference_for_every_ascii_byte_at_every_offset() {
-        for b in 0u8..0x80 {
-            for at in 0..20 {
-                for len in [at + 1, 17, 24] {
-                    let mut s: Vec<u8> =
-                        b"abcdefghijklmnopqrstuvwx"[..len.max(at + 1).min(24)].to_vec();
-                    s[at] = b;
-                    let s = String::from_utf8(s).unwrap();
-                    let mut got = Vec::new();
-                    write_escaped(&mut got, &s);
-                    assert_eq!(got, reference(&s), "byte {b:#x} at {at} in {s:?}");
-                }
-            }
-        }
-        for s in [
-            "",
-            "plain",
-            "ünïcødé \u{7f} \u{1f}\u{0}",
-            "a\"b\\c\nd",
-            &"x".repeat(1000),
-        ] {
-            let mut got = Vec::new();
-            write_escaped(&mut got, s);
-            assert_eq!(got, reference(s), "{s:?}");
-        }
-    }
+/// Appends `true` or `false`.
+pub(crate) fn write_bool(buf: &mut Vec<u8>, b: bool) {
+    buf.extend_from_slice(if b { b"true" } else { b"false" });
 }
