@@ -10,6 +10,8 @@ pub mod influxdb;
 mod json;
 pub mod json_lines;
 pub mod remote_write;
+#[cfg(test)]
+mod sample_checks;
 pub mod splunk_hec;
 pub mod stdout;
 #[cfg(test)]

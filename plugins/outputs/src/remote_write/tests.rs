@@ -17,9 +17,7 @@ use gleaner_api::{
 use prost::Message as _;
 
 use super::DESCRIPTOR;
-use super::config::HTTP_DEFAULTS;
 use super::proto::{MetricMetadata, WriteRequest};
-use crate::http_output::HttpOptions;
 use crate::test_server::{Reply, TestServer, assert_golden};
 
 const T0: i64 = 1_700_000_000_123_456_789;
@@ -348,34 +346,4 @@ fn batch_limits_come_from_config() {
     assert_eq!(out.batch_limits().max_events, 500);
     let (out, _) = build("");
     assert_eq!(out.batch_limits().max_events, 2000);
-}
-
-#[test]
-fn the_sample_shows_the_defaults() {
-    // The own keys parse into the output's struct, the shared ones (timeout, batch limits,
-    // TLS, ...) through the shell, validated, so that an unset key and one written at its
-    // default compare equal.
-    let read = |cfg: &gleaner_api::PluginConfig| {
-        Ok((
-            HttpOptions::own_keys::<super::config::RemoteWriteConfig>(cfg, &HTTP_DEFAULTS)?,
-            HttpOptions::parse(cfg, &HTTP_DEFAULTS)?,
-        ))
-    };
-    gleaner_api::test_util::sample::assert_sample_with(
-        "outputs.remote_write.0",
-        DESCRIPTOR.sample,
-        // Options without a default, shown with an example value.
-        &[
-            "bearer_token",
-            "bearer_token_file",
-            "username",
-            "password",
-            "headers",
-            "ca_file",
-            "cert_file",
-            "key_file",
-        ],
-        &[],
-        &read,
-    );
 }

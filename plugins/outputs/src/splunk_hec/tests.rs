@@ -12,9 +12,7 @@ use gleaner_api::{
 };
 
 use super::DESCRIPTOR;
-use super::config::HTTP_DEFAULTS;
 use super::encode::write_time;
-use crate::http_output::HttpOptions;
 use crate::test_server::{Reply, TestServer, assert_golden};
 
 const T0: i64 = 1_700_000_000_123_456_789;
@@ -765,37 +763,5 @@ async fn without_an_ack_id_the_send_is_delivered_when_accepted() {
     assert_eq!(
         paths(&server),
         ["/services/collector/event", "/services/collector/event"]
-    );
-}
-
-#[test]
-fn the_sample_shows_the_defaults() {
-    // The own keys parse into the output's struct, the shared ones (timeout, batch limits,
-    // TLS, ...) through the shell, validated, so that an unset key and one written at its
-    // default compare equal.
-    let read = |cfg: &gleaner_api::PluginConfig| {
-        Ok((
-            HttpOptions::own_keys::<super::config::HecConfig>(cfg, &HTTP_DEFAULTS)?,
-            HttpOptions::parse(cfg, &HTTP_DEFAULTS)?,
-        ))
-    };
-    gleaner_api::test_util::sample::assert_sample_with(
-        "outputs.splunk_hec.0",
-        DESCRIPTOR.sample,
-        // Options without a default, shown with an example value.
-        &[
-            "token_file",
-            "index",
-            "source",
-            "sourcetype",
-            "host",
-            "headers",
-            "ca_file",
-            "cert_file",
-            "key_file",
-            "channel",
-        ],
-        &[],
-        &read,
     );
 }
