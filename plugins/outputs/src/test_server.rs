@@ -161,40 +161,8 @@ async fn handle(
         .expect("response"))
 }
 
-/// Compares `actual` with the golden file `testdata/<name>`, panicking with a line diff.
-/// With `GOLDEN_UPDATE=1` the file is rewritten instead (review the diff before committing).
+/// Compares `actual` with the golden file `testdata/<name>` of this crate
+/// (`gleaner_api::test_util::golden`: a line diff; `GOLDEN_UPDATE=1` rewrites the file).
 pub(crate) fn assert_golden(name: &str, actual: &[u8]) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(name);
-    if std::env::var_os("GOLDEN_UPDATE").is_some() {
-        std::fs::write(&path, actual).expect("write golden");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "golden {}: {e} (GOLDEN_UPDATE=1 creates it)",
-            path.display()
-        )
-    });
-    let actual = String::from_utf8_lossy(actual);
-    if actual == expected {
-        return;
-    }
-    let mut msg = format!("output differs from golden {name} (- golden, + actual):\n");
-    let (a, e): (Vec<_>, Vec<_>) = (actual.lines().collect(), expected.lines().collect());
-    for i in 0..a.len().max(e.len()) {
-        match (e.get(i), a.get(i)) {
-            (Some(x), Some(y)) if x == y => msg.push_str(&format!("  {x}\n")),
-            (x, y) => {
-                if let Some(x) = x {
-                    msg.push_str(&format!("- {x}\n"));
-                }
-                if let Some(y) = y {
-                    msg.push_str(&format!("+ {y}\n"));
-                }
-            }
-        }
-    }
-    panic!("{msg}");
+    gleaner_api::test_util::golden::assert_golden(env!("CARGO_MANIFEST_DIR"), name, actual);
 }
