@@ -1,6 +1,7 @@
 //! A scripted HTTP/1.1 server for the unit tests of the HTTP outputs: binds 127.0.0.1:0,
 //! records every request (method, path and query, headers, body un-gzipped) and answers
-//! each with the next scripted [`Reply`] (the last one repeats).
+//! each with the next scripted [`Reply`] (the last one repeats); and the outputs' other test
+//! helpers: an output built from TOML ([`build`], [`build_err`]) and golden files.
 
 use std::convert::Infallible;
 use std::io::Read as _;
@@ -159,6 +160,42 @@ async fn handle(
     Ok(resp
         .body(Full::new(Bytes::from(reply.body)))
         .expect("response"))
+}
+
+/// The output of `desc` built from `toml`, with its own counters.
+///
+/// # Panics
+/// When the config is refused: this is a test helper.
+pub(crate) fn build(
+    desc: &gleaner_api::OutputDescriptor,
+    toml: &str,
+) -> (
+    Box<dyn gleaner_api::Output>,
+    Arc<gleaner_api::ComponentMetrics>,
+) {
+    let id = format!("outputs.{}.0", desc.name);
+    let mut cx = gleaner_api::BuildContext::for_test(&id);
+    cx.metrics = gleaner_api::ComponentMetrics::detached(desc.name);
+    let cfg = gleaner_api::PluginConfig::from_toml_str(&id, toml).expect("toml");
+    let out = (desc.build)(&cfg, &cx).unwrap_or_else(|e| panic!("build: {e}"));
+    (out, cx.metrics)
+}
+
+/// The error that refuses `toml` as the config of `desc`.
+///
+/// # Panics
+/// When the config is accepted: this is a test helper.
+pub(crate) fn build_err(
+    desc: &gleaner_api::OutputDescriptor,
+    toml: &str,
+) -> gleaner_api::ConfigError {
+    let id = format!("outputs.{}.0", desc.name);
+    let cx = gleaner_api::BuildContext::for_test(&id);
+    let cfg = gleaner_api::PluginConfig::from_toml_str(&id, toml).expect("toml");
+    match (desc.build)(&cfg, &cx) {
+        Ok(_) => panic!("config accepted:\n{toml}"),
+        Err(e) => e,
+    }
 }
 
 /// Compares `actual` with the golden file `testdata/<name>` of this crate

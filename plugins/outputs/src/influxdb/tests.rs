@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gleaner_api::{
-    Batch, BuildContext, ComponentMetrics, FieldValue, LogRecord, Metric, MetricKind, Output,
-    OutputErrorKind, Payload, PluginConfig, SendReport, Stream,
+    Batch, ComponentMetrics, FieldValue, LogRecord, Metric, MetricKind, Output, OutputErrorKind,
+    Payload, PluginConfig, SendReport, Stream,
 };
 
 use super::DESCRIPTOR;
@@ -16,20 +16,11 @@ use crate::test_server::{Reply, TestServer, assert_golden};
 const T0: i64 = 1_700_000_000_123_456_789;
 
 fn build(toml: &str) -> (Box<dyn Output>, Arc<ComponentMetrics>) {
-    let mut cx = BuildContext::for_test("outputs.influxdb.0");
-    cx.metrics = ComponentMetrics::detached("influxdb");
-    let cfg = PluginConfig::from_toml_str("outputs.influxdb.0", toml).expect("toml");
-    let out = (DESCRIPTOR.build)(&cfg, &cx).unwrap_or_else(|e| panic!("build: {e}"));
-    (out, cx.metrics)
+    crate::test_server::build(&DESCRIPTOR, toml)
 }
 
 fn build_err(toml: &str) -> gleaner_api::ConfigError {
-    let cx = BuildContext::for_test("outputs.influxdb.0");
-    let cfg = PluginConfig::from_toml_str("outputs.influxdb.0", toml).expect("toml");
-    match (DESCRIPTOR.build)(&cfg, &cx) {
-        Ok(_) => panic!("config accepted:\n{toml}"),
-        Err(e) => e,
-    }
+    crate::test_server::build_err(&DESCRIPTOR, toml)
 }
 
 fn encode(out: &dyn Output, batch: &Batch) -> Vec<u8> {
