@@ -112,6 +112,26 @@ fn needs_escape(w: u64) -> bool {
     (below_space | quote | backslash) != 0
 }
 
+/// Appends `"key":"value"` for each pair, comma-separated, with a comma before the first
+/// unless `first`; returns whether nothing has been written since the object opened (`first`
+/// and no pair).
+pub(crate) fn write_str_members(
+    buf: &mut Vec<u8>,
+    pairs: &[(String, String)],
+    mut first: bool,
+) -> bool {
+    for (k, v) in pairs {
+        if !first {
+            buf.push(b',');
+        }
+        first = false;
+        write_str(buf, k);
+        buf.push(b':');
+        write_str(buf, v);
+    }
+    first
+}
+
 /// Appends a typed value: a number, `true`/`false`, or a string; NaN and ±Inf as `null`.
 pub(crate) fn write_value(buf: &mut Vec<u8>, v: &FieldValue) {
     match v {

@@ -199,14 +199,7 @@ pub fn encode_metric_json(metric: &Metric, buf: &mut Vec<u8>) -> EncodeOutcome {
     buf.extend_from_slice(b",\"kind\":\"");
     buf.extend_from_slice(metric.kind.as_str().as_bytes());
     buf.extend_from_slice(b"\",\"tags\":{");
-    for (i, (k, v)) in metric.tags.iter().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        json::write_str(buf, k);
-        buf.push(b':');
-        json::write_str(buf, v);
-    }
+    json::write_str_members(buf, &metric.tags, true);
     buf.extend_from_slice(b"},\"fields\":{");
     let mut first = true;
     for (k, v) in metric.fields.iter().filter(|(_, v)| finite(v)) {

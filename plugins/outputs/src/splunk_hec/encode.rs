@@ -256,16 +256,7 @@ impl Encoder {
         let start = buf.len();
         self.head(buf, m.timestamp, None);
         buf.extend_from_slice(b",\"event\":\"metric\",\"fields\":{");
-        let mut first = true;
-        for (k, v) in &m.tags {
-            if !first {
-                buf.push(b',');
-            }
-            first = false;
-            json::write_str(buf, k);
-            buf.push(b':');
-            json::write_str(buf, v);
-        }
+        let mut first = json::write_str_members(buf, &m.tags, true);
         let mut measures = 0;
         for (field, value) in &m.fields {
             match value {
