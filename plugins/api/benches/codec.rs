@@ -8,32 +8,15 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use gleaner_api::codec::{decode_batch, encode_batch};
 use gleaner_api::line_protocol::{Precision, encode_metric, parse_lines};
-use gleaner_api::{Batch, FieldValue, LogRecord, Metric, MetricKind, Stream};
+use gleaner_api::test_util::events::host_metrics;
+use gleaner_api::{Batch, FieldValue, LogRecord, Metric, Stream};
 
 const EVENTS: usize = 1000;
 const T0: i64 = 1_700_000_000_000_000_000;
 
 /// `cpu` with 4 tags and 8 fields, as the host input produces it.
 fn metrics() -> Vec<Metric> {
-    (0..EVENTS)
-        .map(|i| {
-            let f = i as f64;
-            Metric::new("cpu", T0 + i as i64 * 10_000_000_000)
-                .with_kind(MetricKind::Gauge)
-                .with_tag("host", "node-17.eu-west-1.compute.internal")
-                .with_tag("cpu", format!("cpu{}", i % 16))
-                .with_tag("cluster", "prod")
-                .with_tag("region", "eu-west-1")
-                .with_field("usage_user", FieldValue::Float(12.5 + f / 7.0))
-                .with_field("usage_system", FieldValue::Float(3.25 + f / 11.0))
-                .with_field("usage_idle", FieldValue::Float(80.125 - f / 13.0))
-                .with_field("usage_iowait", FieldValue::Float(0.5))
-                .with_field("usage_irq", FieldValue::Float(0.0))
-                .with_field("usage_steal", FieldValue::Float(0.01 * f))
-                .with_field("time_user", FieldValue::Int(123_456_789 + i as i64))
-                .with_field("online", FieldValue::Bool(true))
-        })
-        .collect()
+    host_metrics(EVENTS, T0)
 }
 
 /// Container log lines with ~200-byte bodies and 4 attributes, as the tail input produces.

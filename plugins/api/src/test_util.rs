@@ -1,7 +1,10 @@
 //! Helpers for plugin tests (feature `test-util`): a ready [`InputContext`] wired to a
-//! receiver, `run_input_once` that builds an input from TOML and gathers once, and the shared
-//! check of a plugin's sample config ([`sample`]).
+//! receiver, `run_input_once` that builds an input from TOML and gathers once, the shared
+//! check of a plugin's sample config ([`sample`]), golden files ([`golden`]), and event sets
+//! for benches ([`events`]).
 
+pub mod events;
+pub mod golden;
 pub mod sample;
 
 use std::sync::Arc;

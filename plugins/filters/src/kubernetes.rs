@@ -100,3 +100,17 @@ impl Filter for Kubernetes {
         }
     }
 }
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample_debug::<config::KubernetesConfig>(
+        "filters.kubernetes.0",
+        config::SAMPLE,
+        // Shown as what they default to (env NODE_NAME; "" for none), which the raw struct
+        // reads as set; validation treats them as unset.
+        &["node_name", "kubeconfig"],
+        &[],
+    );
+}

@@ -10,6 +10,8 @@ pub mod modify;
 mod ordered;
 pub mod parse;
 mod parsers;
+#[cfg(test)]
+mod sample_checks;
 pub mod select;
 mod spans;
 pub mod static_attrs;

@@ -290,3 +290,15 @@ impl Filter for Modify {
         self.metrics.errors("convert_failed", failed);
     }
 }
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample_debug::<ModifyConfig>(
+        "filters.modify.0",
+        SAMPLE,
+        &["rename", "copy", "set", "convert", "remove"],
+        &[],
+    );
+}

@@ -199,3 +199,15 @@ impl Filter for Parse {
         }
     }
 }
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample_debug::<config::ParseConfig>(
+        "filters.parse.0",
+        config::SAMPLE,
+        &["pattern"],
+        &[],
+    );
+}

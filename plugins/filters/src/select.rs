@@ -32,7 +32,7 @@ const SAMPLE: &str = r#"[[filters.select]]
 ## Each is a table: a name -> a glob or /regex/ (or a list of them; any one may match). On
 ## logs a name is "body" (the message) or an attribute; on metrics "name", a tag or a field.
 ## An absent name matches nothing.
-# exclude = { "log.level" = ["debug", "trace"], body = "/GET \/health(z)? /" }
+# exclude = { "log.level" = ["debug", "trace"], body = '/GET \/health(z)? /' }
 # include = { "k8s.namespace" = ["shop", "payments-*"] }
 ## How the conditions of a table combine: "any" or "all".
 # combine = "any"
@@ -133,3 +133,15 @@ impl Filter for Select {
 
 #[cfg(test)]
 mod tests;
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample_debug::<SelectConfig>(
+        "filters.select.0",
+        SAMPLE,
+        &["exclude", "include"],
+        &[],
+    );
+}

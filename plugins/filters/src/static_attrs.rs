@@ -86,6 +86,19 @@ impl Filter for Static {
     }
 }
 
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample_debug::<StaticConfig>(
+        "filters.static.0",
+        SAMPLE,
+        &["attributes", "tags"],
+        &[],
+    );
+    gleaner_api::test_util::sample::assert_default::<StaticConfig>("filters.static.0");
+}
+
 #[cfg(test)]
 mod tests {
     use gleaner_api::{LogRecord, Metric, Stream};

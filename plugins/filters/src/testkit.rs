@@ -80,39 +80,16 @@ fn unescape(l: &str) -> Vec<u8> {
 }
 
 fn path(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(name)
+    gleaner_api::test_util::golden::testdata(env!("CARGO_MANIFEST_DIR"), name)
 }
 
-/// Compares `actual` with `testdata/<name>`.
+/// Compares `actual` with `testdata/<name>` (`gleaner_api::test_util::golden`).
 pub(crate) fn assert_golden(name: &str, actual: &str) {
-    let p = path(name);
-    if std::env::var_os("GOLDEN_UPDATE").is_some() {
-        std::fs::write(&p, actual).expect("write golden");
-        return;
-    }
-    let expected = std::fs::read_to_string(&p)
-        .unwrap_or_else(|e| panic!("golden {}: {e} (GOLDEN_UPDATE=1 creates it)", p.display()));
-    if actual == expected {
-        return;
-    }
-    let mut msg = format!("output differs from golden {name} (- golden, + actual):\n");
-    let (a, e): (Vec<_>, Vec<_>) = (actual.lines().collect(), expected.lines().collect());
-    for i in 0..a.len().max(e.len()) {
-        match (e.get(i), a.get(i)) {
-            (Some(x), Some(y)) if x == y => {}
-            (x, y) => {
-                if let Some(x) = x {
-                    writeln!(msg, "- {x}").expect("write to a String");
-                }
-                if let Some(y) = y {
-                    writeln!(msg, "+ {y}").expect("write to a String");
-                }
-            }
-        }
-    }
-    panic!("{msg}");
+    gleaner_api::test_util::golden::assert_golden(
+        env!("CARGO_MANIFEST_DIR"),
+        name,
+        actual.as_bytes(),
+    );
 }
 
 /// `testdata/records.tsv` as records: `k8s.namespace` and `k8s.pod` in a list shared by

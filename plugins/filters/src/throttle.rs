@@ -203,3 +203,16 @@ impl Filter for Throttle {
         self.metrics.dropped("throttled_overflow", overflow);
     }
 }
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample_debug::<ThrottleConfig>(
+        "filters.throttle.0",
+        SAMPLE,
+        &["key", "exclude"],
+        &[],
+    );
+    gleaner_api::test_util::sample::assert_default::<ThrottleConfig>("filters.throttle.0");
+}

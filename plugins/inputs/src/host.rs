@@ -241,3 +241,16 @@ impl Input for Host {
         Ok(())
     }
 }
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample_debug::<HostConfig>(
+        "inputs.host.0",
+        SAMPLE,
+        // Unset: env HOST_ROOT, else "/".
+        &["host_root"],
+        &[],
+    );
+}

@@ -132,3 +132,15 @@ async fn serve_on(
 
 #[cfg(test)]
 mod tests;
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample::<config::HttpListenerConfig>(
+        "inputs.http_listener.0",
+        DESCRIPTOR.sample,
+        &["basic_username", "basic_password"],
+        &[("HTTP_LISTENER_PASSWORD", "secret")],
+    );
+}

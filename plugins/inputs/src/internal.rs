@@ -107,3 +107,15 @@ impl Input for Internal {
         Ok(())
     }
 }
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample_debug::<InternalConfig>(
+        "inputs.internal.0",
+        SAMPLE,
+        &[],
+        &[],
+    );
+}

@@ -195,3 +195,16 @@ impl Input for Kubelet {
         Ok(())
     }
 }
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample::<KubeletConfig>(
+        "inputs.kubelet.0",
+        DESCRIPTOR.sample,
+        // Unset, timeout is 5s clamped to the interval: written, it is checked against it.
+        &["ca_file", "timeout"],
+        &[],
+    );
+}

@@ -289,3 +289,19 @@ impl Run {
         }
     }
 }
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample::<config::KubernetesEventsConfig>(
+        "inputs.kubernetes_events.0",
+        DESCRIPTOR.sample,
+        &["kubeconfig", "shard"],
+        &[
+            ("SHARD_INDEX", "0"),
+            ("SHARD_TOTAL", "2"),
+            ("POD_NAME", "gleaner-poller-0"),
+        ],
+    );
+}

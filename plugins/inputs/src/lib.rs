@@ -7,6 +7,8 @@ pub mod internal;
 pub mod kubelet;
 pub mod kubernetes_events;
 pub mod prometheus;
+#[cfg(test)]
+mod sample_checks;
 pub mod statsd;
 pub mod syslog;
 pub mod tail;

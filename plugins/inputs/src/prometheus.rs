@@ -144,3 +144,31 @@ impl Input for Prometheus {
         Ok(())
     }
 }
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample_debug::<config::PrometheusConfig>(
+        "inputs.prometheus.0",
+        SAMPLE,
+        // Unset: 10s or the interval when shorter; no discovery, no sharding, no auth; the
+        // empty strings read as unset once validated.
+        &[
+            "timeout",
+            "kubernetes",
+            "shard",
+            "bearer_token_file",
+            "username",
+            "password",
+            "ca_file",
+            "cert_file",
+            "key_file",
+        ],
+        &[
+            ("SHARD_INDEX", "0"),
+            ("SHARD_TOTAL", "1"),
+            ("POD_NAME", "gleaner-0"),
+        ],
+    );
+}

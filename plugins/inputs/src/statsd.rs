@@ -228,3 +228,18 @@ async fn flush(shared: &Shared, cx: &InputContext) -> bool {
     };
     cx.out.send(Batch::Metrics(metrics)).await.is_ok()
 }
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    // Validated: an unset tcp_keep_alive_period is filled in there.
+    gleaner_api::test_util::sample::assert_sample_debug_with(
+        "inputs.statsd.0",
+        SAMPLE,
+        // Unset: the OS's buffer.
+        &["read_buffer_size"],
+        &[],
+        &config::parse,
+    );
+}

@@ -239,3 +239,22 @@ fn bind_unix(path: &Path, mode: Option<u32>) -> Result<UnixDatagram, PluginError
     }
     Ok(sock)
 }
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample_debug::<config::SyslogConfig>(
+        "inputs.syslog.0",
+        SAMPLE,
+        // Unset: the OS's buffer; no TLS; socket_mode is for unix:// only.
+        &[
+            "read_buffer_size",
+            "tls_cert_file",
+            "tls_key_file",
+            "tls_client_ca_file",
+            "socket_mode",
+        ],
+        &[],
+    );
+}

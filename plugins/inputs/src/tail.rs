@@ -90,7 +90,7 @@ db = "/var/lib/gleaner/tail/pods.db"
 # refresh_interval = "5s"
 ## Longest line kept; a longer one is cut, flagged `truncated` and counted.
 # max_line_bytes = "1MiB"
-## Skip files not modified for this long.
+## Skip files not modified for this long (unset: none are skipped).
 # ignore_older = "24h"
 ## Join multi-line messages: "java", "python", "go", or a table.
 # multiline = { start = '^\d{4}-\d{2}-\d{2}', flush_after = "1s", max_bytes = "1MiB" }
@@ -233,3 +233,16 @@ impl Input for Tail {
 
 #[cfg(test)]
 mod tests;
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample_debug::<config::TailConfig>(
+        "inputs.tail.0",
+        SAMPLE,
+        // Off unless set.
+        &["ignore_older", "multiline"],
+        &[],
+    );
+}

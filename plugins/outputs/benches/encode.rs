@@ -1,8 +1,10 @@
-//! Encode throughput of the three network outputs, through their registry descriptors (what
-//! the delivery worker calls): influxdb on 1000 host-style metrics (8 fields) and 1000
-//! Prometheus-style metrics (one field each), remote_write on the same two sets (protobuf,
-//! before snappy) plus the snappy step, splunk_hec on 1000 container log records and 1000
-//! metrics. Throughput is reported in events; bytes are the encoded payload.
+//! Encode throughput of the outputs, through their registry descriptors (what the delivery
+//! worker calls): influxdb on 1000 host-style metrics (8 fields) and 1000 Prometheus-style
+//! metrics (one field each), remote_write on the same two sets (protobuf, before snappy) plus
+//! the snappy step, splunk_hec on 1000 container log records, 1000 parsed records (typed
+//! `log.*` attributes: the event is an object) and 1000 metrics, and the JSON lines of stdout
+//! and file on the same logs and metrics (`format = "json"`). Throughput is reported in
+//! events; bytes are the encoded payload.
 
 use std::hint::black_box;
 
@@ -15,25 +17,7 @@ const EVENTS: usize = 1000;
 const T0: i64 = 1_700_000_000_000_000_000;
 
 fn host_metrics() -> Vec<Metric> {
-    (0..EVENTS)
-        .map(|i| {
-            let f = i as f64;
-            Metric::new("cpu", T0 + i as i64 * 10_000_000_000)
-                .with_kind(MetricKind::Gauge)
-                .with_tag("host", "node-17.eu-west-1.compute.internal")
-                .with_tag("cpu", format!("cpu{}", i % 16))
-                .with_tag("cluster", "prod")
-                .with_tag("region", "eu-west-1")
-                .with_field("usage_user", FieldValue::Float(12.5 + f / 7.0))
-                .with_field("usage_system", FieldValue::Float(3.25 + f / 11.0))
-                .with_field("usage_idle", FieldValue::Float(80.125 - f / 13.0))
-                .with_field("usage_iowait", FieldValue::Float(0.5))
-                .with_field("usage_irq", FieldValue::Float(0.0))
-                .with_field("usage_steal", FieldValue::Float(0.01 * f))
-                .with_field("time_user", FieldValue::Int(123_456_789 + i as i64))
-                .with_field("online", FieldValue::Bool(true))
-        })
-        .collect()
+    gleaner_api::test_util::events::host_metrics(EVENTS, T0)
 }
 
 fn prometheus_metrics() -> Vec<Metric> {
@@ -76,6 +60,25 @@ fn logs() -> Vec<LogRecord> {
         .collect()
 }
 
+/// The same records after a `parse` filter: typed `log.*` members (strings, integers,
+/// floats, a boolean), so the event is a JSON object of typed values.
+fn parsed_logs() -> Vec<LogRecord> {
+    logs()
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.with_attribute("log.level", FieldValue::String("INFO".into()))
+                .with_attribute("log.order", FieldValue::Int(100_000 + i as i64))
+                .with_attribute("log.total", FieldValue::Float(129.9 + i as f64 / 100.0))
+                .with_attribute(
+                    "log.latency_s",
+                    FieldValue::Float(0.042 * (1 + i % 7) as f64),
+                )
+                .with_attribute("log.paid", FieldValue::Bool(i % 2 == 0))
+        })
+        .collect()
+}
+
 fn output(name: &str, toml: &str) -> Box<dyn Output> {
     let desc = gleaner_outputs::OUTPUTS
         .iter()
@@ -93,7 +96,8 @@ fn bench(c: &mut Criterion) {
         "splunk_hec",
         "endpoint = \"http://127.0.0.1:1\"\ntoken = \"t\"\n",
     );
-    let cases: [(&str, &dyn Output, Batch); 6] = [
+    let stdout = output("stdout", "format = \"json\"\n");
+    let cases: [(&str, &dyn Output, Batch); 10] = [
         (
             "influxdb/host_metrics",
             influx.as_ref(),
@@ -116,8 +120,24 @@ fn bench(c: &mut Criterion) {
         ),
         ("splunk_hec/logs", hec.as_ref(), Batch::Logs(logs())),
         (
+            "splunk_hec/parsed_logs",
+            hec.as_ref(),
+            Batch::Logs(parsed_logs()),
+        ),
+        (
             "splunk_hec/host_metrics",
             hec.as_ref(),
+            Batch::Metrics(host_metrics()),
+        ),
+        ("json_lines/logs", stdout.as_ref(), Batch::Logs(logs())),
+        (
+            "json_lines/parsed_logs",
+            stdout.as_ref(),
+            Batch::Logs(parsed_logs()),
+        ),
+        (
+            "json_lines/host_metrics",
+            stdout.as_ref(),
             Batch::Metrics(host_metrics()),
         ),
     ];

@@ -173,3 +173,15 @@ impl Output for FileOutput {
         self.blocking(Writer::flush).await
     }
 }
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample_debug::<FileConfig>(
+        "outputs.file.0",
+        SAMPLE,
+        &[],
+        &[],
+    );
+}

@@ -9,19 +9,21 @@
 //! - `message` is the body; invalid UTF-8 is replaced by U+FFFD and
 //!   `"message_invalid_utf8":true` is added after it;
 //! - attributes follow in their order, typed (numbers, booleans, strings; NaN and ±Inf become
-//!   `null`). An attribute whose key is one of the four keys above is written as
+//!   `null`, as [`crate::json`] writes every value). An attribute whose key is one of the four keys above is written as
 //!   `attr_<key>`. Duplicate attribute keys are written as they are.
 //!
-//! Everything here is pure and writes straight into the caller's buffer, without serde and
-//! without a per-event allocation. Golden files live in `testdata/json_lines/`.
+//! Everything here is pure and writes straight into the caller's buffer through
+//! [`crate::json`] (its float rule: `3.0`, `1e-7`, `1.5e+16`), without serde and without a
+//! per-event allocation. Golden files live in `testdata/json_lines/`.
 
-pub(crate) mod json;
 #[cfg(test)]
 mod tests;
 
 use gleaner_api::line_protocol::{EncodeOutcome, encode_metric};
 use gleaner_api::{Batch, ComponentMetrics, FieldValue, LogRecord, Metric};
 use serde::Deserialize;
+
+use crate::json;
 
 pub use gleaner_api::time::write_rfc3339;
 
@@ -197,14 +199,7 @@ pub fn encode_metric_json(metric: &Metric, buf: &mut Vec<u8>) -> EncodeOutcome {
     buf.extend_from_slice(b",\"kind\":\"");
     buf.extend_from_slice(metric.kind.as_str().as_bytes());
     buf.extend_from_slice(b"\",\"tags\":{");
-    for (i, (k, v)) in metric.tags.iter().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        json::write_str(buf, k);
-        buf.push(b':');
-        json::write_str(buf, v);
-    }
+    json::write_str_members(buf, &metric.tags, true);
     buf.extend_from_slice(b"},\"fields\":{");
     let mut first = true;
     for (k, v) in metric.fields.iter().filter(|(_, v)| finite(v)) {

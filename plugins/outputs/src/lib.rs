@@ -7,8 +7,11 @@ pub mod file;
 use gleaner_api::http_client;
 mod http_output;
 pub mod influxdb;
+mod json;
 pub mod json_lines;
 pub mod remote_write;
+#[cfg(test)]
+mod sample_checks;
 pub mod splunk_hec;
 pub mod stdout;
 #[cfg(test)]

@@ -120,3 +120,40 @@ impl HttpProtocol for Hec {
         self.client.write(http, payload).await
     }
 }
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    // The own keys parse into the output's struct, the shared ones (timeout, batch limits,
+    // TLS, ...) through the shell, validated, so that an unset key and one written at its
+    // default compare equal.
+    let read = |cfg: &gleaner_api::PluginConfig| {
+        Ok((
+            crate::http_output::HttpOptions::own_keys::<config::HecConfig>(
+                cfg,
+                &config::HTTP_DEFAULTS,
+            )?,
+            crate::http_output::HttpOptions::parse(cfg, &config::HTTP_DEFAULTS)?,
+        ))
+    };
+    gleaner_api::test_util::sample::assert_sample_with(
+        "outputs.splunk_hec.0",
+        DESCRIPTOR.sample,
+        // Options without a default, shown with an example value.
+        &[
+            "token_file",
+            "index",
+            "source",
+            "sourcetype",
+            "host",
+            "headers",
+            "ca_file",
+            "cert_file",
+            "key_file",
+            "channel",
+        ],
+        &[],
+        &read,
+    );
+}

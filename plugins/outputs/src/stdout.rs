@@ -106,3 +106,16 @@ fn write_error(e: &io::Error) -> OutputError {
         OutputError::retryable(message)
     }
 }
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample_debug::<StdoutConfig>(
+        "outputs.stdout.0",
+        SAMPLE,
+        &[],
+        &[],
+    );
+    gleaner_api::test_util::sample::assert_default::<StdoutConfig>("outputs.stdout.0");
+}

@@ -1,6 +1,7 @@
 //! A scripted HTTP/1.1 server for the unit tests of the HTTP outputs: binds 127.0.0.1:0,
 //! records every request (method, path and query, headers, body un-gzipped) and answers
-//! each with the next scripted [`Reply`] (the last one repeats).
+//! each with the next scripted [`Reply`] (the last one repeats); and the outputs' other test
+//! helpers: an output built from TOML ([`build`], [`build_err`]) and golden files.
 
 use std::convert::Infallible;
 use std::io::Read as _;
@@ -161,40 +162,44 @@ async fn handle(
         .expect("response"))
 }
 
-/// Compares `actual` with the golden file `testdata/<name>`, panicking with a line diff.
-/// With `GOLDEN_UPDATE=1` the file is rewritten instead (review the diff before committing).
+/// The output of `desc` built from `toml`, with its own counters.
+///
+/// # Panics
+/// When the config is refused: this is a test helper.
+pub(crate) fn build(
+    desc: &gleaner_api::OutputDescriptor,
+    toml: &str,
+) -> (
+    Box<dyn gleaner_api::Output>,
+    Arc<gleaner_api::ComponentMetrics>,
+) {
+    let id = format!("outputs.{}.0", desc.name);
+    let mut cx = gleaner_api::BuildContext::for_test(&id);
+    cx.metrics = gleaner_api::ComponentMetrics::detached(desc.name);
+    let cfg = gleaner_api::PluginConfig::from_toml_str(&id, toml).expect("toml");
+    let out = (desc.build)(&cfg, &cx).unwrap_or_else(|e| panic!("build: {e}"));
+    (out, cx.metrics)
+}
+
+/// The error that refuses `toml` as the config of `desc`.
+///
+/// # Panics
+/// When the config is accepted: this is a test helper.
+pub(crate) fn build_err(
+    desc: &gleaner_api::OutputDescriptor,
+    toml: &str,
+) -> gleaner_api::ConfigError {
+    let id = format!("outputs.{}.0", desc.name);
+    let cx = gleaner_api::BuildContext::for_test(&id);
+    let cfg = gleaner_api::PluginConfig::from_toml_str(&id, toml).expect("toml");
+    match (desc.build)(&cfg, &cx) {
+        Ok(_) => panic!("config accepted:\n{toml}"),
+        Err(e) => e,
+    }
+}
+
+/// Compares `actual` with the golden file `testdata/<name>` of this crate
+/// (`gleaner_api::test_util::golden`: a line diff; `GOLDEN_UPDATE=1` rewrites the file).
 pub(crate) fn assert_golden(name: &str, actual: &[u8]) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("testdata")
-        .join(name);
-    if std::env::var_os("GOLDEN_UPDATE").is_some() {
-        std::fs::write(&path, actual).expect("write golden");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "golden {}: {e} (GOLDEN_UPDATE=1 creates it)",
-            path.display()
-        )
-    });
-    let actual = String::from_utf8_lossy(actual);
-    if actual == expected {
-        return;
-    }
-    let mut msg = format!("output differs from golden {name} (- golden, + actual):\n");
-    let (a, e): (Vec<_>, Vec<_>) = (actual.lines().collect(), expected.lines().collect());
-    for i in 0..a.len().max(e.len()) {
-        match (e.get(i), a.get(i)) {
-            (Some(x), Some(y)) if x == y => msg.push_str(&format!("  {x}\n")),
-            (x, y) => {
-                if let Some(x) = x {
-                    msg.push_str(&format!("- {x}\n"));
-                }
-                if let Some(y) = y {
-                    msg.push_str(&format!("+ {y}\n"));
-                }
-            }
-        }
-    }
-    panic!("{msg}");
+    gleaner_api::test_util::golden::assert_golden(env!("CARGO_MANIFEST_DIR"), name, actual);
 }

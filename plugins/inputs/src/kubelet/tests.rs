@@ -230,14 +230,3 @@ fn config_is_validated_without_io() {
     let e = build("url = \"https://x\"\nmax_body_size = 0\n", 10).expect_err("zero");
     assert!(e.starts_with("inputs.kubelet.0.max_body_size"), "{e}");
 }
-
-#[test]
-fn the_sample_shows_the_defaults() {
-    gleaner_api::test_util::sample::assert_sample::<super::KubeletConfig>(
-        "inputs.kubelet.0",
-        DESCRIPTOR.sample,
-        // Unset, timeout is 5s clamped to the interval: written, it is checked against it.
-        &["ca_file", "timeout"],
-        &[],
-    );
-}

@@ -6,32 +6,21 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gleaner_api::{
-    Batch, BuildContext, ComponentMetrics, FieldValue, LogRecord, Metric, MetricKind, Output,
-    OutputErrorKind, Payload, PluginConfig, SendReport, Stream,
+    Batch, ComponentMetrics, FieldValue, LogRecord, Metric, MetricKind, Output, OutputErrorKind,
+    Payload, PluginConfig, SendReport, Stream,
 };
 
 use super::DESCRIPTOR;
-use super::config::HTTP_DEFAULTS;
-use crate::http_output::HttpOptions;
 use crate::test_server::{Reply, TestServer, assert_golden};
 
 const T0: i64 = 1_700_000_000_123_456_789;
 
 fn build(toml: &str) -> (Box<dyn Output>, Arc<ComponentMetrics>) {
-    let mut cx = BuildContext::for_test("outputs.influxdb.0");
-    cx.metrics = ComponentMetrics::detached("influxdb");
-    let cfg = PluginConfig::from_toml_str("outputs.influxdb.0", toml).expect("toml");
-    let out = (DESCRIPTOR.build)(&cfg, &cx).unwrap_or_else(|e| panic!("build: {e}"));
-    (out, cx.metrics)
+    crate::test_server::build(&DESCRIPTOR, toml)
 }
 
 fn build_err(toml: &str) -> gleaner_api::ConfigError {
-    let cx = BuildContext::for_test("outputs.influxdb.0");
-    let cfg = PluginConfig::from_toml_str("outputs.influxdb.0", toml).expect("toml");
-    match (DESCRIPTOR.build)(&cfg, &cx) {
-        Ok(_) => panic!("config accepted:\n{toml}"),
-        Err(e) => e,
-    }
+    crate::test_server::build_err(&DESCRIPTOR, toml)
 }
 
 fn encode(out: &dyn Output, batch: &Batch) -> Vec<u8> {
@@ -413,35 +402,4 @@ fn batch_limits_come_from_config() {
     assert_eq!((l.max_events, l.max_bytes), (7, 2 * 1024 * 1024));
     let (out, _) = build("");
     assert_eq!(out.batch_limits().max_events, 5000);
-}
-
-#[test]
-fn the_sample_shows_the_defaults() {
-    // The own keys parse into the output's struct, the shared ones (timeout, batch limits,
-    // TLS, ...) through the shell, validated, so that an unset key and one written at its
-    // default compare equal.
-    let read = |cfg: &gleaner_api::PluginConfig| {
-        Ok((
-            HttpOptions::own_keys::<super::config::InfluxConfig>(cfg, &HTTP_DEFAULTS)?,
-            HttpOptions::parse(cfg, &HTTP_DEFAULTS)?,
-        ))
-    };
-    gleaner_api::test_util::sample::assert_sample_with(
-        "outputs.influxdb.0",
-        DESCRIPTOR.sample,
-        // Options without a default, shown with an example value.
-        &[
-            "username",
-            "password",
-            "org",
-            "bucket",
-            "token",
-            "headers",
-            "ca_file",
-            "cert_file",
-            "key_file",
-        ],
-        &[],
-        &read,
-    );
 }

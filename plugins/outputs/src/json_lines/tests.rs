@@ -5,35 +5,9 @@ use gleaner_api::{Batch, ComponentMetrics, FieldValue, LogRecord, Metric, Metric
 
 use super::rfc3339::civil_from_days;
 use super::{BatchStats, MetricFormat, encode_batch, encode_log, write_rfc3339};
+use crate::test_server::assert_golden;
 
 const T0: i64 = 1_700_000_000_000_000_000;
-
-/// Panics with a line-by-line diff when `actual` is not the golden text.
-pub(crate) fn assert_golden(name: &str, actual: &[u8], expected: &str) {
-    let actual = String::from_utf8_lossy(actual);
-    if actual == expected {
-        return;
-    }
-    let mut msg = format!("output differs from golden {name} (- golden, + actual):\n");
-    let (a, e): (Vec<_>, Vec<_>) = (actual.lines().collect(), expected.lines().collect());
-    for i in 0..a.len().max(e.len()) {
-        match (e.get(i), a.get(i)) {
-            (Some(x), Some(y)) if x == y => msg.push_str(&format!("  {x}\n")),
-            (x, y) => {
-                if let Some(x) = x {
-                    msg.push_str(&format!("- {x}\n"));
-                }
-                if let Some(y) = y {
-                    msg.push_str(&format!("+ {y}\n"));
-                }
-            }
-        }
-    }
-    if actual.ends_with('\n') != expected.ends_with('\n') {
-        msg.push_str("(trailing newline differs)\n");
-    }
-    panic!("{msg}");
-}
 
 fn rfc(ns: i64) -> String {
     let mut buf = Vec::new();
@@ -158,11 +132,7 @@ fn logs_match_golden() {
             ..BatchStats::default()
         }
     );
-    assert_golden(
-        "logs.jsonl",
-        &buf,
-        include_str!("../../testdata/json_lines/logs.jsonl"),
-    );
+    assert_golden("json_lines/logs.jsonl", &buf);
 }
 
 #[test]
@@ -204,11 +174,7 @@ fn metrics_as_json_match_golden() {
             ..BatchStats::default()
         }
     );
-    assert_golden(
-        "metrics.jsonl",
-        &buf,
-        include_str!("../../testdata/json_lines/metrics.jsonl"),
-    );
+    assert_golden("json_lines/metrics.jsonl", &buf);
     for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
         serde_json::from_slice::<serde_json::Value>(line).unwrap();
     }
@@ -223,11 +189,7 @@ fn metrics_as_line_protocol_match_golden() {
         MetricFormat::Influx,
         &mut buf,
     );
-    assert_golden(
-        "metrics.lp",
-        &buf,
-        include_str!("../../testdata/json_lines/metrics.lp"),
-    );
+    assert_golden("json_lines/metrics.lp", &buf);
     assert_eq!(
         stats,
         BatchStats {

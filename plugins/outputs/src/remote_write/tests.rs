@@ -11,35 +11,24 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gleaner_api::{
-    Batch, BuildContext, ComponentMetrics, FieldValue, LogRecord, Metric, MetricKind, Output,
-    OutputErrorKind, Payload, PluginConfig, SendReport, Stream,
+    Batch, ComponentMetrics, FieldValue, LogRecord, Metric, MetricKind, Output, OutputErrorKind,
+    Payload, SendReport, Stream,
 };
 use prost::Message as _;
 
 use super::DESCRIPTOR;
-use super::config::HTTP_DEFAULTS;
 use super::proto::{MetricMetadata, WriteRequest};
-use crate::http_output::HttpOptions;
 use crate::test_server::{Reply, TestServer, assert_golden};
 
 const T0: i64 = 1_700_000_000_123_456_789;
 const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
 
 fn build(toml: &str) -> (Box<dyn Output>, Arc<ComponentMetrics>) {
-    let mut cx = BuildContext::for_test("outputs.remote_write.0");
-    cx.metrics = ComponentMetrics::detached("remote_write");
-    let cfg = PluginConfig::from_toml_str("outputs.remote_write.0", toml).expect("toml");
-    let out = (DESCRIPTOR.build)(&cfg, &cx).unwrap_or_else(|e| panic!("build: {e}"));
-    (out, cx.metrics)
+    crate::test_server::build(&DESCRIPTOR, toml)
 }
 
 fn build_err(toml: &str) -> gleaner_api::ConfigError {
-    let cx = BuildContext::for_test("outputs.remote_write.0");
-    let cfg = PluginConfig::from_toml_str("outputs.remote_write.0", toml).expect("toml");
-    match (DESCRIPTOR.build)(&cfg, &cx) {
-        Ok(_) => panic!("config accepted:\n{toml}"),
-        Err(e) => e,
-    }
+    crate::test_server::build_err(&DESCRIPTOR, toml)
 }
 
 fn encode(out: &dyn Output, metrics: Vec<Metric>) -> Vec<u8> {
@@ -348,34 +337,4 @@ fn batch_limits_come_from_config() {
     assert_eq!(out.batch_limits().max_events, 500);
     let (out, _) = build("");
     assert_eq!(out.batch_limits().max_events, 2000);
-}
-
-#[test]
-fn the_sample_shows_the_defaults() {
-    // The own keys parse into the output's struct, the shared ones (timeout, batch limits,
-    // TLS, ...) through the shell, validated, so that an unset key and one written at its
-    // default compare equal.
-    let read = |cfg: &gleaner_api::PluginConfig| {
-        Ok((
-            HttpOptions::own_keys::<super::config::RemoteWriteConfig>(cfg, &HTTP_DEFAULTS)?,
-            HttpOptions::parse(cfg, &HTTP_DEFAULTS)?,
-        ))
-    };
-    gleaner_api::test_util::sample::assert_sample_with(
-        "outputs.remote_write.0",
-        DESCRIPTOR.sample,
-        // Options without a default, shown with an example value.
-        &[
-            "bearer_token",
-            "bearer_token_file",
-            "username",
-            "password",
-            "headers",
-            "ca_file",
-            "cert_file",
-            "key_file",
-        ],
-        &[],
-        &read,
-    );
 }

@@ -27,12 +27,12 @@
 //! (`nan_or_inf_field`) are left out and counted, and a metric with no measure left is
 //! dropped (`no_fields`).
 
-use std::io::Write as _;
 use std::sync::Arc;
 
 use gleaner_api::{Batch, ComponentMetrics, FieldValue, LogRecord, Metric, SharedAttributes};
 
 use crate::attr_glob::AttrGlobs;
+use crate::json;
 use crate::json_lines::{REASON_NAN_OR_INF, REASON_NO_FIELDS};
 
 /// Drop reason for string fields of metrics (counts fields).
@@ -133,7 +133,7 @@ impl Encoder {
                 buf.extend_from_slice(b",\"");
                 buf.extend_from_slice(key.as_bytes());
                 buf.extend_from_slice(b"\":");
-                json_str(buf, v);
+                json::write_str(buf, v);
             }
         }
     }
@@ -175,12 +175,12 @@ impl Encoder {
             if let Some(p) = plan.as_ref().filter(|p| !p.parsed) {
                 self.head(buf, r.timestamp, file);
                 buf.extend_from_slice(b",\"event\":");
-                json_body(buf, &r.body);
+                json::write_bytes_lossy(buf, &r.body);
                 if stream_field || !p.fields.is_empty() {
                     buf.extend_from_slice(b",\"fields\":{");
                     if stream_field {
                         buf.extend_from_slice(b"\"stream\":");
-                        json_str(buf, r.stream.as_str());
+                        json::write_str(buf, r.stream.as_str());
                         if !p.fields.is_empty() {
                             buf.push(b',');
                         }
@@ -208,7 +208,7 @@ impl Encoder {
             buf.push(b'{');
             if !members {
                 buf.extend_from_slice(b"\"message\":");
-                json_body(buf, &r.body);
+                json::write_bytes_lossy(buf, &r.body);
                 first = false;
             }
             for (k, v) in &r.attributes {
@@ -220,16 +220,16 @@ impl Encoder {
                 }
                 first = false;
                 match k.strip_prefix(PARSED_PREFIX) {
-                    Some(member) if members => json_str(buf, member),
-                    _ if k == "message" && !members => json_str(buf, "attr_message"),
-                    _ => json_str(buf, k),
+                    Some(member) if members => json::write_str(buf, member),
+                    _ if k == "message" && !members => json::write_str(buf, "attr_message"),
+                    _ => json::write_str(buf, k),
                 }
                 buf.push(b':');
-                json_value(buf, v);
+                json::write_value(buf, v);
             }
             buf.push(b'}');
         } else {
-            json_body(buf, &r.body);
+            json::write_bytes_lossy(buf, &r.body);
         }
         let mut first = true;
         let mut open = |buf: &mut Vec<u8>| {
@@ -239,7 +239,7 @@ impl Encoder {
         if stream_field {
             open(buf);
             buf.extend_from_slice(b"\"stream\":");
-            json_str(buf, r.stream.as_str());
+            json::write_str(buf, r.stream.as_str());
         }
         for (k, v) in r.attributes.iter().filter(|(k, _)| indexed(k)) {
             open(buf);
@@ -256,44 +256,35 @@ impl Encoder {
         let start = buf.len();
         self.head(buf, m.timestamp, None);
         buf.extend_from_slice(b",\"event\":\"metric\",\"fields\":{");
-        let mut first = true;
-        for (k, v) in &m.tags {
-            if !first {
-                buf.push(b',');
-            }
-            first = false;
-            json_str(buf, k);
-            buf.push(b':');
-            json_str(buf, v);
-        }
+        let mut first = json::write_str_members(buf, &m.tags, true);
         let mut measures = 0;
         for (field, value) in &m.fields {
-            let number = match value {
-                FieldValue::Float(f) if f.is_finite() => Number::F(*f),
-                FieldValue::Float(_) => {
+            match value {
+                FieldValue::Float(f) if !f.is_finite() => {
                     stats.nan_or_inf_fields += 1;
                     continue;
                 }
-                FieldValue::Int(i) => Number::I(*i),
-                FieldValue::UInt(u) => Number::U(*u),
-                FieldValue::Bool(b) => Number::U(u64::from(*b)),
                 FieldValue::String(_) => {
                     stats.string_fields += 1;
                     continue;
                 }
-            };
+                _ => {}
+            }
             if !first {
                 buf.push(b',');
             }
             first = false;
-            let name = if m.measurement == "prometheus" || m.measurement.is_empty() {
-                format!("metric_name:{field}")
-            } else {
-                format!("metric_name:{}.{field}", m.measurement)
-            };
-            json_str(buf, &name);
-            buf.push(b':');
-            number.write(buf);
+            buf.extend_from_slice(b"\"metric_name:");
+            if m.measurement != "prometheus" && !m.measurement.is_empty() {
+                json::write_escaped(buf, &m.measurement);
+                buf.push(b'.');
+            }
+            json::write_escaped(buf, field);
+            buf.extend_from_slice(b"\":");
+            match value {
+                FieldValue::Bool(b) => json::write_u64(buf, u64::from(*b)),
+                number => json::write_value(buf, number),
+            }
             measures += 1;
         }
         if measures == 0 {
@@ -302,24 +293,6 @@ impl Encoder {
         }
         buf.extend_from_slice(b"}}\n");
         true
-    }
-}
-
-enum Number {
-    F(f64),
-    I(i64),
-    U(u64),
-}
-
-impl Number {
-    fn write(&self, buf: &mut Vec<u8>) {
-        // Writing into a Vec cannot fail.
-        let res = match self {
-            Number::F(f) => serde_json::to_writer(&mut *buf, f),
-            Number::I(i) => serde_json::to_writer(&mut *buf, i),
-            Number::U(u) => serde_json::to_writer(&mut *buf, u),
-        };
-        res.unwrap_or(());
     }
 }
 
@@ -333,55 +306,28 @@ struct ListPlan {
     fields: Vec<u8>,
 }
 
-/// One indexed field: `"name":"value"` (HEC indexed fields are strings).
+/// One indexed field: `"name":"value"` (HEC indexed fields are strings: a number or boolean
+/// as its JSON text, see [`json::write_value_text`]).
 fn write_field(buf: &mut Vec<u8>, k: &str, v: &FieldValue) {
-    json_str(buf, k);
+    json::write_str(buf, k);
     buf.push(b':');
-    match v {
-        FieldValue::String(s) => json_str(buf, s),
-        other => {
-            // Numbers and booleans as their text (no character needs escaping).
-            buf.push(b'"');
-            write!(buf, "{other}").unwrap_or(());
-            buf.push(b'"');
-        }
-    }
-}
-
-/// A message as a JSON string; invalid UTF-8 is replaced by U+FFFD.
-fn json_body(buf: &mut Vec<u8>, body: &[u8]) {
-    match std::str::from_utf8(body) {
-        Ok(s) => json_str(buf, s),
-        Err(_) => json_str(buf, &String::from_utf8_lossy(body)),
-    }
-}
-
-/// A JSON string, quoted and escaped.
-fn json_str(buf: &mut Vec<u8>, s: &str) {
-    // The word-at-a-time escaper of json_lines (serde_json's was 12% of the agent's CPU on
-    // the logs → HEC workload).
-    crate::json_lines::json::write_str(buf, s);
-}
-
-/// A typed attribute value; NaN and ±Inf become `null`.
-fn json_value(buf: &mut Vec<u8>, v: &FieldValue) {
-    match v {
-        FieldValue::Float(f) if f.is_finite() => Number::F(*f).write(buf),
-        FieldValue::Float(_) => buf.extend_from_slice(b"null"),
-        FieldValue::Int(i) => Number::I(*i).write(buf),
-        FieldValue::UInt(u) => Number::U(*u).write(buf),
-        FieldValue::Bool(true) => buf.extend_from_slice(b"true"),
-        FieldValue::Bool(false) => buf.extend_from_slice(b"false"),
-        FieldValue::String(s) => json_str(buf, s),
-    }
+    json::write_value_text(buf, v);
 }
 
 /// Epoch seconds with six decimals: `1700000000.123456` (`-0.000001` for 1 µs before 1970).
 pub(crate) fn write_time(buf: &mut Vec<u8>, ns: i64) {
-    use std::io::Write as _;
     let micros = ns.div_euclid(1_000);
-    let sign = if micros < 0 { "-" } else { "" };
+    if micros < 0 {
+        buf.push(b'-');
+    }
     let abs = micros.unsigned_abs();
-    // Writing into a Vec cannot fail.
-    write!(buf, "{sign}{}.{:06}", abs / 1_000_000, abs % 1_000_000).unwrap_or(());
+    json::write_u64(buf, abs / 1_000_000);
+    let mut frac = abs % 1_000_000;
+    let mut text = *b".000000";
+    for d in text[1..].iter_mut().rev() {
+        // `frac % 10` is below 10, so the cast cannot truncate.
+        *d = b'0' + (frac % 10) as u8;
+        frac /= 10;
+    }
+    buf.extend_from_slice(&text);
 }

@@ -7,34 +7,23 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use gleaner_api::{
-    Batch, BuildContext, ComponentMetrics, FieldValue, LogRecord, Metric, Output, OutputErrorKind,
-    Payload, PluginConfig, SendReport, Stream,
+    Batch, ComponentMetrics, FieldValue, LogRecord, Metric, Output, OutputErrorKind, Payload,
+    PluginConfig, SendReport, Stream,
 };
 
 use super::DESCRIPTOR;
-use super::config::HTTP_DEFAULTS;
 use super::encode::write_time;
-use crate::http_output::HttpOptions;
 use crate::test_server::{Reply, TestServer, assert_golden};
 
 const T0: i64 = 1_700_000_000_123_456_789;
 
 fn build(toml: &str) -> (Box<dyn Output>, Arc<ComponentMetrics>) {
     captured_logs();
-    let mut cx = BuildContext::for_test("outputs.splunk_hec.0");
-    cx.metrics = ComponentMetrics::detached("splunk_hec");
-    let cfg = PluginConfig::from_toml_str("outputs.splunk_hec.0", toml).expect("toml");
-    let out = (DESCRIPTOR.build)(&cfg, &cx).unwrap_or_else(|e| panic!("build: {e}"));
-    (out, cx.metrics)
+    crate::test_server::build(&DESCRIPTOR, toml)
 }
 
 fn build_err(toml: &str) -> gleaner_api::ConfigError {
-    let cx = BuildContext::for_test("outputs.splunk_hec.0");
-    let cfg = PluginConfig::from_toml_str("outputs.splunk_hec.0", toml).expect("toml");
-    match (DESCRIPTOR.build)(&cfg, &cx) {
-        Ok(_) => panic!("config accepted:\n{toml}"),
-        Err(e) => e,
-    }
+    crate::test_server::build_err(&DESCRIPTOR, toml)
 }
 
 fn encode(out: &dyn Output, batch: &Batch) -> Vec<u8> {
@@ -152,6 +141,34 @@ fn metrics_golden() {
     assert_eq!(m.dropped_count("string_field"), 2);
     assert_eq!(m.dropped_count("nan_or_inf_field"), 1);
     assert_eq!(m.dropped_count("no_fields"), 1);
+}
+
+/// Numbers follow the one rule of `crate::json`, as in the JSON lines of stdout and file:
+/// shortest round-trip floats in plain notation from 1e-5 up to 1e16 (`3.0`, `0.00001`,
+/// `1e+16`), and an indexed field holds the same text as a string.
+#[test]
+fn numbers_are_written_as_every_json_output_writes_them() {
+    let (out, _) = build("token = \"t\"\nfields = [\"ratio\"]\n");
+    let r = LogRecord::new(T0, "m", Stream::Stdout)
+        .with_attribute("ratio", FieldValue::Float(3.0))
+        .with_attribute("tiny", FieldValue::Float(1e-5))
+        .with_attribute("huge", FieldValue::Float(1e16));
+    let hec = String::from_utf8(encode(out.as_ref(), &Batch::Logs(vec![r.clone()]))).unwrap();
+    assert!(
+        hec.contains(r#""event":{"message":"m","tiny":0.00001,"huge":1e+16}"#),
+        "{hec}"
+    );
+    assert!(hec.contains(r#""fields":{"ratio":"3.0"}"#), "{hec}");
+    let mut lines = Vec::new();
+    crate::json_lines::encode_log(&r, &mut lines);
+    let lines = String::from_utf8(lines).unwrap();
+    assert!(
+        lines.contains(r#""ratio":3.0,"tiny":0.00001,"huge":1e+16}"#),
+        "{lines}"
+    );
+    let m = Metric::new("m", T0).with_field("huge", FieldValue::Float(1e16));
+    let hec = String::from_utf8(encode(out.as_ref(), &Batch::Metrics(vec![m]))).unwrap();
+    assert!(hec.contains(r#""metric_name:m.huge":1e+16"#), "{hec}");
 }
 
 #[test]
@@ -737,37 +754,5 @@ async fn without_an_ack_id_the_send_is_delivered_when_accepted() {
     assert_eq!(
         paths(&server),
         ["/services/collector/event", "/services/collector/event"]
-    );
-}
-
-#[test]
-fn the_sample_shows_the_defaults() {
-    // The own keys parse into the output's struct, the shared ones (timeout, batch limits,
-    // TLS, ...) through the shell, validated, so that an unset key and one written at its
-    // default compare equal.
-    let read = |cfg: &gleaner_api::PluginConfig| {
-        Ok((
-            HttpOptions::own_keys::<super::config::HecConfig>(cfg, &HTTP_DEFAULTS)?,
-            HttpOptions::parse(cfg, &HTTP_DEFAULTS)?,
-        ))
-    };
-    gleaner_api::test_util::sample::assert_sample_with(
-        "outputs.splunk_hec.0",
-        DESCRIPTOR.sample,
-        // Options without a default, shown with an example value.
-        &[
-            "token_file",
-            "index",
-            "source",
-            "sourcetype",
-            "host",
-            "headers",
-            "ca_file",
-            "cert_file",
-            "key_file",
-            "channel",
-        ],
-        &[],
-        &read,
     );
 }

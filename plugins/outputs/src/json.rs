@@ -1,0 +1,189 @@
+//! The one JSON value writer of the outputs (json_lines for stdout and file, splunk_hec, and
+//! any output that writes JSON): strings, numbers and typed values appended to a byte buffer,
+//! with no allocation and no serde.
+//!
+//! - Strings: `"`, `\` and control characters are escaped (`\n`, `\t`, ... and `\u00XX`),
+//!   everything else is copied as is (JSON text is UTF-8). Bytes that are not UTF-8 have each
+//!   invalid sequence replaced by U+FFFD ([`write_bytes_lossy`]).
+//! - Integers: decimal digits (`-42`, `18446744073709551615`).
+//! - Floats, one rule for every output: a finite float is written in its shortest round-trip
+//!   form, the fewest digits that parse back to the same `f64`; an integral value keeps its
+//!   `.0` (`3.0`) so a typed reader still sees a float; plain notation from 1e-5 up to 1e16
+//!   (`0.00001`, `123456.789`, `1000000000000000.0`), exponent notation outside it (`1e-7`,
+//!   `1.5e+16`, `1.7976931348623157e+308`). These are serde_json's forms (the same `zmij`
+//!   formatter), always valid JSON.
+//! - NaN and ±Inf have no JSON form. As a typed value ([`write_value`], [`write_f64`]) they
+//!   are written `null`: the key stays, with no number. Where a number is required (a metric
+//!   measure) the caller leaves the member out and counts it (`nan_or_inf_field`); inside a
+//!   string ([`write_value_text`]) they are `NaN`, `inf` and `-inf`.
+
+#[cfg(test)]
+mod tests;
+
+use gleaner_api::FieldValue;
+
+/// Appends `s` as a JSON string, quotes included.
+pub(crate) fn write_str(buf: &mut Vec<u8>, s: &str) {
+    buf.push(b'"');
+    write_escaped(buf, s);
+    buf.push(b'"');
+}
+
+/// Appends `bytes` as a JSON string, replacing each invalid UTF-8 sequence with U+FFFD
+/// (as `String::from_utf8_lossy` does). Returns true when something was replaced.
+pub(crate) fn write_bytes_lossy(buf: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        write_str(buf, text);
+        return false;
+    }
+    let mut replaced = false;
+    buf.push(b'"');
+    for chunk in bytes.utf8_chunks() {
+        write_escaped(buf, chunk.valid());
+        if !chunk.invalid().is_empty() {
+            buf.extend_from_slice(
+                char::REPLACEMENT_CHARACTER
+                    .encode_utf8(&mut [0; 4])
+                    .as_bytes(),
+            );
+            replaced = true;
+        }
+    }
+    buf.push(b'"');
+    replaced
+}
+
+/// Appends the escaped body of a JSON string (no quotes): `"`, `\` and control characters
+/// are escaped, everything else is copied as is (JSON text is UTF-8).
+pub(crate) fn write_escaped(buf: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // Skip eight clean bytes at a time (most text needs no escape at all).
+        if let Some(word) = bytes.get(i..i + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(word);
+            if !needs_escape(u64::from_le_bytes(w)) {
+                i += 8;
+                continue;
+            }
+        }
+        let b = bytes[i];
+        let short: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => b"",
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        buf.extend_from_slice(&bytes[start..i]);
+        if short.is_empty() {
+            buf.extend_from_slice(b"\\u00");
+            buf.push(HEX[usize::from(b >> 4)]);
+            buf.push(HEX[usize::from(b & 0xf)]);
+        } else {
+            buf.extend_from_slice(short);
+        }
+        i += 1;
+        start = i;
+    }
+    buf.extend_from_slice(&bytes[start..]);
+}
+
+/// True when one of the eight bytes of `w` is `"`, `\` or a control character (< 0x20).
+/// SWAR: `x - 0x01..` borrows into the high bit of a byte exactly when that byte of `x` is
+/// zero (or, against `0x20..`, below 0x20); bytes with their own high bit set are masked out.
+fn needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
+    let quote = zero_byte(w ^ (ONES * u64::from(b'"')));
+    let backslash = zero_byte(w ^ (ONES * u64::from(b'\\')));
+    (below_space | quote | backslash) != 0
+}
+
+/// Appends `"key":"value"` for each pair, comma-separated, with a comma before the first
+/// unless `first`; returns whether nothing has been written since the object opened (`first`
+/// and no pair).
+pub(crate) fn write_str_members(
+    buf: &mut Vec<u8>,
+    pairs: &[(String, String)],
+    mut first: bool,
+) -> bool {
+    for (k, v) in pairs {
+        if !first {
+            buf.push(b',');
+        }
+        first = false;
+        write_str(buf, k);
+        buf.push(b':');
+        write_str(buf, v);
+    }
+    first
+}
+
+/// Appends a typed value: a number, `true`/`false`, or a string; NaN and ±Inf as `null`.
+pub(crate) fn write_value(buf: &mut Vec<u8>, v: &FieldValue) {
+    match v {
+        FieldValue::Float(f) => write_f64(buf, *f),
+        FieldValue::Int(i) => write_i64(buf, *i),
+        FieldValue::UInt(u) => write_u64(buf, *u),
+        FieldValue::Bool(b) => write_bool(buf, *b),
+        FieldValue::String(s) => write_str(buf, s),
+    }
+}
+
+/// Appends a typed value as a JSON string: a string as itself, a number or boolean as the
+/// text [`write_value`] writes (`"3.0"`, `"true"`), NaN and ±Inf as `"NaN"`, `"inf"`,
+/// `"-inf"` (for members that must be strings, such as HEC indexed fields).
+pub(crate) fn write_value_text(buf: &mut Vec<u8>, v: &FieldValue) {
+    match v {
+        FieldValue::String(s) => write_str(buf, s),
+        FieldValue::Float(f) if !f.is_finite() => {
+            buf.push(b'"');
+            buf.extend_from_slice(zmij::Buffer::new().format(*f).as_bytes());
+            buf.push(b'"');
+        }
+        other => {
+            // Numbers and booleans need no escaping.
+            buf.push(b'"');
+            write_value(buf, other);
+            buf.push(b'"');
+        }
+    }
+}
+
+/// Appends a float by the module's rule: its shortest round-trip form, or `null` when it is
+/// NaN or ±Inf.
+pub(crate) fn write_f64(buf: &mut Vec<u8>, f: f64) {
+    if f.is_finite() {
+        buf.extend_from_slice(zmij::Buffer::new().format_finite(f).as_bytes());
+    } else {
+        buf.extend_from_slice(b"null");
+    }
+}
+
+/// Appends a signed integer.
+pub(crate) fn write_i64(buf: &mut Vec<u8>, i: i64) {
+    buf.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+}
+
+/// Appends an unsigned integer.
+pub(crate) fn write_u64(buf: &mut Vec<u8>, u: u64) {
+    buf.extend_from_slice(itoa::Buffer::new().format(u).as_bytes());
+}
+
+/// Appends `true` or `false`.
+pub(crate) fn write_bool(buf: &mut Vec<u8>, b: bool) {
+    buf.extend_from_slice(if b { b"true" } else { b"false" });
+}
