@@ -7,6 +7,7 @@ pub mod internal;
 pub mod kubelet;
 pub mod kubernetes_events;
 pub mod prometheus;
+pub mod remote_write;
 pub mod statsd;
 pub mod syslog;
 pub mod tail;
@@ -17,6 +18,7 @@ use gleaner_api::InputDescriptor;
 pub static INPUTS: &[InputDescriptor] = &[
     internal::DESCRIPTOR,
     http_listener::DESCRIPTOR,
+    remote_write::DESCRIPTOR,
     tail::DESCRIPTOR,
     host::DESCRIPTOR,
     kubelet::DESCRIPTOR,

@@ -123,10 +123,68 @@ impl BodyMemory {
         bytes: u64,
         deadline: tokio::time::Instant,
     ) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        let kib = u32::try_from(bytes.div_ceil(1024))
-            .unwrap_or(u32::MAX)
-            .clamp(1, self.total_kib);
-        let acquire = Arc::clone(&self.kib).acquire_many_owned(kib);
+        let acquire = Arc::clone(&self.kib).acquire_many_owned(self.kib_of(bytes));
         tokio::time::timeout_at(deadline, acquire).await.ok()?.ok()
+    }
+
+    /// Makes `hold` (a reservation of this pool) `bytes` large: the excess goes back at once,
+    /// the rest is waited for until `deadline`; false (and `hold` unchanged) when no room
+    /// came by then. A request whose body turns out larger than it announced (a decompressed
+    /// body) grows its hold; one that turned out smaller lets the rest go.
+    pub async fn resize(
+        &self,
+        hold: &mut tokio::sync::OwnedSemaphorePermit,
+        bytes: u64,
+        deadline: tokio::time::Instant,
+    ) -> bool {
+        let want = self.kib_of(bytes) as usize;
+        let held = hold.num_permits();
+        if want <= held {
+            drop(hold.split(held - want));
+            return true;
+        }
+        let more = u32::try_from(want - held).unwrap_or(u32::MAX);
+        let acquire = Arc::clone(&self.kib).acquire_many_owned(more);
+        match tokio::time::timeout_at(deadline, acquire).await {
+            Ok(Ok(extra)) => {
+                hold.merge(extra);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// `bytes` in KiB, at least 1 and at most the pool.
+    fn kib_of(&self, bytes: u64) -> u32 {
+        u32::try_from(bytes.div_ceil(1024))
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.total_kib)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BodyMemory;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hold_shrinks_at_once_and_grows_only_within_the_pool() {
+        let pool = BodyMemory::new(10 * 1024);
+        let soon = || tokio::time::Instant::now() + std::time::Duration::from_secs(1);
+        let mut a = pool.reserve(8 * 1024, soon()).await.expect("room");
+        assert!(pool.reserve(4 * 1024, soon()).await.is_none(), "8 + 4 > 10");
+        assert!(pool.resize(&mut a, 2 * 1024, soon()).await);
+        assert_eq!(a.num_permits(), 2);
+        let b = pool.reserve(8 * 1024, soon()).await.expect("2 + 8 fit");
+        assert!(
+            !pool.resize(&mut a, 3 * 1024, soon()).await,
+            "2 + 8 + 1 > 10"
+        );
+        assert_eq!(a.num_permits(), 2);
+        drop(b);
+        assert!(
+            pool.resize(&mut a, 100 * 1024, soon()).await,
+            "clamped to the pool"
+        );
+        assert_eq!(a.num_permits(), 10);
     }
 }
