@@ -1,6 +1,10 @@
 //! `gleaner-inputs`: every input plugin, one module each, and the [`INPUTS`] registry list.
 //! List order is the order of `sample-config` and of the README table.
 
+pub mod exec;
+mod exec_format;
+mod exec_process;
+pub mod execd;
 pub mod host;
 pub mod http_listener;
 pub mod internal;
@@ -26,4 +30,6 @@ pub static INPUTS: &[InputDescriptor] = &[
     statsd::DESCRIPTOR,
     syslog::DESCRIPTOR,
     kubernetes_events::DESCRIPTOR,
+    exec::DESCRIPTOR,
+    execd::DESCRIPTOR,
 ];
