@@ -79,7 +79,7 @@ pub(crate) fn relay_stderr(
         loop {
             match read_line(&mut reader, &mut line).await {
                 Ok(Line::Eof) | Err(_) => return,
-                Ok(Line::Line | Line::TooLong) => {
+                Ok(Line::Complete | Line::TooLong) => {
                     metrics.error("stderr");
                     let text = String::from_utf8_lossy(&line);
                     tracing::warn!(input = %input, command = %command, "{}", text.trim_end());
@@ -93,11 +93,11 @@ pub(crate) fn relay_stderr(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Line {
     /// A line (without its `\n`) is in the buffer.
-    Line,
+    Complete,
     /// A line longer than [`MAX_LINE`]: its first [`MAX_LINE`] bytes are in the buffer, the
     /// rest was read and discarded.
     TooLong,
-    /// The stream ended (a last line without `\n` is returned as a `Line` first).
+    /// The stream ended (a last line without `\n` is returned as `Complete` first).
     Eof,
 }
 
@@ -116,7 +116,7 @@ pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(
             } else if too_long {
                 Line::TooLong
             } else {
-                Line::Line
+                Line::Complete
             });
         }
         let (take, done) = match memchr::memchr(b'\n', chunk) {
@@ -133,7 +133,11 @@ pub(crate) async fn read_line<R: AsyncBufRead + Unpin>(
             if buf.last() == Some(&b'\r') {
                 buf.pop();
             }
-            return Ok(if too_long { Line::TooLong } else { Line::Line });
+            return Ok(if too_long {
+                Line::TooLong
+            } else {
+                Line::Complete
+            });
         }
     }
 }

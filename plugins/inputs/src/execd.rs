@@ -251,7 +251,7 @@ async fn read_stdout(
                 metrics.dropped("line_too_long", 1);
                 continue;
             }
-            Ok(Line::Line) => {}
+            Ok(Line::Complete) => {}
         }
         metrics.received(0, line.len() as u64 + 1);
         if format.kind == Kind::Prometheus {
