@@ -6,6 +6,7 @@ mod chaos;
 mod cli;
 mod dashboards;
 mod deploy;
+mod exec;
 mod host;
 mod import;
 mod kubelet;
