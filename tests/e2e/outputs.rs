@@ -1,9 +1,11 @@
 //! The HTTP outputs against real or faithful receivers: `outputs.influxdb` against a real
 //! InfluxDB 1.x, `outputs.remote_write` against a real Prometheus 2.x, `outputs.splunk_hec`
-//! against the fake HEC of `gleaner_e2e::fake_hec`. Each output is built through its registry
+//! against the fake HEC of `gleaner_e2e::fake_hec`, `outputs.http` against the receiver of
+//! `gleaner_e2e::fake_http`. Each output is built through its registry
 //! descriptor and driven through `encode` + `send` (what the delivery worker does), and once
 //! through the real binary (`inputs.http_listener` → output).
 
+mod http;
 mod influxdb;
 mod remote_write;
 mod splunk_hec;

@@ -5,6 +5,7 @@
 
 pub mod exposition;
 pub mod fake_hec;
+pub mod fake_http;
 pub mod fake_influx;
 pub mod fake_kube;
 pub mod fake_kubelet;

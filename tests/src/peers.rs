@@ -108,7 +108,11 @@ bind-address = "127.0.0.1:{rpc_port}"
         Peer::prometheus_with_config(&yml)
     }
 
-    fn prometheus_with_config(yml: &str) -> Peer {
+    /// [`Peer::prometheus`] with `yml` as its `prometheus.yml` (scrape jobs, `remote_write`).
+    ///
+    /// # Panics
+    /// When `prometheus` is missing or not ready within 60 s.
+    pub fn prometheus_with_config(yml: &str) -> Peer {
         let bin = find_binary("prometheus", "prometheus");
         let dir = tempfile::tempdir().expect("tempdir");
         let conf = dir.path().join("prometheus.yml");

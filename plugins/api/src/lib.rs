@@ -14,6 +14,8 @@ pub mod http_client;
 pub mod line_protocol;
 pub mod listener;
 pub mod plugin;
+#[cfg(feature = "prompb")]
+pub mod prompb;
 pub mod random;
 pub mod shared;
 pub mod shutdown;

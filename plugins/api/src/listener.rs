@@ -16,8 +16,11 @@
 //!   its connections, which watch the same signal.
 //!
 //! Idle and header timeouts belong to the protocol: `http` (feature `http-server`) serves
-//! HTTP/1.1 connections with them; raw-TCP listeners put a timeout on each read.
+//! HTTP/1.1 connections with them, and bounds request bodies (`http::body`); raw-TCP
+//! listeners put a timeout on each read. `acks` routes acknowledgements to the requests
+//! that wait for them.
 
+pub mod acks;
 #[cfg(feature = "http-server")]
 pub mod http;
 

@@ -18,12 +18,12 @@
 //! 28 MB write of 4,000,000 short lines peaks at about 40 MiB; it took 3.1 GB).
 //!
 //! Modules: `config.rs` (options, validation), `server.rs` (accept loop, graceful shutdown),
-//! `handler.rs` (routing, body memory and answers), `body.rs` (reading within limits),
-//! `ingest.rs` (parsing and sending in pieces), `pieces.rs` (a body, plain or gzip, as parsed
-//! pieces), `cut.rs` (where a body may be cut), `acks.rs` (routing acknowledgements to
-//! requests), `auth.rs`, `query.rs`.
+//! `handler.rs` (routing and answers), `body.rs` (gzip errors; the body memory and reading
+//! within limits are `gleaner_api::listener::http::body`'s, routing acknowledgements
+//! `gleaner_api::listener::acks`'), `ingest.rs` (parsing and sending in pieces), `pieces.rs`
+//! (a body, plain or gzip, as parsed pieces), `cut.rs` (where a body may be cut), `auth.rs`,
+//! `query.rs`.
 
-mod acks;
 mod auth;
 mod body;
 mod config;
@@ -44,7 +44,9 @@ use gleaner_api::{
 use tokio::net::TcpListener;
 
 use config::Settings;
-use handler::{BodyMemory, Shared};
+use gleaner_api::listener::acks;
+use gleaner_api::listener::http::body::BodyMemory;
+use handler::Shared;
 
 /// Registry entry.
 pub const DESCRIPTOR: InputDescriptor = InputDescriptor {

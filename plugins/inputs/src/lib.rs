@@ -1,12 +1,17 @@
 //! `gleaner-inputs`: every input plugin, one module each, and the [`INPUTS`] registry list.
 //! List order is the order of `sample-config` and of the README table.
 
+pub mod exec;
+mod exec_format;
+mod exec_process;
+pub mod execd;
 pub mod host;
 pub mod http_listener;
 pub mod internal;
 pub mod kubelet;
 pub mod kubernetes_events;
 pub mod prometheus;
+pub mod remote_write;
 #[cfg(test)]
 mod sample_checks;
 pub mod statsd;
@@ -19,6 +24,7 @@ use gleaner_api::InputDescriptor;
 pub static INPUTS: &[InputDescriptor] = &[
     internal::DESCRIPTOR,
     http_listener::DESCRIPTOR,
+    remote_write::DESCRIPTOR,
     tail::DESCRIPTOR,
     host::DESCRIPTOR,
     kubelet::DESCRIPTOR,
@@ -26,4 +32,6 @@ pub static INPUTS: &[InputDescriptor] = &[
     statsd::DESCRIPTOR,
     syslog::DESCRIPTOR,
     kubernetes_events::DESCRIPTOR,
+    exec::DESCRIPTOR,
+    execd::DESCRIPTOR,
 ];

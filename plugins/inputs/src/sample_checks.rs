@@ -10,6 +10,7 @@ fn every_registered_input_shows_its_defaults_in_its_sample() {
         &[
             ("internal", crate::internal::check_sample),
             ("http_listener", crate::http_listener::check_sample),
+            ("remote_write", crate::remote_write::check_sample),
             ("tail", crate::tail::check_sample),
             ("host", crate::host::check_sample),
             ("kubelet", crate::kubelet::check_sample),
@@ -17,6 +18,8 @@ fn every_registered_input_shows_its_defaults_in_its_sample() {
             ("statsd", crate::statsd::check_sample),
             ("syslog", crate::syslog::check_sample),
             ("kubernetes_events", crate::kubernetes_events::check_sample),
+            ("exec", crate::exec::check_sample),
+            ("execd", crate::execd::check_sample),
         ],
     );
 }

@@ -34,7 +34,7 @@ use gleaner_api::{
     OutputError, Payload, SendReport,
 };
 
-pub(crate) use auth::{Auth, token_source};
+pub(crate) use auth::{Auth, bearer_or_basic, token_source};
 pub(crate) use options::{HttpDefaults, HttpOptions};
 pub(crate) use sender::{Body, Sender};
 

@@ -11,7 +11,7 @@
 
 mod client;
 mod config;
-mod encode;
+pub(crate) mod encode;
 #[cfg(test)]
 mod tests;
 

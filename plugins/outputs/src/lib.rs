@@ -4,6 +4,7 @@
 mod altered;
 mod attr_glob;
 pub mod file;
+pub mod http;
 use gleaner_api::http_client;
 mod http_output;
 pub mod influxdb;
@@ -26,4 +27,5 @@ pub static OUTPUTS: &[OutputDescriptor] = &[
     influxdb::DESCRIPTOR,
     remote_write::DESCRIPTOR,
     splunk_hec::DESCRIPTOR,
+    http::DESCRIPTOR,
 ];

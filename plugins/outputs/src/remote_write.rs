@@ -2,7 +2,7 @@
 //! with the remote-write 1.0 protocol: a protobuf `WriteRequest` (hand-written `prost`
 //! messages), snappy block compression, the three required headers.
 //!
-//! - `proto.rs`: the messages and their field numbers;
+//! - `gleaner_api::prompb` (re-exported as `proto`): the messages and their field numbers;
 //! - `config.rs`: the table and its validation;
 //! - `encode.rs`: pure Metric → series mapping (documented there), sorted labels, samples
 //!   grouped per series in time order;
@@ -16,7 +16,6 @@
 mod client;
 mod config;
 mod encode;
-pub mod proto;
 #[cfg(test)]
 mod tests;
 
@@ -28,6 +27,7 @@ use gleaner_api::{
 
 use crate::http_output::{HttpOutput, HttpProtocol, Sender};
 use config::RemoteWriteConfig;
+pub use gleaner_api::prompb as proto;
 
 /// Registry entry.
 pub const DESCRIPTOR: OutputDescriptor = OutputDescriptor {

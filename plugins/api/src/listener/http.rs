@@ -10,7 +10,10 @@
 //! - **Shutdown.** On the signal an idle connection closes at once and a busy one finishes
 //!   its request (hyper's graceful shutdown), within `shutdown_grace` if set.
 //!
-//! Bodies are the service's business: it bounds their size and the time they may take.
+//! Bodies are the service's business: it bounds their size and the time they may take, with
+//! [`body`]'s helpers.
+
+pub mod body;
 
 use std::future::Future;
 use std::io;

@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use gleaner_api::line_protocol::Precision;
+use gleaner_api::listener::acks::AckRegistry;
+use gleaner_api::listener::http::body::{self, BodyMemory, ReadBodyError};
 use gleaner_api::{ComponentMetrics, EventSender};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -24,8 +26,7 @@ use hyper::header::{
 };
 use hyper::{Method, Request, Response, StatusCode};
 
-use super::acks::AckRegistry;
-use super::body::{self, GunzipError, ReadBodyError};
+use super::body::GunzipError;
 use super::config::Settings;
 use super::ingest::{self, Body, Refusal};
 use super::query::Query;
@@ -46,40 +47,6 @@ pub(crate) struct Shared {
     pub(crate) acks: AckRegistry,
     /// Request bodies held at once, in KiB: at most `max_body_size` in all.
     pub(crate) bodies: BodyMemory,
-}
-
-/// The listener's memory for request bodies: a request reserves what its body will hold (see
-/// the module doc) before reading it and gives it back once the body is parsed, so however
-/// many writes arrive at once, the bodies held total at most `max_body_size` (four
-/// concurrent 7 MB writes once held 2.5 GB between them).
-#[derive(Debug)]
-pub(crate) struct BodyMemory {
-    kib: Arc<tokio::sync::Semaphore>,
-    total_kib: u32,
-}
-
-impl BodyMemory {
-    /// A pool of `bytes` (rounded up to KiB).
-    pub(crate) fn new(bytes: u64) -> Self {
-        let total_kib = u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX >> 3);
-        BodyMemory {
-            kib: Arc::new(tokio::sync::Semaphore::new(total_kib as usize)),
-            total_kib,
-        }
-    }
-
-    /// Reserves `bytes`, waiting until `deadline`; `None` when there is no room by then.
-    async fn reserve(
-        &self,
-        bytes: u64,
-        deadline: tokio::time::Instant,
-    ) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        let kib = u32::try_from(bytes.div_ceil(1024))
-            .unwrap_or(u32::MAX)
-            .clamp(1, self.total_kib);
-        let acquire = Arc::clone(&self.kib).acquire_many_owned(kib);
-        tokio::time::timeout_at(deadline, acquire).await.ok()?.ok()
-    }
 }
 
 /// Sent as `X-Influxdb-Version` on every answer.

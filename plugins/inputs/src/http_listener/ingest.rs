@@ -21,7 +21,9 @@ use hyper::body::Incoming;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::body::{GunzipError, ReadBodyError};
+use gleaner_api::listener::http::body::{self, ReadBodyError};
+
+use super::body::GunzipError;
 use super::handler::Shared;
 use super::pieces::{self, GzipPieces, Piece, RawPiece, Splitter};
 
@@ -136,7 +138,7 @@ impl Ingest<'_> {
                     if let Ok(data) = frame.into_data() {
                         read += data.len() as u64;
                         if read > limit {
-                            super::body::drain(body).await;
+                            body::drain(body).await;
                             return Err(Refusal::Read(ReadBodyError::TooLarge { limit }));
                         }
                         splitter.push(&data);

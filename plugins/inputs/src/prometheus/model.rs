@@ -19,7 +19,7 @@ use super::parse::{FamilyType, Sample};
 pub const MEASUREMENT: &str = "prometheus";
 
 /// The kind a family's type maps to (gauge-like OpenMetrics types become gauges).
-pub(super) fn kind(t: FamilyType) -> MetricKind {
+pub(crate) fn kind(t: FamilyType) -> MetricKind {
     match t {
         FamilyType::Counter => MetricKind::Counter,
         FamilyType::Histogram => MetricKind::Histogram,
@@ -33,7 +33,7 @@ pub(super) fn kind(t: FamilyType) -> MetricKind {
 }
 
 /// One series as a metric: `name` = `value` at `timestamp_ns`, tagged `labels`.
-pub(super) fn metric(
+pub(crate) fn metric(
     name: &str,
     value: f64,
     timestamp_ns: i64,
@@ -50,7 +50,7 @@ pub(super) fn metric(
 }
 
 /// The tags of a sample: its non-empty labels merged with the target's (sorted).
-pub(super) fn tags(
+pub(crate) fn tags(
     s: &Sample<'_, '_>,
     target: &[(String, String)],
     honor: bool,

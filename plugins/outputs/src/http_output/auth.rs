@@ -93,3 +93,39 @@ pub(crate) fn token_source(
         (None, None) => Ok(None),
     }
 }
+
+/// The `Authorization` of an output that offers a bearer token (inline or in a file) or basic
+/// auth, under the keys `bearer_token`, `bearer_token_file`, `username` and `password`
+/// (remote_write, http): at most one of the two, and no password without a user.
+pub(crate) fn bearer_or_basic(
+    cfg: &PluginConfig,
+    bearer_token: Option<Secret>,
+    bearer_token_file: Option<PathBuf>,
+    username: Option<String>,
+    password: Option<Secret>,
+) -> Result<Auth, ConfigError> {
+    let bearer = token_source(
+        cfg,
+        ("bearer_token", bearer_token),
+        ("bearer_token_file", bearer_token_file),
+    )?;
+    match (bearer, username) {
+        (Some(_), Some(_)) => Err(cfg.error_at(
+            "username",
+            "basic auth and a bearer token exclude each other",
+        )),
+        (Some(secret), None) => Ok(Auth::Token {
+            scheme: "Bearer",
+            what: "bearer token",
+            secret,
+        }),
+        (None, Some(username)) => Ok(Auth::basic(
+            &username,
+            password.as_ref().map_or("", |p| p.expose()),
+        )),
+        (None, None) if password.is_some() => {
+            Err(cfg.error_at("password", "`password` needs `username`"))
+        }
+        (None, None) => Ok(Auth::None),
+    }
+}

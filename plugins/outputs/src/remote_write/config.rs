@@ -6,7 +6,7 @@ use gleaner_api::{ByteSize, ConfigError, PluginConfig, Secret};
 use serde::Deserialize;
 
 use crate::http_client;
-use crate::http_output::{Auth, HttpDefaults, HttpOptions, token_source};
+use crate::http_output::{Auth, HttpDefaults, HttpOptions, bearer_or_basic};
 
 /// The shared HTTP keys' defaults (`timeout`, `max_samples_per_request`, `batch_max_bytes`,
 /// `headers`, TLS: `http_output/options.rs`); the body is always snappy.
@@ -66,34 +66,13 @@ impl RemoteWriteConfig {
 
     pub(crate) fn validate(self, cfg: &PluginConfig) -> Result<Settings, ConfigError> {
         let url = http_client::parse_url(&self.url).map_err(|e| e.at(cfg, "url"))?;
-        let bearer = token_source(
+        let auth = bearer_or_basic(
             cfg,
-            ("bearer_token", self.bearer_token),
-            ("bearer_token_file", self.bearer_token_file),
-        );
-        let auth = match (bearer, self.username) {
-            (Err(e), _) => return Err(e),
-            (Ok(Some(_)), Some(_)) => {
-                return Err(cfg.error_at(
-                    "username",
-                    "basic auth and a bearer token exclude each other",
-                ));
-            }
-            (Ok(Some(secret)), None) => Auth::Token {
-                scheme: "Bearer",
-                what: "bearer token",
-                secret,
-            },
-            (Ok(None), Some(username)) => {
-                Auth::basic(&username, self.password.as_ref().map_or("", |p| p.expose()))
-            }
-            (Ok(None), None) => {
-                if self.password.is_some() {
-                    return Err(cfg.error_at("password", "`password` needs `username`"));
-                }
-                Auth::None
-            }
-        };
+            self.bearer_token,
+            self.bearer_token_file,
+            self.username,
+            self.password,
+        )?;
         Ok(Settings {
             url,
             metadata: self.metadata,

@@ -223,7 +223,7 @@ fn sanitize_cow(s: &str, metric: bool) -> Cow<'_, str> {
     }
 }
 
-/// The protobuf wire format of the messages in `proto.rs`, as prost writes them: fields in
+/// The protobuf wire format of the messages in `gleaner_api::prompb`, as prost writes them: fields in
 /// number order, proto3 defaults (empty strings, 0, 0.0) left out.
 mod wire {
     use super::{Base, MetricType};
@@ -431,6 +431,7 @@ pub(crate) fn write_request(
         timeseries.push(TimeSeries {
             labels,
             samples: vec![p.sample.clone()],
+            ..TimeSeries::default()
         });
         current = Some((&p.name, p.metric));
     }

@@ -1,4 +1,6 @@
-//! Routes the input's single acknowledgement channel to the requests waiting on it.
+//! Routes an input's single acknowledgement channel to the requests waiting on it, for the
+//! listeners that answer a client only once its events are buffered (`inputs.http_listener`,
+//! `inputs.remote_write`, `inputs.otlp`).
 //!
 //! [`Acknowledgements`] hands out tokens through `&self` but yields outcomes through
 //! `&mut self`, and there is one per input, so one task owns it: the dispatcher. A request
@@ -13,22 +15,22 @@
 
 use std::collections::HashMap;
 
-use gleaner_api::{AckStatus, AckToken, Acknowledgements};
+use crate::{AckStatus, AckToken, Acknowledgements};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 /// A token for a batch, and where its outcome will arrive.
-pub(crate) type Registration = (AckToken, oneshot::Receiver<AckStatus>);
+pub type Registration = (AckToken, oneshot::Receiver<AckStatus>);
 
 /// A request handler's way to the dispatcher; cheap to clone.
 #[derive(Debug, Clone)]
-pub(crate) struct AckRegistry {
+pub struct AckRegistry {
     tx: mpsc::Sender<oneshot::Sender<Registration>>,
 }
 
 impl AckRegistry {
     /// A token and its outcome receiver; `None` when the dispatcher has stopped.
-    pub(crate) async fn register(&self) -> Option<Registration> {
+    pub async fn register(&self) -> Option<Registration> {
         let (reply, rx) = oneshot::channel();
         self.tx.send(reply).await.ok()?;
         rx.await.ok()
@@ -36,7 +38,7 @@ impl AckRegistry {
 }
 
 /// Starts the dispatcher task that owns `acks`.
-pub(crate) fn spawn(acks: Acknowledgements) -> (AckRegistry, JoinHandle<()>) {
+pub fn spawn(acks: Acknowledgements) -> (AckRegistry, JoinHandle<()>) {
     let (tx, rx) = mpsc::channel(64);
     (AckRegistry { tx }, tokio::spawn(dispatch(acks, rx)))
 }

@@ -1,10 +1,12 @@
-//! The Prometheus remote-write 1.0 messages, written by hand with `prost` derives (no
-//! `protoc`): field numbers from prometheus/prometheus `prompb/remote.proto` and
-//! `prompb/types.proto`.
+//! The Prometheus remote-write 1.0 messages (feature `prompb`), written by hand with `prost`
+//! derives (no `protoc`): field numbers from prometheus/prometheus `prompb/remote.proto` and
+//! `prompb/types.proto`. `outputs.remote_write` encodes them and `inputs.remote_write`
+//! decodes them.
 //!
 //! Traps: `WriteRequest.metadata` is field **3** (2 is reserved); `MetricMetadata` skips
 //! field 3 (`help` is 4, `unit` 5). Exemplars (3) and native histograms (4) of `TimeSeries`
-//! are not sent and so not declared.
+//! are never sent and are kept undecoded (their raw bytes), so a receiver can count what it
+//! does not take.
 
 /// `prometheus.WriteRequest`.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -26,6 +28,12 @@ pub struct TimeSeries {
     /// Samples, oldest first.
     #[prost(message, repeated, tag = "2")]
     pub samples: Vec<Sample>,
+    /// Exemplars (`prometheus.Exemplar`), undecoded.
+    #[prost(bytes = "vec", repeated, tag = "3")]
+    pub exemplars: Vec<Vec<u8>>,
+    /// Native histograms (`prometheus.Histogram`), undecoded.
+    #[prost(bytes = "vec", repeated, tag = "4")]
+    pub histograms: Vec<Vec<u8>>,
 }
 
 /// `prometheus.Label`.
