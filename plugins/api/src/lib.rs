@@ -15,6 +15,7 @@ pub mod line_protocol;
 pub mod listener;
 pub mod plugin;
 pub mod random;
+pub mod selector;
 pub mod shared;
 pub mod shutdown;
 pub mod telemetry;
