@@ -17,6 +17,7 @@ mod local;
 mod outputs;
 mod processing;
 mod prometheus;
+mod selectors;
 mod statsd;
 mod syslog;
 mod tail;
