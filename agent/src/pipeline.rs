@@ -148,7 +148,8 @@ impl Builder<'_> {
             Err(e) => {
                 // An unknown key may be a misspelt shared key (`namepas`).
                 let shared: Vec<&str> = engine_keys(kind).collect();
-                self.errors.push(located(e.with_shared_keys_hint(&shared)));
+                let e = e.with_shared_keys_hint(s.config.key_path(), &shared);
+                self.errors.push(located(e));
                 None
             }
         }

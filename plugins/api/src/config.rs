@@ -117,16 +117,18 @@ impl ConfigError {
 }
 
 impl ConfigError {
-    /// For an unknown-key error from a plugin's own keys, suggests among `shared` too (the
-    /// keys the engine took out of the table first: `alias`, the selectors, ...), so
-    /// `namepas` gets "did you mean `namepass`?". The message is kept; other errors are
-    /// returned as they are.
+    /// For an unknown-key error at the top of the plugin table `table` (`inputs.x.0`),
+    /// suggests among `shared` too (the keys the engine took out of the table first:
+    /// `alias`, the selectors, ...), so `namepas` gets "did you mean `namepass`?". The
+    /// message is kept; other errors, and unknown keys of nested tables, are returned as
+    /// they are.
     #[must_use]
-    pub fn with_shared_keys_hint(mut self, shared: &[&str]) -> Self {
+    pub fn with_shared_keys_hint(mut self, table: &str, shared: &[&str]) -> Self {
         let Some((bad, mut expected)) = parse_unknown(&self.message) else {
             return self;
         };
-        if !self.message.starts_with("unknown field") {
+        let top = self.key.as_deref() == Some(format!("{table}.{bad}").as_str());
+        if !self.message.starts_with("unknown field") || !top {
             return self;
         }
         expected.extend(shared.iter().map(|k| (*k).to_owned()));
@@ -492,7 +494,11 @@ mod tests {
         let cfg = PluginConfig::from_toml_str("inputs.x.0", text).unwrap();
         let err = cfg.parse::<Cfg>().unwrap_err();
         assert_ne!(err.hint.as_deref(), Some("did you mean `namepass`?"));
-        let err = err.with_shared_keys_hint(crate::selector::Selectors::KEYS);
+        let nested = err
+            .clone()
+            .with_shared_keys_hint("inputs.y.0", crate::selector::Selectors::KEYS);
+        assert_eq!(nested.hint, err.hint, "only keys of the table itself");
+        let err = err.with_shared_keys_hint("inputs.x.0", crate::selector::Selectors::KEYS);
         assert_eq!(err.hint.as_deref(), Some("did you mean `namepass`?"));
         assert!(err.message.starts_with("unknown field `namepas`"));
         // A plugin key still wins when it is the closest.
@@ -501,7 +507,7 @@ mod tests {
         let err = cfg
             .parse::<Cfg>()
             .unwrap_err()
-            .with_shared_keys_hint(&["alias"]);
+            .with_shared_keys_hint("inputs.x.0", &["alias"]);
         assert_eq!(err.hint.as_deref(), Some("did you mean `listen`?"));
     }
 
