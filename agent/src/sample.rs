@@ -34,13 +34,13 @@ shutdown_timeout = "30s"
 "#;
 
 /// Telegraf's selectors, which every input, filter and output takes; each key is shown once,
-/// here, and the lines between the markers parse when uncommented (a test checks).
+/// here, and the example lines (`##   `) parse when uncommented (a test checks).
 const SELECTORS: &str = r#"## Every input, filter and output also takes Telegraf's selectors, globs (`*`, `?`) on metrics.
 ## On an input or output they choose which metrics pass and which fields and tags they keep;
 ## on a filter, which metrics it sees (the others go around it, untouched). Order: namepass,
 ## namedrop, tagpass, tagdrop; then fieldinclude, fieldexclude, taginclude, tagexclude. A
-## metric left without fields is dropped. Drops count as selector_<key>. Logs are not touched.
-## (selectors)
+## metric left without fields is dropped. Drops are counted as selector_namepass, ...,
+## selector_tagdrop and selector_no_fields. Log records are never touched. Each is optional:
 ##   namepass = ["cpu*"]            # only metrics whose name matches one of these
 ##   namedrop = ["debug_*"]         # not those whose name matches one of these
 ##   fieldinclude = ["usage_*"]     # only these fields (also spelt fieldpass)
@@ -49,7 +49,6 @@ const SELECTORS: &str = r#"## Every input, filter and output also takes Telegraf
 ##   tagexclude = ["secret"]        # not these tags
 ##   tagpass = { env = ["prod*"], region = ["eu-*"] }   # only metrics where one of these tags matches
 ##   tagdrop = { pod = ["debug-*"] }                    # not metrics where one of these tags matches
-## (end)
 "#;
 
 const OUTPUT_SHARED: &str = r#"## Every input also takes `alias` (a stable id), `interval` and `collection_jitter`.
@@ -120,14 +119,11 @@ mod tests {
     use super::*;
     use gleaner_api::selector::Selectors;
 
-    /// The selector lines between the markers, uncommented.
+    /// The selector example lines, uncommented.
     fn selector_lines() -> String {
         SELECTORS
             .lines()
-            .skip_while(|l| *l != "## (selectors)")
-            .skip(1)
-            .take_while(|l| *l != "## (end)")
-            .map(|l| l.strip_prefix("##   ").expect("an option line"))
+            .filter_map(|l| l.strip_prefix("##   "))
             .collect::<Vec<_>>()
             .join("\n")
     }
