@@ -20,6 +20,7 @@ use serde::Deserialize;
 
 pub use load::{Partial, UNKNOWN_DATA_DIR, load, load_partial};
 pub use locate::{ConfigErrors, LocatedError, SourceFile};
+pub(crate) use sections::engine_keys;
 
 /// The `[agent]` table.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -157,6 +158,8 @@ pub struct PluginSection {
     pub kinds: Option<gleaner_api::Accepts>,
     /// Outputs: the `buffer` table (defaults if absent).
     pub buffer: BufferConfig,
+    /// Telegraf's selectors (`namepass`, `tagdrop`, ...), if any is given.
+    pub selectors: Option<Arc<gleaner_api::selector::Selectors>>,
     /// The rest of the table, for the plugin's `build`.
     pub config: PluginConfig,
     /// The file it came from, to locate errors.

@@ -4,6 +4,7 @@
 //! workers drain the queues and flush, all within `shutdown_timeout`.
 
 pub mod router;
+mod selectors;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,12 +23,14 @@ use crate::buffer::OutputBuffer;
 use crate::buffer::disk::{DiskBuffer, DiskConfig};
 use crate::buffer::memory::OutputQueue;
 use crate::buffer::store::StoreConfig;
+use crate::config::engine_keys;
 use crate::config::{
     AgentConfig, BufferConfig, BufferKind, Config, ConfigErrors, LocatedError, PluginSection,
 };
 use crate::delivery::OutputWorker;
 use crate::registry;
 use gleaner_api::glob::Glob;
+use gleaner_api::selector::Selectors;
 use router::{Enrich, FilterStage, Route, Router};
 
 /// An input ready to run.
@@ -38,6 +41,7 @@ pub struct BuiltInput {
     /// `collection_jitter`: a random delay in `[0, jitter)` before each gather.
     jitter: gleaner_api::Duration,
     metrics: Arc<ComponentMetrics>,
+    selectors: Option<Arc<Selectors>>,
 }
 
 /// An output ready to run.
@@ -46,6 +50,7 @@ pub struct BuiltOutput {
     output: Box<dyn Output>,
     accepts: Accepts,
     globs: Option<Vec<Glob>>,
+    selectors: Option<Arc<Selectors>>,
     buffer: BufferConfig,
     metrics: Arc<ComponentMetrics>,
 }
@@ -141,6 +146,9 @@ impl Builder<'_> {
         match build(&s.config, &bcx) {
             Ok(t) => Some((t, bcx)),
             Err(e) => {
+                // An unknown key may be a misspelt shared key (`namepas`).
+                let shared: Vec<&str> = engine_keys(kind).collect();
+                let e = e.with_shared_keys_hint(s.config.key_path(), &shared);
                 self.errors.push(located(e));
                 None
             }
@@ -185,6 +193,7 @@ pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigError
                 interval,
                 jitter,
                 metrics: bcx.metrics,
+                selectors: s.selectors.clone(),
             });
         }
     }
@@ -195,6 +204,7 @@ pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigError
             filters.push(FilterStage {
                 filter,
                 globs: globs(s),
+                selectors: s.selectors.clone(),
                 metrics: bcx.metrics,
             });
         }
@@ -232,6 +242,7 @@ pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigError
                 output,
                 accepts,
                 globs: globs(s),
+                selectors: s.selectors.clone(),
                 buffer: s.buffer.clone(),
                 metrics: bcx.metrics,
             });
@@ -355,6 +366,7 @@ impl Built {
             output,
             accepts,
             globs: None,
+            selectors: None,
             buffer: BufferConfig::default(),
             metrics: self.telemetry.register(id, ComponentKind::Output, "test"),
         });
@@ -377,6 +389,7 @@ impl Built {
                 globs: o.globs,
                 accepts: o.accepts,
                 buffer: buffer.clone(),
+                selectors: o.selectors.clone(),
                 metrics: Arc::clone(&o.metrics),
             });
             let dead_letter = match (&agent.data_dir, o.buffer.dead_letter) {
@@ -421,7 +434,13 @@ impl Built {
         for f in &mut filters {
             f.filter.start(mode).await;
         }
-        let router = Router::new(filters, routes, Enrich { tags }, input_metrics);
+        let input_selectors = self
+            .inputs
+            .iter()
+            .filter_map(|i| Some((Arc::clone(&i.id), Arc::clone(i.selectors.as_ref()?))))
+            .collect();
+        let router = Router::new(filters, routes, Enrich { tags }, input_metrics)
+            .with_input_selectors(input_selectors);
         let router = tokio::spawn(router.run(rx));
 
         let mut input_tasks = Vec::new();

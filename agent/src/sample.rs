@@ -33,7 +33,26 @@ shutdown_timeout = "30s"
 # cluster = "prod"
 "#;
 
+/// Telegraf's selectors, which every input, filter and output takes; each key is shown once,
+/// here, and the example lines (`##   `) parse when uncommented (a test checks).
+const SELECTORS: &str = r#"## Every input, filter and output also takes Telegraf's selectors, globs (`*`, `?`) on metrics.
+## On an input or output they choose which metrics pass and which fields and tags they keep;
+## on a filter, which metrics it sees (the others go around it, untouched). Order: namepass,
+## namedrop, tagpass, tagdrop; then fieldinclude, fieldexclude, taginclude, tagexclude. A
+## metric left without fields is dropped. Drops are counted as selector_namepass, ...,
+## selector_tagdrop and selector_no_fields. Log records are never touched. Each is optional:
+##   namepass = ["cpu*"]            # only metrics whose name matches one of these
+##   namedrop = ["debug_*"]         # not those whose name matches one of these
+##   fieldinclude = ["usage_*"]     # only these fields (also spelt fieldpass)
+##   fieldexclude = ["*_raw"]       # not these fields (also spelt fielddrop)
+##   taginclude = ["host", "cpu"]   # only these tags
+##   tagexclude = ["secret"]        # not these tags
+##   tagpass = { env = ["prod*"], region = ["eu-*"] }   # only metrics where one of these tags matches
+##   tagdrop = { pod = ["debug-*"] }                    # not metrics where one of these tags matches
+"#;
+
 const OUTPUT_SHARED: &str = r#"## Every input also takes `alias` (a stable id), `interval` and `collection_jitter`.
+## Every filter also takes `alias` and `match` (globs on input ids).
 ## Every output also takes `alias`, `match` and a buffer table:
 ##   alias = "name"              stable id: names its buffer directory; default outputs.<name>.<index>
 ##   match = ["inputs.tail.*"]   globs on input ids; default: every input
@@ -57,6 +76,8 @@ pub fn render() -> String {
     out.push_str(AGENT);
     out.push('\n');
     out.push_str(OUTPUT_SHARED);
+    out.push('\n');
+    out.push_str(SELECTORS);
     section(
         &mut out,
         "inputs",
@@ -90,5 +111,44 @@ fn section<'a>(
         out.push_str(&format!("\n###### {kind}.{name}: {summary}\n"));
         out.push_str(sample.trim_end());
         out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gleaner_api::selector::Selectors;
+
+    /// The selector example lines, uncommented.
+    fn selector_lines() -> String {
+        SELECTORS
+            .lines()
+            .filter_map(|l| l.strip_prefix("##   "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn the_selectors_are_shown_once_and_parse_uncommented() {
+        let whole = render();
+        let lines = selector_lines();
+        for key in Selectors::KEYS {
+            let shown = whole
+                .lines()
+                .filter(|l| l.starts_with(&format!("##   {key} = ")))
+                .count();
+            let alias = matches!(*key, "fieldpass" | "fielddrop");
+            assert_eq!(shown, usize::from(!alias), "{key} shown {shown} times");
+            assert!(whole.contains(key), "{key} is not named");
+        }
+        let t = toml::de::DeTable::parse(&lines).expect("the uncommented lines are TOML");
+        let s = Selectors::from_table(t.get_ref(), "inputs.x.0")
+            .expect("they are valid selectors")
+            .expect("some");
+        assert!(s.namepass.is_some() && s.namedrop.is_some());
+        assert!(s.fieldinclude.is_some() && s.fieldexclude.is_some());
+        assert!(s.taginclude.is_some() && s.tagexclude.is_some());
+        assert_eq!(s.tagpass.as_ref().map(Vec::len), Some(2));
+        assert_eq!(s.tagdrop.as_ref().map(Vec::len), Some(1));
     }
 }

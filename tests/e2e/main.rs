@@ -19,6 +19,7 @@ mod outputs;
 mod processing;
 mod prometheus;
 mod remote_write_input;
+mod selectors;
 mod statsd;
 mod syslog;
 mod tail;

@@ -5,7 +5,8 @@
 //! or `outputs`; [`build`] then takes every collected table in merge order (file, then position
 //! in the file), gives it its index per (kind, name) and its id (`alias`, else
 //! `inputs.tail.0`), checks every string for `${VAR}` errors, and splits off the shared keys:
-//! `alias` (all), `interval` and `collection_jitter` (inputs), `match` (filters, outputs) and `buffer` (outputs). The
+//! `alias` and the selectors (`namepass`, `tagdrop`, ...: all), `interval` and
+//! `collection_jitter` (inputs), `match` (filters, outputs) and `buffer` (outputs). The
 //! plugin's own keys are not checked here: its `build` parses [`PluginSection::config`], which
 //! no longer holds the shared keys. Plugin names are checked by the registry.
 
@@ -15,6 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use gleaner_api::config::PathSeg;
+use gleaner_api::selector::Selectors;
 use gleaner_api::{ComponentKind, ConfigError, Duration, PluginConfig};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
@@ -32,13 +34,19 @@ pub(crate) const fn kinds_key(kind: ComponentKind) -> &'static str {
     }
 }
 
-/// The keys the engine takes out of a plugin table of this kind.
+/// The keys the engine takes out of a plugin table of this kind, besides the selectors
+/// ([`Selectors::KEYS`]), which every kind takes.
 pub(crate) const fn shared_keys(kind: ComponentKind) -> &'static [&'static str] {
     match kind {
         ComponentKind::Input => &["alias", "interval", "collection_jitter"],
         ComponentKind::Filter => &["alias", "match"],
         ComponentKind::Output => &["alias", "match", "buffer", "kinds"],
     }
+}
+
+/// Every key the engine takes out of a plugin table of this kind, selectors included.
+pub(crate) fn engine_keys(kind: ComponentKind) -> impl Iterator<Item = &'static str> {
+    shared_keys(kind).iter().chain(Selectors::KEYS).copied()
 }
 
 /// One plugin table as found in a file, before validation.
@@ -319,6 +327,13 @@ fn build_one(
             }
         }
     }
+    let selectors = match Selectors::from_table(&table, key_path) {
+        Ok(s) => s.map(Arc::new),
+        Err(es) => {
+            errors.extend(es);
+            None
+        }
+    };
     if errors.len() > before {
         return None;
     }
@@ -332,10 +347,7 @@ fn build_one(
             PathSeg::Key(raw.name.clone()),
             PathSeg::Index(raw.index_in_file),
         ],
-        shared_keys(raw.kind)
-            .iter()
-            .map(|k| (*k).to_owned())
-            .collect(),
+        engine_keys(raw.kind).map(str::to_owned).collect(),
     );
     let section = PluginSection {
         kind: raw.kind,
@@ -346,6 +358,7 @@ fn build_one(
         match_globs,
         kinds: event_kinds,
         buffer,
+        selectors,
         config,
         file,
         span: raw.table.span(),

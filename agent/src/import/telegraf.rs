@@ -28,7 +28,7 @@ const HOST_COLLECTORS: [&str; 9] = [
 
 /// Telegraf's metric selectors: the same keys and meaning in Gleaner (shared keys of every
 /// plugin), so they are carried over as written.
-const SELECTORS: [&str; 12] = [
+const SELECTORS: [&str; 13] = [
     "namepass",
     "namedrop",
     "fieldpass",
@@ -41,6 +41,7 @@ const SELECTORS: [&str; 12] = [
     "tagexclude",
     "metricpass",
     "namepass_separator",
+    "namedrop_separator",
 ];
 
 pub(crate) fn convert(text: &str, path: &Path) -> Result<Document, ImportError> {
@@ -568,10 +569,19 @@ impl Converter {
     }
 }
 
-/// Carries the selectors over as written (same names and meaning), where this build has them.
+/// Carries the selectors over as written (same names and meaning), where this build has them;
+/// `metricpass` (CEL) and the `*_separator` options have no equivalent.
 fn copy_selectors(o: &mut Opts, s: &mut Section) {
     for key in SELECTORS {
-        if selectors_supported() {
+        if key == "metricpass" {
+            o.explain(
+                s,
+                key,
+                "CEL expressions are not supported: use [[filters.select]] or the other selectors",
+            );
+        } else if key.ends_with("_separator") {
+            o.explain(s, key, "globs have no separators: `*` also matches them");
+        } else if selectors_supported() {
             o.copy(s, key, key);
         } else {
             o.explain(

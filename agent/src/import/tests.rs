@@ -246,3 +246,25 @@ fn fluent_bit_wildcards() {
     assert!(!w("a*b*c", "aXXbYY"));
     assert!(w("**", ""));
 }
+
+#[test]
+fn telegraf_selectors_are_kept_and_cel_and_separators_noted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("sel.conf");
+    std::fs::write(
+        &path,
+        "[[inputs.prometheus]]\n  urls = [\"http://127.0.0.1:9100/metrics\"]\n  namepass = [\"node_*\"]\n  \
+         namepass_separator = \"_\"\n  metricpass = \"fields.value > 0\"\n  [inputs.prometheus.tagdrop]\n    job = [\"dev*\"]\n",
+    )
+    .expect("write");
+    let c = convert_file(Source::Telegraf, &path).expect("converts");
+    assert!(c.text.contains("namepass = [\"node_*\"]"), "{}", c.text);
+    assert!(c.text.contains("job = [\"dev*\"]"), "{}", c.text);
+    let options: Vec<&str> = c.notes.iter().map(|n| n.option.as_str()).collect();
+    assert!(
+        options.iter().any(|o| o.starts_with("metricpass"))
+            && options.iter().any(|o| o.starts_with("namepass_separator")),
+        "{options:?}"
+    );
+    assert!(!c.text.contains("\nmetricpass"), "{}", c.text);
+}

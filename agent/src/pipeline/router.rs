@@ -6,13 +6,21 @@
 //! Routing: an output with `match` takes batches from inputs whose id matches one of its
 //! globs; without `match` it takes batches from every input. Either way it takes only the
 //! event kinds its descriptor accepts. Route lists are cached per input id.
+//!
+//! Selectors (`namepass`, `tagdrop`, ...; `selectors.rs` applies them) run here too, each
+//! where Telegraf runs it: an input's as its batch arrives (`tagpass` before the agent's
+//! tags are added, `taginclude` after), a filter's just before the filter (the metrics it
+//! does not select go around it), an output's on the output's own copy. Where none is
+//! configured the cost is one empty-map check per batch and one `None` per stage.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use gleaner_api::{Accepts, Batch, ComponentMetrics, Envelope, EventKind, Filter};
+use gleaner_api::selector::Selectors;
+use gleaner_api::{Accepts, Batch, ComponentMetrics, Envelope, EventKind, Filter, Metric};
 use tokio::sync::mpsc;
 
+use super::selectors;
 use crate::buffer::OutputBuffer;
 use gleaner_api::glob::Glob;
 
@@ -24,6 +32,8 @@ pub struct Route {
     pub accepts: Accepts,
     /// Its buffer.
     pub buffer: OutputBuffer,
+    /// Its selectors: which metrics it takes, with which fields and tags.
+    pub selectors: Option<Arc<Selectors>>,
     /// Its counters (`events_received`).
     pub metrics: Arc<ComponentMetrics>,
 }
@@ -34,6 +44,8 @@ pub struct FilterStage {
     pub filter: Box<dyn Filter>,
     /// Globs on input ids; `None` applies to every input.
     pub globs: Option<Vec<Glob>>,
+    /// Its selectors: which metrics it sees (the others go around it; logs too).
+    pub selectors: Option<Arc<Selectors>>,
     /// Its counters.
     pub metrics: Arc<ComponentMetrics>,
 }
@@ -43,6 +55,14 @@ pub struct FilterStage {
 pub struct Enrich {
     /// `(key, value)` pairs, `host` included unless omitted.
     pub tags: Vec<(String, String)>,
+}
+
+impl Enrich {
+    fn apply(&self, m: &mut Metric) {
+        for (k, v) in &self.tags {
+            m.insert_tag_if_absent(k, v);
+        }
+    }
 }
 
 fn matches(globs: Option<&[Glob]>, input: &str) -> bool {
@@ -59,6 +79,8 @@ pub struct Router {
     pub enrich: Enrich,
     /// Each input's counters, for unrouted drops.
     pub inputs: HashMap<Arc<str>, Arc<ComponentMetrics>>,
+    /// The selectors of the inputs that have some.
+    input_selectors: HashMap<Arc<str>, Arc<Selectors>>,
     cache: HashMap<(Arc<str>, EventKind), Vec<usize>>,
 }
 
@@ -75,8 +97,16 @@ impl Router {
             routes,
             enrich,
             inputs,
+            input_selectors: HashMap::new(),
             cache: HashMap::new(),
         }
+    }
+
+    /// Sets the selectors of inputs (by input id).
+    #[must_use]
+    pub fn with_input_selectors(mut self, selectors: HashMap<Arc<str>, Arc<Selectors>>) -> Self {
+        self.input_selectors = selectors;
+        self
     }
 
     /// Runs until every sender is gone, then closes every output queue.
@@ -114,9 +144,17 @@ impl Router {
             permit: _permit,
         } = env;
         if let Batch::Metrics(ms) = &mut batch {
-            for m in ms.iter_mut() {
-                for (k, v) in &self.enrich.tags {
-                    m.insert_tag_if_absent(k, v);
+            let own = match self.input_selectors.is_empty() {
+                true => None,
+                false => self.input_selectors.get(&input),
+            };
+            match own {
+                None => ms.iter_mut().for_each(|m| self.enrich.apply(m)),
+                Some(s) => {
+                    let drops = s.apply(ms, |m| self.enrich.apply(m));
+                    if let Some(counters) = self.inputs.get(&input) {
+                        selectors::count(counters, &drops);
+                    }
                 }
             }
         }
@@ -124,10 +162,20 @@ impl Router {
             if batch.is_empty() {
                 break;
             }
-            if matches(stage.globs.as_deref(), &input) {
-                stage.metrics.received(batch.len() as u64, 0);
-                stage.filter.process(&mut batch);
-                stage.metrics.sent(batch.len() as u64, 0);
+            if !matches(stage.globs.as_deref(), &input) {
+                continue;
+            }
+            match (&stage.selectors, &mut batch) {
+                (None, _) => {
+                    stage.metrics.received(batch.len() as u64, 0);
+                    stage.filter.process(&mut batch);
+                    stage.metrics.sent(batch.len() as u64, 0);
+                }
+                (Some(s), Batch::Metrics(ms)) => {
+                    selectors::process_selected(s, stage.filter.as_mut(), &stage.metrics, ms);
+                }
+                // Selectors choose metrics: a filter with selectors lets logs go around it.
+                (Some(_), Batch::Logs(_)) => {}
             }
         }
         if batch.is_empty() {
@@ -158,8 +206,19 @@ impl Router {
             };
             let Some(b) = b else { break };
             let route = &self.routes[i];
+            route.metrics.received(b.len() as u64, 0);
+            let b = match (&route.selectors, b) {
+                (Some(s), Batch::Metrics(mut ms)) => {
+                    selectors::count(&route.metrics, &s.apply(&mut ms, |_| {}));
+                    Batch::Metrics(ms)
+                }
+                (_, b) => b,
+            };
+            if b.is_empty() {
+                // Nothing for this output: it takes no share of the acknowledgement.
+                continue;
+            }
             let n = b.len() as u64;
-            route.metrics.received(n, 0);
             if route.buffer.push(b, ack.clone()).await.is_err() {
                 // The output's worker stopped at the shutdown timeout and closed its queue.
                 // The clone was dropped unsettled: the batch counts as failed for the input.

@@ -116,6 +116,29 @@ impl ConfigError {
     }
 }
 
+impl ConfigError {
+    /// For an unknown-key error at the top of the plugin table `table` (`inputs.x.0`),
+    /// suggests among `shared` too (the keys the engine took out of the table first:
+    /// `alias`, the selectors, ...), so `namepas` gets "did you mean `namepass`?". The
+    /// message is kept; other errors, and unknown keys of nested tables, are returned as
+    /// they are.
+    #[must_use]
+    pub fn with_shared_keys_hint(mut self, table: &str, shared: &[&str]) -> Self {
+        let Some((bad, mut expected)) = parse_unknown(&self.message) else {
+            return self;
+        };
+        let top = self.key.as_deref() == Some(format!("{table}.{bad}").as_str());
+        if !self.message.starts_with("unknown field") || !top {
+            return self;
+        }
+        expected.extend(shared.iter().map(|k| (*k).to_owned()));
+        if let Some(best) = did_you_mean(&bad, &expected) {
+            self.hint = Some(format!("did you mean `{best}`?"));
+        }
+        self
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(k) = &self.key {
@@ -463,6 +486,29 @@ mod tests {
         assert_eq!(err.hint.as_deref(), Some("did you mean `max_body_size`?"));
         let span = err.span.unwrap();
         assert_eq!(&text[span], "max_body_sise");
+    }
+
+    #[test]
+    fn unknown_key_hint_looks_at_the_shared_keys_too() {
+        let text = "listen = \"x\"\nnamepas = [\"a\"]\n";
+        let cfg = PluginConfig::from_toml_str("inputs.x.0", text).unwrap();
+        let err = cfg.parse::<Cfg>().unwrap_err();
+        assert_ne!(err.hint.as_deref(), Some("did you mean `namepass`?"));
+        let nested = err
+            .clone()
+            .with_shared_keys_hint("inputs.y.0", crate::selector::Selectors::KEYS);
+        assert_eq!(nested.hint, err.hint, "only keys of the table itself");
+        let err = err.with_shared_keys_hint("inputs.x.0", crate::selector::Selectors::KEYS);
+        assert_eq!(err.hint.as_deref(), Some("did you mean `namepass`?"));
+        assert!(err.message.starts_with("unknown field `namepas`"));
+        // A plugin key still wins when it is the closest.
+        let text = "listen = \"x\"\nlisen = 1\n";
+        let cfg = PluginConfig::from_toml_str("inputs.x.0", text).unwrap();
+        let err = cfg
+            .parse::<Cfg>()
+            .unwrap_err()
+            .with_shared_keys_hint("inputs.x.0", &["alias"]);
+        assert_eq!(err.hint.as_deref(), Some("did you mean `listen`?"));
     }
 
     #[test]

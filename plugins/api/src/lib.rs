@@ -17,6 +17,7 @@ pub mod plugin;
 #[cfg(feature = "prompb")]
 pub mod prompb;
 pub mod random;
+pub mod selector;
 pub mod shared;
 pub mod shutdown;
 pub mod telemetry;

@@ -2,6 +2,7 @@ use super::*;
 use crate::buffer::OutputBuffer;
 use crate::buffer::memory::OutputQueue;
 use crate::config::WhenFull;
+use gleaner_api::selector::Selectors;
 use gleaner_api::{Ack, AckStatus, Acknowledgements, ComponentMetrics, LogRecord, Metric, Stream};
 
 struct Out {
@@ -20,6 +21,7 @@ fn route(globs: Option<&[&str]>, accepts: Accepts) -> (Route, Out) {
         globs: globs.map(|g| g.iter().map(|s| Glob::new(*s)).collect()),
         accepts,
         buffer: OutputBuffer::Memory(Arc::clone(&queue)),
+        selectors: None,
         metrics: m,
     };
     (r, Out { queue })
@@ -156,6 +158,7 @@ async fn agent_tags_do_not_override_and_filters_honour_match() {
     let stage = FilterStage {
         filter: Box::new(DropAll),
         globs: Some(vec![Glob::new("inputs.drop.*")]),
+        selectors: None,
         metrics: ComponentMetrics::detached("f"),
     };
     let enrich = Enrich {
@@ -202,5 +205,136 @@ async fn a_batch_a_stopped_output_no_longer_takes_is_counted_and_failed() {
             id: 9,
             status: AckStatus::Failed
         })
+    );
+}
+
+fn selectors(text: &str) -> Arc<Selectors> {
+    let t = toml::de::DeTable::parse(text).expect("toml");
+    Arc::new(
+        Selectors::from_table(t.get_ref(), "x")
+            .expect("valid")
+            .expect("some"),
+    )
+}
+
+fn metric(name: &str, tags: &[(&str, &str)]) -> Metric {
+    tags.iter().fold(
+        Metric::new(name, 1).with_field("f", gleaner_api::FieldValue::Int(1)),
+        |m, (k, v)| m.with_tag(*k, *v),
+    )
+}
+
+fn names(b: &Batch) -> Vec<String> {
+    match b {
+        Batch::Metrics(v) => v.iter().map(|m| m.measurement.clone()).collect(),
+        Batch::Logs(v) => v.iter().map(|l| l.body_lossy().into_owned()).collect(),
+    }
+}
+
+#[tokio::test]
+async fn input_selectors_drop_before_the_agent_tags_and_trim_after() {
+    let (ra, a) = route(None, Accepts::BOTH);
+    let counters = ComponentMetrics::detached("in");
+    let inputs = HashMap::from([(Arc::<str>::from("inputs.a.0"), Arc::clone(&counters))]);
+    let enrich = Enrich {
+        tags: vec![("host".into(), "agent".into())],
+    };
+    let sel = selectors(
+        "namedrop = [\"debug_*\"]\ntaginclude = [\"env\"]\n[tagdrop]\nhost = [\"agent\"]\n",
+    );
+    let mut router = Router::new(vec![], vec![ra], enrich, inputs)
+        .with_input_selectors(HashMap::from([(Arc::<str>::from("inputs.a.0"), sel)]));
+    let acks = Acknowledgements::new();
+    let batch = Batch::Metrics(vec![
+        metric("keep", &[("env", "prod"), ("pod", "p")]),
+        metric("debug_x", &[]),
+        metric("own_host", &[("host", "agent")]),
+    ]);
+    router.handle(env("inputs.a.0", batch, &acks, 1)).await;
+    // Another input's metrics are not touched by these selectors.
+    router
+        .handle(env("inputs.b.0", metrics_batch(), &acks, 2))
+        .await;
+    // Logs pass an input's selectors untouched.
+    router
+        .handle(env("inputs.a.0", logs_batch(), &acks, 3))
+        .await;
+    let got = drain(&a).await;
+    assert_eq!(got.len(), 3);
+    assert_eq!(names(&got[0]), ["keep"]);
+    let Batch::Metrics(ms) = &got[0] else {
+        panic!("metrics expected")
+    };
+    // tagdrop did not see the agent's host tag; taginclude removed it and `pod`.
+    assert_eq!(ms[0].tags, vec![("env".to_owned(), "prod".to_owned())]);
+    assert_eq!(names(&got[1]), ["m"]);
+    assert_eq!(got[2], logs_batch());
+    assert_eq!(counters.dropped_count("selector_namedrop"), 1);
+    assert_eq!(counters.dropped_count("selector_tagdrop"), 1);
+}
+
+#[tokio::test]
+async fn output_selectors_choose_from_their_own_copy() {
+    let (mut ra, a) = route(None, Accepts::BOTH);
+    ra.selectors = Some(selectors("namepass = [\"cpu*\"]\n"));
+    let (mut rb, b) = route(None, Accepts::BOTH);
+    rb.selectors = Some(selectors("namepass = [\"nothing\"]\n"));
+    let (rc, c) = route(None, Accepts::BOTH);
+    let (ma, mb) = (Arc::clone(&ra.metrics), Arc::clone(&rb.metrics));
+    let mut router = Router::new(vec![], vec![ra, rb, rc], Enrich::default(), HashMap::new());
+    let mut acks = Acknowledgements::new();
+    let batch = Batch::Metrics(vec![metric("cpu", &[]), metric("mem", &[])]);
+    router.handle(env("inputs.x.0", batch, &acks, 7)).await;
+    router
+        .handle(env("inputs.x.0", logs_batch(), &acks, 8))
+        .await;
+    let (a, b, c) = (drain(&a).await, drain(&b).await, drain(&c).await);
+    assert_eq!(
+        a.iter().map(names).collect::<Vec<_>>(),
+        [vec!["cpu"], vec!["line"]]
+    );
+    assert_eq!(b.iter().map(names).collect::<Vec<_>>(), [vec!["line"]]);
+    assert_eq!(
+        c.iter().map(names).collect::<Vec<_>>(),
+        [vec!["cpu", "mem"], vec!["line"]]
+    );
+    assert_eq!(ma.dropped_count("selector_namepass"), 1);
+    assert_eq!(mb.dropped_count("selector_namepass"), 2);
+    // An output that took nothing holds no share of the acknowledgement.
+    for id in [7, 8] {
+        assert_eq!(
+            acks.recv().await,
+            Some(Ack {
+                id,
+                status: AckStatus::Delivered
+            })
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_filter_with_selectors_sees_only_its_metrics_and_no_logs() {
+    let (ra, a) = route(None, Accepts::BOTH);
+    let stage = FilterStage {
+        filter: Box::new(DropAll),
+        globs: None,
+        selectors: Some(selectors("[tagpass]\nenv = [\"dev*\"]\n")),
+        metrics: ComponentMetrics::detached("f"),
+    };
+    let mut router = Router::new(vec![stage], vec![ra], Enrich::default(), HashMap::new());
+    let acks = Acknowledgements::new();
+    let batch = Batch::Metrics(vec![
+        metric("a", &[("env", "dev1")]),
+        metric("b", &[("env", "prod")]),
+        metric("c", &[]),
+    ]);
+    router.handle(env("inputs.x.0", batch, &acks, 1)).await;
+    router
+        .handle(env("inputs.x.0", logs_batch(), &acks, 2))
+        .await;
+    let got = drain(&a).await;
+    assert_eq!(
+        got.iter().map(names).collect::<Vec<_>>(),
+        [vec!["b", "c"], vec!["line"]]
     );
 }
