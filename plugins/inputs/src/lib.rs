@@ -4,6 +4,7 @@
 pub mod host;
 pub mod http_listener;
 pub mod internal;
+pub mod journald;
 pub mod kubelet;
 pub mod kubernetes_events;
 pub mod prometheus;
@@ -26,4 +27,5 @@ pub static INPUTS: &[InputDescriptor] = &[
     statsd::DESCRIPTOR,
     syslog::DESCRIPTOR,
     kubernetes_events::DESCRIPTOR,
+    journald::DESCRIPTOR,
 ];
