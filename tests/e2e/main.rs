@@ -8,6 +8,7 @@ mod dashboards;
 mod deploy;
 mod host;
 mod import;
+mod journald;
 mod kubelet;
 mod kubernetes;
 mod kubernetes_events;

@@ -83,8 +83,9 @@ const SAMPLE: &str = r#"[[inputs.journald]]
 # fields = ["_COMM", "_EXE"]
 ## Largest entry kept; a longer value is cut and the record flagged truncated.
 # max_entry_bytes = "1MiB"
-## Cursor database (SQLite). Default: <agent.data_dir>/journald/<input id>.db.
-# db = "/var/lib/gleaner/journald/node.db"
+## Cursor database (SQLite). Default: <agent.data_dir>/journald/<input id>.db; one of the two
+## must be set.
+db = "/var/lib/gleaner/journald/node.db"
 ## How often the acknowledged cursor is written.
 # commit_interval = "1s"
 "#;

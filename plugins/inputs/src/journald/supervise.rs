@@ -160,14 +160,14 @@ impl Supervisor {
         }
     }
 
-    /// True when there is a journal to read: the configured directory, else one of the
-    /// system journal's.
+    /// True when there is a journal to read: a `*.journal` file in the configured directory
+    /// (or a directory below it, one per machine id), else in the system journal's.
     fn journal_present(&self) -> bool {
         match &self.settings.directory {
-            Some(d) => std::fs::metadata(d).is_ok_and(|m| m.is_dir()),
+            Some(d) => has_journal_files(d),
             None => ["/var/log/journal", "/run/log/journal"]
                 .iter()
-                .any(|d| std::fs::metadata(d).is_ok_and(|m| m.is_dir())),
+                .any(|d| has_journal_files(std::path::Path::new(d))),
         }
     }
 
@@ -192,7 +192,7 @@ impl Supervisor {
                         || "/var/log/journal or /run/log/journal".to_owned(),
                         |d| d.display().to_string(),
                     );
-                    tracing::warn!(input = %self.input, directory = %dir, "no journal here (is the host's journal mounted?): the journald input idles and checks again every minute");
+                    tracing::warn!(input = %self.input, directory = %dir, "no journal files here (is the host's journal mounted?): the journald input idles and checks again every minute");
                 }
                 if once || self.idle(MAX_BACKOFF).await {
                     break;
@@ -337,6 +337,25 @@ impl Supervisor {
         self.commit().await;
         Ok(())
     }
+}
+
+/// True when `dir` or one of its subdirectories holds a `*.journal` (or `*.journal~`) file.
+fn has_journal_files(dir: &std::path::Path) -> bool {
+    let is_journal = |n: &std::ffi::OsStr| {
+        let n = n.to_string_lossy();
+        n.ends_with(".journal") || n.ends_with(".journal~")
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        if is_journal(&e.file_name()) {
+            return true;
+        }
+        e.file_type().is_ok_and(|t| t.is_dir())
+            && std::fs::read_dir(e.path())
+                .is_ok_and(|mut sub| sub.any(|f| f.is_ok_and(|f| is_journal(&f.file_name()))))
+    })
 }
 
 /// Waits for the child's exit (killing it if it lingers after closing its output).

@@ -123,7 +123,6 @@ fn sample_shows_the_defaults_and_the_issue_shape_parses() {
             "include_matches",
             "exclude_matches",
             "fields",
-            "db",
         ],
         &[],
     );
@@ -159,6 +158,8 @@ fn config_errors_name_the_key() {
 
 /// A stand-in journalctl printing `stream` (and exiting with `code`), in `dir`.
 fn fake_journalctl(dir: &Path, stream: &[u8], code: i32) -> std::path::PathBuf {
+    // The input looks for journal files before it starts journalctl.
+    std::fs::write(dir.join("system.journal"), b"").unwrap();
     let data = dir.join("stream.export");
     std::fs::write(&data, stream).unwrap();
     let path = dir.join("journalctl");
@@ -243,6 +244,7 @@ async fn a_stream_cut_inside_a_binary_field_is_counted_and_survived() {
 async fn a_missing_journalctl_is_a_clear_error_once_and_an_idle_state_when_running() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("no-such-journalctl");
+    std::fs::write(dir.path().join("system.journal"), b"").unwrap();
     let (r, out, snap) = run_once(dir.path(), &missing).await;
     let e = r.expect_err("once mode fails").to_string();
     assert!(e.contains("journalctl not found"), "{e}");
@@ -277,11 +279,18 @@ async fn a_missing_journalctl_is_a_clear_error_once_and_an_idle_state_when_runni
 
 #[tokio::test]
 async fn no_journal_directory_is_reported_and_idles() {
+    for journal in ["not-mounted", "empty"] {
+        no_journal_is_reported_and_idles(journal).await;
+    }
+}
+
+async fn no_journal_is_reported_and_idles(journal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let fake = fake_journalctl(dir.path(), ENTRIES, 0);
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
     let toml = format!(
         "journal_directory = '{}'\njournalctl_path = '{}'\ndb = '{}'\n",
-        dir.path().join("not-mounted").display(),
+        dir.path().join(journal).display(),
         fake.display(),
         dir.path().join("c.db").display()
     );
