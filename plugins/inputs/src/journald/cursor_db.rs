@@ -216,7 +216,7 @@ mod tests {
         assert_eq!(opened, Opened::Existing);
         assert_eq!(db.cursor().as_deref(), Some("s=1;i=3"));
         drop(db);
-        let _ = std::fs::remove_file(path.with_extension("db-wal"));
+        let _gone = std::fs::remove_file(path.with_extension("db-wal")).is_ok();
         std::fs::write(&path, b"this is not a database, just text long enough").unwrap();
         let (mut db, opened) = CursorDb::open(&path, 8);
         assert_eq!(opened, Opened::Rebuilt);

@@ -61,12 +61,6 @@ impl<'a> Entry<'a> {
     pub(crate) fn get(&self, name: &[u8]) -> Option<&'a [u8]> {
         self.fields().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
-
-    /// Number of fields.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.fields.len()
-    }
 }
 
 /// What [`Parser::next`] found.
