@@ -32,10 +32,20 @@ const SOURCES: [(&str, &str, u32); 4] = [
 ];
 
 /// Appends entries `first..first + n` to `out`; entry `i` has realtime `base_us + 10 * i`.
+/// As on a node, a source writes in runs (the next entry is another source's one time in
+/// five) and mostly at `info`.
 pub fn export_stream(out: &mut Vec<u8>, first: u64, n: u64, base_us: u64, rng: &mut Rng) {
+    let mut source = *rng.pick(&SOURCES);
     for i in first..first + n {
-        let (unit, ident, pid) = *rng.pick(&SOURCES);
-        let priority = *rng.pick(&[6u8, 6, 6, 6, 4, 3, 7, 5]);
+        if rng.chance(200) {
+            source = *rng.pick(&SOURCES);
+        }
+        let (unit, ident, pid) = source;
+        let priority = if rng.chance(900) {
+            6
+        } else {
+            *rng.pick(&[3u8, 4, 5, 7])
+        };
         let _w = write!(
             out,
             "__REALTIME_TIMESTAMP={ts}\n__MONOTONIC_TIMESTAMP={mono}\n\
