@@ -138,3 +138,35 @@ fn a_vacuumed_cursor_resumes_at_the_oldest_entry_and_counts_the_gap() {
             .contains("no longer holds the entry of the saved cursor")
     );
 }
+
+#[test]
+fn since_now_skips_what_was_there_at_the_first_start_only() {
+    let journal = tempfile::tempdir().expect("tempdir");
+    make_journal(journal.path(), "before", 0, 500, 10);
+    let rx = Receiver::start(Protocol::Hec);
+    let config = journald_hec_config(journal.path(), &rx.url(), "").replace(
+        "[[inputs.journald]]\n",
+        "[[inputs.journald]]\nsince_now = true\n",
+    );
+    let mut agent = Agent::start(&config);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !agent.stderr().contains("journalctl started") {
+        assert!(Instant::now() < deadline, "journalctl never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    make_journal(journal.path(), "after", 500, 200, 11);
+    wait_at_least(&rx, 200, &agent);
+    stop_agent(&mut agent);
+    // Not a first start any more: what came while the agent was stopped is read.
+    make_journal(journal.path(), "stopped", 700, 100, 12);
+    agent.restart();
+    wait_at_least(&rx, 300, &agent);
+    stop_agent(&mut agent);
+    let v = rx.tally.verdict(800);
+    assert_eq!(
+        v.lost, 500,
+        "exactly the 500 entries there before the first start are skipped"
+    );
+    assert_eq!(v.duplicated, 0);
+    assert_eq!(rx.tally.missing(800, 600), (0..500).collect::<Vec<u64>>());
+}
