@@ -174,3 +174,22 @@ impl Input for Journald {
         r
     }
 }
+
+/// This plugin's sample check (run for every registered plugin from `src/sample_checks.rs`):
+/// each option the sample shows at its default is the real default.
+#[cfg(test)]
+pub(crate) fn check_sample() {
+    gleaner_api::test_util::sample::assert_sample::<config::JournaldConfig>(
+        "inputs.journald.0",
+        SAMPLE,
+        // Examples: off, or everything, unless set.
+        &[
+            "journal_directory",
+            "units",
+            "include_matches",
+            "exclude_matches",
+            "fields",
+        ],
+        &[],
+    );
+}
