@@ -10,8 +10,10 @@ cd "$(dirname "$0")/.."
 # (tests/src/peers.rs starts and stops them itself): InfluxDB 1.x, Prometheus 2.x and
 # node_exporter (compared with inputs.host, and scraped by inputs.prometheus); rsyslog (a real
 # syslog sender for inputs.syslog, run by tests/e2e/syslog.rs in the foreground on a temp
-# config, never as the system's daemon); tmux (a real terminal for `gleaner top`).
-packages=(gcc influxdb prometheus prometheus-node-exporter rsyslog tmux)
+# config, never as the system's daemon); tmux (a real terminal for `gleaner top`); journalctl
+# (systemd) and systemd-journal-remote, which makes journal files offline for inputs.journald's
+# tests (tests/src/workload/journal_gen.rs; no systemd needs to run).
+packages=(gcc influxdb prometheus prometheus-node-exporter rsyslog tmux systemd systemd-journal-remote)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

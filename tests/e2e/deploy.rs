@@ -148,6 +148,7 @@ fn daemonset_grants_and_mounts_what_the_agent_needs_and_no_more() {
         "readOnlyRootFilesystem: true",
         "allowPrivilegeEscalation: false",
         "path: /var/lib/gleaner",
+        "path: /run/log/journal",
     ] {
         assert!(
             yaml.contains(needed),

@@ -9,6 +9,7 @@ mod deploy;
 mod exec;
 mod host;
 mod import;
+mod journald;
 mod kubelet;
 mod kubernetes;
 mod kubernetes_events;

@@ -8,6 +8,7 @@ pub mod execd;
 pub mod host;
 pub mod http_listener;
 pub mod internal;
+pub mod journald;
 pub mod kubelet;
 pub mod kubernetes_events;
 pub mod prometheus;
@@ -34,4 +35,5 @@ pub static INPUTS: &[InputDescriptor] = &[
     kubernetes_events::DESCRIPTOR,
     exec::DESCRIPTOR,
     execd::DESCRIPTOR,
+    journald::DESCRIPTOR,
 ];

@@ -6,8 +6,9 @@
 //!
 //! Workloads (`WORKLOADS`): `logs-hec`, `logs-parse`, `logs-rotate` and `files-2k` in
 //! `scenario/logs.rs`, `scrape-rw` and `idle` in `scenario/metrics.rs`, `syslog` in
-//! `scenario/syslog.rs`.
+//! `scenario/syslog.rs`, `journald` in `scenario/journald.rs`.
 
+pub mod journald;
 pub mod logs;
 pub mod metrics;
 pub mod syslog;
@@ -27,6 +28,7 @@ pub const WORKLOADS: &[&str] = &[
     "idle",
     "files-2k",
     "syslog",
+    "journald",
 ];
 
 /// The HEC token the configs use (the counting receiver checks none).
@@ -42,7 +44,7 @@ pub struct Opts {
     pub duration: Duration,
     /// Seed of every generator.
     pub seed: u64,
-    /// `logs-hec`: CRI lines (default 1,000,000).
+    /// `logs-hec`: CRI lines; `journald`: journal entries (default 1,000,000).
     pub lines: u64,
     /// `logs-rotate`: how files rotate.
     pub rotation: Rotation,
@@ -101,6 +103,7 @@ pub fn run(workload: &str, opts: &Opts) -> Result<RunResult, String> {
         "scrape-rw" => Ok(metrics::scrape_rw(opts)),
         "idle" => Ok(metrics::idle(opts)),
         "syslog" => Ok(syslog::syslog_tcp(opts)),
+        "journald" => Ok(journald::journald_hec(opts)),
         other => Err(format!(
             "unknown workload `{other}`; known: {}",
             WORKLOADS.join(", ")

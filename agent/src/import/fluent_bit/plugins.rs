@@ -92,10 +92,15 @@ pub(crate) fn input(name: &str, b: &Block, e: &mut Entries, index: usize) -> Opt
             if on(e.take("read_from_tail")) == Some(true) {
                 s.set("since_now", true);
             }
+            // Fluent Bit's DB holds its own cursor format: the cursor starts afresh in ours.
             e.explain(
                 &mut s,
                 "db",
-                "the journal cursor is kept in the input's offsets database",
+                "the journal cursor is kept in the input's own database",
+            );
+            s.set(
+                "db",
+                format!("/var/lib/gleaner/journald/imported-{index}.db"),
             );
             e.explain(
                 &mut s,

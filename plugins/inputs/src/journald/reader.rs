@@ -1,0 +1,175 @@
+//! The reader thread of one journalctl child: reads its stdout (blocking, off the runtime),
+//! parses the export stream, turns entries into records and hands batches, each with the
+//! cursor of its last entry (excluded entries included, so the cursor moves past them),
+//! to the supervisor through a one-slot channel: a full pipeline stops the reading, and
+//! journalctl then blocks on its pipe.
+//!
+//! A batch is sent when it holds `batch_size` records or when a read found the pipe drained
+//! (a read returns less than the buffer; the buffer is larger than a pipe holds). The first
+//! entry of a child started at a saved cursor is that cursor's own entry and is dropped; when
+//! it is another one, the journal no longer holds the saved entry (vacuumed): the gap is
+//! logged and counted, and reading goes on from there.
+
+use std::io::Read as _;
+use std::process::ChildStdout;
+use std::sync::Arc;
+
+use gleaner_api::{ComponentMetrics, LogRecord, now_ns};
+use tokio::sync::mpsc;
+
+use super::export::{Next, Parser};
+use super::record::{Builder, Built, Flags};
+use super::stats::Stats;
+
+/// Read size: larger than a pipe's default capacity (64 KiB), so a full read is rare and a
+/// short one means the pipe was drained.
+const READ: usize = 256 * 1024;
+
+/// A batch and the cursor of its last entry.
+#[derive(Debug)]
+pub(crate) struct Out {
+    /// The records (may be empty when every entry was excluded).
+    pub(crate) records: Vec<LogRecord>,
+    /// Cursor of the last entry read into it.
+    pub(crate) cursor: Option<String>,
+}
+
+/// How the reading ended.
+#[derive(Debug, Default)]
+pub(crate) struct End {
+    /// Cursor of the last entry handed over (where a restarted child resumes).
+    pub(crate) last_cursor: Option<String>,
+    /// Entries read.
+    pub(crate) entries: u64,
+}
+
+/// What the thread needs.
+pub(crate) struct Reader {
+    /// The child's stdout.
+    pub(crate) stdout: ChildStdout,
+    /// Entry size bound.
+    pub(crate) max_entry_bytes: usize,
+    /// Converts entries.
+    pub(crate) builder: Builder,
+    /// The cursor the child was started at (its entry is dropped).
+    pub(crate) skip: Option<String>,
+    /// Records per batch at most.
+    pub(crate) batch_size: usize,
+    /// To the supervisor.
+    pub(crate) tx: mpsc::Sender<Out>,
+    /// Figures.
+    pub(crate) stats: Arc<Stats>,
+    /// The input's counters.
+    pub(crate) metrics: Arc<ComponentMetrics>,
+    /// The input's id, for logs.
+    pub(crate) input: String,
+}
+
+impl Reader {
+    /// Reads until the child's stdout ends or the supervisor is gone.
+    pub(crate) fn run(mut self) -> End {
+        let mut parser = Parser::new(self.max_entry_bytes);
+        let mut buf = vec![0u8; READ];
+        let mut records: Vec<LogRecord> = Vec::with_capacity(self.batch_size);
+        let mut cursor = String::new();
+        let mut end = End {
+            last_cursor: self.skip.clone(),
+            entries: 0,
+        };
+        let mut pending = false;
+        loop {
+            let n = match self.stdout.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    tracing::warn!(input = %self.input, error = %e, "cannot read journalctl's output");
+                    break;
+                }
+            };
+            Stats::add(&self.stats.bytes, n as u64);
+            parser.feed(&buf[..n]);
+            let now = now_ns();
+            loop {
+                match parser.next() {
+                    Next::Entry(e) => {
+                        let c = e.get(b"__CURSOR");
+                        if let Some(skip) = self.skip.take() {
+                            if c == Some(skip.as_bytes()) {
+                                continue;
+                            }
+                            Stats::add(&self.stats.cursor_gaps, 1);
+                            self.metrics.error("cursor_gap");
+                            tracing::warn!(input = %self.input, saved = %skip, "the journal no longer holds the entry of the saved cursor (vacuumed, or the filters changed): reading resumes at the oldest entry after it; entries in between are lost");
+                        }
+                        end.entries += 1;
+                        Stats::add(&self.stats.entries, 1);
+                        match self.builder.build(&e, now) {
+                            Built::Record(r) => records.push(r),
+                            Built::Excluded => Stats::add(&self.stats.excluded, 1),
+                        }
+                        if let Some(c) = c {
+                            cursor.clear();
+                            cursor.push_str(&String::from_utf8_lossy(c));
+                            pending = true;
+                        }
+                        if records.len() >= self.batch_size
+                            && !self.flush(&mut records, &cursor, &mut pending, &mut end)
+                        {
+                            return end;
+                        }
+                    }
+                    Next::Malformed(err) => {
+                        Stats::add(&self.stats.malformed, 1);
+                        self.metrics.dropped("malformed_entry", 1);
+                        tracing::warn!(input = %self.input, error = %err, "journal export stream broke the format: an entry was skipped");
+                    }
+                    Next::NeedMore => break,
+                }
+            }
+            if n < buf.len() && !self.flush(&mut records, &cursor, &mut pending, &mut end) {
+                return end;
+            }
+        }
+        if parser.finish() {
+            Stats::add(&self.stats.cut_streams, 1);
+            self.metrics.error("export_cut");
+            tracing::warn!(input = %self.input, "journalctl's output ended inside an entry: it is read again when journalctl restarts");
+        }
+        self.flush(&mut records, &cursor, &mut pending, &mut end);
+        end
+    }
+
+    /// Sends what was read since the last batch; false when the supervisor is gone.
+    fn flush(
+        &mut self,
+        records: &mut Vec<LogRecord>,
+        cursor: &str,
+        pending: &mut bool,
+        end: &mut End,
+    ) -> bool {
+        let Flags {
+            binary_values,
+            truncated,
+        } = std::mem::take(&mut self.builder.flags);
+        Stats::add(&self.stats.binary_values, binary_values);
+        Stats::add(&self.stats.truncated, truncated);
+        if !*pending && records.is_empty() {
+            return true;
+        }
+        let n = records.len() as u64;
+        let out = Out {
+            records: std::mem::replace(records, Vec::with_capacity(self.batch_size)),
+            cursor: pending.then(|| cursor.to_owned()),
+        };
+        if self.tx.blocking_send(out).is_err() {
+            return false;
+        }
+        self.metrics.received(n, 0);
+        if *pending {
+            end.last_cursor = Some(cursor.to_owned());
+        }
+        *pending = false;
+        true
+    }
+}
