@@ -36,18 +36,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
-use gleaner_api::{ComponentMetrics, FieldValue, LogRecord, now_ns};
+use gleaner_api::{ComponentMetrics, LogRecord, now_ns};
 
 use super::acks::Watermark;
 use super::config::Settings;
-use super::decode::{Counts, DecodeOpts, Decoder, FileAttrs};
+use super::decode::{Counts, DecodeOpts};
 use super::discover::{Discovery, Found, FsEvent, Wake, compressed_or_temp};
 use super::file::{FINGERPRINT_BYTES, FileKey, Fingerprint};
-use super::k8s;
 use super::last_stop;
 use super::offsets::{Commit, DbCmd, Row, unix_now};
 use super::stats::TailStats;
-use super::tracked::{Emit, Life, ReadResult, Tracked};
+use super::tracked::{Emit, Life, OpenedFile, ReadResult, Tracked};
 
 /// A rotated or deleted file read to its end is closed after this long without growing.
 pub(crate) const ROTATED_QUIET: Duration = Duration::from_secs(5);
@@ -542,27 +541,16 @@ impl Reader {
                 None => (0, false),
             },
         };
-        let now = Instant::now();
         let path: Arc<Path> = Arc::from(f.path);
-        let t = Tracked {
+        let opened = OpenedFile {
+            path: Arc::clone(&path),
+            file,
             key,
             fp,
-            attrs: attrs_for(&path),
-            path: Arc::clone(&path),
-            file: Some(file),
-            pos,
             size,
-            life,
-            last_active: self.tick(),
-            last_growth: now,
-            behind_since: (size > pos).then_some(now),
-            decoder: Decoder::new(self.p.settings.format),
-            skipping: false,
-            queued: false,
-            eof: size <= pos,
-            registered: pos,
-            touched: false,
         };
+        let mut t = Tracked::new(opened, pos, life, self.p.settings.format);
+        t.last_active = self.tick();
         let i = self.insert(t);
         if life == Life::Live {
             self.by_path.insert(path, i);
@@ -710,26 +698,18 @@ impl Reader {
             }
             tracing::info!(path = %path.display(), offset = row.offset, size = meta.len(), "resuming a rotated file");
             self.p.known.remove(&key);
-            let now = Instant::now();
-            let t = Tracked {
+            let opened = OpenedFile {
+                path: Arc::from(path),
+                file,
                 key,
                 fp: row.fp,
-                attrs: attrs_for(&path),
-                path: Arc::from(path),
-                file: Some(file),
-                pos: row.offset,
                 size: meta.len(),
-                life: Life::Rotated { since: now },
-                last_active: self.tick(),
-                last_growth: now,
-                behind_since: Some(now),
-                decoder: Decoder::new(self.p.settings.format),
-                skipping: false,
-                queued: false,
-                eof: false,
-                registered: row.offset,
-                touched: false,
             };
+            let rotated = Life::Rotated {
+                since: Instant::now(),
+            };
+            let mut t = Tracked::new(opened, row.offset, rotated, self.p.settings.format);
+            t.last_active = self.tick();
             let i = self.insert(t);
             self.by_key.insert(key, i);
             self.open += 1;
@@ -1282,26 +1262,4 @@ fn find_by_inode(old: &Path, key: FileKey) -> Option<PathBuf> {
         let m = e.metadata().ok()?;
         (FileKey::of(&m) == key).then(|| e.path())
     })
-}
-
-/// `file` and the Kubernetes coordinates of a path.
-pub(crate) fn attrs_for(path: &Path) -> FileAttrs {
-    let mut attrs = vec![(
-        "file".to_owned(),
-        FieldValue::String(path.to_string_lossy().into_owned()),
-    )];
-    if let Some(c) = k8s::coordinates(path) {
-        attrs.push(("k8s.namespace".to_owned(), FieldValue::String(c.namespace)));
-        attrs.push(("k8s.pod".to_owned(), FieldValue::String(c.pod)));
-        if let Some(uid) = c.pod_uid {
-            attrs.push(("k8s.pod_uid".to_owned(), FieldValue::String(uid)));
-        }
-        attrs.push(("k8s.container".to_owned(), FieldValue::String(c.container)));
-        if let Some(r) = c.restart {
-            attrs.push(("k8s.restart_count".to_owned(), FieldValue::Int(r)));
-        }
-    }
-    FileAttrs {
-        attrs: attrs.into(),
-    }
 }

@@ -14,9 +14,10 @@ use std::time::Instant;
 
 use gleaner_api::LogRecord;
 
-use super::config::Encoding;
+use super::config::{Encoding, Format};
 use super::decode::{Counts, DecodeOpts, Decoder, FileAttrs, Sink};
 use super::file::{FileKey, Fingerprint};
+use super::k8s;
 
 /// Bytes read from a file per turn.
 pub(crate) const CHUNK: usize = 256 * 1024;
@@ -113,7 +114,55 @@ pub(crate) struct Tracked {
     pub(crate) touched: bool,
 }
 
+/// A file just opened and checked, before it is followed.
+#[derive(Debug)]
+pub(crate) struct OpenedFile {
+    /// Where it was found (or where it is now, for a rotated file).
+    pub(crate) path: Arc<Path>,
+    /// The descriptor.
+    pub(crate) file: File,
+    /// (device, inode).
+    pub(crate) key: FileKey,
+    /// Fingerprint of its first bytes.
+    pub(crate) fp: Fingerprint,
+    /// Its size when opened.
+    pub(crate) size: u64,
+}
+
 impl Tracked {
+    /// A file followed from `pos` on, in `life`; its records are decoded as `format` says.
+    /// Behind (queued by the caller) when `pos` is before its end. The LRU clock is the file
+    /// table's to set.
+    pub(crate) fn new(opened: OpenedFile, pos: u64, life: Life, format: Format) -> Self {
+        let OpenedFile {
+            path,
+            file,
+            key,
+            fp,
+            size,
+        } = opened;
+        let now = Instant::now();
+        Tracked {
+            key,
+            fp,
+            attrs: k8s::attrs_for(&path),
+            path,
+            file: Some(file),
+            pos,
+            size,
+            life,
+            last_active: 0,
+            last_growth: now,
+            behind_since: (size > pos).then_some(now),
+            decoder: Decoder::new(format),
+            skipping: false,
+            queued: false,
+            eof: size <= pos,
+            registered: pos,
+            touched: false,
+        }
+    }
+
     /// How far the file is consumed without anything held back: the start of the earliest
     /// held piece or message, else the read position.
     pub(crate) fn safe_offset(&self) -> u64 {
