@@ -44,6 +44,7 @@ mod offsets;
 mod pump;
 mod reader;
 mod stats;
+mod table;
 mod timestamp;
 mod tracked;
 

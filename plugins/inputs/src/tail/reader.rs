@@ -46,6 +46,7 @@ use super::file::{FINGERPRINT_BYTES, FileKey, Fingerprint};
 use super::last_stop;
 use super::offsets::{Commit, DbCmd, Row, unix_now};
 use super::stats::TailStats;
+use super::table::FileTable;
 use super::tracked::{Emit, Life, OpenedFile, ReadResult, Tracked};
 
 /// A rotated or deleted file read to its end is closed after this long without growing.
@@ -108,10 +109,7 @@ pub(crate) struct ReaderParts {
 pub(crate) struct Reader {
     p: ReaderParts,
     discovery: Discovery,
-    files: Vec<Option<Tracked>>,
-    free: Vec<usize>,
-    by_path: HashMap<Arc<Path>, usize>,
-    by_key: HashMap<FileKey, usize>,
+    files: FileTable,
     ready: VecDeque<usize>,
     touched: Vec<usize>,
     closing: Vec<Commit>,
@@ -126,8 +124,6 @@ pub(crate) struct Reader {
     prefixes: HashMap<PathBuf, Vec<Row>>,
     /// With the database lost: files read from 0 and from their end at start.
     missing_counts: (u64, u64),
-    open: usize,
-    clock: u64,
     buf: Vec<u8>,
     long: Vec<u8>,
     batch: Vec<LogRecord>,
@@ -153,13 +149,11 @@ impl Reader {
             p.wake_tx.clone(),
             p.watch && !p.once,
         );
+        let max_open_files = p.settings.max_open_files;
         Reader {
             p,
             discovery,
-            files: Vec::new(),
-            free: Vec::new(),
-            by_path: HashMap::new(),
-            by_key: HashMap::new(),
+            files: FileTable::new(max_open_files),
             ready: VecDeque::new(),
             touched: Vec::new(),
             closing: Vec::new(),
@@ -169,8 +163,6 @@ impl Reader {
             canon_roots: Vec::new(),
             prefixes: HashMap::new(),
             missing_counts: (0, 0),
-            open: 0,
-            clock: 0,
             buf: Vec::new(),
             long: Vec::new(),
             batch: Vec::new(),
@@ -207,7 +199,7 @@ impl Reader {
         }
         self.recover_rotated();
         self.adopt_unknown_rotated();
-        let keys: Vec<FileKey> = self.by_key.keys().copied().collect();
+        let keys = self.files.keys();
         drop(self.p.db.send(DbCmd::Touch(keys)));
         self.send();
         let refresh = self.p.settings.refresh_interval;
@@ -241,7 +233,7 @@ impl Reader {
                 next_house = now + HOUSEKEEPING;
             }
             if now >= next_touch {
-                let keys: Vec<FileKey> = self.by_key.keys().copied().collect();
+                let keys = self.files.keys();
                 drop(self.p.db.send(DbCmd::Touch(keys)));
                 next_touch = now + TOUCH_EVERY;
             }
@@ -273,7 +265,7 @@ impl Reader {
         if let Some(t) = caught_up {
             drop(self.p.db.send(DbCmd::CaughtUp(t)));
         }
-        tracing::debug!(files = self.by_key.len(), stats = ?self.p.stats.snapshot(), "tail reader stopped");
+        tracing::debug!(files = self.files.watched(), stats = ?self.p.stats.snapshot(), "tail reader stopped");
     }
 
     fn on_wake(&mut self, w: Wake) {
@@ -340,8 +332,8 @@ impl Reader {
             self.check_path(&p);
         }
         for p in std::mem::take(&mut self.data_dirty) {
-            match self.by_path.get(p.as_path()) {
-                Some(&i) => self.queue(i),
+            match self.files.at_path(&p) {
+                Some(i) => self.queue(i),
                 None => self.check_path(&p),
             }
         }
@@ -350,7 +342,7 @@ impl Reader {
         for p in std::mem::take(&mut self.renamed_out) {
             if let Ok(meta) = std::fs::metadata(&p)
                 && meta.is_file()
-                && !self.by_key.contains_key(&FileKey::of(&meta))
+                && self.files.with_key(&FileKey::of(&meta)).is_none()
             {
                 let key = FileKey::of(&meta);
                 let rotated = Life::Rotated {
@@ -365,7 +357,7 @@ impl Reader {
     fn check_path(&mut self, path: &Path) {
         match std::fs::metadata(path) {
             Err(_) => {
-                if let Some(i) = self.by_path.remove(path) {
+                if let Some(i) = self.files.unlink_path(path) {
                     self.lost(i);
                 }
             }
@@ -400,8 +392,8 @@ impl Reader {
             self.ignored.retain(|p| seen.contains(p.as_path()));
             self.unreadable.retain(|p| seen.contains(p.as_path()));
             self.refused.retain(|p| seen.contains(p.as_path()));
-            self.by_path
-                .keys()
+            self.files
+                .paths()
                 .filter(|p| !seen.contains(&***p))
                 .cloned()
                 .collect()
@@ -414,9 +406,8 @@ impl Reader {
         }
         // copytruncate that refilled the file past our offset before we noticed.
         let mut truncated = Vec::new();
-        for (i, t) in self.files.iter().enumerate() {
-            if let Some(t) = t
-                && t.life == Life::Live
+        for (i, t) in self.files.iter() {
+            if t.life == Life::Live
                 && let Some(f) = &t.file
                 && t.fp.len > 0
                 && !t.fp.matches(f).unwrap_or(true)
@@ -432,29 +423,25 @@ impl Reader {
     /// A file a glob matched (or an event named).
     fn found(&mut self, f: Found, initial: bool) {
         let key = FileKey::of(&f.meta);
-        if let Some(&i) = self.by_path.get(f.path.as_path()) {
-            let same = self.files[i].as_ref().is_some_and(|t| t.key == key);
+        if let Some(i) = self.files.at_path(&f.path) {
+            let same = self.files.get(i).is_some_and(|t| t.key == key);
             if same {
-                if let Some(t) = self.files[i].as_ref()
+                if let Some(t) = self.files.get(i)
                     && (f.meta.len() != t.pos || !t.eof)
                 {
                     self.queue(i);
                 }
                 return;
             }
-            self.by_path.remove(f.path.as_path());
+            self.files.unlink_path(&f.path);
             self.lost(i);
         }
         if !self.discovery.wanted(&f.path) {
             return;
         }
-        if let Some(&i) = self.by_key.get(&key) {
+        if let Some(i) = self.files.with_key(&key) {
             // A followed file moved to a name we read (or back): follow it there.
-            if let Some(t) = self.files[i].as_mut() {
-                t.path = Arc::from(f.path);
-                t.life = Life::Live;
-                self.by_path.insert(Arc::clone(&t.path), i);
-            }
+            self.files.relink(i, f.path);
             self.queue(i);
             return;
         }
@@ -541,29 +528,22 @@ impl Reader {
                 None => (0, false),
             },
         };
-        let path: Arc<Path> = Arc::from(f.path);
         let opened = OpenedFile {
-            path: Arc::clone(&path),
+            path: Arc::from(f.path),
             file,
             key,
             fp,
             size,
         };
-        let mut t = Tracked::new(opened, pos, life, self.p.settings.format);
-        t.last_active = self.tick();
-        let i = self.insert(t);
-        if life == Life::Live {
-            self.by_path.insert(path, i);
-        }
-        self.by_key.insert(key, i);
-        self.open += 1;
+        let t = Tracked::new(opened, pos, life, self.p.settings.format);
+        let i = self.files.insert(t);
         if touched {
             self.touch(i);
         }
         if size > pos {
             self.queue(i);
         }
-        self.evict(i);
+        self.files.evict(i);
     }
 
     /// With the offset database lost: where a file present at start begins (0 when modified
@@ -669,7 +649,7 @@ impl Reader {
     fn recover_rotated(&mut self) {
         let rows: Vec<(FileKey, Row)> = self.p.known.iter().map(|(k, r)| (*k, r.clone())).collect();
         for (key, row) in rows {
-            if self.by_key.contains_key(&key) {
+            if self.files.with_key(&key).is_some() {
                 continue;
             }
             // At its remembered path, or renamed next to it while the agent was down (the
@@ -708,11 +688,8 @@ impl Reader {
             let rotated = Life::Rotated {
                 since: Instant::now(),
             };
-            let mut t = Tracked::new(opened, row.offset, rotated, self.p.settings.format);
-            t.last_active = self.tick();
-            let i = self.insert(t);
-            self.by_key.insert(key, i);
-            self.open += 1;
+            let t = Tracked::new(opened, row.offset, rotated, self.p.settings.format);
+            let i = self.files.insert(t);
             self.queue(i);
         }
     }
@@ -727,7 +704,7 @@ impl Reader {
         if self.p.first_start {
             return;
         }
-        let live: Vec<Arc<Path>> = self.by_path.keys().cloned().collect();
+        let live: Vec<Arc<Path>> = self.files.paths().cloned().collect();
         for path in live {
             let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
                 continue;
@@ -758,7 +735,7 @@ impl Reader {
                     .is_some_and(|age| age < self.p.settings.db_retention);
                 let lost_db_and_old =
                     self.p.missing_since.is_some() && !self.modified_since_last_stop(&meta);
-                if self.by_key.contains_key(&key)
+                if self.files.with_key(&key).is_some()
                     || self.p.known.contains_key(&key)
                     || !recent
                     || lost_db_and_old
@@ -781,26 +758,8 @@ impl Reader {
         }
     }
 
-    fn insert(&mut self, t: Tracked) -> usize {
-        match self.free.pop() {
-            Some(i) => {
-                self.files[i] = Some(t);
-                i
-            }
-            None => {
-                self.files.push(Some(t));
-                self.files.len() - 1
-            }
-        }
-    }
-
-    fn tick(&mut self) -> u64 {
-        self.clock += 1;
-        self.clock
-    }
-
     fn queue(&mut self, i: usize) {
-        if let Some(t) = self.files[i].as_mut()
+        if let Some(t) = self.files.get_mut(i)
             && !t.queued
         {
             t.queued = true;
@@ -810,7 +769,7 @@ impl Reader {
     }
 
     fn touch(&mut self, i: usize) {
-        if let Some(t) = self.files[i].as_mut()
+        if let Some(t) = self.files.get_mut(i)
             && !t.touched
             && t.safe_offset() != t.registered
         {
@@ -821,7 +780,7 @@ impl Reader {
 
     /// The file left its path: rotated (renamed) or deleted. Keep reading it.
     fn lost(&mut self, i: usize) {
-        let Some(t) = self.files[i].as_mut() else {
+        let Some(t) = self.files.get_mut(i) else {
             return;
         };
         if t.life != Life::Live {
@@ -850,8 +809,7 @@ impl Reader {
                     Some((p, f)) => {
                         t.life = Life::Rotated { since: now };
                         t.path = Arc::from(p);
-                        t.file = Some(f);
-                        self.open += 1;
+                        self.files.attach(i, f);
                     }
                     None => {
                         let lost = t.size.saturating_sub(t.pos);
@@ -865,7 +823,9 @@ impl Reader {
             }
         }
         // Commit under the new name so a restart finds it.
-        t.registered = u64::MAX;
+        if let Some(t) = self.files.get_mut(i) {
+            t.registered = u64::MAX;
+        }
         self.touch(i);
         self.queue(i);
     }
@@ -880,7 +840,7 @@ impl Reader {
             counts,
             ..
         } = self;
-        let Some(t) = files[i].as_mut() else { return };
+        let Some(t) = files.get_mut(i) else { return };
         TailStats::add(&p.stats.truncations, 1);
         p.metrics.error("truncated");
         tracing::warn!(path = %t.path.display(), offset = t.pos, "file truncated (copytruncate?): reading it again from the start; lines written between the copy and the truncation are lost by design");
@@ -921,69 +881,27 @@ impl Reader {
         self.queue(i);
     }
 
-    /// Opens a closed live file again, checking it is still the same file.
+    /// Opens a closed live file again, checking it is still the same file; one that left its
+    /// path is looked for as a rotated file.
     fn ensure_open(&mut self, i: usize) -> bool {
-        let Some(t) = self.files[i].as_mut() else {
-            return false;
-        };
-        if t.file.is_some() {
-            t.last_active = self.clock + 1;
-            self.clock += 1;
+        if self.files.ensure_open(i) {
             return true;
         }
-        match File::open(&t.path) {
-            Ok(f) if f.metadata().is_ok_and(|m| FileKey::of(&m) == t.key) => {
-                t.file = Some(f);
-                self.clock += 1;
-                t.last_active = self.clock;
-                self.open += 1;
-                self.evict(i);
-                true
-            }
-            _ => {
-                let path = Arc::clone(&t.path);
-                self.by_path.remove(&path);
-                self.lost(i);
-                self.scan_requested = true;
-                self.files[i].as_ref().is_some_and(|t| t.file.is_some())
-            }
-        }
-    }
-
-    /// Closes least recently active live files beyond `max_open_files` (never `keep`).
-    fn evict(&mut self, keep: usize) {
-        while self.open > self.p.settings.max_open_files {
-            let victim = self
-                .files
-                .iter()
-                .enumerate()
-                .filter_map(|(i, t)| t.as_ref().map(|t| (i, t)))
-                .filter(|(i, t)| *i != keep && t.life == Life::Live && t.file.is_some())
-                .min_by_key(|(_, t)| t.last_active)
-                .map(|(i, _)| i);
-            let Some(v) = victim else { break };
-            if let Some(t) = self.files[v].as_mut() {
-                t.file = None;
-                self.open -= 1;
-            }
-        }
+        let Some(t) = self.files.get(i) else {
+            return false;
+        };
+        let path = Arc::clone(&t.path);
+        self.files.unlink_path(&path);
+        self.lost(i);
+        self.scan_requested = true;
+        self.files.get(i).is_some_and(|t| t.file.is_some())
     }
 
     /// Removes a file for good, committing where it stopped.
     fn close(&mut self, i: usize) {
-        let Some(t) = self.files[i].take() else {
+        let Some(t) = self.files.remove(i) else {
             return;
         };
-        self.free.push(i);
-        if t.file.is_some() {
-            self.open -= 1;
-        }
-        if self.by_key.get(&t.key) == Some(&i) {
-            self.by_key.remove(&t.key);
-        }
-        if self.by_path.get(&t.path) == Some(&i) {
-            self.by_path.remove(&t.path);
-        }
         self.closing.push(Commit {
             key: t.key,
             fp: t.fp,
@@ -1019,7 +937,7 @@ impl Reader {
             let Some(i) = self.ready.pop_front() else {
                 break;
             };
-            if let Some(t) = self.files[i].as_mut() {
+            if let Some(t) = self.files.get_mut(i) {
                 t.queued = false;
             } else {
                 continue;
@@ -1034,7 +952,7 @@ impl Reader {
                 ReadResult::Truncated => self.truncated(i),
                 ReadResult::Error(e) => {
                     self.p.metrics.error("read");
-                    if let Some(t) = self.files[i].as_ref() {
+                    if let Some(t) = self.files.get(i) {
                         tracing::warn!(path = %t.path.display(), error = %e, "read failed; retrying");
                     }
                 }
@@ -1057,7 +975,7 @@ impl Reader {
             counts,
             ..
         } = self;
-        let Some(t) = files[i].as_mut() else {
+        let Some(t) = files.get_mut(i) else {
             return ReadResult::Eof;
         };
         let before = batch.len();
@@ -1108,7 +1026,7 @@ impl Reader {
                 .watermark
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            for t in self.files.iter().flatten() {
+            for (_, t) in self.files.iter() {
                 let committed = wm.committed(&t.key).unwrap_or(t.registered.min(t.pos));
                 lag += t.size.saturating_sub(committed);
                 if let Some(b) = t.behind_since {
@@ -1129,8 +1047,7 @@ impl Reader {
             ..
         } = self;
         let settings = &p.settings;
-        for (i, slot) in files.iter_mut().enumerate() {
-            let Some(t) = slot.as_mut() else { continue };
+        for (i, t) in files.iter_mut() {
             let mut em = Emit {
                 opts: DecodeOpts {
                     max_line_bytes: settings.max_line_bytes,
@@ -1165,14 +1082,14 @@ impl Reader {
                 to_close.push(i);
             }
         }
-        for i in 0..self.files.len() {
+        for i in 0..self.files.slot_count() {
             self.touch(i);
         }
         for i in to_close {
             self.close(i);
         }
-        TailStats::set(&self.p.stats.files_watched, self.by_key.len() as u64);
-        TailStats::set(&self.p.stats.files_open, self.open as u64);
+        TailStats::set(&self.p.stats.files_watched, self.files.watched() as u64);
+        TailStats::set(&self.p.stats.files_open, self.files.open_files() as u64);
     }
 
     /// Hands the batch and the offsets it reaches to the pump (waits while the pipeline is
@@ -1180,7 +1097,7 @@ impl Reader {
     fn send(&mut self) {
         let mut offsets = std::mem::take(&mut self.closing);
         for i in std::mem::take(&mut self.touched) {
-            if let Some(t) = self.files[i].as_mut() {
+            if let Some(t) = self.files.get_mut(i) {
                 t.touched = false;
                 let off = t.safe_offset();
                 t.registered = off;
