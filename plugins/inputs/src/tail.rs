@@ -30,6 +30,7 @@
 //! sent: the committed offset stays before them and they are read again at the next start.
 
 mod acks;
+mod batch;
 mod config;
 mod cri;
 mod decode;

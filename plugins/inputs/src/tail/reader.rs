@@ -36,38 +36,25 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
-use gleaner_api::{ComponentMetrics, LogRecord, now_ns};
+use gleaner_api::ComponentMetrics;
 
 use super::acks::Watermark;
+use super::batch::{BatchBuilder, MAX_BATCH_RECORDS, Outgoing};
 use super::config::Settings;
-use super::decode::{Counts, DecodeOpts};
 use super::discover::{Discovery, Found, FsEvent, Wake, compressed_or_temp};
 use super::file::{FINGERPRINT_BYTES, FileKey, Fingerprint};
 use super::last_stop;
 use super::offsets::{Commit, DbCmd, Row, unix_now};
 use super::stats::TailStats;
 use super::table::FileTable;
-use super::tracked::{Emit, Life, OpenedFile, ReadResult, Tracked};
+use super::tracked::{Life, OpenedFile, ReadResult, Tracked};
 
 /// A rotated or deleted file read to its end is closed after this long without growing.
 pub(crate) const ROTATED_QUIET: Duration = Duration::from_secs(5);
-/// Records per batch at most.
-const MAX_BATCH_RECORDS: usize = 1024;
-/// Body bytes per batch at most (checked per chunk read).
-const MAX_BATCH_BYTES: usize = 1024 * 1024;
 /// How often files still present are marked seen in the database.
 const TOUCH_EVERY: Duration = Duration::from_secs(600);
 /// Housekeeping period (flush timers, rotated files, figures).
 const HOUSEKEEPING: Duration = Duration::from_millis(200);
-
-/// A batch and the offsets it brings each file to.
-#[derive(Debug)]
-pub(crate) struct Outgoing {
-    /// The records (may be empty: offsets only).
-    pub(crate) records: Vec<LogRecord>,
-    /// Offsets reached.
-    pub(crate) offsets: Vec<Commit>,
-}
 
 /// What the reader thread is given.
 pub(crate) struct ReaderParts {
@@ -111,8 +98,6 @@ pub(crate) struct Reader {
     discovery: Discovery,
     files: FileTable,
     ready: VecDeque<usize>,
-    touched: Vec<usize>,
-    closing: Vec<Commit>,
     ignored: HashSet<PathBuf>,
     /// Paths that could not be opened (named once at warn; tried again at each rescan).
     unreadable: HashSet<PathBuf>,
@@ -124,12 +109,7 @@ pub(crate) struct Reader {
     prefixes: HashMap<PathBuf, Vec<Row>>,
     /// With the database lost: files read from 0 and from their end at start.
     missing_counts: (u64, u64),
-    buf: Vec<u8>,
-    long: Vec<u8>,
-    batch: Vec<LogRecord>,
-    batch_bytes: usize,
-    counts: Counts,
-    reported: Counts,
+    batch: BatchBuilder,
     data_dirty: HashSet<PathBuf>,
     id_dirty: HashSet<PathBuf>,
     /// New names of files renamed away from a name we read (maybe before we saw them).
@@ -150,25 +130,24 @@ impl Reader {
             p.watch && !p.once,
         );
         let max_open_files = p.settings.max_open_files;
+        let batch = BatchBuilder::new(
+            Arc::clone(&p.settings),
+            Arc::clone(&p.metrics),
+            Arc::clone(&p.stats),
+            p.out.clone(),
+        );
         Reader {
             p,
             discovery,
             files: FileTable::new(max_open_files),
             ready: VecDeque::new(),
-            touched: Vec::new(),
-            closing: Vec::new(),
             ignored: HashSet::new(),
             unreadable: HashSet::new(),
             refused: HashSet::new(),
             canon_roots: Vec::new(),
             prefixes: HashMap::new(),
             missing_counts: (0, 0),
-            buf: Vec::new(),
-            long: Vec::new(),
-            batch: Vec::new(),
-            batch_bytes: 0,
-            counts: Counts::default(),
-            reported: Counts::default(),
+            batch,
             data_dirty: HashSet::new(),
             id_dirty: HashSet::new(),
             renamed_out: Vec::new(),
@@ -237,7 +216,7 @@ impl Reader {
                 drop(self.p.db.send(DbCmd::Touch(keys)));
                 next_touch = now + TOUCH_EVERY;
             }
-            if !self.batch.is_empty() || !self.touched.is_empty() || !self.closing.is_empty() {
+            if self.batch.pending() {
                 self.send();
             }
             if self.ready.is_empty() {
@@ -611,7 +590,7 @@ impl Reader {
         if row.fp.len == 0 || row.offset == 0 {
             return;
         }
-        self.closing.push(Commit {
+        self.batch.commit(Commit {
             key,
             fp: row.fp,
             path: Arc::clone(&row.path),
@@ -769,13 +748,7 @@ impl Reader {
     }
 
     fn touch(&mut self, i: usize) {
-        if let Some(t) = self.files.get_mut(i)
-            && !t.touched
-            && t.safe_offset() != t.registered
-        {
-            t.touched = true;
-            self.touched.push(i);
-        }
+        self.batch.touch(&mut self.files, i);
     }
 
     /// The file left its path: rotated (renamed) or deleted. Keep reading it.
@@ -832,34 +805,13 @@ impl Reader {
 
     fn truncated(&mut self, i: usize) {
         let now = Instant::now();
-        let now_ns = now_ns();
-        let Reader {
-            p,
-            files,
-            batch,
-            counts,
-            ..
-        } = self;
-        let Some(t) = files.get_mut(i) else { return };
-        TailStats::add(&p.stats.truncations, 1);
-        p.metrics.error("truncated");
-        tracing::warn!(path = %t.path.display(), offset = t.pos, "file truncated (copytruncate?): reading it again from the start; lines written between the copy and the truncation are lost by design");
-        let settings = &p.settings;
-        let mut em = Emit {
-            opts: DecodeOpts {
-                max_line_bytes: settings.max_line_bytes,
-                multiline: settings.multiline.as_ref(),
-            },
-            encoding: settings.encoding,
-            now,
-            now_ns,
-            out: batch,
-            counts,
-            lines: 0,
-            bytes: 0,
-            max_records: MAX_BATCH_RECORDS,
+        let Some(t) = self.files.get_mut(i) else {
+            return;
         };
-        t.flush_all(&mut em);
+        TailStats::add(&self.p.stats.truncations, 1);
+        self.p.metrics.error("truncated");
+        tracing::warn!(path = %t.path.display(), offset = t.pos, "file truncated (copytruncate?): reading it again from the start; lines written between the copy and the truncation are lost by design");
+        t.flush_all(&mut self.batch.emit(now, MAX_BATCH_RECORDS));
         // What was read of the content before the truncation is remembered by content, for a
         // copy of it (`<name>.1`) found later to start after it.
         let before = Row {
@@ -902,7 +854,7 @@ impl Reader {
         let Some(t) = self.files.remove(i) else {
             return;
         };
-        self.closing.push(Commit {
+        self.batch.commit(Commit {
             key: t.key,
             fp: t.fp,
             path: Arc::clone(&t.path),
@@ -958,42 +910,19 @@ impl Reader {
                 }
             }
             self.touch(i);
-            if self.batch.len() >= MAX_BATCH_RECORDS || self.batch_bytes >= MAX_BATCH_BYTES {
+            if self.batch.full() {
                 self.send();
             }
         }
     }
 
+    /// One chunk of file `i` into the batch.
     fn read_one(&mut self, i: usize) -> ReadResult {
-        let Reader {
-            p,
-            files,
-            buf,
-            long,
-            batch,
-            batch_bytes,
-            counts,
-            ..
-        } = self;
-        let Some(t) = files.get_mut(i) else {
+        let Some(t) = self.files.get_mut(i) else {
             return ReadResult::Eof;
         };
-        let before = batch.len();
-        let mut em = Emit {
-            opts: DecodeOpts {
-                max_line_bytes: p.settings.max_line_bytes,
-                multiline: p.settings.multiline.as_ref(),
-            },
-            encoding: p.settings.encoding,
-            now: Instant::now(),
-            now_ns: now_ns(),
-            out: batch,
-            counts,
-            lines: 0,
-            bytes: 0,
-            max_records: MAX_BATCH_RECORDS,
-        };
-        let r = t.read_some(buf, long, &mut em);
+        let r = self.batch.read(t);
+        // The fingerprint grows with a file shorter than it covers.
         if !t.fp.complete()
             && t.size > u64::from(t.fp.len)
             && let Some(f) = &t.file
@@ -1002,20 +931,11 @@ impl Reader {
             t.fp = fp;
             t.registered = u64::MAX;
         }
-        let (lines, bytes) = (em.lines, em.bytes);
-        *batch_bytes += batch[before..]
-            .iter()
-            .map(|r| r.body.len() + 64)
-            .sum::<usize>();
-        TailStats::add(&p.stats.lines_read, lines);
-        TailStats::add(&p.stats.bytes_read, bytes);
-        p.metrics.received(0, bytes);
         r
     }
 
     /// Timers: held messages, rotated files, `rotate_wait_max`, figures.
     fn housekeeping(&mut self, now: Instant) {
-        let now_ns = now_ns();
         let wait_max = self.p.settings.rotate_wait_max;
         let mut to_close = Vec::new();
         let mut lag: u64 = 0;
@@ -1039,29 +959,8 @@ impl Reader {
             &self.p.stats.oldest_unread_age_ms,
             oldest.map_or(0, |o| now.duration_since(o).as_millis() as u64),
         );
-        let Reader {
-            p,
-            files,
-            batch,
-            counts,
-            ..
-        } = self;
-        let settings = &p.settings;
-        for (i, t) in files.iter_mut() {
-            let mut em = Emit {
-                opts: DecodeOpts {
-                    max_line_bytes: settings.max_line_bytes,
-                    multiline: settings.multiline.as_ref(),
-                },
-                encoding: settings.encoding,
-                now,
-                now_ns,
-                out: batch,
-                counts,
-                lines: 0,
-                bytes: 0,
-                max_records: usize::MAX,
-            };
+        let mut em = self.batch.emit(now, usize::MAX);
+        for (i, t) in self.files.iter_mut() {
             if t.eof && !t.queued && t.decoder.has_pending() {
                 t.flush_expired(&mut em);
             }
@@ -1074,8 +973,8 @@ impl Reader {
                 to_close.push(i);
             } else if now.duration_since(since) >= wait_max {
                 let lost = t.size.saturating_sub(t.pos);
-                TailStats::add(&p.stats.abandoned_bytes, lost);
-                p.metrics.error("rotate_wait_max");
+                TailStats::add(&self.p.stats.abandoned_bytes, lost);
+                self.p.metrics.error("rotate_wait_max");
                 tracing::warn!(path = %t.path.display(), unread_bytes = lost, "rotated file still unread after rotate_wait_max: giving up its unread bytes");
                 t.drain_tail(&mut em);
                 t.pos = t.size;
@@ -1095,55 +994,9 @@ impl Reader {
     /// Hands the batch and the offsets it reaches to the pump (waits while the pipeline is
     /// full).
     fn send(&mut self) {
-        let mut offsets = std::mem::take(&mut self.closing);
-        for i in std::mem::take(&mut self.touched) {
-            if let Some(t) = self.files.get_mut(i) {
-                t.touched = false;
-                let off = t.safe_offset();
-                t.registered = off;
-                offsets.push(Commit {
-                    key: t.key,
-                    fp: t.fp,
-                    path: Arc::clone(&t.path),
-                    offset: off,
-                    ended: false,
-                });
-            }
-        }
-        let records = std::mem::take(&mut self.batch);
-        self.batch_bytes = 0;
-        self.report();
-        if records.is_empty() && offsets.is_empty() {
-            return;
-        }
-        self.batch = Vec::with_capacity(records.len().min(MAX_BATCH_RECORDS));
-        if self
-            .p
-            .out
-            .blocking_send(Outgoing { records, offsets })
-            .is_err()
-        {
+        if !self.batch.send(&mut self.files) {
             self.stopped = true;
         }
-    }
-
-    fn report(&mut self) {
-        let c = self.counts;
-        let r = self.reported;
-        let m = &self.p.metrics;
-        m.received(c.records - r.records, 0);
-        for (reason, n) in [
-            ("line_truncated", c.truncated - r.truncated),
-            ("parse_error", c.parse_errors - r.parse_errors),
-            ("invalid_utf8", c.invalid_utf8 - r.invalid_utf8),
-            ("partial_line", c.partial - r.partial),
-        ] {
-            for _ in 0..n {
-                m.error(reason);
-            }
-        }
-        TailStats::add(&self.p.stats.lines_truncated, c.truncated - r.truncated);
-        self.reported = c;
     }
 }
 

@@ -12,10 +12,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use gleaner_api::LogRecord;
-
-use super::config::{Encoding, Format};
-use super::decode::{Counts, DecodeOpts, Decoder, FileAttrs, Sink};
+use super::batch::Emit;
+use super::config::Format;
+use super::decode::{Decoder, FileAttrs};
 use super::file::{FileKey, Fingerprint};
 use super::k8s;
 
@@ -50,28 +49,6 @@ pub(crate) enum ReadResult {
     Truncated,
     /// A read error.
     Error(std::io::Error),
-}
-
-/// Where decoded records go, and the settings for decoding.
-pub(crate) struct Emit<'a> {
-    /// Decoder settings.
-    pub(crate) opts: DecodeOpts<'a>,
-    /// Invalid UTF-8 handling.
-    pub(crate) encoding: Encoding,
-    /// Now.
-    pub(crate) now: Instant,
-    /// Now, as a timestamp for raw lines.
-    pub(crate) now_ns: i64,
-    /// The batch.
-    pub(crate) out: &'a mut Vec<LogRecord>,
-    /// Flag counters.
-    pub(crate) counts: &'a mut Counts,
-    /// Physical lines read.
-    pub(crate) lines: u64,
-    /// Bytes read.
-    pub(crate) bytes: u64,
-    /// Stop at a line boundary once `out` holds this many records (the batch is full).
-    pub(crate) max_records: usize,
 }
 
 /// A followed file.
@@ -228,13 +205,12 @@ impl Tracked {
             let end = base + i;
             let line = &data[consumed..end];
             let cut = line.len() > max;
-            decode_line(
+            em.line(
                 &mut self.decoder,
                 &self.attrs,
                 &line[..line.len().min(max)],
                 self.pos + consumed as u64,
                 cut,
-                em,
             );
             consumed = end + 1;
         }
@@ -245,13 +221,12 @@ impl Tracked {
             return ReadResult::More;
         }
         if n - consumed >= max {
-            decode_line(
+            em.line(
                 &mut self.decoder,
                 &self.attrs,
                 &data[consumed..consumed + max],
                 self.pos + consumed as u64,
                 true,
-                em,
             );
             self.skipping = true;
             consumed = n;
@@ -305,26 +280,18 @@ impl Tracked {
             }
             if let Some(i) = memchr::memchr(b'\n', &long[have..]) {
                 let end = have + i;
-                decode_line(
+                em.line(
                     &mut self.decoder,
                     &self.attrs,
                     &long[..end.min(max)],
                     start,
                     end > max,
-                    em,
                 );
                 self.pos = start + end as u64 + 1;
                 break ReadResult::More;
             }
             if long.len() >= max {
-                decode_line(
-                    &mut self.decoder,
-                    &self.attrs,
-                    &long[..max],
-                    start,
-                    true,
-                    em,
-                );
+                em.line(&mut self.decoder, &self.attrs, &long[..max], start, true);
                 self.pos = start + long.len() as u64;
                 self.skipping = true;
                 break ReadResult::More;
@@ -351,58 +318,22 @@ impl Tracked {
             {
                 rest.truncate(n);
                 let cut = self.size - self.pos > max as u64;
-                decode_line(&mut self.decoder, &self.attrs, &rest, self.pos, cut, em);
+                em.line(&mut self.decoder, &self.attrs, &rest, self.pos, cut);
                 self.pos += n as u64;
             }
         }
-        let mut sink = Sink {
-            out: em.out,
-            attrs: &self.attrs,
-            encoding: em.encoding,
-            counts: em.counts,
-        };
-        self.decoder.flush_all(em.now, em.opts, &mut sink);
+        em.flush_all(&mut self.decoder, &self.attrs);
     }
 
     /// Sends held pieces and messages that waited long enough (only at the file's end).
     pub(crate) fn flush_expired(&mut self, em: &mut Emit<'_>) {
-        let mut sink = Sink {
-            out: em.out,
-            attrs: &self.attrs,
-            encoding: em.encoding,
-            counts: em.counts,
-        };
-        self.decoder.flush_expired(em.now, em.opts, &mut sink);
+        em.flush_expired(&mut self.decoder, &self.attrs);
     }
 
     /// Sends everything held (truncation: what was before is gone).
     pub(crate) fn flush_all(&mut self, em: &mut Emit<'_>) {
-        let mut sink = Sink {
-            out: em.out,
-            attrs: &self.attrs,
-            encoding: em.encoding,
-            counts: em.counts,
-        };
-        self.decoder.flush_all(em.now, em.opts, &mut sink);
+        em.flush_all(&mut self.decoder, &self.attrs);
     }
-}
-
-fn decode_line(
-    decoder: &mut Decoder,
-    attrs: &FileAttrs,
-    line: &[u8],
-    start: u64,
-    cut: bool,
-    em: &mut Emit<'_>,
-) {
-    em.lines += 1;
-    let mut sink = Sink {
-        out: em.out,
-        attrs,
-        encoding: em.encoding,
-        counts: em.counts,
-    };
-    decoder.line(line, start, cut, em.now_ns, em.now, em.opts, &mut sink);
 }
 
 fn read_at(f: &File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
