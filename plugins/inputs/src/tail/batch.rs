@@ -264,11 +264,12 @@ impl BatchBuilder {
             ("invalid_utf8", c.invalid_utf8 - r.invalid_utf8),
             ("partial_line", c.partial - r.partial),
         ] {
-            for _ in 0..n {
-                m.error(reason);
-            }
+            m.errors(reason, n);
         }
         TailStats::add(&self.stats.lines_truncated, c.truncated - r.truncated);
         self.reported = c;
     }
 }
+
+#[cfg(test)]
+mod tests;
