@@ -6,9 +6,11 @@
 //! Design:
 //! - One reader thread per input (`reader.rs`), whatever the number of files: discovery
 //!   (glob walk plus inotify directory watches, `discover.rs`), rotation and truncation
-//!   handling, reading one chunk per file in turn (`tracked.rs`), decoding CRI, docker
-//!   json-file or raw lines with partial-line merging and multi-line joining (`decode.rs`,
-//!   `cri.rs`, `docker.rs`, `multiline.rs`). Blocking file I/O never runs on the runtime.
+//!   handling (`reader/`), the followed files and the open-descriptor budget (`table.rs`),
+//!   reading one chunk per file in turn (`tracked.rs`) into a batch (`batch.rs`), decoding
+//!   CRI, docker json-file or raw lines with partial-line merging and multi-line joining
+//!   (`decode.rs`, `cri.rs`, `docker.rs`, `multiline.rs`). Blocking file I/O never runs on
+//!   the runtime.
 //! - The reader hands each batch, with the offset every file it touched has reached, to the
 //!   async pump (`pump.rs`) through a one-slot channel: a full pipeline stops reading.
 //! - An offset is committed only once its batch and every earlier batch were acknowledged
@@ -30,6 +32,7 @@
 //! sent: the committed offset stays before them and they are read again at the next start.
 
 mod acks;
+mod batch;
 mod config;
 mod cri;
 mod decode;
@@ -44,6 +47,7 @@ mod offsets;
 mod pump;
 mod reader;
 mod stats;
+mod table;
 mod timestamp;
 mod tracked;
 

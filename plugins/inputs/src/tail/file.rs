@@ -1,10 +1,12 @@
 //! File identity: (device, inode) plus a fingerprint of the file's first bytes, so a reused
 //! inode (a new file that got the number of a deleted one) is told apart from the file whose
-//! offset we remember.
+//! offset we remember; and where an open file is now (its name, or a sibling with its inode).
 
 use std::fs::File;
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
 
 /// Bytes hashed at most for a fingerprint.
 pub(crate) const FINGERPRINT_BYTES: usize = 1024;
@@ -78,6 +80,31 @@ impl Fingerprint {
         let now = Self::read(f, self.len as usize)?;
         Ok(now == *self)
     }
+}
+
+/// True when `f` starts with the gzip magic.
+pub(crate) fn is_gzip(f: &File) -> bool {
+    let mut magic = [0u8; 2];
+    matches!(f.read_at(&mut magic, 0), Ok(2)) && magic == [0x1f, 0x8b]
+}
+
+/// The current name of an open file (Linux `/proc/self/fd`); `None` once it is deleted.
+pub(crate) fn fd_path(f: &File) -> Option<PathBuf> {
+    let p = std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd())).ok()?;
+    let s = p.to_string_lossy();
+    if s.ends_with(" (deleted)") {
+        return None;
+    }
+    Some(p)
+}
+
+/// A file with inode `key` in the directory of `old` (renamed next to it).
+pub(crate) fn find_by_inode(old: &Path, key: FileKey) -> Option<PathBuf> {
+    let dir = old.parent()?;
+    std::fs::read_dir(dir).ok()?.flatten().find_map(|e| {
+        let m = e.metadata().ok()?;
+        (FileKey::of(&m) == key).then(|| e.path())
+    })
 }
 
 #[cfg(test)]

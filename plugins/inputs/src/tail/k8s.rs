@@ -6,8 +6,14 @@
 //!   contain no `_`, so the directory splits into exactly three fields;
 //! - the `/var/log/containers/<pod>_<namespace>_<container>-<container id>.log` symlinks
 //!   (no uid nor restart count there).
+//!
+//! With the path itself (`file`) they make the attributes of a file's records (`attrs_for`).
 
 use std::path::Path;
+
+use gleaner_api::FieldValue;
+
+use super::decode::FileAttrs;
 
 /// What a log path tells about its container.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -71,6 +77,29 @@ pub(crate) fn coordinates(path: &Path) -> Option<Coordinates> {
 }
 
 /// `3` from `3.log` or `3.log.20240102-030405`.
+/// `file` and the Kubernetes coordinates of a path: the attributes every record of the
+/// file carries.
+pub(crate) fn attrs_for(path: &Path) -> FileAttrs {
+    let mut attrs = vec![(
+        "file".to_owned(),
+        FieldValue::String(path.to_string_lossy().into_owned()),
+    )];
+    if let Some(c) = coordinates(path) {
+        attrs.push(("k8s.namespace".to_owned(), FieldValue::String(c.namespace)));
+        attrs.push(("k8s.pod".to_owned(), FieldValue::String(c.pod)));
+        if let Some(uid) = c.pod_uid {
+            attrs.push(("k8s.pod_uid".to_owned(), FieldValue::String(uid)));
+        }
+        attrs.push(("k8s.container".to_owned(), FieldValue::String(c.container)));
+        if let Some(r) = c.restart {
+            attrs.push(("k8s.restart_count".to_owned(), FieldValue::Int(r)));
+        }
+    }
+    FileAttrs {
+        attrs: attrs.into(),
+    }
+}
+
 fn restart_count(file: &str) -> Option<i64> {
     let (n, rest) = file.split_once(".log")?;
     if !(rest.is_empty() || rest.starts_with('.')) || n.is_empty() {

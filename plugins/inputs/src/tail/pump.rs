@@ -14,9 +14,9 @@ use gleaner_api::{Acknowledgements, Batch, EventSender, PipelineClosed, Shutdown
 use tokio::time::Instant;
 
 use super::acks::Watermark;
+use super::batch::Outgoing;
 use super::discover::Wake;
 use super::offsets::DbCmd;
-use super::reader::Outgoing;
 
 /// How long a batch in flight, then the outstanding outcomes, may take at shutdown.
 pub(crate) const GRACE: Duration = Duration::from_secs(5);

@@ -4,6 +4,13 @@
 //! (`pump.rs`) through a channel of one slot: when the pipeline is full, the hand-off waits,
 //! so reading pauses and nothing is read ahead (backpressure, bounded memory).
 //!
+//! This file holds the thread's loop: wake-ups, rescans, one read per ready file in turn,
+//! timers and hand-offs. Around it: `reader/intake.rs` (inotify events and rescans, reconciled
+//! with what is followed), `reader/follow.rs` (a file's life: opened, rotated, truncated,
+//! closed, and the timers of rotated files), `reader/recovery.rs` (startup recovery and where
+//! a file starts), the followed files in `table.rs` ([`FileTable`]) and the batch in
+//! `batch.rs` ([`BatchBuilder`]).
+//!
 //! File life:
 //! - found at start: resumed at its remembered offset (same (dev, inode) and fingerprint),
 //!   else at its end on the very first start unless `read_from_head`, else at 0; found later:
@@ -28,46 +35,34 @@
 //!   logged (the only case where read data is abandoned).
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::fs::File;
-use std::os::unix::ffi::OsStrExt as _;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use gleaner_api::{ComponentMetrics, FieldValue, LogRecord, now_ns};
+use gleaner_api::ComponentMetrics;
 
 use super::acks::Watermark;
+use super::batch::{BatchBuilder, Outgoing};
 use super::config::Settings;
-use super::decode::{Counts, DecodeOpts, Decoder, FileAttrs};
-use super::discover::{Discovery, Found, FsEvent, Wake, compressed_or_temp};
+use super::discover::{Discovery, Wake};
 use super::file::{FINGERPRINT_BYTES, FileKey, Fingerprint};
-use super::k8s;
 use super::last_stop;
-use super::offsets::{Commit, DbCmd, Row, unix_now};
+use super::offsets::{DbCmd, Row, unix_now};
 use super::stats::TailStats;
-use super::tracked::{Emit, Life, ReadResult, Tracked};
+use super::table::FileTable;
+use super::tracked::ReadResult;
+
+mod follow;
+mod intake;
+mod recovery;
 
 /// A rotated or deleted file read to its end is closed after this long without growing.
 pub(crate) const ROTATED_QUIET: Duration = Duration::from_secs(5);
-/// Records per batch at most.
-const MAX_BATCH_RECORDS: usize = 1024;
-/// Body bytes per batch at most (checked per chunk read).
-const MAX_BATCH_BYTES: usize = 1024 * 1024;
 /// How often files still present are marked seen in the database.
 const TOUCH_EVERY: Duration = Duration::from_secs(600);
 /// Housekeeping period (flush timers, rotated files, figures).
 const HOUSEKEEPING: Duration = Duration::from_millis(200);
-
-/// A batch and the offsets it brings each file to.
-#[derive(Debug)]
-pub(crate) struct Outgoing {
-    /// The records (may be empty: offsets only).
-    pub(crate) records: Vec<LogRecord>,
-    /// Offsets reached.
-    pub(crate) offsets: Vec<Commit>,
-}
 
 /// What the reader thread is given.
 pub(crate) struct ReaderParts {
@@ -107,15 +102,31 @@ pub(crate) struct ReaderParts {
 
 /// The reader's state.
 pub(crate) struct Reader {
-    p: ReaderParts,
+    settings: Arc<Settings>,
+    metrics: Arc<ComponentMetrics>,
+    stats: Arc<TailStats>,
+    /// Offsets remembered in the database, by (device, inode); taken when a file is followed
+    /// again, given back when one stops being followed while still at its path.
+    known: HashMap<FileKey, Row>,
+    /// The input never ran with this database: `read_from_head = false` applies.
+    first_start: bool,
+    /// The offset database was lost: the last-stop record, unix seconds.
+    missing_since: Option<i64>,
+    /// With the database lost: files read from 0 and from their end at start.
+    missing_counts: (u64, u64),
+    /// Acknowledged prefixes of truncated files, by directory.
+    prefixes: HashMap<PathBuf, Vec<Row>>,
+    wake_rx: mpsc::Receiver<Wake>,
+    watermark: Arc<Mutex<Watermark>>,
+    db: mpsc::Sender<DbCmd>,
+    stop: Arc<AtomicBool>,
+    once: bool,
     discovery: Discovery,
-    files: Vec<Option<Tracked>>,
-    free: Vec<usize>,
-    by_path: HashMap<Arc<Path>, usize>,
-    by_key: HashMap<FileKey, usize>,
+    files: FileTable,
+    /// Files with bytes to read, in turn (slot numbers in `files`).
     ready: VecDeque<usize>,
-    touched: Vec<usize>,
-    closing: Vec<Commit>,
+    batch: BatchBuilder,
+    /// Compressed files matched by a glob (left alone until they go).
     ignored: HashSet<PathBuf>,
     /// Paths that could not be opened (named once at warn; tried again at each rescan).
     unreadable: HashSet<PathBuf>,
@@ -123,18 +134,8 @@ pub(crate) struct Reader {
     refused: HashSet<PathBuf>,
     /// The symlink roots, canonical (refreshed at each scan).
     canon_roots: Vec<PathBuf>,
-    /// Acknowledged prefixes of truncated files, by directory.
-    prefixes: HashMap<PathBuf, Vec<Row>>,
-    /// With the database lost: files read from 0 and from their end at start.
-    missing_counts: (u64, u64),
-    open: usize,
-    clock: u64,
-    buf: Vec<u8>,
-    long: Vec<u8>,
-    batch: Vec<LogRecord>,
-    batch_bytes: usize,
-    counts: Counts,
-    reported: Counts,
+    /// Paths whose data changed (`IN_MODIFY`), and whose entry changed (created, deleted,
+    /// renamed), since the last pass.
     data_dirty: HashSet<PathBuf>,
     id_dirty: HashSet<PathBuf>,
     /// New names of files renamed away from a name we read (maybe before we saw them).
@@ -147,71 +148,67 @@ pub(crate) struct Reader {
 
 impl Reader {
     /// A reader; nothing is read until [`Reader::run`].
-    pub(crate) fn new(p: ReaderParts) -> Self {
+    pub(crate) fn new(parts: ReaderParts) -> Self {
+        let settings = parts.settings;
         let discovery = Discovery::new(
-            p.settings.paths.clone(),
-            p.settings.exclude.clone(),
-            p.wake_tx.clone(),
-            p.watch && !p.once,
+            settings.paths.clone(),
+            settings.exclude.clone(),
+            parts.wake_tx,
+            parts.watch && !parts.once,
         );
-        Reader {
-            p,
+        let batch = BatchBuilder::new(
+            Arc::clone(&settings),
+            Arc::clone(&parts.metrics),
+            Arc::clone(&parts.stats),
+            parts.out,
+        );
+        let mut reader = Reader {
+            files: FileTable::new(settings.max_open_files),
+            settings,
+            metrics: parts.metrics,
+            stats: parts.stats,
+            known: parts.known,
+            first_start: parts.first_start,
+            missing_since: parts.missing_since,
+            missing_counts: (0, 0),
+            prefixes: HashMap::new(),
+            wake_rx: parts.wake_rx,
+            watermark: parts.watermark,
+            db: parts.db,
+            stop: parts.stop,
+            once: parts.once,
             discovery,
-            files: Vec::new(),
-            free: Vec::new(),
-            by_path: HashMap::new(),
-            by_key: HashMap::new(),
             ready: VecDeque::new(),
-            touched: Vec::new(),
-            closing: Vec::new(),
+            batch,
             ignored: HashSet::new(),
             unreadable: HashSet::new(),
             refused: HashSet::new(),
             canon_roots: Vec::new(),
-            prefixes: HashMap::new(),
-            missing_counts: (0, 0),
-            open: 0,
-            clock: 0,
-            buf: Vec::new(),
-            long: Vec::new(),
-            batch: Vec::new(),
-            batch_bytes: 0,
-            counts: Counts::default(),
-            reported: Counts::default(),
             data_dirty: HashSet::new(),
             id_dirty: HashSet::new(),
             renamed_out: Vec::new(),
             moved_from: None,
             scan_requested: false,
             stopped: false,
+        };
+        for row in parts.prefixes {
+            reader.add_prefix(row);
         }
+        reader
     }
 
     fn stopping(&self) -> bool {
-        self.stopped || self.p.stop.load(Ordering::Acquire)
+        self.stopped || self.stop.load(Ordering::Acquire)
     }
 
     /// Runs until stopped (or, once, until everything present is read).
     pub(crate) fn run(mut self) {
-        for row in std::mem::take(&mut self.p.prefixes) {
-            self.add_prefix(row);
-        }
         self.scan(true);
-        if let Some(t) = self.p.missing_since {
-            let (from_start, from_end) = self.missing_counts;
-            tracing::warn!(
-                last_stop = t,
-                from_start,
-                from_end,
-                "offset database missing: files modified since the last stop are read from their start, the others from their end"
-            );
-        }
-        self.recover_rotated();
-        self.adopt_unknown_rotated();
-        let keys: Vec<FileKey> = self.by_key.keys().copied().collect();
-        drop(self.p.db.send(DbCmd::Touch(keys)));
+        self.recover();
+        let keys = self.files.keys();
+        drop(self.db.send(DbCmd::Touch(keys)));
         self.send();
-        let refresh = self.p.settings.refresh_interval;
+        let refresh = self.settings.refresh_interval;
         let mut next_scan = Instant::now() + refresh;
         let mut next_touch = Instant::now() + TOUCH_EVERY;
         let mut next_house = Instant::now() + HOUSEKEEPING;
@@ -222,7 +219,7 @@ impl Reader {
         let mut caught_up: Option<i64> = None;
         let mut next_caught_up = Instant::now();
         while !self.stopping() {
-            while let Ok(w) = self.p.wake_rx.try_recv() {
+            while let Ok(w) = self.wake_rx.try_recv() {
                 self.on_wake(w);
             }
             if self.stopping() {
@@ -242,27 +239,27 @@ impl Reader {
                 next_house = now + HOUSEKEEPING;
             }
             if now >= next_touch {
-                let keys: Vec<FileKey> = self.by_key.keys().copied().collect();
-                drop(self.p.db.send(DbCmd::Touch(keys)));
+                let keys = self.files.keys();
+                drop(self.db.send(DbCmd::Touch(keys)));
                 next_touch = now + TOUCH_EVERY;
             }
-            if !self.batch.is_empty() || !self.touched.is_empty() || !self.closing.is_empty() {
+            if self.batch.pending() {
                 self.send();
             }
             if self.ready.is_empty() {
                 caught_up = Some(stretch_start);
                 if now >= next_caught_up {
-                    drop(self.p.db.send(DbCmd::CaughtUp(stretch_start)));
+                    drop(self.db.send(DbCmd::CaughtUp(stretch_start)));
                     next_caught_up = now + last_stop::WRITE_EVERY;
                 }
-                if self.p.once {
+                if self.once {
                     break;
                 }
                 let wait = next_scan
                     .min(next_house)
                     .saturating_duration_since(Instant::now())
                     .max(Duration::from_millis(1));
-                let woke = self.p.wake_rx.recv_timeout(wait);
+                let woke = self.wake_rx.recv_timeout(wait);
                 stretch_start = unix_now();
                 match woke {
                     Ok(w) => self.on_wake(w),
@@ -272,555 +269,13 @@ impl Reader {
             }
         }
         if let Some(t) = caught_up {
-            drop(self.p.db.send(DbCmd::CaughtUp(t)));
+            drop(self.db.send(DbCmd::CaughtUp(t)));
         }
-        tracing::debug!(files = self.by_key.len(), stats = ?self.p.stats.snapshot(), "tail reader stopped");
-    }
-
-    fn on_wake(&mut self, w: Wake) {
-        match w {
-            Wake::Stop => self.stopped = true,
-            Wake::Rescan => self.scan_requested = true,
-            Wake::Fs(events) => {
-                for ev in &events {
-                    self.on_event(ev);
-                }
-            }
-        }
-    }
-
-    /// One inotify event: what to look at again (the entry's identity, or only its data),
-    /// or a rescan when directories changed or events were lost.
-    fn on_event(&mut self, ev: &FsEvent) {
-        use rustix::fs::inotify::ReadFlags as F;
-        let f = ev.flags;
-        if f.contains(F::QUEUE_OVERFLOW) {
-            self.scan_requested = true;
-            return;
-        }
-        if f.contains(F::IGNORED) {
-            self.discovery.watch_gone(ev.wd());
-            return;
-        }
-        if f.intersects(F::DELETE_SELF | F::MOVE_SELF | F::UNMOUNT) {
-            // A watched directory itself went or moved.
-            self.scan_requested = true;
-            return;
-        }
-        let Some(path) = self.discovery.event_path(ev) else {
-            return;
-        };
-        if f.contains(F::ISDIR) {
-            // A directory appeared, went or moved below a watched one.
-            if f.intersects(F::CREATE | F::DELETE | F::MOVED_FROM | F::MOVED_TO) {
-                self.scan_requested = true;
-            }
-            return;
-        }
-        if f.contains(F::MOVED_FROM) {
-            self.moved_from = Some((ev.cookie, path.clone()));
-            self.id_dirty.insert(path);
-        } else if f.contains(F::MOVED_TO) {
-            if let Some((_, from)) = self.moved_from.take_if(|(c, _)| *c == ev.cookie)
-                && self.discovery.wanted(&from)
-                && !self.discovery.wanted(&path)
-            {
-                self.renamed_out.push(path.clone());
-            }
-            self.id_dirty.insert(path);
-        } else if f.intersects(F::CREATE | F::DELETE) {
-            self.id_dirty.insert(path);
-        } else if f.intersects(F::MODIFY | F::ATTRIB) {
-            self.data_dirty.insert(path);
-        }
-    }
-
-    fn process_dirty(&mut self) {
-        for p in std::mem::take(&mut self.id_dirty) {
-            self.data_dirty.remove(&p);
-            self.check_path(&p);
-        }
-        for p in std::mem::take(&mut self.data_dirty) {
-            match self.by_path.get(p.as_path()) {
-                Some(&i) => self.queue(i),
-                None => self.check_path(&p),
-            }
-        }
-        // A file rotated away before we ever saw it (it lived less than one event round):
-        // read it like any rotated file.
-        for p in std::mem::take(&mut self.renamed_out) {
-            if let Ok(meta) = std::fs::metadata(&p)
-                && meta.is_file()
-                && !self.by_key.contains_key(&FileKey::of(&meta))
-            {
-                let key = FileKey::of(&meta);
-                let rotated = Life::Rotated {
-                    since: Instant::now(),
-                };
-                self.track(Found { path: p, meta }, key, false, rotated);
-            }
-        }
-    }
-
-    /// Re-checks what is at `path` now.
-    fn check_path(&mut self, path: &Path) {
-        match std::fs::metadata(path) {
-            Err(_) => {
-                if let Some(i) = self.by_path.remove(path) {
-                    self.lost(i);
-                }
-            }
-            Ok(meta) if meta.is_file() => self.found(
-                Found {
-                    path: path.to_owned(),
-                    meta,
-                },
-                false,
-            ),
-            Ok(_) => {}
-        }
-    }
-
-    /// Walks the globs and reconciles what is there with what is followed.
-    fn scan(&mut self, initial: bool) {
-        let (found, failed) = self.discovery.scan();
-        self.canon_roots = self
-            .p
-            .settings
-            .symlink_roots
-            .iter()
-            .filter_map(|r| std::fs::canonicalize(r).ok())
-            .collect();
-        for _ in 0..failed {
-            self.p.metrics.error("watch");
-        }
-        // What left: followed paths the walk did not find (decided before `found` moves
-        // the paths, so none is copied).
-        let gone: Vec<Arc<Path>> = {
-            let seen: HashSet<&Path> = found.iter().map(|f| f.path.as_path()).collect();
-            self.ignored.retain(|p| seen.contains(p.as_path()));
-            self.unreadable.retain(|p| seen.contains(p.as_path()));
-            self.refused.retain(|p| seen.contains(p.as_path()));
-            self.by_path
-                .keys()
-                .filter(|p| !seen.contains(&***p))
-                .cloned()
-                .collect()
-        };
-        for f in found {
-            self.found(f, initial);
-        }
-        for p in gone {
-            self.check_path(&p);
-        }
-        // copytruncate that refilled the file past our offset before we noticed.
-        let mut truncated = Vec::new();
-        for (i, t) in self.files.iter().enumerate() {
-            if let Some(t) = t
-                && t.life == Life::Live
-                && let Some(f) = &t.file
-                && t.fp.len > 0
-                && !t.fp.matches(f).unwrap_or(true)
-            {
-                truncated.push(i);
-            }
-        }
-        for i in truncated {
-            self.truncated(i);
-        }
-    }
-
-    /// A file a glob matched (or an event named).
-    fn found(&mut self, f: Found, initial: bool) {
-        let key = FileKey::of(&f.meta);
-        if let Some(&i) = self.by_path.get(f.path.as_path()) {
-            let same = self.files[i].as_ref().is_some_and(|t| t.key == key);
-            if same {
-                if let Some(t) = self.files[i].as_ref()
-                    && (f.meta.len() != t.pos || !t.eof)
-                {
-                    self.queue(i);
-                }
-                return;
-            }
-            self.by_path.remove(f.path.as_path());
-            self.lost(i);
-        }
-        if !self.discovery.wanted(&f.path) {
-            return;
-        }
-        if let Some(&i) = self.by_key.get(&key) {
-            // A followed file moved to a name we read (or back): follow it there.
-            if let Some(t) = self.files[i].as_mut() {
-                t.path = Arc::from(f.path);
-                t.life = Life::Live;
-                self.by_path.insert(Arc::clone(&t.path), i);
-            }
-            self.queue(i);
-            return;
-        }
-        if self.ignored.contains(&f.path) {
-            return;
-        }
-        if let Some(max_age) = self.p.settings.ignore_older
-            && let Ok(mtime) = f.meta.modified()
-            && mtime.elapsed().is_ok_and(|age| age > max_age)
-        {
-            return;
-        }
-        self.track(f, key, initial, Life::Live);
-    }
-
-    fn track(&mut self, f: Found, key: FileKey, initial: bool, life: Life) {
-        let file = match File::open(&f.path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                tracing::debug!(path = %f.path.display(), error = %e, "gone before it was opened");
-                return;
-            }
-            Err(e) => {
-                if self.unreadable.insert(f.path.clone()) {
-                    self.p.metrics.error("unreadable");
-                    tracing::warn!(path = %f.path.display(), error = %e, "cannot open a matched file: skipped, and tried again at each rescan");
-                }
-                return;
-            }
-        };
-        if self.unreadable.remove(&f.path) {
-            tracing::info!(path = %f.path.display(), "a file that could not be opened now can: reading it");
-        }
-        if !self.symlink_allowed(&f.path, &file) {
-            return;
-        }
-        let meta = match file.metadata() {
-            Ok(m) if FileKey::of(&m) == key => m,
-            _ => return, // replaced between stat and open: the event for it follows
-        };
-        let fp = match Fingerprint::read(&file, FINGERPRINT_BYTES) {
-            Ok(fp) => fp,
-            Err(e) => {
-                tracing::debug!(path = %f.path.display(), error = %e, "cannot read");
-                return;
-            }
-        };
-        if is_gzip(&file) || compressed_or_temp(&f.path) {
-            TailStats::add(&self.p.stats.compressed_skipped, 1);
-            tracing::debug!(path = %f.path.display(), "compressed file ignored");
-            self.ignored.insert(f.path);
-            return;
-        }
-        let size = meta.len();
-        let (remembered, displaced) = match self.p.known.remove(&key) {
-            Some(row) if row.fp.len as u64 <= size && row.fp.matches(&file).unwrap_or(false) => {
-                (Some(row), None)
-            }
-            other => (None, other),
-        };
-        if let Some(row) = displaced {
-            // Same inode, other first bytes: truncated (copytruncate) while the agent was
-            // down, or the inode reused. What was acknowledged of it stays known by content.
-            self.retire(key, row);
-        }
-        let (pos, touched) = match remembered {
-            Some(row) if row.offset <= size => (row.offset, false),
-            Some(row) => {
-                tracing::warn!(path = %f.path.display(), offset = row.offset, size, "file shorter than its offset: reading it again from the start");
-                TailStats::add(&self.p.stats.truncations, 1);
-                (0, true)
-            }
-            None if initial && !self.p.settings.read_from_head && self.p.first_start => {
-                (size, size > 0)
-            }
-            None if initial
-                && !self.p.settings.read_from_head
-                && self.p.missing_since.is_some() =>
-            {
-                self.missing_db_start(&f, size)
-            }
-            None => match self.copy_of_prefix(&f.path, &file, size) {
-                Some(offset) => (offset, offset > 0),
-                None => (0, false),
-            },
-        };
-        let now = Instant::now();
-        let path: Arc<Path> = Arc::from(f.path);
-        let t = Tracked {
-            key,
-            fp,
-            attrs: attrs_for(&path),
-            path: Arc::clone(&path),
-            file: Some(file),
-            pos,
-            size,
-            life,
-            last_active: self.tick(),
-            last_growth: now,
-            behind_since: (size > pos).then_some(now),
-            decoder: Decoder::new(self.p.settings.format),
-            skipping: false,
-            queued: false,
-            eof: size <= pos,
-            registered: pos,
-            touched: false,
-        };
-        let i = self.insert(t);
-        if life == Life::Live {
-            self.by_path.insert(path, i);
-        }
-        self.by_key.insert(key, i);
-        self.open += 1;
-        if touched {
-            self.touch(i);
-        }
-        if size > pos {
-            self.queue(i);
-        }
-        self.evict(i);
-    }
-
-    /// With the offset database lost: where a file present at start begins (0 when modified
-    /// since the last stop, else its end), counted for the start-up warning.
-    fn missing_db_start(&mut self, f: &Found, size: u64) -> (u64, bool) {
-        if self.modified_since_last_stop(&f.meta) {
-            self.missing_counts.0 += 1;
-            tracing::info!(path = %f.path.display(), size, "offset database missing: modified since the last stop, reading it from its start");
-            (0, false)
-        } else {
-            self.missing_counts.1 += 1;
-            (size, size > 0)
-        }
-    }
-
-    /// True when the offset database is lost and `meta`'s file was modified after the last
-    /// stop (less a margin for events not yet seen and rescans not yet done).
-    fn modified_since_last_stop(&self, meta: &std::fs::Metadata) -> bool {
-        let Some(t) = self.p.missing_since else {
-            return false;
-        };
-        let margin = last_stop::MARGIN_SECS + self.p.settings.refresh_interval.as_secs() as i64;
-        meta.mtime() >= t - margin
-    }
-
-    /// True when `file` (opened at `path`) may be read: it is where its path says, or the
-    /// symlinks on the way lead under an allowed root. A refusal is named once and counted.
-    fn symlink_allowed(&mut self, path: &Path, file: &File) -> bool {
-        let Some(real) = fd_path(file).or_else(|| std::fs::canonicalize(path).ok()) else {
-            tracing::debug!(path = %path.display(), "cannot tell where an opened file is: skipped");
-            return false;
-        };
-        if real == path {
-            return true;
-        }
-        let roots = &self.p.settings.symlink_roots;
-        if roots
-            .iter()
-            .chain(&self.canon_roots)
-            .any(|r| real.starts_with(r))
-        {
-            return true;
-        }
-        if self.refused.insert(path.to_owned()) {
-            self.p.metrics.error("symlink_refused");
-            tracing::warn!(path = %path.display(), target = %real.display(), "a symlink leads outside the globs' roots and the kubelet's log trees: not read (follow_symlinks_into allows more)");
-        }
-        false
-    }
-
-    /// Remembers an acknowledged prefix (by its file's directory).
-    fn add_prefix(&mut self, row: Row) {
-        if row.fp.len == 0 || row.offset == 0 {
-            return;
-        }
-        let Some(dir) = row.path.parent() else { return };
-        let list = self.prefixes.entry(dir.to_owned()).or_default();
-        list.retain(|r| !(r.fp == row.fp && r.path == row.path));
-        list.push(row);
-    }
-
-    /// The acknowledged prefix of a file that was truncated (its content before, `row`):
-    /// committed with the next batch and looked up for copies of it.
-    fn retire(&mut self, key: FileKey, row: Row) {
-        if row.fp.len == 0 || row.offset == 0 {
-            return;
-        }
-        self.closing.push(Commit {
-            key,
-            fp: row.fp,
-            path: Arc::clone(&row.path),
-            offset: row.offset,
-            ended: true,
-        });
-        self.add_prefix(row);
-    }
-
-    /// Where a copy of a truncated file starts: a sibling (`<name>.<suffix>` or
-    /// `<name>-<suffix>`) of a file with an acknowledged prefix, whose first bytes are that
-    /// prefix's, starts at its end. With a full fingerprint this takes the first KiB as the
-    /// file's identity (as checksum fingerprints do); a shorter one covers the whole prefix.
-    fn copy_of_prefix(&self, path: &Path, file: &File, size: u64) -> Option<u64> {
-        let rows = self.prefixes.get(path.parent()?)?;
-        let name = path.file_name()?.as_bytes();
-        let row = rows
-            .iter()
-            .filter(|r| {
-                let base = r.path.file_name().map(|n| n.as_bytes()).unwrap_or_default();
-                name.len() > base.len() + 1
-                    && name.starts_with(base)
-                    && matches!(name[base.len()], b'.' | b'-')
-                    && u64::from(r.fp.len) <= size
-                    && r.offset <= size
-            })
-            .filter(|r| r.fp.matches(file).unwrap_or(false))
-            .max_by_key(|r| r.last_seen)?;
-        tracing::info!(path = %path.display(), original = %row.path.display(), offset = row.offset, size, "a copy of a truncated file: reading it from where the original was acknowledged");
-        Some(row.offset)
-    }
-
-    /// Files remembered with unread bytes under a name no glob matches (rotated before a
-    /// restart): drained like rotated files.
-    fn recover_rotated(&mut self) {
-        let rows: Vec<(FileKey, Row)> = self.p.known.iter().map(|(k, r)| (*k, r.clone())).collect();
-        for (key, row) in rows {
-            if self.by_key.contains_key(&key) {
-                continue;
-            }
-            // At its remembered path, or renamed next to it while the agent was down (the
-            // kubelet's `0.log` → `0.log.<time>`): found by inode in the same directory.
-            let remembered = row.path.to_path_buf();
-            let same_file = |f: &File| f.metadata().is_ok_and(|m| FileKey::of(&m) == key);
-            let opened = File::open(&remembered)
-                .ok()
-                .filter(same_file)
-                .map(|f| (remembered.clone(), f))
-                .or_else(|| {
-                    let p = find_by_inode(&remembered, key)?;
-                    let f = File::open(&p).ok().filter(same_file)?;
-                    Some((p, f))
-                });
-            let Some((path, file)) = opened else {
-                continue;
-            };
-            let Ok(meta) = file.metadata() else { continue };
-            if FileKey::of(&meta) != key
-                || meta.len() <= row.offset
-                || !row.fp.matches(&file).unwrap_or(false)
-                || is_gzip(&file)
-            {
-                continue;
-            }
-            tracing::info!(path = %path.display(), offset = row.offset, size = meta.len(), "resuming a rotated file");
-            self.p.known.remove(&key);
-            let now = Instant::now();
-            let t = Tracked {
-                key,
-                fp: row.fp,
-                attrs: attrs_for(&path),
-                path: Arc::from(path),
-                file: Some(file),
-                pos: row.offset,
-                size: meta.len(),
-                life: Life::Rotated { since: now },
-                last_active: self.tick(),
-                last_growth: now,
-                behind_since: Some(now),
-                decoder: Decoder::new(self.p.settings.format),
-                skipping: false,
-                queued: false,
-                eof: false,
-                registered: row.offset,
-                touched: false,
-            };
-            let i = self.insert(t);
-            self.by_key.insert(key, i);
-            self.open += 1;
-            self.queue(i);
-        }
-    }
-
-    /// At a restart: rotated siblings of matched files (`<name>.<YYYYMMDD-HHMMSS>` as the
-    /// kubelet renames, `<name>.<N>` as docker's json-file does) that the offset database
-    /// does not know were created and rotated away while the agent was down or blocked,
-    /// before any of their lines was committed: read from their start (a duplicate at
-    /// worst, never a loss). Files older than `db_retention` are left alone (their row may
-    /// have expired after they were read).
-    fn adopt_unknown_rotated(&mut self) {
-        if self.p.first_start {
-            return;
-        }
-        let live: Vec<Arc<Path>> = self.by_path.keys().cloned().collect();
-        for path in live {
-            let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-                continue;
-            };
-            let Ok(entries) = std::fs::read_dir(dir) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                let sibling = e.path();
-                let Some(suffix) = sibling
-                    .file_name()
-                    .and_then(|n| n.as_bytes().strip_prefix(name.as_bytes()))
-                    .and_then(|rest| rest.strip_prefix(b"."))
-                else {
-                    continue;
-                };
-                if !rotated_suffix(suffix) || compressed_or_temp(&sibling) {
-                    continue;
-                }
-                let Ok(meta) = std::fs::metadata(&sibling) else {
-                    continue;
-                };
-                let key = FileKey::of(&meta);
-                let recent = meta
-                    .modified()
-                    .ok()
-                    .and_then(|m| m.elapsed().ok())
-                    .is_some_and(|age| age < self.p.settings.db_retention);
-                let lost_db_and_old =
-                    self.p.missing_since.is_some() && !self.modified_since_last_stop(&meta);
-                if self.by_key.contains_key(&key)
-                    || self.p.known.contains_key(&key)
-                    || !recent
-                    || lost_db_and_old
-                    || !meta.is_file()
-                {
-                    continue;
-                }
-                tracing::info!(path = %sibling.display(), size = meta.len(), "reading a file rotated before its lines were committed");
-                let now = Instant::now();
-                self.track(
-                    Found {
-                        path: sibling,
-                        meta,
-                    },
-                    key,
-                    false,
-                    Life::Rotated { since: now },
-                );
-            }
-        }
-    }
-
-    fn insert(&mut self, t: Tracked) -> usize {
-        match self.free.pop() {
-            Some(i) => {
-                self.files[i] = Some(t);
-                i
-            }
-            None => {
-                self.files.push(Some(t));
-                self.files.len() - 1
-            }
-        }
-    }
-
-    fn tick(&mut self) -> u64 {
-        self.clock += 1;
-        self.clock
+        tracing::debug!(files = self.files.watched(), stats = ?self.stats.snapshot(), "tail reader stopped");
     }
 
     fn queue(&mut self, i: usize) {
-        if let Some(t) = self.files[i].as_mut()
+        if let Some(t) = self.files.get_mut(i)
             && !t.queued
         {
             t.queued = true;
@@ -830,205 +285,23 @@ impl Reader {
     }
 
     fn touch(&mut self, i: usize) {
-        if let Some(t) = self.files[i].as_mut()
-            && !t.touched
-            && t.safe_offset() != t.registered
-        {
-            t.touched = true;
-            self.touched.push(i);
-        }
+        self.batch.touch(&mut self.files, i);
     }
 
-    /// The file left its path: rotated (renamed) or deleted. Keep reading it.
-    fn lost(&mut self, i: usize) {
-        let Some(t) = self.files[i].as_mut() else {
-            return;
-        };
-        if t.life != Life::Live {
-            return;
-        }
-        let now = Instant::now();
-        TailStats::add(&self.p.stats.rotations, 1);
-        match &t.file {
-            Some(f) => {
-                let deleted = f.metadata().map(|m| m.nlink() == 0).unwrap_or(true);
-                if deleted {
-                    t.life = Life::Deleted { since: now };
-                    tracing::debug!(path = %t.path.display(), "file deleted: reading what is left");
-                } else {
-                    t.life = Life::Rotated { since: now };
-                    if let Some(new) = fd_path(f) {
-                        tracing::debug!(from = %t.path.display(), to = %new.display(), "file rotated: reading it to its end");
-                        t.path = Arc::from(new);
-                    }
-                }
-            }
-            None => {
-                // Closed for the descriptor bound: find it by inode next to its old name.
-                let found = find_by_inode(&t.path, t.key);
-                match found.and_then(|p| File::open(&p).ok().map(|f| (p, f))) {
-                    Some((p, f)) => {
-                        t.life = Life::Rotated { since: now };
-                        t.path = Arc::from(p);
-                        t.file = Some(f);
-                        self.open += 1;
-                    }
-                    None => {
-                        let lost = t.size.saturating_sub(t.pos);
-                        TailStats::add(&self.p.stats.abandoned_bytes, lost);
-                        self.p.metrics.error("rotated_while_closed");
-                        tracing::warn!(path = %t.path.display(), unread_bytes = lost, "file rotated away while closed for max_open_files; its unread bytes are lost");
-                        self.close(i);
-                        return;
-                    }
-                }
-            }
-        }
-        // Commit under the new name so a restart finds it.
-        t.registered = u64::MAX;
-        self.touch(i);
-        self.queue(i);
-    }
-
-    fn truncated(&mut self, i: usize) {
-        let now = Instant::now();
-        let now_ns = now_ns();
-        let Reader {
-            p,
-            files,
-            batch,
-            counts,
-            ..
-        } = self;
-        let Some(t) = files[i].as_mut() else { return };
-        TailStats::add(&p.stats.truncations, 1);
-        p.metrics.error("truncated");
-        tracing::warn!(path = %t.path.display(), offset = t.pos, "file truncated (copytruncate?): reading it again from the start; lines written between the copy and the truncation are lost by design");
-        let settings = &p.settings;
-        let mut em = Emit {
-            opts: DecodeOpts {
-                max_line_bytes: settings.max_line_bytes,
-                multiline: settings.multiline.as_ref(),
-            },
-            encoding: settings.encoding,
-            now,
-            now_ns,
-            out: batch,
-            counts,
-            lines: 0,
-            bytes: 0,
-            max_records: MAX_BATCH_RECORDS,
-        };
-        t.flush_all(&mut em);
-        // What was read of the content before the truncation is remembered by content, for a
-        // copy of it (`<name>.1`) found later to start after it.
-        let before = Row {
-            fp: t.fp,
-            path: Arc::clone(&t.path),
-            offset: t.safe_offset(),
-            last_seen: unix_now(),
-        };
-        let key = t.key;
-        t.pos = 0;
-        t.size = 0;
-        t.skipping = false;
-        t.registered = u64::MAX;
-        if let Some(f) = &t.file {
-            t.fp = Fingerprint::read(f, FINGERPRINT_BYTES).unwrap_or_default();
-        }
-        self.retire(key, before);
-        self.touch(i);
-        self.queue(i);
-    }
-
-    /// Opens a closed live file again, checking it is still the same file.
+    /// Opens a closed live file again, checking it is still the same file; one that left its
+    /// path is looked for as a rotated file.
     fn ensure_open(&mut self, i: usize) -> bool {
-        let Some(t) = self.files[i].as_mut() else {
-            return false;
-        };
-        if t.file.is_some() {
-            t.last_active = self.clock + 1;
-            self.clock += 1;
+        if self.files.ensure_open(i) {
             return true;
         }
-        match File::open(&t.path) {
-            Ok(f) if f.metadata().is_ok_and(|m| FileKey::of(&m) == t.key) => {
-                t.file = Some(f);
-                self.clock += 1;
-                t.last_active = self.clock;
-                self.open += 1;
-                self.evict(i);
-                true
-            }
-            _ => {
-                let path = Arc::clone(&t.path);
-                self.by_path.remove(&path);
-                self.lost(i);
-                self.scan_requested = true;
-                self.files[i].as_ref().is_some_and(|t| t.file.is_some())
-            }
-        }
-    }
-
-    /// Closes least recently active live files beyond `max_open_files` (never `keep`).
-    fn evict(&mut self, keep: usize) {
-        while self.open > self.p.settings.max_open_files {
-            let victim = self
-                .files
-                .iter()
-                .enumerate()
-                .filter_map(|(i, t)| t.as_ref().map(|t| (i, t)))
-                .filter(|(i, t)| *i != keep && t.life == Life::Live && t.file.is_some())
-                .min_by_key(|(_, t)| t.last_active)
-                .map(|(i, _)| i);
-            let Some(v) = victim else { break };
-            if let Some(t) = self.files[v].as_mut() {
-                t.file = None;
-                self.open -= 1;
-            }
-        }
-    }
-
-    /// Removes a file for good, committing where it stopped.
-    fn close(&mut self, i: usize) {
-        let Some(t) = self.files[i].take() else {
-            return;
+        let Some(t) = self.files.get(i) else {
+            return false;
         };
-        self.free.push(i);
-        if t.file.is_some() {
-            self.open -= 1;
-        }
-        if self.by_key.get(&t.key) == Some(&i) {
-            self.by_key.remove(&t.key);
-        }
-        if self.by_path.get(&t.path) == Some(&i) {
-            self.by_path.remove(&t.path);
-        }
-        self.closing.push(Commit {
-            key: t.key,
-            fp: t.fp,
-            path: Arc::clone(&t.path),
-            offset: t.safe_offset(),
-            ended: false,
-        });
-        if t.life == Life::Live {
-            // Stopped following (ignore_older): remember where, in case it comes back.
-            self.p.known.insert(
-                t.key,
-                Row {
-                    fp: t.fp,
-                    path: Arc::clone(&t.path),
-                    offset: t.safe_offset(),
-                    last_seen: unix_now(),
-                },
-            );
-        } else {
-            self.p
-                .watermark
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .forget(&t.key);
-        }
+        let path = Arc::clone(&t.path);
+        self.files.unlink_path(&path);
+        self.lost(i);
+        self.scan_requested = true;
+        self.files.get(i).is_some_and(|t| t.file.is_some())
     }
 
     /// One chunk from each ready file, in turn; sends whenever the batch is full.
@@ -1039,7 +312,7 @@ impl Reader {
             let Some(i) = self.ready.pop_front() else {
                 break;
             };
-            if let Some(t) = self.files[i].as_mut() {
+            if let Some(t) = self.files.get_mut(i) {
                 t.queued = false;
             } else {
                 continue;
@@ -1053,49 +326,26 @@ impl Reader {
                 ReadResult::Eof => {}
                 ReadResult::Truncated => self.truncated(i),
                 ReadResult::Error(e) => {
-                    self.p.metrics.error("read");
-                    if let Some(t) = self.files[i].as_ref() {
+                    self.metrics.error("read");
+                    if let Some(t) = self.files.get(i) {
                         tracing::warn!(path = %t.path.display(), error = %e, "read failed; retrying");
                     }
                 }
             }
             self.touch(i);
-            if self.batch.len() >= MAX_BATCH_RECORDS || self.batch_bytes >= MAX_BATCH_BYTES {
+            if self.batch.full() {
                 self.send();
             }
         }
     }
 
+    /// One chunk of file `i` into the batch.
     fn read_one(&mut self, i: usize) -> ReadResult {
-        let Reader {
-            p,
-            files,
-            buf,
-            long,
-            batch,
-            batch_bytes,
-            counts,
-            ..
-        } = self;
-        let Some(t) = files[i].as_mut() else {
+        let Some(t) = self.files.get_mut(i) else {
             return ReadResult::Eof;
         };
-        let before = batch.len();
-        let mut em = Emit {
-            opts: DecodeOpts {
-                max_line_bytes: p.settings.max_line_bytes,
-                multiline: p.settings.multiline.as_ref(),
-            },
-            encoding: p.settings.encoding,
-            now: Instant::now(),
-            now_ns: now_ns(),
-            out: batch,
-            counts,
-            lines: 0,
-            bytes: 0,
-            max_records: MAX_BATCH_RECORDS,
-        };
-        let r = t.read_some(buf, long, &mut em);
+        let r = self.batch.read(t);
+        // The fingerprint grows with a file shorter than it covers.
         if !t.fp.complete()
             && t.size > u64::from(t.fp.len)
             && let Some(f) = &t.file
@@ -1104,204 +354,14 @@ impl Reader {
             t.fp = fp;
             t.registered = u64::MAX;
         }
-        let (lines, bytes) = (em.lines, em.bytes);
-        *batch_bytes += batch[before..]
-            .iter()
-            .map(|r| r.body.len() + 64)
-            .sum::<usize>();
-        TailStats::add(&p.stats.lines_read, lines);
-        TailStats::add(&p.stats.bytes_read, bytes);
-        p.metrics.received(0, bytes);
         r
-    }
-
-    /// Timers: held messages, rotated files, `rotate_wait_max`, figures.
-    fn housekeeping(&mut self, now: Instant) {
-        let now_ns = now_ns();
-        let wait_max = self.p.settings.rotate_wait_max;
-        let mut to_close = Vec::new();
-        let mut lag: u64 = 0;
-        let mut oldest: Option<Instant> = None;
-        {
-            let wm = self
-                .p
-                .watermark
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            for t in self.files.iter().flatten() {
-                let committed = wm.committed(&t.key).unwrap_or(t.registered.min(t.pos));
-                lag += t.size.saturating_sub(committed);
-                if let Some(b) = t.behind_since {
-                    oldest = Some(oldest.map_or(b, |o: Instant| o.min(b)));
-                }
-            }
-        }
-        TailStats::set(&self.p.stats.lag_bytes, lag);
-        TailStats::set(
-            &self.p.stats.oldest_unread_age_ms,
-            oldest.map_or(0, |o| now.duration_since(o).as_millis() as u64),
-        );
-        let Reader {
-            p,
-            files,
-            batch,
-            counts,
-            ..
-        } = self;
-        let settings = &p.settings;
-        for (i, slot) in files.iter_mut().enumerate() {
-            let Some(t) = slot.as_mut() else { continue };
-            let mut em = Emit {
-                opts: DecodeOpts {
-                    max_line_bytes: settings.max_line_bytes,
-                    multiline: settings.multiline.as_ref(),
-                },
-                encoding: settings.encoding,
-                now,
-                now_ns,
-                out: batch,
-                counts,
-                lines: 0,
-                bytes: 0,
-                max_records: usize::MAX,
-            };
-            if t.eof && !t.queued && t.decoder.has_pending() {
-                t.flush_expired(&mut em);
-            }
-            let since = match t.life {
-                Life::Live => continue,
-                Life::Rotated { since } | Life::Deleted { since } => since,
-            };
-            if t.eof && !t.queued && now.duration_since(t.last_growth) >= ROTATED_QUIET {
-                t.drain_tail(&mut em);
-                to_close.push(i);
-            } else if now.duration_since(since) >= wait_max {
-                let lost = t.size.saturating_sub(t.pos);
-                TailStats::add(&p.stats.abandoned_bytes, lost);
-                p.metrics.error("rotate_wait_max");
-                tracing::warn!(path = %t.path.display(), unread_bytes = lost, "rotated file still unread after rotate_wait_max: giving up its unread bytes");
-                t.drain_tail(&mut em);
-                t.pos = t.size;
-                to_close.push(i);
-            }
-        }
-        for i in 0..self.files.len() {
-            self.touch(i);
-        }
-        for i in to_close {
-            self.close(i);
-        }
-        TailStats::set(&self.p.stats.files_watched, self.by_key.len() as u64);
-        TailStats::set(&self.p.stats.files_open, self.open as u64);
     }
 
     /// Hands the batch and the offsets it reaches to the pump (waits while the pipeline is
     /// full).
     fn send(&mut self) {
-        let mut offsets = std::mem::take(&mut self.closing);
-        for i in std::mem::take(&mut self.touched) {
-            if let Some(t) = self.files[i].as_mut() {
-                t.touched = false;
-                let off = t.safe_offset();
-                t.registered = off;
-                offsets.push(Commit {
-                    key: t.key,
-                    fp: t.fp,
-                    path: Arc::clone(&t.path),
-                    offset: off,
-                    ended: false,
-                });
-            }
-        }
-        let records = std::mem::take(&mut self.batch);
-        self.batch_bytes = 0;
-        self.report();
-        if records.is_empty() && offsets.is_empty() {
-            return;
-        }
-        self.batch = Vec::with_capacity(records.len().min(MAX_BATCH_RECORDS));
-        if self
-            .p
-            .out
-            .blocking_send(Outgoing { records, offsets })
-            .is_err()
-        {
+        if !self.batch.send(&mut self.files) {
             self.stopped = true;
         }
-    }
-
-    fn report(&mut self) {
-        let c = self.counts;
-        let r = self.reported;
-        let m = &self.p.metrics;
-        m.received(c.records - r.records, 0);
-        for (reason, n) in [
-            ("line_truncated", c.truncated - r.truncated),
-            ("parse_error", c.parse_errors - r.parse_errors),
-            ("invalid_utf8", c.invalid_utf8 - r.invalid_utf8),
-            ("partial_line", c.partial - r.partial),
-        ] {
-            for _ in 0..n {
-                m.error(reason);
-            }
-        }
-        TailStats::add(&self.p.stats.lines_truncated, c.truncated - r.truncated);
-        self.reported = c;
-    }
-}
-
-fn is_gzip(f: &File) -> bool {
-    let mut magic = [0u8; 2];
-    matches!(std::os::unix::fs::FileExt::read_at(f, &mut magic, 0), Ok(2)) && magic == [0x1f, 0x8b]
-}
-
-/// The current name of an open file (Linux `/proc/self/fd`).
-fn fd_path(f: &File) -> Option<PathBuf> {
-    use std::os::fd::AsRawFd;
-    let p = std::fs::read_link(format!("/proc/self/fd/{}", f.as_raw_fd())).ok()?;
-    let s = p.to_string_lossy();
-    if s.ends_with(" (deleted)") {
-        return None;
-    }
-    Some(p)
-}
-
-/// A rotation suffix: the kubelet's `YYYYMMDD-HHMMSS` or docker's decimal `N`.
-fn rotated_suffix(s: &[u8]) -> bool {
-    let digits = |b: &[u8]| !b.is_empty() && b.iter().all(u8::is_ascii_digit);
-    match s.len() {
-        15 => s[8] == b'-' && digits(&s[..8]) && digits(&s[9..]),
-        _ => s.len() <= 4 && digits(s),
-    }
-}
-
-/// A file with inode `key` in the directory of `old`.
-fn find_by_inode(old: &Path, key: FileKey) -> Option<PathBuf> {
-    let dir = old.parent()?;
-    std::fs::read_dir(dir).ok()?.flatten().find_map(|e| {
-        let m = e.metadata().ok()?;
-        (FileKey::of(&m) == key).then(|| e.path())
-    })
-}
-
-/// `file` and the Kubernetes coordinates of a path.
-pub(crate) fn attrs_for(path: &Path) -> FileAttrs {
-    let mut attrs = vec![(
-        "file".to_owned(),
-        FieldValue::String(path.to_string_lossy().into_owned()),
-    )];
-    if let Some(c) = k8s::coordinates(path) {
-        attrs.push(("k8s.namespace".to_owned(), FieldValue::String(c.namespace)));
-        attrs.push(("k8s.pod".to_owned(), FieldValue::String(c.pod)));
-        if let Some(uid) = c.pod_uid {
-            attrs.push(("k8s.pod_uid".to_owned(), FieldValue::String(uid)));
-        }
-        attrs.push(("k8s.container".to_owned(), FieldValue::String(c.container)));
-        if let Some(r) = c.restart {
-            attrs.push(("k8s.restart_count".to_owned(), FieldValue::Int(r)));
-        }
-    }
-    FileAttrs {
-        attrs: attrs.into(),
     }
 }

@@ -12,11 +12,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use gleaner_api::LogRecord;
-
-use super::config::Encoding;
-use super::decode::{Counts, DecodeOpts, Decoder, FileAttrs, Sink};
+use super::batch::Emit;
+use super::config::Format;
+use super::decode::{Decoder, FileAttrs};
 use super::file::{FileKey, Fingerprint};
+use super::k8s;
 
 /// Bytes read from a file per turn.
 pub(crate) const CHUNK: usize = 256 * 1024;
@@ -49,28 +49,6 @@ pub(crate) enum ReadResult {
     Truncated,
     /// A read error.
     Error(std::io::Error),
-}
-
-/// Where decoded records go, and the settings for decoding.
-pub(crate) struct Emit<'a> {
-    /// Decoder settings.
-    pub(crate) opts: DecodeOpts<'a>,
-    /// Invalid UTF-8 handling.
-    pub(crate) encoding: Encoding,
-    /// Now.
-    pub(crate) now: Instant,
-    /// Now, as a timestamp for raw lines.
-    pub(crate) now_ns: i64,
-    /// The batch.
-    pub(crate) out: &'a mut Vec<LogRecord>,
-    /// Flag counters.
-    pub(crate) counts: &'a mut Counts,
-    /// Physical lines read.
-    pub(crate) lines: u64,
-    /// Bytes read.
-    pub(crate) bytes: u64,
-    /// Stop at a line boundary once `out` holds this many records (the batch is full).
-    pub(crate) max_records: usize,
 }
 
 /// A followed file.
@@ -113,7 +91,55 @@ pub(crate) struct Tracked {
     pub(crate) touched: bool,
 }
 
+/// A file just opened and checked, before it is followed.
+#[derive(Debug)]
+pub(crate) struct OpenedFile {
+    /// Where it was found (or where it is now, for a rotated file).
+    pub(crate) path: Arc<Path>,
+    /// The descriptor.
+    pub(crate) file: File,
+    /// (device, inode).
+    pub(crate) key: FileKey,
+    /// Fingerprint of its first bytes.
+    pub(crate) fp: Fingerprint,
+    /// Its size when opened.
+    pub(crate) size: u64,
+}
+
 impl Tracked {
+    /// A file followed from `pos` on, in `life`; its records are decoded as `format` says.
+    /// Behind (queued by the caller) when `pos` is before its end. The LRU clock is the file
+    /// table's to set.
+    pub(crate) fn new(opened: OpenedFile, pos: u64, life: Life, format: Format) -> Self {
+        let OpenedFile {
+            path,
+            file,
+            key,
+            fp,
+            size,
+        } = opened;
+        let now = Instant::now();
+        Tracked {
+            key,
+            fp,
+            attrs: k8s::attrs_for(&path),
+            path,
+            file: Some(file),
+            pos,
+            size,
+            life,
+            last_active: 0,
+            last_growth: now,
+            behind_since: (size > pos).then_some(now),
+            decoder: Decoder::new(format),
+            skipping: false,
+            queued: false,
+            eof: size <= pos,
+            registered: pos,
+            touched: false,
+        }
+    }
+
     /// How far the file is consumed without anything held back: the start of the earliest
     /// held piece or message, else the read position.
     pub(crate) fn safe_offset(&self) -> u64 {
@@ -179,13 +205,12 @@ impl Tracked {
             let end = base + i;
             let line = &data[consumed..end];
             let cut = line.len() > max;
-            decode_line(
+            em.line(
                 &mut self.decoder,
                 &self.attrs,
                 &line[..line.len().min(max)],
                 self.pos + consumed as u64,
                 cut,
-                em,
             );
             consumed = end + 1;
         }
@@ -196,13 +221,12 @@ impl Tracked {
             return ReadResult::More;
         }
         if n - consumed >= max {
-            decode_line(
+            em.line(
                 &mut self.decoder,
                 &self.attrs,
                 &data[consumed..consumed + max],
                 self.pos + consumed as u64,
                 true,
-                em,
             );
             self.skipping = true;
             consumed = n;
@@ -256,26 +280,18 @@ impl Tracked {
             }
             if let Some(i) = memchr::memchr(b'\n', &long[have..]) {
                 let end = have + i;
-                decode_line(
+                em.line(
                     &mut self.decoder,
                     &self.attrs,
                     &long[..end.min(max)],
                     start,
                     end > max,
-                    em,
                 );
                 self.pos = start + end as u64 + 1;
                 break ReadResult::More;
             }
             if long.len() >= max {
-                decode_line(
-                    &mut self.decoder,
-                    &self.attrs,
-                    &long[..max],
-                    start,
-                    true,
-                    em,
-                );
+                em.line(&mut self.decoder, &self.attrs, &long[..max], start, true);
                 self.pos = start + long.len() as u64;
                 self.skipping = true;
                 break ReadResult::More;
@@ -302,58 +318,22 @@ impl Tracked {
             {
                 rest.truncate(n);
                 let cut = self.size - self.pos > max as u64;
-                decode_line(&mut self.decoder, &self.attrs, &rest, self.pos, cut, em);
+                em.line(&mut self.decoder, &self.attrs, &rest, self.pos, cut);
                 self.pos += n as u64;
             }
         }
-        let mut sink = Sink {
-            out: em.out,
-            attrs: &self.attrs,
-            encoding: em.encoding,
-            counts: em.counts,
-        };
-        self.decoder.flush_all(em.now, em.opts, &mut sink);
+        em.flush_all(&mut self.decoder, &self.attrs);
     }
 
     /// Sends held pieces and messages that waited long enough (only at the file's end).
     pub(crate) fn flush_expired(&mut self, em: &mut Emit<'_>) {
-        let mut sink = Sink {
-            out: em.out,
-            attrs: &self.attrs,
-            encoding: em.encoding,
-            counts: em.counts,
-        };
-        self.decoder.flush_expired(em.now, em.opts, &mut sink);
+        em.flush_expired(&mut self.decoder, &self.attrs);
     }
 
     /// Sends everything held (truncation: what was before is gone).
     pub(crate) fn flush_all(&mut self, em: &mut Emit<'_>) {
-        let mut sink = Sink {
-            out: em.out,
-            attrs: &self.attrs,
-            encoding: em.encoding,
-            counts: em.counts,
-        };
-        self.decoder.flush_all(em.now, em.opts, &mut sink);
+        em.flush_all(&mut self.decoder, &self.attrs);
     }
-}
-
-fn decode_line(
-    decoder: &mut Decoder,
-    attrs: &FileAttrs,
-    line: &[u8],
-    start: u64,
-    cut: bool,
-    em: &mut Emit<'_>,
-) {
-    em.lines += 1;
-    let mut sink = Sink {
-        out: em.out,
-        attrs,
-        encoding: em.encoding,
-        counts: em.counts,
-    };
-    decoder.line(line, start, cut, em.now_ns, em.now, em.opts, &mut sink);
 }
 
 fn read_at(f: &File, buf: &mut [u8], at: u64) -> std::io::Result<usize> {
