@@ -13,6 +13,8 @@ pub mod glob;
 pub mod http_client;
 pub mod line_protocol;
 pub mod listener;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 pub mod plugin;
 pub mod random;
 pub mod shared;
