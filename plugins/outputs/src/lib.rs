@@ -9,6 +9,7 @@ mod http_output;
 pub mod influxdb;
 mod json;
 pub mod json_lines;
+pub mod otlp;
 pub mod remote_write;
 #[cfg(test)]
 mod sample_checks;
@@ -26,4 +27,5 @@ pub static OUTPUTS: &[OutputDescriptor] = &[
     influxdb::DESCRIPTOR,
     remote_write::DESCRIPTOR,
     splunk_hec::DESCRIPTOR,
+    otlp::DESCRIPTOR,
 ];
