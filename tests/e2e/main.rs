@@ -14,6 +14,7 @@ mod kubernetes_events;
 mod line_protocol;
 mod listeners;
 mod local;
+mod otlp;
 mod outputs;
 mod processing;
 mod prometheus;

@@ -220,7 +220,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// Hex text as bytes (`None` when it is not an even number of hex digits).
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
     let t = text.as_bytes();
-    if t.len() % 2 != 0 {
+    if !t.len().is_multiple_of(2) {
         return None;
     }
     let digit = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);

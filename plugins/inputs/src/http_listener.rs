@@ -23,9 +23,10 @@
 //! pieces), `cut.rs` (where a body may be cut), `acks.rs` (routing acknowledgements to
 //! requests), `auth.rs`, `query.rs`.
 
-mod acks;
+// `acks` and `body` also serve inputs.otlp.
+pub(crate) mod acks;
 mod auth;
-mod body;
+pub(crate) mod body;
 mod config;
 mod cut;
 mod handler;

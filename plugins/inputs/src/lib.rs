@@ -6,6 +6,7 @@ pub mod http_listener;
 pub mod internal;
 pub mod kubelet;
 pub mod kubernetes_events;
+pub mod otlp;
 pub mod prometheus;
 #[cfg(test)]
 mod sample_checks;
@@ -26,4 +27,5 @@ pub static INPUTS: &[InputDescriptor] = &[
     statsd::DESCRIPTOR,
     syslog::DESCRIPTOR,
     kubernetes_events::DESCRIPTOR,
+    otlp::DESCRIPTOR,
 ];

@@ -17,6 +17,7 @@ fn every_registered_input_shows_its_defaults_in_its_sample() {
             ("statsd", crate::statsd::check_sample),
             ("syslog", crate::syslog::check_sample),
             ("kubernetes_events", crate::kubernetes_events::check_sample),
+            ("otlp", crate::otlp::check_sample),
         ],
     );
 }
