@@ -6,10 +6,11 @@
 //!
 //! Workloads (`WORKLOADS`): `logs-hec`, `logs-parse`, `logs-rotate` and `files-2k` in
 //! `scenario/logs.rs`, `scrape-rw` and `idle` in `scenario/metrics.rs`, `syslog` in
-//! `scenario/syslog.rs`.
+//! `scenario/syslog.rs`, `otlp-logs` in `scenario/otlp.rs`.
 
 pub mod logs;
 pub mod metrics;
+pub mod otlp;
 pub mod syslog;
 
 use std::time::{Duration, Instant};
@@ -27,6 +28,7 @@ pub const WORKLOADS: &[&str] = &[
     "idle",
     "files-2k",
     "syslog",
+    "otlp-logs",
 ];
 
 /// The HEC token the configs use (the counting receiver checks none).
@@ -101,6 +103,7 @@ pub fn run(workload: &str, opts: &Opts) -> Result<RunResult, String> {
         "scrape-rw" => Ok(metrics::scrape_rw(opts)),
         "idle" => Ok(metrics::idle(opts)),
         "syslog" => Ok(syslog::syslog_tcp(opts)),
+        "otlp-logs" => Ok(otlp::otlp_logs(opts)),
         other => Err(format!(
             "unknown workload `{other}`; known: {}",
             WORKLOADS.join(", ")
