@@ -5,7 +5,9 @@
 //!   messages (`testdata/otlp/receiver.py`): every id arrives, Kubernetes attributes are
 //!   resource attributes under the semantic-conventions names, one `ResourceLogs` per pod;
 //! - a round trip `outputs.otlp` → a second agent's `inputs.otlp` → file gives what the first
-//!   agent's own file output has (records compared as JSON objects, metrics as lines).
+//!   agent's own file output has (records compared as JSON objects, metrics as lines): tailed
+//!   CRI logs of two pods, line protocol with several fields, and a scraped page of every
+//!   Prometheus type (histogram, summary, counter, gauge, untyped).
 //!
 //! The Python packages live in a virtualenv that scripts/test.sh makes (`<target>/otel-venv`,
 //! or `$OTEL_VENV`). Without it the two Python tests say so and pass, unless
@@ -17,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use gleaner_e2e::exposition::{Exposition, Page};
 use gleaner_e2e::{Agent, free_port, http, workspace_root};
 
 /// The virtualenv's python, when the OpenTelemetry packages are installed.
@@ -339,12 +342,37 @@ kinds = ["metrics"]
 "#
     ));
     let listen = format!("127.0.0.1:{}", free_port());
-    let a = Agent::start(&format!(
+    // Every Prometheus type, scraped every second until `a` stops.
+    let page = Exposition::start(Page::Body(
+        "text/plain; version=0.0.4",
+        "# TYPE rpc_seconds histogram\n\
+         rpc_seconds_bucket{op=\"get\",le=\"0.1\"} 3\n\
+         rpc_seconds_bucket{op=\"get\",le=\"1.0\"} 5\n\
+         rpc_seconds_bucket{op=\"get\",le=\"+Inf\"} 7\n\
+         rpc_seconds_sum{op=\"get\"} 2.25\n\
+         rpc_seconds_count{op=\"get\"} 7\n\
+         # TYPE gc_seconds summary\n\
+         gc_seconds{quantile=\"0.5\"} 0.01\n\
+         gc_seconds{quantile=\"0.99\"} 0.5\n\
+         gc_seconds_sum 1.5\n\
+         gc_seconds_count 30\n\
+         # TYPE requests_total counter\n\
+         requests_total{code=\"200\"} 42\n\
+         # TYPE queue_depth gauge\n\
+         queue_depth 3.5\n\
+         plain_untyped 1\n"
+            .to_owned(),
+    ));
+    let mut a = Agent::start(&format!(
         r#"[agent]
 omit_hostname = true
 http_listen = "{{telemetry}}"
 data_dir = "{{dir}}/data"
 flush_interval = "100ms"
+
+[[inputs.prometheus]]
+urls = ["{}"]
+interval = "1s"
 
 [[inputs.tail]]
 paths = ["{{dir}}/pods/*/*/*.log"]
@@ -364,7 +392,8 @@ kinds = ["metrics"]
 
 [[outputs.otlp]]
 endpoint = "http://127.0.0.1:{b_port}"
-"#
+"#,
+        page.url
     ));
     let n = 100;
     for (pod, stream) in [("api-7", "stdout"), ("db-0", "stderr")] {
@@ -398,20 +427,34 @@ endpoint = "http://127.0.0.1:{b_port}"
     jb.sort_by_key(key);
     assert_eq!(ja.len(), 2 * n);
     assert_eq!(ja, jb, "records through OTLP differ");
-    let metrics_a = wait_file(&a.path("metrics.lp"), "a's metrics", |t| {
-        t.lines().count() >= 5
+    wait_file(&a.path("metrics.lp"), "a's metrics", |t| {
+        t.contains(" rpc_seconds_count=") && t.contains("mem,") && t.contains(" plain_untyped=")
     });
-    let metrics_b = wait_file(&b.path("metrics.lp"), "b's metrics", |t| {
-        t.lines().count() >= 5
-    });
+    // Stopped, `a` has flushed both outputs: its file is final and `b` gets the rest.
+    a.signal("TERM");
+    assert!(
+        a.wait_exit(Duration::from_secs(60)).success(),
+        "a stops cleanly"
+    );
+    let metrics_a = std::fs::read_to_string(a.path("metrics.lp")).expect("a's metrics");
     let sorted = |t: &str| {
         let mut v: Vec<String> = t.lines().map(str::to_owned).collect();
         v.sort();
         v
     };
-    assert_eq!(
-        sorted(&metrics_a),
-        sorted(&metrics_b),
-        "metrics through OTLP differ"
+    let want = sorted(&metrics_a);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let got = sorted(&std::fs::read_to_string(b.path("metrics.lp")).unwrap_or_default());
+        if got == want || Instant::now() > deadline {
+            assert_eq!(got, want, "metrics through OTLP differ");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        want.iter()
+            .any(|l| l.contains("le=1.0") && l.contains(" rpc_seconds_bucket=5 ")),
+        "{want:#?}"
     );
 }
