@@ -281,6 +281,19 @@ async fn a_failed_batch_gets_503_with_retry_after() {
 }
 
 #[tokio::test]
+async fn buffers_that_do_not_take_the_batch_in_time_get_503() {
+    // Nobody reads the pipeline: the batches sit unacknowledged, then the channel is full.
+    let h = start("listen = \"127.0.0.1:0\"\nwrite_timeout = \"200ms\"\n").await;
+    let pb = [("content-type", "application/x-protobuf")];
+    for _ in 0..6 {
+        let (status, headers, _) = post(h.addr, "/v1/logs", &pb, proto_logs(2)).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(headers["retry-after"], "1");
+    }
+    drop(h.rx);
+}
+
+#[tokio::test]
 async fn gzip_json_metrics_get_a_partial_success_in_json() {
     let mut h = start("listen = \"127.0.0.1:0\"\n").await;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
