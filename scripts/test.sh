@@ -12,8 +12,9 @@ cd "$(dirname "$0")/.."
 # syslog sender for inputs.syslog, run by tests/e2e/syslog.rs in the foreground on a temp
 # config, never as the system's daemon); tmux (a real terminal for `gleaner top`); journalctl
 # (systemd) and systemd-journal-remote, which makes journal files offline for inputs.journald's
-# tests (tests/src/workload/journal_gen.rs; no systemd needs to run).
-packages=(gcc influxdb prometheus prometheus-node-exporter rsyslog tmux systemd systemd-journal-remote)
+# tests (tests/src/workload/journal_gen.rs; no systemd needs to run); python3 and venv for the
+# OpenTelemetry peers below.
+packages=(gcc influxdb prometheus prometheus-node-exporter rsyslog tmux systemd systemd-journal-remote python3 python3-venv)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -24,9 +25,21 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 fi
 
+target_dir="${CARGO_TARGET_DIR:-$(pwd)/target}"
+
+# The OpenTelemetry peers of tests/e2e/otlp.rs (the Python SDK and OTLP/HTTP exporter that
+# push to inputs.otlp, the opentelemetry-proto messages of the receiver outputs.otlp sends
+# to), from PyPI into a virtualenv under the target directory. GLEANER_REQUIRE_OTEL makes
+# those tests fail, instead of skipping, when the packages are missing.
+otel_venv="$target_dir/otel-venv"
+if ! "$otel_venv/bin/python" -c 'import opentelemetry.sdk, opentelemetry.proto, opentelemetry.exporter.otlp.proto.http' 2>/dev/null; then
+  python3 -m venv "$otel_venv"
+  "$otel_venv/bin/pip" install -q opentelemetry-sdk opentelemetry-exporter-otlp-proto-http opentelemetry-proto
+fi
+export GLEANER_REQUIRE_OTEL=1
+
 # The toolchain named in rust-toolchain.toml (rustup installs it on first use).
 cargo --version
 
 cargo build -p gleaner --bin gleaner
-target_dir="${CARGO_TARGET_DIR:-$(pwd)/target}"
 GLEANER_BIN="$target_dir/debug/gleaner" cargo test --workspace

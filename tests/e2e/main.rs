@@ -16,6 +16,7 @@ mod kubernetes_events;
 mod line_protocol;
 mod listeners;
 mod local;
+mod otlp;
 mod outputs;
 mod processing;
 mod prometheus;

@@ -13,6 +13,8 @@ pub mod glob;
 pub mod http_client;
 pub mod line_protocol;
 pub mod listener;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 pub mod plugin;
 #[cfg(feature = "prompb")]
 pub mod prompb;

@@ -25,7 +25,7 @@
 //! `query.rs`.
 
 mod auth;
-mod body;
+pub(crate) mod body;
 mod config;
 mod cut;
 mod handler;

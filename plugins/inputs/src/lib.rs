@@ -11,6 +11,7 @@ pub mod internal;
 pub mod journald;
 pub mod kubelet;
 pub mod kubernetes_events;
+pub mod otlp;
 pub mod prometheus;
 pub mod remote_write;
 #[cfg(test)]
@@ -36,4 +37,5 @@ pub static INPUTS: &[InputDescriptor] = &[
     exec::DESCRIPTOR,
     execd::DESCRIPTOR,
     journald::DESCRIPTOR,
+    otlp::DESCRIPTOR,
 ];

@@ -21,6 +21,7 @@ fn every_registered_input_shows_its_defaults_in_its_sample() {
             ("exec", crate::exec::check_sample),
             ("execd", crate::execd::check_sample),
             ("journald", crate::journald::check_sample),
+            ("otlp", crate::otlp::check_sample),
         ],
     );
 }

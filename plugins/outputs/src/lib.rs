@@ -10,6 +10,7 @@ mod http_output;
 pub mod influxdb;
 mod json;
 pub mod json_lines;
+pub mod otlp;
 pub mod remote_write;
 #[cfg(test)]
 mod sample_checks;
@@ -28,4 +29,5 @@ pub static OUTPUTS: &[OutputDescriptor] = &[
     remote_write::DESCRIPTOR,
     splunk_hec::DESCRIPTOR,
     http::DESCRIPTOR,
+    otlp::DESCRIPTOR,
 ];

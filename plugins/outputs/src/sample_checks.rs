@@ -14,6 +14,7 @@ fn every_registered_output_shows_its_defaults_in_its_sample() {
             ("remote_write", crate::remote_write::check_sample),
             ("splunk_hec", crate::splunk_hec::check_sample),
             ("http", crate::http::check_sample),
+            ("otlp", crate::otlp::check_sample),
         ],
     );
 }

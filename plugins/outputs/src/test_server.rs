@@ -21,6 +21,8 @@ pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) headers: Vec<(&'static str, String)>,
     pub(crate) body: String,
+    /// A binary body sent instead of `body` (a protobuf answer).
+    pub(crate) raw: Option<Vec<u8>>,
 }
 
 impl Reply {
@@ -29,6 +31,17 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: body.to_owned(),
+            raw: None,
+        }
+    }
+
+    /// An answer with a binary body (a protobuf response).
+    pub(crate) fn bytes(status: u16, body: Vec<u8>) -> Self {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+            raw: Some(body),
         }
     }
 
@@ -158,7 +171,10 @@ async fn handle(
         resp = resp.header(*k, v.as_str());
     }
     Ok(resp
-        .body(Full::new(Bytes::from(reply.body)))
+        .body(Full::new(match reply.raw {
+            Some(raw) => Bytes::from(raw),
+            None => Bytes::from(reply.body),
+        }))
         .expect("response"))
 }
 

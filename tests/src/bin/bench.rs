@@ -29,7 +29,7 @@ struct Args {
 
 const USAGE: &str = "usage: bench [--runs N] [--duration SECS] [--seed N] [--lines N] \
 [--rotate rename|copytruncate] [--chaos] <workload>... | all
-workloads: logs-hec, logs-parse, logs-rotate, scrape-rw, idle, files-2k, syslog, journald (--chaos: logs-hec, logs-rotate)";
+workloads: logs-hec, logs-parse, logs-rotate, scrape-rw, idle, files-2k, syslog, journald, otlp-logs (--chaos: logs-hec, logs-rotate)";
 
 fn parse() -> Result<Args, String> {
     let mut a = Args {

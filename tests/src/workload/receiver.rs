@@ -1,7 +1,7 @@
 //! Lean counting receivers: Splunk HEC (`POST /services/collector/event`, JSON events
 //! concatenated, gzip or not; answers `{"text":"Success","code":0}`), InfluxDB line protocol
 //! (`POST /write`, `/api/v2/write`; 204) and Prometheus remote write 1.0 (protobuf +
-//! snappy; 204). Unlike the faithful fakes (`fake_hec.rs`), they check nothing but the
+//! snappy; 204) and OTLP/HTTP logs (protobuf, gzip or not; 200). Unlike the faithful fakes (`fake_hec.rs`), they check nothing but the
 //! body's ids: each request's sequence ids go to a `Tally` in one lock, so a receiver keeps
 //! up with the agent on a shared 2-core machine.
 //!
@@ -34,6 +34,10 @@ pub enum Protocol {
     Hec,
     /// Line protocol; ids from `sq=` tokens.
     LineProtocol,
+    /// OTLP/HTTP logs (`/v1/logs`, protobuf, gzip or not); ids from `sq=` tokens in the
+    /// records' bodies (decoded: a byte scan of the protobuf would read the next field's tag
+    /// as a digit). Answers 200 with an empty response.
+    Otlp,
     /// Remote write of an `expo::ChangingPage`: series named `wl_*` (`series` of them) with
     /// page timestamps `base_ms + 1000 * generation`; id = `(generation - 1) * series + index`
     /// of the series (indexes given in order of first arrival).
@@ -206,6 +210,24 @@ impl Shared {
                 scan_seq_ids(body, out);
                 Ok(())
             }
+            Protocol::Otlp => {
+                use gleaner_api::otlp::proto::{ExportLogsServiceRequest, any_value::Value};
+                use prost::Message as _;
+                let req = ExportLogsServiceRequest::decode(body).map_err(|e| e.to_string())?;
+                for r in req
+                    .resource_logs
+                    .iter()
+                    .flat_map(|r| &r.scope_logs)
+                    .flat_map(|s| &s.log_records)
+                {
+                    match r.body.as_ref().and_then(|b| b.value.as_ref()) {
+                        Some(Value::StringValue(s)) => scan_seq_ids(s.as_bytes(), out),
+                        Some(Value::BytesValue(b)) => scan_seq_ids(b, out),
+                        _ => out.push(u64::MAX),
+                    }
+                }
+                Ok(())
+            }
             Protocol::RemoteWrite { series, base_ms } => {
                 let mut index = self
                     .series_index
@@ -304,6 +326,7 @@ async fn handle(
     sh.tally.record(&ids);
     Ok(match sh.protocol {
         Protocol::Hec => answer(200, r#"{"text":"Success","code":0}"#),
+        Protocol::Otlp => answer(200, ""),
         _ => answer(204, ""),
     })
 }

@@ -6,11 +6,12 @@
 //!
 //! Workloads (`WORKLOADS`): `logs-hec`, `logs-parse`, `logs-rotate` and `files-2k` in
 //! `scenario/logs.rs`, `scrape-rw` and `idle` in `scenario/metrics.rs`, `syslog` in
-//! `scenario/syslog.rs`, `journald` in `scenario/journald.rs`.
+//! `scenario/syslog.rs`, `journald` in `scenario/journald.rs`, `otlp-logs` in `scenario/otlp.rs`.
 
 pub mod journald;
 pub mod logs;
 pub mod metrics;
+pub mod otlp;
 pub mod syslog;
 
 use std::time::{Duration, Instant};
@@ -29,6 +30,7 @@ pub const WORKLOADS: &[&str] = &[
     "files-2k",
     "syslog",
     "journald",
+    "otlp-logs",
 ];
 
 /// The HEC token the configs use (the counting receiver checks none).
@@ -104,6 +106,7 @@ pub fn run(workload: &str, opts: &Opts) -> Result<RunResult, String> {
         "idle" => Ok(metrics::idle(opts)),
         "syslog" => Ok(syslog::syslog_tcp(opts)),
         "journald" => Ok(journald::journald_hec(opts)),
+        "otlp-logs" => Ok(otlp::otlp_logs(opts)),
         other => Err(format!(
             "unknown workload `{other}`; known: {}",
             WORKLOADS.join(", ")
