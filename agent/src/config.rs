@@ -162,10 +162,25 @@ pub struct PluginSection {
     pub selectors: Option<Arc<gleaner_api::selector::Selectors>>,
     /// The rest of the table, for the plugin's `build`.
     pub config: PluginConfig,
+    /// The whole table's value (shared keys included, `${VAR}` substituted, no spans): the
+    /// component's identity across reloads ([`PluginSection::same_table`]).
+    pub value: toml::Table,
     /// The file it came from, to locate errors.
     pub file: Arc<SourceFile>,
     /// Byte span of the table's header in that file.
     pub span: std::ops::Range<usize>,
+}
+
+impl PluginSection {
+    /// True when `other` is the same component with the same table: same kind, plugin and
+    /// id, and equal values (whatever file, position or formatting they came from). A reload
+    /// keeps such a component running.
+    pub fn same_table(&self, other: &PluginSection) -> bool {
+        self.kind == other.kind
+            && self.name == other.name
+            && self.id == other.id
+            && self.value == other.value
+    }
 }
 
 /// A whole loaded config.

@@ -1,9 +1,16 @@
 //! The agent's life: load and build the config, serve `/metrics` and `/health`, run the
 //! pipeline, and react to signals: SIGTERM/SIGINT stop (drain, flush, exit 0), SIGHUP
-//! reloads (an invalid new config is logged and the running one kept). `--once` and `--test`
-//! run every input once and exit, and fail (exit 1) when an input could not gather or an
-//! output could not deliver ([`once`]).
+//! reloads by difference ([`crate::pipeline::Running::reload`]; an invalid new config is
+//! logged and the running one kept). `--once` and `--test` run every input once and exit,
+//! and fail (exit 1) when an input could not gather or an output could not deliver
+//! ([`once`]).
+//!
+//! Reload requests are debounced ([`debounce`]): a reload starts once none has come for
+//! [`debounce::QUIET`] (at most [`debounce::MAX_WAIT`] after the first), so a burst of
+//! SIGHUPs makes one reload, two when one comes while the first runs. `/health` stays 200
+//! throughout.
 
+pub mod debounce;
 pub mod once;
 
 use std::path::PathBuf;
@@ -130,6 +137,45 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, RunError> {
     }
 }
 
+/// Reloads `path` into `running` by difference; false when the new config was rejected
+/// (logged; the running one is kept).
+async fn reload(path: &std::path::Path, running: &mut pipeline::Running) -> bool {
+    let loaded = match config::load_partial(path) {
+        Ok(p) if p.errors.is_empty() => Ok(p.config),
+        // Build every plugin too (with throwaway counters) so that all errors show.
+        Ok(_) => load_and_build(path, &Telemetry::new()).map(|b| b.config().clone()),
+        Err(e) => Err(e),
+    };
+    let result = match loaded {
+        Ok(config) => {
+            let files = config.files.clone();
+            running.reload(config).await.map_err(|mut e| {
+                config::sort_errors(&mut e.0, &files);
+                e
+            })
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(s) => {
+            info!(
+                unchanged = s.unchanged,
+                changed = s.changed,
+                added = s.added,
+                removed = s.removed,
+                "config reloaded"
+            );
+            true
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                error!(error = %e, "reload rejected; the running config is kept");
+            }
+            false
+        }
+    }
+}
+
 /// Runs the agent; returns when it has stopped.
 pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
     let telemetry = Telemetry::new();
@@ -181,31 +227,22 @@ pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
         .await
         .map_err(start_error)?;
     health.set(Phase::Running);
+    let mut pending = debounce::Debounce::default();
     loop {
         tokio::select! {
             _ = sigterm.recv() => { info!("SIGTERM: stopping"); break; }
             _ = sigint.recv() => { info!("SIGINT: stopping"); break; }
-            _ = sighup.recv() => {
-                info!(path = %path.display(), "SIGHUP: reloading config");
-                match load_and_build(&path, &telemetry) {
-                    Err(errors) => {
-                        state.reloads_failed.fetch_add(1, Ordering::Relaxed);
-                        for e in &errors.0 {
-                            error!(error = %e, "reload rejected; the running config is kept");
-                        }
-                    }
-                    Ok(new) => {
-                        if new.config().agent.http_listen != listen {
-                            warn!("agent.http_listen changed: it takes effect at the next restart");
-                        }
-                        health.set(Phase::Stopping);
-                        running.stop().await;
-                        telemetry.retain(&new.component_metrics());
-                        running = new.start(RunMode::Continuous).await.map_err(start_error)?;
-                        health.set(Phase::Running);
-                        state.reloads_ok.fetch_add(1, Ordering::Relaxed);
-                        info!("config reloaded");
-                    }
+            _ = sighup.recv() => pending.request(tokio::time::Instant::now()),
+            () = pending.due() => {
+                pending.clear();
+                info!(path = %path.display(), "reloading config");
+                if reload(&path, &mut running).await {
+                    state.reloads_ok.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    state.reloads_failed.fetch_add(1, Ordering::Relaxed);
+                }
+                if running.config().agent.http_listen != listen {
+                    warn!("agent.http_listen changed: it takes effect at the next restart");
                 }
             }
         }

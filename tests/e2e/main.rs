@@ -19,6 +19,7 @@ mod local;
 mod outputs;
 mod processing;
 mod prometheus;
+mod reload;
 mod remote_write_input;
 mod selectors;
 mod statsd;
