@@ -10,6 +10,7 @@ mod sections;
 #[cfg(test)]
 mod tests;
 mod values;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -49,6 +50,9 @@ pub struct AgentConfig {
     /// Events in flight between the inputs and the output buffers, at most (bounds memory:
     /// an input waits, or a listener answers 503, when they are all taken).
     pub max_in_flight_events: usize,
+    /// Reload when the config file (or a file of the config directory) changes, as on
+    /// SIGHUP (also `--watch-config`).
+    pub watch_config: bool,
 }
 
 impl Default for AgentConfig {
@@ -65,6 +69,7 @@ impl Default for AgentConfig {
             omit_hostname: false,
             queue_batches: 64,
             max_in_flight_events: 4_096,
+            watch_config: false,
         }
     }
 }

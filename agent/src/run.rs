@@ -5,6 +5,9 @@
 //! and fail (exit 1) when an input could not gather or an output could not deliver
 //! ([`once`]).
 //!
+//! With `--watch-config` or `agent.watch_config = true`, a change of the config's contents
+//! on disk ([`crate::config::watch`]) requests a reload as SIGHUP does.
+//!
 //! Reload requests are debounced ([`debounce`]): a reload starts once none has come for
 //! [`debounce::QUIET`] (at most [`debounce::MAX_WAIT`] after the first), so a burst of
 //! SIGHUPs makes one reload, two when one comes while the first runs. `/health` stays 200
@@ -22,6 +25,7 @@ use gleaner_api::{Accepts, BuildContext, PluginConfig, RunMode, Telemetry, shutd
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
 
+use crate::config::watch::ConfigWatch;
 use crate::config::{self, ConfigErrors};
 use crate::pipeline::{self, Built};
 use crate::telemetry::health::{Health, Phase};
@@ -176,8 +180,34 @@ async fn reload(path: &std::path::Path, running: &mut pipeline::Running) -> bool
     }
 }
 
-/// Runs the agent; returns when it has stopped.
-pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
+/// Completes when the watched config changed; never without a watch.
+async fn config_changed(watch: &mut Option<ConfigWatch>) {
+    match watch {
+        Some(w) => w.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Starts or stops watching the config as `wanted` says.
+fn sync_watch(watch: &mut Option<ConfigWatch>, wanted: bool, path: &std::path::Path) {
+    match (wanted, watch.is_some()) {
+        (true, false) => {
+            *watch = ConfigWatch::new(path);
+            if watch.is_some() {
+                info!(path = %path.display(), "watching the config for changes");
+            }
+        }
+        (false, true) => {
+            *watch = None;
+            info!("no longer watching the config");
+        }
+        _ => {}
+    }
+}
+
+/// Runs the agent; returns when it has stopped. `watch_config` (`--watch-config`) reloads
+/// on a change of the config on disk, whatever `agent.watch_config` says.
+pub async fn run(path: PathBuf, mode: Mode, watch_config: bool) -> Result<(), RunError> {
     let telemetry = Telemetry::new();
     let health = Health::default();
     let mut built = load_and_build(&path, &telemetry)?;
@@ -228,11 +258,21 @@ pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
         .map_err(start_error)?;
     health.set(Phase::Running);
     let mut pending = debounce::Debounce::default();
+    let mut watch = None;
+    sync_watch(
+        &mut watch,
+        watch_config || running.config().agent.watch_config,
+        &path,
+    );
     loop {
         tokio::select! {
             _ = sigterm.recv() => { info!("SIGTERM: stopping"); break; }
             _ = sigint.recv() => { info!("SIGINT: stopping"); break; }
             _ = sighup.recv() => pending.request(tokio::time::Instant::now()),
+            () = config_changed(&mut watch) => {
+                info!(path = %path.display(), "config changed on disk");
+                pending.request(tokio::time::Instant::now());
+            }
             () = pending.due() => {
                 pending.clear();
                 info!(path = %path.display(), "reloading config");
@@ -244,6 +284,11 @@ pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
                 if running.config().agent.http_listen != listen {
                     warn!("agent.http_listen changed: it takes effect at the next restart");
                 }
+                sync_watch(
+                    &mut watch,
+                    watch_config || running.config().agent.watch_config,
+                    &path,
+                );
             }
         }
     }

@@ -327,3 +327,96 @@ fn a_removed_outputs_disk_buffer_is_delivered_when_it_comes_back() {
     agent.signal("TERM");
     assert!(agent.wait_exit(Duration::from_secs(30)).success());
 }
+
+/// http_listener → outputs.file `out`, with the config watched.
+fn watched_config(listen: &str, out: &str) -> String {
+    format!(
+        r#"[agent]
+omit_hostname = true
+http_listen = "{{telemetry}}"
+flush_interval = "100ms"
+watch_config = true
+
+[[inputs.http_listener]]
+listen = "{listen}"
+
+[[outputs.file]]
+path = "{{dir}}/{out}"
+"#
+    )
+}
+
+/// Posts `line` until it shows in `out` (the reload may still be on its way).
+fn posted_lands_in(agent: &Agent, listen: &str, line: &str, out: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert_eq!(post(listen, &format!("{line}\n")), 204);
+        let text = std::fs::read_to_string(agent.path(out)).unwrap_or_default();
+        if text.lines().any(|l| l == line) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{line:?} never reached {out}:\n{}",
+            agent.stderr()
+        );
+        agent.wait_metrics("a flush", |_| true);
+    }
+}
+
+#[test]
+fn watch_config_reloads_when_the_file_is_rewritten() {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut agent = Agent::start(&watched_config(&listen, "first.lp"));
+    posted_lands_in(&agent, &listen, "before n=1i 1", "first.lp");
+    let text = with_dir(&agent, &watched_config(&listen, "second.lp"));
+    std::fs::write(agent.path("gleaner.toml"), text).unwrap();
+    agent.wait_metrics("the reload", |m| reloads(m, "ok") == 1);
+    posted_lands_in(&agent, &listen, "after n=2i 2", "second.lp");
+    agent.signal("TERM");
+    assert!(agent.wait_exit(Duration::from_secs(30)).success());
+}
+
+#[test]
+fn watch_config_sees_a_configmap_update() {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut agent = Agent::start(&watched_config(&listen, "first.lp"));
+    // Turn the config into a ConfigMap mount: gleaner.toml -> ..data/gleaner.toml, ..data ->
+    // a timestamped directory (same contents: no reload).
+    let d = |p: &str| agent.path(p);
+    std::fs::create_dir(d("..2026_01_01")).unwrap();
+    std::fs::copy(d("gleaner.toml"), d("..2026_01_01/gleaner.toml")).unwrap();
+    std::os::unix::fs::symlink("..2026_01_01", d("..data")).unwrap();
+    std::os::unix::fs::symlink("..data/gleaner.toml", d("gleaner.toml.link")).unwrap();
+    std::fs::rename(d("gleaner.toml.link"), d("gleaner.toml")).unwrap();
+    posted_lands_in(&agent, &listen, "before n=1i 1", "first.lp");
+    // The kubelet's update: a new directory, a new link, renamed over `..data`.
+    std::fs::create_dir(d("..2026_01_02")).unwrap();
+    let text = with_dir(&agent, &watched_config(&listen, "second.lp"));
+    std::fs::write(d("..2026_01_02/gleaner.toml"), text).unwrap();
+    std::os::unix::fs::symlink("..2026_01_02", d("..data_tmp")).unwrap();
+    std::fs::rename(d("..data_tmp"), d("..data")).unwrap();
+    agent.wait_metrics("the reload", |m| reloads(m, "ok") == 1);
+    posted_lands_in(&agent, &listen, "after n=2i 2", "second.lp");
+    let m = agent.wait_metrics("metrics", |_| true);
+    assert_eq!(reloads(&m, "ok"), 1, "the same contents made no reload");
+    assert_eq!(reloads(&m, "failed"), 0);
+    agent.signal("TERM");
+    assert!(agent.wait_exit(Duration::from_secs(30)).success());
+}
+
+#[test]
+fn watch_config_keeps_the_running_config_when_the_new_one_is_invalid() {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut agent = Agent::start(&watched_config(&listen, "first.lp"));
+    let text = with_dir(&agent, &watched_config(&listen, "second.lp"));
+    std::fs::write(
+        agent.path("gleaner.toml"),
+        text.replace("[[outputs.file]]", "[[outputs.fiel]]"),
+    )
+    .unwrap();
+    agent.wait_metrics("a rejected reload", |m| reloads(m, "failed") == 1);
+    posted_lands_in(&agent, &listen, "still n=1i 1", "first.lp");
+    agent.signal("TERM");
+    assert!(agent.wait_exit(Duration::from_secs(30)).success());
+}
