@@ -1,8 +1,11 @@
 //! Reload by difference end to end: on SIGHUP only the components whose table changed are
 //! stopped and built again. A listener keeps answering 204 through 20 reloads while a client
-//! posts, and every point arrives once; a memory-buffered event whose destination is down
-//! survives a reload; an unchanged output keeps the batch it is retrying; `/health` stays 200;
-//! a storm of 100 SIGHUPs makes at most two reloads and loses nothing.
+//! posts, and every point arrives once, with `/health` 200 throughout; a statsd TCP connection
+//! stays open through reloads; a memory-buffered event whose destination is down survives a
+//! reload; a changed output takes its memory queue over; an unchanged output keeps its
+//! in-flight request; a removed output's disk buffer is delivered when it comes back; a storm
+//! of 100 SIGHUPs makes at most two reloads and loses nothing. `agent.watch_config`: a
+//! rewritten file and a ConfigMap-style `..data` swap are applied, an invalid file is not.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -143,6 +146,11 @@ fn unchanged_output_keeps_its_in_flight_batch() {
         influx.lines(),
         vec!["inflight n=1i 1".to_owned(), "after n=2i 2".to_owned()],
         "the in-flight request was sent once"
+    );
+    let m = agent.wait_metrics("metrics", |_| true);
+    assert!(
+        !m.contains("reason=\"shutdown_timeout\""),
+        "the in-flight request was not given up:\n{m}"
     );
     agent.signal("TERM");
     assert!(agent.wait_exit(Duration::from_secs(30)).success());
@@ -417,6 +425,66 @@ fn watch_config_keeps_the_running_config_when_the_new_one_is_invalid() {
     .unwrap();
     agent.wait_metrics("a rejected reload", |m| reloads(m, "failed") == 1);
     posted_lands_in(&agent, &listen, "still n=1i 1", "first.lp");
+    agent.signal("TERM");
+    assert!(agent.wait_exit(Duration::from_secs(30)).success());
+}
+
+/// statsd over TCP → outputs.file; `side` adds a second file output that each reload changes.
+fn statsd_config(tcp: u16, side: usize) -> String {
+    format!(
+        r#"[agent]
+omit_hostname = true
+http_listen = "{{telemetry}}"
+interval = "1s"
+flush_interval = "100ms"
+
+[[inputs.statsd]]
+protocol = "tcp"
+service_address = "127.0.0.1:{tcp}"
+
+[[outputs.file]]
+path = "{{dir}}/out.lp"
+
+[[outputs.file]]
+path = "{{dir}}/side-{}.lp"
+"#,
+        side % 2
+    )
+}
+
+#[test]
+fn a_statsd_connection_stays_open_through_reloads() {
+    use std::io::Write as _;
+    let tcp = free_port();
+    let mut agent = Agent::start(&statsd_config(tcp, 0));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut conn = loop {
+        match std::net::TcpStream::connect(("127.0.0.1", tcp)) {
+            Ok(c) => break c,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "statsd not listening: {e}");
+                agent.wait_metrics("a moment", |_| true);
+            }
+        }
+    };
+    conn.write_all(b"before:1|c\n").expect("send");
+    for r in 1..=5 {
+        let text = with_dir(&agent, &statsd_config(tcp, r));
+        reload(&agent, &text, r as u64);
+        conn.write_all(format!("during{r}:1|c\n").as_bytes())
+            .expect("the connection is still open");
+    }
+    conn.write_all(b"after:1|c\n").expect("send");
+    gleaner_e2e::logs::wait_output(
+        &agent.path("out.lp"),
+        Duration::from_secs(30),
+        "every counter sent on the one connection",
+        |lines| {
+            ["before", "during3", "during5", "after"]
+                .iter()
+                .all(|m| lines.iter().any(|l| l.split([',', ' ']).next() == Some(*m)))
+        },
+    );
     agent.signal("TERM");
     assert!(agent.wait_exit(Duration::from_secs(30)).success());
 }
