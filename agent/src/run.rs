@@ -188,11 +188,12 @@ async fn config_changed(watch: &mut Option<ConfigWatch>) {
     }
 }
 
-/// Starts or stops watching the config as `wanted` says.
-fn sync_watch(watch: &mut Option<ConfigWatch>, wanted: bool, path: &std::path::Path) {
+/// Starts or stops watching the config as `wanted` says; `loaded` is the fingerprint of the
+/// config files taken before the running config was read.
+fn sync_watch(watch: &mut Option<ConfigWatch>, wanted: bool, path: &std::path::Path, loaded: u64) {
     match (wanted, watch.is_some()) {
         (true, false) => {
-            *watch = ConfigWatch::new(path);
+            *watch = ConfigWatch::new(path, loaded);
             if watch.is_some() {
                 info!(path = %path.display(), "watching the config for changes");
             }
@@ -210,6 +211,8 @@ fn sync_watch(watch: &mut Option<ConfigWatch>, wanted: bool, path: &std::path::P
 pub async fn run(path: PathBuf, mode: Mode, watch_config: bool) -> Result<(), RunError> {
     let telemetry = Telemetry::new();
     let health = Health::default();
+    // Before reading: a change made while the agent starts is then reloaded.
+    let mut loaded = config::watch::fingerprint(&path);
     let mut built = load_and_build(&path, &telemetry)?;
     if mode == Mode::Test {
         built.replace_outputs("outputs.stdout.test", test_sink()?, Accepts::BOTH);
@@ -263,6 +266,7 @@ pub async fn run(path: PathBuf, mode: Mode, watch_config: bool) -> Result<(), Ru
         &mut watch,
         watch_config || running.config().agent.watch_config,
         &path,
+        loaded,
     );
     loop {
         tokio::select! {
@@ -276,6 +280,7 @@ pub async fn run(path: PathBuf, mode: Mode, watch_config: bool) -> Result<(), Ru
             () = pending.due() => {
                 pending.clear();
                 info!(path = %path.display(), "reloading config");
+                loaded = config::watch::fingerprint(&path);
                 if reload(&path, &mut running).await {
                     state.reloads_ok.fetch_add(1, Ordering::Relaxed);
                 } else {
@@ -288,6 +293,7 @@ pub async fn run(path: PathBuf, mode: Mode, watch_config: bool) -> Result<(), Ru
                     &mut watch,
                     watch_config || running.config().agent.watch_config,
                     &path,
+                    loaded,
                 );
             }
         }

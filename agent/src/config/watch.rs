@@ -24,11 +24,13 @@ pub struct ConfigWatch {
     watched: Watched,
     /// The contents last seen.
     seen: u64,
+    /// A change already known (made between loading the config and watching it).
+    pending: bool,
 }
 
 /// What the config files hold: a hash of their names and bytes, in load order. A file that
 /// cannot be read counts as its error, so it changing back is a change too.
-fn fingerprint(path: &Path) -> u64 {
+pub fn fingerprint(path: &Path) -> u64 {
     let mut h = DefaultHasher::new();
     match config_paths(path) {
         Ok(files) => {
@@ -46,24 +48,31 @@ fn fingerprint(path: &Path) -> u64 {
 }
 
 impl ConfigWatch {
-    /// Starts watching `path` (a file or a directory). `None` when it cannot be watched
-    /// (logged): SIGHUP still reloads.
-    pub fn new(path: &Path) -> Option<Self> {
+    /// Starts watching `path` (a file or a directory); `loaded` is the [`fingerprint`] taken
+    /// before the running config was read, so a change made since is reported at once.
+    /// `None` when it cannot be watched (logged): SIGHUP still reloads.
+    pub fn new(path: &Path, loaded: u64) -> Option<Self> {
         let watched = FileWatch::global().watch(path);
         if !watched.is_live() {
             warn!(path = %path.display(), "cannot watch the config; reload it with SIGHUP");
             return None;
         }
+        // Taken once the watch is in place: a change after this makes an event.
+        let seen = fingerprint(path);
         Some(ConfigWatch {
             path: path.to_owned(),
             watched,
-            seen: fingerprint(path),
+            seen,
+            pending: seen != loaded,
         })
     }
 
     /// Completes when the config's contents differ from the last time this returned (or
-    /// from when watching started).
+    /// from the config that was loaded).
     pub async fn changed(&mut self) {
+        if std::mem::take(&mut self.pending) {
+            return;
+        }
         loop {
             self.watched.changed().await;
             let path = self.path.clone();
@@ -97,7 +106,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let file = tmp.path().join("gleaner.toml");
         std::fs::write(&file, "[agent]\n").unwrap();
-        let mut w = ConfigWatch::new(&file).expect("watchable");
+        let mut w = ConfigWatch::new(&file, fingerprint(&file)).expect("watchable");
         // An editor's swap file next to it: events, but the config is the same.
         std::fs::write(tmp.path().join(".gleaner.toml.swp"), "x").unwrap();
         std::fs::write(&file, "[agent]\n").unwrap();
@@ -111,6 +120,17 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_change_before_watching_is_reported_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("gleaner.toml");
+        std::fs::write(&file, "[agent]\n").unwrap();
+        let loaded = fingerprint(&file);
+        std::fs::write(&file, "[agent]\nhostname = \"x\"\n").unwrap();
+        let mut w = ConfigWatch::new(&file, loaded).expect("watchable");
+        assert!(changes(&mut w).await);
+    }
+
+    #[tokio::test]
     async fn a_configmap_update_is_seen() {
         let tmp = tempfile::tempdir().unwrap();
         let mount = tmp.path();
@@ -118,7 +138,7 @@ mod tests {
         std::fs::write(mount.join("..2026_01/gleaner.toml"), "[agent]\n").unwrap();
         std::os::unix::fs::symlink("..2026_01", mount.join("..data")).unwrap();
         std::os::unix::fs::symlink("..data/gleaner.toml", mount.join("gleaner.toml")).unwrap();
-        let mut w = ConfigWatch::new(mount).expect("watchable");
+        let mut w = ConfigWatch::new(mount, fingerprint(mount)).expect("watchable");
         std::fs::create_dir(mount.join("..2026_02")).unwrap();
         std::fs::write(
             mount.join("..2026_02/gleaner.toml"),
