@@ -88,7 +88,9 @@ fn bench(c: &mut Criterion) {
         let router =
             Router::new(vec![], vec![route], enrich, HashMap::new()).with_input_selectors(by_input);
         let (tx, rx) = mpsc::channel(4);
-        rt.spawn(router.run(rx));
+        // No reloads here: the update channel closes at once and is not polled again.
+        let (_, updates) = mpsc::channel(1);
+        rt.spawn(router.run(rx, updates));
         let template = batch();
         g.bench_function(name, |b| {
             b.iter_batched(

@@ -74,6 +74,14 @@ impl Delivery {
         }
     }
 
+    /// The batch of a memory delivery not yet taken (a chunk's events stay on disk).
+    pub fn take_volatile(&mut self) -> Option<Batch> {
+        match &mut self.source {
+            DeliverySource::Batch(b) => b.take(),
+            DeliverySource::Chunk(_) => None,
+        }
+    }
+
     /// Events not yet taken from a memory delivery (a chunk's stay on disk).
     pub fn volatile_events(&self) -> usize {
         match &self.source {

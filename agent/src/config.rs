@@ -10,6 +10,7 @@ mod sections;
 #[cfg(test)]
 mod tests;
 mod values;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -49,6 +50,9 @@ pub struct AgentConfig {
     /// Events in flight between the inputs and the output buffers, at most (bounds memory:
     /// an input waits, or a listener answers 503, when they are all taken).
     pub max_in_flight_events: usize,
+    /// Reload when the config file (or a file of the config directory) changes, as on
+    /// SIGHUP (also `--watch-config`).
+    pub watch_config: bool,
 }
 
 impl Default for AgentConfig {
@@ -65,6 +69,7 @@ impl Default for AgentConfig {
             omit_hostname: false,
             queue_batches: 64,
             max_in_flight_events: 4_096,
+            watch_config: false,
         }
     }
 }
@@ -162,10 +167,25 @@ pub struct PluginSection {
     pub selectors: Option<Arc<gleaner_api::selector::Selectors>>,
     /// The rest of the table, for the plugin's `build`.
     pub config: PluginConfig,
+    /// The whole table's value (shared keys included, `${VAR}` substituted, no spans): the
+    /// component's identity across reloads ([`PluginSection::same_table`]).
+    pub value: toml::Table,
     /// The file it came from, to locate errors.
     pub file: Arc<SourceFile>,
     /// Byte span of the table's header in that file.
     pub span: std::ops::Range<usize>,
+}
+
+impl PluginSection {
+    /// True when `other` is the same component with the same table: same kind, plugin and
+    /// id, and equal values (whatever file, position or formatting they came from). A reload
+    /// keeps such a component running.
+    pub fn same_table(&self, other: &PluginSection) -> bool {
+        self.kind == other.kind
+            && self.name == other.name
+            && self.id == other.id
+            && self.value == other.value
+    }
 }
 
 /// A whole loaded config.

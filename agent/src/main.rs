@@ -25,6 +25,10 @@ struct Cli {
     /// Gather once and print line protocol on stdout; send nothing (exit 1 when a gather failed).
     #[arg(long)]
     test: bool,
+    /// Reload when the config file (or a file of the config directory) changes, as on SIGHUP
+    /// (also `agent.watch_config = true`).
+    #[arg(long)]
+    watch_config: bool,
     /// Log level or filter (error, warn, info, debug, trace, or `gleaner=debug,hyper=warn`).
     #[arg(long, global = true, default_value = "info", value_name = "LEVEL")]
     log_level: String,
@@ -186,7 +190,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(1);
                 }
             };
-            match runtime.block_on(run::run(path, mode)) {
+            match runtime.block_on(run::run(path, mode, cli.watch_config)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(RunError::Config(errors)) => {
                     for e in &errors.0 {

@@ -1,23 +1,22 @@
 //! Running a config: build every plugin through the registry ([`build`]), wire inputs →
-//! router → per-output queues → delivery workers ([`Built::start`]), and stop in order
+//! router → per-output queues → delivery workers ([`Built::start`]), change a running
+//! pipeline by difference on reload ([`Running::reload`], in `running.rs`), and stop in order
 //! ([`Running::stop`]): inputs first, then the router drains into the queues, then the
 //! workers drain the queues and flush, all within `shutdown_timeout`.
 
 pub mod router;
+mod running;
 mod selectors;
 
-use std::collections::HashMap;
+pub use running::{ReloadSummary, Running};
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use gleaner_api::{
-    Accepts, Acknowledgements, BuildContext, ComponentKind, ComponentMetrics, ConfigError,
-    EventSender, Input, InputContext, Output, PluginConfig, PluginId, RunMode, Shared,
-    ShutdownTrigger, Telemetry, Ticker, shutdown_pair,
+    Accepts, BuildContext, ComponentKind, ComponentMetrics, ConfigError, Input, Output,
+    PluginConfig, PluginId, RunMode, Shared, ShutdownTrigger, Telemetry, shutdown_pair,
 };
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tracing::{error, info, warn};
+use tracing::warn;
 
 use crate::buffer::OutputBuffer;
 use crate::buffer::disk::{DiskBuffer, DiskConfig};
@@ -27,15 +26,16 @@ use crate::config::engine_keys;
 use crate::config::{
     AgentConfig, BufferConfig, BufferKind, Config, ConfigErrors, LocatedError, PluginSection,
 };
-use crate::delivery::OutputWorker;
 use crate::registry;
 use gleaner_api::glob::Glob;
 use gleaner_api::selector::Selectors;
-use router::{Enrich, FilterStage, Route, Router};
+use router::FilterStage;
 
 /// An input ready to run.
 pub struct BuiltInput {
     id: PluginId,
+    /// Its table (for reloads).
+    section: PluginSection,
     input: Box<dyn Input>,
     interval: gleaner_api::Duration,
     /// `collection_jitter`: a random delay in `[0, jitter)` before each gather.
@@ -47,6 +47,8 @@ pub struct BuiltInput {
 /// An output ready to run.
 pub struct BuiltOutput {
     id: PluginId,
+    /// Its table (for reloads); `None` for the `--test` output.
+    section: Option<PluginSection>,
     output: Box<dyn Output>,
     accepts: Accepts,
     globs: Option<Vec<Glob>>,
@@ -63,7 +65,17 @@ pub struct Built {
     config: Config,
     hostname: String,
     filter_shutdown: ShutdownTrigger,
+    /// What the plugins share, and the signal that stops it: kept across reloads.
+    shared: Shared,
+    services: gleaner_api::Shutdown,
     telemetry: Telemetry,
+}
+
+/// The plugins a reload built (changed and added components), in config order.
+pub(crate) struct Parts {
+    inputs: Vec<BuiltInput>,
+    filters: Vec<FilterStage>,
+    outputs: Vec<BuiltOutput>,
 }
 
 /// The host name: `agent.hostname`, else `NODE_NAME`, else the kernel's.
@@ -160,18 +172,49 @@ impl Builder<'_> {
 pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigErrors> {
     let hostname = resolve_hostname(&config.agent.hostname);
     let (filter_shutdown, shutdown) = shutdown_pair();
+    let shared = Shared::new();
+    let Parts {
+        inputs,
+        filters,
+        outputs,
+    } = build_parts(&config, &hostname, telemetry, &shared, &shutdown, &|_| {
+        false
+    })?;
+    Ok(Built {
+        inputs,
+        filters,
+        outputs,
+        config,
+        hostname,
+        filter_shutdown,
+        shared,
+        services: shutdown,
+        telemetry: telemetry.clone(),
+    })
+}
+
+/// Builds the plugins of `config` that `running` does not say are running already (a
+/// reload keeps those), with the running pipeline's shared services.
+pub(crate) fn build_parts(
+    config: &Config,
+    hostname: &str,
+    telemetry: &Telemetry,
+    shared: &Shared,
+    shutdown: &gleaner_api::Shutdown,
+    running: &dyn Fn(&PluginSection) -> bool,
+) -> Result<Parts, ConfigErrors> {
     let agent_interval = config.agent.interval;
     let mut b = Builder {
-        config: &config,
-        hostname: hostname.clone(),
+        config,
+        hostname: hostname.to_owned(),
         telemetry,
-        shutdown,
-        shared: Shared::new(),
+        shutdown: shutdown.clone(),
+        shared: shared.clone(),
         errors: Vec::new(),
     };
 
     let mut inputs = Vec::new();
-    for s in &config.inputs {
+    for s in config.inputs.iter().filter(|s| !running(s)) {
         let interval = s.interval.unwrap_or(agent_interval);
         let jitter = s
             .collection_jitter
@@ -189,6 +232,7 @@ pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigError
         if let Some((input, bcx)) = b.build(s, ComponentKind::Input, interval, lookup) {
             inputs.push(BuiltInput {
                 id: bcx.id,
+                section: s.clone(),
                 input,
                 interval,
                 jitter,
@@ -198,7 +242,7 @@ pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigError
         }
     }
     let mut filters = Vec::new();
-    for s in &config.filters {
+    for s in config.filters.iter().filter(|s| !running(s)) {
         let lookup = registry::filter(&s.name).map(|d| (d.name, d.build));
         if let Some((filter, bcx)) = b.build(s, ComponentKind::Filter, agent_interval, lookup) {
             filters.push(FilterStage {
@@ -210,7 +254,7 @@ pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigError
         }
     }
     let mut outputs = Vec::new();
-    for s in &config.outputs {
+    for s in config.outputs.iter().filter(|s| !running(s)) {
         let desc = registry::output(&s.name);
         let accepts = match (&desc, s.kinds) {
             (Ok(d), Some(k))
@@ -239,6 +283,7 @@ pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigError
         if let Some((output, bcx)) = b.build(s, ComponentKind::Output, agent_interval, lookup) {
             outputs.push(BuiltOutput {
                 id: bcx.id,
+                section: Some(s.clone()),
                 output,
                 accepts,
                 globs: globs(s),
@@ -252,14 +297,10 @@ pub fn build(config: Config, telemetry: &Telemetry) -> Result<Built, ConfigError
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
-    Ok(Built {
+    Ok(Parts {
         inputs,
         filters,
         outputs,
-        config,
-        hostname,
-        filter_shutdown,
-        telemetry: telemetry.clone(),
     })
 }
 
@@ -326,22 +367,6 @@ fn report_orphans(data_dir: &std::path::Path, outputs: &[BuiltOutput]) {
     }
 }
 
-/// The drop reason of events an output abandons at the shutdown timeout.
-const ABANDONED: &str = "shutdown_timeout";
-/// How long the workers and the router get to stop once the shutdown timeout has passed.
-const ABORT_GRACE: Duration = Duration::from_secs(1);
-
-/// A running pipeline.
-pub struct Running {
-    inputs: Vec<(PluginId, JoinHandle<()>)>,
-    router: JoinHandle<()>,
-    outputs: Vec<(PluginId, JoinHandle<()>, Arc<ComponentMetrics>)>,
-    input_shutdown: ShutdownTrigger,
-    abort: ShutdownTrigger,
-    filter_shutdown: ShutdownTrigger,
-    shutdown_timeout: Duration,
-}
-
 impl Built {
     /// The loaded config these plugins came from.
     pub fn config(&self) -> &Config {
@@ -363,6 +388,7 @@ impl Built {
         self.outputs.clear();
         self.outputs.push(BuiltOutput {
             id: Arc::from(id),
+            section: None,
             output,
             accepts,
             globs: None,
@@ -374,193 +400,6 @@ impl Built {
 
     /// Opens every output's buffer (recovering disk buffers) and starts every task.
     pub async fn start(self, mode: RunMode) -> Result<Running, StartError> {
-        let agent = &self.config.agent;
-        let (input_shutdown, in_sd) = shutdown_pair();
-        let (abort, abort_sd) = shutdown_pair();
-        if let Some(data_dir) = &agent.data_dir {
-            report_orphans(data_dir, &self.outputs);
-        }
-
-        let mut routes = Vec::new();
-        let mut output_tasks = Vec::new();
-        for o in self.outputs {
-            let buffer = open_buffer(&o, agent).await?;
-            routes.push(Route {
-                globs: o.globs,
-                accepts: o.accepts,
-                buffer: buffer.clone(),
-                selectors: o.selectors.clone(),
-                metrics: Arc::clone(&o.metrics),
-            });
-            let dead_letter = match (&agent.data_dir, o.buffer.dead_letter) {
-                (Some(d), true) => Some(d.join("dead").join(&*o.id)),
-                _ => None,
-            };
-            let metrics = Arc::clone(&o.metrics);
-            let worker = OutputWorker {
-                id: Arc::clone(&o.id),
-                output: o.output,
-                buffer,
-                metrics: o.metrics,
-                flush_interval: agent.flush_interval.get(),
-                backoff: (
-                    o.buffer.retry_initial_backoff.get(),
-                    o.buffer.retry_max_backoff.get(),
-                ),
-                dead_letter,
-                stopping: in_sd.clone(),
-                abort: abort_sd.clone(),
-            };
-            output_tasks.push((o.id, tokio::spawn(worker.run()), metrics));
-        }
-
-        let mut tags: Vec<(String, String)> = agent
-            .tags
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        if !agent.omit_hostname {
-            tags.push(("host".to_owned(), self.hostname.clone()));
-        }
-        let (tx, rx) = mpsc::channel(agent.queue_batches.max(1));
-        let budget_total = u32::try_from(agent.max_in_flight_events.max(1)).unwrap_or(u32::MAX);
-        let budget = Arc::new(tokio::sync::Semaphore::new(budget_total as usize));
-        let input_metrics: HashMap<Arc<str>, Arc<ComponentMetrics>> = self
-            .inputs
-            .iter()
-            .map(|i| (Arc::clone(&i.id), Arc::clone(&i.metrics)))
-            .collect();
-        let mut filters = self.filters;
-        for f in &mut filters {
-            f.filter.start(mode).await;
-        }
-        let input_selectors = self
-            .inputs
-            .iter()
-            .filter_map(|i| Some((Arc::clone(&i.id), Arc::clone(i.selectors.as_ref()?))))
-            .collect();
-        let router = Router::new(filters, routes, Enrich { tags }, input_metrics)
-            .with_input_selectors(input_selectors);
-        let router = tokio::spawn(router.run(rx));
-
-        let mut input_tasks = Vec::new();
-        for i in self.inputs {
-            let cx = InputContext {
-                id: Arc::clone(&i.id),
-                out: EventSender::new(Arc::clone(&i.id), tx.clone(), Arc::clone(&i.metrics))
-                    .with_budget(Arc::clone(&budget), budget_total),
-                shutdown: in_sd.clone(),
-                ticker: Ticker::new(i.interval, mode, in_sd.clone()).with_jitter(i.jitter),
-                acks: Acknowledgements::new(),
-                metrics: Arc::clone(&i.metrics),
-                mode,
-            };
-            let id = Arc::clone(&i.id);
-            let metrics = i.metrics;
-            let input = i.input;
-            let task = tokio::spawn(async move {
-                if let Err(e) = input.run(cx).await {
-                    metrics.error("stopped");
-                    error!(input = %id, error = %e, "input stopped with an error");
-                }
-            });
-            input_tasks.push((i.id, task));
-        }
-        drop(tx);
-        info!(
-            inputs = input_tasks.len(),
-            outputs = output_tasks.len(),
-            "pipeline started"
-        );
-        Ok(Running {
-            inputs: input_tasks,
-            router,
-            outputs: output_tasks,
-            input_shutdown,
-            abort,
-            filter_shutdown: self.filter_shutdown,
-            shutdown_timeout: agent.shutdown_timeout.get(),
-        })
-    }
-}
-
-impl Running {
-    /// Waits until every input has returned by itself (once mode).
-    pub async fn inputs_done(&mut self) {
-        for (id, h) in &mut self.inputs {
-            if let Err(e) = h.await {
-                error!(input = %id, error = %e, "input task failed");
-            }
-        }
-        self.inputs.clear();
-    }
-
-    /// Stops inputs, drains, flushes; gives up on whatever is left after `shutdown_timeout`.
-    /// Returns true when everything drained in time.
-    pub async fn stop(self) -> bool {
-        let Running {
-            inputs,
-            router,
-            outputs,
-            input_shutdown,
-            abort,
-            filter_shutdown,
-            shutdown_timeout,
-        } = self;
-        input_shutdown.trigger();
-        let deadline = tokio::time::Instant::now() + shutdown_timeout;
-        // Abandoned events are counted under `shutdown_timeout` (by the workers and the
-        // router) only while stopping: what is added from here on is this stop's.
-        let counted: Vec<(PluginId, Arc<ComponentMetrics>, u64)> = outputs
-            .iter()
-            .map(|(id, _, m)| (Arc::clone(id), Arc::clone(m), m.dropped_count(ABANDONED)))
-            .collect();
-        let mut clean = true;
-        for (id, mut h) in inputs {
-            if tokio::time::timeout_at(deadline, &mut h).await.is_err() {
-                warn!(input = %id, "input did not stop in time; aborting it");
-                h.abort();
-                clean = false;
-            }
-        }
-        // Inputs are gone, so their senders are dropped and the router drains and closes the
-        // queues; the workers drain the queues.
-        let drain = async {
-            if let Err(e) = router.await {
-                error!(error = %e, "router task failed");
-            }
-            for (id, h, _) in outputs {
-                if let Err(e) = h.await {
-                    error!(output = %id, error = %e, "output task failed");
-                }
-            }
-        };
-        tokio::pin!(drain);
-        if tokio::time::timeout_at(deadline, &mut drain).await.is_err() {
-            clean = false;
-            warn!("shutdown timeout reached: abandoning retries");
-            abort.trigger();
-            // Workers stop within a request once aborted, and count what they leave behind;
-            // the router then finds their queues closed and counts what it still held.
-            if tokio::time::timeout(ABORT_GRACE, &mut drain).await.is_err() {
-                error!(
-                    "outputs did not stop after the abort signal; their counts below may be short"
-                );
-            }
-        }
-        filter_shutdown.trigger();
-        let mut total = 0;
-        for (id, metrics, before) in counted {
-            let events = metrics.dropped_count(ABANDONED).saturating_sub(before);
-            if events > 0 {
-                total += events;
-                error!(output = %id, events, "events abandoned at shutdown: not delivered within shutdown_timeout");
-            }
-        }
-        if total > 0 {
-            clean = false;
-            error!(events = total, "events abandoned at shutdown, all outputs");
-        }
-        clean
+        running::start(self, mode).await
     }
 }

@@ -1,9 +1,19 @@
 //! The agent's life: load and build the config, serve `/metrics` and `/health`, run the
 //! pipeline, and react to signals: SIGTERM/SIGINT stop (drain, flush, exit 0), SIGHUP
-//! reloads (an invalid new config is logged and the running one kept). `--once` and `--test`
-//! run every input once and exit, and fail (exit 1) when an input could not gather or an
-//! output could not deliver ([`once`]).
+//! reloads by difference ([`crate::pipeline::Running::reload`]; an invalid new config is
+//! logged and the running one kept). `--once` and `--test` run every input once and exit,
+//! and fail (exit 1) when an input could not gather or an output could not deliver
+//! ([`once`]).
+//!
+//! With `--watch-config` or `agent.watch_config = true`, a change of the config's contents
+//! on disk ([`crate::config::watch`]) requests a reload as SIGHUP does.
+//!
+//! Reload requests are debounced ([`debounce`]): a reload starts once none has come for
+//! [`debounce::QUIET`] (at most [`debounce::MAX_WAIT`] after the first), so a burst of
+//! SIGHUPs makes one reload, two when one comes while the first runs. `/health` stays 200
+//! throughout.
 
+pub mod debounce;
 pub mod once;
 
 use std::path::PathBuf;
@@ -15,6 +25,7 @@ use gleaner_api::{Accepts, BuildContext, PluginConfig, RunMode, Telemetry, shutd
 use tokio::signal::unix::{SignalKind, signal};
 use tracing::{error, info, warn};
 
+use crate::config::watch::ConfigWatch;
 use crate::config::{self, ConfigErrors};
 use crate::pipeline::{self, Built};
 use crate::telemetry::health::{Health, Phase};
@@ -130,10 +141,78 @@ fn lock_data_dir(dir: &std::path::Path) -> Result<std::fs::File, RunError> {
     }
 }
 
-/// Runs the agent; returns when it has stopped.
-pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
+/// Reloads `path` into `running` by difference; false when the new config was rejected
+/// (logged; the running one is kept).
+async fn reload(path: &std::path::Path, running: &mut pipeline::Running) -> bool {
+    let loaded = match config::load_partial(path) {
+        Ok(p) if p.errors.is_empty() => Ok(p.config),
+        // Build every plugin too (with throwaway counters) so that all errors show.
+        Ok(_) => load_and_build(path, &Telemetry::new()).map(|b| b.config().clone()),
+        Err(e) => Err(e),
+    };
+    let result = match loaded {
+        Ok(config) => {
+            let files = config.files.clone();
+            running.reload(config).await.map_err(|mut e| {
+                config::sort_errors(&mut e.0, &files);
+                e
+            })
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(s) => {
+            info!(
+                unchanged = s.unchanged,
+                changed = s.changed,
+                added = s.added,
+                removed = s.removed,
+                "config reloaded"
+            );
+            true
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                error!(error = %e, "reload rejected; the running config is kept");
+            }
+            false
+        }
+    }
+}
+
+/// Completes when the watched config changed; never without a watch.
+async fn config_changed(watch: &mut Option<ConfigWatch>) {
+    match watch {
+        Some(w) => w.changed().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Starts or stops watching the config as `wanted` says; `loaded` is the fingerprint of the
+/// config files taken before the running config was read.
+fn sync_watch(watch: &mut Option<ConfigWatch>, wanted: bool, path: &std::path::Path, loaded: u64) {
+    match (wanted, watch.is_some()) {
+        (true, false) => {
+            *watch = ConfigWatch::new(path, loaded);
+            if watch.is_some() {
+                info!(path = %path.display(), "watching the config for changes");
+            }
+        }
+        (false, true) => {
+            *watch = None;
+            info!("no longer watching the config");
+        }
+        _ => {}
+    }
+}
+
+/// Runs the agent; returns when it has stopped. `watch_config` (`--watch-config`) reloads
+/// on a change of the config on disk, whatever `agent.watch_config` says.
+pub async fn run(path: PathBuf, mode: Mode, watch_config: bool) -> Result<(), RunError> {
     let telemetry = Telemetry::new();
     let health = Health::default();
+    // Before reading: a change made while the agent starts is then reloaded.
+    let mut loaded = config::watch::fingerprint(&path);
     let mut built = load_and_build(&path, &telemetry)?;
     if mode == Mode::Test {
         built.replace_outputs("outputs.stdout.test", test_sink()?, Accepts::BOTH);
@@ -181,32 +260,41 @@ pub async fn run(path: PathBuf, mode: Mode) -> Result<(), RunError> {
         .await
         .map_err(start_error)?;
     health.set(Phase::Running);
+    let mut pending = debounce::Debounce::default();
+    let mut watch = None;
+    sync_watch(
+        &mut watch,
+        watch_config || running.config().agent.watch_config,
+        &path,
+        loaded,
+    );
     loop {
         tokio::select! {
             _ = sigterm.recv() => { info!("SIGTERM: stopping"); break; }
             _ = sigint.recv() => { info!("SIGINT: stopping"); break; }
-            _ = sighup.recv() => {
-                info!(path = %path.display(), "SIGHUP: reloading config");
-                match load_and_build(&path, &telemetry) {
-                    Err(errors) => {
-                        state.reloads_failed.fetch_add(1, Ordering::Relaxed);
-                        for e in &errors.0 {
-                            error!(error = %e, "reload rejected; the running config is kept");
-                        }
-                    }
-                    Ok(new) => {
-                        if new.config().agent.http_listen != listen {
-                            warn!("agent.http_listen changed: it takes effect at the next restart");
-                        }
-                        health.set(Phase::Stopping);
-                        running.stop().await;
-                        telemetry.retain(&new.component_metrics());
-                        running = new.start(RunMode::Continuous).await.map_err(start_error)?;
-                        health.set(Phase::Running);
-                        state.reloads_ok.fetch_add(1, Ordering::Relaxed);
-                        info!("config reloaded");
-                    }
+            _ = sighup.recv() => pending.request(tokio::time::Instant::now()),
+            () = config_changed(&mut watch) => {
+                info!(path = %path.display(), "config changed on disk");
+                pending.request(tokio::time::Instant::now());
+            }
+            () = pending.due() => {
+                pending.clear();
+                info!(path = %path.display(), "reloading config");
+                loaded = config::watch::fingerprint(&path);
+                if reload(&path, &mut running).await {
+                    state.reloads_ok.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    state.reloads_failed.fetch_add(1, Ordering::Relaxed);
                 }
+                if running.config().agent.http_listen != listen {
+                    warn!("agent.http_listen changed: it takes effect at the next restart");
+                }
+                sync_watch(
+                    &mut watch,
+                    watch_config || running.config().agent.watch_config,
+                    &path,
+                    loaded,
+                );
             }
         }
     }

@@ -27,6 +27,9 @@ shutdown_timeout = "30s"
 ## Events in flight between the inputs and the output buffers, at most: bounds memory. No
 ## batch is larger: an input's larger batch enters the pipeline in pieces of this size.
 # max_in_flight_events = 4096
+## Reload when the config file (or a file of the config directory) changes, as on SIGHUP;
+## sees Kubernetes ConfigMap updates. Also `--watch-config`.
+# watch_config = false
 
 ## Tags added to every metric (a metric's own tag of the same name wins).
 # [agent.tags]

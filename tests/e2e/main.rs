@@ -20,6 +20,7 @@ mod otlp;
 mod outputs;
 mod processing;
 mod prometheus;
+mod reload;
 mod remote_write_input;
 mod selectors;
 mod statsd;

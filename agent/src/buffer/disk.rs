@@ -80,7 +80,8 @@ struct Inner {
     space: Notify,
     /// A chunk was sealed, or the writer finished.
     ready: Notify,
-    cfg: DiskConfig,
+    /// Settings; a reload changes them in place ([`DiskBuffer::reconfigure`]).
+    cfg: Mutex<DiskConfig>,
     metrics: Arc<ComponentMetrics>,
 }
 
@@ -157,7 +158,7 @@ impl DiskBuffer {
             read_failures: Mutex::new((0, 0)),
             space: Notify::new(),
             ready: Notify::new(),
-            cfg,
+            cfg: Mutex::new(cfg),
             metrics,
         });
         inner.publish_gauges();
@@ -176,11 +177,12 @@ impl DiskBuffer {
             if lock(&inner.flags).input_closed {
                 return Err(QueueClosed);
             }
-            let over = lock(&inner.store).total_bytes() >= inner.cfg.max_bytes;
+            let cfg = *lock(&inner.cfg);
+            let over = lock(&inner.store).total_bytes() >= cfg.max_bytes;
             if !over {
                 break;
             }
-            if inner.cfg.when_full == WhenFull::DropOldest {
+            if cfg.when_full == WhenFull::DropOldest {
                 if inner.drop_oldest() {
                     continue;
                 }
@@ -329,9 +331,18 @@ impl DiskBuffer {
     /// Keeps a delivered chunk's read buffer for the next one (unless it grew unusually big).
     pub fn recycle(&self, reader: ChunkReader) {
         let buf = reader.into_buffer();
-        if buf.capacity() as u64 <= 2 * self.inner.cfg.store.chunk_size.max(1 << 20) {
+        let chunk_size = lock(&self.inner.cfg).store.chunk_size;
+        if buf.capacity() as u64 <= 2 * chunk_size.max(1 << 20) {
             *lock(&self.inner.spare) = Some(buf);
         }
+    }
+
+    /// New settings from a reload: limits and policy apply to the next push, chunk size and
+    /// fsync policy to the next append; what is on disk stays.
+    pub fn reconfigure(&self, cfg: DiskConfig) {
+        *lock(&self.inner.cfg) = cfg;
+        lock(&self.inner.store).set_config(cfg.store);
+        self.inner.space.notify_waiters();
     }
 
     /// Chunks waiting (sealed and active).
@@ -411,7 +422,8 @@ async fn writer(inner: Arc<Inner>, mut rx: mpsc::Receiver<WriteReq>) {
         let active_since = lock(&inner.store).active_created_ns();
         let seal_at = active_since.map(|t| {
             let age = Duration::from_nanos(now_ns().saturating_sub(t).max(0) as u64);
-            tokio::time::Instant::now() + inner.cfg.flush_interval.saturating_sub(age)
+            let flush_interval = lock(&inner.cfg).flush_interval;
+            tokio::time::Instant::now() + flush_interval.saturating_sub(age)
         });
         let first = tokio::select! {
             r = rx.recv() => r,

@@ -19,12 +19,16 @@ use crate::config::WhenFull;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueClosed;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct State {
     items: VecDeque<(Batch, usize)>,
     bytes: usize,
     events: usize,
     closed: bool,
+    /// Limits; a reload changes them in place ([`OutputQueue::reconfigure`]).
+    max_batches: usize,
+    max_bytes: usize,
+    when_full: WhenFull,
 }
 
 /// One output's queue.
@@ -33,9 +37,6 @@ pub struct OutputQueue {
     state: Mutex<State>,
     pushed: Notify,
     popped: Notify,
-    max_batches: usize,
-    max_bytes: usize,
-    when_full: WhenFull,
     metrics: Arc<ComponentMetrics>,
 }
 
@@ -52,23 +53,78 @@ impl OutputQueue {
             .queue_capacity
             .store(max_batches as u64, Ordering::Relaxed);
         OutputQueue {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                items: VecDeque::new(),
+                bytes: 0,
+                events: 0,
+                closed: false,
+                max_batches: max_batches.max(1),
+                max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+                when_full,
+            }),
             pushed: Notify::new(),
             popped: Notify::new(),
-            max_batches: max_batches.max(1),
-            max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
-            when_full,
             metrics,
         }
+    }
+
+    /// New limits for what is pushed from now on (a reload that changed the output's buffer
+    /// settings); what is queued stays, even above the new bounds.
+    pub fn reconfigure(&self, max_batches: usize, max_bytes: u64, when_full: WhenFull) {
+        let mut s = self.lock();
+        s.max_batches = max_batches.max(1);
+        s.max_bytes = usize::try_from(max_bytes).unwrap_or(usize::MAX);
+        s.when_full = when_full;
+        drop(s);
+        self.metrics
+            .queue_capacity
+            .store(max_batches as u64, Ordering::Relaxed);
+        self.popped.notify_waiters();
+    }
+
+    /// Puts batches taken but not delivered back at the front, in their order (a worker
+    /// handing its output over to the one a reload built). They were queued before, so the
+    /// bounds do not apply.
+    pub fn put_back(&self, batches: Vec<Batch>) {
+        if batches.is_empty() {
+            return;
+        }
+        let mut s = self.lock();
+        for batch in batches.into_iter().rev() {
+            let bytes = approx_bytes(&batch);
+            s.events += batch.len();
+            s.bytes += bytes;
+            s.items.push_front((batch, bytes));
+        }
+        self.metrics
+            .queue_depth
+            .store(s.events as u64, Ordering::Relaxed);
+        drop(s);
+        self.pushed.notify_one();
+    }
+
+    /// Closes the queue and takes everything in it (a reload moving an output to another
+    /// buffer type).
+    pub fn close_and_take(&self) -> Vec<Batch> {
+        let mut s = self.lock();
+        s.closed = true;
+        s.bytes = 0;
+        s.events = 0;
+        let out = s.items.drain(..).map(|(b, _)| b).collect();
+        self.metrics.queue_depth.store(0, Ordering::Relaxed);
+        drop(s);
+        self.pushed.notify_waiters();
+        self.popped.notify_waiters();
+        out
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn full(&self, s: &State, bytes: usize) -> bool {
+    fn full(s: &State, bytes: usize) -> bool {
         !s.items.is_empty()
-            && (s.items.len() >= self.max_batches || s.bytes.saturating_add(bytes) > self.max_bytes)
+            && (s.items.len() >= s.max_batches || s.bytes.saturating_add(bytes) > s.max_bytes)
     }
 
     /// Enqueues a batch, waiting for room (`block`) or making room (`drop_oldest`).
@@ -80,8 +136,8 @@ impl OutputQueue {
                 if s.closed {
                     return Err(QueueClosed);
                 }
-                if self.when_full == WhenFull::DropOldest {
-                    while self.full(&s, bytes) {
+                if s.when_full == WhenFull::DropOldest {
+                    while Self::full(&s, bytes) {
                         if let Some((old, b)) = s.items.pop_front() {
                             s.bytes -= b;
                             s.events -= old.len();
@@ -89,7 +145,7 @@ impl OutputQueue {
                         }
                     }
                 }
-                if !self.full(&s, bytes) {
+                if !Self::full(&s, bytes) {
                     s.events += batch.len();
                     s.bytes += bytes;
                     s.items.push_back((batch, bytes));
@@ -225,5 +281,30 @@ mod tests {
         assert_eq!(q.push(logs(1)).await, Err(QueueClosed));
         assert!(q.pop().await.is_some());
         assert!(q.pop().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn put_back_goes_first_and_reconfigure_changes_the_bound() {
+        let m = ComponentMetrics::detached("t");
+        let q = Arc::new(OutputQueue::new(1, u64::MAX, WhenFull::Block, m));
+        q.push(logs(3)).await.unwrap();
+        q.put_back(vec![logs(1), logs(2)]);
+        assert_eq!(q.events(), 6);
+        let sizes: Vec<usize> = [q.pop().await, q.pop().await]
+            .iter()
+            .map(|b| b.as_ref().map_or(0, Batch::len))
+            .collect();
+        assert_eq!(sizes, vec![1, 2]);
+        // One batch queued, bound 1: a push waits until the bound grows.
+        let q2 = Arc::clone(&q);
+        let pusher = tokio::spawn(async move { q2.push(logs(4)).await });
+        tokio::task::yield_now().await;
+        assert!(!pusher.is_finished());
+        q.reconfigure(2, u64::MAX, WhenFull::Block);
+        pusher.await.unwrap().unwrap();
+        let left: Vec<usize> = q.close_and_take().iter().map(Batch::len).collect();
+        assert_eq!(left, vec![3, 4]);
+        assert_eq!(q.events(), 0);
+        assert_eq!(q.push(logs(1)).await, Err(QueueClosed));
     }
 }

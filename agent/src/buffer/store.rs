@@ -444,6 +444,11 @@ impl ChunkStore {
         })
     }
 
+    /// New chunk size and fsync policy (a reload), from the next append on.
+    pub fn set_config(&mut self, cfg: StoreConfig) {
+        self.cfg = cfg;
+    }
+
     /// Appends one batch (not yet durable: call [`Self::sync`]); seals the chunk when it
     /// reaches `chunk_size`.
     pub fn append(&mut self, batch: &Batch) -> Result<(), StoreError> {

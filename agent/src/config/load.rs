@@ -177,7 +177,7 @@ pub(crate) fn partial_with_env(path: &Path, lookup: Lookup<'_>) -> Result<Partia
 
 /// The files to read: `path` itself, or the `*.toml` files of directory `path`, sorted by
 /// name.
-fn config_paths(path: &Path) -> Result<Vec<PathBuf>, ConfigErrors> {
+pub(crate) fn config_paths(path: &Path) -> Result<Vec<PathBuf>, ConfigErrors> {
     let fail = |message: String| LocatedError::unlocated(path, ConfigError::new(message));
     let meta = std::fs::metadata(path).map_err(|e| fail(format!("cannot read config: {e}")))?;
     if !meta.is_dir() {

@@ -337,6 +337,18 @@ fn build_one(
     if errors.len() > before {
         return None;
     }
+    // The table's value, shared keys included and `${VAR}` substituted, without spans: what
+    // a reload compares to tell a changed component from an unchanged one.
+    let value = match deserialize_table::<toml::Table>(
+        Spanned::new(raw.table.span(), table.clone()),
+        key_path,
+    ) {
+        Ok(v) => v,
+        Err(e) => {
+            errors.push(e);
+            return None;
+        }
+    };
     let file = files.get(raw.file)?.clone();
     let kinds = kinds_key(raw.kind);
     let config = PluginConfig::new(
@@ -360,6 +372,7 @@ fn build_one(
         buffer,
         selectors,
         config,
+        value,
         file,
         span: raw.table.span(),
     };

@@ -74,6 +74,13 @@ impl Planner {
         }
     }
 
+    /// What was taken from the stream but not yet handed out, as one batch.
+    pub(crate) fn take_carried(&mut self) -> Option<Batch> {
+        let mut carry = self.carry.take()?;
+        let n = carry.len();
+        Some(carry.take(n)).filter(|b| !b.is_empty())
+    }
+
     /// Events taken from the stream but not yet handed out.
     pub(crate) fn carried(&self) -> usize {
         self.carry.as_ref().map_or(0, BatchPieces::len)

@@ -20,6 +20,15 @@
 //! buffer keeps delivering while sends succeed; after the first failure once the agent is
 //! stopping, it stops and leaves the chunk on disk for the next start (at-least-once: the
 //! requests of that chunk already sent are sent again).
+//!
+//! Handing over (a reload built this output again): at the handover signal the worker lets
+//! a send in flight finish, skips any retry delay, puts every memory event it took but did
+//! not deliver back at the front of its queue, in order, flushes and returns; the worker of
+//! the new build goes on from the same buffer (a disk chunk is simply read again, after its
+//! progress marker). Nothing is counted as dropped.
+//!
+//! (Over 400 lines: delivering, retrying and the three ways of stopping share one loop's
+//! state, the delivery in hand.)
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -58,6 +67,8 @@ pub struct OutputWorker {
     pub stopping: Shutdown,
     /// Fires when the shutdown timeout has expired: stop retrying.
     pub abort: Shutdown,
+    /// Fires when a reload hands the buffer over to a new build of this output.
+    pub handover: Shutdown,
 }
 
 /// What one event costs once encoded, learned from the requests so far, so the planner
@@ -102,6 +113,16 @@ enum SendOutcome {
     Split,
     /// Stopping: leave the rest for later (disk) or give up (memory, at the deadline).
     Stop,
+    /// Handing over: the request was not delivered and goes back to the buffer.
+    HandOver,
+}
+
+/// Why a delivery ended before every event in it was done.
+enum Interrupted {
+    /// Stopped at the deadline with this many memory events undelivered.
+    Stopped(usize),
+    /// Handing over, with the memory batches still to deliver, in order.
+    HandOver(Vec<Batch>),
 }
 
 fn split(batch: Batch) -> (Batch, Batch) {
@@ -139,11 +160,17 @@ impl OutputWorker {
                             .deliver(&mut d, &mut dead, &mut sizing, &mut spare_body)
                             .await;
                         dirty = true;
-                        if let Some(left) = stopped {
-                            in_hand = left;
-                            break;
+                        match stopped {
+                            None => self.buffer.done(d).await,
+                            Some(Interrupted::Stopped(left)) => {
+                                in_hand = left;
+                                break;
+                            }
+                            Some(Interrupted::HandOver(back)) => {
+                                self.hand_over(back).await;
+                                return;
+                            }
                         }
-                        self.buffer.done(d).await;
                     }
                     None => break,
                 },
@@ -152,6 +179,10 @@ impl OutputWorker {
                     dirty = false;
                 }
                 () = self.abort.wait() => break,
+                () = self.handover.wait() => {
+                    self.hand_over(Vec::new()).await;
+                    return;
+                }
             }
         }
         if !self.buffer.is_durable() {
@@ -183,6 +214,17 @@ impl OutputWorker {
         }
     }
 
+    /// Gives the buffer back for the next build of this output: `back` (memory batches
+    /// taken and not delivered) returns to the front of the queue; then a flush.
+    async fn hand_over(&mut self, back: Vec<Batch>) {
+        let events: usize = back.iter().map(Batch::len).sum();
+        if let OutputBuffer::Memory(q) = &self.buffer {
+            q.put_back(back);
+        }
+        info!(output = %self.id, events_returned = events, "handed over to the reloaded output");
+        self.flush().await;
+    }
+
     async fn flush(&mut self) {
         if let Err(e) = self.output.flush().await {
             self.metrics.error("flush");
@@ -191,15 +233,16 @@ impl OutputWorker {
     }
 
     /// Delivers every event of one delivery, decoding as it goes. `None` when every event
-    /// was accepted or rejected for good; `Some(n)` when the worker had to stop, with the
-    /// `n` events of a memory delivery it did not deliver (0 for a disk chunk, which stays).
+    /// was accepted or rejected for good; else why it ended early: stopped, with the events
+    /// of a memory delivery it did not deliver (0 for a disk chunk, which stays), or handing
+    /// over, with the memory batches to put back.
     async fn deliver(
         &mut self,
         d: &mut Delivery,
         dead: &mut Option<DeadLetter>,
         sizing: &mut Sizing,
         spare_body: &mut Vec<u8>,
-    ) -> Option<usize> {
+    ) -> Option<Interrupted> {
         let limits: BatchLimits = self.output.batch_limits();
         let chunk = d.chunk;
         let mut planner = Planner::new(sizing.events_per_request(&limits));
@@ -216,13 +259,33 @@ impl OutputWorker {
         let held = |pending: &[Batch], planner: &Planner, d: &Delivery| {
             pending.iter().map(Batch::len).sum::<usize>() + planner.carried() + d.volatile_events()
         };
+        // What a memory delivery gives back on a handover, in order: the request in hand (if
+        // any), the split halves (top of the stack first), the planner's carry, the rest.
+        let give_back = |first: Option<Batch>,
+                         mut pending: Vec<Batch>,
+                         planner: &mut Planner,
+                         d: &mut Delivery| {
+            if durable {
+                return Interrupted::HandOver(Vec::new());
+            }
+            let mut back: Vec<Batch> = first.into_iter().collect();
+            while let Some(b) = pending.pop() {
+                back.push(b);
+            }
+            back.extend(planner.take_carried());
+            back.extend(d.take_volatile());
+            Interrupted::HandOver(back)
+        };
         loop {
             if self.abort.is_triggered() {
-                return Some(if durable {
+                return Some(Interrupted::Stopped(if durable {
                     0
                 } else {
                     held(&pending, &planner, d)
-                });
+                }));
+            }
+            if self.handover.is_triggered() {
+                return Some(give_back(None, pending, &mut planner, d));
             }
             let next = match pending.pop() {
                 Some(b) => Some(b),
@@ -307,11 +370,14 @@ impl OutputWorker {
                 SendOutcome::Stop => {
                     // The request's events (those its encoder skipped are counted by the
                     // output) and everything behind it.
-                    return Some(if durable {
+                    return Some(Interrupted::Stopped(if durable {
                         0
                     } else {
                         events + held(&pending, &planner, d)
-                    });
+                    }));
+                }
+                SendOutcome::HandOver => {
+                    return Some(give_back(Some(b), pending, &mut planner, d));
                 }
             }
         }
@@ -366,10 +432,14 @@ impl OutputWorker {
                 warn!(output = %self.id, error = %err, "send failed while stopping; the chunk stays on disk for the next start");
                 return SendOutcome::Stop;
             }
+            if self.handover.is_triggered() {
+                return SendOutcome::HandOver;
+            }
             warn!(output = %self.id, error = %err, attempt, retry_in = ?delay, "send failed, will retry");
             tokio::select! {
                 () = tokio::time::sleep(delay) => {}
                 () = self.abort.wait() => return SendOutcome::Stop,
+                () = self.handover.wait() => return SendOutcome::HandOver,
             }
             if !self.buffer.holds(chunk) {
                 // drop_oldest removed the chunk (and counted it) while we waited.

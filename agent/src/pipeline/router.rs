@@ -12,13 +12,17 @@
 //! tags are added, `taginclude` after), a filter's just before the filter (the metrics it
 //! does not select go around it), an output's on the output's own copy. Where none is
 //! configured the cost is one empty-map check per batch and one `None` per stage.
+//!
+//! A reload changes the router in place ([`RouterUpdate`], applied between two batches): new
+//! routes and agent tags, and a filter chain in which unchanged filters are the running ones
+//! (with their state) and changed or added ones are new.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use gleaner_api::selector::Selectors;
 use gleaner_api::{Accepts, Batch, ComponentMetrics, Envelope, EventKind, Filter, Metric};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::selectors;
 use crate::buffer::OutputBuffer;
@@ -69,6 +73,30 @@ fn matches(globs: Option<&[Glob]>, input: &str) -> bool {
     globs.is_none_or(|gs| gs.iter().any(|g| g.matches(input)))
 }
 
+/// One place of the filter chain after a reload.
+pub enum FilterSlot {
+    /// The running filter at this index of the old chain.
+    Keep(usize),
+    /// A filter built by the reload.
+    New(FilterStage),
+}
+
+/// A reload's new router setup.
+pub struct RouterUpdate {
+    /// The filter chain, in order.
+    pub filters: Vec<FilterSlot>,
+    /// Every output.
+    pub routes: Vec<Route>,
+    /// Agent tags.
+    pub enrich: Enrich,
+    /// Each input's counters.
+    pub inputs: HashMap<Arc<str>, Arc<ComponentMetrics>>,
+    /// The selectors of the inputs that have some.
+    pub input_selectors: HashMap<Arc<str>, Arc<Selectors>>,
+    /// Answered once the update is in effect (no batch goes by the old routes after it).
+    pub applied: oneshot::Sender<()>,
+}
+
 /// The router's state.
 pub struct Router {
     /// Filters in order.
@@ -109,14 +137,50 @@ impl Router {
         self
     }
 
-    /// Runs until every sender is gone, then closes every output queue.
-    pub async fn run(mut self, mut rx: mpsc::Receiver<Envelope>) {
-        while let Some(env) = rx.recv().await {
-            self.handle(env).await;
+    /// Runs until every sender is gone, then closes every output queue. Updates from
+    /// `updates` are applied between batches.
+    pub async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<Envelope>,
+        mut updates: mpsc::Receiver<RouterUpdate>,
+    ) {
+        let mut updating = true;
+        loop {
+            tokio::select! {
+                biased;
+                u = updates.recv(), if updating => match u {
+                    Some(u) => self.apply(u),
+                    None => updating = false,
+                },
+                env = rx.recv() => match env {
+                    Some(env) => self.handle(env).await,
+                    None => break,
+                },
+            }
         }
         for r in &self.routes {
             r.buffer.close();
         }
+    }
+
+    /// Takes a reload's setup; filters left out of the new chain are dropped.
+    fn apply(&mut self, u: RouterUpdate) {
+        let mut old: Vec<Option<FilterStage>> = self.filters.drain(..).map(Some).collect();
+        self.filters = u
+            .filters
+            .into_iter()
+            .filter_map(|slot| match slot {
+                FilterSlot::Keep(i) => old.get_mut(i).and_then(Option::take),
+                FilterSlot::New(f) => Some(f),
+            })
+            .collect();
+        self.routes = u.routes;
+        self.enrich = u.enrich;
+        self.inputs = u.inputs;
+        self.input_selectors = u.input_selectors;
+        self.cache.clear();
+        // The reloader may have stopped waiting; nothing to tell then.
+        let _answered = u.applied.send(());
     }
 
     fn targets(&mut self, input: &Arc<str>, kind: EventKind) -> Vec<usize> {

@@ -19,7 +19,9 @@
 //! Build-time rule: an output's `build` does no I/O, so the client (which reads the CA and
 //! certificate files) is made on first use through [`LazyClient`]. A client that cannot be
 //! made (a missing CA file) is a retryable error: the data stays buffered while an operator
-//! fixes the file.
+//! fixes the file. The CA, certificate and key files are watched from then on
+//! ([`crate::file_watch`]); after a change the next request makes the client again with the
+//! files' new contents (a failure keeps the running client and says so).
 //!
 //! Each output classifies status codes itself; this module only reports what happened.
 
@@ -278,11 +280,14 @@ enum Failure {
     TooLarge,
 }
 
-/// A client made on first use (an output's `build` does no I/O).
+/// A client made on first use (an output's `build` does no I/O), and made again when its
+/// TLS files change on disk.
 #[derive(Debug)]
 pub struct LazyClient {
     settings: ClientSettings,
     client: Option<HttpClient>,
+    /// The TLS files' subscriptions, with the counts the client was made at.
+    files: Vec<(crate::file_watch::Watched, u64)>,
 }
 
 impl LazyClient {
@@ -291,15 +296,45 @@ impl LazyClient {
         LazyClient {
             settings,
             client: None,
+            files: Vec::new(),
         }
     }
 
-    /// The client, made now if needed.
+    /// The client, made now if needed (first use, or its TLS files changed).
     pub fn get(&mut self) -> Result<&HttpClient, BuildClientError> {
-        if self.client.is_none() {
-            self.client = Some(HttpClient::new(&self.settings)?);
+        let changed = self.files.iter().any(|(w, at)| w.generation() != *at);
+        if self.client.is_none() || changed {
+            if self.files.is_empty() {
+                let tls = &self.settings.tls;
+                self.files = [&tls.ca_file, &tls.cert_file, &tls.key_file]
+                    .into_iter()
+                    .flatten()
+                    .map(|p| (crate::file_watch::FileWatch::global().watch(p), 0))
+                    .collect();
+            }
+            // Counts first: a change while the files are read makes the client again.
+            for (w, at) in &mut self.files {
+                *at = w.generation();
+            }
+            match (HttpClient::new(&self.settings), self.client.is_some()) {
+                (Ok(c), had) => {
+                    if had {
+                        tracing::info!("TLS files changed: HTTP client made again");
+                    }
+                    self.client = Some(c);
+                }
+                (Err(e), true) => {
+                    tracing::warn!(error = %e, "TLS files changed but cannot be used; the running client is kept");
+                }
+                (Err(e), false) => return Err(e),
+            }
         }
         Ok(self.client.as_ref().expect("client was just made"))
+    }
+
+    /// True when the client in use was made from the TLS files as they are now (tests).
+    pub fn is_current(&self) -> bool {
+        self.client.is_some() && self.files.iter().all(|(w, at)| w.generation() == *at)
     }
 }
 

@@ -8,6 +8,8 @@ pub mod config;
 pub mod config_types;
 pub mod error;
 pub mod event;
+#[cfg(feature = "file-watch")]
+pub mod file_watch;
 pub mod glob;
 #[cfg(feature = "http-client")]
 pub mod http_client;

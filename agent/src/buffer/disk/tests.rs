@@ -327,3 +327,19 @@ async fn an_unreadable_chunk_is_moved_aside_after_its_tries() {
         1
     );
 }
+
+#[tokio::test]
+async fn reconfigure_applies_new_limits_to_the_next_push() {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, _) = open(dir.path(), cfg(1, WhenFull::Block)).await;
+    b.push(logs(0..1), None).await.unwrap();
+    let first = within(b.next()).await.unwrap();
+    let b2 = b.clone();
+    let pusher = tokio::spawn(async move { b2.push(logs(1..2), None).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!pusher.is_finished(), "full at max_bytes = 1");
+    // A reload raises the bound: the waiting push goes in, nothing is delivered first.
+    b.reconfigure(cfg(1 << 30, WhenFull::Block));
+    within(pusher).await.unwrap().unwrap();
+    assert_eq!(ids(&mut { first }), vec![0]);
+}

@@ -79,6 +79,7 @@ struct Setup {
     worker: OutputWorker,
     stop: gleaner_api::ShutdownTrigger,
     abort: gleaner_api::ShutdownTrigger,
+    handover: gleaner_api::ShutdownTrigger,
 }
 
 fn setup(
@@ -96,6 +97,7 @@ fn setup(
     let sent = Log::default();
     let (stop, stopping) = shutdown_pair();
     let (abort, abort_sd) = shutdown_pair();
+    let (handover, handover_sd) = shutdown_pair();
     let worker = OutputWorker {
         id: Arc::from("outputs.fake.0"),
         output: Box::new(Fake {
@@ -113,6 +115,7 @@ fn setup(
         dead_letter: None,
         stopping,
         abort: abort_sd,
+        handover: handover_sd,
     };
     Setup {
         queue,
@@ -121,6 +124,7 @@ fn setup(
         worker,
         stop,
         abort,
+        handover,
     }
 }
 
@@ -345,4 +349,75 @@ fn requests_shrink_to_what_fits_in_max_bytes() {
     // Huge events: at least one per request.
     s.learn(50 << 20, 1);
     assert_eq!(s.events_per_request(&limits), 1);
+}
+
+fn seq(ids: std::ops::Range<i64>) -> Batch {
+    Batch::Logs(
+        ids.map(|i| LogRecord::new(i, "x", Stream::Stdout))
+            .collect(),
+    )
+}
+
+fn timestamps(b: &Batch) -> Vec<i64> {
+    match b {
+        Batch::Logs(l) => l.iter().map(|r| r.timestamp).collect(),
+        Batch::Metrics(m) => m.iter().map(|r| r.timestamp).collect(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn handover_finishes_the_send_in_flight_and_puts_the_rest_back_in_order() {
+    let limits = BatchLimits {
+        max_events: 10,
+        max_bytes: 1 << 20,
+    };
+    let mut s = setup(vec![], usize::MAX, limits);
+    s.worker.output = Box::new(Fake {
+        script: Arc::new(Mutex::new(VecDeque::new())),
+        skip: 0,
+        max_ok_events: usize::MAX,
+        limits,
+        sent: s.sent.clone(),
+        delay: Duration::from_secs(1),
+    });
+    // 100 events in the worker's hands (10 requests of a second each), 50 more queued.
+    s.queue.push(seq(0..100)).await.unwrap();
+    s.queue.push(seq(100..150)).await.unwrap();
+    let handle = tokio::spawn(s.worker.run());
+    tokio::time::sleep(Duration::from_millis(3_500)).await;
+    s.handover.trigger();
+    handle.await.unwrap();
+    // The fourth send, in flight at the handover, finished; nothing was dropped.
+    let sizes: Vec<usize> = s.sent.0.lock().unwrap().iter().map(|(_, n)| *n).collect();
+    assert_eq!(sizes, vec![10, 10, 10, 10]);
+    assert_eq!(s.metrics.dropped_count("shutdown_timeout"), 0);
+    assert_eq!(s.queue.events(), 110);
+    let mut back = Vec::new();
+    s.queue.close();
+    while let Some(b) = s.queue.pop().await {
+        back.extend(timestamps(&b));
+    }
+    assert_eq!(back, (40..150).collect::<Vec<_>>());
+}
+
+#[tokio::test(start_paused = true)]
+async fn handover_during_a_retry_delay_returns_the_request() {
+    let script = (0..1000)
+        .map(|_| Err(OutputError::retryable("down")))
+        .collect();
+    let s = setup(script, usize::MAX, BatchLimits::default());
+    s.queue.push(seq(0..3)).await.unwrap();
+    let handle = tokio::spawn(s.worker.run());
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert!(!handle.is_finished());
+    s.handover.trigger();
+    handle.await.unwrap();
+    assert_eq!(s.metrics.dropped_count("shutdown_timeout"), 0);
+    s.queue.close();
+    let b = s
+        .queue
+        .pop()
+        .await
+        .expect("the request is back in the queue");
+    assert_eq!(timestamps(&b), vec![0, 1, 2]);
 }

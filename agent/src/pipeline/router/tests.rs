@@ -338,3 +338,85 @@ async fn a_filter_with_selectors_sees_only_its_metrics_and_no_logs() {
         [vec!["b", "c"], vec!["line"]]
     );
 }
+
+/// Tags each metric with how many batches it has seen: state a reload must keep.
+struct Count(u64);
+
+#[async_trait::async_trait]
+impl Filter for Count {
+    fn process(&mut self, batch: &mut Batch) {
+        self.0 += 1;
+        if let Batch::Metrics(ms) = batch {
+            for m in ms.iter_mut() {
+                m.insert_tag_if_absent("seen", &self.0.to_string());
+            }
+        }
+    }
+}
+
+fn tag(b: &Batch, key: &str) -> Option<String> {
+    match b {
+        Batch::Metrics(ms) => ms[0]
+            .tags
+            .iter()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v.to_string()),
+        Batch::Logs(_) => None,
+    }
+}
+
+#[tokio::test]
+async fn an_update_keeps_running_filters_and_takes_new_routes() {
+    let (ra, a) = route(None, Accepts::BOTH);
+    let (rb, b) = route(None, Accepts::BOTH);
+    let stage = |f: Box<dyn Filter>| FilterStage {
+        filter: f,
+        globs: None,
+        selectors: None,
+        metrics: ComponentMetrics::detached("f"),
+    };
+    let (tx, rx) = mpsc::channel(4);
+    let (utx, urx) = mpsc::channel(1);
+    let router = Router::new(
+        vec![stage(Box::new(Count(0)))],
+        vec![ra],
+        Enrich::default(),
+        HashMap::new(),
+    );
+    let task = tokio::spawn(router.run(rx, urx));
+    let acks = Acknowledgements::new();
+    tx.send(env("inputs.a.0", metrics_batch(), &acks, 1))
+        .await
+        .unwrap();
+    let before = a
+        .queue
+        .pop()
+        .await
+        .expect("the first batch, by the old routes");
+    assert_eq!(tag(&before, "seen").as_deref(), Some("1"));
+    let (applied, applied_rx) = oneshot::channel();
+    utx.send(RouterUpdate {
+        filters: vec![
+            FilterSlot::Keep(0),
+            FilterSlot::New(stage(Box::new(Count(100)))),
+        ],
+        routes: vec![rb],
+        enrich: Enrich::default(),
+        inputs: HashMap::new(),
+        input_selectors: HashMap::new(),
+        applied,
+    })
+    .await
+    .unwrap();
+    applied_rx.await.unwrap();
+    tx.send(env("inputs.a.0", metrics_batch(), &acks, 2))
+        .await
+        .unwrap();
+    drop(tx);
+    task.await.unwrap();
+    assert!(drain(&a).await.is_empty());
+    let after = drain(&b).await;
+    // The kept filter saw its second batch (its count went on), then the new one its first.
+    assert_eq!(after.len(), 1);
+    assert_eq!(tag(&after[0], "seen").as_deref(), Some("2"));
+}

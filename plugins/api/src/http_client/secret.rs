@@ -1,11 +1,27 @@
 //! A secret (token, password) given inline or as a file, re-read when the file changes, so a
 //! rotated token (a Kubernetes projected secret, a Vault agent file) is picked up without a
 //! restart. The value never appears in `Debug` output or in errors.
+//!
+//! A file is watched through the process's file watcher ([`crate::file_watch`]) from its
+//! first use: a request reads a counter, and the file is read again only after an event in
+//! its directory. Where the directory cannot be watched, each use compares the file's
+//! modification time and length instead.
 
 use std::path::PathBuf;
 use std::time::SystemTime;
 
 use crate::Secret;
+use crate::file_watch::{FileWatch, Watched};
+
+/// When a file's value was read: the watcher's count then, or the file's modification time
+/// and length (unwatched).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadStamp {
+    /// The watcher's event count.
+    Watched(u64),
+    /// Modification time and length.
+    Stat(SystemTime, u64),
+}
 
 /// Where a secret comes from.
 #[derive(Debug, Clone)]
@@ -16,8 +32,10 @@ pub enum SecretSource {
     File {
         /// The file.
         path: PathBuf,
-        /// The last value read, with the file's modification time and length then.
-        cached: Option<(SystemTime, u64, Secret)>,
+        /// The last value read, and when.
+        cached: Option<(ReadStamp, Secret)>,
+        /// The file's subscription to the watcher, from the first use.
+        watched: Option<Watched>,
     },
 }
 
@@ -37,27 +55,38 @@ impl SecretSource {
         SecretSource::File {
             path: path.into(),
             cached: None,
+            watched: None,
         }
     }
 
-    /// The current value: for a file, re-read when its modification time or length changed
-    /// since the last read.
+    /// The current value: for a file, read again after the watcher saw its directory change
+    /// (or, unwatched, when its modification time or length changed since the last read).
     pub async fn current(&mut self) -> Result<&Secret, ReadSecretError> {
         match self {
             SecretSource::Inline(s) => Ok(s),
-            SecretSource::File { path, cached } => {
+            SecretSource::File {
+                path,
+                cached,
+                watched,
+            } => {
                 let err = |source| ReadSecretError {
                     path: path.clone(),
                     source,
                 };
-                let meta = tokio::fs::metadata(&*path).await.map_err(err)?;
-                let stamp = (meta.modified().map_err(err)?, meta.len());
-                let fresh = matches!(cached, Some((m, l, _)) if (*m, *l) == stamp);
+                let watched = watched.get_or_insert_with(|| FileWatch::global().watch(path));
+                // The count is taken before the read: a change during the read reads again.
+                let stamp = if watched.is_live() {
+                    ReadStamp::Watched(watched.generation())
+                } else {
+                    let meta = tokio::fs::metadata(&*path).await.map_err(err)?;
+                    ReadStamp::Stat(meta.modified().map_err(err)?, meta.len())
+                };
+                let fresh = matches!(cached, Some((s, _)) if *s == stamp);
                 if !fresh {
                     let text = tokio::fs::read_to_string(&*path).await.map_err(err)?;
-                    *cached = Some((stamp.0, stamp.1, Secret::new(text.trim())));
+                    *cached = Some((stamp, Secret::new(text.trim())));
                 }
-                Ok(&cached.as_ref().expect("cached was just filled").2)
+                Ok(&cached.as_ref().expect("cached was just filled").1)
             }
         }
     }

@@ -151,11 +151,46 @@ async fn secret_files_are_reread_when_changed() {
     std::fs::write(&path, "first\n").expect("write");
     let mut s = SecretSource::file(&path);
     assert_eq!(s.current().await.expect("read").expose(), "first");
+    // The same watcher tells this test and the secret: once the test hears of the change,
+    // so has the secret.
+    let mut heard = crate::file_watch::FileWatch::global().watch(&path);
+    assert!(heard.is_live());
+    std::fs::write(&path, "second-token\n").expect("write");
+    let wait = Duration::from_secs(10);
+    tokio::time::timeout(wait, async {
+        while s.current().await.expect("read").expose() != "second-token" {
+            heard.changed().await;
+        }
+    })
+    .await
+    .expect("the new token is read after the watcher's event");
+    std::fs::remove_file(&path).expect("rm");
+    let err = tokio::time::timeout(wait, async {
+        loop {
+            match s.current().await {
+                Err(e) => break e,
+                Ok(_) => heard.changed().await,
+            }
+        }
+    })
+    .await
+    .expect("the removal is seen");
+    assert!(!format!("{err:?}").contains("second-token"));
+}
+
+#[tokio::test]
+async fn an_unwatched_secret_file_is_checked_on_use() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("token");
+    std::fs::write(&path, "first\n").expect("write");
+    let mut s = SecretSource::File {
+        path: path.clone(),
+        cached: None,
+        watched: Some(crate::file_watch::Watched::dead()),
+    };
+    assert_eq!(s.current().await.expect("read").expose(), "first");
     std::fs::write(&path, "second-token\n").expect("write");
     assert_eq!(s.current().await.expect("read").expose(), "second-token");
-    std::fs::remove_file(&path).expect("rm");
-    let err = s.current().await.expect_err("gone");
-    assert!(!format!("{err:?}").contains("second-token"));
 }
 
 #[tokio::test]
@@ -285,4 +320,42 @@ async fn send_with_limit_reads_large_bodies_whole_and_refuses_larger_ones() {
     let r = client.send(get()).await.expect("answer");
     assert_eq!(r.body.len(), MAX_RESPONSE_BODY);
     assert!(r.body[..] == body[..MAX_RESPONSE_BODY]);
+}
+
+#[tokio::test]
+async fn a_changed_ca_file_makes_the_client_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = dir.path().join("ca.pem");
+    let pem = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/tls/ca.pem"))
+        .expect("fixture");
+    std::fs::write(&ca, &pem).expect("write");
+    let mut lazy = LazyClient::new(ClientSettings {
+        timeout: Duration::from_secs(1),
+        tls: TlsSettings {
+            ca_file: Some(ca.clone()),
+            ..TlsSettings::default()
+        },
+    });
+    lazy.get().expect("client");
+    assert!(lazy.is_current());
+    let mut heard = crate::file_watch::FileWatch::global().watch(&ca);
+    let wait = Duration::from_secs(10);
+    // A broken file: the running client is kept.
+    std::fs::write(&ca, "not a certificate").expect("write");
+    tokio::time::timeout(wait, heard.changed())
+        .await
+        .expect("event");
+    assert!(!lazy.is_current(), "the change was heard");
+    lazy.get().expect("the running client is kept");
+    // Fixed: the client is made again from the new contents.
+    std::fs::write(&ca, &pem).expect("write");
+    tokio::time::timeout(wait, async {
+        while lazy.is_current() {
+            heard.changed().await;
+        }
+    })
+    .await
+    .expect("event");
+    lazy.get().expect("client made again");
+    assert!(lazy.is_current());
 }
