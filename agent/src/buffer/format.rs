@@ -171,6 +171,9 @@ pub fn scan(bytes: &[u8]) -> Result<Scan, HeaderError> {
     let mark_at_end = footer_place.is_some_and(|p| bytes[p..p + 4] == FOOTER_MARK.to_le_bytes());
     let mut pos = HEADER_LEN;
     let mut payloads = Vec::new();
+    // The scan stopped in a footer cut short: a torn seal, whatever bytes stand in the
+    // footer's place (a payload ending in 0xFF bytes can put a footer mark there by chance).
+    let mut torn_footer = false;
     let end = loop {
         let rest = &bytes[pos..];
         if rest.is_empty() {
@@ -185,6 +188,7 @@ pub fn scan(bytes: &[u8]) -> Result<Scan, HeaderError> {
         let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
         if len == FOOTER_MARK {
             if rest.len() < FOOTER_LEN {
+                torn_footer = true;
                 break ScanEnd::Torn {
                     garbage: rest.len(),
                 };
@@ -250,10 +254,12 @@ pub fn scan(bytes: &[u8]) -> Result<Scan, HeaderError> {
         pos = frame_end;
     };
     let end = match end {
-        ScanEnd::Torn { .. } if mark_at_end && Some(pos) != footer_place => ScanEnd::Corrupt {
-            offset: pos,
-            reason: "damaged frame before a footer",
-        },
+        ScanEnd::Torn { .. } if mark_at_end && Some(pos) != footer_place && !torn_footer => {
+            ScanEnd::Corrupt {
+                offset: pos,
+                reason: "damaged frame before a footer",
+            }
+        }
         ScanEnd::Torn { .. } | ScanEnd::Open if sealed => ScanEnd::Corrupt {
             offset: pos,
             reason: "damaged frame in a sealed chunk",
@@ -284,6 +290,31 @@ mod tests {
             write_footer(&mut out, payloads.len() as u32, 7, end);
         }
         out
+    }
+
+    #[test]
+    fn a_footer_cut_short_is_torn_even_when_a_payload_ends_in_ff_bytes() {
+        // The last payload's final 0xFF and the footer mark's first three bytes read as a
+        // footer mark one byte before the footer's place in a prefix that cuts the footer's
+        // last byte: still a torn seal (truncate it, keep both frames), not corruption (found by
+        // every_prefix_scans_to_a_prefix_of_the_frames).
+        let ps = vec![vec![0u8; 10], vec![0, 0, 0, 255]];
+        let full = chunk(&ps, true);
+        for cut in full.len() - FOOTER_LEN + 1..full.len() {
+            let s = scan(&full[..cut]).expect("header");
+            assert_eq!(s.payloads.len(), 2, "cut at {cut}");
+            assert_eq!(
+                s.end,
+                ScanEnd::Torn {
+                    garbage: cut - s.data_end
+                },
+                "cut at {cut}"
+            );
+        }
+        assert_eq!(
+            scan(&full).expect("header").end,
+            ScanEnd::Sealed { events: 7 }
+        );
     }
 
     #[test]
