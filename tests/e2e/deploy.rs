@@ -141,6 +141,7 @@ fn daemonset_grants_and_mounts_what_the_agent_needs_and_no_more() {
         std::fs::read_to_string(workspace_root().join("deploy/daemonset.yaml")).expect("yaml");
     for needed in [
         "hostNetwork: true",
+        "hostPID: true",
         "dnsPolicy: ClusterFirstWithHostNet",
         "mountPropagation: HostToContainer",
         "fieldPath: spec.nodeName",

@@ -12,6 +12,7 @@ pub mod journald;
 pub mod kubelet;
 pub mod kubernetes_events;
 pub mod otlp;
+pub mod procstat;
 pub mod prometheus;
 pub mod remote_write;
 #[cfg(test)]
@@ -19,6 +20,7 @@ mod sample_checks;
 pub mod statsd;
 pub mod syslog;
 pub mod tail;
+pub mod temp;
 
 use gleaner_api::InputDescriptor;
 
@@ -38,4 +40,6 @@ pub static INPUTS: &[InputDescriptor] = &[
     execd::DESCRIPTOR,
     journald::DESCRIPTOR,
     otlp::DESCRIPTOR,
+    procstat::DESCRIPTOR,
+    temp::DESCRIPTOR,
 ];

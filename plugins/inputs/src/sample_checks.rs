@@ -22,6 +22,8 @@ fn every_registered_input_shows_its_defaults_in_its_sample() {
             ("execd", crate::execd::check_sample),
             ("journald", crate::journald::check_sample),
             ("otlp", crate::otlp::check_sample),
+            ("procstat", crate::procstat::check_sample),
+            ("temp", crate::temp::check_sample),
         ],
     );
 }
