@@ -328,7 +328,8 @@ impl Converter {
             "influxdb_listener" | "http_listener" | "http_listener_v2" | "influxdb_v2_listener" => {
                 "http_listener"
             }
-            "prometheus" | "statsd" | "tail" | "procstat" | "exec" | "execd" | "syslog" => name,
+            "prometheus" | "statsd" | "tail" | "procstat" | "exec" | "execd" | "syslog"
+            | "temp" => name,
             _ => return self.left_out("inputs", name, o),
         };
         if !has_plugin("inputs", target) {
