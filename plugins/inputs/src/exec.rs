@@ -7,7 +7,7 @@
 //! (grandchildren included) is killed with SIGKILL and the output is dropped (counted
 //! `timeout`). A command that exits non-zero is logged and its output dropped (counted
 //! `exit_status`) unless `ignore_error`. Standard error lines are logged at warn with the
-//! plugin id. Output over [`MAX_OUTPUT`] bytes is cut off and counted. Output that does not
+//! plugin id. Output over `MAX_OUTPUT` bytes is cut off and counted. Output that does not
 //! parse is counted (`malformed`) and never stops the input.
 
 pub(crate) mod config;

@@ -9,11 +9,11 @@
 //! - `message` is the body; invalid UTF-8 is replaced by U+FFFD and
 //!   `"message_invalid_utf8":true` is added after it;
 //! - attributes follow in their order, typed (numbers, booleans, strings; NaN and ±Inf become
-//!   `null`, as [`crate::json`] writes every value). An attribute whose key is one of the four keys above is written as
+//!   `null`, as `json.rs` writes every value). An attribute whose key is one of the four keys above is written as
 //!   `attr_<key>`. Duplicate attribute keys are written as they are.
 //!
 //! Everything here is pure and writes straight into the caller's buffer through
-//! [`crate::json`] (its float rule: `3.0`, `1e-7`, `1.5e+16`), without serde and without a
+//! `json.rs` (its float rule: `3.0`, `1e-7`, `1.5e+16`), without serde and without a
 //! per-event allocation. Golden files live in `testdata/json_lines/`.
 
 #[cfg(test)]

@@ -77,8 +77,8 @@ pub async fn read_limited(
     }
 }
 
-/// Reads and discards what remains of a refused body, up to [`DRAIN_LIMIT`] bytes and
-/// [`DRAIN_TIME`].
+/// Reads and discards what remains of a refused body, up to `DRAIN_LIMIT` bytes and
+/// `DRAIN_TIME`.
 pub async fn drain(mut body: Incoming) {
     let discard = async {
         let mut seen = 0u64;
