@@ -190,3 +190,46 @@ fn telemetry_endpoint_serves_versioned_prometheus_text() {
     agent.signal("TERM");
     assert!(agent.wait_exit(Duration::from_secs(30)).success());
 }
+
+/// The README's first command runs configs/local.toml: with no server anywhere it prints the
+/// host's metrics (cpu from the second gather on) and the agent's counters to stdout, and says
+/// at most once what it cannot read (here, in a container, the journal).
+#[test]
+fn the_shipped_local_config_prints_host_metrics_and_counters() {
+    let text = std::fs::read_to_string(gleaner_e2e::workspace_root().join("configs/local.toml"))
+        .expect("configs/local.toml");
+    let listen = format!("127.0.0.1:{}", free_port());
+    let config = text
+        .replace("127.0.0.1:8686", "{telemetry}")
+        .replace("127.0.0.1:8186", &listen)
+        .replace("${XDG_STATE_HOME:-/tmp}", "{dir}");
+    assert_ne!(config, text, "the test no longer adapts configs/local.toml");
+    let agent = Agent::start(&config);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let has = |out: &str, prefix: &str| out.lines().any(|l| l.starts_with(prefix));
+    let mut out = String::new();
+    while std::time::Instant::now() < deadline {
+        out = std::fs::read_to_string(agent.path("stdout")).unwrap_or_default();
+        if has(&out, "cpu,") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for prefix in [
+        "cpu,",
+        "mem,",
+        "disk,",
+        "system,",
+        "internal_agent,",
+        "internal_component,",
+    ] {
+        assert!(
+            has(&out, prefix),
+            "no {prefix} line on stdout:\n{out}\nstderr:\n{}",
+            agent.stderr()
+        );
+    }
+    let err = agent.stderr();
+    assert!(err.matches("no journal files here").count() <= 1, "{err}");
+    assert!(!err.contains(" ERROR "), "{err}");
+}
