@@ -10,6 +10,10 @@ use std::process::Command;
 
 use gleaner_e2e::{gleaner_bin, workspace_root};
 
+/// The kustomize overlays the manifests are written in; deploy/<name>.yaml are rendered from
+/// them (scripts/render-deploy.sh) and checked against `kubectl kustomize` below.
+const OVERLAYS: &str = "deploy/kustomize/overlays";
+
 /// `gleaner check` on `configs/<name>` with `env`; panics with the agent's message if invalid.
 fn check(name: &str, env: &[(&str, &str)]) {
     let path = workspace_root().join("configs").join(name);
@@ -119,26 +123,30 @@ fn block_scalar(yaml: &str, key: &str) -> Option<String> {
 fn manifests_embed_their_configs_verbatim() {
     let root = workspace_root();
     for (manifest, config) in [
-        ("daemonset.yaml", "daemonset.toml"),
-        ("standalone.yaml", "standalone.toml"),
-        ("sidecar-example.yaml", "sidecar.toml"),
+        ("daemonset/gleaner.yaml", "daemonset.toml"),
+        ("standalone/gleaner-poller.yaml", "standalone.toml"),
+        ("sidecar-example/shop.yaml", "sidecar.toml"),
     ] {
-        let yaml = std::fs::read_to_string(root.join("deploy").join(manifest)).expect("manifest");
+        let yaml = std::fs::read_to_string(root.join(OVERLAYS).join(manifest)).expect("manifest");
         let toml = std::fs::read_to_string(root.join("configs").join(config)).expect("config");
         let embedded = block_scalar(&yaml, config)
-            .unwrap_or_else(|| panic!("deploy/{manifest} has no `{config}: |` ConfigMap key"));
+            .unwrap_or_else(|| panic!("{OVERLAYS}/{manifest} has no `{config}: |` ConfigMap key"));
         assert_eq!(
             embedded.trim_end(),
             toml.trim_end(),
-            "deploy/{manifest} embeds a different configs/{config}"
+            "{OVERLAYS}/{manifest} embeds a different configs/{config}"
         );
     }
 }
 
 #[test]
 fn daemonset_grants_and_mounts_what_the_agent_needs_and_no_more() {
-    let yaml =
-        std::fs::read_to_string(workspace_root().join("deploy/daemonset.yaml")).expect("yaml");
+    let yaml = std::fs::read_to_string(
+        workspace_root()
+            .join(OVERLAYS)
+            .join("daemonset/gleaner.yaml"),
+    )
+    .expect("yaml");
     for needed in [
         "hostNetwork: true",
         "hostPID: true",
@@ -233,7 +241,8 @@ fn owned(rules: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
 #[test]
 fn cluster_roles_grant_exactly_what_the_shipped_configs_use() {
     let root = workspace_root();
-    let daemonset = std::fs::read_to_string(root.join("deploy/daemonset.yaml")).expect("yaml");
+    let daemonset =
+        std::fs::read_to_string(root.join(OVERLAYS).join("daemonset/gleaner.yaml")).expect("yaml");
     assert_eq!(
         rules(&daemonset),
         owned(&[
@@ -251,7 +260,9 @@ fn cluster_roles_grant_exactly_what_the_shipped_configs_use() {
     let config = std::fs::read_to_string(root.join("configs/daemonset.toml")).expect("toml");
     assert!(!config.contains("namespace_labels"));
 
-    let standalone = std::fs::read_to_string(root.join("deploy/standalone.yaml")).expect("yaml");
+    let standalone =
+        std::fs::read_to_string(root.join(OVERLAYS).join("standalone/gleaner-poller.yaml"))
+            .expect("yaml");
     assert_eq!(
         rules(&standalone),
         owned(&[
@@ -322,4 +333,56 @@ fn the_shard_index_comes_from_the_pod_name_without_the_label_and_is_never_a_sile
         err.contains("shard.index \"one\" is not a whole number"),
         "{err}"
     );
+}
+
+/// `kubectl kustomize` of `overlay` (a directory under deploy/kustomize/overlays).
+fn kustomize(overlay: &str) -> String {
+    let out = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(workspace_root().join(OVERLAYS).join(overlay))
+        .output()
+        .expect("run kubectl (Debian: kubernetes-client; scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "kubectl kustomize {overlay}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 manifest")
+}
+
+/// The rendered manifests are what their overlays render to (after their comment header),
+/// so `kubectl apply -f deploy/<name>.yaml` and `kubectl apply -k` install the same objects.
+#[test]
+fn rendered_manifests_match_their_kustomize_overlays() {
+    for name in ["daemonset", "standalone", "sidecar-example"] {
+        let path = workspace_root().join("deploy").join(format!("{name}.yaml"));
+        let rendered = std::fs::read_to_string(&path).expect("rendered manifest");
+        let body: String = rendered
+            .lines()
+            .skip_while(|l| l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(
+            body,
+            kustomize(name),
+            "deploy/{name}.yaml is not the render of {OVERLAYS}/{name}: run scripts/render-deploy.sh"
+        );
+    }
+}
+
+/// The overlays share the base: the node agents and the poller are in the `gleaner`
+/// namespace, which each rendered manifest creates, and every object is labelled as Gleaner's
+/// (not the sidecar example's: those objects are the application's).
+#[test]
+fn overlays_share_the_base_namespace_and_label() {
+    for name in ["daemonset", "standalone"] {
+        let yaml = kustomize(name);
+        assert!(yaml.starts_with("apiVersion: v1\nkind: Namespace\nmetadata:\n  labels:\n    app.kubernetes.io/part-of: gleaner\n  name: gleaner\n"), "{name}:\n{yaml}");
+        let objects = yaml.split("\n---\n").count();
+        let labelled = yaml.matches("app.kubernetes.io/part-of: gleaner").count();
+        assert!(
+            labelled >= objects,
+            "{name}: {labelled} labels for {objects} objects"
+        );
+    }
 }
