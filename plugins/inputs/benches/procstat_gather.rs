@@ -1,5 +1,5 @@
 //! One `inputs.procstat` gather over every process of the machine (`pattern = "."`), topped
-//! up with `sleep` children to at least 500 processes, after a
+//! up with `sleep` children (about 250 processes in all: the loop counts each child twice), after a
 //! first gather (so CPU usage is a rate and names are cached, as in a running agent). The
 //! group's name carries the process count; the goal is under 5 ms for 500 processes. A
 //! second case chooses a few processes by name among them, the usual configuration.
