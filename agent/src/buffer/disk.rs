@@ -16,6 +16,9 @@
 //! before, per its progress marker) are counted as discarded under `chunk_missing` or
 //! `chunk_unreadable`, the gauges are corrected, and the next chunk goes. Errors that say
 //! nothing about the chunk (out of descriptors or memory) are retried for as long as they last.
+//!
+//! Over 400 lines on purpose: the writer task's group commit, sealing by size or age and the
+//! settling of acknowledgement tokens are one state machine over one channel.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;

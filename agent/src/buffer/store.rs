@@ -7,6 +7,10 @@
 //! frame is acknowledged; [`ChunkStore::sync`] fdatasyncs the active chunk (one call covers
 //! every frame appended since the last); sealing writes the footer and fsyncs. Removing a
 //! delivered chunk needs no fsync: a removal lost in a crash only delivers the chunk again.
+//!
+//! Over 400 lines on purpose: recovery, append, group sync, seal, read, remove, quarantine and
+//! drop-oldest all keep one in-memory index of the chunks and its invariants; split, each part
+//! would have to re-check the others' assumptions.
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};

@@ -7,6 +7,9 @@
 //! on a `#[serde(deny_unknown_fields)]` struct, then validate it into their runtime type with
 //! [`PluginConfig::error_at`] for errors that serde cannot see; `config/timeout.rs` holds the shared
 //! rule for an input's request timeout against its interval.
+//!
+//! Over 400 lines on purpose: `PluginConfig`'s readers and `ConfigError`'s locating and hints
+//! are one API every plugin uses; the spans they share would otherwise be passed between files.
 
 mod suggest;
 mod timeout;

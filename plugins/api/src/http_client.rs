@@ -24,6 +24,9 @@
 //! files' new contents (a failure keeps the running client and says so).
 //!
 //! Each output classifies status codes itself; this module only reports what happened.
+//!
+//! Over 400 lines on purpose: the client and the small request helpers every HTTP plugin shares
+//! (timeouts, bounded bodies, gzip, Retry-After, URLs), kept with the client they configure.
 
 mod secret;
 #[cfg(test)]

@@ -9,6 +9,9 @@
 //! - A filter is synchronous and works in place; background work starts in `build` and stops
 //!   on [`BuildContext::shutdown`].
 //! - An output encodes purely and sends with I/O; its errors carry a kind.
+//!
+//! Over 400 lines on purpose: the whole plugin contract (three traits, their contexts and the
+//! descriptors) in one file that a plugin author reads top to bottom.
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -24,6 +24,9 @@
 //! Everything here blocks; it runs on the database thread ([`spawn`], `offsets/thread.rs`).
 //! Over 400 lines because the schema, opening and rebuilding, and the mirrored writes of rows
 //! and prefixes share one connection and one mirror; the thread is apart.
+//!
+//! Over 400 lines on purpose: every SQL statement on the offset database (schema, migrations,
+//! load, commit, copytruncate prefixes, retention) lives here, so the schema is read in one place.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
