@@ -53,6 +53,9 @@ pub struct AgentConfig {
     /// Reload when the config file (or a file of the config directory) changes, as on
     /// SIGHUP (also `--watch-config`).
     pub watch_config: bool,
+    /// Serve `/tap` on `http_listen` to clients on this host only (`gleaner tap`): a sample
+    /// of the events passing chosen components.
+    pub tap: bool,
 }
 
 impl Default for AgentConfig {
@@ -70,6 +73,7 @@ impl Default for AgentConfig {
             queue_batches: 64,
             max_in_flight_events: 4_096,
             watch_config: false,
+            tap: false,
         }
     }
 }

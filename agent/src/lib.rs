@@ -10,5 +10,6 @@ pub mod pipeline;
 pub mod registry;
 pub mod run;
 pub mod sample;
+pub mod tap;
 pub mod telemetry;
 pub mod top;

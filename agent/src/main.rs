@@ -52,6 +52,24 @@ enum Command {
         /// telegraf.conf (TOML) or fluent-bit.conf (classic format).
         path: PathBuf,
     },
+    /// Streams a sample of the events passing the components COMPONENTS names (globs on
+    /// component ids, comma-separated) as JSON lines, from a running agent with agent.tap = true.
+    Tap {
+        /// Component id globs, like "inputs.tail.*,filters.*".
+        components: String,
+        /// The agent's agent.http_listen, as a URL (on this host).
+        #[arg(long, default_value = "http://127.0.0.1:8686")]
+        url: String,
+        /// Events per answer, at most (the agent caps it at 1,000).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// How long each request waits for events, like "1s" (at most 10s).
+        #[arg(long, default_value = "1s", value_parser = parse_interval)]
+        wait: std::time::Duration,
+        /// Print one answer and exit.
+        #[arg(long)]
+        once: bool,
+    },
     /// A live view of a running agent, from its /metrics: events/s in and out, drops,
     /// errors, queue depth, buffer bytes and tail lag per component.
     Top {
@@ -117,6 +135,28 @@ fn main() -> ExitCode {
                 Err(e) => {
                     eprintln!("error: {e}");
                     ExitCode::from(2)
+                }
+            }
+        }
+        Some(Command::Tap {
+            ref components,
+            ref url,
+            limit,
+            wait,
+            once,
+        }) => {
+            let opts = gleaner::tap::TapOptions {
+                url: url.clone(),
+                components: components.clone(),
+                limit,
+                wait,
+                once,
+            };
+            match gleaner::tap::run_client(&opts) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(1)
                 }
             }
         }

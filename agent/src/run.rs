@@ -259,6 +259,7 @@ pub async fn run(path: PathBuf, mode: Mode, watch_config: bool) -> Result<(), Ru
         .start(RunMode::Continuous)
         .await
         .map_err(start_error)?;
+    crate::tap::hub().set_enabled(running.config().agent.tap);
     health.set(Phase::Running);
     let mut pending = debounce::Debounce::default();
     let mut watch = None;
@@ -286,6 +287,7 @@ pub async fn run(path: PathBuf, mode: Mode, watch_config: bool) -> Result<(), Ru
                 } else {
                     state.reloads_failed.fetch_add(1, Ordering::Relaxed);
                 }
+                crate::tap::hub().set_enabled(running.config().agent.tap);
                 if running.config().agent.http_listen != listen {
                     warn!("agent.http_listen changed: it takes effect at the next restart");
                 }

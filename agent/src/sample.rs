@@ -30,6 +30,9 @@ shutdown_timeout = "30s"
 ## Reload when the config file (or a file of the config directory) changes, as on SIGHUP;
 ## sees Kubernetes ConfigMap updates. Also `--watch-config`.
 # watch_config = false
+## Serve /tap on http_listen, to clients on this host only, for `gleaner tap` (a sample of
+## the events passing chosen components, at most 1,000 a second per client).
+# tap = false
 
 ## Tags added to every metric (a metric's own tag of the same name wins).
 # [agent.tags]

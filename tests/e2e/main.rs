@@ -26,5 +26,6 @@ mod selectors;
 mod statsd;
 mod syslog;
 mod tail;
+mod tap;
 mod tls;
 mod top;

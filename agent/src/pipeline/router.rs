@@ -222,6 +222,8 @@ impl Router {
                 }
             }
         }
+        let tap = crate::tap::hub();
+        tap.observe(&input, &batch);
         for stage in &mut self.filters {
             if batch.is_empty() {
                 break;
@@ -241,6 +243,7 @@ impl Router {
                 // Selectors choose metrics: a filter with selectors lets logs go around it.
                 (Some(_), Batch::Logs(_)) => {}
             }
+            tap.observe(&stage.metrics.id, &batch);
         }
         if batch.is_empty() {
             if let Some(a) = ack {
@@ -283,6 +286,7 @@ impl Router {
                 continue;
             }
             let n = b.len() as u64;
+            tap.observe(&route.metrics.id, &b);
             if route.buffer.push(b, ack.clone()).await.is_err() {
                 // The output's worker stopped at the shutdown timeout and closed its queue.
                 // The clone was dropped unsettled: the batch counts as failed for the input.

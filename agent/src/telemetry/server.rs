@@ -1,4 +1,5 @@
-//! The `/metrics` and `/health` HTTP endpoint on `agent.http_listen`, behind the shared
+//! The `/metrics` and `/health` HTTP endpoint on `agent.http_listen` (and `/tap`, answered by
+//! [`crate::tap::endpoint`]), behind the shared
 //! listener protections ([`gleaner_api::listener`]): at most [`LIMITS`]`.max_connections`
 //! connections at once (more wait in the kernel's backlog), each closed when it sends no
 //! request for `header_timeout` or stops reading its response for `write_stall_timeout`, and
@@ -81,9 +82,16 @@ pub async fn serve(listener: TcpListener, state: ServerState, limits: Limits, sh
     accept
         .run(listener, shutdown, move |stream, peer| {
             let state = state.clone();
-            let svc = service_fn(move |req| {
+            let svc = service_fn(move |req: Request<Incoming>| {
                 let state = state.clone();
-                async move { Ok::<_, Infallible>(handle(&req, &state)) }
+                async move {
+                    if req.uri().path() == "/tap" && req.method() == Method::GET {
+                        return Ok::<_, Infallible>(
+                            crate::tap::endpoint::serve(req.uri().query(), peer).await,
+                        );
+                    }
+                    Ok::<_, Infallible>(handle(&req, &state))
+                }
             });
             serve_http1("telemetry", stream, peer, svc, limits.http, sd.clone())
         })
