@@ -69,6 +69,9 @@ enum Command {
         /// Print one answer and exit.
         #[arg(long)]
         once: bool,
+        /// How metrics are printed: "json" (JSON lines) or "influx" (line protocol).
+        #[arg(long, default_value = "json", value_parser = ["json", "influx"])]
+        format: String,
     },
     /// A live view of a running agent, from its /metrics: events/s in and out, drops,
     /// errors, queue depth, buffer bytes and tail lag per component.
@@ -144,6 +147,7 @@ fn main() -> ExitCode {
             limit,
             wait,
             once,
+            ref format,
         }) => {
             let opts = gleaner::tap::TapOptions {
                 url: url.clone(),
@@ -151,6 +155,7 @@ fn main() -> ExitCode {
                 limit,
                 wait,
                 once,
+                influx: format == "influx",
             };
             match gleaner::tap::run_client(&opts) {
                 Ok(()) => ExitCode::SUCCESS,

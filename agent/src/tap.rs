@@ -6,7 +6,7 @@
 //! batch to the hub after an input (with the agent's tags), after each filter and as each
 //! output takes it. While no client waits, that costs one atomic load per batch and stage;
 //! while one does, each event taken is written as a JSON line (`component`, then the event as
-//! `outputs.file` writes it), and the pipeline never waits for a client: past its limit, a
+//! `outputs.file` writes it; with `format=influx`, a metric as its line of line protocol), and the pipeline never waits for a client: past its limit, a
 //! client's share is simply not taken. At most [`MAX_CLIENTS`] clients wait at once.
 //!
 //! There is one hub per process, as there is one set of telemetry counters: the router and
@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use gleaner_api::Batch;
 use gleaner_api::glob::Glob;
-use gleaner_outputs::json_lines::{encode_log, encode_metric_json};
+use gleaner_outputs::json_lines::{MetricFormat, encode_batch, encode_log, encode_metric_json};
 
 pub use client::{TapOptions, run_client};
 
@@ -38,6 +38,8 @@ pub const MAX_WAIT: Duration = Duration::from_secs(10);
 struct Waiter {
     id: u64,
     globs: Vec<Glob>,
+    /// Metrics as line protocol instead of JSON.
+    influx: bool,
     lines: Vec<String>,
     room: usize,
 }
@@ -90,7 +92,7 @@ impl TapHub {
             }
             let take = w.room.min(batch.len());
             for i in 0..take {
-                w.lines.push(line(component, batch, i));
+                w.lines.push(line(component, batch, i, w.influx));
             }
             w.room -= take;
         }
@@ -103,6 +105,7 @@ impl TapHub {
         globs: Vec<Glob>,
         limit: usize,
         wait: Duration,
+        influx: bool,
     ) -> Result<Vec<String>, TapRefused> {
         if !self.enabled() {
             return Err(TapRefused::Off);
@@ -116,6 +119,7 @@ impl TapHub {
             waiters.push(Waiter {
                 id,
                 globs,
+                influx,
                 lines: Vec::new(),
                 room: limit.clamp(1, MAX_LIMIT),
             });
@@ -142,9 +146,15 @@ impl TapHub {
     }
 }
 
-/// Event `i` of `batch` as `{"component":"...","event":{...}}` and a newline.
-fn line(component: &str, batch: &Batch, i: usize) -> String {
+/// Event `i` of `batch` as `{"component":"...","event":{...}}` and a newline; with `influx`, a
+/// metric as its line of line protocol instead.
+fn line(component: &str, batch: &Batch, i: usize, influx: bool) -> String {
     let mut event = Vec::new();
+    if let (true, Batch::Metrics(metrics)) = (influx, batch) {
+        let one = Batch::Metrics(vec![metrics[i].clone()]);
+        encode_batch(&one, MetricFormat::Influx, &mut event);
+        return String::from_utf8_lossy(&event).into_owned();
+    }
     match batch {
         Batch::Logs(records) => encode_log(&records[i], &mut event),
         Batch::Metrics(metrics) => {

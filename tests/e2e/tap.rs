@@ -158,6 +158,39 @@ fn tap_shows_what_passes_an_input_and_a_filter() {
 }
 
 #[test]
+fn tap_prints_metrics_as_line_protocol_on_request() {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let agent = Agent::start(&config(&listen, true));
+    let _load = Load::start(listen);
+    let out = Command::new(gleaner_bin())
+        .args([
+            "tap",
+            "filters.*",
+            "--url",
+            &format!("http://{}", agent.telemetry_addr),
+        ])
+        .args([
+            "--once", "--wait", "3s", "--limit", "5", "--format", "influx",
+        ])
+        .output()
+        .expect("run gleaner tap");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("tapload,src=e2e,team=payments v=")),
+        "{text}"
+    );
+}
+
+#[test]
 fn tap_is_refused_while_agent_tap_is_off() {
     let listen = format!("127.0.0.1:{}", free_port());
     let agent = Agent::start(&config(&listen, false));

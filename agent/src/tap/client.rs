@@ -22,6 +22,8 @@ pub struct TapOptions {
     pub wait: Duration,
     /// Print one answer and exit.
     pub once: bool,
+    /// Metrics as line protocol instead of JSON lines.
+    pub influx: bool,
 }
 
 /// Runs until interrupted or, with `once`, after one answer. An error names the URL and
@@ -36,6 +38,9 @@ pub fn run_client(opts: &TapOptions) -> Result<(), String> {
         push_query(&mut query, "components", &opts.components);
         push_query(&mut query, "limit", &opts.limit.to_string());
         push_query(&mut query, "wait_ms", &opts.wait.as_millis().to_string());
+        if opts.influx {
+            push_query(&mut query, "format", "influx");
+        }
         let url = format!("{}/tap?{query}", opts.url.trim_end_matches('/'));
         let uri = parse_url(&url).map_err(|e| format!("bad --url {:?}: {e}", opts.url))?;
         let client = HttpClient::new(&ClientSettings {

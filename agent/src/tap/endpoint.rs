@@ -1,4 +1,5 @@
-//! `GET /tap?components=<globs>&limit=<n>&wait_ms=<ms>` on the telemetry listener: 403 to a
+//! `GET /tap?components=<globs>&limit=<n>&wait_ms=<ms>&format=json|influx` on the telemetry
+//! listener: 403 to a
 //! client that is not on this host, 404 while `agent.tap` is off, 429 when
 //! [`super::MAX_CLIENTS`] clients already wait, 400 without components; else 200 with the
 //! events taken, one JSON line each (`application/x-ndjson`).
@@ -86,7 +87,18 @@ pub async fn serve(query: Option<&str>, peer: SocketAddr) -> Response<Full<Bytes
     let wait = param(query, "wait_ms")
         .and_then(|v| v.parse().ok())
         .map_or(Duration::from_secs(1), Duration::from_millis);
-    match hub().collect(globs, limit, wait).await {
+    let influx = match param(query, "format").as_deref() {
+        None | Some("json") => false,
+        Some("influx") => true,
+        Some(other) => {
+            return answer(
+                StatusCode::BAD_REQUEST,
+                "text/plain",
+                format!("format {other:?}: json or influx\n"),
+            );
+        }
+    };
+    match hub().collect(globs, limit, wait, influx).await {
         Ok(lines) => answer(StatusCode::OK, "application/x-ndjson", lines.concat()),
         Err(e @ TapRefused::Off) => answer(StatusCode::NOT_FOUND, "text/plain", format!("{e}\n")),
         Err(e @ TapRefused::Busy) => answer(

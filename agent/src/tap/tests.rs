@@ -21,8 +21,12 @@ async fn a_client_gets_the_named_components_events_up_to_its_limit() {
     let hub: &'static TapHub = Box::leak(Box::default());
     hub.set_enabled(true);
     hub.observe("inputs.tail.0", &logs(5)); // nobody waits: nothing kept
-    let waiting =
-        tokio::spawn(hub.collect(vec![Glob::new("inputs.tail.*")], 3, Duration::from_secs(1)));
+    let waiting = tokio::spawn(hub.collect(
+        vec![Glob::new("inputs.tail.*")],
+        3,
+        Duration::from_secs(1),
+        false,
+    ));
     tokio::time::sleep(Duration::from_millis(10)).await;
     hub.observe("filters.select.0", &logs(2)); // not named
     hub.observe("inputs.tail.0", &logs(2));
@@ -55,7 +59,7 @@ async fn a_client_gets_the_named_components_events_up_to_its_limit() {
 async fn off_and_busy_are_refused() {
     let hub: &'static TapHub = Box::leak(Box::default());
     let r = hub
-        .collect(vec![Glob::new("*")], 1, Duration::from_millis(10))
+        .collect(vec![Glob::new("*")], 1, Duration::from_millis(10), false)
         .await;
     assert_eq!(r, Err(TapRefused::Off));
     hub.set_enabled(true);
@@ -65,11 +69,12 @@ async fn off_and_busy_are_refused() {
             vec![Glob::new("*")],
             1,
             Duration::from_secs(1),
+            false,
         )));
     }
     tokio::time::sleep(Duration::from_millis(10)).await;
     let r = hub
-        .collect(vec![Glob::new("*")], 1, Duration::from_millis(10))
+        .collect(vec![Glob::new("*")], 1, Duration::from_millis(10), false)
         .await;
     assert_eq!(r, Err(TapRefused::Busy));
     for w in waiting {
