@@ -112,10 +112,8 @@ async fn serve_on(
         ..
     } = cx;
     let (registry, dispatcher) = gleaner_api::listener::acks::spawn(acks);
-    let kib =
-        usize::try_from(settings.max_body_size.div_ceil(1024).max(1)).unwrap_or(usize::MAX >> 4);
     let shared = Arc::new(Shared {
-        bodies: Arc::new(tokio::sync::Semaphore::new(kib)),
+        bodies: gleaner_api::listener::http::body::BodyMemory::new(settings.max_body_size),
         settings,
         out,
         metrics,

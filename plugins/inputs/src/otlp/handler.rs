@@ -29,7 +29,7 @@ use super::config::Settings;
 use super::decode::{self, Decoded};
 use super::json;
 use gleaner_api::listener::acks::AckRegistry;
-use gleaner_api::listener::http::body::{self, ReadBodyError};
+use gleaner_api::listener::http::body::{self, BodyMemory, ReadBodyError};
 
 /// The response type.
 pub(crate) type Resp = Response<Full<Bytes>>;
@@ -41,8 +41,8 @@ pub(crate) struct Shared {
     pub(crate) out: EventSender,
     pub(crate) metrics: Arc<ComponentMetrics>,
     pub(crate) acks: AckRegistry,
-    /// Request bodies held at once, in KiB: at most `max_body_size` in all.
-    pub(crate) bodies: Arc<tokio::sync::Semaphore>,
+    /// Request bodies held at once: at most `max_body_size` in all.
+    pub(crate) bodies: BodyMemory,
 }
 
 /// The two signals.
@@ -120,12 +120,10 @@ pub(crate) async fn handle(shared: &Shared, req: Request<Incoming>) -> Resp {
     }
     // Room for the body (and, for gzip, what it expands to) in the listener's memory.
     let reserve = if gzip { limit } else { length.unwrap_or(limit) };
-    let kib = u32::try_from(reserve.div_ceil(1024).max(1)).unwrap_or(u32::MAX);
-    let total = u32::try_from(limit.div_ceil(1024).max(1)).unwrap_or(u32::MAX);
-    let acquire = Arc::clone(&shared.bodies).acquire_many_owned(kib.min(total));
-    let hold = match tokio::time::timeout(shared.settings.read_timeout, acquire).await {
-        Ok(Ok(p)) => p,
-        _ => {
+    let deadline = tokio::time::Instant::now() + shared.settings.read_timeout;
+    let hold = match shared.bodies.reserve(reserve, deadline).await {
+        Some(p) => p,
+        None => {
             shared.metrics.error("busy");
             body::drain(req.into_body()).await;
             return retry_later(
