@@ -2,7 +2,8 @@
 //! `GET /tap` of `agent.http_listen` when `agent.tap = true`, to clients on this host only.
 //!
 //! A request names components by globs (`components=inputs.tail.*,filters.*`) and waits up to
-//! `wait` (at most 10 s) for at most `limit` events (at most 1,000); the router shows each
+//! `wait` (at most 10 s) for at most `limit` events (at most 1,000, and at most
+//! [`MAX_BYTES`] of them); the router shows each
 //! batch to the hub after an input (with the agent's tags), after each filter and as each
 //! output takes it. While no client waits, that costs one atomic load per batch and stage;
 //! while one does, each event taken is written as a JSON line (`component`, then the event as
@@ -33,6 +34,9 @@ pub const MAX_CLIENTS: usize = 4;
 pub const MAX_LIMIT: usize = 1_000;
 /// Longest wait of a request.
 pub const MAX_WAIT: Duration = Duration::from_secs(10);
+/// Bytes of events one request holds, at most: a client asking for 1,000 events of 1 MiB log
+/// lines gets those that fit in 4 MiB, so four clients hold at most 16 MiB.
+pub const MAX_BYTES: usize = 4 << 20;
 
 /// One waiting client.
 struct Waiter {
@@ -41,7 +45,10 @@ struct Waiter {
     /// Metrics as line protocol instead of JSON.
     influx: bool,
     lines: Vec<String>,
+    /// Events still wanted.
     room: usize,
+    /// Bytes still allowed ([`MAX_BYTES`] at first).
+    bytes_left: usize,
 }
 
 /// The process's tap: who waits, for what.
@@ -90,11 +97,17 @@ impl TapHub {
             if w.room == 0 || !w.globs.iter().any(|g| g.matches(component)) {
                 continue;
             }
-            let take = w.room.min(batch.len());
-            for i in 0..take {
-                w.lines.push(line(component, batch, i, w.influx));
+            for i in 0..w.room.min(batch.len()) {
+                let l = line(component, batch, i, w.influx);
+                if l.len() > w.bytes_left {
+                    // Full by size: this request takes nothing more.
+                    w.room = 0;
+                    break;
+                }
+                w.bytes_left -= l.len();
+                w.lines.push(l);
+                w.room -= 1;
             }
-            w.room -= take;
         }
     }
 
@@ -122,6 +135,7 @@ impl TapHub {
                 influx,
                 lines: Vec::new(),
                 room: limit.clamp(1, MAX_LIMIT),
+                bytes_left: MAX_BYTES,
             });
             self.waiting.fetch_add(1, Ordering::Relaxed);
         }

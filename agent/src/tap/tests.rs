@@ -81,3 +81,28 @@ async fn off_and_busy_are_refused() {
         assert_eq!(w.await.expect("join"), Ok(Vec::new()));
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_request_holds_at_most_max_bytes_of_events() {
+    let hub: &'static TapHub = Box::leak(Box::default());
+    hub.set_enabled(true);
+    let waiting =
+        tokio::spawn(hub.collect(vec![Glob::new("*")], 1_000, Duration::from_secs(1), false));
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    let big = "x".repeat(1 << 20);
+    let batch = Batch::Logs(
+        (0..10)
+            .map(|i| LogRecord::new(i, big.clone(), Stream::Stdout))
+            .collect(),
+    );
+    hub.observe("inputs.tail.0", &batch);
+    hub.observe("inputs.tail.0", &batch);
+    let lines = waiting.await.expect("join").expect("collected");
+    let bytes: usize = lines.iter().map(String::len).sum();
+    assert!(bytes <= super::MAX_BYTES, "{bytes}");
+    assert_eq!(
+        lines.len(),
+        3,
+        "three 1 MiB lines fit in 4 MiB, a fourth does not"
+    );
+}
