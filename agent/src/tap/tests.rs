@@ -16,6 +16,13 @@ fn logs(n: usize) -> Batch {
     )
 }
 
+/// Until `n` clients are registered (the spawned requests have run up to their wait).
+async fn waiting_clients(hub: &TapHub, n: usize) {
+    while hub.waiting.load(std::sync::atomic::Ordering::Relaxed) < n {
+        tokio::task::yield_now().await;
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_client_gets_the_named_components_events_up_to_its_limit() {
     let hub: &'static TapHub = Box::leak(Box::default());
@@ -27,7 +34,7 @@ async fn a_client_gets_the_named_components_events_up_to_its_limit() {
         Duration::from_secs(1),
         false,
     ));
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    waiting_clients(hub, 1).await;
     hub.observe("filters.select.0", &logs(2)); // not named
     hub.observe("inputs.tail.0", &logs(2));
     let metric = Metric::new("cpu", 7).with_field("usage", FieldValue::Float(1.5));
@@ -72,7 +79,7 @@ async fn off_and_busy_are_refused() {
             false,
         )));
     }
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    waiting_clients(hub, MAX_CLIENTS).await;
     let r = hub
         .collect(vec![Glob::new("*")], 1, Duration::from_millis(10), false)
         .await;
@@ -88,7 +95,7 @@ async fn a_request_holds_at_most_max_bytes_of_events() {
     hub.set_enabled(true);
     let waiting =
         tokio::spawn(hub.collect(vec![Glob::new("*")], 1_000, Duration::from_secs(1), false));
-    tokio::time::sleep(Duration::from_millis(10)).await;
+    waiting_clients(hub, 1).await;
     let big = "x".repeat(1 << 20);
     let batch = Batch::Logs(
         (0..10)
