@@ -26,6 +26,7 @@
 //! data point attribute (metrics) under its own name.
 
 pub mod proto;
+pub mod wire;
 
 use std::borrow::Cow;
 
@@ -122,6 +123,24 @@ pub fn place(key: &str) -> Place<'_> {
     Place::Record
 }
 
+/// True when the attribute (or tag) `key` stays a record attribute: [`place`] gives
+/// [`Place::Record`] (this answers without allocating).
+pub fn is_record_key(key: &str) -> bool {
+    if key.starts_with(RESOURCE_PREFIX) || key == "host" {
+        return false;
+    }
+    if let Some(k) = key.strip_prefix("scope.") {
+        return !(k == "name" || k == "version" || key.starts_with(SCOPE_ATTRIBUTES));
+    }
+    if !key.starts_with("k8s.") {
+        return true;
+    }
+    !(key == WORKLOAD_KIND
+        || key == WORKLOAD
+        || RENAMED.iter().any(|(g, _)| *g == key)
+        || PREFIXES.iter().any(|(g, _)| key.starts_with(g)))
+}
+
 /// The resource key of a workload of `kind` (`None` for a kind without one).
 pub fn workload_resource_key(kind: &str) -> Option<&'static str> {
     WORKLOADS.iter().find(|(k, _)| *k == kind).map(|(_, r)| *r)
@@ -179,6 +198,9 @@ pub const DEFAULT_MEASUREMENT: &str = "prometheus";
 /// info 9, warn 13, error 17, fatal 21; 0 for text it does not know).
 pub fn severity_number(text: &str) -> i32 {
     let t = text.trim();
+    if t.is_empty() {
+        return 0;
+    }
     let is = |names: &[&str]| names.iter().any(|n| t.eq_ignore_ascii_case(n));
     if is(&["trace", "trc"]) {
         1

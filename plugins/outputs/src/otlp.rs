@@ -142,10 +142,8 @@ impl HttpProtocol for Otlp {
     ) -> Result<usize, EncodeError> {
         match batch {
             Batch::Logs(records) => {
-                let req = logs::request(records);
                 buf.push(LOGS);
-                req.encode(buf)
-                    .map_err(|e| EncodeError(format!("otlp: cannot encode logs: {e}")))?;
+                logs::wire::encode(records, buf);
                 Ok(0)
             }
             Batch::Metrics(m) => {

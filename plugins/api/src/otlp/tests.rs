@@ -77,3 +77,28 @@ fn bounds_format_canonically() {
         assert_eq!(parse_bound(&format_bound(v)), Some(v));
     }
 }
+
+#[test]
+fn is_record_key_agrees_with_place() {
+    for key in [
+        "host",
+        "hostname",
+        "k8s.pod",
+        "k8s.pod_uid",
+        "k8s.podx",
+        "k8s.labels.app",
+        "k8s.workload",
+        "k8s.workload_kind",
+        "k8s.other",
+        "resource.service.name",
+        "scope.name",
+        "scope.version",
+        "scope.attributes.a",
+        "scope.other",
+        "scope.",
+        "log.iostream",
+        "",
+    ] {
+        assert_eq!(is_record_key(key), place(key) == Place::Record, "{key}");
+    }
+}

@@ -14,13 +14,21 @@
 //!   their fields (consumed); the stream: `log.iostream` = `stdout`/`stderr`.
 //!
 //! Integer attributes stay integers, unsigned ones above `i64::MAX` become doubles.
+//!
+//! [`request`] builds the owned messages (the reference, in tests); `wire.rs` writes the same
+//! bytes straight from the records, which is what the output sends.
 
+pub(crate) mod wire;
+
+use gleaner_api::FieldValue;
+use gleaner_api::otlp::proto::{AnyValue, InstrumentationScope, KeyValue, any_value::Value};
+#[cfg(test)]
 use gleaner_api::otlp::proto::{
-    AnyValue, ExportLogsServiceRequest, InstrumentationScope, KeyValue, LogRecord as OtlpRecord,
-    Resource, ResourceLogs, ScopeLogs, any_value::Value,
+    ExportLogsServiceRequest, LogRecord as OtlpRecord, Resource, ResourceLogs, ScopeLogs,
 };
 use gleaner_api::otlp::{self, Place};
-use gleaner_api::{FieldValue, LogRecord, Stream};
+#[cfg(test)]
+use gleaner_api::{LogRecord, Stream};
 
 /// The OTLP value of an attribute.
 pub(crate) fn any_value(v: &FieldValue) -> AnyValue {
@@ -141,6 +149,7 @@ pub(crate) fn split<'a, V: AttrValue + 'a>(
     origin
 }
 
+#[cfg(test)]
 /// The record fields carried as attributes, taken out of the attribute list.
 #[derive(Default)]
 struct Fields<'a> {
@@ -152,6 +161,7 @@ struct Fields<'a> {
     event_name: Option<&'a str>,
 }
 
+#[cfg(test)]
 impl<'a> Fields<'a> {
     /// Takes `(k, v)` when it is one of the record's own fields.
     fn take(&mut self, k: &str, v: &'a FieldValue) -> bool {
@@ -179,12 +189,14 @@ impl<'a> Fields<'a> {
     }
 }
 
+#[cfg(test)]
 /// One resource's records, by scope.
 struct Group {
     resource: Vec<KeyValue>,
     scopes: Vec<ScopeLogs>,
 }
 
+#[cfg(test)]
 /// The request carrying `records`.
 pub(crate) fn request(records: &[LogRecord]) -> ExportLogsServiceRequest {
     let mut groups: Vec<Group> = Vec::new();
@@ -221,6 +233,7 @@ pub(crate) fn request(records: &[LogRecord]) -> ExportLogsServiceRequest {
     }
 }
 
+#[cfg(test)]
 /// The group and scope index of `origin`, made when new (searched from the last: records of
 /// one source come together).
 fn place_in(groups: &mut Vec<Group>, origin: Origin) -> (usize, usize) {
@@ -252,6 +265,7 @@ fn place_in(groups: &mut Vec<Group>, origin: Origin) -> (usize, usize) {
     (g, s)
 }
 
+#[cfg(test)]
 fn record(r: &LogRecord, f: Fields<'_>, attributes: Vec<KeyValue>) -> OtlpRecord {
     let time = u64::try_from(r.timestamp).unwrap_or(0);
     let body = match std::str::from_utf8(&r.body) {

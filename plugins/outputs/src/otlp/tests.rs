@@ -49,7 +49,7 @@ fn encode(out: &dyn Output, batch: Batch) -> Vec<u8> {
     buf
 }
 
-fn pod_records() -> Vec<LogRecord> {
+pub(super) fn pod_records() -> Vec<LogRecord> {
     let shared = |pod: &str| -> SharedAttributes {
         vec![
             (
@@ -382,3 +382,5 @@ fn endpoint_must_be_a_url() {
     };
     assert!(e.to_string().contains("endpoint"), "{e}");
 }
+
+mod wire_matches_prost;
