@@ -8,7 +8,8 @@
 //! (see `handler.rs`). The mapping from OTLP to records and metrics is `decode.rs`'s, with the
 //! keys of `gleaner_api::otlp`; `outputs.otlp` is its inverse.
 //!
-//! Modules: `config.rs`, `handler.rs` (one request), `decode.rs` (proto → events),
+//! Modules: `config.rs`, `handler.rs` (one request), `decode.rs` (proto → events;
+//! `decode/wire.rs` reads protobuf logs requests straight from their bytes),
 //! `json.rs` (OTLP/JSON → proto). The accept loop and connection limits are the shared
 //! listener's; request bodies and acknowledgements are handled as in `inputs.http_listener`.
 

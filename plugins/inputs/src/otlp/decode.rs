@@ -32,6 +32,7 @@ use gleaner_api::otlp::{self, FromResource};
 use gleaner_api::{Attributes, FieldValue, LogRecord, SharedAttributes, Stream};
 
 mod metrics;
+pub(crate) mod wire;
 
 pub(crate) use metrics::metrics;
 

@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use gleaner_api::otlp::proto::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+    ExportLogsPartialSuccess, ExportLogsServiceResponse, ExportMetricsPartialSuccess,
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
 use gleaner_api::{AckStatus, Batch, ComponentMetrics, EventSender, now_ns};
 use http_body_util::Full;
@@ -238,12 +238,12 @@ fn decode_body(
     let bad = |e: String| Refused::Bad(format!("cannot decode the request: {e}"));
     match signal {
         Signal::Logs => {
-            let req = match encoding {
-                Encoding::Protobuf => ExportLogsServiceRequest::decode(raw.as_slice())
-                    .map_err(|e| bad(e.to_string()))?,
-                Encoding::Json => json::logs_request(&raw).map_err(bad)?,
+            let d = match encoding {
+                Encoding::Protobuf => {
+                    decode::wire::logs(&raw, now).map_err(|e| bad(e.to_string()))?
+                }
+                Encoding::Json => decode::logs(json::logs_request(&raw).map_err(bad)?, now),
             };
-            let d = decode::logs(req, now);
             Ok(outcome(d, Batch::Logs))
         }
         Signal::Metrics => {

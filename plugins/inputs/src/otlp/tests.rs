@@ -183,7 +183,7 @@ async fn post(
     (status, headers, body)
 }
 
-fn proto_logs(n: usize) -> Vec<u8> {
+pub(super) fn proto_logs(n: usize) -> Vec<u8> {
     let kv = |k: &str, v: &str| KeyValue {
         key: k.to_owned(),
         value: Some(AnyValue {
@@ -360,3 +360,5 @@ fn the_sample_is_the_plugins() {
     // src/sample_checks.rs).
     assert!(DESCRIPTOR.sample.starts_with("[[inputs.otlp]]\n"));
 }
+
+mod wire_matches_prost;
