@@ -183,10 +183,13 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, Confi
     }
     names.sort();
     names.dedup();
+    let name_lengths = names.iter().fold(0u64, |m, n| m | length_bit(n));
     let adds = ops.iter().any(|op| matches!(op, Op::Set { .. }));
     Ok(Box::new(Modify {
         ops,
         names,
+        name_lengths,
+        touched: Vec::new(),
         kinds: c.kinds,
         adds,
         memo: Vec::new(),
@@ -199,11 +202,22 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, Confi
 /// Shared lists remembered with their edited copies.
 const MEMO_LISTS: usize = 4;
 
+/// A bit for the length of `name` (bit 63 for every length from 63 up).
+fn length_bit(name: &str) -> u64 {
+    1 << name.len().min(63)
+}
+
 /// The filter.
 struct Modify {
     ops: Vec<Op>,
     /// Every name the edits touch or read, sorted.
     names: Vec<String>,
+    /// The lengths of `names` (see [`length_bit`]): most attribute names are ruled out
+    /// without a string comparison.
+    name_lengths: u64,
+    /// The last shared lists seen, and whether they hold one of `names` (records of a file
+    /// carry the same list: it is searched once, not per record).
+    touched: Vec<(SharedAttributes, bool)>,
     kinds: Kinds,
     /// Whether any edit adds attributes (`set`, `add`): then a list without any of `names`
     /// still changes.
@@ -220,16 +234,32 @@ struct Modify {
 
 impl Modify {
     fn touches(&self, list: &[(String, gleaner_api::FieldValue)]) -> bool {
-        list.iter()
-            .any(|(k, _)| self.names.binary_search(k).is_ok())
+        list.iter().any(|(k, _)| {
+            self.name_lengths & length_bit(k) != 0 && self.names.binary_search(k).is_ok()
+        })
+    }
+
+    /// [`Self::touches`] of a shared list, remembered for the last few lists.
+    fn shared_touched(&mut self, list: &SharedAttributes) -> bool {
+        if let Some((_, t)) = self.touched.iter().find(|(l, _)| Arc::ptr_eq(l, list)) {
+            return *t;
+        }
+        let t = self.touches(list);
+        if self.touched.len() >= MEMO_LISTS {
+            self.touched.remove(0);
+        }
+        self.touched.push((Arc::clone(list), t));
+        t
     }
 
     fn log(&mut self, r: &mut LogRecord) -> u64 {
         let own_touched = self.touches(r.attributes.own_part());
         if !own_touched && let Some(shared) = r.attributes.shared_arc() {
-            if !self.adds && !self.touches(shared) {
+            let shared = Arc::clone(shared);
+            if !self.adds && !self.shared_touched(&shared) {
                 return 0;
             }
+            let shared = &shared;
             if let Some((src, dst, failed)) = self
                 .memo
                 .iter()
@@ -260,7 +290,10 @@ impl Modify {
             }
             return o.convert_failed;
         }
-        if own_touched && self.touches(r.attributes.shared_part()) {
+        if own_touched
+            && let Some(shared) = r.attributes.shared_arc().map(Arc::clone)
+            && self.shared_touched(&shared)
+        {
             r.attributes.unshare();
         }
         let Outcome { convert_failed, .. } =

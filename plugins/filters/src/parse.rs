@@ -44,6 +44,7 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, Confi
         metrics: Arc::clone(&cx.metrics),
         scratch: Vec::new(),
         flagged: None,
+        target_keys: None,
     }))
 }
 
@@ -55,6 +56,8 @@ struct Parse {
     scratch: Vec<(String, FieldValue)>,
     /// The last shared list flagged `parse_error`, and the flagged copy.
     flagged: Option<(SharedAttributes, SharedAttributes)>,
+    /// The last shared list seen by [`Parse::shared_has_target_keys`], and its answer.
+    target_keys: Option<(SharedAttributes, bool)>,
 }
 
 /// The flag of a record that did not parse (as the tail input sets it on a bad CRI line).
@@ -74,14 +77,14 @@ impl Tally {
 }
 
 /// Replaces the first attribute named `key` (copying a shared list only when the key is in
-/// it), or appends it.
-fn set(r: &mut LogRecord, key: String, value: FieldValue) {
+/// it), or appends it. `in_shared`: whether the shared list may hold `key` at all.
+fn set(r: &mut LogRecord, key: String, value: FieldValue, in_shared: bool) {
     let own = r.attributes.own_mut();
     if let Some(slot) = own.iter_mut().find(|(k, _)| *k == key) {
         slot.1 = value;
         return;
     }
-    if r.attributes.shared_part().iter().any(|(k, _)| *k == key) {
+    if in_shared && r.attributes.shared_part().iter().any(|(k, _)| *k == key) {
         r.attributes.set(&key, value);
         return;
     }
@@ -122,6 +125,26 @@ impl Parse {
             return;
         }
         r.attributes.push(PARSE_ERROR, FieldValue::Bool(true));
+    }
+
+    /// Whether `r`'s shared list holds a key under the target prefix (one a parsed member
+    /// could replace), remembered for the last list: records of one file share it.
+    fn shared_has_target_keys(&mut self, r: &LogRecord) -> bool {
+        let prefix = self.settings.target.as_str();
+        let Some(list) = r.attributes.shared_arc() else {
+            return false;
+        };
+        if prefix.is_empty() {
+            return true;
+        }
+        if let Some((seen, has)) = &self.target_keys
+            && Arc::ptr_eq(seen, list)
+        {
+            return *has;
+        }
+        let has = list.iter().any(|(k, _)| k.starts_with(prefix));
+        self.target_keys = Some((Arc::clone(list), has));
+        has
     }
 
     fn record(&mut self, r: &mut LogRecord, tally: &mut Tally) {
@@ -177,12 +200,13 @@ impl Parse {
                 }
             }
         }
+        let in_shared = self.shared_has_target_keys(r);
         r.attributes.reserve(self.scratch.len() + 1);
         for (k, v) in self.scratch.drain(..) {
-            set(r, k, v);
+            set(r, k, v, in_shared);
         }
         if let Some(sev) = severity {
-            set(r, "severity".to_owned(), FieldValue::String(sev));
+            set(r, "severity".to_owned(), FieldValue::String(sev), true);
         }
     }
 }

@@ -180,3 +180,31 @@ fn config_errors_name_the_key_and_the_position() {
         .expect("unknown");
     assert_eq!(e.hint.as_deref(), Some("did you mean `time_key`?"));
 }
+
+#[test]
+fn members_replace_shared_attributes_under_the_prefix_list_by_list() {
+    let (mut f, _) = filter(&DESCRIPTOR, "format = \"logfmt\"\n");
+    let with_prefix: Arc<[(String, FieldValue)]> = Arc::from(vec![
+        ("file".to_owned(), s("/a.log")),
+        ("log.level".to_owned(), s("shared")),
+    ]);
+    let without: Arc<[(String, FieldValue)]> = Arc::from(vec![("file".to_owned(), s("/b.log"))]);
+    let mut batch = Vec::new();
+    for list in [&with_prefix, &without, &with_prefix, &without] {
+        let mut r = LogRecord::new(5, "level=warn n=1", Stream::Stdout);
+        r.attributes = Attributes::from_shared(Arc::clone(list));
+        batch.push(r);
+    }
+    let out = run_logs(f.as_mut(), batch);
+    for (i, r) in out.iter().enumerate() {
+        let keys: Vec<&str> = r.attributes.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["file", "log.level", "log.n"], "record {i}");
+        assert_eq!(r.attribute("log.level"), Some(&s("warn")), "record {i}");
+    }
+    // The list without the prefix stays shared; the other was copied into its records.
+    assert!(Arc::ptr_eq(
+        out[1].attributes.shared_arc().expect("shared"),
+        &without
+    ));
+    assert!(out[0].attributes.shared_arc().is_none());
+}
