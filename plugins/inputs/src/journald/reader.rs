@@ -71,7 +71,8 @@ impl Reader {
         let mut parser = Parser::new(self.max_entry_bytes);
         let mut buf = vec![0u8; READ];
         let mut records: Vec<LogRecord> = Vec::with_capacity(self.batch_size);
-        let mut cursor = String::new();
+        // The raw bytes of the last cursor (journalctl's are ASCII); made a `String` per batch.
+        let mut cursor: Vec<u8> = Vec::with_capacity(256);
         let mut end = End {
             last_cursor: self.skip.clone(),
             entries: 0,
@@ -110,7 +111,7 @@ impl Reader {
                         }
                         if let Some(c) = c {
                             cursor.clear();
-                            cursor.push_str(&String::from_utf8_lossy(c));
+                            cursor.extend_from_slice(c);
                             pending = true;
                         }
                         if records.len() >= self.batch_size
@@ -144,7 +145,7 @@ impl Reader {
     fn flush(
         &mut self,
         records: &mut Vec<LogRecord>,
-        cursor: &str,
+        cursor: &[u8],
         pending: &mut bool,
         end: &mut End,
     ) -> bool {
@@ -158,16 +159,17 @@ impl Reader {
             return true;
         }
         let n = records.len() as u64;
+        let cursor = pending.then(|| String::from_utf8_lossy(cursor).into_owned());
         let out = Out {
             records: std::mem::replace(records, Vec::with_capacity(self.batch_size)),
-            cursor: pending.then(|| cursor.to_owned()),
+            cursor: cursor.clone(),
         };
         if self.tx.blocking_send(out).is_err() {
             return false;
         }
         self.metrics.received(n, 0);
-        if *pending {
-            end.last_cursor = Some(cursor.to_owned());
+        if cursor.is_some() {
+            end.last_cursor = cursor;
         }
         *pending = false;
         true
