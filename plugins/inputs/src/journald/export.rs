@@ -239,24 +239,29 @@ impl Parser {
                     return Ok(Some(p + 1));
                 }
                 let rest = &self.buf[p..];
-                // The name ends at `=` (a text field) or a newline (a binary one). Names are
-                // short: a byte loop finds the end sooner than a search of the whole line.
-                let stop = rest
-                    .iter()
-                    .take(MAX_NAME + 1)
-                    .position(|&c| c == b'=' || c == b'\n');
-                match stop {
-                    Some(eq) if rest[eq] == b'=' => {
-                        let Some(len) = memchr::memchr(b'\n', &rest[eq + 1..]) else {
+                let nl = memchr::memchr(b'\n', rest);
+                let line = &rest[..nl.unwrap_or(rest.len())];
+                match memchr::memchr(b'=', line) {
+                    Some(eq) if eq <= MAX_NAME => {
+                        let Some(nl) = nl else {
                             break Partial::Text {
                                 value_start: p + eq + 1,
                             };
                         };
-                        let nl = eq + 1 + len;
                         self.push(p..p + eq, p + eq + 1..p + nl);
                         p += nl + 1;
                     }
-                    Some(nl) => {
+                    Some(_) => return Err(ExportError::BadFieldName),
+                    None => {
+                        let Some(nl) = nl else {
+                            if line.len() > MAX_NAME {
+                                return Err(ExportError::BadFieldName);
+                            }
+                            break Partial::More;
+                        };
+                        if nl > MAX_NAME {
+                            return Err(ExportError::BadFieldName);
+                        }
                         let data_start = p + nl + 1 + 8;
                         let Some(len) = self.buf.get(p + nl + 1..data_start) else {
                             break Partial::More;
@@ -278,9 +283,6 @@ impl Parser {
                             _ => break Partial::Binary { data_start, size },
                         }
                     }
-                    // No end within the longest name.
-                    None if rest.len() > MAX_NAME => return Err(ExportError::BadFieldName),
-                    None => break Partial::More,
                 }
             };
             // Incomplete: cut the unfinished field if the entry is past the limit.

@@ -73,7 +73,7 @@ impl HeaderCache {
         self.key.clear();
         put_peer(&mut self.key, peer);
         self.key.push(PEER_ONLY);
-        Some(self.lookup(peer, |peer| Vec::from_iter(peer)))
+        Some(self.lookup(peer, Vec::from_iter))
     }
 
     /// Lists held now.
