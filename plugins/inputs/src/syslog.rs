@@ -17,12 +17,14 @@
 //! (`reason="queue_full"`), and the kernel's own drops are exported.
 //!
 //! Modules: `config.rs` (options, validation), `message.rs` (PRI, the record),
+//! `header_cache.rs` (the shared header attribute lists),
 //! `parse_5424.rs`, `parse_3164.rs`, `time.rs` (timestamps), `framing.rs` (RFC 6587),
 //! `stream.rs` (TCP and TLS connections), `datagram.rs` (UDP, unix), `tls.rs`, `stats.rs`.
 
 mod config;
 mod datagram;
 mod framing;
+mod header_cache;
 mod message;
 mod parse_3164;
 mod parse_5424;

@@ -6,7 +6,8 @@
 //! Those attributes repeat from entry to entry (one unit's process writes many lines), so
 //! they are kept as a shared list, made once per distinct set of values and reused from a
 //! small cache: a record costs its body and an `Arc` clone, and the buffer writes its
-//! one-byte marker for a repeated list (the tail does the same per file).
+//! one-byte marker for a repeated list (the tail does the same per file). The cache is
+//! looked up by the values' bytes, so only a set not seen before is checked for UTF-8.
 //!
 //! A value that is not valid UTF-8 (journalctl writes such values as binary fields) is
 //! base64-encoded and named in `journald.base64` (a comma-separated list of fields), or,
@@ -38,7 +39,7 @@ const SEVERITIES: [&str; 8] = [
 ];
 
 /// Distinct attribute lists remembered.
-const CACHE: usize = 64;
+pub(crate) const CACHE: usize = 64;
 
 /// What became of an entry.
 #[derive(Debug)]
@@ -96,18 +97,37 @@ impl Builder {
         let mut extra: Vec<Option<&[u8]>> = vec![None; self.extra.len()];
         let (mut message, mut time, mut priority) = (None, None, None);
         for (name, value) in entry.fields() {
-            match name {
-                b"MESSAGE" => message = message.or(Some(value)),
-                b"__REALTIME_TIMESTAMP" => time = Some(value),
-                b"PRIORITY" => priority = Some(value),
+            // A match on the name (its length, then its bytes) rather than a search of the
+            // slot names: most of an entry's fields are none of these.
+            let slot = match name {
+                b"MESSAGE" => {
+                    message = message.or(Some(value));
+                    continue;
+                }
+                b"__REALTIME_TIMESTAMP" => {
+                    time = Some(value);
+                    continue;
+                }
+                b"PRIORITY" => {
+                    priority = Some(value);
+                    continue;
+                }
+                b"_SYSTEMD_UNIT" => 0,
+                b"SYSLOG_IDENTIFIER" => 1,
+                b"_PID" => 2,
+                b"_HOSTNAME" => 3,
+                b"_BOOT_ID" => 4,
+                b"_TRANSPORT" => 5,
                 _ => {
-                    if let Some(i) = SLOTS.iter().position(|s| s.as_bytes() == name) {
-                        slots[i] = slots[i].or(Some(value));
-                    } else if let Some(i) = self.extra.iter().position(|s| s.as_bytes() == name) {
+                    if !self.extra.is_empty()
+                        && let Some(i) = self.extra.iter().position(|s| s.as_bytes() == name)
+                    {
                         extra[i] = extra[i].or(Some(value));
                     }
+                    continue;
                 }
-            }
+            };
+            slots[slot] = slots[slot].or(Some(value));
         }
         let level = priority.and_then(|p| match p {
             [d @ b'0'..=b'7'] => Some(usize::from(d - b'0')),
@@ -115,30 +135,37 @@ impl Builder {
         });
         let severity = level.map(|i| SEVERITIES[i]);
         let mut binary_names: Vec<&str> = Vec::new();
-        let all_text = slots
-            .iter()
-            .chain(extra.iter())
-            .flatten()
-            .all(|v| std::str::from_utf8(v).is_ok());
-        let mut attributes = if all_text {
-            Attributes::from_shared(self.shared(&slots, &extra, level))
-        } else {
-            // Rare: every attribute of its own, with the flag naming the binary ones.
-            let names = SLOTS
+        // A cached list was made from these very bytes, so they were valid UTF-8 then: only
+        // a new set of values is checked.
+        let cached = self.cached(&slots, &extra, level);
+        let mut attributes = match cached {
+            Some(list) => Attributes::from_shared(list),
+            None if slots
                 .iter()
-                .copied()
-                .chain(self.extra.iter().map(String::as_str));
-            let mut own = Vec::with_capacity(SLOTS.len() + extra.len() + 2);
-            for (name, value) in names.zip(slots.iter().chain(extra.iter())) {
-                if let Some(v) = value {
-                    let text = self.text(v, name, &mut binary_names);
-                    own.push((name.to_owned(), FieldValue::String(text)));
+                .chain(extra.iter())
+                .flatten()
+                .all(|v| std::str::from_utf8(v).is_ok()) =>
+            {
+                Attributes::from_shared(self.make_shared(&slots, &extra, level))
+            }
+            None => {
+                // Rare: every attribute of its own, with the flag naming the binary ones.
+                let names = SLOTS
+                    .iter()
+                    .copied()
+                    .chain(self.extra.iter().map(String::as_str));
+                let mut own = Vec::with_capacity(SLOTS.len() + extra.len() + 2);
+                for (name, value) in names.zip(slots.iter().chain(extra.iter())) {
+                    if let Some(v) = value {
+                        let text = self.text(v, name, &mut binary_names);
+                        own.push((name.to_owned(), FieldValue::String(text)));
+                    }
                 }
+                if let Some(s) = severity {
+                    own.push(("severity".to_owned(), FieldValue::String(s.to_owned())));
+                }
+                Attributes::from(own)
             }
-            if let Some(s) = severity {
-                own.push(("severity".to_owned(), FieldValue::String(s.to_owned())));
-            }
-            Attributes::from(own)
         };
         let body = match message {
             None => Vec::new(),
@@ -160,7 +187,7 @@ impl Builder {
             attributes.push("truncated", FieldValue::Bool(true));
         }
         let timestamp = time
-            .and_then(|t| std::str::from_utf8(t).ok()?.parse::<i64>().ok())
+            .and_then(parse_micros)
             .and_then(|us| us.checked_mul(1000))
             .unwrap_or(now_ns);
         Built::Record(LogRecord {
@@ -185,13 +212,14 @@ impl Builder {
         }
     }
 
-    /// The shared list for these (UTF-8) values, from the cache or made now.
-    fn shared(
+    /// The cached list for these values, if there is one; `self.key` is left holding their
+    /// key for [`Builder::make_shared`].
+    fn cached(
         &mut self,
         slots: &[Option<&[u8]>],
         extra: &[Option<&[u8]>],
         level: Option<usize>,
-    ) -> SharedAttributes {
+    ) -> Option<SharedAttributes> {
         self.key.clear();
         for v in slots.iter().chain(extra.iter()) {
             match v {
@@ -208,12 +236,21 @@ impl Builder {
         if let Some((k, list)) = self.cache.get(self.last)
             && *k == self.key
         {
-            return Arc::clone(list);
+            return Some(Arc::clone(list));
         }
-        if let Some(i) = self.cache.iter().position(|(k, _)| *k == self.key) {
-            self.last = i;
-            return Arc::clone(&self.cache[i].1);
-        }
+        let i = self.cache.iter().position(|(k, _)| *k == self.key)?;
+        self.last = i;
+        Some(Arc::clone(&self.cache[i].1))
+    }
+
+    /// Makes the shared list for these (UTF-8) values and caches it under `self.key`, which
+    /// [`Builder::cached`] just filled, evicting the oldest when the cache is full.
+    fn make_shared(
+        &mut self,
+        slots: &[Option<&[u8]>],
+        extra: &[Option<&[u8]>],
+        level: Option<usize>,
+    ) -> SharedAttributes {
         let names = SLOTS
             .iter()
             .copied()
@@ -242,4 +279,23 @@ impl Builder {
         }
         list
     }
+
+    /// Distinct lists held now.
+    #[cfg(test)]
+    pub(crate) fn cached_lists(&self) -> usize {
+        self.cache.len()
+    }
 }
+
+/// `__REALTIME_TIMESTAMP`: decimal microseconds (at most 18 digits, so no overflow).
+fn parse_micros(t: &[u8]) -> Option<i64> {
+    if t.is_empty() || t.len() > 18 {
+        return None;
+    }
+    t.iter().try_fold(0i64, |acc, &c| {
+        c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -298,3 +298,49 @@ async fn no_journal_is_reported_and_idles(journal: &str) {
     trigger.trigger();
     handle.await.unwrap().unwrap();
 }
+
+#[test]
+fn journalctls_pipe_is_widened_past_the_default_64_kib() {
+    let (mut child, _last) =
+        super::child::spawn(Path::new("sleep"), &["30".into()], "inputs.journald.0").unwrap();
+    let out = child.stdout.take().unwrap();
+    let size = rustix::pipe::fcntl_getpipe_size(&out).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(size >= super::child::PIPE_SIZE, "{size}");
+}
+
+#[tokio::test]
+async fn entries_are_sent_while_journalctl_waits_for_more() {
+    // A following journalctl writes what it has and waits: the reader, which lingers on a
+    // drained pipe for more, must still send the batch instead of blocking in its next read.
+    let dir = tempfile::tempdir().unwrap();
+    let fake = fake_journalctl(dir.path(), ENTRIES, 0);
+    let script = std::fs::read_to_string(&fake).unwrap();
+    std::fs::write(&fake, script.replace("exit 0", "exec sleep 60")).unwrap();
+    let toml = format!(
+        "journal_directory = '{}'\njournalctl_path = '{}'\ndb = '{}'\n",
+        dir.path().display(),
+        fake.display(),
+        dir.path().join("c.db").display()
+    );
+    let bcx = BuildContext::for_test("inputs.journald.0");
+    let cfg = PluginConfig::from_toml_str("inputs.journald.0", &toml).unwrap();
+    let input = (DESCRIPTOR.build)(&cfg, &bcx).unwrap();
+    let (cx, mut rx, trigger) = input_context(&bcx, RunMode::Continuous, 16);
+    let handle = tokio::spawn(input.run(cx));
+    let mut got = 0;
+    while got < 5 {
+        let env = tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv())
+            .await
+            .expect("the entries arrive while journalctl still runs")
+            .unwrap();
+        if let Some(a) = env.ack {
+            a.ack();
+        }
+        got += env.batch.len();
+    }
+    assert_eq!(got, 5);
+    trigger.trigger();
+    handle.await.unwrap().unwrap();
+}

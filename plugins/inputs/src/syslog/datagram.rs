@@ -17,11 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gleaner_api::{
-    Batch, ComponentMetrics, EventSender, FieldValue, LogRecord, SharedAttributes, Shutdown,
-    TrySendError, now_ns,
+    Batch, ComponentMetrics, EventSender, LogRecord, Shutdown, TrySendError, now_ns,
 };
 use tokio::net::{UdpSocket, UnixDatagram};
 
+use super::header_cache::HeaderCache;
 use super::message::{Outcome, to_record};
 use super::stats::Stats;
 
@@ -79,7 +79,7 @@ pub(crate) async fn run(socket: DgramSocket, input: DgramInput, shutdown: Shutdo
     let lossy = matches!(socket, DgramSocket::Udp(_));
     // One byte more than kept tells a too-long datagram (the kernel cuts it at the buffer).
     let mut buf = vec![0u8; input.max.min(65_535) + 1];
-    let mut peers = PeerCache::default();
+    let mut headers = HeaderCache::default();
     let mut pending: Vec<LogRecord> = Vec::new();
     loop {
         let received = tokio::select! {
@@ -93,11 +93,11 @@ pub(crate) async fn run(socket: DgramSocket, input: DgramInput, shutdown: Shutdo
             match received {
                 Ok((n, peer)) => {
                     let now = now_ns();
-                    batch.push(record(&buf[..n], now, &mut peers, peer, &input));
+                    batch.push(record(&buf[..n], now, &mut headers, peer, &input));
                     while batch.len() < BATCH {
                         match socket.try_recv(&mut buf) {
                             Ok((n, peer)) => {
-                                batch.push(record(&buf[..n], now, &mut peers, peer, &input));
+                                batch.push(record(&buf[..n], now, &mut headers, peer, &input));
                             }
                             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                             Err(e) => {
@@ -160,15 +160,14 @@ pub(crate) async fn run(socket: DgramSocket, input: DgramInput, shutdown: Shutdo
 fn record(
     data: &[u8],
     now: i64,
-    peers: &mut PeerCache,
+    headers: &mut HeaderCache,
     peer: Option<IpAddr>,
     input: &DgramInput,
 ) -> LogRecord {
     input.metrics.received(1, data.len() as u64);
     let truncated = data.len() > input.max;
     let data = &data[..data.len().min(input.max)];
-    let shared = peer.map(|p| peers.get(p));
-    let (rec, outcome) = to_record(data, now, shared, truncated, None);
+    let (rec, outcome) = to_record(data, now, headers, peer, truncated, None);
     if truncated {
         Stats::bump(&input.stats.truncated);
     }
@@ -177,31 +176,4 @@ fn record(
         tracing::debug!(reason = e.as_str(), "syslog message kept raw");
     }
     rec
-}
-
-/// The `syslog.peer` attribute list of the last sender, reused while it keeps sending.
-#[derive(Debug, Default)]
-pub(crate) struct PeerCache {
-    last: Option<(IpAddr, SharedAttributes)>,
-}
-
-impl PeerCache {
-    /// The shared attributes naming `peer`.
-    pub(crate) fn get(&mut self, peer: IpAddr) -> &SharedAttributes {
-        if self.last.as_ref().is_none_or(|(ip, _)| *ip != peer) {
-            self.last = Some((peer, peer_attributes(peer)));
-        }
-        &self
-            .last
-            .get_or_insert_with(|| (peer, peer_attributes(peer)))
-            .1
-    }
-}
-
-/// `[("syslog.peer", "<ip>")]`.
-pub(crate) fn peer_attributes(peer: IpAddr) -> SharedAttributes {
-    Arc::from(vec![(
-        "syslog.peer".to_owned(),
-        FieldValue::String(peer.to_string()),
-    )])
 }

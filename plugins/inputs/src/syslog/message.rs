@@ -4,12 +4,15 @@
 //! time when the message has none). A message that does not parse keeps its raw bytes as the
 //! body and says why in `syslog.parse_error`.
 
-use gleaner_api::{Attributes, FieldValue, LogRecord, SharedAttributes, Stream};
+use std::net::IpAddr;
 
+use gleaner_api::{Attributes, FieldValue, LogRecord, Stream};
+
+use super::header_cache::HeaderCache;
 use super::{parse_3164, parse_5424};
 
 /// Facility keywords by code (RFC 5424 table 1, as syslog.h names them).
-const FACILITIES: [&str; 24] = [
+pub(crate) const FACILITIES: [&str; 24] = [
     "kern",
     "user",
     "mail",
@@ -37,7 +40,7 @@ const FACILITIES: [&str; 24] = [
 ];
 
 /// Severity keywords by code (RFC 5424 table 2).
-const SEVERITIES: [&str; 8] = [
+pub(crate) const SEVERITIES: [&str; 8] = [
     "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
 ];
 
@@ -172,26 +175,27 @@ pub(crate) enum Outcome {
     Malformed(ParseError),
 }
 
-/// Turns received bytes into a record. `shared` are the attributes of the connection or
-/// sender (`syslog.peer`); `truncated` marks a message cut at `max_message_bytes`; `forced`
-/// is a framing error that makes the message malformed whatever it holds.
+/// Turns received bytes into a record. `peer` is the sender (`syslog.peer`); the header
+/// attributes come from `cache` (shared lists, see `header_cache.rs`); `truncated` marks a
+/// message cut at `max_message_bytes`; `forced` is a framing error that makes the message
+/// malformed whatever it holds.
 pub(crate) fn to_record(
     raw: &[u8],
     now_ns: i64,
-    shared: Option<&SharedAttributes>,
+    cache: &mut HeaderCache,
+    peer: Option<IpAddr>,
     truncated: bool,
     forced: Option<ParseError>,
 ) -> (LogRecord, Outcome) {
     let raw = trim_end(raw);
-    let mut attributes =
-        shared.map_or_else(Attributes::new, |s| Attributes::from_shared(s.clone()));
     let parsed = match forced {
         Some(e) => Err(e),
         None => parse(raw, now_ns),
     };
-    let (record, outcome) = match parsed {
+    let (mut record, outcome) = match parsed {
         Ok(m) => {
-            push_attributes(&m, &mut attributes);
+            let mut attributes = Attributes::from_shared(cache.header(peer, &m));
+            push_own_attributes(&m, &mut attributes);
             let record = LogRecord {
                 timestamp: m.timestamp.unwrap_or(now_ns),
                 body: m.msg.to_vec(),
@@ -201,6 +205,9 @@ pub(crate) fn to_record(
             (record, Outcome::Parsed)
         }
         Err(e) => {
+            let mut attributes = cache
+                .peer_only(peer)
+                .map_or_else(Attributes::new, Attributes::from_shared);
             attributes.push(
                 "syslog.parse_error",
                 FieldValue::String(e.as_str().to_owned()),
@@ -214,7 +221,6 @@ pub(crate) fn to_record(
             (record, Outcome::Malformed(e))
         }
     };
-    let mut record = record;
     if truncated {
         record
             .attributes
@@ -223,39 +229,28 @@ pub(crate) fn to_record(
     (record, outcome)
 }
 
-fn push_attributes(m: &Message<'_>, a: &mut Attributes) {
-    let s = |v: &str| FieldValue::String(v.to_owned());
-    a.reserve(8);
-    a.push(
-        "syslog.facility",
-        s(FACILITIES[usize::from(m.facility) % 24]),
-    );
-    a.push(
-        "syslog.severity",
-        s(SEVERITIES[usize::from(m.severity) % 8]),
-    );
-    if let Some(v) = m.version {
-        a.push("syslog.version", FieldValue::Int(i64::from(v)));
-    }
-    for (key, value) in [
-        ("syslog.hostname", m.hostname),
-        ("syslog.app_name", m.app_name),
-        ("syslog.proc_id", m.proc_id),
-        ("syslog.msg_id", m.msg_id),
-    ] {
-        if let Some(v) = value {
-            a.push(key, s(v));
-        }
+/// What varies per message, after the shared header list: `proc_id` and the structured
+/// data.
+fn push_own_attributes(m: &Message<'_>, a: &mut Attributes) {
+    if let Some(v) = m.proc_id {
+        a.reserve(3);
+        a.push("syslog.proc_id", FieldValue::String(v.to_owned()));
     }
     if !m.structured_data.is_empty() {
-        // Validated by the parser: a second walk cannot fail.
+        // Validated by the parser (ids and names are printable ASCII, values UTF-8): a
+        // second walk cannot fail.
         let _valid = parse_5424::walk_structured_data(m.structured_data, &mut |id, param| {
             let id = String::from_utf8_lossy(id);
             match param {
-                Some((name, value)) => a.push(
-                    format!("syslog.sd.{id}.{}", String::from_utf8_lossy(name)),
-                    FieldValue::String(parse_5424::unescape(value)),
-                ),
+                Some((name, value)) => {
+                    let name = String::from_utf8_lossy(name);
+                    let mut key = String::with_capacity(11 + id.len() + name.len());
+                    key.push_str("syslog.sd.");
+                    key.push_str(&id);
+                    key.push('.');
+                    key.push_str(&name);
+                    a.push(key, FieldValue::String(parse_5424::unescape(value)));
+                }
                 None => a.push(format!("syslog.sd.{id}"), FieldValue::Bool(true)),
             }
         });

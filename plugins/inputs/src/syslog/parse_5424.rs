@@ -144,6 +144,9 @@ pub(crate) fn walk_structured_data<'a>(
 /// A PARAM-VALUE with its escapes (`\"`, `\\`, `\]`) resolved; a backslash before any other
 /// character stays, as the RFC says.
 pub(crate) fn unescape(raw: &[u8]) -> String {
+    if memchr::memchr(b'\\', raw).is_none() {
+        return String::from_utf8_lossy(raw).into_owned();
+    }
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {

@@ -19,13 +19,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gleaner_api::listener::{AcceptLoop, WhenFull};
-use gleaner_api::{Batch, ComponentMetrics, EventSender, SharedAttributes, Shutdown, now_ns};
+use gleaner_api::{Batch, ComponentMetrics, EventSender, Shutdown, now_ns};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use super::datagram::peer_attributes;
 use super::framing::{Decoder, Framing, Step};
+use super::header_cache::HeaderCache;
 use super::message::{Outcome, ParseError, to_record};
 use super::stats::Stats;
 
@@ -122,7 +122,7 @@ pub(crate) async fn connection<S: AsyncRead + Unpin>(
     input: &StreamInput,
     shutdown: &Shutdown,
 ) {
-    let shared = peer_attributes(peer.ip());
+    let mut headers = HeaderCache::default();
     let mut decoder = Decoder::new(input.framing, input.max);
     let limit = decoder.buffer_needed().max(READ_BUFFER);
     let mut buf = vec![0u8; INITIAL_BUFFER.min(limit)];
@@ -140,7 +140,15 @@ pub(crate) async fn connection<S: AsyncRead + Unpin>(
                     error,
                 } => {
                     let frame = &buf[lo + start..lo + end];
-                    batch.push(record(frame, now, &shared, truncated, error, input));
+                    batch.push(record(
+                        frame,
+                        now,
+                        &mut headers,
+                        peer,
+                        truncated,
+                        error,
+                        input,
+                    ));
                     lo += consumed;
                 }
                 Step::Skip(n) => lo += n,
@@ -174,7 +182,7 @@ pub(crate) async fn connection<S: AsyncRead + Unpin>(
     }
     if let Some((start, end, error)) = decoder.finish(&buf[lo..hi]) {
         let frame = &buf[lo + start..lo + end];
-        let rec = record(frame, now_ns(), &shared, false, error, input);
+        let rec = record(frame, now_ns(), &mut headers, peer, false, error, input);
         input.metrics.received(1, 0);
         if input.out.send(Batch::Logs(vec![rec])).await.is_err() {
             tracing::debug!(%peer, "syslog pipeline closed");
@@ -217,12 +225,13 @@ async fn read<S: AsyncRead + Unpin>(
 fn record(
     frame: &[u8],
     now: i64,
-    shared: &SharedAttributes,
+    headers: &mut HeaderCache,
+    peer: SocketAddr,
     truncated: bool,
     error: Option<ParseError>,
     input: &StreamInput,
 ) -> gleaner_api::LogRecord {
-    let (rec, outcome) = to_record(frame, now, Some(shared), truncated, error);
+    let (rec, outcome) = to_record(frame, now, headers, Some(peer.ip()), truncated, error);
     if truncated {
         Stats::bump(&input.stats.truncated);
     }

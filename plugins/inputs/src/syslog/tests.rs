@@ -1,16 +1,18 @@
 //! `inputs.syslog` tests: both parsers against golden files of the RFCs' examples and what
 //! real senders write (`testdata/syslog/`), every malformed case kept raw with its reason,
 //! timestamps, and RFC 6587 framing fed whole and byte by byte; config validation
-//! (`config.rs`); timestamps (`time.rs`); framing (`framing.rs`); the input over real
-//! sockets (`net.rs`).
+//! (`config.rs`); timestamps (`time.rs`); framing (`framing.rs`); the shared header lists
+//! (`header_cache.rs`); the input over real sockets (`net.rs`).
 
 mod config;
 mod framing;
+mod header_cache;
 mod net;
 mod time;
 
 use gleaner_api::{FieldValue, LogRecord};
 
+use super::header_cache::HeaderCache;
 use super::message::{Outcome, ParseError, to_record};
 
 const RFC5424: &[u8] = include_bytes!("../../testdata/syslog/rfc5424.txt");
@@ -42,7 +44,7 @@ fn golden(fixture: &[u8]) -> String {
         if line.is_empty() || line.starts_with(b"#") {
             continue;
         }
-        let (rec, outcome) = to_record(line, NOW, None, false, None);
+        let (rec, outcome) = to_record(line, NOW, &mut HeaderCache::default(), None, false, None);
         assert_eq!(
             outcome,
             Outcome::Parsed,
@@ -87,7 +89,7 @@ fn rfc3164_examples_match_the_golden_file() {
 #[test]
 fn rfc5424_fields_become_attributes() {
     let line = br#"<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog 77 ID47 [exampleSDID@32473 iut="3" eventSource="Application"][examplePriority@32473 class="high"] hello"#;
-    let (r, o) = to_record(line, NOW, None, false, None);
+    let (r, o) = to_record(line, NOW, &mut HeaderCache::default(), None, false, None);
     assert_eq!(o, Outcome::Parsed);
     assert_eq!(r.body, b"hello");
     assert_eq!(r.timestamp, 1_065_910_455_003_000_000);
@@ -124,7 +126,14 @@ fn every_malformed_case_is_kept_raw_with_its_reason() {
     let mut n = 0;
     for line in MALFORMED.lines().filter(|l| !l.starts_with('#')) {
         let (reason, msg) = line.split_once('\t').expect("reason<TAB>message");
-        let (r, o) = to_record(msg.as_bytes(), NOW, None, false, None);
+        let (r, o) = to_record(
+            msg.as_bytes(),
+            NOW,
+            &mut HeaderCache::default(),
+            None,
+            false,
+            None,
+        );
         assert!(
             matches!(o, Outcome::Malformed(e) if e.as_str() == reason),
             "{line}: {o:?}"
@@ -156,7 +165,7 @@ fn every_malformed_case_is_kept_raw_with_its_reason() {
             ParseError::InvalidHeader,
         ),
     ] {
-        let (r, o) = to_record(raw, NOW, None, false, None);
+        let (r, o) = to_record(raw, NOW, &mut HeaderCache::default(), None, false, None);
         assert_eq!(o, Outcome::Malformed(reason), "{raw:?}");
         assert_eq!(r.body, super::message::trim_end(raw));
     }
@@ -165,17 +174,18 @@ fn every_malformed_case_is_kept_raw_with_its_reason() {
 #[test]
 fn invalid_utf8_in_msg_is_kept_byte_for_byte() {
     let raw = b"<13>1 2026-12-06T13:20:03Z h a p m - bad \xff\xfe bytes\n";
-    let (r, o) = to_record(raw, NOW, None, false, None);
+    let (r, o) = to_record(raw, NOW, &mut HeaderCache::default(), None, false, None);
     assert_eq!(o, Outcome::Parsed);
     assert_eq!(r.body, b"bad \xff\xfe bytes");
     let raw = b"<13>Dec  6 13:20:03 host app: \xc3\x28 in 3164";
-    let (r, o) = to_record(raw, NOW, None, false, None);
+    let (r, o) = to_record(raw, NOW, &mut HeaderCache::default(), None, false, None);
     assert_eq!(o, Outcome::Parsed);
     assert_eq!(r.body, b"\xc3\x28 in 3164");
     // A hostname that is not text is left out, not a crash.
     let (r, _) = to_record(
         b"<13>Dec  6 13:20:03 h\xffst app: x",
         NOW,
+        &mut HeaderCache::default(),
         None,
         false,
         None,
@@ -189,7 +199,14 @@ fn invalid_utf8_in_msg_is_kept_byte_for_byte() {
 
 #[test]
 fn truncated_and_forced_errors_are_flagged() {
-    let (r, o) = to_record(b"<13>Dec  6 13:20:03 host app: cut", NOW, None, true, None);
+    let (r, o) = to_record(
+        b"<13>Dec  6 13:20:03 host app: cut",
+        NOW,
+        &mut HeaderCache::default(),
+        None,
+        true,
+        None,
+    );
     assert_eq!(o, Outcome::Parsed);
     assert_eq!(
         r.attribute("syslog.truncated"),
@@ -198,6 +215,7 @@ fn truncated_and_forced_errors_are_flagged() {
     let (r, o) = to_record(
         b"<13>Dec  6 13:2",
         NOW,
+        &mut HeaderCache::default(),
         None,
         false,
         Some(ParseError::IncompleteFrame),
