@@ -72,6 +72,18 @@ fn report() {
         "host gather, every collector: {allocs:.0} allocations ({bytes:.0} bytes) per gather, \
          {metrics} metrics with {fields} fields and tags"
     );
+    // Per collector, to see which file's parser allocates what (`/proc/stat` is read for
+    // cpu, system and kernel alike; `/proc/vmstat` for swap and kernel).
+    let per: Vec<String> = [
+        "cpu", "mem", "swap", "disk", "diskio", "net", "system", "kernel",
+    ]
+    .iter()
+    .map(|c| {
+        let (a, b, _) = allocations(&format!("collect = [\"{c}\"]\n"), 20);
+        format!("{c} {a:.0} ({b:.0} B)")
+    })
+    .collect();
+    println!("per collector alone: {}", per.join(", "));
     let before = pids();
     let (allocs, bytes, _) = allocations(PROCESSES, 50);
     let after = pids();
@@ -83,8 +95,26 @@ fn report() {
     );
 }
 
+/// What `procfs`'s own `/proc/<pid>/stat` parser would cost per process in the
+/// `processes` walk (which keeps its hand-written, allocation-free one: see
+/// `src/host/processes.rs`): allocations per parse of this process's stat line.
+fn procfs_stat_allocations(line: &[u8]) -> f64 {
+    use procfs::FromRead;
+    let rounds = 1000;
+    let region = Region::new(GLOBAL);
+    for _ in 0..rounds {
+        drop(black_box(procfs::process::Stat::from_read(black_box(line))));
+    }
+    region.change().allocations as f64 / rounds as f64
+}
+
 fn main() {
     report();
+    let line = std::fs::read("/proc/self/stat").expect("/proc/self/stat");
+    println!(
+        "procfs Stat::from_read of one /proc/<pid>/stat line: {:.1} allocations",
+        procfs_stat_allocations(&line)
+    );
     let mut c = Criterion::default().configure_from_args();
     c.bench_function("host gather (every collector, live /proc)", |b| {
         let mut g = HostGather::from_toml(ALL).expect("config");
@@ -93,6 +123,10 @@ fn main() {
     c.bench_function("host gather (processes only)", |b| {
         let mut g = HostGather::from_toml(PROCESSES).expect("config");
         b.iter(|| black_box(g.gather()));
+    });
+    c.bench_function("procfs Stat::from_read (one /proc/<pid>/stat line)", |b| {
+        use procfs::FromRead;
+        b.iter(|| black_box(procfs::process::Stat::from_read(black_box(&line[..])).is_ok()));
     });
     c.final_summary();
 }

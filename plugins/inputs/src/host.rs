@@ -1,6 +1,7 @@
 //! `inputs.host`: the node's CPU, memory, swap, disks, disk I/O, network, load, processes
-//! and kernel counters, read straight from `/proc` (and `statvfs` for disk space) under a
-//! configurable root, with Telegraf's measurement, tag and field names (one collector per
+//! and kernel counters, read from `/proc` under a configurable root and parsed by the
+//! `procfs` crate (`statvfs` for disk space; the `processes` walk and the mount table keep
+//! their own readers, see their modules), with Telegraf's measurement, tag and field names (one collector per
 //! module under `host/`):
 //! `cpu` (usage_* %, from deltas: the first gather emits none), `mem`, `swap`, `disk`,
 //! `diskio`, `net`, `system`, `processes`, `kernel`.

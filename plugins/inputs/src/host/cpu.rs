@@ -1,5 +1,6 @@
 //! `cpu`: usage percentages per CPU (`cpu0`…) and in total (`cpu-total`) from the deltas of
-//! `/proc/stat`'s jiffies between two gathers, as Telegraf computes them. The first gather
+//! `/proc/stat`'s jiffies (parsed by `procfs`'s `KernelStats`) between two gathers, as
+//! Telegraf computes them. The first gather
 //! only records the counters and emits nothing. Total = user + system + nice + iowait + irq +
 //! softirq + steal + idle; guest time is inside user (and guest_nice inside nice), so those
 //! are reported net of it. A CPU whose total did not advance (or went back, after a hotplug)
@@ -8,6 +9,7 @@
 use std::collections::HashMap;
 
 use gleaner_api::{FieldValue, Metric, MetricKind};
+use procfs::{CpuTime, KernelStats};
 
 /// Field names, in `/proc/stat` column order.
 const FIELDS: [&str; 10] = [
@@ -26,27 +28,38 @@ const FIELDS: [&str; 10] = [
 /// One CPU line's ten counters (missing columns on old kernels are 0).
 pub(crate) type Times = [u64; 10];
 
-/// Parses the `cpu`/`cpuN` lines of `/proc/stat`: `("cpu-total" | "cpuN", times)`.
-pub(crate) fn parse_stat(text: &str) -> Vec<(String, Times)> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let mut cols = line.split_ascii_whitespace();
-        let Some(name) = cols.next() else { continue };
-        if !name.starts_with("cpu") {
-            continue;
-        }
-        let mut t = [0u64; 10];
-        for (slot, v) in t.iter_mut().zip(cols) {
-            *slot = v.parse().unwrap_or(0);
-        }
-        let name = if name == "cpu" {
-            "cpu-total".to_owned()
-        } else {
-            name.to_owned()
-        };
-        out.push((name, t));
+/// The CPU lines of `/proc/stat` as `procfs` parsed them (`stats`): `("cpu-total" | "cpuN",
+/// times)`. `procfs` keeps the per-CPU lines in file order without their numbers, and a host
+/// with an offline CPU skips one (`cpu0`, `cpu2`), so the names are taken from the same
+/// lines of `text`, the file `stats` was parsed from.
+pub(crate) fn times(stats: &KernelStats, text: &str) -> Vec<(String, Times)> {
+    let names = text
+        .lines()
+        .filter_map(|l| l.split_ascii_whitespace().next())
+        .filter(|n| n.len() > 3 && n.starts_with("cpu"));
+    let mut out = Vec::with_capacity(stats.cpu_time.len() + 1);
+    out.push(("cpu-total".to_owned(), ticks(&stats.total)));
+    for (name, t) in names.zip(&stats.cpu_time) {
+        out.push((name.to_owned(), ticks(t)));
     }
     out
+}
+
+/// The ten counters of one CPU line, in `/proc/stat` column order.
+fn ticks(t: &CpuTime) -> Times {
+    let o = |v: Option<u64>| v.unwrap_or(0);
+    [
+        t.user,
+        t.nice,
+        t.system,
+        t.idle,
+        o(t.iowait),
+        o(t.irq),
+        o(t.softirq),
+        o(t.steal),
+        o(t.guest),
+        o(t.guest_nice),
+    ]
 }
 
 /// The previous gather's counters per CPU.

@@ -1,38 +1,39 @@
-//! `kernel`: `boot_time` (`btime`), `context_switches` (`ctxt`), `interrupts` (the first
-//! column of `intr`), `processes_forked` (`processes`) from `/proc/stat`, and
-//! `disk_pages_in`/`disk_pages_out` (`pgpgin`/`pgpgout`) from `/proc/vmstat` when readable;
-//! `entropy_avail` when `/proc/sys/kernel/random/entropy_avail` is readable. One counter
-//! metric of unsigned integers (Telegraf also reports them all as counters).
+//! `kernel`: `boot_time` (`btime`), `context_switches` (`ctxt`), `processes_forked`
+//! (`processes`) from `/proc/stat` as `procfs`'s `KernelStats` parses it, and `interrupts`,
+//! the first column of its `intr` line, which `KernelStats` does not keep (so it is read from
+//! the same text here); `disk_pages_in`/`disk_pages_out` (`pgpgin`/`pgpgout`) from
+//! `/proc/vmstat` (`procfs`'s `VmStat`) when readable; `entropy_avail` when
+//! `/proc/sys/kernel/random/entropy_avail` (one number) is readable. One counter metric of
+//! unsigned integers (Telegraf also reports them all as counters).
 
 use gleaner_api::{FieldValue, Metric, MetricKind};
+use procfs::{KernelStats, VmStat};
 
 use super::swap::vmstat_value;
 
-/// The `kernel` metric; `None` when `/proc/stat` has none of its lines.
+/// The `kernel` metric from the parsed `/proc/stat` and its text.
 pub(crate) fn collect(
+    stats: &KernelStats,
     stat: &str,
-    vmstat: Option<&str>,
+    vmstat: Option<&VmStat>,
     entropy: Option<&str>,
     ts: i64,
-) -> Option<Metric> {
+) -> Metric {
     let mut m = Metric::new("kernel", ts).with_kind(MetricKind::Counter);
-    for line in stat.lines() {
-        let Some((key, rest)) = line.split_once(' ') else {
-            continue;
-        };
-        let field = match key {
-            "btime" => "boot_time",
-            "ctxt" => "context_switches",
-            "intr" => "interrupts",
-            "processes" => "processes_forked",
-            _ => continue,
-        };
-        if let Some(Ok(v)) = rest.split_ascii_whitespace().next().map(str::parse::<u64>) {
-            m.fields.push((field.to_owned(), FieldValue::UInt(v)));
-        }
+    let intr = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("intr "))
+        .and_then(|rest| rest.split_ascii_whitespace().next()?.parse::<u64>().ok());
+    if let Some(v) = intr {
+        m.fields
+            .push(("interrupts".to_owned(), FieldValue::UInt(v)));
     }
-    if m.fields.is_empty() {
-        return None;
+    for (field, v) in [
+        ("context_switches", stats.ctxt),
+        ("boot_time", stats.btime),
+        ("processes_forked", stats.processes),
+    ] {
+        m.fields.push((field.to_owned(), FieldValue::UInt(v)));
     }
     if let Some(vm) = vmstat {
         for (field, key) in [("disk_pages_in", "pgpgin"), ("disk_pages_out", "pgpgout")] {
@@ -45,5 +46,5 @@ pub(crate) fn collect(
         m.fields
             .push(("entropy_avail".to_owned(), FieldValue::UInt(v)));
     }
-    Some(m)
+    m
 }

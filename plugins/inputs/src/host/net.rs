@@ -1,47 +1,47 @@
-//! `net`: `/proc/net/dev` per interface (tag `interface`, filtered by the `interfaces` /
+//! `net`: `/proc/net/dev` (parsed by `procfs`'s `InterfaceDeviceStatus`) per interface (tag `interface`, filtered by the `interfaces` /
 //! `exclude_interfaces` globs), counter fields (u64) `bytes_recv`, `packets_recv`,
 //! `err_in`, `drop_in`, `bytes_sent`, `packets_sent`, `err_out`, `drop_out`. Read under the
 //! host root, these are the counters of the network namespace that `/proc` belongs to: the
 //! host's only when the agent's pod uses `hostNetwork`.
 
 use gleaner_api::{FieldValue, Metric, MetricKind};
+use procfs::net::InterfaceDeviceStatus;
 
 use super::root::NameFilter;
 
-/// Field ← column of the numbers after `iface:`.
-const FIELDS: [(&str, usize); 8] = [
-    ("bytes_recv", 0),
-    ("packets_recv", 1),
-    ("err_in", 2),
-    ("drop_in", 3),
-    ("bytes_sent", 8),
-    ("packets_sent", 9),
-    ("err_out", 10),
-    ("drop_out", 11),
-];
-
-/// One counter metric per allowed interface.
-pub(crate) fn collect(text: &str, filter: &NameFilter, ts: i64, out: &mut Vec<Metric>) {
-    for line in text.lines() {
-        let Some((iface, rest)) = line.split_once(':') else {
-            continue;
-        };
-        let iface = iface.trim();
-        if iface.contains('|') || !filter.allows(iface) {
+/// One counter metric per allowed interface, in the order of `text`, the file `dev` was
+/// parsed from (`procfs` keeps the interfaces in a `HashMap`).
+pub(crate) fn collect(
+    dev: &InterfaceDeviceStatus,
+    text: &str,
+    filter: &NameFilter,
+    ts: i64,
+    out: &mut Vec<Metric>,
+) {
+    let names = text
+        .lines()
+        .filter_map(|l| Some(l.split_once(':')?.0.trim()))
+        .filter(|n| !n.contains('|'));
+    for name in names {
+        let Some(d) = dev.0.get(name) else { continue };
+        if !filter.allows(name) {
             continue;
         }
-        let v: Vec<u64> = rest
-            .split_ascii_whitespace()
-            .map(|c| c.parse().unwrap_or(0))
-            .collect();
-        if v.len() < 16 {
-            continue;
-        }
+        let fields = [
+            ("bytes_recv", d.recv_bytes),
+            ("packets_recv", d.recv_packets),
+            ("err_in", d.recv_errs),
+            ("drop_in", d.recv_drop),
+            ("bytes_sent", d.sent_bytes),
+            ("packets_sent", d.sent_packets),
+            ("err_out", d.sent_errs),
+            ("drop_out", d.sent_drop),
+        ];
         let mut m = Metric::new("net", ts)
             .with_kind(MetricKind::Counter)
-            .with_tag("interface", iface);
-        for (field, col) in FIELDS {
-            m.fields.push((field.to_owned(), FieldValue::UInt(v[col])));
+            .with_tag("interface", name);
+        for (field, v) in fields {
+            m.fields.push((field.to_owned(), FieldValue::UInt(v)));
         }
         out.push(m);
     }

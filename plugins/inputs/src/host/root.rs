@@ -1,6 +1,7 @@
 //! [`HostRoot`]: where the host's `/proc`, `/sys` and mounts are (`/`, or e.g. `/hostfs` in
-//! a container), every read of `inputs.host` goes through it; and [`NameFilter`], the
-//! include/exclude globs (`*`, `?`) for device and interface names.
+//! a container), every read of `inputs.host` goes through it; [`parse`], the bridge from a
+//! file read under that root into a buffer we reuse to the `procfs` crate's parsers; and
+//! [`NameFilter`], the include/exclude globs (`*`, `?`) for device and interface names.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -51,6 +52,19 @@ pub(crate) fn read_path(path: &Path, buf: &mut String) -> Option<()> {
     let mut f = std::fs::File::open(path).ok()?;
     f.read_to_string(buf).ok()?;
     Some(())
+}
+
+/// Parses text read under the root with `procfs`'s parser for that file. The file is read
+/// by [`HostRoot::read_into`] (a buffer reused from gather to gather, any root), not by
+/// `procfs`'s `from_file`, which would allocate a path and an 8 KiB `BufReader` per file;
+/// a `&[u8]` is already a `BufRead`. `None` when `procfs` rejects the text.
+pub(crate) fn parse<T: procfs::FromBufRead>(text: &str) -> Option<T> {
+    T::from_buf_read(text.as_bytes()).ok()
+}
+
+/// [`parse`] for the files `procfs` reads whole rather than by line (`loadavg`, `uptime`).
+pub(crate) fn parse_whole<T: procfs::FromRead>(text: &str) -> Option<T> {
+    T::from_read(text.as_bytes()).ok()
 }
 
 /// Include and exclude globs on a name: a name passes when `include` is empty or one of

@@ -293,7 +293,21 @@ async fn runs_once_through_the_input() {
 
 #[test]
 fn cpu_hot_add_and_counter_decrease_emit_nothing_for_that_cpu() {
-    use super::cpu::{CpuState, parse_stat};
+    use super::cpu::{CpuState, Times, times};
+    use procfs::FromBufReadSI;
+    // The CPU lines of a /proc/stat as the collector reads them: procfs's parser, which
+    // also wants the lines every kernel writes after them.
+    let parse_stat = |cpus: &str| -> Vec<(String, Times)> {
+        let text = format!("cpu  0 0 0 0\n{cpus}ctxt 1\nbtime 2\nprocesses 3\n");
+        let si = procfs::ExplicitSystemInfo {
+            boot_time_secs: 0,
+            ticks_per_second: 100,
+            page_size: 4096,
+            is_little_endian: true,
+        };
+        let stats = procfs::KernelStats::from_buf_read(text.as_bytes(), &si).unwrap();
+        times(&stats, &text)
+    };
     let mut st = CpuState::default();
     let mut out = Vec::new();
     st.collect(

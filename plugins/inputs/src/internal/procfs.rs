@@ -1,13 +1,19 @@
-//! Process stats of the agent itself from `/proc/self` (Linux): resident memory from
-//! `status` (`VmRSS`, in kB whatever the page size), CPU time and thread count from `stat`.
+//! Process stats of the agent itself from `/proc/self` (Linux): CPU time and thread count
+//! from `stat`, parsed by the `procfs` crate's `Stat` (clock ticks per second from
+//! `procfs::ticks_per_second`, `sysconf(_SC_CLK_TCK)` without `unsafe` here), and resident
+//! memory from `status` (`VmRSS`, in kB whatever the page size).
 //! A file that cannot be read or parsed leaves its fields out; nothing here fails.
+//!
+//! `VmRSS` is the one line of `status` read by hand: `procfs`'s `Status` turns each of the
+//! file's ~55 lines into an owned line, key and value in a `HashMap` (some 160 allocations
+//! for one number) and fails whole when one of its 20 required keys is missing. (`stat`'s
+//! `rss` column, in pages, is the same count on a live system, but the unchanged fixture of
+//! `internal/tests.rs` asserts `VmRSS`.)
 
 use std::fs;
 
-/// Clock ticks per second of `utime`/`stime` in `/proc/<pid>/stat` (`USER_HZ`). It is 100 on
-/// every Linux architecture we build for, whatever the kernel's `CONFIG_HZ`; reading it with
-/// `sysconf(_SC_CLK_TCK)` would need `libc` and `unsafe`, which the workspace forbids.
-const CLK_TCK: f64 = 100.0;
+use ::procfs::FromRead;
+use ::procfs::process::Stat;
 
 /// What could be read about the process.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -37,22 +43,17 @@ pub(super) fn parse(stat: Option<&str>, status: Option<&str>) -> ProcessStats {
     }
 }
 
-/// (CPU seconds, threads) from `/proc/<pid>/stat`.
-///
-/// The second field, the command name in parentheses, may itself hold spaces and `)`, so the
-/// fields are counted from the last `)`: the next one is field 3 (`state`), which makes
-/// `utime` field 14, `stime` 15 and `num_threads` 20 (proc(5)).
+/// (CPU seconds, threads) from `/proc/<pid>/stat`, parsed by `procfs`'s `Stat` (which finds
+/// the command name by the last `)`, so a name holding spaces and `)` is fine).
 pub(super) fn parse_stat(text: &str) -> (Option<f64>, Option<u64>) {
-    let Some((_, rest)) = text.rsplit_once(')') else {
-        return (None, None);
-    };
-    let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
-    let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
-    let cpu = match (field(14), field(15)) {
-        (Some(utime), Some(stime)) => Some(utime.saturating_add(stime) as f64 / CLK_TCK),
-        _ => None,
-    };
-    (cpu, field(20))
+    match Stat::from_read(text.as_bytes()) {
+        Ok(s) => {
+            let ticks = s.utime.saturating_add(s.stime) as f64;
+            let cpu = ticks / ::procfs::ticks_per_second().max(1) as f64;
+            (Some(cpu), u64::try_from(s.num_threads).ok())
+        }
+        Err(_) => (None, None),
+    }
 }
 
 /// `VmRSS` of `/proc/<pid>/status`, in bytes (the file gives kB).
