@@ -9,7 +9,8 @@
 //! - the response body read up to [`MAX_RESPONSE_BODY`] (enough for any error message; the
 //!   rest is discarded), or, with [`HttpClient::send_with_limit`], read whole up to a
 //!   caller's limit (a kubelet summary, a scrape) and refused beyond it;
-//! - gzip request bodies ([`gzip`]), off the runtime threads when large;
+//! - gzip request bodies at a chosen level ([`gzip_level`], `gzip.rs`), off the runtime
+//!   threads when large;
 //! - `Retry-After` parsing ([`retry_after`]), seconds or an HTTP date, capped;
 //! - secrets read from files and re-read when the file changes ([`SecretSource`]);
 //! - [`install_crypto_provider`], which makes `ring` the process-wide rustls provider;
@@ -28,6 +29,7 @@
 //! Over 400 lines on purpose: the client and the small request helpers every HTTP plugin shares
 //! (timeouts, bounded bodies, gzip, Retry-After, URLs), kept with the client they configure.
 
+mod gzip;
 mod secret;
 #[cfg(test)]
 mod tests;
@@ -44,6 +46,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+pub use gzip::{DEFAULT_GZIP_LEVEL, MAX_GZIP_LEVEL, gzip, gzip_async, gzip_level};
 pub use secret::{ReadSecretError, SecretSource};
 pub use tls::TlsSettings;
 pub use url::{UrlError, display_url, join_path, parse_url, redact_url, with_path};
@@ -53,9 +56,6 @@ pub const MAX_RESPONSE_BODY: usize = 64 * 1024;
 
 /// The longest `Retry-After` we honour; longer answers wait this long and ask again.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
-
-/// Bodies at least this large are gzipped on a blocking thread (about 0.5 ms of work).
-const GZIP_INLINE_LIMIT: usize = 64 * 1024;
 
 /// `User-Agent` of every request: `gleaner/<version>`.
 pub const USER_AGENT: &str = concat!("gleaner/", env!("CARGO_PKG_VERSION"));
@@ -354,73 +354,6 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         src = s.source();
     }
     out
-}
-
-/// Gzips `data` (RFC 1952) at level 1: on HEC batches of container logs the body comes out
-/// about 12% larger than at the default level 6, for a fraction of the CPU (compression was
-/// over half of the agent's CPU on the logs → Splunk HEC workload at level 6).
-///
-/// The deflate state (window and hash tables, about 300 KiB) is kept per thread and reset
-/// between bodies instead of allocated and zeroed for each request.
-pub fn gzip(data: &[u8]) -> Vec<u8> {
-    thread_local! {
-        static DEFLATE: std::cell::RefCell<Option<flate2::Compress>> =
-            const { std::cell::RefCell::new(None) };
-    }
-    DEFLATE.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut slot) => {
-            let c = slot
-                .get_or_insert_with(|| flate2::Compress::new(flate2::Compression::fast(), false));
-            c.reset();
-            gzip_with(c, data)
-        }
-        // Not reachable (gzip does not call itself); a fresh state is still correct.
-        Err(_) => gzip_with(
-            &mut flate2::Compress::new(flate2::Compression::fast(), false),
-            data,
-        ),
-    })
-}
-
-/// One gzip member: the 10-byte header (no name, no time; XFL 4 for the fastest level, OS
-/// 255 "unknown", as flate2 writes it), raw deflate from `c`, CRC-32 and length.
-fn gzip_with(c: &mut flate2::Compress, data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() / 4 + 64);
-    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255]);
-    let start_in = c.total_in();
-    loop {
-        let done = usize::try_from(c.total_in() - start_in).unwrap_or(data.len());
-        if out.capacity() - out.len() < 64 {
-            out.reserve(out.capacity().max(4096));
-        }
-        // Compressing into memory fails only on a corrupt stream state, which `reset` excludes.
-        match c.compress_vec(
-            data.get(done..).unwrap_or_default(),
-            &mut out,
-            flate2::FlushCompress::Finish,
-        ) {
-            Ok(flate2::Status::StreamEnd) => break,
-            Ok(flate2::Status::Ok | flate2::Status::BufError) => {}
-            Err(e) => panic!("deflate into memory failed: {e}"),
-        }
-    }
-    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
-    // ISIZE is the input length modulo 2^32 (RFC 1952 §2.3.1).
-    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-    out
-}
-
-/// Gzips `data`, on a blocking thread when it is large.
-pub async fn gzip_async(data: Bytes) -> Bytes {
-    if data.len() < GZIP_INLINE_LIMIT {
-        return Bytes::from(gzip(&data));
-    }
-    let copy = data.clone();
-    match tokio::task::spawn_blocking(move || gzip(&copy)).await {
-        Ok(v) => Bytes::from(v),
-        // The blocking pool is gone (runtime shutting down): do it here.
-        Err(_) => Bytes::from(gzip(&data)),
-    }
 }
 
 /// The `Retry-After` of an answer: delay-seconds or an IMF-fixdate, relative to `now`,

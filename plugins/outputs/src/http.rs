@@ -47,6 +47,8 @@ url = "http://127.0.0.1:8080/ingest"
 # batch_max_bytes = "1MiB"
 ## "gzip" or "identity".
 # content_encoding = "identity"
+## gzip level: 0 (stored) to 9 (smallest, slowest); 1 costs the least CPU that compresses.
+# compression_level = 1
 ## Auth: a bearer token, a token file (re-read when it changes), or basic auth.
 # bearer_token = "${HTTP_OUTPUT_TOKEN}"
 # bearer_token_file = "/var/run/secrets/ingest/token"

@@ -3,8 +3,8 @@
 //! encoder and its judgement of the answers.
 //!
 //! - `options.rs`: the keys every HTTP output takes (`timeout`, the events-per-request key,
-//!   `batch_max_bytes`, `content_encoding` where the protocol lets the user choose,
-//!   `headers`, `ca_file`, `cert_file`, `key_file`, `insecure_skip_verify`), parsed apart
+//!   `batch_max_bytes`, `content_encoding` and its `compression_level` where the protocol
+//!   lets the user choose, `headers`, `ca_file`, `cert_file`, `key_file`, `insecure_skip_verify`), parsed apart
 //!   from the output's own keys and validated once, with each output's defaults;
 //! - `auth.rs`: the `Authorization` header: basic auth, or a token with its scheme (`Bearer`,
 //!   `Splunk`, `Token`) given inline or in a file re-read when it changes, and the checks of

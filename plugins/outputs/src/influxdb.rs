@@ -53,6 +53,8 @@ url = "http://127.0.0.1:8086"
 # precision = "ns"
 ## "gzip" or "identity".
 # content_encoding = "gzip"
+## gzip level: 0 (stored) to 9 (smallest, slowest); 1 costs the least CPU that compresses.
+# compression_level = 1
 # timeout = "5s"
 ## Request size: points and uncompressed bytes.
 # batch_max_events = 5000

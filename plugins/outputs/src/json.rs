@@ -31,14 +31,20 @@ pub(crate) fn write_str(buf: &mut Vec<u8>, s: &str) {
 
 /// Appends `bytes` as a JSON string, replacing each invalid UTF-8 sequence with U+FFFD
 /// (as `String::from_utf8_lossy` does). Returns true when something was replaced.
+///
+/// One pass: ASCII is escaped eight bytes at a time as in [`write_escaped`], each non-ASCII
+/// character is checked where it stands; only from the first invalid sequence on does the
+/// rest go through `utf8_chunks`.
 pub(crate) fn write_bytes_lossy(buf: &mut Vec<u8>, bytes: &[u8]) -> bool {
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        write_str(buf, text);
-        return false;
-    }
-    let mut replaced = false;
     buf.push(b'"');
-    for chunk in bytes.utf8_chunks() {
+    let done = escape_valid_prefix(buf, bytes);
+    let Some(rest) = bytes.get(done..).filter(|r| !r.is_empty()) else {
+        buf.push(b'"');
+        return false;
+    };
+    // `done` ends a valid prefix at a character boundary, so chunking the rest finds the
+    // same sequences as chunking the whole.
+    for chunk in rest.utf8_chunks() {
         write_escaped(buf, chunk.valid());
         if !chunk.invalid().is_empty() {
             buf.extend_from_slice(
@@ -46,70 +52,102 @@ pub(crate) fn write_bytes_lossy(buf: &mut Vec<u8>, bytes: &[u8]) -> bool {
                     .encode_utf8(&mut [0; 4])
                     .as_bytes(),
             );
-            replaced = true;
         }
     }
     buf.push(b'"');
-    replaced
+    true
 }
 
 /// Appends the escaped body of a JSON string (no quotes): `"`, `\` and control characters
 /// are escaped, everything else is copied as is (JSON text is UTF-8).
 pub(crate) fn write_escaped(buf: &mut Vec<u8>, s: &str) {
+    let done = escape_valid_prefix(buf, s.as_bytes());
+    debug_assert_eq!(done, s.len(), "a str is valid UTF-8");
+}
+
+/// Escapes `bytes` into `buf` up to the first invalid UTF-8 sequence (all of it when it is
+/// valid) and returns how far it got. Clean runs are found eight bytes at a time (SWAR, see
+/// [`flagged`]) and copied whole; the first flagged byte of a word is found from its mask,
+/// so a quote costs one step, not one per byte before it.
+fn escape_valid_prefix(buf: &mut Vec<u8>, bytes: &[u8]) -> usize {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let bytes = s.as_bytes();
     let mut start = 0;
     let mut i = 0;
     while i < bytes.len() {
-        // Skip eight clean bytes at a time (most text needs no escape at all).
-        if let Some(word) = bytes.get(i..i + 8) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(word);
-            if !needs_escape(u64::from_le_bytes(w)) {
-                i += 8;
-                continue;
+        // A whole word, or the last bytes padded with spaces (which need no escape).
+        let mut w = [b' '; 8];
+        let n = match bytes.get(i..i + 8) {
+            Some(word) => {
+                w.copy_from_slice(word);
+                8
             }
-        }
-        let b = bytes[i];
-        let short: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0x00..=0x1f => b"",
-            _ => {
-                i += 1;
-                continue;
+            None => {
+                let tail = &bytes[i..];
+                w[..tail.len()].copy_from_slice(tail);
+                tail.len()
             }
         };
+        let mask = flagged(u64::from_le_bytes(w));
+        if mask == 0 {
+            i += n;
+            continue;
+        }
+        // The lowest flagged byte is exact (borrows only run upwards); padding is clean.
+        i += (mask.trailing_zeros() / 8) as usize;
+        let b = bytes[i];
+        if b >= 0x80 {
+            let width = match b {
+                0xc2..=0xdf => 2,
+                0xe0..=0xef => 3,
+                0xf0..=0xf4 => 4,
+                _ => 0,
+            };
+            match bytes.get(i..i + width) {
+                Some(ch) if width > 0 && std::str::from_utf8(ch).is_ok() => {
+                    i += width;
+                    continue;
+                }
+                _ => break,
+            }
+        }
+        let short = match b {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'\n' => b'n',
+            b'\r' => b'r',
+            b'\t' => b't',
+            0x08 => b'b',
+            0x0c => b'f',
+            _ => 0,
+        };
         buf.extend_from_slice(&bytes[start..i]);
-        if short.is_empty() {
+        if short == 0 {
             buf.extend_from_slice(b"\\u00");
             buf.push(HEX[usize::from(b >> 4)]);
             buf.push(HEX[usize::from(b & 0xf)]);
         } else {
-            buf.extend_from_slice(short);
+            buf.extend_from_slice(&[b'\\', short]);
         }
         i += 1;
         start = i;
     }
-    buf.extend_from_slice(&bytes[start..]);
+    let end = i.min(bytes.len());
+    buf.extend_from_slice(&bytes[start..end]);
+    end
 }
 
-/// True when one of the eight bytes of `w` is `"`, `\` or a control character (< 0x20).
-/// SWAR: `x - 0x01..` borrows into the high bit of a byte exactly when that byte of `x` is
-/// zero (or, against `0x20..`, below 0x20); bytes with their own high bit set are masked out.
-fn needs_escape(w: u64) -> bool {
+/// The high bit of each byte of `w` that is `"`, `\`, a control character (< 0x20) or not
+/// ASCII; the lowest one set is exact. SWAR: `x - 0x01..` borrows into the high bit of a byte
+/// exactly when that byte of `x` is zero (or, against `0x20..`, below 0x20); a borrow can only
+/// mark bytes above a true one.
+fn flagged(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
     let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGH;
     let quote = zero_byte(w ^ (ONES * u64::from(b'"')));
     let backslash = zero_byte(w ^ (ONES * u64::from(b'\\')));
-    (below_space | quote | backslash) != 0
+    below_space | quote | backslash | (w & HIGH)
 }
 
 /// Appends `"key":"value"` for each pair, comma-separated, with a comma before the first

@@ -57,6 +57,8 @@ endpoint = "http://127.0.0.1:4318"
 # batch_max_bytes = "4MiB"
 ## "gzip" or "identity".
 # content_encoding = "gzip"
+## gzip level: 0 (stored) to 9 (smallest, slowest); 1 costs the least CPU that compresses.
+# compression_level = 1
 ## Auth: a bearer token, a token file (re-read when it changes), or basic auth.
 # bearer_token = "${OTLP_TOKEN}"
 # bearer_token_file = "/var/run/secrets/otlp/token"

@@ -54,6 +54,8 @@ token = "${SPLUNK_HEC_TOKEN:-00000000-0000-0000-0000-000000000000}"
 # fields = ["k8s.*"]
 ## "gzip" or "identity".
 # content_encoding = "gzip"
+## gzip level: 0 (stored) to 9 (smallest, slowest); 1 costs the least CPU that compresses.
+# compression_level = 1
 # timeout = "30s"
 ## Request size: events and uncompressed bytes.
 # batch_max_events = 10000

@@ -359,3 +359,33 @@ async fn a_changed_ca_file_makes_the_client_again() {
     lazy.get().expect("client made again");
     assert!(lazy.is_current());
 }
+
+/// Every level makes a gzip member that round-trips; level 0 stores (no smaller than the
+/// input), higher levels are no larger than level 1 on repetitive text, and the header's XFL
+/// says fastest (4) at 1 and best (2) at 9.
+#[test]
+fn gzip_levels_trade_size_for_cpu() {
+    let data: Vec<u8> = (0..20_000)
+        .flat_map(|i| {
+            format!(
+                "{{\"time\":{i},\"event\":\"GET /api/v1/items/{}\"}}\n",
+                i % 97
+            )
+            .into_bytes()
+        })
+        .collect();
+    let sizes: Vec<usize> = (0..=MAX_GZIP_LEVEL)
+        .map(|level| {
+            let z = gzip_level(&data, level);
+            assert_eq!(gunzip(&z), data, "level {level}");
+            z.len()
+        })
+        .collect();
+    assert!(sizes[0] > data.len(), "stored: {sizes:?}");
+    assert!(sizes[1] < data.len() / 5, "{sizes:?}");
+    assert!(sizes[9] <= sizes[1], "{sizes:?}");
+    assert_eq!(gzip_level(&data, 1)[8], 4);
+    assert_eq!(gzip_level(&data, 9)[8], 2);
+    assert_eq!(gzip_level(&data, 42), gzip_level(&data, 9), "clamped to 9");
+    assert_eq!(gzip(&data), gzip_level(&data, DEFAULT_GZIP_LEVEL));
+}

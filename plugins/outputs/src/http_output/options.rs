@@ -45,6 +45,8 @@ struct HttpKeys {
     batch_max_bytes: Option<ByteSize>,
     /// "gzip" or "identity".
     content_encoding: Option<ContentEncoding>,
+    /// Deflate level of gzip bodies, 0 (stored) to 9.
+    compression_level: Option<u32>,
     /// Extra HTTP headers.
     headers: BTreeMap<String, String>,
     /// PEM CA certificates trusted in addition to the system and built-in roots.
@@ -64,8 +66,9 @@ pub(crate) struct HttpOptions {
     pub(crate) client: ClientSettings,
     /// Extra headers (the protocol's own cannot be among them).
     pub(crate) headers: Vec<(http::HeaderName, http::HeaderValue)>,
-    /// Gzip request bodies (`content_encoding = "gzip"`).
-    pub(crate) gzip: bool,
+    /// The deflate level when request bodies are gzipped (`content_encoding = "gzip"`,
+    /// `compression_level`); `None`: sent as they are.
+    pub(crate) gzip: Option<u32>,
     /// Events and uncompressed bytes per request.
     pub(crate) limits: BatchLimits,
 }
@@ -85,6 +88,7 @@ impl HttpDefaults {
         ];
         if self.content_encoding.is_some() {
             keys.push("content_encoding");
+            keys.push("compression_level");
         }
         keys
     }
@@ -134,10 +138,19 @@ impl HttpOptions {
         };
         tls.validate().map_err(|m| cfg.error_at("cert_file", m))?;
         let encoding = raw.content_encoding.or(defaults.content_encoding);
+        let level = raw
+            .compression_level
+            .unwrap_or(http_client::DEFAULT_GZIP_LEVEL);
+        if level > http_client::MAX_GZIP_LEVEL {
+            return Err(cfg.error_at(
+                "compression_level",
+                "must be 0 (stored) to 9 (smallest, slowest)",
+            ));
+        }
         Ok(HttpOptions {
             client: ClientSettings { timeout, tls },
             headers,
-            gzip: encoding == Some(ContentEncoding::Gzip),
+            gzip: (encoding == Some(ContentEncoding::Gzip)).then_some(level),
             limits: BatchLimits {
                 max_events,
                 max_bytes: usize::try_from(max_bytes.get()).unwrap_or(usize::MAX),

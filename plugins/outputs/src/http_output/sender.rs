@@ -36,7 +36,7 @@ pub(crate) struct Sender {
     http: LazyClient,
     headers: Vec<(HeaderName, HeaderValue)>,
     auth: Auth,
-    gzip: bool,
+    gzip: Option<u32>,
 }
 
 impl Sender {
@@ -50,12 +50,12 @@ impl Sender {
         }
     }
 
-    /// `bytes` in the configured `content_encoding`: gzipped (off the runtime threads when
-    /// large) or as they are.
+    /// `bytes` in the configured `content_encoding`: gzipped at `compression_level` (off the
+    /// runtime threads when large) or as they are.
     pub(crate) async fn encode_body(&self, bytes: Bytes) -> Body {
-        if self.gzip {
+        if let Some(level) = self.gzip {
             Body {
-                bytes: gzip_async(bytes).await,
+                bytes: gzip_async(bytes, level).await,
                 encoding: Some("gzip"),
             }
         } else {

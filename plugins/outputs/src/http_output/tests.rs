@@ -31,7 +31,7 @@ fn defaults_apply_and_given_keys_win() {
     let o = HttpOptions::parse(&cfg("url = \"x\"\n"), &DEFAULTS).expect("valid");
     assert_eq!(o.client.timeout, std::time::Duration::from_secs(7));
     assert_eq!((o.limits.max_events, o.limits.max_bytes), (100, 2 << 20));
-    assert!(o.gzip && o.headers.is_empty());
+    assert!(o.gzip == Some(1) && o.headers.is_empty());
     let o = HttpOptions::parse(
         &cfg("timeout = \"1s\"\nbatch_max_events = 3\nbatch_max_bytes = \"4KiB\"\ncontent_encoding = \"identity\"\nheaders = { X-A = \"b\" }\n"),
         &DEFAULTS,
@@ -39,8 +39,26 @@ fn defaults_apply_and_given_keys_win() {
     .expect("valid");
     assert_eq!(o.client.timeout, std::time::Duration::from_secs(1));
     assert_eq!((o.limits.max_events, o.limits.max_bytes), (3, 4096));
-    assert!(!o.gzip);
+    assert_eq!(o.gzip, None);
     assert_eq!(o.headers.len(), 1);
+}
+
+/// `compression_level` sets the gzip level (default 1, 0 stores); with identity bodies it
+/// has nothing to set.
+#[test]
+fn compression_level_sets_the_gzip_level() {
+    for (toml, level) in [
+        ("", Some(1)),
+        ("compression_level = 6\n", Some(6)),
+        ("compression_level = 0\n", Some(0)),
+        (
+            "compression_level = 9\ncontent_encoding = \"identity\"\n",
+            None,
+        ),
+    ] {
+        let o = HttpOptions::parse(&cfg(toml), &DEFAULTS).expect(toml);
+        assert_eq!(o.gzip, level, "{toml}");
+    }
 }
 
 #[test]
@@ -65,13 +83,17 @@ fn a_key_the_output_does_not_offer_is_unknown() {
         content_encoding: None,
         ..DEFAULTS
     };
-    for key in ["content_encoding = \"gzip\"\n", "batch_max_events = 5\n"] {
+    for key in [
+        "content_encoding = \"gzip\"\n",
+        "compression_level = 1\n",
+        "batch_max_events = 5\n",
+    ] {
         let e = HttpOptions::own_keys::<Own>(&cfg(key), &fixed).expect_err(key);
         assert!(e.message.starts_with("unknown field"), "{key}: {e}");
     }
     let o = HttpOptions::parse(&cfg("max_samples_per_request = 9\n"), &fixed).expect("valid");
     assert_eq!(o.limits.max_events, 9);
-    assert!(!o.gzip);
+    assert_eq!(o.gzip, None);
 }
 
 #[test]
@@ -82,6 +104,7 @@ fn each_shared_rule_points_at_its_key() {
         ("timeout = \"0s\"\n", "timeout"),
         ("headers = { Content-Type = \"x\" }\n", "headers"),
         ("cert_file = \"/c.pem\"\n", "cert_file"),
+        ("compression_level = 10\n", "compression_level"),
     ] {
         let e = HttpOptions::parse(&cfg(toml), &DEFAULTS).expect_err(toml);
         assert_eq!(

@@ -51,6 +51,43 @@ fn word_at_a_time_escaping_matches_the_reference_for_every_ascii_byte_at_every_o
     }
 }
 
+/// The lossy writer in one pass against `from_utf8_lossy` and the byte-at-a-time escaper:
+/// valid and invalid sequences (truncated, overlong, surrogates, stray continuation bytes,
+/// bytes above F4) at every offset around the word boundaries, with escapes beside them.
+#[test]
+fn lossy_writing_matches_from_utf8_lossy_at_every_offset() {
+    let pieces: [&[u8]; 12] = [
+        "é".as_bytes(),
+        "€".as_bytes(),
+        "😀".as_bytes(),
+        b"\xe2\x82",
+        b"\xc0\xaf",
+        b"\xed\xa0\x80",
+        b"\x80",
+        b"\xf5\x80\x80\x80",
+        b"\xf0\x9f\x98",
+        b"\"",
+        b"\n",
+        b"\xff",
+    ];
+    for piece in pieces {
+        for at in 0..18 {
+            for after in [&b""[..], b"tail text", b"\\", "ü".as_bytes()] {
+                let mut bytes = b"abcdefghijklmnopqrstuvwx"[..at].to_vec();
+                bytes.extend_from_slice(piece);
+                bytes.extend_from_slice(after);
+                let mut got = Vec::new();
+                let replaced = write_bytes_lossy(&mut got, &bytes);
+                let mut want = b"\"".to_vec();
+                want.extend(reference(&String::from_utf8_lossy(&bytes)));
+                want.push(b'"');
+                assert_eq!(got, want, "{bytes:x?}");
+                assert_eq!(replaced, std::str::from_utf8(&bytes).is_err(), "{bytes:x?}");
+            }
+        }
+    }
+}
+
 fn text(write: impl FnOnce(&mut Vec<u8>)) -> String {
     let mut buf = Vec::new();
     write(&mut buf);
@@ -139,6 +176,16 @@ proptest::proptest! {
         } else {
             proptest::prop_assert_eq!(got, "null");
         }
+    }
+
+    /// Any bytes are written as what `from_utf8_lossy` makes of them, escaped.
+    #[test]
+    fn any_bytes_are_written_as_their_lossy_text(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+        let mut got = Vec::new();
+        let replaced = write_bytes_lossy(&mut got, &bytes);
+        let back: String = serde_json::from_slice(&got).expect("valid JSON");
+        proptest::prop_assert_eq!(back, String::from_utf8_lossy(&bytes));
+        proptest::prop_assert_eq!(replaced, std::str::from_utf8(&bytes).is_err());
     }
 
     /// Any string is written as JSON that reads back to itself.

@@ -121,6 +121,11 @@ impl Encoder {
     fn head(&self, buf: &mut Vec<u8>, ts: i64, source: Option<&str>) {
         buf.extend_from_slice(b"{\"time\":");
         write_time(buf, ts);
+        self.envelope_keys(buf, source);
+    }
+
+    /// `,"host":...,"source":...,"sourcetype":...,"index":...`, the keys that are set.
+    fn envelope_keys(&self, buf: &mut Vec<u8>, source: Option<&str>) {
         let env = &self.envelope;
         let source = env.source.as_deref().or(source);
         for (key, value) in [
@@ -151,21 +156,25 @@ impl Encoder {
             }
             write_field(&mut fields, k, v);
         }
+        let file = list.iter().find_map(|(k, v)| match v {
+            FieldValue::String(f) if k == "file" => Some(f.as_str()),
+            _ => None,
+        });
+        let mut head = Vec::new();
+        self.envelope_keys(&mut head, file);
+        head.extend_from_slice(b",\"event\":");
         ListPlan {
             list: Arc::clone(list),
             parsed,
+            head,
             fields,
+            stream_field: self.fields.matches("stream"),
         }
     }
 
     fn log(&self, r: &LogRecord, buf: &mut Vec<u8>, plan: &mut Option<ListPlan>) {
-        let file = match r.attribute("file") {
-            Some(FieldValue::String(f)) => Some(f.as_str()),
-            _ => None,
-        };
-        let stream_field =
-            r.stream != gleaner_api::Stream::Unknown && self.fields.matches("stream");
-        // Records that carry only a shared list (a file's): its analysis is done once.
+        // Records that carry only a shared list (a file's): its analysis, the envelope and
+        // the indexed fields are done once, each record adds its time and message.
         if r.attributes.own_part().is_empty()
             && let Some(list) = r.attributes.shared_arc()
         {
@@ -173,8 +182,10 @@ impl Encoder {
                 *plan = Some(self.plan(list));
             }
             if let Some(p) = plan.as_ref().filter(|p| !p.parsed) {
-                self.head(buf, r.timestamp, file);
-                buf.extend_from_slice(b",\"event\":");
+                let stream_field = p.stream_field && r.stream != gleaner_api::Stream::Unknown;
+                buf.extend_from_slice(b"{\"time\":");
+                write_time(buf, r.timestamp);
+                buf.extend_from_slice(&p.head);
                 json::write_bytes_lossy(buf, &r.body);
                 if stream_field || !p.fields.is_empty() {
                     buf.extend_from_slice(b",\"fields\":{");
@@ -192,6 +203,12 @@ impl Encoder {
                 return;
             }
         }
+        let file = match r.attribute("file") {
+            Some(FieldValue::String(f)) => Some(f.as_str()),
+            _ => None,
+        };
+        let stream_field =
+            r.stream != gleaner_api::Stream::Unknown && self.fields.matches("stream");
         self.head(buf, r.timestamp, file);
         let indexed = |k: &str| self.fields.matches(k);
         let parsed = r
@@ -302,8 +319,13 @@ struct ListPlan {
     list: SharedAttributes,
     /// Whether it holds attributes that make `event` an object.
     parsed: bool,
+    /// What follows `{"time":<t>` in each event: the envelope keys (`source` from the list's
+    /// `file`) and `,"event":`.
+    head: Vec<u8>,
     /// Its indexed fields as JSON members, comma-separated.
     fields: Vec<u8>,
+    /// Whether `stream` is an indexed field.
+    stream_field: bool,
 }
 
 /// One indexed field: `"name":"value"` (HEC indexed fields are strings: a number or boolean
