@@ -152,7 +152,8 @@ pub(super) async fn scrape(
         scraped,
         post_relabeling,
     };
-    model::synthetic(&report, target.labels(), stamp, &mut metrics);
+    let target_tags = gleaner_api::Tags::from_unsorted(target.labels().to_vec());
+    model::synthetic(&report, &target_tags, stamp, &mut metrics);
     Outcome {
         stream,
         metrics,
