@@ -21,7 +21,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use gleaner_api::selector::Selectors;
-use gleaner_api::{Accepts, Batch, ComponentMetrics, Envelope, EventKind, Filter, Metric};
+use gleaner_api::{
+    Accepts, Batch, ComponentMetrics, Envelope, EventKind, Filter, Metric, TagsMemo,
+};
 use tokio::sync::{mpsc, oneshot};
 
 use super::selectors;
@@ -62,10 +64,17 @@ pub struct Enrich {
 }
 
 impl Enrich {
-    fn apply(&self, m: &mut Metric) {
-        for (k, v) in &self.tags {
-            m.insert_tag_if_absent(k, v);
+    /// Adds the tags to `m`; a tag set shared by many metrics (a scraped series) is edited
+    /// once, through `memo`, and the metrics share the result.
+    fn apply(&self, m: &mut Metric, memo: &mut TagsMemo) {
+        if self.tags.is_empty() {
+            return;
         }
+        memo.apply(&mut m.tags, |tags| {
+            for (k, v) in &self.tags {
+                tags.insert_if_absent(k, v);
+            }
+        });
     }
 }
 
@@ -110,6 +119,8 @@ pub struct Router {
     /// The selectors of the inputs that have some.
     input_selectors: HashMap<Arc<str>, Arc<Selectors>>,
     cache: HashMap<(Arc<str>, EventKind), Vec<usize>>,
+    /// Shared tag sets with the agent tags added (forgotten on reload, when they change).
+    enriched: TagsMemo,
 }
 
 impl Router {
@@ -127,6 +138,7 @@ impl Router {
             inputs,
             input_selectors: HashMap::new(),
             cache: HashMap::new(),
+            enriched: TagsMemo::new(),
         }
     }
 
@@ -176,6 +188,7 @@ impl Router {
             .collect();
         self.routes = u.routes;
         self.enrich = u.enrich;
+        self.enriched = TagsMemo::new();
         self.inputs = u.inputs;
         self.input_selectors = u.input_selectors;
         self.cache.clear();
@@ -212,15 +225,17 @@ impl Router {
                 true => None,
                 false => self.input_selectors.get(&input),
             };
+            let (enrich, memo) = (&self.enrich, &mut self.enriched);
             match own {
-                None => ms.iter_mut().for_each(|m| self.enrich.apply(m)),
+                None => ms.iter_mut().for_each(|m| enrich.apply(m, memo)),
                 Some(s) => {
-                    let drops = s.apply(ms, |m| self.enrich.apply(m));
+                    let drops = s.apply(ms, |m| enrich.apply(m, memo));
                     if let Some(counters) = self.inputs.get(&input) {
                         selectors::count(counters, &drops);
                     }
                 }
             }
+            memo.sweep();
         }
         let tap = crate::tap::hub();
         tap.observe(&input, &batch);

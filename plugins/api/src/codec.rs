@@ -4,9 +4,10 @@
 //! Layout (all integers little-endian; `varint` is LEB128, `zigzag` maps signed to unsigned):
 //!
 //! ```text
-//! batch   := version:u8 (=2) kind:u8 (1 metrics | 2 logs) count:varint event*
-//! metric  := str(measurement) varint(ntags) (str str)* varint(nfields) (str value)*
-//!            timestamp:i64 metric_kind:u8
+//! batch   := version:u8 (=3) kind:u8 (1 metrics | 2 logs) count:varint event*
+//! metric  := str(measurement) tagset varint(nfields) (str value)* timestamp:i64 metric_kind:u8
+//! tagset  := varint(0) varint(index)          the batch's index-th tag set written before
+//!          | varint(ntags + 1) (str str)*     a new set, the batch's next index
 //! log     := timestamp:i64 stream:u8 bytes(body) attrs
 //! attrs   := varint(0)                        the previous record's attributes again
 //!          | varint(nattrs + 1) (str value)*
@@ -19,6 +20,12 @@
 //! varint(nattrs) (str value)*`, every record its own) is still read: chunks written before
 //! an upgrade are delivered by the new build.
 //!
+//! Metrics of one series share one [`Tags`] set, and a batch often holds a series more than
+//! once (several scrapes, or `up` and the other synthetic series of a target), so version 3
+//! writes each shared set once per batch and refers back to it by index; the decoder hands
+//! every metric of a set the same shared [`Tags`]. Versions 1 and 2 wrote every metric's
+//! tags (`varint(ntags) (str str)*`) and are still read.
+//!
 //! Framing (length, CRC32) belongs to the buffer, not to this module. Decoding never panics and
 //! never pre-allocates more than the input could hold: every length is checked against the
 //! bytes that remain.
@@ -28,15 +35,20 @@
 
 use std::sync::Arc;
 
+use std::collections::HashMap;
+
 use crate::event::{
-    Attributes, Batch, FieldValue, LogRecord, Metric, MetricKind, SharedAttributes, Stream,
+    Attributes, Batch, FieldValue, LogRecord, Metric, MetricKind, SharedAttributes, Stream, Tags,
 };
 
 /// The format version written by [`encode_batch`].
-pub const FORMAT_VERSION: u8 = 2;
+pub const FORMAT_VERSION: u8 = 3;
 
 /// The first version, still read.
 const FORMAT_V1: u8 = 1;
+
+/// The version with each metric's own tags and shared log attributes, still read.
+const FORMAT_V2: u8 = 2;
 
 const KIND_METRICS: u8 = 1;
 const KIND_LOGS: u8 = 2;
@@ -79,13 +91,13 @@ pub fn encode_batch(batch: &Batch, out: &mut Vec<u8>) {
         Batch::Metrics(metrics) => {
             out.push(KIND_METRICS);
             put_varint(out, metrics.len() as u64);
+            // Each shared set written, by identity (the batch keeps the sets alive), and the
+            // index it has in the batch.
+            let mut sets: HashMap<usize, u64> = HashMap::new();
+            let mut last: Option<(usize, u64)> = None;
             for m in metrics {
                 put_str(out, &m.measurement);
-                put_varint(out, m.tags.len() as u64);
-                for (k, v) in &m.tags {
-                    put_str(out, k);
-                    put_str(out, v);
-                }
+                put_tags(out, &m.tags, &mut sets, &mut last);
                 put_pairs(out, &m.fields);
                 out.extend_from_slice(&m.timestamp.to_le_bytes());
                 out.push(metric_kind_byte(m.kind));
@@ -128,9 +140,58 @@ pub fn encode_batch(batch: &Batch, out: &mut Vec<u8>) {
 
 /// Decodes one whole batch; the input must hold exactly one.
 pub fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
+    decode(bytes, None)
+}
+
+/// Decodes batch after batch, handing every metric of a series the same shared [`Tags`]
+/// across batches and chunks: a buffer's reader keeps one, so decoding a chunk of scraped
+/// series allocates no tag strings for series it has met before.
+///
+/// Bounded: every [`Decoder::PERIOD`] metrics, the sets not met during the period that
+/// ends are forgotten, so it holds at most the sets of two periods' metrics.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    /// Encoded pairs of a set → the set and the period it was last met in.
+    sets: HashMap<Box<[u8]>, (Tags, u64)>,
+    period: u64,
+    /// Metrics decoded in this period.
+    metrics: usize,
+}
+
+impl Decoder {
+    /// Metrics per period (see the type's doc).
+    pub const PERIOD: usize = 16 * 1024;
+
+    /// A decoder holding no sets.
+    pub fn new() -> Self {
+        Decoder::default()
+    }
+
+    /// Decodes one whole batch, as [`decode_batch`] does, sharing tag sets.
+    pub fn decode(&mut self, bytes: &[u8]) -> Result<Batch, DecodeError> {
+        let batch = decode(bytes, Some(self));
+        if let Ok(Batch::Metrics(ms)) = &batch {
+            self.metrics += ms.len();
+            if self.metrics >= Self::PERIOD {
+                let ended = self.period;
+                self.sets.retain(|_, (_, seen)| *seen == ended);
+                self.period += 1;
+                self.metrics = 0;
+            }
+        }
+        batch
+    }
+
+    /// Tag sets held.
+    pub fn sets(&self) -> usize {
+        self.sets.len()
+    }
+}
+
+fn decode(bytes: &[u8], mut intern: Option<&mut Decoder>) -> Result<Batch, DecodeError> {
     let mut r = Reader { buf: bytes, pos: 0 };
     let version = r.u8()?;
-    if version != FORMAT_VERSION && version != FORMAT_V1 {
+    if !matches!(version, FORMAT_V1 | FORMAT_V2 | FORMAT_VERSION) {
         return Err(DecodeError::UnsupportedVersion { version });
     }
     let kind_at = r.pos;
@@ -139,8 +200,9 @@ pub fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
     let batch = match kind {
         KIND_METRICS => {
             let mut metrics = Vec::with_capacity(count);
+            let mut sets: Vec<Tags> = Vec::new();
             for _ in 0..count {
-                metrics.push(r.metric()?);
+                metrics.push(r.metric(version, &mut sets, intern.as_deref_mut())?);
             }
             Batch::Metrics(metrics)
         }
@@ -164,6 +226,36 @@ pub fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
         return Err(DecodeError::TrailingBytes { extra });
     }
     Ok(batch)
+}
+
+/// A metric's tag set: a back reference when the batch wrote this shared set before.
+fn put_tags(
+    out: &mut Vec<u8>,
+    tags: &Tags,
+    sets: &mut HashMap<usize, u64>,
+    last: &mut Option<(usize, u64)>,
+) {
+    let id = tags.id();
+    if id != 0 {
+        let seen = match *last {
+            Some((l, index)) if l == id => Some(index),
+            _ => sets.get(&id).copied(),
+        };
+        if let Some(index) = seen {
+            out.push(0);
+            put_varint(out, index);
+            *last = Some((id, index));
+            return;
+        }
+        let index = sets.len() as u64;
+        sets.insert(id, index);
+        *last = Some((id, index));
+    }
+    put_varint(out, tags.len() as u64 + 1);
+    for (k, v) in tags {
+        put_str(out, k);
+        put_str(out, v);
+    }
 }
 
 fn metric_kind_byte(kind: MetricKind) -> u8 {
@@ -395,14 +487,92 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    fn metric(&mut self) -> Result<Metric, DecodeError> {
-        let measurement = self.string()?;
-        let ntags = self.len()?;
-        let mut tags = Vec::with_capacity(ntags);
-        for _ in 0..ntags {
+    /// `n` tags (`n` at most the bytes that remain), in any order (untrusted input); the
+    /// set `intern` holds for these bytes when it has one.
+    fn tags_n_checked(
+        &mut self,
+        n: usize,
+        intern: Option<&mut Decoder>,
+    ) -> Result<Tags, DecodeError> {
+        let Some(intern) = intern else {
+            return self.tags_n_parsed(n);
+        };
+        let start = self.pos;
+        for _ in 0..2 * n {
+            let len = self.len()?;
+            self.take(len)?;
+        }
+        let period = intern.period;
+        if let Some((tags, seen)) = intern.sets.get_mut(&self.buf[start..self.pos]) {
+            *seen = period;
+            return Ok(tags.clone());
+        }
+        let end = self.pos;
+        self.pos = start;
+        let tags = self.tags_n_parsed(n)?;
+        debug_assert_eq!(self.pos, end);
+        intern
+            .sets
+            .insert(self.buf[start..end].into(), (tags.clone(), period));
+        Ok(tags)
+    }
+
+    fn tags_n_parsed(&mut self, n: usize) -> Result<Tags, DecodeError> {
+        let mut tags = Vec::with_capacity(n);
+        for _ in 0..n {
             let k = self.string()?;
             tags.push((k, self.string()?));
         }
+        Ok(Tags::from_unsorted(tags))
+    }
+
+    /// A version 3 tag set: new (and added to the batch's `sets`) or a reference to one.
+    fn tag_set(
+        &mut self,
+        sets: &mut Vec<Tags>,
+        intern: Option<&mut Decoder>,
+    ) -> Result<Tags, DecodeError> {
+        let at = self.pos;
+        match self.varint()? {
+            0 => {
+                let index = self.varint()?;
+                usize::try_from(index)
+                    .ok()
+                    .and_then(|i| sets.get(i))
+                    .cloned()
+                    .ok_or(DecodeError::Invalid {
+                        what: "tag set reference",
+                        offset: at,
+                    })
+            }
+            n => {
+                let remaining = (self.buf.len() - self.pos) as u64;
+                if n - 1 > remaining {
+                    return Err(DecodeError::Truncated { offset: at });
+                }
+                // n - 1 <= remaining <= usize::MAX, so the cast is lossless.
+                let tags = self.tags_n_checked((n - 1) as usize, intern)?;
+                if !tags.is_empty() {
+                    sets.push(tags.clone());
+                }
+                Ok(tags)
+            }
+        }
+    }
+
+    fn metric(
+        &mut self,
+        version: u8,
+        sets: &mut Vec<Tags>,
+        intern: Option<&mut Decoder>,
+    ) -> Result<Metric, DecodeError> {
+        let measurement = self.string()?;
+        let tags = if version == FORMAT_VERSION {
+            self.tag_set(sets, intern)?
+        } else {
+            let n = self.len()?;
+            self.tags_n_checked(n, intern)?
+        };
         let fields = self.pairs()?;
         let timestamp = self.i64()?;
         let at = self.pos;

@@ -1,16 +1,18 @@
 //! The event model: [`Metric`], [`LogRecord`] and the [`Batch`] that carries either kind.
 //!
 //! One [`Metric`] maps 1:1 to a line-protocol line. Tags are kept sorted by key (byte order)
-//! so encoders never sort on the hot path; constructors and [`Metric::insert_tag`] keep that
-//! invariant. Fields keep insertion order, as a line-protocol parser reads them.
+//! so encoders never sort on the hot path, and shared between the samples of a series
+//! ([`Tags`]); constructors and [`Metric::insert_tag`] keep that invariant. Fields keep insertion order, as a line-protocol parser reads them.
 
 use std::fmt;
 
 mod attributes;
 mod pieces;
+mod tags;
 
 pub use attributes::{Attribute, Attributes, Iter as AttributesIter, SharedAttributes};
 pub use pieces::BatchPieces;
+pub use tags::{Tag, Tags, TagsMemo};
 
 /// A typed field value (InfluxDB line protocol's five types).
 #[derive(Debug, Clone, PartialEq)]
@@ -73,8 +75,9 @@ impl MetricKind {
 pub struct Metric {
     /// Measurement name (`cpu`, `prometheus`).
     pub measurement: String,
-    /// Tags, sorted by key in byte order, keys unique.
-    pub tags: Vec<(String, String)>,
+    /// Tags, sorted by key in byte order, keys unique; shared between the metrics of one
+    /// series (see [`Tags`]).
+    pub tags: Tags,
     /// Fields in insertion order; at least one for a valid metric.
     pub fields: Vec<(String, FieldValue)>,
     /// Nanoseconds since the Unix epoch.
@@ -88,7 +91,7 @@ impl Metric {
     pub fn new(measurement: impl Into<String>, timestamp: i64) -> Self {
         Metric {
             measurement: measurement.into(),
-            tags: Vec::new(),
+            tags: Tags::new(),
             fields: Vec::new(),
             timestamp,
             kind: MetricKind::Untyped,
@@ -118,28 +121,17 @@ impl Metric {
 
     /// Adds or replaces a tag, keeping the tag list sorted by key.
     pub fn insert_tag(&mut self, key: String, value: String) {
-        match self
-            .tags
-            .binary_search_by(|(k, _)| k.as_str().cmp(key.as_str()))
-        {
-            Ok(i) => self.tags[i].1 = value,
-            Err(i) => self.tags.insert(i, (key, value)),
-        }
+        self.tags.insert(key, value);
     }
 
     /// Adds a tag only when the key is absent (for agent-wide default tags).
     pub fn insert_tag_if_absent(&mut self, key: &str, value: &str) {
-        if let Err(i) = self.tags.binary_search_by(|(k, _)| k.as_str().cmp(key)) {
-            self.tags.insert(i, (key.to_owned(), value.to_owned()));
-        }
+        self.tags.insert_if_absent(key, value);
     }
 
     /// The value of a tag.
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags
-            .binary_search_by(|(k, _)| k.as_str().cmp(key))
-            .ok()
-            .map(|i| self.tags[i].1.as_str())
+        self.tags.get(key)
     }
 
     /// The value of a field (first match).
@@ -150,16 +142,7 @@ impl Metric {
     /// Sorts tags by key and removes duplicate keys, keeping the last value of each.
     /// Use after building `tags` by hand in an arbitrary order.
     pub fn normalize_tags(&mut self) {
-        // Stable sort keeps the original order among equal keys; keep the last of each run.
-        self.tags.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(String, String)> = Vec::with_capacity(self.tags.len());
-        for (k, v) in self.tags.drain(..) {
-            match out.last_mut() {
-                Some(last) if last.0 == k => last.1 = v,
-                _ => out.push((k, v)),
-            }
-        }
-        self.tags = out;
+        self.tags.normalize();
     }
 }
 
@@ -307,11 +290,11 @@ mod tests {
     #[test]
     fn normalize_keeps_last_duplicate() {
         let mut m = Metric::new("m", 0);
-        m.tags = vec![
-            ("z".into(), "1".into()),
-            ("a".into(), "x".into()),
-            ("z".into(), "2".into()),
-        ];
+        m.tags.edit(|t| {
+            t.push(("z".into(), "1".into()));
+            t.push(("a".into(), "x".into()));
+            t.push(("z".into(), "2".into()));
+        });
         m.normalize_tags();
         assert_eq!(
             m.tags,

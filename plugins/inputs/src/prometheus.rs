@@ -34,6 +34,7 @@ pub mod parse;
 mod samples;
 mod schedule;
 mod scrape;
+mod series;
 pub mod shard;
 pub mod target;
 

@@ -3,7 +3,9 @@ use crate::buffer::OutputBuffer;
 use crate::buffer::memory::OutputQueue;
 use crate::config::WhenFull;
 use gleaner_api::selector::Selectors;
-use gleaner_api::{Ack, AckStatus, Acknowledgements, ComponentMetrics, LogRecord, Metric, Stream};
+use gleaner_api::{
+    Ack, AckStatus, Acknowledgements, ComponentMetrics, LogRecord, Metric, Stream, Tags,
+};
 
 struct Out {
     queue: Arc<OutputQueue>,
@@ -419,4 +421,39 @@ async fn an_update_keeps_running_filters_and_takes_new_routes() {
     // The kept filter saw its second batch (its count went on), then the new one its first.
     assert_eq!(after.len(), 1);
     assert_eq!(tag(&after[0], "seen").as_deref(), Some("2"));
+}
+
+#[tokio::test]
+async fn metrics_of_one_shared_tag_set_share_the_enriched_set_across_batches() {
+    let (ra, a) = route(None, Accepts::METRICS);
+    let enrich = Enrich {
+        tags: vec![("host".into(), "agent".into())],
+    };
+    let mut router = Router::new(vec![], vec![ra], enrich, HashMap::new());
+    let acks = Acknowledgements::new();
+    // A scraped series: its tag set held by the input's cache and shared by its samples.
+    let series = metric("prometheus", &[("job", "node")]).tags;
+    let sample = |t: i64| {
+        let mut m = Metric::new("prometheus", t).with_field("x", gleaner_api::FieldValue::Int(1));
+        m.tags = series.clone();
+        m
+    };
+    for id in 1..=2 {
+        let batch = Batch::Metrics(vec![sample(1), sample(2)]);
+        router.handle(env("inputs.a.0", batch, &acks, id)).await;
+    }
+    let got: Vec<Metric> = drain(&a)
+        .await
+        .into_iter()
+        .flat_map(|b| match b {
+            Batch::Metrics(ms) => ms,
+            Batch::Logs(_) => Vec::new(),
+        })
+        .collect();
+    assert_eq!(got.len(), 4);
+    for m in &got {
+        assert_eq!(m.tag("host"), Some("agent"));
+        assert_eq!(m.tag("job"), Some("node"));
+        assert!(Tags::ptr_eq(&m.tags, &got[0].tags), "one enriched set");
+    }
 }

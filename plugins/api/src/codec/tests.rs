@@ -23,7 +23,7 @@ fn metric() -> impl Strategy<Value = Metric> {
     )
         .prop_map(|(measurement, tags, fields, timestamp, k)| Metric {
             measurement,
-            tags,
+            tags: tags.into(),
             fields,
             timestamp,
             kind: [
@@ -83,9 +83,34 @@ fn logs_with_repeats() -> impl Strategy<Value = Vec<LogRecord>> {
         })
 }
 
+/// Metrics drawing their tags from a pool of three sets, each metric with the set shared (as
+/// a scrape makes them) or as its own copy: repeats in every form, which version 3 writes
+/// once per shared set.
+fn metrics_with_shared_sets() -> impl Strategy<Value = Vec<Metric>> {
+    (
+        proptest::collection::vec(proptest::collection::vec((".{0,8}", ".{0,8}"), 0..4), 3),
+        proptest::collection::vec((metric(), 0usize..3, any::<bool>()), 0..12),
+    )
+        .prop_map(|(pool, picks)| {
+            let pool: Vec<Tags> = pool.into_iter().map(Tags::from).collect();
+            picks
+                .into_iter()
+                .map(|(mut m, i, shared)| {
+                    m.tags = if shared {
+                        pool[i].clone()
+                    } else {
+                        Tags::from(pool[i].to_vec())
+                    };
+                    m
+                })
+                .collect()
+        })
+}
+
 fn batch() -> impl Strategy<Value = Batch> {
     prop_oneof![
         proptest::collection::vec(metric(), 0..8).prop_map(Batch::Metrics),
+        metrics_with_shared_sets().prop_map(Batch::Metrics),
         proptest::collection::vec(log(), 0..8).prop_map(Batch::Logs),
         logs_with_repeats().prop_map(Batch::Logs),
     ]
@@ -223,18 +248,92 @@ proptest! {
     }
 }
 
+/// A metric batch as versions 1 and 2 wrote it: every metric its own tags.
+fn encode_v2_metrics(version: u8, metrics: &[Metric]) -> Vec<u8> {
+    let mut out = vec![version, KIND_METRICS];
+    put_varint(&mut out, metrics.len() as u64);
+    for m in metrics {
+        put_str(&mut out, &m.measurement);
+        put_varint(&mut out, m.tags.len() as u64);
+        for (k, v) in &m.tags {
+            put_str(&mut out, k);
+            put_str(&mut out, v);
+        }
+        put_pairs(&mut out, &m.fields);
+        out.extend_from_slice(&m.timestamp.to_le_bytes());
+        out.push(metric_kind_byte(m.kind));
+    }
+    out
+}
+
+proptest! {
+    #[test]
+    fn version_1_and_2_metric_batches_still_decode(ms in metrics_with_shared_sets()) {
+        for version in [FORMAT_V1, FORMAT_V2] {
+            let bytes = encode_v2_metrics(version, &ms);
+            prop_assert_eq!(decode_batch(&bytes), Ok(Batch::Metrics(ms.clone())));
+        }
+    }
+}
+
 #[test]
-fn version_1_metric_batches_still_decode() {
-    let b = Batch::Metrics(vec![
-        Metric::new("cpu", 7)
-            .with_tag("host", "a")
-            .with_field("idle", FieldValue::Float(0.5)),
+fn version_2_metric_bytes_from_the_previous_build_decode() {
+    // `cpu,host=a idle=0.5 7` as the build before version 3 wrote it.
+    let bytes = [
+        2, 1, 1, 3, b'c', b'p', b'u', 1, 4, b'h', b'o', b's', b't', 1, b'a', 1, 4, b'i', b'd',
+        b'l', b'e', 0, 0, 0, 0, 0, 0, 0, 0xe0, 0x3f, 7, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    let want = Metric::new("cpu", 7)
+        .with_tag("host", "a")
+        .with_field("idle", FieldValue::Float(0.5));
+    assert_eq!(decode_batch(&bytes), Ok(Batch::Metrics(vec![want])));
+}
+
+#[test]
+fn a_shared_tag_set_is_written_once_and_decoded_shared() {
+    let series = Tags::from_unsorted(vec![
+        ("instance".into(), "node-1:9100".into()),
+        ("job".into(), "node".into()),
+        ("mode".into(), "idle".into()),
     ]);
-    let mut v2 = Vec::new();
-    encode_batch(&b, &mut v2);
-    // Metrics are laid out alike in both versions.
-    v2[0] = FORMAT_V1;
-    assert_eq!(decode_batch(&v2), Ok(b));
+    let other = Tags::from_unsorted(vec![("job".into(), "other".into())]);
+    let ms: Vec<Metric> = (0..10)
+        .map(|i| {
+            let mut m = Metric::new("prometheus", i).with_field("x", FieldValue::Float(1.0));
+            m.tags = if i % 2 == 0 {
+                series.clone()
+            } else {
+                other.clone()
+            };
+            m
+        })
+        .collect();
+    let b = Batch::Metrics(ms.clone());
+    let mut v3 = Vec::new();
+    encode_batch(&b, &mut v3);
+    let v2 = encode_v2_metrics(FORMAT_V2, &ms);
+    // 8 repeats of 2 bytes (marker, index) instead of 8 copies of the tag lists.
+    assert!(v3.len() + 150 < v2.len(), "{} vs {}", v3.len(), v2.len());
+    let Ok(Batch::Metrics(back)) = decode_batch(&v3) else {
+        panic!("decodes")
+    };
+    assert_eq!(back, ms);
+    assert!(Tags::ptr_eq(&back[0].tags, &back[8].tags));
+    assert!(Tags::ptr_eq(&back[1].tags, &back[9].tags));
+    assert!(!Tags::ptr_eq(&back[0].tags, &back[1].tags));
+}
+
+#[test]
+fn a_tag_set_reference_out_of_range_is_an_error() {
+    // One metric whose tag set refers to set 0 of a batch that has none.
+    let bytes = [FORMAT_VERSION, KIND_METRICS, 1, 1, b'm', 0, 0];
+    assert_eq!(
+        decode_batch(&bytes),
+        Err(DecodeError::Invalid {
+            what: "tag set reference",
+            offset: 5
+        })
+    );
 }
 
 #[test]
@@ -285,4 +384,81 @@ fn a_repeat_marker_with_nothing_before_is_an_error() {
         decode_batch(&bytes),
         Err(DecodeError::Invalid { .. })
     ));
+}
+
+proptest! {
+    #[test]
+    fn a_decoder_decodes_what_decode_batch_does(bs in proptest::collection::vec(batch(), 1..6)) {
+        let mut d = Decoder::new();
+        for b in bs {
+            let mut buf = Vec::new();
+            encode_batch(&b, &mut buf);
+            prop_assert_eq!(d.decode(&buf), Ok(b.clone()));
+            // Versions 1 and 2 too.
+            if let Batch::Metrics(ms) = &b {
+                prop_assert_eq!(d.decode(&encode_v2_metrics(FORMAT_V2, ms)), Ok(b.clone()));
+            }
+        }
+    }
+}
+
+/// One batch of `series` metrics, series `from..from + series`, each its own tag set.
+fn series_batch(from: usize, series: usize) -> Vec<u8> {
+    let ms: Vec<Metric> = (from..from + series)
+        .map(|i| {
+            Metric::new("prometheus", 1)
+                .with_tag("instance", "node-1:9100")
+                .with_tag("series", i.to_string())
+                .with_field("x", FieldValue::Float(1.0))
+        })
+        .collect();
+    let mut buf = Vec::new();
+    encode_batch(&Batch::Metrics(ms), &mut buf);
+    buf
+}
+
+fn tags_of(b: Result<Batch, DecodeError>) -> Vec<Tags> {
+    match b {
+        Ok(Batch::Metrics(ms)) => ms.into_iter().map(|m| m.tags).collect(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_decoder_shares_a_series_set_across_batches() {
+    let mut d = Decoder::new();
+    let first = tags_of(d.decode(&series_batch(0, 100)));
+    let again = tags_of(d.decode(&series_batch(0, 100)));
+    for (a, b) in first.iter().zip(&again) {
+        assert!(Tags::ptr_eq(a, b));
+    }
+    // `decode_batch` alone shares nothing across batches.
+    let fresh = tags_of(decode_batch(&series_batch(0, 100)));
+    assert!(!Tags::ptr_eq(&first[0], &fresh[0]));
+    assert_eq!(first, fresh);
+}
+
+#[test]
+fn series_churn_does_not_grow_a_decoder_without_bound() {
+    let mut d = Decoder::new();
+    let live = 1000;
+    for round in 0..80 {
+        // Every batch new series: nothing is ever met again.
+        d.decode(&series_batch(round * live, live))
+            .expect("decodes");
+        assert!(
+            d.sets() <= 2 * Decoder::PERIOD + live,
+            "round {round}: {} sets",
+            d.sets()
+        );
+    }
+    // Series met in every batch stay shared through the sweeps.
+    let mut d = Decoder::new();
+    let kept = tags_of(d.decode(&series_batch(0, live)));
+    for round in 1..20 {
+        let again = tags_of(d.decode(&series_batch(0, live)));
+        assert!(Tags::ptr_eq(&kept[0], &again[0]), "round {round}");
+        d.decode(&series_batch(round * 10 * live, 5 * live))
+            .expect("decodes");
+    }
 }

@@ -31,7 +31,7 @@ use std::borrow::Cow;
 
 use super::precision::Precision;
 use super::split::Lines;
-use crate::event::Metric;
+use crate::event::{Metric, Tags};
 
 /// One rejected line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,7 +162,7 @@ fn parse_line<'b>(
 
     let name = unescape(&line[start..name_end], NAME_ESCAPES);
     let mut m = Metric::new(name, timestamp);
-    m.tags.reserve_exact(tags.len());
+    let mut list = Vec::with_capacity(tags.len());
     for &(k, v) in tags.iter() {
         let key = unescape(&line[k.0..k.1], TAG_ESCAPES);
         if key == "time" {
@@ -172,12 +172,11 @@ fn parse_line<'b>(
             )
             .into());
         }
-        m.tags.push((key, unescape(&line[v.0..v.1], TAG_ESCAPES)));
+        list.push((key, unescape(&line[v.0..v.1], TAG_ESCAPES)));
     }
-    // Sorted as written; unescaping can change the order (`\ ` sorts after `A`, ` ` before it).
-    if !m.tags.windows(2).all(|w| w[0].0 < w[1].0) {
-        m.normalize_tags();
-    }
+    // Sorted as written, usually; unescaping can change the order (`\ ` sorts after `A`,
+    // ` ` before it), which `from_unsorted` restores.
+    m.tags = Tags::from_unsorted(list);
     fields::store(&mut m, raw_fields)?;
     Ok(m)
 }

@@ -207,8 +207,7 @@ fn field_index(m: &Metric, key: &str) -> Option<usize> {
 }
 
 fn remove_tag(m: &mut Metric, key: &str) -> Option<String> {
-    let i = m.tags.iter().position(|(k, _)| k == key)?;
-    Some(m.tags.remove(i).1)
+    m.tags.remove(key)
 }
 
 /// Applies `ops` to a metric: a name is a tag, else a field; `set`/`add` write tags.

@@ -11,7 +11,7 @@
 //! empty label is an absent label in Prometheus). Synthetic series (`up`, ...) carry the
 //! target labels only.
 
-use gleaner_api::{FieldValue, Metric, MetricKind};
+use gleaner_api::{FieldValue, Metric, MetricKind, Tags};
 
 use super::parse::{FamilyType, Sample};
 
@@ -38,7 +38,7 @@ pub(crate) fn metric(
     value: f64,
     timestamp_ns: i64,
     kind: MetricKind,
-    tags: Vec<(String, String)>,
+    tags: Tags,
 ) -> Metric {
     Metric {
         measurement: MEASUREMENT.to_owned(),
@@ -50,11 +50,7 @@ pub(crate) fn metric(
 }
 
 /// The tags of a sample: its non-empty labels merged with the target's (sorted).
-pub(crate) fn tags(
-    s: &Sample<'_, '_>,
-    target: &[(String, String)],
-    honor: bool,
-) -> Vec<(String, String)> {
+pub(crate) fn tags(s: &Sample<'_, '_>, target: &[(String, String)], honor: bool) -> Tags {
     let mut tags: Vec<(String, String)> = Vec::with_capacity(s.labels.len() + target.len());
     for l in s.labels {
         if !l.is_empty() {
@@ -86,7 +82,7 @@ pub(crate) fn tags(
             }
         }
     }
-    tags
+    Tags::from_sorted(tags)
 }
 
 /// How many tags [`tags`] makes for a sample, without making them.
@@ -114,12 +110,7 @@ pub(super) struct Report {
 
 /// `up`, `scrape_duration_seconds`, `scrape_samples_scraped`,
 /// `scrape_samples_post_metric_relabeling`, tagged with the target labels.
-pub(super) fn synthetic(
-    r: &Report,
-    target: &[(String, String)],
-    timestamp_ns: i64,
-    out: &mut Vec<Metric>,
-) {
+pub(super) fn synthetic(r: &Report, target: &Tags, timestamp_ns: i64, out: &mut Vec<Metric>) {
     let series = [
         ("up", if r.up { 1.0 } else { 0.0 }),
         ("scrape_duration_seconds", r.duration_seconds),
@@ -135,7 +126,7 @@ pub(super) fn synthetic(
             value,
             timestamp_ns,
             MetricKind::Gauge,
-            target.to_vec(),
+            target.clone(),
         ));
     }
 }

@@ -121,6 +121,11 @@ impl<'a> Label<'a> {
         }
     }
 
+    /// The value as written between the quotes, escapes included.
+    pub fn raw(&self) -> &'a str {
+        self.raw
+    }
+
     /// Appends the unescaped value to `out`.
     pub fn push_value(&self, out: &mut String) {
         if self.escaped {

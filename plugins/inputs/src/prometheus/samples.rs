@@ -17,6 +17,7 @@ use super::config::Settings;
 use super::model;
 use super::parse::{self, Format, Sample};
 use super::scrape::ScrapeError;
+use super::series::SeriesCache;
 
 /// What [`check`] counted on a valid page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,13 +29,8 @@ pub(super) struct Counts {
 }
 
 /// The metric of a sample that passed the name filter.
-fn metric(
-    settings: &Settings,
-    s: &Sample<'_, '_>,
-    target: &[(String, String)],
-    stamp: i64,
-) -> Metric {
-    let tags = model::tags(s, target, settings.honor_labels);
+fn metric(settings: &Settings, s: &Sample<'_, '_>, cache: &mut SeriesCache, stamp: i64) -> Metric {
+    let tags = cache.tags(s, settings.honor_labels);
     let ts = match s.timestamp_ns {
         Some(t) if settings.honor_timestamps => t,
         _ => stamp,
@@ -115,7 +111,7 @@ pub(super) fn stream(
     settings: &Settings,
     body: &[u8],
     format: Format,
-    target: &[(String, String)],
+    cache: &mut SeriesCache,
     stamp: i64,
     batch: usize,
     emit: &mut dyn FnMut(Vec<Metric>) -> bool,
@@ -129,7 +125,7 @@ pub(super) fn stream(
         if !open || !settings.names.passes(s.name) {
             return;
         }
-        out.push(metric(settings, s, target, stamp));
+        out.push(metric(settings, s, cache, stamp));
         if out.len() == batch {
             sent += out.len();
             open = emit(std::mem::replace(&mut out, Vec::with_capacity(batch)));
@@ -148,7 +144,7 @@ pub(super) fn collect(
     settings: &Settings,
     body: &[u8],
     format: Format,
-    target: &[(String, String)],
+    cache: &mut SeriesCache,
     stamp: i64,
     url: &str,
 ) -> (usize, Result<Vec<Metric>, ScrapeError>) {
@@ -165,7 +161,7 @@ pub(super) fn collect(
             out = Vec::new();
             return;
         }
-        let m = metric(settings, s, target, stamp);
+        let m = metric(settings, s, cache, stamp);
         if settings.label_limit > 0 && m.tags.len() + 1 > settings.label_limit {
             too_many_labels = Some(too_many_labels.unwrap_or(0).max(m.tags.len() + 1));
             return;

@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 
 use super::config::Settings;
 use super::scrape;
+use super::series::SeriesCache;
 use super::target::{Target, TargetSource};
 
 /// What every target task shares.
@@ -143,9 +144,10 @@ async fn target_loop(shared: Arc<Shared>, target: Target) {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + delay, interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut auth = shared.settings.auth.clone();
+    let cache = Arc::new(std::sync::Mutex::new(SeriesCache::new(target.labels())));
     loop {
         ticks.tick().await;
-        if !scrape_and_send(&shared, &target, &mut auth).await {
+        if !scrape_and_send(&shared, &target, &cache, &mut auth).await {
             return;
         }
     }
@@ -158,18 +160,24 @@ const SEND_BATCH: usize = 1000;
 
 async fn scrape_once(shared: Arc<Shared>, target: Target) {
     let mut auth = shared.settings.auth.clone();
-    scrape_and_send(&shared, &target, &mut auth).await;
+    let cache = Arc::new(std::sync::Mutex::new(SeriesCache::new(target.labels())));
+    scrape_and_send(&shared, &target, &cache, &mut auth).await;
 }
 
 /// One scrape under a permit, then its batches; `false` when the pipeline is gone. The
 /// permit is held until a streamed page is all sent, so `max_concurrent_scrapes` also
 /// bounds the pages held in memory.
-async fn scrape_and_send(shared: &Shared, target: &Target, auth: &mut super::config::Auth) -> bool {
+async fn scrape_and_send(
+    shared: &Shared,
+    target: &Target,
+    cache: &Arc<std::sync::Mutex<SeriesCache>>,
+    auth: &mut super::config::Auth,
+) -> bool {
     let Ok(_permit) = shared.permits.acquire().await else {
         return false;
     };
     let client = scrape::client(&shared.client).await;
-    let outcome = scrape::scrape(&shared.settings, client, auth, target, SEND_BATCH).await;
+    let outcome = scrape::scrape(&shared.settings, client, auth, target, cache, SEND_BATCH).await;
     if let Some(e) = &outcome.error {
         shared.metrics.error(e.reason());
         tracing::warn!(target_url = %target.url, error = %e, "scrape failed");

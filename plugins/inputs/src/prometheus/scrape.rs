@@ -8,7 +8,7 @@
 //! holds about its page, not its page's metrics.
 
 use std::io::Read as _;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use gleaner_api::http_client::{self, BuildClientError, HttpClient, ReadSecretError, RequestError};
@@ -19,6 +19,7 @@ use super::config::{Auth, Settings};
 use super::model::{self, Report};
 use super::parse::{self, Format, ParseError};
 use super::samples;
+use super::series::SeriesCache;
 use super::target::Target;
 
 /// Pages at least this large (compressed) are handled off the runtime threads, and their
@@ -98,8 +99,14 @@ pub(super) async fn scrape(
     client: Result<HttpClient, ScrapeError>,
     auth: &mut Auth,
     target: &Target,
+    cache: &Arc<Mutex<SeriesCache>>,
     batch: usize,
 ) -> Outcome {
+    let target_tags = {
+        let mut c = cache.lock().unwrap_or_else(PoisonError::into_inner);
+        c.begin();
+        c.target().clone()
+    };
     let start_ns = now_ns();
     // Every sample of a scrape carries its start time, in whole milliseconds (what remote
     // write keeps), unless the page gives one.
@@ -114,7 +121,8 @@ pub(super) async fn scrape(
     let (scraped, result, stream) = match result {
         Err(e) => (0, Err(e), None),
         Ok((body, format)) if body.len() < INLINE_LIMIT => {
-            let (n, r) = samples::collect(settings, &body, format, &labels, stamp, &url());
+            let mut c = cache.lock().unwrap_or_else(PoisonError::into_inner);
+            let (n, r) = samples::collect(settings, &body, format, &mut c, stamp, &url());
             (n, r.map(|m| (m.len(), m)), None)
         }
         Ok((body, format)) => {
@@ -128,12 +136,15 @@ pub(super) async fn scrape(
             match checked {
                 Err(e) => (0, Err(task_error(url(), &e)), None),
                 Ok((_, _, Err((n, e)))) => (n, Err(e), None),
-                Ok((body, labels, Ok(counts))) => {
+                Ok((body, _, Ok(counts))) => {
                     let (tx, rx) = tokio::sync::mpsc::channel(1);
                     let s = Arc::clone(settings);
-                    // Ends when the page is done or the receiver is gone.
+                    let cache = Arc::clone(cache);
+                    // Ends when the page is done or the receiver is gone. Holds the series
+                    // cache meanwhile: the target's next scrape starts after this one is sent.
                     drop(tokio::task::spawn_blocking(move || {
-                        samples::stream(&s, &body, format, &labels, stamp, batch, &mut |b| {
+                        let mut c = cache.lock().unwrap_or_else(PoisonError::into_inner);
+                        samples::stream(&s, &body, format, &mut c, stamp, batch, &mut |b| {
                             tx.blocking_send(b).is_ok()
                         })
                     }));
@@ -152,7 +163,7 @@ pub(super) async fn scrape(
         scraped,
         post_relabeling,
     };
-    model::synthetic(&report, target.labels(), stamp, &mut metrics);
+    model::synthetic(&report, &target_tags, stamp, &mut metrics);
     Outcome {
         stream,
         metrics,

@@ -23,7 +23,7 @@
 use std::collections::HashMap;
 
 use gleaner_api::prompb::{MetricType, TimeSeries, WriteRequest};
-use gleaner_api::{FieldValue, Metric, MetricKind};
+use gleaner_api::{FieldValue, Metric, MetricKind, Tags};
 use prost::Message as _;
 
 /// The measurement of every received metric (as `inputs.prometheus`).
@@ -191,7 +191,7 @@ pub struct Pieces {
 #[derive(Debug)]
 struct Current {
     name: String,
-    tags: Vec<(String, String)>,
+    tags: Tags,
     kind: MetricKind,
     samples: std::vec::IntoIter<gleaner_api::prompb::Sample>,
 }
@@ -246,7 +246,7 @@ fn current(ts: TimeSeries, types: &HashMap<String, MetricKind>) -> Current {
     Current {
         kind: kind_of(&name, types),
         name,
-        tags,
+        tags: Tags::from_unsorted(tags),
         samples: ts.samples.into_iter(),
     }
 }

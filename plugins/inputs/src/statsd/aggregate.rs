@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasher;
 use std::sync::Arc;
 
-use gleaner_api::{FieldValue, Metric, MetricKind};
+use gleaner_api::{FieldValue, Metric, MetricKind, Tags};
 use tokio::time::Instant;
 
 use super::config::AggregateOptions;
@@ -50,7 +50,7 @@ struct Series {
     /// First-seen order.
     seq: u64,
     measurement: String,
-    tags: Vec<(String, String)>,
+    tags: Tags,
     state: State,
     /// Updated since the last flush.
     touched: bool,
@@ -164,7 +164,7 @@ impl Aggregator {
                 Series {
                     seq: *seq,
                     measurement: keys.name(),
-                    tags: keys.tags(),
+                    tags: keys.tags().into(),
                     state,
                     touched: true,
                     last_update: None,

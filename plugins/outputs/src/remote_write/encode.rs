@@ -35,7 +35,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use gleaner_api::{ComponentMetrics, FieldValue, Metric, MetricKind};
+use gleaner_api::{ComponentMetrics, FieldValue, Metric, MetricKind, Tags};
 
 use super::proto::MetricType;
 #[cfg(test)]
@@ -89,6 +89,7 @@ pub(crate) fn encode(metrics: &[Metric], with_metadata: bool, buf: &mut Vec<u8>)
                 families.insert((family_name(&name, m.kind).to_owned(), metric_type(m.kind)));
             }
             points.push(WirePoint {
+                seq: points.len(),
                 name,
                 metric: mi,
                 value,
@@ -98,19 +99,27 @@ pub(crate) fn encode(metrics: &[Metric], with_metadata: bool, buf: &mut Vec<u8>)
         }
         stats.no_fields += u64::from(!any);
     }
-    let same_labels = |a: usize, b: usize| a == b || bases[a].iter().eq(bases[b].iter());
-    // Stable: among equal (series, ms), the later sample stays later and is the one kept.
-    points.sort_by(|a, b| {
+    // Metrics sharing one tag set (a series scraped twice) have equal labels: no walk.
+    let shared = |a: usize, b: usize| {
+        a == b
+            || (Tags::ptr_eq(&metrics[a].tags, &metrics[b].tags)
+                && matches!((&bases[a], &bases[b]), (Base::Tags(_), Base::Tags(_))))
+    };
+    let same_labels = |a: usize, b: usize| shared(a, b) || bases[a].iter().eq(bases[b].iter());
+    // Among equal (series, ms), the later sample stays later and is the one kept: the point's
+    // index breaks ties, so the unstable sort (no scratch, fewer moves) keeps that order.
+    points.sort_unstable_by(|a, b| {
         a.name
             .cmp(&b.name)
             .then_with(|| {
-                if a.metric == b.metric {
+                if shared(a.metric, b.metric) {
                     std::cmp::Ordering::Equal
                 } else {
                     bases[a.metric].iter().cmp(bases[b.metric].iter())
                 }
             })
             .then(a.timestamp.cmp(&b.timestamp))
+            .then(a.seq.cmp(&b.seq))
     });
     let mut samples: Vec<(f64, i64)> = Vec::new();
     let mut i = 0;
@@ -155,6 +164,8 @@ fn sample_value(v: &FieldValue) -> Option<f64> {
 
 /// One sample before grouping, borrowing its name where it needs no change.
 struct WirePoint<'a> {
+    /// Order of the point in the batch.
+    seq: usize,
     name: Cow<'a, str>,
     metric: usize,
     value: f64,

@@ -6,12 +6,12 @@ use gleaner_api::otlp::proto::{
     ExportMetricsServiceRequest, KeyValue, metric::Data, number_data_point,
 };
 use gleaner_api::otlp::{self, format_bound};
-use gleaner_api::{FieldValue, Metric, MetricKind};
+use gleaner_api::{FieldValue, Metric, MetricKind, Tags};
 
 use super::{Decoded, field_value, origin, tag_text};
 
 /// A line-protocol-shaped series at one instant: measurement, tags, time, kind.
-type SeriesKey = (String, Vec<(String, String)>, i64, u8);
+type SeriesKey = (String, Tags, i64, u8);
 
 /// Merges the fields of same-series points of line-protocol-shaped measurements.
 #[derive(Default)]
@@ -38,17 +38,15 @@ pub(crate) fn metrics(req: ExportMetricsServiceRequest, now: i64) -> Decoded<Met
 }
 
 /// The tags of a point: the origin's and its attributes, sorted, last value of a key kept.
-fn tags(base: &[(String, String)], attrs: &[KeyValue]) -> Vec<(String, String)> {
-    let mut m = Metric::new("", 0);
-    m.tags.reserve(base.len() + attrs.len());
-    m.tags.extend(base.iter().cloned());
+fn tags(base: &[(String, String)], attrs: &[KeyValue]) -> Tags {
+    let mut list = Vec::with_capacity(base.len() + attrs.len());
+    list.extend(base.iter().cloned());
     for kv in attrs {
         if let Some(v) = field_value(kv.value.as_ref()) {
-            m.tags.push((kv.key.clone(), tag_text(v)));
+            list.push((kv.key.clone(), tag_text(v)));
         }
     }
-    m.normalize_tags();
-    m.tags
+    Tags::from_unsorted(list)
 }
 
 fn time(t: u64, now: i64) -> i64 {
@@ -81,14 +79,13 @@ fn metric(
         _ => (otlp::DEFAULT_MEASUREMENT.to_owned(), m.name.clone()),
     };
     let typed = meta(otlp::TYPE_METADATA);
-    let sample =
-        |tags: Vec<(String, String)>, field: String, v: FieldValue, ts: i64, kind| Metric {
-            measurement: measurement.clone(),
-            tags,
-            fields: vec![(field, v)],
-            timestamp: ts,
-            kind,
-        };
+    let sample = |tags: Tags, field: String, v: FieldValue, ts: i64, kind| Metric {
+        measurement: measurement.clone(),
+        tags,
+        fields: vec![(field, v)],
+        timestamp: ts,
+        kind,
+    };
     match m.data {
         None => out.reject(1, "a metric without data"),
         Some(Data::Gauge(g)) => {
@@ -126,8 +123,7 @@ fn metric(
                 let ts = time(p.time_unix_nano, now);
                 let with = |k: &str, v: String| {
                     let mut t = tags.clone();
-                    t.push((k.to_owned(), v));
-                    t.sort_by(|a, b| a.0.cmp(&b.0));
+                    t.insert(k.to_owned(), v);
                     t
                 };
                 let mut cumulative = 0u64;
@@ -172,8 +168,7 @@ fn metric(
                 let ts = time(p.time_unix_nano, now);
                 for q in &p.quantile_values {
                     let mut t = tags.clone();
-                    t.push(("quantile".to_owned(), format_bound(q.quantile)));
-                    t.sort_by(|a, b| a.0.cmp(&b.0));
+                    t.insert("quantile".to_owned(), format_bound(q.quantile));
                     out.events.push(sample(
                         t,
                         name.clone(),

@@ -36,7 +36,7 @@ fn a_series_becomes_one_metric_per_sample_named_by_its_field() {
     ];
     let want0 = Metric {
         measurement: "prometheus".to_owned(),
-        tags: tags.clone(),
+        tags: tags.clone().into(),
         fields: vec![("node_cpu_seconds_total".to_owned(), FieldValue::Float(1.5))],
         timestamp: 1_700_000_000_123_000_000,
         kind: MetricKind::Untyped,

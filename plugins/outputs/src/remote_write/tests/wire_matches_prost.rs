@@ -83,8 +83,8 @@ fn metric() -> impl Strategy<Value = Metric> {
                 if sorted {
                     m.insert_tag(k, v.to_owned());
                 } else {
-                    // Built by hand: in any order, duplicates kept.
-                    m.tags.push((k, v.to_owned()));
+                    // Built by hand, in any order (the set sorts it).
+                    m.tags.edit(|t| t.push((k, v.to_owned())));
                 }
             }
             for (k, v) in fields {
