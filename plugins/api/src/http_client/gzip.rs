@@ -24,59 +24,75 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     gzip_level(data, DEFAULT_GZIP_LEVEL)
 }
 
+/// Bytes deflate writes per call, into a buffer zeroed once per thread: flate2 zero-fills
+/// the spare capacity of the `Vec` it is given on every call, which for a body-sized
+/// output cost more than the copy out of this buffer.
+const SCRATCH: usize = 64 * 1024;
+
+/// One thread's deflate states (by level, made on first use) and its output scratch.
+struct Deflater {
+    states: [Option<flate2::Compress>; 10],
+    scratch: Vec<u8>,
+}
+
 /// Gzips `data` at deflate `level` (0 to 9; above 9 is taken as 9).
 pub fn gzip_level(data: &[u8], level: u32) -> Vec<u8> {
     const NONE: Option<flate2::Compress> = None;
     thread_local! {
-        static DEFLATE: std::cell::RefCell<[Option<flate2::Compress>; 10]> =
-            const { std::cell::RefCell::new([NONE; 10]) };
+        static DEFLATE: std::cell::RefCell<Deflater> = const {
+            std::cell::RefCell::new(Deflater { states: [NONE; 10], scratch: Vec::new() })
+        };
     }
     let level = level.min(MAX_GZIP_LEVEL);
     let fresh = || flate2::Compress::new(flate2::Compression::new(level), false);
     DEFLATE.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut states) => {
-            let slot = states.get_mut(level as usize).expect("level is at most 9");
-            let c = slot.get_or_insert_with(fresh);
+        Ok(mut d) => {
+            let Deflater { states, scratch } = &mut *d;
+            if scratch.len() < SCRATCH {
+                scratch.resize(SCRATCH, 0);
+            }
+            let c = states[level as usize].get_or_insert_with(fresh);
             c.reset();
-            gzip_with(c, level, data)
+            gzip_with(c, scratch, level, data)
         }
         // Not reachable (gzip does not call itself); a fresh state is still correct.
-        Err(_) => gzip_with(&mut fresh(), level, data),
+        Err(_) => gzip_with(&mut fresh(), &mut vec![0; SCRATCH], level, data),
     })
 }
 
 /// One gzip member: the 10-byte header (no name, no time; XFL 4 for the fastest level, 2
-/// for the best, as flate2 writes it; OS 255 "unknown"), raw deflate from `c`, CRC-32 and
-/// length.
-fn gzip_with(c: &mut flate2::Compress, level: u32, data: &[u8]) -> Vec<u8> {
+/// for the best, as flate2 writes it; OS 255 "unknown"), raw deflate from `c` (through
+/// `scratch`), CRC-32 and length.
+fn gzip_with(c: &mut flate2::Compress, scratch: &mut [u8], level: u32, data: &[u8]) -> Vec<u8> {
     let xfl = match level {
         1 => 4,
         MAX_GZIP_LEVEL => 2,
         _ => 0,
     };
-    // Stored blocks cost 5 bytes per 64 KiB; compressed bodies are far smaller than this.
+    // Stored blocks add 5 bytes per 64 KiB; logs compress about 8 times at level 1.
     let room = if level == 0 {
         data.len() + data.len() / 8192 + 64
     } else {
-        data.len() / 4 + 64
+        data.len() / 8 + 64
     };
     let mut out = Vec::with_capacity(room);
     out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]);
     let start_in = c.total_in();
     loop {
         let done = usize::try_from(c.total_in() - start_in).unwrap_or(data.len());
-        if out.capacity() - out.len() < 64 {
-            out.reserve(out.capacity().max(4096));
-        }
+        let before = c.total_out();
         // Compressing into memory fails only on a corrupt stream state, which `reset` excludes.
-        match c.compress_vec(
-            data.get(done..).unwrap_or_default(),
-            &mut out,
-            flate2::FlushCompress::Finish,
-        ) {
-            Ok(flate2::Status::StreamEnd) => break,
-            Ok(flate2::Status::Ok | flate2::Status::BufError) => {}
-            Err(e) => panic!("deflate into memory failed: {e}"),
+        let status = c
+            .compress(
+                data.get(done..).unwrap_or_default(),
+                scratch,
+                flate2::FlushCompress::Finish,
+            )
+            .unwrap_or_else(|e| panic!("deflate into memory failed: {e}"));
+        let wrote = usize::try_from(c.total_out() - before).unwrap_or(scratch.len());
+        out.extend_from_slice(&scratch[..wrote.min(scratch.len())]);
+        if status == flate2::Status::StreamEnd {
+            break;
         }
     }
     out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());

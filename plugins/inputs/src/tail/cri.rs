@@ -5,7 +5,7 @@
 
 use gleaner_api::Stream;
 
-use super::timestamp::parse_rfc3339;
+use super::timestamp::SecondCache;
 
 /// One parsed CRI line, borrowing its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,11 +37,14 @@ pub(crate) enum CriParseError {
     Tag,
 }
 
-/// Parses one line (without its newline).
-pub(crate) fn parse(line: &[u8]) -> Result<CriLine<'_>, CriParseError> {
+/// Parses one line (without its newline); `seconds` is the file's timestamp cache.
+pub(crate) fn parse<'a>(
+    line: &'a [u8],
+    seconds: &mut SecondCache,
+) -> Result<CriLine<'a>, CriParseError> {
     let mut rest = line;
     let mut field = || -> Option<&[u8]> {
-        let sp = rest.iter().position(|&b| b == b' ');
+        let sp = memchr::memchr(b' ', rest);
         let (f, r) = match sp {
             Some(i) => (&rest[..i], &rest[i + 1..]),
             None => (rest, &rest[rest.len()..]),
@@ -55,7 +58,7 @@ pub(crate) fn parse(line: &[u8]) -> Result<CriLine<'_>, CriParseError> {
     if tags.is_empty() {
         return Err(CriParseError::MissingFields);
     }
-    let timestamp = parse_rfc3339(ts).ok_or(CriParseError::Timestamp)?;
+    let timestamp = seconds.parse(ts).ok_or(CriParseError::Timestamp)?;
     let stream = match stream {
         b"stdout" => Stream::Stdout,
         b"stderr" => Stream::Stderr,

@@ -12,6 +12,7 @@ use gleaner_api::{Attributes, FieldValue, LogRecord, SharedAttributes, Stream};
 
 use super::config::{Encoding, Format};
 use super::multiline::{Held, Multiline};
+use super::timestamp::SecondCache;
 use super::{cri, docker};
 
 /// How long CRI `P` pieces (or docker chunks) wait at the end of a file for their last piece
@@ -146,11 +147,14 @@ pub(crate) struct DecodeOpts<'a> {
 
 /// One file's decoding state: its format and, only while something is held, the pieces
 /// and messages waiting for their end. Most files hold nothing most of the time, so the
-/// held state is boxed and freed once empty: a decoder is two words, not a few hundred
-/// bytes, per watched file.
+/// held state is boxed and freed once empty: a decoder is a few words (its format, the last
+/// timestamp's second, a pointer), not a few hundred bytes, per watched file.
 #[derive(Debug)]
 pub(crate) struct Decoder {
     format: Format,
+    /// The last timestamp's second, so that CRI lines of the same second parse only their
+    /// fraction.
+    seconds: SecondCache,
     /// What is held; `None` when nothing is (never an empty box).
     pending: Option<Box<Pending>>,
 }
@@ -175,6 +179,7 @@ impl Decoder {
     pub(crate) fn new(format: Format) -> Self {
         Decoder {
             format,
+            seconds: SecondCache::default(),
             pending: None,
         }
     }
@@ -230,7 +235,7 @@ impl Decoder {
             },
         };
         match self.format {
-            Format::Cri => match cri::parse(line) {
+            Format::Cri => match cri::parse(line, &mut self.seconds) {
                 Ok(l) => self.piece(
                     start,
                     l.timestamp,
@@ -407,7 +412,7 @@ fn cap(b: &[u8], max: usize) -> &[u8] {
 pub(crate) fn detect(first: &[u8]) -> Format {
     if first.first() == Some(&b'{') && docker::parse(first).is_ok() {
         Format::Docker
-    } else if cri::parse(first).is_ok() {
+    } else if cri::parse(first, &mut SecondCache::default()).is_ok() {
         Format::Cri
     } else {
         Format::Raw

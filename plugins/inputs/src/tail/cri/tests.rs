@@ -1,6 +1,11 @@
 use gleaner_api::Stream;
 
-use super::{CriParseError, parse};
+use super::{CriLine, CriParseError, SecondCache};
+
+/// One line parsed with a fresh timestamp cache.
+fn parse(line: &[u8]) -> Result<CriLine<'_>, CriParseError> {
+    super::parse(line, &mut SecondCache::default())
+}
 
 #[test]
 fn full_and_partial_lines() {
