@@ -112,11 +112,24 @@ fn put_attribute(buf: &mut Vec<u8>, k: &str, v: &FieldValue) {
 }
 
 /// The stream attribute's value, when the record has one.
-fn stream_value(s: Stream) -> Option<FieldValue> {
+fn stream_value(s: Stream) -> Option<&'static str> {
     match s {
-        Stream::Stdout | Stream::Stderr => Some(FieldValue::String(s.as_str().to_owned())),
+        Stream::Stdout | Stream::Stderr => Some(s.as_str()),
         Stream::Unknown => None,
     }
+}
+
+/// Bytes of the `log.iostream` attribute with string value `v` (as [`kv_len`] of it).
+fn stream_len(v: &str) -> usize {
+    str_len(otlp::IOSTREAM.as_bytes()) + nested_len(nested_len(v.len()))
+}
+
+/// Writes the `log.iostream` attribute (as [`put_attribute`] does, without a `FieldValue`).
+fn put_stream(buf: &mut Vec<u8>, v: &str) {
+    put_len(buf, LR_ATTRIBUTES, stream_len(v));
+    put_str(buf, KV_KEY, otlp::IOSTREAM.as_bytes());
+    put_len(buf, KV_VALUE, nested_len(v.len()));
+    put_bytes(buf, ANY_STRING, v.as_bytes());
 }
 
 /// `hex` (exactly `2 * N` hex digits) as bytes.
@@ -326,7 +339,7 @@ impl<'a> Plan<'a> {
             None => attrs_len += nested_len(kv_len(k, v)),
         });
         if let Some(v) = stream_value(r.stream) {
-            attrs_len += nested_len(kv_len(otlp::IOSTREAM, &v));
+            attrs_len += nested_len(stream_len(v));
         }
         let time = if r.timestamp > 0 { 9 } else { 0 };
         let n = fields.severity_number();
@@ -377,7 +390,7 @@ impl<'a> Plan<'a> {
             }
         });
         if let Some(v) = stream_value(r.stream) {
-            put_attribute(buf, otlp::IOSTREAM, &v);
+            put_stream(buf, v);
         }
         if f.flags != 0 {
             buf.push(LR_FLAGS);
