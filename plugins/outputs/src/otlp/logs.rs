@@ -46,6 +46,7 @@ pub(crate) fn any_value(v: &FieldValue) -> AnyValue {
 }
 
 /// A key and its value.
+#[cfg(test)]
 pub(crate) fn key_value(key: &str, v: &FieldValue) -> KeyValue {
     kv(key, v)
 }
