@@ -72,7 +72,8 @@ const SAMPLE: &str = r#"[[inputs.journald]]
 ## At the very first start (no cursor saved) read only entries written from now on; else
 ## the whole journal is read. Later starts resume after the saved cursor.
 # since_now = false
-## Entries per batch at most.
+## Entries per batch at most (a smaller one is sent once journalctl has had nothing more
+## to say for a few milliseconds; a batch waits at most about 10 ms).
 # batch_size = 1000
 ## The journalctl program: a name looked up in PATH, or a path.
 # journalctl_path = "journalctl"
