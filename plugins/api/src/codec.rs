@@ -36,6 +36,7 @@
 use std::sync::Arc;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::event::{
     Attributes, Batch, FieldValue, LogRecord, Metric, MetricKind, SharedAttributes, Stream, Tags,
@@ -93,11 +94,10 @@ pub fn encode_batch(batch: &Batch, out: &mut Vec<u8>) {
             put_varint(out, metrics.len() as u64);
             // Each shared set written, by identity (the batch keeps the sets alive), and the
             // index it has in the batch.
-            let mut sets: HashMap<usize, u64> = HashMap::new();
-            let mut last: Option<(usize, u64)> = None;
+            let mut sets = SetIndex::default();
             for m in metrics {
                 put_str(out, &m.measurement);
-                put_tags(out, &m.tags, &mut sets, &mut last);
+                put_tags(out, &m.tags, &mut sets);
                 put_pairs(out, &m.fields);
                 out.extend_from_slice(&m.timestamp.to_le_bytes());
                 out.push(metric_kind_byte(m.kind));
@@ -228,33 +228,64 @@ fn decode(bytes: &[u8], mut intern: Option<&mut Decoder>) -> Result<Batch, Decod
     Ok(batch)
 }
 
-/// A metric's tag set: a back reference when the batch wrote this shared set before.
-fn put_tags(
-    out: &mut Vec<u8>,
-    tags: &Tags,
-    sets: &mut HashMap<usize, u64>,
-    last: &mut Option<(usize, u64)>,
-) {
+/// The tag sets a batch's encoding wrote: how many (each new non-empty set is the next
+/// index, as the decoder counts them), and those that may come again by identity.
+#[derive(Default)]
+struct SetIndex {
+    written: u64,
+    shared: HashMap<usize, u64, BuildHasherDefault<IdHasher>>,
+    last: Option<(usize, u64)>,
+}
+
+/// A metric's tag set: a back reference when the batch wrote this shared set before. A set
+/// only its metric holds cannot come again, so it is not looked up or remembered.
+fn put_tags(out: &mut Vec<u8>, tags: &Tags, sets: &mut SetIndex) {
     let id = tags.id();
     if id != 0 {
-        let seen = match *last {
+        let seen = match sets.last {
             Some((l, index)) if l == id => Some(index),
-            _ => sets.get(&id).copied(),
+            _ if tags.holders() > 1 => sets.shared.get(&id).copied(),
+            _ => None,
         };
         if let Some(index) = seen {
             out.push(0);
             put_varint(out, index);
-            *last = Some((id, index));
+            sets.last = Some((id, index));
             return;
         }
-        let index = sets.len() as u64;
-        sets.insert(id, index);
-        *last = Some((id, index));
+        let index = sets.written;
+        sets.written += 1;
+        if tags.holders() > 1 {
+            sets.shared.insert(id, index);
+            sets.last = Some((id, index));
+        }
     }
     put_varint(out, tags.len() as u64 + 1);
     for (k, v) in tags {
         put_str(out, k);
         put_str(out, v);
+    }
+}
+
+/// Hashes a set's address (already unique; the low bits are alignment, so mix them away).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_right(29);
     }
 }
 

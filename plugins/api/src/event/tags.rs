@@ -132,6 +132,14 @@ impl Tags {
         self.0.as_ref().map_or(0, Arc::strong_count)
     }
 
+    /// Drops spare capacity (an insert into a copied set doubles it) when not shared: for
+    /// sets that a cache keeps.
+    pub fn shrink(&mut self) {
+        if let Some(v) = self.0.as_mut().and_then(Arc::get_mut) {
+            v.shrink_to_fit();
+        }
+    }
+
     fn search(&self, key: &str) -> Result<usize, usize> {
         self.as_slice()
             .binary_search_by(|(k, _)| k.as_str().cmp(key))
@@ -267,6 +275,7 @@ impl TagsMemo {
         }
         let input = tags.clone();
         edit(tags);
+        tags.shrink();
         self.map.insert(id, (input, tags.clone()));
     }
 

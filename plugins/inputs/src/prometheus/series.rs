@@ -3,9 +3,10 @@
 //! `scrape-rw` bench, 10,000 series a second, spent a third of its CPU allocating and freeing
 //! one set of tag strings per sample).
 //!
-//! Bounded by series churn: [`SeriesCache::begin`] forgets the series not seen in the last
-//! two scrapes, so a page whose series change every scrape holds at most three scrapes'
-//! worth; a page within `sample_limit` bounds one scrape's worth.
+//! Bounded: [`SeriesCache::begin`] forgets the series not seen in the last two scrapes, so a
+//! page whose series change every scrape holds at most three scrapes' worth, and a target
+//! keeps at most [`MAX_SERIES`] sets (the series past it get sets of their own each scrape,
+//! as before the cache: a 250,000-series page would otherwise hold 250,000 sets).
 
 use std::collections::HashMap;
 
@@ -16,6 +17,9 @@ use super::parse::Sample;
 
 /// Scrapes a series may go unseen before it is forgotten.
 const KEEP_SCRAPES: u64 = 2;
+
+/// Series sets kept per target.
+pub(crate) const MAX_SERIES: usize = 16 * 1024;
 
 /// One series' shared tags and the scrape that last saw it.
 #[derive(Debug)]
@@ -78,6 +82,9 @@ impl SeriesCache {
             return e.tags.clone();
         }
         let tags = model::tags(s, &self.target, honor);
+        if self.map.len() >= MAX_SERIES {
+            return tags;
+        }
         self.map.insert(
             self.key.as_slice().into(),
             Entry {

@@ -65,3 +65,18 @@ fn series_churn_does_not_grow_the_cache() {
     scrape(&mut cache, "y{b=\"1\"} 1\n");
     assert_eq!(cache.len(), 1, "x was forgotten");
 }
+
+#[test]
+fn a_page_past_the_cap_holds_at_most_max_series_sets() {
+    let mut cache = SeriesCache::new(&target());
+    let page: String = (0..super::MAX_SERIES + 500)
+        .map(|i| format!("x{{i=\"{i}\"}} 1\n"))
+        .collect();
+    let tags = scrape(&mut cache, &page);
+    assert_eq!(cache.len(), super::MAX_SERIES);
+    let last = tags.last().expect("tags");
+    assert_eq!(
+        last.get("i"),
+        Some((super::MAX_SERIES + 499).to_string().as_str())
+    );
+}
