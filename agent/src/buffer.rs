@@ -149,9 +149,10 @@ impl OutputBuffer {
         }
     }
 
-    /// The first `events` events of `d`'s chunk were accepted or rejected for good.
-    pub async fn mark_sent(&self, d: &Delivery, events: u64) {
-        if let (OutputBuffer::Disk(b), Some(seq)) = (self, d.chunk) {
+    /// The first `events` events of chunk `chunk` (a delivery's [`Delivery::chunk`]) were
+    /// accepted or rejected for good.
+    pub async fn mark_sent(&self, chunk: Option<u64>, events: u64) {
+        if let (OutputBuffer::Disk(b), Some(seq)) = (self, chunk) {
             b.mark_sent(seq, events).await;
         }
     }
