@@ -157,6 +157,18 @@ impl OutputBuffer {
         }
     }
 
+    /// Every batch of `d` was taken (its requests may still be in flight): a chunk's read
+    /// buffer goes back now, for the next chunk, instead of when `d` is done.
+    pub fn finish_reading(&self, d: &mut Delivery) {
+        if let OutputBuffer::Disk(b) = self
+            && matches!(d.source, DeliverySource::Chunk(_))
+            && let DeliverySource::Chunk(reader) =
+                std::mem::replace(&mut d.source, DeliverySource::Batch(None))
+        {
+            b.recycle(reader);
+        }
+    }
+
     /// Every event of `d` was accepted or rejected for good.
     pub async fn done(&self, d: Delivery) {
         if let (OutputBuffer::Disk(b), Some(seq)) = (self, d.chunk) {

@@ -355,6 +355,9 @@ impl Lanes {
                 },
             };
             let Some(b) = next else {
+                if let Some(d) = self.ledger.current_mut() {
+                    self.cx.buffer.finish_reading(d);
+                }
                 self.ledger.exhaust();
                 self.current = None;
                 self.release().await;
