@@ -62,9 +62,10 @@ fn run(mode: Mode, concurrency: usize) -> (Receiver, u64) {
 
 #[test]
 fn a_slow_receiver_gets_four_requests_at_once_and_every_event_once() {
-    let (rx, _) = run(Mode::Gather(4), 4);
+    let (rx, events) = run(Mode::Gather(4), 4);
     assert_eq!(rx.max_in_flight(), 4, "concurrency = 4 is the limit");
-    assert!(rx.requests() >= 40, "{} requests", rx.requests());
+    // 500 events per request at most.
+    assert!(rx.requests() >= events / 500, "{} requests", rx.requests());
 }
 
 #[test]
