@@ -218,35 +218,6 @@ pub fn logs_rotate(o: &ChaosOpts) -> ChaosResult {
     r
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn duplicates_go_to_the_fault_they_followed() {
-        let marks = [
-            ("start", 0, 0),
-            ("kill", 0, 0),
-            ("outage", 10, 0),
-            ("kill", 12, 0),
-        ];
-        assert_eq!(
-            super::attribute(&marks, 40),
-            vec![("start", 0), ("kill", 38), ("outage", 2)]
-        );
-        // The offsets-deleting kill is owed the 25 ids received before it, from its window
-        // (10) and the next (15); the rest of that window (5) is the storm's.
-        let marks = [
-            ("start", 0, 0),
-            ("deleted", 0, 25),
-            ("storm", 10, 0),
-            ("kill", 30, 0),
-        ];
-        assert_eq!(
-            super::attribute(&marks, 34),
-            vec![("start", 0), ("deleted", 25), ("storm", 5), ("kill", 4)]
-        );
-    }
-}
-
 fn shuffle<T>(v: &mut [T], rng: &mut Rng) {
     for i in (1..v.len()).rev() {
         let j = rng.below(i as u64 + 1) as usize;
@@ -328,5 +299,34 @@ fn finish(agent: &mut Agent, rx: &Receiver, t0: Instant, r: &mut ChaosResult) {
     if !done || v.lost > 0 {
         r.missing = rx.tally.missing(r.events, 10);
         r.agent_log = agent.stderr();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn duplicates_go_to_the_fault_they_followed() {
+        let marks = [
+            ("start", 0, 0),
+            ("kill", 0, 0),
+            ("outage", 10, 0),
+            ("kill", 12, 0),
+        ];
+        assert_eq!(
+            super::attribute(&marks, 40),
+            vec![("start", 0), ("kill", 38), ("outage", 2)]
+        );
+        // The offsets-deleting kill is owed the 25 ids received before it, from its window
+        // (10) and the next (15); the rest of that window (5) is the storm's.
+        let marks = [
+            ("start", 0, 0),
+            ("deleted", 0, 25),
+            ("storm", 10, 0),
+            ("kill", 30, 0),
+        ];
+        assert_eq!(
+            super::attribute(&marks, 34),
+            vec![("start", 0), ("deleted", 25), ("storm", 5), ("kill", 4)]
+        );
     }
 }
