@@ -149,10 +149,23 @@ impl OutputBuffer {
         }
     }
 
-    /// The first `events` events of `d`'s chunk were accepted or rejected for good.
-    pub async fn mark_sent(&self, d: &Delivery, events: u64) {
-        if let (OutputBuffer::Disk(b), Some(seq)) = (self, d.chunk) {
+    /// The first `events` events of chunk `chunk` (a delivery's [`Delivery::chunk`]) were
+    /// accepted or rejected for good.
+    pub async fn mark_sent(&self, chunk: Option<u64>, events: u64) {
+        if let (OutputBuffer::Disk(b), Some(seq)) = (self, chunk) {
             b.mark_sent(seq, events).await;
+        }
+    }
+
+    /// Every batch of `d` was taken (its requests may still be in flight): a chunk's read
+    /// buffer goes back now, for the next chunk, instead of when `d` is done.
+    pub fn finish_reading(&self, d: &mut Delivery) {
+        if let OutputBuffer::Disk(b) = self
+            && matches!(d.source, DeliverySource::Chunk(_))
+            && let DeliverySource::Chunk(reader) =
+                std::mem::replace(&mut d.source, DeliverySource::Batch(None))
+        {
+            b.recycle(reader);
         }
     }
 

@@ -31,7 +31,9 @@ pub struct AgentConfig {
     pub interval: Duration,
     /// Default random delay in `[0, collection_jitter)` before each gather (0: none).
     pub collection_jitter: Duration,
-    /// How often outputs flush (and, later, chunks seal).
+    /// How often outputs flush, and the age at which a disk chunk seals. 250ms keeps a
+    /// line's write-to-receipt p99 under 500 ms at 20,000 lines/s (the `latency` bench: 1s
+    /// gave 770 ms, the 2MiB chunks filling in about half a second).
     pub flush_interval: Duration,
     /// Where buffers and offset databases live; none (or an empty string) means memory only.
     pub data_dir: Option<PathBuf>,
@@ -63,7 +65,7 @@ impl Default for AgentConfig {
         AgentConfig {
             interval: Duration::from_secs(10),
             collection_jitter: Duration::from_secs(0),
-            flush_interval: Duration::from_secs(1),
+            flush_interval: Duration::from_millis(250),
             data_dir: None,
             hostname: String::new(),
             http_listen: "127.0.0.1:8686".to_owned(),

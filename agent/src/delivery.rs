@@ -3,7 +3,9 @@
 
 mod backoff;
 mod dead_letter;
+mod ledger;
 mod plan;
+mod request;
 mod worker;
 
 pub use worker::OutputWorker;

@@ -10,8 +10,9 @@ interval = "10s"
 ## A random delay in [0, collection_jitter) before each gather, so agents do not gather in
 ## lockstep (an input's own `collection_jitter` wins). Must be shorter than the interval.
 # collection_jitter = "0s"
-## How often outputs flush what they sent.
-flush_interval = "1s"
+## How often outputs flush what they sent, and the age at which a disk buffer's chunk is
+## sealed for delivery (a line waits up to this long in a chunk when traffic is light).
+flush_interval = "250ms"
 ## Where buffers and tail offsets live. Unset: memory buffers only.
 # data_dir = "/var/lib/gleaner"
 ## Value of the `host` tag. Empty: $NODE_NAME, else the system host name.

@@ -5,6 +5,7 @@ mod buffer;
 mod chaos;
 mod cli;
 mod dashboards;
+mod delivery;
 mod deploy;
 mod exec;
 mod host;

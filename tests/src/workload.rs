@@ -15,6 +15,7 @@ pub mod chaos;
 pub mod cri_gen;
 pub mod expo;
 pub mod journal_gen;
+pub mod paced;
 pub mod proc_stats;
 pub mod protocols;
 pub mod receiver;

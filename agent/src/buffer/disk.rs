@@ -80,6 +80,9 @@ struct Inner {
     /// A chunk read started by a `next` that was dropped before it finished (the worker
     /// races `next` against its flush timer): the next call takes it over.
     reading: Mutex<Option<(u64, ChunkRead)>>,
+    /// The last chunk handed to the worker: `next` hands out the first sealed chunk after
+    /// it, so a worker with requests of one chunk in flight can start on the next.
+    handed: Mutex<Option<u64>>,
     /// Consecutive failed reads of the front chunk: (seq, count).
     read_failures: Mutex<(u64, u32)>,
     /// Space was freed, or the buffer closed.
@@ -162,6 +165,7 @@ impl DiskBuffer {
             spare: Mutex::new(None),
             decoder: Arc::default(),
             reading: Mutex::new(None),
+            handed: Mutex::new(None),
             read_failures: Mutex::new((0, 0)),
             space: Notify::new(),
             ready: Notify::new(),
@@ -221,15 +225,17 @@ impl DiskBuffer {
         self.inner.space.notify_waiters();
     }
 
-    /// The oldest sealed chunk, read and verified; `None` once closed and empty. A damaged
-    /// chunk is moved aside, counted and skipped.
+    /// The oldest sealed chunk not yet handed out (see [`DiskBuffer::rewind`]), read and
+    /// verified; `None` once closed and every chunk handed out. A damaged chunk is moved
+    /// aside, counted and skipped.
     pub async fn next(&self) -> Option<ChunkDelivery> {
         let inner = &self.inner;
         loop {
             let ready = inner.ready.notified();
             tokio::pin!(ready);
             ready.as_mut().enable();
-            let front = lock(&inner.store).front().cloned();
+            let after = *lock(&inner.handed);
+            let front = lock(&inner.store).first_after(after).cloned();
             let Some(meta) = front else {
                 if lock(&inner.flags).writer_done {
                     return None;
@@ -262,6 +268,7 @@ impl DiskBuffer {
             match result {
                 Ok(Ok((reader, sent))) => {
                     *lock(&inner.read_failures) = (0, 0);
+                    *lock(&inner.handed) = Some(meta.seq);
                     return Some(ChunkDelivery {
                         seq: meta.seq,
                         reader,
@@ -297,9 +304,13 @@ impl DiskBuffer {
 
     /// True while the chunk is still buffered (not dropped by `drop_oldest`).
     pub fn holds(&self, seq: u64) -> bool {
-        lock(&self.inner.store)
-            .front()
-            .is_some_and(|c| c.seq == seq)
+        lock(&self.inner.store).sealed_chunk(seq).is_some()
+    }
+
+    /// Hands out chunks from the oldest again: a new worker (after a reload) starts over
+    /// from what the previous one did not finish.
+    pub fn rewind(&self) {
+        *lock(&self.inner.handed) = None;
     }
 
     /// Every event of the chunk was accepted or rejected for good: remove it.
@@ -326,8 +337,7 @@ impl DiskBuffer {
     /// resumes after them. A failure to record only means duplicates after a restart.
     pub async fn mark_sent(&self, seq: u64, events: u64) {
         let path = lock(&self.inner.store)
-            .front()
-            .filter(|c| c.seq == seq)
+            .sealed_chunk(seq)
             .map(|c| c.path.clone());
         let Some(path) = path else { return };
         let written = tokio::task::spawn_blocking(move || store::write_sent(&path, events)).await;

@@ -577,6 +577,19 @@ impl ChunkStore {
         self.sealed.front()
     }
 
+    /// The oldest sealed chunk after `seq` (the oldest of all for `None`).
+    pub fn first_after(&self, seq: Option<u64>) -> Option<&ChunkMeta> {
+        match seq {
+            None => self.sealed.front(),
+            Some(s) => self.sealed.iter().find(|c| c.seq > s),
+        }
+    }
+
+    /// The sealed chunk `seq`, while it is buffered.
+    pub fn sealed_chunk(&self, seq: u64) -> Option<&ChunkMeta> {
+        self.sealed.iter().find(|c| c.seq == seq)
+    }
+
     /// Removes a delivered chunk (file and entry).
     pub fn remove(&mut self, seq: u64) -> Result<Option<ChunkMeta>, StoreError> {
         let Some(i) = self.sealed.iter().position(|c| c.seq == seq) else {

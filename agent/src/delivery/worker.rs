@@ -3,45 +3,53 @@
 //! It takes [`Delivery`]s from the output's buffer (a queued batch, or a whole disk chunk),
 //! joins consecutive batches of one kind into requests of at most the output's
 //! `batch_limits().max_events`, encodes each (pure), splits a request whose encoding exceeds
-//! `max_bytes`, and sends. On failure the error's kind decides: `Retryable` and
-//! `RateLimited` retry the same payload (exponential backoff with equal jitter from
-//! `retry_initial_backoff` to `retry_max_backoff`, see `backoff.rs`, or the server's
-//! `Retry-After`); `TooLarge` splits the request in halves, down to one event, which is
-//! then dropped; `Permanent` drops the request, counted by reason and kept under
-//! `<data_dir>/dead/<output-id>/` with `dead_letter = true`. A delivery is reported done
-//! only when every event in it was accepted or rejected for good.
+//! `max_bytes`, and sends it (`request.rs`: retries, halves of a request the destination
+//! found too large, permanent drops counted by reason and kept under
+//! `<data_dir>/dead/<output-id>/` with `dead_letter = true`).
+//!
+//! Concurrency: an output whose `concurrency()` is above 1 gets that many instances
+//! ([`Output::fork`]), each with one request in flight; the worker keeps issuing requests,
+//! from the next delivery too, while an instance is idle. Requests finish in any order, but
+//! progress is recorded in order (`ledger.rs`): a chunk's `.sent` marker and its removal
+//! count a request only once every request issued before it has finished, so a later
+//! request finishing first never moves progress past an earlier one in flight or being
+//! retried. At most twice the concurrency of requests may be held back that way (each holds
+//! its delivery; a disk chunk is in memory while in hand). With one instance (file, stdout,
+//! remote_write), it is the sequential loop it always was.
 //!
 //! Stopping: a memory buffer is drained until `shutdown_timeout`. At the deadline (the abort
-//! signal) the worker stops between requests, or in the middle of a send or a retry delay,
+//! signal) the worker stops between requests, or in the middle of sends or retry delays,
 //! closes its memory queue so nothing more is pushed into it, and counts every event it
-//! abandons under `shutdown_timeout`: the rest of the delivery in hand (the request being
-//! sent or retried, split halves, what the planner carries) and what is still queued. The
-//! router counts what it can no longer push; the pipeline logs the total per output. A disk
-//! buffer keeps delivering while sends succeed; after the first failure once the agent is
-//! stopping, it stops and leaves the chunk on disk for the next start (at-least-once: the
-//! requests of that chunk already sent are sent again).
+//! abandons under `shutdown_timeout`: the requests in flight (with split halves), what the
+//! planner carries, the rest of the delivery in hand and what is still queued. The router
+//! counts what it can no longer push; the pipeline logs the total per output. A disk buffer
+//! keeps delivering while sends succeed; after the first failure once the agent is stopping,
+//! it stops and leaves the chunks on disk for the next start (at-least-once: the requests of
+//! a chunk already sent after its progress marker are sent again).
 //!
 //! Handing over (a reload built this output again): at the handover signal the worker lets
-//! a send in flight finish, skips any retry delay, puts every memory event it took but did
+//! the sends in flight finish, skips any retry delay, puts every memory event it took but did
 //! not deliver back at the front of its queue, in order, flushes and returns; the worker of
 //! the new build goes on from the same buffer (a disk chunk is simply read again, after its
 //! progress marker). Nothing is counted as dropped.
 //!
-//! (Over 400 lines: delivering, retrying and the three ways of stopping share one loop's
-//! state, the delivery in hand.)
+//! (Over 400 lines: delivering, the window of requests in flight and the three ways of
+//! stopping share one loop's state.)
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use gleaner_api::{
-    Batch, BatchLimits, ComponentMetrics, Output, OutputErrorKind, Payload, PluginId, Shutdown,
-};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use gleaner_api::{Batch, BatchLimits, ComponentMetrics, Output, Payload, PluginId, Shutdown};
 use tracing::{error, info, warn};
 
-use super::backoff::Backoff;
 use super::dead_letter::DeadLetter;
+use super::ledger::{Ledger, Released};
 use super::plan::Planner;
+use super::request::{self, End, Finished, SendCx, split};
 use crate::buffer::{Delivery, OutputBuffer};
 
 /// How long the last flush may take once the shutdown timeout has passed.
@@ -106,344 +114,399 @@ impl Sizing {
     }
 }
 
-/// How sending one request ended.
-enum SendOutcome {
-    Sent,
-    Dropped,
-    Split,
-    /// Stopping: leave the rest for later (disk) or give up (memory, at the deadline).
-    Stop,
-    /// Handing over: the request was not delivered and goes back to the buffer.
-    HandOver,
+/// The delivery requests are planned from.
+struct Current {
+    planner: Planner,
+    /// Halves of requests whose encoding exceeded `max_bytes`, first half on top.
+    pending: Vec<Batch>,
+    chunk: Option<u64>,
 }
 
-/// Why a delivery ended before every event in it was done.
-enum Interrupted {
-    /// Stopped at the deadline with this many memory events undelivered.
+/// Requests in flight.
+type InFlight = FuturesUnordered<Pin<Box<dyn Future<Output = Finished> + Send>>>;
+
+/// Why the loop ended.
+enum Exit {
+    /// The buffer is closed and every delivery done.
+    Drained,
+    /// Stopped at the deadline (or a disk send failed while stopping), with this many
+    /// memory events of the deliveries in hand undelivered.
     Stopped(usize),
-    /// Handing over, with the memory batches still to deliver, in order.
+    /// Handing over, with the memory batches to put back, in order.
     HandOver(Vec<Batch>),
 }
 
-fn split(batch: Batch) -> (Batch, Batch) {
-    match batch {
-        Batch::Metrics(mut v) => {
-            let tail = v.split_off(v.len() / 2);
-            (Batch::Metrics(v), Batch::Metrics(tail))
-        }
-        Batch::Logs(mut v) => {
-            let tail = v.split_off(v.len() / 2);
-            (Batch::Logs(v), Batch::Logs(tail))
-        }
-    }
+/// The state of one worker's loop: the output's instances, the requests in flight, the
+/// ledger of deliveries and tickets, and the delivery being planned.
+struct Lanes {
+    cx: Arc<SendCx>,
+    /// Instances of the output not sending now.
+    idle: Vec<Box<dyn Output>>,
+    /// Instances in all (the output's concurrency, or fewer when it cannot fork).
+    lanes: usize,
+    inflight: InFlight,
+    ledger: Ledger<Delivery>,
+    current: Option<Current>,
+    sizing: Sizing,
+    /// Requests are alike: start each encoding at the largest size so far (up to
+    /// `max_bytes`) instead of growing it by doubling.
+    size_hint: usize,
+    /// The last request's body, when the output let go of it: a request body is about a
+    /// megabyte, and a fresh one every request costs its page faults again.
+    spare_body: Vec<u8>,
+    dead: Option<DeadLetter>,
+    /// Batches handed back by requests that stopped for a handover, by ticket.
+    handed_back: Vec<(u64, Vec<Batch>)>,
 }
 
 impl OutputWorker {
     /// Runs until the buffer is closed and drained, or stopping rules say stop.
-    pub async fn run(mut self) {
+    pub async fn run(self) {
+        let OutputWorker {
+            id,
+            output,
+            buffer,
+            metrics,
+            flush_interval,
+            backoff,
+            dead_letter,
+            stopping,
+            abort,
+            handover,
+        } = self;
+        if let OutputBuffer::Disk(d) = &buffer {
+            // A worker before this one (a reload) may have taken chunks it did not finish.
+            d.rewind();
+        }
+        let limits = output.batch_limits();
+        let wanted = output.concurrency().max(1);
+        let mut idle = vec![];
+        for _ in 1..wanted {
+            match output.fork() {
+                Some(f) => idle.push(f),
+                None => break,
+            }
+        }
+        idle.push(output);
+        let lanes = idle.len();
+        let mut l = Lanes {
+            cx: Arc::new(SendCx {
+                id: Arc::clone(&id),
+                metrics: Arc::clone(&metrics),
+                backoff,
+                limits,
+                buffer: buffer.clone(),
+                stopping,
+                abort: abort.clone(),
+                handover: handover.clone(),
+            }),
+            idle,
+            lanes,
+            inflight: FuturesUnordered::new(),
+            ledger: Ledger::default(),
+            current: None,
+            sizing: Sizing::default(),
+            size_hint: 0,
+            spare_body: Vec::new(),
+            dead: dead_letter.map(|dir| DeadLetter::new(dir, Arc::clone(&id))),
+            handed_back: Vec::new(),
+        };
         let mut dirty = false;
-        let mut flush = tokio::time::interval(self.flush_interval.max(Duration::from_millis(10)));
+        let mut flush_due = false;
+        let mut handing = false;
+        let mut closed = false;
+        let mut flush = tokio::time::interval(flush_interval.max(Duration::from_millis(10)));
         flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut dead = self
-            .dead_letter
-            .take()
-            .map(|dir| DeadLetter::new(dir, Arc::clone(&self.id)));
-        let mut sizing = Sizing::default();
-        let mut spare_body = Vec::new();
-        // Memory events of the delivery in hand when the worker had to stop.
-        let mut in_hand = 0;
-        loop {
+        let exit = loop {
+            if !handing && !flush_due {
+                l.fill().await;
+            }
+            if handing && l.inflight.is_empty() {
+                break Exit::HandOver(l.give_back());
+            }
+            if closed && l.inflight.is_empty() && l.ledger.deliveries() == 0 {
+                break Exit::Drained;
+            }
+            if flush_due && l.inflight.is_empty() {
+                l.flush().await;
+                flush_due = false;
+                dirty = false;
+                continue;
+            }
+            let room = !handing && !flush_due && !closed && l.current.is_none() && l.has_room();
             tokio::select! {
-                d = self.buffer.next() => match d {
-                    Some(mut d) => {
-                        let stopped = self
-                            .deliver(&mut d, &mut dead, &mut sizing, &mut spare_body)
-                            .await;
-                        dirty = true;
-                        match stopped {
-                            None => self.buffer.done(d).await,
-                            Some(Interrupted::Stopped(left)) => {
-                                in_hand = left;
-                                break;
-                            }
-                            Some(Interrupted::HandOver(back)) => {
-                                self.hand_over(back).await;
-                                return;
-                            }
-                        }
+                biased;
+                () = abort.wait() => break Exit::Stopped(l.abandoned(None)),
+                () = handover.wait(), if !handing => handing = true,
+                Some(f) = l.inflight.next(), if !l.inflight.is_empty() => {
+                    dirty = true;
+                    match l.finished(f).await {
+                        None => {}
+                        Some(Exit::HandOver(_)) => handing = true,
+                        Some(exit) => break exit,
                     }
-                    None => break,
+                }
+                d = buffer.next(), if room => match d {
+                    Some(d) => {
+                        dirty = true;
+                        l.open(d);
+                    }
+                    None => closed = true,
                 },
                 _ = flush.tick(), if dirty => {
-                    self.flush().await;
-                    dirty = false;
-                }
-                () = self.abort.wait() => break,
-                () = self.handover.wait() => {
-                    self.hand_over(Vec::new()).await;
-                    return;
+                    if l.lanes == 1 {
+                        // Flush once the request in flight ends: "everything sent so far".
+                        flush_due = true;
+                    } else {
+                        // Outputs that send concurrently flush what is idle, not waiting.
+                        l.flush().await;
+                        dirty = false;
+                    }
                 }
             }
-        }
-        if !self.buffer.is_durable() {
+        };
+        let in_hand = match exit {
+            Exit::Drained => 0,
+            Exit::Stopped(left) => left,
+            Exit::HandOver(back) => {
+                let events: usize = back.iter().map(Batch::len).sum();
+                if let OutputBuffer::Memory(q) = &buffer {
+                    q.put_back(back);
+                }
+                info!(output = %id, events_returned = events, "handed over to the reloaded output");
+                l.flush().await;
+                return;
+            }
+        };
+        // Requests still in flight are given up (a disk chunk stays; memory events were
+        // counted in `in_hand`).
+        drop(std::mem::take(&mut l.inflight));
+        if !buffer.is_durable() {
             // Closed first, so what is counted is all there will be.
-            self.buffer.close();
-            let queued = self.buffer.volatile_events();
+            buffer.close();
+            let queued = buffer.volatile_events();
             let left = in_hand + queued;
             if left > 0 {
-                self.metrics.dropped("shutdown_timeout", left as u64);
-                warn!(output = %self.id, events = left, in_hand, queued, "shutdown timeout: memory buffer events left undelivered");
+                metrics.dropped("shutdown_timeout", left as u64);
+                warn!(output = %id, events = left, in_hand, queued, "shutdown timeout: memory buffer events left undelivered");
             }
         }
-        if let crate::buffer::OutputBuffer::Disk(d) = &self.buffer {
+        if let OutputBuffer::Disk(d) = &buffer {
             let chunks = d.chunks();
             if chunks > 0 {
-                info!(output = %self.id, chunks, "chunks left in the disk buffer for the next start");
+                info!(output = %id, chunks, "chunks left in the disk buffer for the next start");
             }
         }
-        if self.abort.is_triggered() {
+        if abort.is_triggered() {
             // Past the deadline: a flush gets a moment, not another timeout's worth.
-            if tokio::time::timeout(ABORTED_FLUSH, self.flush())
+            if tokio::time::timeout(ABORTED_FLUSH, l.flush())
                 .await
                 .is_err()
             {
-                warn!(output = %self.id, "flush abandoned at the shutdown timeout");
+                warn!(output = %id, "flush abandoned at the shutdown timeout");
             }
         } else {
-            self.flush().await;
+            l.flush().await;
         }
     }
+}
 
-    /// Gives the buffer back for the next build of this output: `back` (memory batches
-    /// taken and not delivered) returns to the front of the queue; then a flush.
-    async fn hand_over(&mut self, back: Vec<Batch>) {
-        let events: usize = back.iter().map(Batch::len).sum();
-        if let OutputBuffer::Memory(q) = &self.buffer {
-            q.put_back(back);
-        }
-        info!(output = %self.id, events_returned = events, "handed over to the reloaded output");
-        self.flush().await;
+impl Lanes {
+    /// Room for another request: an idle instance, and not too many tickets held back
+    /// behind one still in flight (each holds its delivery, a chunk read into memory).
+    fn has_room(&self) -> bool {
+        !self.idle.is_empty() && self.ledger.unreleased() < 2 * self.lanes
     }
 
-    async fn flush(&mut self) {
-        if let Err(e) = self.output.flush().await {
-            self.metrics.error("flush");
-            warn!(output = %self.id, error = %e, "flush failed");
-        }
-    }
-
-    /// Delivers every event of one delivery, decoding as it goes. `None` when every event
-    /// was accepted or rejected for good; else why it ended early: stopped, with the events
-    /// of a memory delivery it did not deliver (0 for a disk chunk, which stays), or handing
-    /// over, with the memory batches to put back.
-    async fn deliver(
-        &mut self,
-        d: &mut Delivery,
-        dead: &mut Option<DeadLetter>,
-        sizing: &mut Sizing,
-        spare_body: &mut Vec<u8>,
-    ) -> Option<Interrupted> {
-        let limits: BatchLimits = self.output.batch_limits();
+    /// Takes a delivery in hand; its requests are planned next.
+    fn open(&mut self, d: Delivery) {
         let chunk = d.chunk;
-        let mut planner = Planner::new(sizing.events_per_request(&limits));
-        // Requests of one delivery are alike: start each encoding at the last one's size
-        // instead of growing it by doubling.
-        let mut size_hint = 0usize;
-        // Halves of split requests wait here, first half on top.
-        let mut pending: Vec<Batch> = Vec::new();
-        // Events of the chunk finished (accepted or rejected for good), in chunk order:
-        // requests and split halves go out in order, so this only grows.
-        let mut finished = d.sent_before;
-        let durable = self.buffer.is_durable();
-        // What a memory delivery still holds besides the request in hand.
-        let held = |pending: &[Batch], planner: &Planner, d: &Delivery| {
-            pending.iter().map(Batch::len).sum::<usize>() + planner.carried() + d.volatile_events()
-        };
-        // What a memory delivery gives back on a handover, in order: the request in hand (if
-        // any), the split halves (top of the stack first), the planner's carry, the rest.
-        let give_back = |first: Option<Batch>,
-                         mut pending: Vec<Batch>,
-                         planner: &mut Planner,
-                         d: &mut Delivery| {
-            if durable {
-                return Interrupted::HandOver(Vec::new());
-            }
-            let mut back: Vec<Batch> = first.into_iter().collect();
-            while let Some(b) = pending.pop() {
-                back.push(b);
-            }
-            back.extend(planner.take_carried());
-            back.extend(d.take_volatile());
-            Interrupted::HandOver(back)
-        };
-        loop {
-            if self.abort.is_triggered() {
-                return Some(Interrupted::Stopped(if durable {
-                    0
-                } else {
-                    held(&pending, &planner, d)
-                }));
-            }
-            if self.handover.is_triggered() {
-                return Some(give_back(None, pending, &mut planner, d));
-            }
-            let next = match pending.pop() {
-                Some(b) => Some(b),
-                None => {
-                    let (metrics, id) = (&self.metrics, &self.id);
-                    planner.next_request(|| loop {
-                        match d.next_batch()? {
-                            Ok(b) => return Some(b),
-                            Err(e) => {
-                                metrics.error("undecodable_record");
-                                error!(output = %id, error = %e, "a buffered record does not decode; skipped");
-                            }
-                        }
-                    })
-                }
+        let sent = d.sent_before;
+        self.ledger.open(d, chunk, sent);
+        self.current = Some(Current {
+            planner: Planner::new(self.sizing.events_per_request(&self.cx.limits)),
+            pending: Vec::new(),
+            chunk,
+        });
+    }
+
+    /// Issues requests from the current delivery while there is room.
+    async fn fill(&mut self) {
+        while self.has_room() {
+            let Some(cur) = self.current.as_mut() else {
+                return;
             };
-            let b = next?;
-            // The last request's body, when the output let go of it: a request body is about
-            // a megabyte, and a fresh one every request costs its page faults again.
-            let mut buf = std::mem::take(spare_body);
+            let next = match cur.pending.pop() {
+                Some(b) => Some(b),
+                None => match self.ledger.current_mut() {
+                    Some(d) => {
+                        let (metrics, id) = (&self.cx.metrics, &self.cx.id);
+                        cur.planner.next_request(|| loop {
+                            match d.next_batch()? {
+                                Ok(b) => return Some(b),
+                                Err(e) => {
+                                    metrics.error("undecodable_record");
+                                    error!(output = %id, error = %e, "a buffered record does not decode; skipped");
+                                }
+                            }
+                        })
+                    }
+                    None => None,
+                },
+            };
+            let Some(b) = next else {
+                if let Some(d) = self.ledger.current_mut() {
+                    self.cx.buffer.finish_reading(d);
+                }
+                self.ledger.exhaust();
+                self.current = None;
+                self.release().await;
+                return;
+            };
+            let chunk = cur.chunk;
+            let limits = self.cx.limits;
+            let Some(out) = self.idle.last() else { return };
+            let mut buf = std::mem::take(&mut self.spare_body);
             buf.clear();
-            buf.reserve(size_hint);
-            let events = match self.output.encode(&b, &mut buf) {
+            buf.reserve(self.size_hint);
+            let events = match out.encode(&b, &mut buf) {
                 Ok(report) => b.len().saturating_sub(report.skipped),
                 Err(e) => {
                     let events = b.len();
-                    self.metrics.dropped("encode_error", events as u64);
-                    error!(output = %self.id, error = %e, events, "batch dropped: cannot encode");
-                    finished += events as u64;
+                    self.cx.metrics.dropped("encode_error", events as u64);
+                    error!(output = %self.cx.id, error = %e, events, "batch dropped: cannot encode");
+                    self.spare_body = buf;
+                    self.finish_now(events as u64).await;
                     continue;
                 }
             };
             if buf.is_empty() {
-                finished += b.len() as u64;
+                self.spare_body = buf;
+                self.finish_now(b.len() as u64).await;
                 continue;
             }
-            size_hint = size_hint.max(buf.len().min(limits.max_bytes));
-            sizing.learn(buf.len(), b.len());
-            planner.set_max(sizing.events_per_request(&limits));
+            self.size_hint = self.size_hint.max(buf.len().min(limits.max_bytes));
+            self.sizing.learn(buf.len(), b.len());
+            cur.planner.set_max(self.sizing.events_per_request(&limits));
             if buf.len() > limits.max_bytes && b.len() > 1 {
                 let (a, c) = split(b);
-                pending.push(c);
-                pending.push(a);
+                cur.pending.push(c);
+                cur.pending.push(a);
+                self.spare_body = buf;
                 continue;
             }
             let payload = Payload {
                 bytes: buf.into(),
                 events,
             };
-            let outcome = self.send_with_retry(&payload, chunk).await;
-            if let Ok(body) = payload.bytes.try_into_mut()
-                && body.capacity() <= limits.max_bytes.saturating_mul(2)
-            {
-                *spare_body = body.into();
+            let ticket = self.ledger.issue(b.len() as u64);
+            let Some(out) = self.idle.pop() else { return };
+            self.inflight.push(Box::pin(request::deliver(
+                out,
+                Arc::clone(&self.cx),
+                ticket,
+                chunk,
+                b,
+                payload,
+            )));
+        }
+    }
+
+    /// A request that needs no send (nothing to encode, or it cannot be): finished at once,
+    /// in its place among the others.
+    async fn finish_now(&mut self, events: u64) {
+        let t = self.ledger.issue(events);
+        self.ledger.finish(t, events);
+        self.release().await;
+    }
+
+    /// Records a request's end; `Some` when the loop must stop (or hand over).
+    async fn finished(&mut self, f: Finished) -> Option<Exit> {
+        if let Some(out) = f.out {
+            self.idle.push(out);
+        }
+        if let Some(body) = f.body
+            && let Ok(body) = body.try_into_mut()
+            && body.capacity() <= self.cx.limits.max_bytes.saturating_mul(2)
+        {
+            self.spare_body = body.into();
+        }
+        if let Some(dl) = self.dead.as_mut() {
+            for b in f.rejected {
+                dl.keep(b).await;
             }
-            match outcome {
-                SendOutcome::Sent => {
-                    finished += b.len() as u64;
-                    self.buffer.mark_sent(d, finished).await;
-                }
-                SendOutcome::Dropped => {
-                    finished += b.len() as u64;
-                    if let Some(dl) = dead.as_mut() {
-                        dl.keep(b).await;
-                    }
-                    self.buffer.mark_sent(d, finished).await;
-                }
-                SendOutcome::Split if b.len() > 1 => {
-                    let (a, c) = split(b);
-                    pending.push(c);
-                    pending.push(a);
-                }
-                SendOutcome::Split => {
-                    self.metrics.dropped("too_large", 1);
-                    error!(output = %self.id, "event dropped: too large for the destination even alone");
-                    finished += b.len() as u64;
-                    if let Some(dl) = dead.as_mut() {
-                        dl.keep(b).await;
-                    }
-                    self.buffer.mark_sent(d, finished).await;
-                }
-                SendOutcome::Stop => {
-                    // The request's events (those its encoder skipped are counted by the
-                    // output) and everything behind it.
-                    return Some(Interrupted::Stopped(if durable {
-                        0
-                    } else {
-                        events + held(&pending, &planner, d)
-                    }));
-                }
-                SendOutcome::HandOver => {
-                    return Some(give_back(Some(b), pending, &mut planner, d));
-                }
+        }
+        match f.end {
+            End::Done => {
+                self.ledger.finish(f.ticket, f.finished);
+                self.release().await;
+                None
+            }
+            End::Stop { left } => Some(Exit::Stopped(self.abandoned(Some((f.ticket, left))))),
+            End::HandOver { back } => {
+                self.handed_back.push((f.ticket, back));
+                Some(Exit::HandOver(Vec::new()))
             }
         }
     }
 
-    async fn send_with_retry(&mut self, payload: &Payload, chunk: Option<u64>) -> SendOutcome {
-        let (base, cap) = self.backoff;
-        let mut backoff = Backoff::new(base, cap);
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            if attempt > 1 {
-                self.metrics
-                    .events_retried
-                    .fetch_add(payload.events as u64, std::sync::atomic::Ordering::Relaxed);
-            }
-            let started = tokio::time::Instant::now();
-            // At the shutdown deadline a send in flight is given up (its events are counted
-            // as abandoned; the destination may have taken them).
-            let result = tokio::select! {
-                r = self.output.send(payload.clone()) => r,
-                () = self.abort.wait() => return SendOutcome::Stop,
-            };
-            self.metrics
-                .send_attempt(started.elapsed().as_micros() as u64);
-            let err = match result {
-                Ok(report) => {
-                    let accepted = payload.events.saturating_sub(report.rejected);
-                    self.metrics
-                        .sent(accepted as u64, payload.bytes.len() as u64);
-                    return SendOutcome::Sent;
+    /// Records what the ledger lets through: progress of disk chunks, deliveries done.
+    async fn release(&mut self) {
+        for r in self.ledger.release() {
+            match r {
+                Released::Progress { key, events } => {
+                    self.cx.buffer.mark_sent(key, events).await;
                 }
-                Err(e) => e,
-            };
-            self.metrics.error(err.kind.as_str());
-            let delay = match err.kind {
-                OutputErrorKind::Permanent => {
-                    self.metrics
-                        .dropped("permanent_error", payload.events as u64);
-                    error!(output = %self.id, error = %err, events = payload.events, "events dropped: the destination rejected them for good");
-                    return SendOutcome::Dropped;
-                }
-                OutputErrorKind::TooLarge => return SendOutcome::Split,
-                OutputErrorKind::RateLimited {
-                    retry_after: Some(d),
-                } => d,
-                OutputErrorKind::RateLimited { retry_after: None } | OutputErrorKind::Retryable => {
-                    backoff.next_delay()
-                }
-            };
-            if self.buffer.is_durable() && self.stopping.is_triggered() {
-                warn!(output = %self.id, error = %err, "send failed while stopping; the chunk stays on disk for the next start");
-                return SendOutcome::Stop;
+                Released::Done(d) => self.cx.buffer.done(d).await,
             }
-            if self.handover.is_triggered() {
-                return SendOutcome::HandOver;
+        }
+    }
+
+    /// Memory events in hand that stopping now leaves undelivered: those of the requests in
+    /// flight (`stopped`: a request that ended early, with what it left), and those of the
+    /// delivery being planned. A disk buffer's stay on disk: 0.
+    fn abandoned(&mut self, stopped: Option<(u64, usize)>) -> usize {
+        if self.cx.buffer.is_durable() {
+            return 0;
+        }
+        let (except, left) = stopped.map_or((None, 0), |(t, left)| (Some(t), left));
+        let in_flight = self.ledger.unfinished_events(except) as usize;
+        let held = self.current.as_ref().map_or(0, |c| {
+            c.pending.iter().map(Batch::len).sum::<usize>() + c.planner.carried()
+        }) + self.ledger.current_mut().map_or(0, |d| d.volatile_events());
+        left + in_flight + held
+    }
+
+    /// What a memory buffer gets back on a handover, in order: the batches of the requests
+    /// that did not finish, by ticket, then the split halves, the planner's carry and the
+    /// rest of the delivery being planned.
+    fn give_back(&mut self) -> Vec<Batch> {
+        if self.cx.buffer.is_durable() {
+            return Vec::new();
+        }
+        self.handed_back.sort_by_key(|(t, _)| *t);
+        let mut back: Vec<Batch> = std::mem::take(&mut self.handed_back)
+            .into_iter()
+            .flat_map(|(_, b)| b)
+            .collect();
+        if let Some(mut cur) = self.current.take() {
+            while let Some(b) = cur.pending.pop() {
+                back.push(b);
             }
-            warn!(output = %self.id, error = %err, attempt, retry_in = ?delay, "send failed, will retry");
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = self.abort.wait() => return SendOutcome::Stop,
-                () = self.handover.wait() => return SendOutcome::HandOver,
-            }
-            if !self.buffer.holds(chunk) {
-                // drop_oldest removed the chunk (and counted it) while we waited.
-                return SendOutcome::Dropped;
+            back.extend(cur.planner.take_carried());
+        }
+        if let Some(d) = self.ledger.current_mut() {
+            back.extend(d.take_volatile());
+        }
+        back
+    }
+
+    /// Flushes every instance not sending now.
+    async fn flush(&mut self) {
+        for out in &mut self.idle {
+            if let Err(e) = out.flush().await {
+                self.cx.metrics.error("flush");
+                warn!(output = %self.cx.id, error = %e, "flush failed");
             }
         }
     }

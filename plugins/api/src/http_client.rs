@@ -285,7 +285,7 @@ enum Failure {
 
 /// A client made on first use (an output's `build` does no I/O), and made again when its
 /// TLS files change on disk.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct LazyClient {
     settings: ClientSettings,
     client: Option<HttpClient>,

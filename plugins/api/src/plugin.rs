@@ -395,6 +395,19 @@ pub trait Output: Send {
     async fn flush(&mut self) -> Result<(), OutputError> {
         Ok(())
     }
+
+    /// Requests this output may have in flight at once (its `concurrency` key). The worker
+    /// asks [`Output::fork`] for the instances beyond the first.
+    fn concurrency(&self) -> usize {
+        1
+    }
+
+    /// Another instance sending to the same destination with the same settings, for one
+    /// more request in flight beside this one's; `None` (the default) when the output sends
+    /// one request at a time.
+    fn fork(&self) -> Option<Box<dyn Output>> {
+        None
+    }
 }
 
 /// Which event kinds an output takes by default (without a `match`).

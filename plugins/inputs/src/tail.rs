@@ -105,7 +105,7 @@ db = "/var/lib/gleaner/tail/pods.db"
 ## A rotated or deleted file is kept open until read to its end, at most this long.
 # rotate_wait_max = "10m"
 ## How often acknowledged offsets are written.
-# commit_interval = "1s"
+# commit_interval = "200ms"
 ## Offsets of files gone for longer than this are forgotten.
 # db_retention = "24h"
 ## Symlinks are followed only into the globs' roots and the kubelet's log trees

@@ -45,6 +45,9 @@ url = "http://127.0.0.1:8080/ingest"
 ## Request size: events and uncompressed bytes.
 # batch_max_events = 1000
 # batch_max_bytes = "1MiB"
+## Requests in flight at once (1 to 64); acknowledgements stay in order, so buffer progress
+## never passes a request still in flight. Each holds one request body in memory.
+# concurrency = 4
 ## "gzip" or "identity".
 # content_encoding = "identity"
 ## gzip level: 0 (stored) to 9 (smallest, slowest); 1 costs the least CPU that compresses.
@@ -80,6 +83,7 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Output>, Confi
 }
 
 /// What the HTTP shell runs: one URL, one format.
+#[derive(Clone)]
 struct Http {
     encoder: encode::Encoder,
     url: http::Uri,
@@ -103,6 +107,10 @@ impl HttpProtocol for Http {
         payload: &Payload,
     ) -> Result<SendReport, OutputError> {
         client::post(http, &self.url, self.format, payload).await
+    }
+
+    fn fork(&self) -> Option<Self> {
+        Some(self.clone())
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! - `options.rs`: the keys every HTTP output takes (`timeout`, the events-per-request key,
 //!   `batch_max_bytes`, `content_encoding` and its `compression_level` where the protocol
-//!   lets the user choose, `headers`, `ca_file`, `cert_file`, `key_file`, `insecure_skip_verify`), parsed apart
+//!   lets the user choose, `concurrency` where requests may arrive out of order, `headers`,
+//!   `ca_file`, `cert_file`, `key_file`, `insecure_skip_verify`), parsed apart
 //!   from the output's own keys and validated once, with each output's defaults;
 //! - `auth.rs`: the `Authorization` header: basic auth, or a token with its scheme (`Bearer`,
 //!   `Splunk`, `Token`) given inline or in a file re-read when it changes, and the checks of
@@ -35,7 +36,7 @@ use gleaner_api::{
 };
 
 pub(crate) use auth::{Auth, bearer_or_basic, token_source};
-pub(crate) use options::{HttpDefaults, HttpOptions};
+pub(crate) use options::{DEFAULT_CONCURRENCY, HttpDefaults, HttpOptions};
 pub(crate) use sender::{Body, Sender};
 
 /// What an HTTP output adds to the shell.
@@ -56,6 +57,15 @@ pub(crate) trait HttpProtocol: Send + 'static {
         http: &mut Sender,
         payload: &Payload,
     ) -> Result<SendReport, OutputError>;
+
+    /// Another instance for one more request in flight (the state of a request in progress
+    /// left behind); `None` when the protocol sends one request at a time.
+    fn fork(&self) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
 
 /// An HTTP output: a protocol, the sender it posts through, and its batch limits.
@@ -64,6 +74,8 @@ pub(crate) struct HttpOutput<P> {
     http: Sender,
     limits: BatchLimits,
     metrics: Arc<ComponentMetrics>,
+    /// Requests in flight at once (`concurrency`).
+    concurrency: usize,
 }
 
 impl<P: HttpProtocol> HttpOutput<P> {
@@ -80,6 +92,7 @@ impl<P: HttpProtocol> HttpOutput<P> {
             http: Sender::new(name, options, auth),
             limits: options.limits,
             metrics: Arc::clone(&cx.metrics),
+            concurrency: options.concurrency,
         })
     }
 }
@@ -97,5 +110,20 @@ impl<P: HttpProtocol> Output for HttpOutput<P> {
 
     fn batch_limits(&self) -> BatchLimits {
         self.limits
+    }
+
+    fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    fn fork(&self) -> Option<Box<dyn Output>> {
+        let protocol = self.protocol.fork()?;
+        Some(Box::new(HttpOutput {
+            protocol,
+            http: self.http.clone(),
+            limits: self.limits,
+            metrics: Arc::clone(&self.metrics),
+            concurrency: self.concurrency,
+        }))
     }
 }

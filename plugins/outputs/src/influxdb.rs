@@ -59,6 +59,9 @@ url = "http://127.0.0.1:8086"
 ## Request size: points and uncompressed bytes.
 # batch_max_events = 5000
 # batch_max_bytes = "4MiB"
+## Requests in flight at once (1 to 64); acknowledgements stay in order, so buffer progress
+## never passes a request still in flight. Each holds one request body in memory.
+# concurrency = 4
 ## Write unsigned integers as `123u` (InfluxDB 2.x+); else as integers clamped at 2^63-1.
 # uint_support = false
 ## Log records become points of this measurement: field `message`, tag `stream`, attributes
@@ -119,6 +122,13 @@ impl HttpProtocol for Influx {
         payload: &Payload,
     ) -> Result<SendReport, OutputError> {
         self.client.write(http, payload).await
+    }
+
+    fn fork(&self) -> Option<Self> {
+        Some(Influx {
+            encoder: self.encoder.clone(),
+            client: self.client.fork(),
+        })
     }
 }
 

@@ -60,6 +60,9 @@ token = "${SPLUNK_HEC_TOKEN:-00000000-0000-0000-0000-000000000000}"
 ## Request size: events and uncompressed bytes.
 # batch_max_events = 10000
 # batch_max_bytes = "1MiB"
+## Requests in flight at once (1 to 64); acknowledgements stay in order, so buffer progress
+## never passes a request still in flight. Each holds one request body in memory.
+# concurrency = 4
 ## Extra HTTP headers.
 # headers = { "X-Team" = "a" }
 ## TLS: extra CA certificates, client certificate, or no verification (Splunk's default
@@ -120,6 +123,13 @@ impl HttpProtocol for Hec {
         payload: &Payload,
     ) -> Result<SendReport, OutputError> {
         self.client.write(http, payload).await
+    }
+
+    fn fork(&self) -> Option<Self> {
+        Some(Hec {
+            encoder: self.encoder.clone(),
+            client: self.client.fork(),
+        })
     }
 }
 

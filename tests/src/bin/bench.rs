@@ -6,7 +6,8 @@
 //! ```text
 //! cargo build --release -p gleaner --bin gleaner
 //! cargo run -p gleaner-e2e --release --bin bench -- [--runs N] [--duration S] [--seed N]
-//!     [--lines N] [--rotate rename|copytruncate] [--chaos] <workload>... | all
+//!     [--lines N] [--rotate rename|copytruncate] [--flush-interval D] [--chaos]
+//!     <workload>... | all
 //! ```
 //!
 //! The agent is `$GLEANER_BIN`, else `target/release/gleaner` (this tool re-executes itself
@@ -28,8 +29,8 @@ struct Args {
 }
 
 const USAGE: &str = "usage: bench [--runs N] [--duration SECS] [--seed N] [--lines N] \
-[--rotate rename|copytruncate] [--chaos] <workload>... | all
-workloads: logs-hec, logs-parse, logs-rotate, scrape-rw, idle, files-2k, syslog, journald, otlp-logs (--chaos: logs-hec, logs-rotate)";
+[--rotate rename|copytruncate] [--flush-interval DURATION] [--chaos] <workload>... | all
+workloads: logs-hec, logs-parse, logs-rotate, scrape-rw, idle, files-2k, syslog, journald, otlp-logs, slow-receiver, latency, logs-k8s (--chaos: logs-hec, logs-rotate)";
 
 fn parse() -> Result<Args, String> {
     let mut a = Args {
@@ -55,6 +56,7 @@ fn parse() -> Result<Args, String> {
                 }
             }
             "--chaos" => a.chaos = true,
+            "--flush-interval" => a.opts.flush_interval = Some(value("--flush-interval")?),
             "-h" | "--help" => return Err(String::new()),
             "all" if a.chaos => a
                 .workloads
@@ -230,8 +232,10 @@ fn run_chaos(args: &Args) -> ExitCode {
         fill_ms: 6000,
     };
     let mut failed = false;
-    println!("| chaos run | events | seconds | lost | duplicated | peak buffer MiB | verdict |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| chaos run | events | seconds | lost | duplicated | duplicated by fault | peak buffer MiB | verdict |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     for w in &args.workloads {
         for i in 0..args.runs {
             let mut o = o.clone();
@@ -267,13 +271,20 @@ fn report(r: &ChaosResult, seed: u64) {
             Err(e) => eprintln!("  agent log not written to {}: {e}", path.display()),
         }
     }
+    let by_fault: Vec<String> = r
+        .dup_by_fault
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(f, n)| format!("{f} {n}"))
+        .collect();
     println!(
-        "| {} (seed {seed}) | {} | {:.1} | {} | {} | {:.1} | {} |",
+        "| {} (seed {seed}) | {} | {:.1} | {} | {} | {} | {:.1} | {} |",
         r.workload,
         r.events,
         r.secs,
         r.lost,
         r.duplicated,
+        by_fault.join(", "),
         r.peak_buffer_bytes / 1_048_576.0,
         if r.passed() { "PASS: lost=0" } else { "FAIL" }
     );

@@ -55,6 +55,15 @@ pub struct ChaosResult {
     pub lost: u64,
     /// Arrivals beyond the first.
     pub duplicated: u64,
+    /// Duplicates by the fault they followed (arrivals beyond the first from the fault's
+    /// start to the next fault's, or to the end), summed per kind of fault, in order of
+    /// first occurrence; `start` for those before the first fault. The kill that deletes the
+    /// offset database is credited first with its re-read (every id received before it
+    /// comes again), taken from its window and the ones after it.
+    pub dup_by_fault: Vec<(&'static str, u64)>,
+    /// Each fault's kind, the duplicates received when it started, and what it is expected
+    /// to send again (the ids received before a kill that deletes the offsets; else 0).
+    marks: Vec<(&'static str, u64, u64)>,
     /// The faults, in order, with their start time.
     pub faults: Vec<String>,
     /// Largest `gleaner_buffer_bytes` seen while the buffer was filling.
@@ -80,6 +89,50 @@ enum Fault {
     Storm,
     Slow,
     Fill,
+}
+
+impl Fault {
+    fn label(self) -> &'static str {
+        match self {
+            Fault::Kill => "kill",
+            Fault::KillDeleteOffsets => "kill, offsets deleted",
+            Fault::Outage => "outage",
+            Fault::Storm => "503 storm",
+            Fault::Slow => "slow receiver",
+            Fault::Fill => "full buffer",
+        }
+    }
+}
+
+/// Arrivals beyond the first so far.
+fn dups(rx: &Receiver) -> u64 {
+    rx.tally.received().saturating_sub(rx.tally.distinct())
+}
+
+/// Sums the duplicates between marks per fault kind (see [`ChaosResult::dup_by_fault`]).
+fn attribute(marks: &[(&'static str, u64, u64)], end: u64) -> Vec<(&'static str, u64)> {
+    let mut out: Vec<(&'static str, u64)> = Vec::new();
+    let mut add = |label: &'static str, d: u64| match out.iter_mut().find(|(l, _)| *l == label) {
+        Some(e) => e.1 += d,
+        None => out.push((label, d)),
+    };
+    // A re-read still owed to a fault: (its label, what is left of it).
+    let mut owed: Option<(&'static str, u64)> = None;
+    for (i, &(label, at, rereads)) in marks.iter().enumerate() {
+        let next = marks.get(i + 1).map_or(end, |m| m.1);
+        let mut d = next.saturating_sub(at);
+        if rereads > 0 {
+            owed = Some((label, owed.map_or(0, |o| o.1) + rereads));
+        }
+        if let Some((l, left)) = owed.as_mut() {
+            let take = d.min(*left);
+            add(l, take);
+            *left -= take;
+            d -= take;
+        }
+        add(label, d);
+    }
+    out
 }
 
 fn buffer_extra(o: &ChaosOpts) -> String {
@@ -187,6 +240,15 @@ fn apply(
     };
     let at = t0.elapsed().as_secs_f64();
     let got = rx.tally.distinct();
+    if r.marks.is_empty() {
+        r.marks.push(("start", 0, 0));
+    }
+    let rereads = if matches!(f, Fault::KillDeleteOffsets) {
+        got
+    } else {
+        0
+    };
+    r.marks.push((f.label(), dups(rx), rereads));
     r.faults
         .push(format!("t={at:.1}s {f:?} for {len:?} ({got} ids received)"));
     match f {
@@ -233,8 +295,38 @@ fn finish(agent: &mut Agent, rx: &Receiver, t0: Instant, r: &mut ChaosResult) {
     let v = rx.tally.verdict(r.events);
     r.lost = v.lost;
     r.duplicated = v.duplicated + v.unexpected;
+    r.dup_by_fault = attribute(&r.marks, dups(rx));
     if !done || v.lost > 0 {
         r.missing = rx.tally.missing(r.events, 10);
         r.agent_log = agent.stderr();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn duplicates_go_to_the_fault_they_followed() {
+        let marks = [
+            ("start", 0, 0),
+            ("kill", 0, 0),
+            ("outage", 10, 0),
+            ("kill", 12, 0),
+        ];
+        assert_eq!(
+            super::attribute(&marks, 40),
+            vec![("start", 0), ("kill", 38), ("outage", 2)]
+        );
+        // The offsets-deleting kill is owed the 25 ids received before it, from its window
+        // (10) and the next (15); the rest of that window (5) is the storm's.
+        let marks = [
+            ("start", 0, 0),
+            ("deleted", 0, 25),
+            ("storm", 10, 0),
+            ("kill", 30, 0),
+        ];
+        assert_eq!(
+            super::attribute(&marks, 34),
+            vec![("start", 0), ("deleted", 25), ("storm", 5), ("kill", 4)]
+        );
     }
 }

@@ -8,7 +8,13 @@
 //! Faults for chaos runs (`set_mode`): `Down` drops every connection without an answer (a
 //! dead server behind a load balancer), `Status(503)` answers every request with that status
 //! and `Retry-After: 1` (a 503 storm), `Slow(d)` waits `d` before reading each body (a
-//! receiver that accepts slowly).
+//! receiver that accepts slowly), `Gather(n)` holds every request until `n` were in flight at
+//! once (a receiver that proves the agent's concurrency without timing).
+//!
+//! Measures besides the ids: requests in flight now and at most (`max_in_flight`), the
+//! latency of each event from the write time its line carries (`wt=<unix µs>`) to the
+//! request's receipt (`record_latency`), and the events that carry a given token
+//! (`count_token`, e.g. the workload attribute of `logs-k8s`).
 
 use std::collections::HashMap;
 use std::io::Read as _;
@@ -60,6 +66,8 @@ pub enum Mode {
     Status(u16),
     /// Wait this long before reading each body.
     Slow(Duration),
+    /// Hold each request until this many were in flight at once (then answer all).
+    Gather(usize),
 }
 
 struct Shared {
@@ -71,6 +79,14 @@ struct Shared {
     bytes: AtomicU64,
     other_samples: AtomicU64,
     series_index: Mutex<HashMap<Vec<u8>, u64>>,
+    in_flight: AtomicU64,
+    max_in_flight: AtomicU64,
+    /// Wakes requests held by `Gather`.
+    gathered: tokio::sync::Notify,
+    /// Latencies (µs) from `wt=` to receipt, when recording.
+    latencies: Mutex<Option<Vec<u64>>>,
+    /// Events carrying this token, when counting.
+    token: Mutex<Option<(memchr::memmem::Finder<'static>, u64)>>,
 }
 
 /// A running receiver; stops when dropped.
@@ -102,6 +118,11 @@ impl Receiver {
             bytes: AtomicU64::new(0),
             other_samples: AtomicU64::new(0),
             series_index: Mutex::new(HashMap::new()),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
+            gathered: tokio::sync::Notify::new(),
+            latencies: Mutex::new(None),
+            token: Mutex::new(None),
         });
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let sh = Arc::clone(&shared);
@@ -159,6 +180,7 @@ impl Receiver {
             .mode
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = mode;
+        self.shared.gathered.notify_waiters();
     }
 
     /// Requests seen (answered or refused).
@@ -176,10 +198,90 @@ impl Receiver {
         self.shared.bytes.load(Ordering::Relaxed)
     }
 
+    /// Requests being answered now.
+    pub fn in_flight(&self) -> u64 {
+        self.shared.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The most requests in flight at once so far.
+    pub fn max_in_flight(&self) -> u64 {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// From now on, records each event's latency from the `wt=<unix µs>` its line carries
+    /// to its request's receipt.
+    pub fn record_latency(&self) {
+        *lock(&self.shared.latencies) = Some(Vec::new());
+    }
+
+    /// The latencies recorded so far, µs, in arrival order.
+    pub fn latencies(&self) -> Vec<u64> {
+        lock(&self.shared.latencies).clone().unwrap_or_default()
+    }
+
+    /// From now on, counts the occurrences of `token` in the bodies taken (decoded).
+    pub fn count_token(&self, token: &'static [u8]) {
+        *lock(&self.shared.token) = Some((memchr::memmem::Finder::new(token), 0));
+    }
+
+    /// Occurrences of the counted token so far.
+    pub fn token_count(&self) -> u64 {
+        lock(&self.shared.token).as_ref().map_or(0, |t| t.1)
+    }
+
     /// Remote write: samples of series not on the page (`up`, `scrape_*`).
     pub fn other_samples(&self) -> u64 {
         self.shared.other_samples.load(Ordering::Relaxed)
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Counts a request in flight (and the most at once) while it lives.
+struct InFlight<'a>(&'a Shared);
+
+impl<'a> InFlight<'a> {
+    fn new(sh: &'a Shared) -> Self {
+        let now = sh.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        sh.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        sh.gathered.notify_waiters();
+        InFlight(sh)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Appends every `wt=<digits>` (a write time, unix µs) found in `body` as its latency at
+/// `now_us`.
+fn scan_latencies(body: &[u8], now_us: u64, out: &mut Vec<u64>) {
+    let finder = memchr::memmem::Finder::new(b"wt=");
+    let mut i = 0;
+    while let Some(p) = finder.find(&body[i..]) {
+        let mut j = i + p + 3;
+        let start = j;
+        let mut n: u64 = 0;
+        while j < body.len() && body[j].is_ascii_digit() {
+            n = n.wrapping_mul(10).wrapping_add(u64::from(body[j] - b'0'));
+            j += 1;
+        }
+        if j > start {
+            out.push(now_us.saturating_sub(n));
+        }
+        i = j;
+    }
+}
+
+/// Now, unix µs.
+pub fn unix_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 impl Drop for Receiver {
@@ -277,6 +379,7 @@ async fn handle(
     if req.method() == hyper::Method::GET {
         return Ok(answer(200, r#"{"text":"HEC is healthy","code":17}"#));
     }
+    let _counted = InFlight::new(&sh);
     match sh.mode() {
         Mode::Down => {
             sh.refused.fetch_add(1, Ordering::Relaxed);
@@ -290,6 +393,15 @@ async fn handle(
             return Ok(r);
         }
         Mode::Slow(d) => tokio::time::sleep(d).await,
+        Mode::Gather(n) => loop {
+            let woken = sh.gathered.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if sh.max_in_flight.load(Ordering::SeqCst) >= n as u64 || sh.mode() != Mode::Gather(n) {
+                break;
+            }
+            woken.await;
+        },
         Mode::Normal => {}
     }
     let gzip = req
@@ -302,6 +414,7 @@ async fn handle(
         .await
         .map_err(std::io::Error::other)?
         .to_bytes();
+    let received_us = unix_micros();
     let decoded = match &sh.protocol {
         Protocol::RemoteWrite { .. } => snap::raw::Decoder::new()
             .decompress_vec(&raw)
@@ -318,6 +431,12 @@ async fn handle(
     let mut ids = Vec::new();
     let parsed = decoded.and_then(|body| {
         sh.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+        if let Some(l) = lock(&sh.latencies).as_mut() {
+            scan_latencies(&body, received_us, l);
+        }
+        if let Some((finder, n)) = lock(&sh.token).as_mut() {
+            *n += finder.find_iter(&body).count() as u64;
+        }
         sh.ids(&body, &mut ids)
     });
     if parsed.is_err() {

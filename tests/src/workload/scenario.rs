@@ -6,8 +6,10 @@
 //!
 //! Workloads (`WORKLOADS`): `logs-hec`, `logs-parse`, `logs-rotate` and `files-2k` in
 //! `scenario/logs.rs`, `scrape-rw` and `idle` in `scenario/metrics.rs`, `syslog` in
-//! `scenario/syslog.rs`, `journald` in `scenario/journald.rs`, `otlp-logs` in `scenario/otlp.rs`.
+//! `scenario/syslog.rs`, `journald` in `scenario/journald.rs`, `otlp-logs` in `scenario/otlp.rs`,
+//! `slow-receiver`, `latency` and `logs-k8s` in `scenario/delivery.rs`.
 
+pub mod delivery;
 pub mod journald;
 pub mod logs;
 pub mod metrics;
@@ -31,6 +33,9 @@ pub const WORKLOADS: &[&str] = &[
     "syslog",
     "journald",
     "otlp-logs",
+    "slow-receiver",
+    "latency",
+    "logs-k8s",
 ];
 
 /// The HEC token the configs use (the counting receiver checks none).
@@ -42,14 +47,18 @@ pub const STALL: Duration = Duration::from_secs(60);
 /// Options of a run.
 #[derive(Debug, Clone)]
 pub struct Opts {
-    /// Length of the timed workloads (`logs-rotate`, `scrape-rw`, `idle`); default 60 s.
+    /// Length of the timed workloads (`logs-rotate`, `scrape-rw`, `idle`, `latency`); default
+    /// 60 s.
     pub duration: Duration,
     /// Seed of every generator.
     pub seed: u64,
-    /// `logs-hec`: CRI lines; `journald`: journal entries (default 1,000,000).
+    /// `logs-hec` (and `slow-receiver`, `logs-k8s`): CRI lines; `journald`: journal entries
+    /// (default 1,000,000).
     pub lines: u64,
     /// `logs-rotate`: how files rotate.
     pub rotation: Rotation,
+    /// `latency`: `agent.flush_interval` (unset: the default).
+    pub flush_interval: Option<String>,
 }
 
 impl Default for Opts {
@@ -59,6 +68,7 @@ impl Default for Opts {
             seed: 9,
             lines: 1_000_000,
             rotation: Rotation::Rename,
+            flush_interval: None,
         }
     }
 }
@@ -107,6 +117,9 @@ pub fn run(workload: &str, opts: &Opts) -> Result<RunResult, String> {
         "syslog" => Ok(syslog::syslog_tcp(opts)),
         "journald" => Ok(journald::journald_hec(opts)),
         "otlp-logs" => Ok(otlp::otlp_logs(opts)),
+        "slow-receiver" => Ok(delivery::slow_receiver(opts)),
+        "latency" => Ok(delivery::latency(opts)),
+        "logs-k8s" => Ok(delivery::logs_k8s(opts)),
         other => Err(format!(
             "unknown workload `{other}`; known: {}",
             WORKLOADS.join(", ")

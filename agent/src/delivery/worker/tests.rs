@@ -421,3 +421,5 @@ async fn handover_during_a_retry_delay_returns_the_request() {
         .expect("the request is back in the queue");
     assert_eq!(timestamps(&b), vec![0, 1, 2]);
 }
+
+mod concurrency;

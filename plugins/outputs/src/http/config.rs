@@ -16,6 +16,7 @@ pub(crate) const HTTP_DEFAULTS: HttpDefaults = HttpDefaults {
     max_events: 1000,
     max_bytes: ByteSize::mib(1),
     content_encoding: Some(ContentEncoding::Identity),
+    concurrency: Some(crate::http_output::DEFAULT_CONCURRENCY),
 };
 
 /// How a request's events are written.

@@ -30,7 +30,9 @@ impl Body {
     }
 }
 
-/// Posts requests for one output.
+/// Posts requests for one output. A clone (for a request beside this one's) shares the
+/// client once it is made.
+#[derive(Clone)]
 pub(crate) struct Sender {
     name: &'static str,
     http: LazyClient,

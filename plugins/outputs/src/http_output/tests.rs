@@ -13,6 +13,7 @@ const DEFAULTS: HttpDefaults = HttpDefaults {
     max_events: 100,
     max_bytes: ByteSize::mib(2),
     content_encoding: Some(ContentEncoding::Gzip),
+    concurrency: Some(4),
 };
 
 /// An output's own keys.
@@ -59,6 +60,36 @@ fn compression_level_sets_the_gzip_level() {
         let o = HttpOptions::parse(&cfg(toml), &DEFAULTS).expect(toml);
         assert_eq!(o.gzip, level, "{toml}");
     }
+}
+
+#[test]
+fn concurrency_defaults_per_output_and_is_bounded() {
+    let o = HttpOptions::parse(&cfg("url = \"x\"\n"), &DEFAULTS).expect("valid");
+    assert_eq!(o.concurrency, 4);
+    let o = HttpOptions::parse(&cfg("concurrency = 1\n"), &DEFAULTS).expect("valid");
+    assert_eq!(o.concurrency, 1);
+    for bad in ["concurrency = 0\n", "concurrency = 65\n"] {
+        let e = HttpOptions::parse(&cfg(bad), &DEFAULTS).expect_err(bad);
+        assert_eq!(
+            e.key.as_deref(),
+            Some("outputs.example.0.concurrency"),
+            "{e}"
+        );
+    }
+    // Not offered (remote_write): an unknown key for the output, and 1.
+    let ordered = HttpDefaults {
+        concurrency: None,
+        ..DEFAULTS
+    };
+    assert_eq!(
+        HttpOptions::parse(&cfg("url = \"x\"\n"), &ordered)
+            .expect("valid")
+            .concurrency,
+        1
+    );
+    let e =
+        HttpOptions::own_keys::<Own>(&cfg("concurrency = 2\n"), &ordered).expect_err("not offered");
+    assert!(e.message.contains("concurrency"), "{e}");
 }
 
 #[test]

@@ -65,6 +65,17 @@ pub(crate) fn auth(target: &Target) -> Auth {
 }
 
 impl Client {
+    /// A client for a request beside this one's: the same servers, starting from the one in
+    /// use now.
+    pub(crate) fn fork(&self) -> Client {
+        Client {
+            servers: self.servers.clone(),
+            current: self.current,
+            target: self.target.clone(),
+            metrics: Arc::clone(&self.metrics),
+        }
+    }
+
     pub(crate) fn new(settings: &Settings, metrics: Arc<ComponentMetrics>) -> Self {
         let (path, query) = match &settings.target {
             Target::V1 {

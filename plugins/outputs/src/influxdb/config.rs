@@ -16,6 +16,7 @@ pub(crate) const HTTP_DEFAULTS: HttpDefaults = HttpDefaults {
     max_events: 5000,
     max_bytes: ByteSize::mib(4),
     content_encoding: Some(ContentEncoding::Gzip),
+    concurrency: Some(crate::http_output::DEFAULT_CONCURRENCY),
 };
 
 /// Which write API to speak.

@@ -16,6 +16,7 @@ pub(crate) const HTTP_DEFAULTS: HttpDefaults = HttpDefaults {
     max_events: 2000,
     max_bytes: ByteSize::mib(4),
     content_encoding: Some(ContentEncoding::Gzip),
+    concurrency: None,
 };
 
 /// The `[[outputs.otlp]]` table's own keys.

@@ -99,6 +99,20 @@ pub(crate) struct Client {
 }
 
 impl Client {
+    /// A client for a request beside this one's: the same endpoint, channel and settings,
+    /// none of the progress of a payload in hand.
+    pub(crate) fn fork(&self) -> Client {
+        Client {
+            url: self.url.clone(),
+            metrics: Arc::clone(&self.metrics),
+            progress: None,
+            ack_url: self.ack_url.clone(),
+            ack: self.ack.clone(),
+            channel: self.channel.clone(),
+            warned_no_ack_id: self.warned_no_ack_id,
+        }
+    }
+
     pub(crate) fn new(settings: &Settings, metrics: Arc<ComponentMetrics>) -> Self {
         Client {
             url: settings.url.clone(),

@@ -19,6 +19,7 @@ pub(crate) const HTTP_DEFAULTS: HttpDefaults = HttpDefaults {
     max_events: 10_000,
     max_bytes: ByteSize::mib(1),
     content_encoding: Some(ContentEncoding::Gzip),
+    concurrency: Some(crate::http_output::DEFAULT_CONCURRENCY),
 };
 
 /// The `[[outputs.splunk_hec]]` table's own keys.

@@ -29,7 +29,7 @@ fn defaults() {
     assert_eq!(s.max_line_bytes, 1024 * 1024);
     assert_eq!(s.max_open_files, 1024);
     assert_eq!(s.rotate_wait_max.as_secs(), 600);
-    assert_eq!(s.commit_interval.as_secs(), 1);
+    assert_eq!(s.commit_interval.as_millis(), 200);
     assert_eq!(s.encoding, Encoding::Keep);
     assert!(s.multiline.is_none());
     assert!(s.ignore_older.is_none());
