@@ -137,7 +137,14 @@ impl Gatherer {
                 return vec![lookup];
             }
         };
-        self.most = pids.len() * 2 > self.system.processes().len();
+        // Kernel threads and userland threads are never chosen: compare with processes.
+        let processes = self
+            .system
+            .processes()
+            .values()
+            .filter(|p| p.thread_kind().is_none())
+            .count();
+        self.most = pids.len() * 2 > processes;
         let mut out = Vec::with_capacity(pids.len() + 1);
         for pid in &pids {
             let Some(p) = self.system.process(*pid) else {
