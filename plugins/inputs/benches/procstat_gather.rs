@@ -30,12 +30,31 @@ fn bench(c: &mut Criterion) {
         }
     }
     let n = g.gather(&errors).len() - 1;
+    // CPU time per gather (user + system, from /proc/self/stat), steadier than wall time on
+    // a machine shared with builds; 40 gathers.
+    let rounds = 40;
+    let t0 = cpu_seconds();
+    for _ in 0..rounds {
+        std::hint::black_box(g.gather(&errors).len());
+    }
+    println!(
+        "procstat gather of all {n} processes: {:.2} ms CPU (user+sys) per gather",
+        (cpu_seconds() - t0) * 1000.0 / f64::from(rounds)
+    );
     c.bench_function(&format!("procstat_gather/all_of_{n}_processes"), |b| {
         b.iter(|| std::hint::black_box(g.gather(&errors).len()))
     });
     // The usual case: a few processes chosen by name among all of them.
     let mut few = gatherer("exe = \"^(init|systemd|cargo)$\"");
     few.gather(&errors);
+    let t0 = cpu_seconds();
+    for _ in 0..rounds {
+        std::hint::black_box(few.gather(&errors).len());
+    }
+    println!(
+        "procstat gather of a few by exe among {n} processes: {:.2} ms CPU (user+sys) per gather",
+        (cpu_seconds() - t0) * 1000.0 / f64::from(rounds)
+    );
     c.bench_function(
         &format!("procstat_gather/by_exe_among_{n}_processes"),
         |b| b.iter(|| std::hint::black_box(few.gather(&errors).len())),
@@ -44,6 +63,21 @@ fn bench(c: &mut Criterion) {
         let _kill = c.kill();
         let _wait = c.wait();
     }
+}
+
+/// This process's user + system CPU seconds (`utime` and `stime` of /proc/self/stat, in
+/// clock ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let cols: Vec<&str> = rest.split_ascii_whitespace().collect();
+    let tick = |i: usize| {
+        cols.get(i)
+            .and_then(|c| c.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15; the state (field 3) is cols[0].
+    (tick(11) + tick(12)) / 100.0
 }
 
 criterion_group!(benches, bench);

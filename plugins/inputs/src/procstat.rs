@@ -10,10 +10,12 @@
 //!   `pid_finder = "native"`.
 //!
 //! Only the process figures a gather needs are refreshed (cpu, memory, disk usage, and the
-//! command line, exe and user once per process); one `System` is kept between gathers so
-//! that CPU usage is a rate. A gather runs on a blocking thread. In the DaemonSet the node's
+//! command line, exe and user once per process; no thread lists: `num_threads` and `num_fds`
+//! are directory counts of `count.rs`); one `System` is kept between gathers so that CPU
+//! usage is a rate. A gather runs on a blocking thread. In the DaemonSet the node's
 //! processes are visible through `hostPID: true`.
 
+mod count;
 mod select;
 #[cfg(test)]
 mod tests;
@@ -86,6 +88,10 @@ pub struct Gatherer {
     config: ProcstatConfig,
     system: System,
     users: Users,
+    /// Counts `num_fds` and `num_threads`.
+    dirs: count::DirCounter,
+    /// The last gather chose more than half of the processes: refresh them all in one pass.
+    most: bool,
 }
 
 impl Gatherer {
@@ -95,20 +101,26 @@ impl Gatherer {
             config,
             system: System::new(),
             users: Users::new_with_refreshed_list(),
+            dirs: count::DirCounter::default(),
+            most: false,
         }
     }
 
     /// One gather: the chosen processes' metrics and the lookup metric.
     pub fn gather(&mut self, errors: &ComponentMetrics) -> Vec<Metric> {
         let ts = now_ns();
+        // No thread lists (`without_tasks`): `num_threads` and `num_fds` are counted below.
         let refresh = ProcessRefreshKind::nothing()
+            .without_tasks()
             .with_cpu()
             .with_memory()
             .with_disk_usage()
             .with_exe(UpdateKind::OnlyIfNotSet)
             .with_cmd(UpdateKind::OnlyIfNotSet)
             .with_user(UpdateKind::OnlyIfNotSet);
-        let found = self.selector.pids(&mut self.system, &self.users, refresh);
+        let found = self
+            .selector
+            .pids(&mut self.system, &self.users, refresh, self.most);
         let (tag_key, tag_value) = self.selector.tag();
         let mut lookup = Metric::new("procstat_lookup", ts)
             .with_tag("pid_finder", "native")
@@ -125,6 +137,14 @@ impl Gatherer {
                 return vec![lookup];
             }
         };
+        // Kernel threads and userland threads are never chosen: compare with processes.
+        let processes = self
+            .system
+            .processes()
+            .values()
+            .filter(|p| p.thread_kind().is_none())
+            .count();
+        self.most = pids.len() * 2 > processes;
         let mut out = Vec::with_capacity(pids.len() + 1);
         for pid in &pids {
             let Some(p) = self.system.process(*pid) else {
@@ -159,10 +179,10 @@ impl Gatherer {
                             .saturating_mul(1_000_000_000),
                     ),
                 );
-            if let Some(t) = p.tasks() {
-                m = m.with_field("num_threads", FieldValue::Int(t.len().max(1) as i64));
+            if let Some(t) = self.dirs.threads(pid.as_u32()) {
+                m = m.with_field("num_threads", FieldValue::Int(t.max(1) as i64));
             }
-            if let Some(fds) = p.open_files() {
+            if let Some(fds) = self.dirs.fds(pid.as_u32()) {
                 m = m.with_field("num_fds", FieldValue::Int(fds as i64));
             }
             if !self.config.pid_tag {

@@ -113,13 +113,19 @@ impl Selector {
 
     /// The chosen pids, with their figures refreshed in `system` by `refresh`. Matching by
     /// name, command line or user first reads every process's name, command line and user
-    /// (once per process); only the chosen ones get the full refresh.
+    /// (once per process); only the chosen ones get the full refresh. With `most` (the last
+    /// gather chose more than half of the processes) the full refresh is done in that same
+    /// pass over all of them instead: a refresh of chosen pids reads each one's `stat` again
+    /// and its whole `status` (sysinfo checks the thread group), which costs more than the
+    /// `statm` and `io` of the few processes left out.
     pub fn pids(
         &self,
         system: &mut System,
         users: &Users,
         refresh: ProcessRefreshKind,
+        most: bool,
     ) -> Result<Vec<Pid>, String> {
+        let by_names = matches!(self.kind, Kind::Exe(_) | Kind::Pattern(_) | Kind::User);
         let mut pids: Vec<Pid> = match &self.kind {
             Kind::PidFile(path) => vec![read_pid_file(path)?],
             Kind::Cgroup(dir) => cgroup_pids(dir)?,
@@ -133,23 +139,31 @@ impl Selector {
                 // Threads are not listed here (`without_tasks`): reading every process's
                 // /proc/<pid>/task is most of a pass over the table, and only the chosen
                 // processes' thread counts are reported.
-                let names = ProcessRefreshKind::nothing()
-                    .without_tasks()
-                    .with_exe(UpdateKind::OnlyIfNotSet)
-                    .with_cmd(UpdateKind::OnlyIfNotSet)
-                    .with_user(UpdateKind::OnlyIfNotSet);
+                let names = if most {
+                    refresh
+                } else {
+                    ProcessRefreshKind::nothing()
+                        .without_tasks()
+                        .with_exe(UpdateKind::OnlyIfNotSet)
+                        .with_cmd(UpdateKind::OnlyIfNotSet)
+                        .with_user(UpdateKind::OnlyIfNotSet)
+                };
                 system.refresh_processes_specifics(ProcessesToUpdate::All, true, names);
+                // One command line buffer for the whole pass.
+                let mut line = String::new();
                 system
                     .processes()
                     .values()
-                    .filter(|p| p.thread_kind().is_none() && self.matches(p, users))
+                    .filter(|p| p.thread_kind().is_none() && self.matches(p, users, &mut line))
                     .map(Process::pid)
                     .collect()
             }
         };
         pids.sort_unstable();
         pids.dedup();
-        system.refresh_processes_specifics(ProcessesToUpdate::Some(&pids), true, refresh);
+        if !(most && by_names) {
+            system.refresh_processes_specifics(ProcessesToUpdate::Some(&pids), true, refresh);
+        }
         // A chosen process may have exited since; and a user filter applies to every kind.
         pids.retain(|p| {
             system
@@ -159,7 +173,8 @@ impl Selector {
         Ok(pids)
     }
 
-    fn matches(&self, p: &Process, users: &Users) -> bool {
+    /// Whether `p` is chosen; `line` is scratch space for its command line.
+    fn matches(&self, p: &Process, users: &Users, line: &mut String) -> bool {
         let hit = match &self.kind {
             Kind::Exe(re) => {
                 re.is_match(&p.name().to_string_lossy())
@@ -172,11 +187,14 @@ impl Selector {
                 if cmd.is_empty() {
                     re.is_match(&p.name().to_string_lossy())
                 } else {
-                    let line: Vec<String> = cmd
-                        .iter()
-                        .map(|a| a.to_string_lossy().into_owned())
-                        .collect();
-                    re.is_match(&line.join(" "))
+                    line.clear();
+                    for (i, a) in cmd.iter().enumerate() {
+                        if i > 0 {
+                            line.push(' ');
+                        }
+                        line.push_str(&a.to_string_lossy());
+                    }
+                    re.is_match(line)
                 }
             }
             _ => true,

@@ -197,3 +197,35 @@ fn a_systemd_unit_without_a_cgroup_is_a_failed_lookup() {
     let (ms, _) = gather("systemd_unit = \"no-such-unit-x.service\"");
     assert_eq!(int(lookup(&ms), "result_code"), 1);
 }
+
+#[test]
+fn choosing_every_process_refreshes_them_in_one_pass_with_the_same_figures() {
+    let probe = Probe::start('a', "30");
+    let cfg = PluginConfig::from_toml_str("inputs.procstat.0", "pattern = \".\"").expect("toml");
+    let config: ProcstatConfig = cfg.parse().expect("config");
+    let selector = Selector::from_config(&config).expect("selector");
+    let mut g = Gatherer::new(selector, config);
+    let errors = ComponentMetrics::detached("procstat");
+    // The first gather chooses every process, so the second refreshes them all in the
+    // name pass (no second refresh of the chosen pids): the probe's figures must not suffer.
+    g.gather(&errors);
+    assert!(g.most, "every process was chosen");
+    let ms = g.gather(&errors);
+    let m = ms
+        .iter()
+        .find(|m| {
+            m.measurement == "procstat"
+                && m.field("pid") == Some(&FieldValue::Int(i64::from(probe.pid())))
+        })
+        .expect("the probe among every process");
+    let rss = uint(m, "memory_rss") as f64;
+    let proc_rss = (probe.status("VmRSS") * 1024) as f64;
+    assert!(
+        (rss - proc_rss).abs() <= proc_rss * 0.10,
+        "rss {rss} vs /proc {proc_rss}"
+    );
+    assert!(uint(m, "memory_vms") >= uint(m, "memory_rss"));
+    assert_eq!(int(m, "num_threads") as u64, probe.status("Threads"));
+    assert!(int(m, "created_at") > 1_600_000_000_000_000_000);
+    assert!(int(lookup(&ms), "pid_count") > 1);
+}
