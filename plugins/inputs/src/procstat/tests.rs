@@ -29,7 +29,19 @@ impl Probe {
             .find(|p| std::fs::metadata(p).is_ok())
             .expect("sleep binary");
         std::fs::copy(sleep, &bin).expect("copy sleep");
-        let child = Command::new(&bin).arg(arg).spawn().expect("start probe");
+        // Another test's fork may still hold the copy's write descriptor (inherited between
+        // its fork and exec), so exec can meet ETXTBSY for a moment: try again, backing off
+        // (no event tells when the other child has exec'd).
+        let mut tries = 0;
+        let child = loop {
+            match Command::new(&bin).arg(arg).spawn() {
+                Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                other => break other.expect("start probe"),
+            }
+        };
         Probe {
             child,
             name,
