@@ -4,13 +4,16 @@
 //! Layout (all integers little-endian; `varint` is LEB128, `zigzag` maps signed to unsigned):
 //!
 //! ```text
-//! batch   := version:u8 (=3) kind:u8 (1 metrics | 2 logs) count:varint event*
+//! batch   := version:u8 (=4) kind:u8 (1 metrics | 2 logs) count:varint event*
 //! metric  := str(measurement) tagset varint(nfields) (str value)* timestamp:i64 metric_kind:u8
 //! tagset  := varint(0) varint(index)          the batch's index-th tag set written before
 //!          | varint(ntags + 1) (str str)*     a new set, the batch's next index
 //! log     := timestamp:i64 stream:u8 bytes(body) attrs
 //! attrs   := varint(0)                        the previous record's attributes again
-//!          | varint(nattrs + 1) (str value)*
+//!          | varint(1) varint(index) own      the batch's index-th shared list written before
+//!          | varint(2) varint(n) (str value)* own   a new shared list, the batch's next index
+//!          | varint(3) own                    no shared list, only the record's own
+//! own     := varint(n) (str value)*
 //! value   := 0 f64 | 1 zigzag-varint | 2 varint | 3 u8(bool) | 4 str
 //! str     := varint(len) utf8-bytes          bytes := varint(len) bytes
 //! ```
@@ -19,6 +22,14 @@
 //! them once per run of records, which halves a log chunk. Version 1 (`attrs :=
 //! varint(nattrs) (str value)*`, every record its own) is still read: chunks written before
 //! an upgrade are delivered by the new build.
+//!
+//! Version 4 keeps a record's two parts apart: its shared list (a file's path and pod, a
+//! syslog sender's header) is written once per batch and referred back to by index, and only
+//! the record's own attributes (a parsed JSON line's members, a message's structured data)
+//! are written per record. Version 2 and 3 wrote any list that differed from the previous
+//! record's whole (`attrs := varint(0) | varint(nattrs + 1) (str value)*`), so records with
+//! own attributes paid for their source's list again, in the chunk and in the decoder; they
+//! are still read.
 //!
 //! Metrics of one series share one [`Tags`] set, and a batch often holds a series more than
 //! once (several scrapes, or `up` and the other synthetic series of a target), so version 3
@@ -43,13 +54,16 @@ use crate::event::{
 };
 
 /// The format version written by [`encode_batch`].
-pub const FORMAT_VERSION: u8 = 3;
+pub const FORMAT_VERSION: u8 = 4;
 
 /// The first version, still read.
 const FORMAT_V1: u8 = 1;
 
 /// The version with each metric's own tags and shared log attributes, still read.
 const FORMAT_V2: u8 = 2;
+
+/// The version with shared tag sets and whole log attribute lists, still read.
+const FORMAT_V3: u8 = 3;
 
 const KIND_METRICS: u8 = 1;
 const KIND_LOGS: u8 = 2;
@@ -106,7 +120,12 @@ pub fn encode_batch(batch: &Batch, out: &mut Vec<u8>) {
         Batch::Logs(logs) => {
             out.push(KIND_LOGS);
             put_varint(out, logs.len() as u64);
-            // Where the previous record's attributes (count and pairs) were written, and it.
+            // Each shared list written, by address (the batch keeps the lists alive), and
+            // its index in the batch; the last one looked up, which the next record of a
+            // file usually repeats.
+            let mut lists: HashMap<usize, u64> = HashMap::new();
+            let mut last_list: Option<(usize, u64)> = None;
+            // Where the previous record's attributes were written, and it.
             let mut prev: Option<(std::ops::Range<usize>, &LogRecord)> = None;
             for l in logs {
                 out.extend_from_slice(&l.timestamp.to_le_bytes());
@@ -120,12 +139,42 @@ pub fn encode_batch(batch: &Batch, out: &mut Vec<u8>) {
                     continue;
                 }
                 let start = out.len();
-                put_varint(out, l.attributes.len() as u64 + 1);
-                for (k, v) in &l.attributes {
+                let mut new_list = false;
+                match l.attributes.shared_arc() {
+                    Some(list) => {
+                        let id = Arc::as_ptr(list).cast::<()>() as usize;
+                        let seen = match last_list {
+                            Some((l, index)) if l == id => Some(index),
+                            _ => lists.get(&id).copied(),
+                        };
+                        if let Some(index) = seen {
+                            put_varint(out, 1);
+                            put_varint(out, index);
+                            last_list = Some((id, index));
+                        } else {
+                            let index = lists.len() as u64;
+                            lists.insert(id, index);
+                            last_list = Some((id, index));
+                            new_list = true;
+                            put_varint(out, 2);
+                            put_varint(out, list.len() as u64);
+                            for (k, v) in list.iter() {
+                                put_pair(out, k, v);
+                            }
+                        }
+                    }
+                    None => put_varint(out, 3),
+                }
+                let own = l.attributes.own_part();
+                put_varint(out, own.len() as u64);
+                for (k, v) in own {
                     put_pair(out, k, v);
                 }
-                // Equal lists that are not the same shared one: compare what was written.
-                if let Some((range, _)) = &prev
+                // Equal to what the previous record wrote (its own list again, or the same
+                // shared list and equal own ones): the repeat marker. Not for a new shared
+                // list, which the decoder must add to its table.
+                if !new_list
+                    && let Some((range, _)) = &prev
                     && out[range.clone()] == out[start..]
                 {
                     out.truncate(start);
@@ -191,7 +240,7 @@ impl Decoder {
 fn decode(bytes: &[u8], mut intern: Option<&mut Decoder>) -> Result<Batch, DecodeError> {
     let mut r = Reader { buf: bytes, pos: 0 };
     let version = r.u8()?;
-    if !matches!(version, FORMAT_V1 | FORMAT_V2 | FORMAT_VERSION) {
+    if !matches!(version, FORMAT_V1 | FORMAT_V2 | FORMAT_V3 | FORMAT_VERSION) {
         return Err(DecodeError::UnsupportedVersion { version });
     }
     let kind_at = r.pos;
@@ -209,8 +258,10 @@ fn decode(bytes: &[u8], mut intern: Option<&mut Decoder>) -> Result<Batch, Decod
         KIND_LOGS => {
             let mut logs = Vec::with_capacity(count);
             let mut last = LastAttributes::default();
+            let mut lists: Vec<SharedAttributes> = Vec::new();
             for _ in 0..count {
-                logs.push(r.log(version, &mut last)?);
+                let log = r.log(version, &mut last, &mut lists, logs.last())?;
+                logs.push(log);
             }
             Batch::Logs(logs)
         }
@@ -475,6 +526,54 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// Version 4 attributes: a shared list from the batch's table (or a new one for it), then
+    /// the record's own. A record with only its own list gets it as a shared list, so the
+    /// records that repeat it (the marker) share it instead of copying it.
+    fn v4_attributes(
+        &mut self,
+        lists: &mut Vec<SharedAttributes>,
+        previous: Option<&LogRecord>,
+    ) -> Result<Attributes, DecodeError> {
+        let at = self.pos;
+        let shared = match self.varint()? {
+            0 => {
+                return previous.map(|p| p.attributes.clone()).ok_or(DecodeError::Invalid {
+                    what: "repeat of attributes with no record before",
+                    offset: at,
+                });
+            }
+            1 => {
+                let index = self.varint()?;
+                let list = usize::try_from(index).ok().and_then(|i| lists.get(i));
+                Some(Arc::clone(list.ok_or(DecodeError::Invalid {
+                    what: "attribute list reference",
+                    offset: at,
+                })?))
+            }
+            2 => {
+                let list: SharedAttributes = Arc::from(self.pairs()?);
+                lists.push(Arc::clone(&list));
+                Some(list)
+            }
+            3 => None,
+            _ => {
+                return Err(DecodeError::Invalid {
+                    what: "attributes form",
+                    offset: at,
+                });
+            }
+        };
+        let own = self.pairs()?;
+        Ok(match shared {
+            Some(list) => {
+                let mut attributes = Attributes::from_shared(list);
+                *attributes.own_mut() = own;
+                attributes
+            }
+            None => Attributes::from_shared(Arc::from(own)),
+        })
+    }
+
     /// Version 1 attributes: a record whose encoded list is the previous one's shares it.
     fn v1_attributes(
         &mut self,
@@ -598,7 +697,7 @@ impl<'a> Reader<'a> {
         intern: Option<&mut Decoder>,
     ) -> Result<Metric, DecodeError> {
         let measurement = self.string()?;
-        let tags = if version == FORMAT_VERSION {
+        let tags = if version >= FORMAT_V3 {
             self.tag_set(sets, intern)?
         } else {
             let n = self.len()?;
@@ -633,6 +732,8 @@ impl<'a> Reader<'a> {
         &mut self,
         version: u8,
         last: &mut LastAttributes<'a>,
+        lists: &mut Vec<SharedAttributes>,
+        previous: Option<&LogRecord>,
     ) -> Result<LogRecord, DecodeError> {
         let timestamp = self.i64()?;
         let at = self.pos;
@@ -648,6 +749,15 @@ impl<'a> Reader<'a> {
             }
         };
         let body = self.bytes()?.to_vec();
+        if version >= FORMAT_VERSION {
+            let attributes = self.v4_attributes(lists, previous)?;
+            return Ok(LogRecord {
+                timestamp,
+                body,
+                stream,
+                attributes,
+            });
+        }
         let shared = if version == FORMAT_V1 {
             self.v1_attributes(last)?
         } else {

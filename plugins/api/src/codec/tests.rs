@@ -353,12 +353,12 @@ fn a_run_of_equal_attributes_is_written_once() {
         },
         ..LogRecord::new(1, "GET / 200", Stream::Stdout)
     };
-    let one = {
-        let mut buf = Vec::new();
-        encode_batch(&Batch::Logs(vec![rec(false)]), &mut buf);
-        buf.len()
-    };
     for own in [false, true] {
+        let one = {
+            let mut buf = Vec::new();
+            encode_batch(&Batch::Logs(vec![rec(own)]), &mut buf);
+            buf.len()
+        };
         let batch = Batch::Logs((0..100).map(|_| rec(own)).collect());
         let mut buf = Vec::new();
         encode_batch(&batch, &mut buf);
@@ -367,6 +367,11 @@ fn a_run_of_equal_attributes_is_written_once() {
         assert_eq!(buf.len(), one + 99 * per_record, "own lists: {own}");
         assert_eq!(decode_batch(&buf), Ok(batch));
     }
+    let one = {
+        let mut buf = Vec::new();
+        encode_batch(&Batch::Logs(vec![rec(false)]), &mut buf);
+        buf.len()
+    };
     let v1 = encode_v1_logs(&(0..100).map(|_| rec(false)).collect::<Vec<_>>());
     assert!(
         v1.len() > 3 * (one + 99 * 20),
@@ -461,4 +466,113 @@ fn series_churn_does_not_grow_a_decoder_without_bound() {
         d.decode(&series_batch(round * 10 * live, 5 * live))
             .expect("decodes");
     }
+}
+
+/// Version 2 and 3 as documented: a list equal to the previous record's is the marker 0,
+/// any other is written whole (shared and own parts together).
+fn encode_v3_logs(logs: &[LogRecord]) -> Vec<u8> {
+    let mut out = vec![FORMAT_V3, KIND_LOGS];
+    put_varint(&mut out, logs.len() as u64);
+    let mut prev: Option<&LogRecord> = None;
+    for l in logs {
+        out.extend_from_slice(&l.timestamp.to_le_bytes());
+        out.push(stream_byte(l.stream));
+        put_varint(&mut out, l.body.len() as u64);
+        out.extend_from_slice(&l.body);
+        if prev.is_some_and(|p| p.attributes == l.attributes) {
+            out.push(0);
+        } else {
+            put_varint(&mut out, l.attributes.len() as u64 + 1);
+            for (k, v) in &l.attributes {
+                put_pair(&mut out, k, v);
+            }
+        }
+        prev = Some(l);
+    }
+    out
+}
+
+proptest! {
+    #[test]
+    fn version_3_log_chunks_still_decode(logs in logs_with_repeats()) {
+        prop_assert_eq!(decode_batch(&encode_v3_logs(&logs)), Ok(Batch::Logs(logs)));
+    }
+
+    #[test]
+    fn shared_lists_with_own_attributes_round_trip(logs in logs_with_repeats()) {
+        let batch = Batch::Logs(logs);
+        let mut buf = Vec::new();
+        encode_batch(&batch, &mut buf);
+        prop_assert_eq!(decode_batch(&buf), Ok(batch));
+    }
+}
+
+#[test]
+fn a_shared_list_is_written_once_per_batch_beside_each_record_own_attributes() {
+    let file = |f: &str| -> SharedAttributes {
+        Arc::from(vec![
+            ("file".to_owned(), FieldValue::String(f.to_owned())),
+            ("k8s.pod".to_owned(), FieldValue::String("web-1".to_owned())),
+        ])
+    };
+    let (a, b) = (file("/var/log/pods/a/0.log"), file("/var/log/pods/b/0.log"));
+    // Records of two files interleaved, each with a parsed member of its own.
+    let rec = |list: &SharedAttributes, n: i64| {
+        let mut attributes = Attributes::from_shared(Arc::clone(list));
+        attributes.push("log.n", FieldValue::Int(n));
+        LogRecord {
+            attributes,
+            ..LogRecord::new(n, "{}", Stream::Stdout)
+        }
+    };
+    let logs: Vec<LogRecord> = (0..100)
+        .map(|n| rec(if n % 2 == 0 { &a } else { &b }, n))
+        .collect();
+    let batch = Batch::Logs(logs);
+    let mut v4 = Vec::new();
+    encode_batch(&batch, &mut v4);
+    let v3 = encode_v3_logs(match &batch {
+        Batch::Logs(l) => l,
+        Batch::Metrics(_) => unreachable!(),
+    });
+    // Each record after the first two: timestamp (8), stream (1), body (3), a reference
+    // (form, index: 2) and its one own pair (count 1, "log.n" 6, type 1, value 1-2), at most
+    // 24 bytes, instead of the whole list; the two lists once each.
+    assert!(v4.len() <= 3 + 100 * 24 + 2 * 60, "{} bytes", v4.len());
+    assert!(v4.len() * 2 < v3.len(), "v4 {} bytes, v3 {}", v4.len(), v3.len());
+    let decoded = decode_batch(&v4).expect("decodes");
+    assert_eq!(decoded, batch);
+    let Batch::Logs(logs) = decoded else {
+        panic!("logs")
+    };
+    let list = |i: usize| logs[i].attributes.shared_arc().expect("shared list");
+    assert!(Arc::ptr_eq(list(0), list(98)), "one decoded list per source");
+    assert!(Arc::ptr_eq(list(1), list(99)));
+    assert!(!Arc::ptr_eq(list(0), list(1)));
+    assert_eq!(logs[7].attributes.own_part().len(), 1);
+}
+
+#[test]
+fn a_list_reference_out_of_range_is_an_error() {
+    let mut bytes = vec![FORMAT_VERSION, KIND_LOGS, 1];
+    bytes.extend_from_slice(&0_i64.to_le_bytes());
+    // stream, empty body, form 1 (reference) to index 0 of an empty table, no own pairs.
+    bytes.extend_from_slice(&[1, 0, 1, 0, 0]);
+    assert!(matches!(
+        decode_batch(&bytes),
+        Err(DecodeError::Invalid {
+            what: "attribute list reference",
+            ..
+        })
+    ));
+    let mut bytes = vec![FORMAT_VERSION, KIND_LOGS, 1];
+    bytes.extend_from_slice(&0_i64.to_le_bytes());
+    bytes.extend_from_slice(&[1, 0, 9, 0]);
+    assert!(matches!(
+        decode_batch(&bytes),
+        Err(DecodeError::Invalid {
+            what: "attributes form",
+            ..
+        })
+    ));
 }
