@@ -537,10 +537,12 @@ impl<'a> Reader<'a> {
         let at = self.pos;
         let shared = match self.varint()? {
             0 => {
-                return previous.map(|p| p.attributes.clone()).ok_or(DecodeError::Invalid {
-                    what: "repeat of attributes with no record before",
-                    offset: at,
-                });
+                return previous
+                    .map(|p| p.attributes.clone())
+                    .ok_or(DecodeError::Invalid {
+                        what: "repeat of attributes with no record before",
+                        offset: at,
+                    });
             }
             1 => {
                 let index = self.varint()?;

@@ -539,14 +539,22 @@ fn a_shared_list_is_written_once_per_batch_beside_each_record_own_attributes() {
     // (form, index: 2) and its one own pair (count 1, "log.n" 6, type 1, value 1-2), at most
     // 24 bytes, instead of the whole list; the two lists once each.
     assert!(v4.len() <= 3 + 100 * 24 + 2 * 60, "{} bytes", v4.len());
-    assert!(v4.len() * 2 < v3.len(), "v4 {} bytes, v3 {}", v4.len(), v3.len());
+    assert!(
+        v4.len() * 2 < v3.len(),
+        "v4 {} bytes, v3 {}",
+        v4.len(),
+        v3.len()
+    );
     let decoded = decode_batch(&v4).expect("decodes");
     assert_eq!(decoded, batch);
     let Batch::Logs(logs) = decoded else {
         panic!("logs")
     };
     let list = |i: usize| logs[i].attributes.shared_arc().expect("shared list");
-    assert!(Arc::ptr_eq(list(0), list(98)), "one decoded list per source");
+    assert!(
+        Arc::ptr_eq(list(0), list(98)),
+        "one decoded list per source"
+    );
     assert!(Arc::ptr_eq(list(1), list(99)));
     assert!(!Arc::ptr_eq(list(0), list(1)));
     assert_eq!(logs[7].attributes.own_part().len(), 1);
