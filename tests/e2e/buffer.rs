@@ -83,7 +83,13 @@ fn metric(body: &str, name: &str, reason: Option<&str>) -> f64 {
 fn outage_of_a_minute_is_buffered_on_disk_and_drained_in_order() {
     let fake = FakeInflux::start();
     let listen = format!("127.0.0.1:{}", free_port());
-    let mut agent = Agent::start(&config(&listen, &fake.url(), "chunk_size = \"64KiB\""));
+    // In order needs one request in flight: with more, requests finish in any order.
+    let one_lane = config(&listen, &fake.url(), "chunk_size = \"64KiB\"").replace(
+        "timeout = \"2s\"\n[outputs.influxdb.buffer]",
+        "timeout = \"2s\"\nconcurrency = 1\n[outputs.influxdb.buffer]",
+    );
+    assert!(one_lane.contains("concurrency = 1"));
+    let mut agent = Agent::start(&one_lane);
     fake.down();
     let outage = Instant::now();
     let (requests, per) = (50u64, 200u64);
@@ -403,7 +409,14 @@ fn chunk_files(agent: &Agent) -> Vec<std::path::PathBuf> {
 fn a_chunk_deleted_while_running_is_skipped_and_counted() {
     let fake = FakeInflux::start();
     let listen = format!("127.0.0.1:{}", free_port());
-    let mut agent = Agent::start(&config(&listen, &fake.url(), "chunk_size = \"8KiB\""));
+    // One request in flight: with more, the worker takes the next chunks into requests of
+    // their own while the oldest is retried, and a chunk already read is delivered whole.
+    let one_lane = config(&listen, &fake.url(), "chunk_size = \"8KiB\"").replace(
+        "timeout = \"2s\"\n[outputs.influxdb.buffer]",
+        "timeout = \"2s\"\nconcurrency = 1\n[outputs.influxdb.buffer]",
+    );
+    assert!(one_lane.contains("concurrency = 1"));
+    let mut agent = Agent::start(&one_lane);
     fake.down();
     let (requests, per) = (20u64, 200u64);
     for r in 0..requests {
