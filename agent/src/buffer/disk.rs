@@ -25,7 +25,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use gleaner_api::codec::Decoder;
 use gleaner_api::{AckToken, Batch, ComponentMetrics, now_ns};
 use tokio::sync::{Notify, mpsc};
 use tracing::{error, info, warn};
@@ -75,8 +74,6 @@ struct Inner {
     writer_budget: Arc<tokio::sync::Semaphore>,
     /// The read buffer of the last delivered chunk, reused for the next one.
     spare: Mutex<Option<Vec<u8>>>,
-    /// Decodes every chunk read, sharing series' tag sets from chunk to chunk.
-    decoder: Arc<Mutex<Decoder>>,
     /// A chunk read started by a `next` that was dropped before it finished (the worker
     /// races `next` against its flush timer): the next call takes it over.
     reading: Mutex<Option<(u64, ChunkRead)>>,
@@ -163,7 +160,6 @@ impl DiskBuffer {
             tx: Mutex::new(Some(tx)),
             writer_budget: Arc::new(tokio::sync::Semaphore::new(WRITER_BUDGET as usize)),
             spare: Mutex::new(None),
-            decoder: Arc::default(),
             reading: Mutex::new(None),
             handed: Mutex::new(None),
             read_failures: Mutex::new((0, 0)),
@@ -249,10 +245,8 @@ impl DiskBuffer {
                 _ => {
                     let path = meta.path.clone();
                     let buf = lock(&inner.spare).take().unwrap_or_default();
-                    let decoder = Arc::clone(&inner.decoder);
                     tokio::task::spawn_blocking(move || {
-                        ChunkReader::open_with(&path, buf)
-                            .map(|r| (r.with_decoder(decoder), store::read_sent(&path)))
+                        ChunkReader::open_with(&path, buf).map(|r| (r, store::read_sent(&path)))
                     })
                 }
             };

@@ -18,9 +18,7 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use gleaner_api::Batch;
-use std::sync::{Arc, Mutex, PoisonError};
-
-use gleaner_api::codec::{Decoder, decode_batch, encode_batch};
+use gleaner_api::codec::{decode_batch, encode_batch};
 
 use super::format::{self, ScanEnd};
 use crate::config::BufferSync;
@@ -114,8 +112,6 @@ pub enum ReadChunkError {
 pub struct ChunkReader {
     bytes: Vec<u8>,
     frames: std::vec::IntoIter<std::ops::Range<usize>>,
-    /// The decoder of the output's reader, which shares series' tag sets across chunks.
-    decoder: Option<Arc<Mutex<Decoder>>>,
 }
 
 impl ChunkReader {
@@ -159,16 +155,7 @@ impl ChunkReader {
         Ok(ChunkReader {
             bytes,
             frames: scan.payloads.into_iter(),
-            decoder: None,
         })
-    }
-
-    /// Decodes with `decoder` (kept from chunk to chunk), so metrics of one series share one
-    /// tag set across chunks.
-    #[must_use]
-    pub fn with_decoder(mut self, decoder: Arc<Mutex<Decoder>>) -> Self {
-        self.decoder = Some(decoder);
-        self
     }
 
     /// Gives back the read buffer, for the next chunk.
@@ -180,13 +167,7 @@ impl ChunkReader {
     /// incompatible build) is an error for that frame only; the reader goes on after it.
     pub fn next_batch(&mut self) -> Option<Result<Batch, gleaner_api::codec::DecodeError>> {
         let r = self.frames.next()?;
-        Some(match &self.decoder {
-            Some(d) => d
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .decode(&self.bytes[r]),
-            None => decode_batch(&self.bytes[r]),
-        })
+        Some(decode_batch(&self.bytes[r]))
     }
 }
 

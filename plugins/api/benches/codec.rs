@@ -1,13 +1,12 @@
 //! Throughput of the two encodings events go through on the hot path: the buffer's batch
 //! codec (`codec::encode_batch` / `decode_batch`, on 1000 metrics and 1000 log records) and
 //! line protocol (`encode_metric` / `parse_lines`, on 1000 metrics). Throughput is reported
-//! in bytes of the encoded form. `decoder_decode` decodes the metrics with one
-//! `codec::Decoder` kept across iterations: a buffer reader meeting series it has met before.
+//! in bytes of the encoded form.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use gleaner_api::codec::{Decoder, decode_batch, encode_batch};
+use gleaner_api::codec::{decode_batch, encode_batch};
 use gleaner_api::line_protocol::{Precision, encode_metric, parse_lines};
 use gleaner_api::test_util::events::host_metrics;
 use gleaner_api::{Batch, FieldValue, LogRecord, Metric, Stream};
@@ -63,16 +62,6 @@ fn codec(c: &mut Criterion) {
         group.bench_function("decode_batch", |b| {
             b.iter(|| decode_batch(black_box(&encoded)).expect("bench batch decodes"));
         });
-        if name == "metrics" {
-            let mut decoder = Decoder::new();
-            group.bench_function("decoder_decode", |b| {
-                b.iter(|| {
-                    decoder
-                        .decode(black_box(&encoded))
-                        .expect("bench batch decodes")
-                });
-            });
-        }
         group.finish();
     }
 }

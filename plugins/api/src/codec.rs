@@ -189,55 +189,10 @@ pub fn encode_batch(batch: &Batch, out: &mut Vec<u8>) {
 
 /// Decodes one whole batch; the input must hold exactly one.
 pub fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
-    decode(bytes, None)
+    decode(bytes)
 }
 
-/// Decodes batch after batch, handing every metric of a series the same shared [`Tags`]
-/// across batches and chunks: a buffer's reader keeps one, so decoding a chunk of scraped
-/// series allocates no tag strings for series it has met before.
-///
-/// Bounded: every [`Decoder::PERIOD`] metrics, the sets not met during the period that
-/// ends are forgotten, so it holds at most the sets of two periods' metrics.
-#[derive(Debug, Default)]
-pub struct Decoder {
-    /// Encoded pairs of a set → the set and the period it was last met in.
-    sets: HashMap<Box<[u8]>, (Tags, u64)>,
-    period: u64,
-    /// Metrics decoded in this period.
-    metrics: usize,
-}
-
-impl Decoder {
-    /// Metrics per period (see the type's doc).
-    pub const PERIOD: usize = 16 * 1024;
-
-    /// A decoder holding no sets.
-    pub fn new() -> Self {
-        Decoder::default()
-    }
-
-    /// Decodes one whole batch, as [`decode_batch`] does, sharing tag sets.
-    pub fn decode(&mut self, bytes: &[u8]) -> Result<Batch, DecodeError> {
-        let batch = decode(bytes, Some(self));
-        if let Ok(Batch::Metrics(ms)) = &batch {
-            self.metrics += ms.len();
-            if self.metrics >= Self::PERIOD {
-                let ended = self.period;
-                self.sets.retain(|_, (_, seen)| *seen == ended);
-                self.period += 1;
-                self.metrics = 0;
-            }
-        }
-        batch
-    }
-
-    /// Tag sets held.
-    pub fn sets(&self) -> usize {
-        self.sets.len()
-    }
-}
-
-fn decode(bytes: &[u8], mut intern: Option<&mut Decoder>) -> Result<Batch, DecodeError> {
+fn decode(bytes: &[u8]) -> Result<Batch, DecodeError> {
     let mut r = Reader { buf: bytes, pos: 0 };
     let version = r.u8()?;
     if !matches!(version, FORMAT_V1 | FORMAT_V2 | FORMAT_V3 | FORMAT_VERSION) {
@@ -251,7 +206,7 @@ fn decode(bytes: &[u8], mut intern: Option<&mut Decoder>) -> Result<Batch, Decod
             let mut metrics = Vec::with_capacity(count);
             let mut sets: Vec<Tags> = Vec::new();
             for _ in 0..count {
-                metrics.push(r.metric(version, &mut sets, intern.as_deref_mut())?);
+                metrics.push(r.metric(version, &mut sets)?);
             }
             Batch::Metrics(metrics)
         }
@@ -619,37 +574,8 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    /// `n` tags (`n` at most the bytes that remain), in any order (untrusted input); the
-    /// set `intern` holds for these bytes when it has one.
-    fn tags_n_checked(
-        &mut self,
-        n: usize,
-        intern: Option<&mut Decoder>,
-    ) -> Result<Tags, DecodeError> {
-        let Some(intern) = intern else {
-            return self.tags_n_parsed(n);
-        };
-        let start = self.pos;
-        for _ in 0..2 * n {
-            let len = self.len()?;
-            self.take(len)?;
-        }
-        let period = intern.period;
-        if let Some((tags, seen)) = intern.sets.get_mut(&self.buf[start..self.pos]) {
-            *seen = period;
-            return Ok(tags.clone());
-        }
-        let end = self.pos;
-        self.pos = start;
-        let tags = self.tags_n_parsed(n)?;
-        debug_assert_eq!(self.pos, end);
-        intern
-            .sets
-            .insert(self.buf[start..end].into(), (tags.clone(), period));
-        Ok(tags)
-    }
-
-    fn tags_n_parsed(&mut self, n: usize) -> Result<Tags, DecodeError> {
+    /// `n` tags (`n` at most the bytes that remain), in any order (untrusted input).
+    fn tags_n_checked(&mut self, n: usize) -> Result<Tags, DecodeError> {
         let mut tags = Vec::with_capacity(n);
         for _ in 0..n {
             let k = self.string()?;
@@ -659,11 +585,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A version 3 tag set: new (and added to the batch's `sets`) or a reference to one.
-    fn tag_set(
-        &mut self,
-        sets: &mut Vec<Tags>,
-        intern: Option<&mut Decoder>,
-    ) -> Result<Tags, DecodeError> {
+    fn tag_set(&mut self, sets: &mut Vec<Tags>) -> Result<Tags, DecodeError> {
         let at = self.pos;
         match self.varint()? {
             0 => {
@@ -683,7 +605,7 @@ impl<'a> Reader<'a> {
                     return Err(DecodeError::Truncated { offset: at });
                 }
                 // n - 1 <= remaining <= usize::MAX, so the cast is lossless.
-                let tags = self.tags_n_checked((n - 1) as usize, intern)?;
+                let tags = self.tags_n_checked((n - 1) as usize)?;
                 if !tags.is_empty() {
                     sets.push(tags.clone());
                 }
@@ -692,18 +614,13 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn metric(
-        &mut self,
-        version: u8,
-        sets: &mut Vec<Tags>,
-        intern: Option<&mut Decoder>,
-    ) -> Result<Metric, DecodeError> {
+    fn metric(&mut self, version: u8, sets: &mut Vec<Tags>) -> Result<Metric, DecodeError> {
         let measurement = self.string()?;
         let tags = if version >= FORMAT_V3 {
-            self.tag_set(sets, intern)?
+            self.tag_set(sets)?
         } else {
             let n = self.len()?;
-            self.tags_n_checked(n, intern)?
+            self.tags_n_checked(n)?
         };
         let fields = self.pairs()?;
         let timestamp = self.i64()?;
