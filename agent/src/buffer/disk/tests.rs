@@ -343,3 +343,42 @@ async fn reconfigure_applies_new_limits_to_the_next_push() {
     within(pusher).await.unwrap().unwrap();
     assert_eq!(ids(&mut { first }), vec![0]);
 }
+
+fn metrics_of(d: &mut ChunkDelivery) -> Vec<gleaner_api::Metric> {
+    std::iter::from_fn(|| d.reader.next_batch().map(|b| b.expect("decodes")))
+        .flat_map(|b| match b {
+            Batch::Metrics(ms) => ms,
+            Batch::Logs(_) => vec![],
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_reader_keeps_no_tag_set_past_the_metrics_that_carry_it() {
+    // Two scrapes of one series (its set shared by two metrics) in two chunks: each chunk's
+    // metrics share one decoded set, held by them alone, so it goes when they are delivered.
+    let dir = tempfile::tempdir().unwrap();
+    let (b, _) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
+    let scrape = |t| {
+        let m = gleaner_api::Metric::new("up", t).with_tag("instance", "node-1:9100");
+        let mut n = gleaner_api::Metric::new("scrape_seconds", t);
+        n.tags = m.tags.clone();
+        Batch::Metrics(vec![m, n])
+    };
+    b.push(scrape(1), None).await.unwrap();
+    let mut d = within(b.next()).await.unwrap();
+    let first = metrics_of(&mut d);
+    b.done(d.seq).await;
+    b.push(scrape(2), None).await.unwrap();
+    let mut d = within(b.next()).await.unwrap();
+    let second = metrics_of(&mut d);
+    b.done(d.seq).await;
+    for ms in [&first, &second] {
+        assert_eq!(ms.len(), 2);
+        assert!(gleaner_api::Tags::ptr_eq(&ms[0].tags, &ms[1].tags));
+        assert_eq!(ms[0].tags.holders(), 2, "only the two metrics hold the set");
+    }
+    assert_eq!(first[0].tags, second[0].tags);
+    assert!(!gleaner_api::Tags::ptr_eq(&first[0].tags, &second[0].tags));
+    b.close();
+}
