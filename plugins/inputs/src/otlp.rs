@@ -20,17 +20,15 @@ mod json;
 #[cfg(test)]
 mod tests;
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use gleaner_api::listener::http::{HttpLimits, serve_http1};
+use gleaner_api::listener::http::{HttpLimits, serve_requests};
 use gleaner_api::listener::{AcceptLoop, WhenFull};
 use gleaner_api::{
     BuildContext, ConfigError, Input, InputContext, InputDescriptor, PluginConfig, PluginError,
     RunMode,
 };
-use hyper::service::service_fn;
 use tokio::net::TcpListener;
 
 use config::Settings;
@@ -131,17 +129,11 @@ async fn serve_on(
         when_full: WhenFull::Wait,
         metrics: Some(Arc::clone(&shared.metrics)),
     };
-    let sd = shutdown.clone();
-    accept
-        .run(listener, shutdown, move |stream, peer| {
-            let shared = Arc::clone(&shared);
-            let service = service_fn(move |req| {
-                let shared = Arc::clone(&shared);
-                async move { Ok::<_, Infallible>(handler::handle(&shared, req).await) }
-            });
-            serve_http1("otlp", stream, peer, service, limits, sd.clone())
-        })
-        .await;
+    serve_requests(accept, listener, limits, shutdown, move |req| {
+        let shared = Arc::clone(&shared);
+        async move { handler::handle(&shared, req).await }
+    })
+    .await;
     dispatcher
         .await
         .map_err(|e| PluginError::with_source("otlp acknowledgement task failed", e))

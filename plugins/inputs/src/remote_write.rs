@@ -20,18 +20,16 @@ mod config;
 pub mod decode;
 mod handler;
 
-use std::convert::Infallible;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use gleaner_api::listener::http::body::BodyMemory;
-use gleaner_api::listener::http::{HttpLimits, serve_http1};
+use gleaner_api::listener::http::{HttpLimits, serve_requests};
 use gleaner_api::listener::{AcceptLoop, WhenFull, acks};
 use gleaner_api::{
     BuildContext, ConfigError, Input, InputContext, InputDescriptor, PluginConfig, PluginError,
     RunMode,
 };
-use hyper::service::service_fn;
 use tokio::net::TcpListener;
 
 use config::Settings;
@@ -122,17 +120,11 @@ async fn serve_on(
         when_full: WhenFull::Wait,
         metrics: Some(metrics),
     };
-    let sd = shutdown.clone();
-    accept
-        .run(listener, shutdown, move |stream, peer| {
-            let shared = Arc::clone(&shared);
-            let service = service_fn(move |req| {
-                let shared = Arc::clone(&shared);
-                async move { Ok::<_, Infallible>(handler::handle(&shared, req).await) }
-            });
-            serve_http1("remote_write", stream, peer, service, limits, sd.clone())
-        })
-        .await;
+    serve_requests(accept, listener, limits, shutdown, move |req| {
+        let shared = Arc::clone(&shared);
+        async move { handler::handle(&shared, req).await }
+    })
+    .await;
     // Every handler is gone with its connection, so the dispatcher's registry is closed.
     dispatcher
         .await

@@ -90,6 +90,36 @@ pub async fn serve_http1<S, B>(
     }
 }
 
+/// Serves HTTP/1.1 on `listener` until `shutdown`: `accept`'s connection limit in front, each
+/// connection through [`serve_http1`] with `limits`, each request answered by `handle`. The
+/// shell of the push inputs (`remote_write`, `otlp`), whose handlers answer every request.
+pub async fn serve_requests<H, Fut, B>(
+    accept: super::AcceptLoop,
+    listener: tokio::net::TcpListener,
+    limits: HttpLimits,
+    shutdown: Shutdown,
+    handle: H,
+) where
+    H: Fn(hyper::Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = hyper::Response<B>> + Send + 'static,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let name = accept.name;
+    let connections = shutdown.clone();
+    accept
+        .run(listener, shutdown, move |stream, peer| {
+            let handle = handle.clone();
+            let service = hyper::service::service_fn(move |req| {
+                let answer = handle(req);
+                async move { Ok::<_, std::convert::Infallible>(answer.await) }
+            });
+            serve_http1(name, stream, peer, service, limits, connections.clone())
+        })
+        .await;
+}
+
 /// A stream whose writes fail with `TimedOut` once one has been pending for `limit`.
 #[derive(Debug)]
 pub struct StallGuard<T> {
