@@ -33,15 +33,13 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
 use std::io::Read as _;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::fake_server::ServerThread;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 
 /// A token the fake knows.
@@ -138,10 +136,8 @@ struct State {
 
 /// The running fake; stops when dropped.
 pub struct FakeHec {
-    addr: SocketAddr,
+    server: ServerThread,
     state: Arc<Mutex<State>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl FakeHec {
@@ -158,52 +154,17 @@ impl FakeHec {
     /// # Panics
     /// When it cannot bind 127.0.0.1:0.
     pub fn start_with(config: FakeHecConfig) -> FakeHec {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake hec");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let addr = listener.local_addr().expect("addr");
         let state = Arc::new(Mutex::new(State {
             config,
             ..State::default()
         }));
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let st = Arc::clone(&state);
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("fake hec runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                loop {
-                    tokio::select! {
-                        _ = &mut stopped => break,
-                        accepted = listener.accept() => {
-                            let Ok((stream, _)) = accepted else { continue };
-                            let st = Arc::clone(&st);
-                            tokio::spawn(async move {
-                                let svc = service_fn(move |req| handle(Arc::clone(&st), req));
-                                if hyper::server::conn::http1::Builder::new()
-                                    .serve_connection(TokioIo::new(stream), svc)
-                                    .await
-                                    .is_err()
-                                {}
-                            });
-                        }
-                    }
-                }
-            });
-        });
-        FakeHec {
-            addr,
-            state,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
+        let server = ServerThread::spawn("fake hec", Arc::clone(&state), handle);
+        FakeHec { server, state }
     }
 
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -263,17 +224,6 @@ impl FakeHec {
                 t.disabled = disabled;
             }
         }
-    }
-}
-
-impl Drop for FakeHec {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take()
-            && stop.send(()).is_err()
-        {}
-        if let Some(t) = self.thread.take()
-            && t.join().is_err()
-        {}
     }
 }
 

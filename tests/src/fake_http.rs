@@ -9,16 +9,14 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::io::Read as _;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use crate::fake_server::ServerThread;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 
 /// One recorded request.
 #[derive(Debug, Clone)]
@@ -51,10 +49,8 @@ struct State {
 
 /// The running receiver.
 pub struct FakeHttp {
-    addr: SocketAddr,
+    server: ServerThread,
     state: Arc<Mutex<State>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl FakeHttp {
@@ -63,49 +59,14 @@ impl FakeHttp {
     /// # Panics
     /// When it cannot bind.
     pub fn start() -> FakeHttp {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake http");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let addr = listener.local_addr().expect("addr");
         let state = Arc::new(Mutex::new(State::default()));
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let st = Arc::clone(&state);
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("fake http runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                loop {
-                    tokio::select! {
-                        _ = &mut stopped => break,
-                        accepted = listener.accept() => {
-                            let Ok((stream, _)) = accepted else { continue };
-                            let st = Arc::clone(&st);
-                            tokio::spawn(async move {
-                                let svc = service_fn(move |req| handle(Arc::clone(&st), req));
-                                if hyper::server::conn::http1::Builder::new()
-                                    .serve_connection(TokioIo::new(stream), svc)
-                                    .await
-                                    .is_err()
-                                {}
-                            });
-                        }
-                    }
-                }
-            });
-        });
-        FakeHttp {
-            addr,
-            state,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
+        let server = ServerThread::spawn("fake http", Arc::clone(&state), handle);
+        FakeHttp { server, state }
     }
 
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// The next `n` requests get `status` (with `Retry-After: <secs>` when given).
@@ -150,17 +111,6 @@ impl FakeHttp {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-impl Drop for FakeHttp {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take()
-            && stop.send(()).is_err()
-        {}
-        if let Some(t) = self.thread.take()
-            && t.join().is_err()
-        {}
     }
 }
 

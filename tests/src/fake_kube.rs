@@ -38,11 +38,12 @@ mod objects;
 mod server;
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
+
+use crate::fake_server::ServerThread;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -138,10 +139,8 @@ impl State {
 
 /// The running fake. Dropping it stops it.
 pub struct FakeKube {
-    addr: SocketAddr,
+    server: ServerThread,
     state: Arc<Mutex<State>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl FakeKube {
@@ -158,18 +157,13 @@ impl FakeKube {
             rv: 100,
             ..State::default()
         }));
-        let (addr, stop, thread) = server::spawn(Arc::clone(&state));
-        FakeKube {
-            addr,
-            state,
-            stop: Some(stop),
-            thread: Some(thread),
-        }
+        let server = ServerThread::spawn("fake kube", Arc::clone(&state), server::handle);
+        FakeKube { server, state }
     }
 
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// A kubeconfig file (in `dir`) pointing at the fake with its token.
@@ -365,12 +359,9 @@ impl FakeKube {
 
 impl Drop for FakeKube {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _stopped = stop.send(());
-        }
+        // Open watches end with their channels, so the server's thread (joined when the
+        // field drops) does not wait on them.
+        self.server.signal_stop();
         self.state().watchers.clear();
-        if let Some(t) = self.thread.take() {
-            let _joined = t.join();
-        }
     }
 }

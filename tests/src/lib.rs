@@ -9,6 +9,7 @@ pub mod fake_http;
 pub mod fake_influx;
 pub mod fake_kube;
 pub mod fake_kubelet;
+pub mod fake_server;
 pub mod logs;
 pub mod peers;
 pub mod workload;

@@ -2,7 +2,6 @@
 //! body), owner GETs, and the 503 and delay controls.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -11,9 +10,7 @@ use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Frame, Incoming};
-use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
@@ -35,46 +32,6 @@ impl Body for ChannelBody {
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         self.0.poll_recv(cx).map(|o| o.map(|b| Ok(Frame::data(b))))
     }
-}
-
-pub(super) fn spawn(
-    state: Arc<Mutex<State>>,
-) -> (
-    SocketAddr,
-    tokio::sync::oneshot::Sender<()>,
-    std::thread::JoinHandle<()>,
-) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fake kube");
-    listener.set_nonblocking(true).expect("nonblocking");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("fake kube runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            loop {
-                tokio::select! {
-                    _ = &mut stopped => break,
-                    accepted = listener.accept() => {
-                        let Ok((stream, _)) = accepted else { continue };
-                        let st = Arc::clone(&state);
-                        tokio::spawn(async move {
-                            let svc = service_fn(move |req| handle(Arc::clone(&st), req));
-                            if hyper::server::conn::http1::Builder::new()
-                                .serve_connection(TokioIo::new(stream), svc)
-                                .await
-                                .is_err()
-                            {}
-                        });
-                    }
-                }
-            }
-        });
-    });
-    (addr, stop, thread)
 }
 
 fn json_answer(code: u16, body: &Value) -> Answer {
@@ -111,7 +68,10 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-async fn handle(st: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Answer, Infallible> {
+pub(super) async fn handle(
+    st: Arc<Mutex<State>>,
+    req: Request<Incoming>,
+) -> Result<Answer, Infallible> {
     let (parts, _body) = req.into_parts();
     let path = parts.uri.path().to_owned();
     let query = parts.uri.query().unwrap_or_default().to_owned();
