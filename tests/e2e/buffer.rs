@@ -12,6 +12,16 @@ use gleaner_e2e::fake_influx::FakeInflux;
 use gleaner_e2e::{Agent, free_port, http};
 
 fn config(listen: &str, url: &str, buffer: &str) -> String {
+    config_with(listen, url, "", buffer)
+}
+
+/// One request in flight (`concurrency = 1`): with more, requests finish in any order and
+/// the worker reads the next chunks into requests of their own while the oldest is retried.
+fn one_lane_config(listen: &str, url: &str, buffer: &str) -> String {
+    config_with(listen, url, "concurrency = 1", buffer)
+}
+
+fn config_with(listen: &str, url: &str, output: &str, buffer: &str) -> String {
     format!(
         r#"[agent]
 omit_hostname = true
@@ -29,6 +39,7 @@ url = "{url}"
 database = "test"
 content_encoding = "identity"
 timeout = "2s"
+{output}
 [outputs.influxdb.buffer]
 retry_initial_backoff = "100ms"
 retry_max_backoff = "1s"
@@ -70,6 +81,31 @@ fn post_until_accepted(listen: &str, body: &str, deadline: Duration) -> usize {
     }
 }
 
+/// Posts `requests` writes of `per` points each (ids 0..requests*per), each until accepted.
+fn post_all(listen: &str, requests: u64, per: u64) {
+    for r in 0..requests {
+        post_until_accepted(
+            listen,
+            &body(r * per..(r + 1) * per),
+            Duration::from_secs(30),
+        );
+    }
+}
+
+/// The ids (timestamps) of the points a chunk file holds.
+fn ids_in_chunk(path: &std::path::Path, what: &str) -> BTreeSet<u64> {
+    gleaner::buffer::store::read_chunk(path)
+        .expect(what)
+        .iter()
+        .flat_map(|b| match b {
+            gleaner_api::Batch::Metrics(m) => {
+                m.iter().map(|m| m.timestamp as u64).collect::<Vec<_>>()
+            }
+            gleaner_api::Batch::Logs(_) => vec![],
+        })
+        .collect()
+}
+
 fn metric(body: &str, name: &str, reason: Option<&str>) -> f64 {
     body.lines()
         .filter(|l| {
@@ -83,23 +119,16 @@ fn metric(body: &str, name: &str, reason: Option<&str>) -> f64 {
 fn outage_of_a_minute_is_buffered_on_disk_and_drained_in_order() {
     let fake = FakeInflux::start();
     let listen = format!("127.0.0.1:{}", free_port());
-    // In order needs one request in flight: with more, requests finish in any order.
-    let one_lane = config(&listen, &fake.url(), "chunk_size = \"64KiB\"").replace(
-        "timeout = \"2s\"\n[outputs.influxdb.buffer]",
-        "timeout = \"2s\"\nconcurrency = 1\n[outputs.influxdb.buffer]",
-    );
-    assert!(one_lane.contains("concurrency = 1"));
-    let mut agent = Agent::start(&one_lane);
+    // In order needs one request in flight.
+    let mut agent = Agent::start(&one_lane_config(
+        &listen,
+        &fake.url(),
+        "chunk_size = \"64KiB\"",
+    ));
     fake.down();
     let outage = Instant::now();
     let (requests, per) = (50u64, 200u64);
-    for r in 0..requests {
-        post_until_accepted(
-            &listen,
-            &body(r * per..(r + 1) * per),
-            Duration::from_secs(30),
-        );
-    }
+    post_all(&listen, requests, per);
     let m = agent.wait_metrics("buffered events", |m| {
         metric(m, "gleaner_buffer_events", None) > 0.0
     });
@@ -270,13 +299,7 @@ fn full_buffer_with_drop_oldest_counts_its_drops() {
     ));
     fake.down();
     let (requests, per) = (100u64, 200u64);
-    for r in 0..requests {
-        post_until_accepted(
-            &listen,
-            &body(r * per..(r + 1) * per),
-            Duration::from_secs(30),
-        );
-    }
+    post_all(&listen, requests, per);
     let m = agent.wait_metrics("drops", |m| {
         metric(
             m,
@@ -322,13 +345,7 @@ fn damaged_chunk_is_moved_aside_and_the_others_delivered() {
     let mut agent = Agent::start(&config(&listen, &fake.url(), "chunk_size = \"8KiB\""));
     fake.down();
     let (requests, per) = (20u64, 200u64);
-    for r in 0..requests {
-        post_until_accepted(
-            &listen,
-            &body(r * per..(r + 1) * per),
-            Duration::from_secs(30),
-        );
-    }
+    post_all(&listen, requests, per);
     agent.signal("TERM");
     assert!(agent.wait_exit(Duration::from_secs(30)).success());
 
@@ -344,16 +361,7 @@ fn damaged_chunk_is_moved_aside_and_the_others_delivered() {
         chunks.len()
     );
     let victim = &chunks[1];
-    let victim_ids: BTreeSet<u64> = gleaner::buffer::store::read_chunk(victim)
-        .expect("readable before damage")
-        .iter()
-        .flat_map(|b| match b {
-            gleaner_api::Batch::Metrics(m) => {
-                m.iter().map(|m| m.timestamp as u64).collect::<Vec<_>>()
-            }
-            gleaner_api::Batch::Logs(_) => vec![],
-        })
-        .collect();
+    let victim_ids = ids_in_chunk(victim, "readable before damage");
     let mut bytes = std::fs::read(victim).unwrap();
     let mid = bytes.len() / 2;
     for b in &mut bytes[mid..mid + 4] {
@@ -409,23 +417,16 @@ fn chunk_files(agent: &Agent) -> Vec<std::path::PathBuf> {
 fn a_chunk_deleted_while_running_is_skipped_and_counted() {
     let fake = FakeInflux::start();
     let listen = format!("127.0.0.1:{}", free_port());
-    // One request in flight: with more, the worker takes the next chunks into requests of
-    // their own while the oldest is retried, and a chunk already read is delivered whole.
-    let one_lane = config(&listen, &fake.url(), "chunk_size = \"8KiB\"").replace(
-        "timeout = \"2s\"\n[outputs.influxdb.buffer]",
-        "timeout = \"2s\"\nconcurrency = 1\n[outputs.influxdb.buffer]",
-    );
-    assert!(one_lane.contains("concurrency = 1"));
-    let mut agent = Agent::start(&one_lane);
+    // One request in flight: with more, a chunk already read into a request is delivered
+    // whole.
+    let mut agent = Agent::start(&one_lane_config(
+        &listen,
+        &fake.url(),
+        "chunk_size = \"8KiB\"",
+    ));
     fake.down();
     let (requests, per) = (20u64, 200u64);
-    for r in 0..requests {
-        post_until_accepted(
-            &listen,
-            &body(r * per..(r + 1) * per),
-            Duration::from_secs(30),
-        );
-    }
+    post_all(&listen, requests, per);
     // The oldest chunk is the one being retried; the second is sealed (only the newest can
     // be open) and waiting: delete it under the running agent.
     let chunks = chunk_files(&agent);
@@ -435,16 +436,7 @@ fn a_chunk_deleted_while_running_is_skipped_and_counted() {
         chunks.len()
     );
     let victim = &chunks[1];
-    let victim_ids: BTreeSet<u64> = gleaner::buffer::store::read_chunk(victim)
-        .expect("a sealed chunk")
-        .iter()
-        .flat_map(|b| match b {
-            gleaner_api::Batch::Metrics(m) => {
-                m.iter().map(|m| m.timestamp as u64).collect::<Vec<_>>()
-            }
-            gleaner_api::Batch::Logs(_) => vec![],
-        })
-        .collect();
+    let victim_ids = ids_in_chunk(victim, "a sealed chunk");
     assert!(!victim_ids.is_empty());
     std::fs::remove_file(victim).unwrap();
     fake.up();
