@@ -51,6 +51,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::event::{
     Attributes, Batch, FieldValue, LogRecord, Metric, MetricKind, SharedAttributes, Stream, Tags,
+    TagsBuilder,
 };
 
 /// The format version written by [`encode_batch`].
@@ -204,7 +205,7 @@ fn decode(bytes: &[u8]) -> Result<Batch, DecodeError> {
     let batch = match kind {
         KIND_METRICS => {
             let mut metrics = Vec::with_capacity(count);
-            let mut sets: Vec<Tags> = Vec::new();
+            let mut sets = SetTable::default();
             for _ in 0..count {
                 metrics.push(r.metric(version, &mut sets)?);
             }
@@ -232,6 +233,13 @@ fn decode(bytes: &[u8]) -> Result<Batch, DecodeError> {
         return Err(DecodeError::TrailingBytes { extra });
     }
     Ok(batch)
+}
+
+/// The tag sets a batch's decoding has read, by index, and the builder that makes them.
+#[derive(Default)]
+struct SetTable {
+    sets: Vec<Tags>,
+    builder: TagsBuilder,
 }
 
 /// The tag sets a batch's encoding wrote: how many (each new non-empty set is the next
@@ -574,25 +582,36 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    /// `n` tags (`n` at most the bytes that remain), in any order (untrusted input).
-    fn tags_n_checked(&mut self, n: usize) -> Result<Tags, DecodeError> {
-        let mut tags = Vec::with_capacity(n);
+    /// A string borrowed from the input.
+    fn str_ref(&mut self) -> Result<&'a str, DecodeError> {
+        let at = self.pos;
+        let b = self.bytes()?;
+        std::str::from_utf8(b).map_err(|_| DecodeError::Invalid {
+            what: "utf-8 string",
+            offset: at,
+        })
+    }
+
+    /// `n` tags (`n` at most the bytes that remain), in any order (untrusted input), made
+    /// into one set by `builder`.
+    fn tags_n_checked(&mut self, n: usize, builder: &mut TagsBuilder) -> Result<Tags, DecodeError> {
+        builder.clear();
         for _ in 0..n {
-            let k = self.string()?;
-            tags.push((k, self.string()?));
+            let k = self.str_ref()?;
+            builder.push(k, self.str_ref()?);
         }
-        Ok(Tags::from_unsorted(tags))
+        Ok(builder.build())
     }
 
     /// A version 3 tag set: new (and added to the batch's `sets`) or a reference to one.
-    fn tag_set(&mut self, sets: &mut Vec<Tags>) -> Result<Tags, DecodeError> {
+    fn tag_set(&mut self, table: &mut SetTable) -> Result<Tags, DecodeError> {
         let at = self.pos;
         match self.varint()? {
             0 => {
                 let index = self.varint()?;
                 usize::try_from(index)
                     .ok()
-                    .and_then(|i| sets.get(i))
+                    .and_then(|i| table.sets.get(i))
                     .cloned()
                     .ok_or(DecodeError::Invalid {
                         what: "tag set reference",
@@ -605,22 +624,22 @@ impl<'a> Reader<'a> {
                     return Err(DecodeError::Truncated { offset: at });
                 }
                 // n - 1 <= remaining <= usize::MAX, so the cast is lossless.
-                let tags = self.tags_n_checked((n - 1) as usize)?;
+                let tags = self.tags_n_checked((n - 1) as usize, &mut table.builder)?;
                 if !tags.is_empty() {
-                    sets.push(tags.clone());
+                    table.sets.push(tags.clone());
                 }
                 Ok(tags)
             }
         }
     }
 
-    fn metric(&mut self, version: u8, sets: &mut Vec<Tags>) -> Result<Metric, DecodeError> {
+    fn metric(&mut self, version: u8, table: &mut SetTable) -> Result<Metric, DecodeError> {
         let measurement = self.string()?;
         let tags = if version >= FORMAT_V3 {
-            self.tag_set(sets)?
+            self.tag_set(table)?
         } else {
             let n = self.len()?;
-            self.tags_n_checked(n)?
+            self.tags_n_checked(n, &mut table.builder)?
         };
         let fields = self.pairs()?;
         let timestamp = self.i64()?;

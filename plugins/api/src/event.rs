@@ -12,7 +12,7 @@ mod tags;
 
 pub use attributes::{Attribute, Attributes, Iter as AttributesIter, SharedAttributes};
 pub use pieces::BatchPieces;
-pub use tags::{Tag, Tags, TagsMemo};
+pub use tags::{Iter as TagsIter, Tag, Tags, TagsBuilder, TagsMemo};
 
 /// A typed field value (InfluxDB line protocol's five types).
 #[derive(Debug, Clone, PartialEq)]
@@ -139,8 +139,8 @@ impl Metric {
         self.fields.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
-    /// Sorts tags by key and removes duplicate keys, keeping the last value of each.
-    /// Use after building `tags` by hand in an arbitrary order.
+    /// Sorts tags by key and removes duplicate keys, keeping the last value of each. Every
+    /// way of making a [`Tags`] set already does, so this changes nothing; kept for callers.
     pub fn normalize_tags(&mut self) {
         self.tags.normalize();
     }

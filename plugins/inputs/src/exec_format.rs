@@ -24,7 +24,7 @@ mod json;
 mod tests;
 
 use gleaner_api::line_protocol::{Precision, parse_lines};
-use gleaner_api::{Batch, ConfigError, LogRecord, Metric, PluginConfig, Stream};
+use gleaner_api::{Batch, ConfigError, LogRecord, Metric, PluginConfig, Stream, Tags, TagsBuilder};
 use serde::Deserialize;
 
 use crate::prometheus::{model, parse as prom};
@@ -149,13 +149,14 @@ pub(crate) struct Parsed {
 /// A text exposition page; rejected whole when it does not parse.
 fn prometheus(text: &[u8], now: i64) -> Parsed {
     let mut metrics: Vec<Metric> = Vec::new();
+    let mut builder = TagsBuilder::new();
     let parsed = prom::parse(text, prom::Format::Text, &mut |s| {
         metrics.push(model::metric(
             s.name,
             s.value,
             s.timestamp_ns.unwrap_or(now),
             model::kind(s.family_type),
-            model::tags(s, &[], false),
+            model::tags(s, &Tags::new(), false, &mut builder),
         ));
     });
     match parsed {

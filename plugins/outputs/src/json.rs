@@ -153,9 +153,9 @@ fn flagged(w: u64) -> u64 {
 /// Appends `"key":"value"` for each pair, comma-separated, with a comma before the first
 /// unless `first`; returns whether nothing has been written since the object opened (`first`
 /// and no pair).
-pub(crate) fn write_str_members(
+pub(crate) fn write_str_members<'a>(
     buf: &mut Vec<u8>,
-    pairs: &[(String, String)],
+    pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     mut first: bool,
 ) -> bool {
     for (k, v) in pairs {

@@ -361,7 +361,7 @@ fn tag(b: &Batch, key: &str) -> Option<String> {
         Batch::Metrics(ms) => ms[0]
             .tags
             .iter()
-            .find(|(k, _)| k.as_str() == key)
+            .find(|(k, _)| *k == key)
             .map(|(_, v)| v.to_string()),
         Batch::Logs(_) => None,
     }

@@ -4,24 +4,37 @@
 //! them behind one [`Arc`] makes a sample cost no tag allocation on the way in (the
 //! prometheus input caches a series' set), through the buffer (a chunk writes a repeated set
 //! once and its decoder shares one set per series) and on the way out (encoders recognise a
-//! set they have written by pointer, [`Tags::id`]). Readers see a sorted slice (`Deref`);
-//! writers go through the copy-on-write methods, which copy the set only when it is shared.
+//! set they have written by pointer, [`Tags::id`]).
+//!
+//! A set is one allocation: its keys and values in one `str` behind their offsets
+//! (`packed`), about a fifth of a list of `(String, String)` (a set of five tags took
+//! twelve allocations and about 700 bytes; the 10,000 series of a scrape are held by the
+//! prometheus input's cache, the router's memo and the metrics in flight). Readers get pairs
+//! of `&str` ([`Tags::iter`], [`Tags::get`]); writers go through the copy-on-write methods,
+//! which make a new set only when something changes. [`TagsBuilder`] makes sets from pairs
+//! without a `String` per tag.
 //!
 //! [`TagsMemo`] lets a stage that edits every metric the same way (the agent's default
 //! tags) edit each shared set once and hand the result to every metric carrying it.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::ops::Deref;
 use std::sync::Arc;
 
-/// One tag: key and value.
+mod builder;
+mod memo;
+mod packed;
+
+pub use builder::TagsBuilder;
+pub use memo::TagsMemo;
+pub use packed::Iter;
+
+/// One tag as an owned pair: key and value.
 pub type Tag = (String, String);
 
 /// A sorted, unique-key tag set, shared on clone (see the module doc).
 #[derive(Clone, Default)]
-pub struct Tags(Option<Arc<Vec<Tag>>>);
+pub struct Tags(Option<Arc<str>>);
 
 impl Tags {
     /// No tags.
@@ -30,86 +43,147 @@ impl Tags {
     }
 
     /// The set of `tags` in any order; of duplicate keys, the last value stays.
-    pub fn from_unsorted(mut tags: Vec<Tag>) -> Self {
-        normalize(&mut tags);
-        Tags::from_sorted(tags)
+    pub fn from_unsorted(tags: Vec<Tag>) -> Self {
+        let mut b = TagsBuilder::new();
+        for (k, v) in &tags {
+            b.push(k, v);
+        }
+        b.build()
     }
 
     /// The set of `tags`, which the caller has sorted by key with unique keys (checked in
     /// debug builds; [`Tags::from_unsorted`] otherwise).
     pub fn from_sorted(tags: Vec<Tag>) -> Self {
-        debug_assert!(is_sorted_unique(&tags), "tags not sorted: {tags:?}");
-        if tags.is_empty() {
-            Tags(None)
-        } else {
-            Tags(Some(Arc::new(tags)))
-        }
+        debug_assert!(
+            tags.windows(2).all(|w| w[0].0 < w[1].0),
+            "tags not sorted: {tags:?}"
+        );
+        Tags::from_sorted_pairs(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     }
 
-    /// The tags as a sorted slice.
-    pub fn as_slice(&self) -> &[Tag] {
-        self.0.as_deref().map_or(&[], Vec::as_slice)
+    /// The set of `pairs`, sorted by key with unique keys (the caller's invariant).
+    fn from_sorted_pairs<'a, I>(pairs: I) -> Self
+    where
+        I: Iterator<Item = (&'a str, &'a str)> + Clone,
+    {
+        let (count, len) = pairs
+            .clone()
+            .fold((0, 0), |(n, l), (k, v)| (n + 1, l + k.len() + v.len()));
+        if count == 0 {
+            return Tags(None);
+        }
+        Tags(Some(packed::pack(count, len, pairs, &mut String::new())))
+    }
+
+    fn view(&self) -> Option<packed::View<'_>> {
+        self.0.as_deref().map(packed::View::new)
+    }
+
+    /// Number of tags.
+    pub fn len(&self) -> usize {
+        self.view().map_or(0, |v| v.len())
+    }
+
+    /// True when there are no tags.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The tags as `(key, value)` pairs, sorted by key.
+    pub fn iter(&self) -> Iter<'_> {
+        self.view().map_or(Iter::empty(), |v| v.iter())
+    }
+
+    /// The keys, sorted.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.iter().map(|(k, _)| k)
     }
 
     /// The value of a tag.
     pub fn get(&self, key: &str) -> Option<&str> {
-        let t = self.as_slice();
-        t.binary_search_by(|(k, _)| k.as_str().cmp(key))
-            .ok()
-            .map(|i| t[i].1.as_str())
+        let v = self.view()?;
+        v.search(key).ok().map(|i| v.value(i))
     }
 
-    /// Adds or replaces a tag (copying the set first when it is shared).
+    /// The tags as owned pairs.
+    pub fn to_vec(&self) -> Vec<Tag> {
+        self.iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    }
+
+    /// Adds or replaces a tag (a new set, unless the tag is already there with this value).
     pub fn insert(&mut self, key: String, value: String) {
-        match self.search(&key) {
-            Ok(i) if self.as_slice()[i].1 == value => {}
-            Ok(i) => self.make_mut()[i].1 = value,
-            Err(i) => self.make_mut().insert(i, (key, value)),
-        }
+        let (at, replaced) = match self.view().map(|v| (v.search(&key), v)) {
+            Some((Ok(i), v)) if v.value(i) == value => return,
+            Some((Ok(i), _)) => (i, true),
+            Some((Err(i), _)) => (i, false),
+            None => (0, false),
+        };
+        let skip = usize::from(replaced);
+        let new = [(key.as_str(), value.as_str())];
+        let pairs = self
+            .iter()
+            .take(at)
+            .chain(new.iter().copied())
+            .chain(self.iter().skip(at + skip));
+        *self = Tags::from_sorted_pairs(pairs);
     }
 
     /// Adds a tag only when the key is absent.
     pub fn insert_if_absent(&mut self, key: &str, value: &str) {
-        if let Err(i) = self.search(key) {
-            self.make_mut()
-                .insert(i, (key.to_owned(), value.to_owned()));
-        }
+        let at = match self.view().map(|v| v.search(key)) {
+            Some(Ok(_)) => return,
+            Some(Err(i)) => i,
+            None => 0,
+        };
+        let new = [(key, value)];
+        let pairs = self
+            .iter()
+            .take(at)
+            .chain(new.iter().copied())
+            .chain(self.iter().skip(at));
+        *self = Tags::from_sorted_pairs(pairs);
     }
 
     /// Removes a tag, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        let i = self.search(key).ok()?;
-        let (_, v) = self.make_mut().remove(i);
-        self.drop_if_empty();
-        Some(v)
+        let v = self.view()?;
+        let i = v.search(key).ok()?;
+        let value = v.value(i).to_owned();
+        let pairs = self.iter().take(i).chain(self.iter().skip(i + 1));
+        *self = Tags::from_sorted_pairs(pairs);
+        Some(value)
     }
 
-    /// Keeps the tags `keep` accepts (copying the set only when one goes).
-    pub fn retain(&mut self, mut keep: impl FnMut(&Tag) -> bool) {
-        if self.iter().all(&mut keep) {
+    /// Keeps the tags `keep` accepts (a new set only when one goes).
+    pub fn retain(&mut self, mut keep: impl FnMut((&str, &str)) -> bool) {
+        let kept: Vec<bool> = self.iter().map(&mut keep).collect();
+        if kept.iter().all(|&k| k) {
             return;
         }
-        self.make_mut().retain(keep);
-        self.drop_if_empty();
+        let pairs = self
+            .iter()
+            .zip(kept.iter())
+            .filter(|(_, k)| **k)
+            .map(|(p, _)| p);
+        *self = Tags::from_sorted_pairs(pairs);
     }
 
-    /// Applies `edit` to an owned copy of the list (or the list itself when not shared) and
-    /// restores the order and uniqueness of keys afterwards: for arbitrary edits (renames,
-    /// value rewrites).
+    /// Applies `edit` to an owned copy of the list and makes the set of the result (sorted,
+    /// the last of a key kept): for arbitrary edits (renames, value rewrites).
     pub fn edit(&mut self, edit: impl FnOnce(&mut Vec<Tag>)) {
-        let list = self.make_mut();
-        edit(list);
-        normalize(list);
-        self.drop_if_empty();
-    }
-
-    /// Sorts by key and removes duplicate keys (the last value stays); copies nothing when
-    /// the set is already in order.
-    pub fn normalize(&mut self) {
-        if !is_sorted_unique(self.as_slice()) {
-            normalize(self.make_mut());
+        let mut list = self.to_vec();
+        edit(&mut list);
+        let new = Tags::from_unsorted(list);
+        if new != *self {
+            *self = new;
         }
     }
+
+    /// Sorts by key and removes duplicate keys. A set is always in order (every way of
+    /// making one restores it), so this does nothing; kept for callers of the list form.
+    pub fn normalize(&mut self) {}
 
     /// Whether `a` and `b` are one shared set (two empty sets are too).
     pub fn ptr_eq(a: &Tags, b: &Tags) -> bool {
@@ -124,7 +198,9 @@ impl Tags {
     /// encoders key what they wrote for a set by it. Hold a clone of the set alongside the
     /// key, or the address may be reused by another set.
     pub fn id(&self) -> usize {
-        self.0.as_ref().map_or(0, |a| Arc::as_ptr(a) as usize)
+        self.0
+            .as_ref()
+            .map_or(0, |a| Arc::as_ptr(a).cast::<u8>() as usize)
     }
 
     /// How many holders share this set (0 when empty): a cache may forget a set only it holds.
@@ -132,65 +208,20 @@ impl Tags {
         self.0.as_ref().map_or(0, Arc::strong_count)
     }
 
-    /// Drops spare capacity (an insert into a copied set doubles it) when not shared: for
-    /// sets that a cache keeps.
-    pub fn shrink(&mut self) {
-        if let Some(v) = self.0.as_mut().and_then(Arc::get_mut) {
-            v.shrink_to_fit();
-        }
-    }
-
-    fn search(&self, key: &str) -> Result<usize, usize> {
-        self.as_slice()
-            .binary_search_by(|(k, _)| k.as_str().cmp(key))
-    }
-
-    fn make_mut(&mut self) -> &mut Vec<Tag> {
-        Arc::make_mut(self.0.get_or_insert_with(Default::default))
-    }
-
-    fn drop_if_empty(&mut self) {
-        if self.0.as_ref().is_some_and(|v| v.is_empty()) {
-            self.0 = None;
-        }
-    }
-}
-
-fn is_sorted_unique(tags: &[Tag]) -> bool {
-    tags.windows(2).all(|w| w[0].0 < w[1].0)
-}
-
-/// Stable sort by key, keeping the last value of each key.
-fn normalize(tags: &mut Vec<Tag>) {
-    if is_sorted_unique(tags) {
-        return;
-    }
-    tags.sort_by(|a, b| a.0.cmp(&b.0));
-    // Of a run of equal keys keep the last: walk backwards, keep a key's first sighting.
-    let mut out: Vec<Tag> = Vec::with_capacity(tags.len());
-    for t in tags.drain(..).rev() {
-        if out.last().is_none_or(|l: &Tag| l.0 != t.0) {
-            out.push(t);
-        }
-    }
-    out.reverse();
-    *tags = out;
-}
-
-impl Deref for Tags {
-    type Target = [Tag];
-
-    fn deref(&self) -> &[Tag] {
-        self.as_slice()
+    /// Bytes the set's allocation holds (0 when empty), for memory estimates.
+    pub fn heap_bytes(&self) -> usize {
+        self.0
+            .as_ref()
+            .map_or(0, |s| s.len() + 2 * size_of::<usize>())
     }
 }
 
 impl<'a> IntoIterator for &'a Tags {
-    type Item = &'a Tag;
-    type IntoIter = std::slice::Iter<'a, Tag>;
+    type Item = (&'a str, &'a str);
+    type IntoIter = Iter<'a>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.as_slice().iter()
+        self.iter()
     }
 }
 
@@ -202,100 +233,64 @@ impl From<Vec<Tag>> for Tags {
 
 impl FromIterator<Tag> for Tags {
     fn from_iter<I: IntoIterator<Item = Tag>>(iter: I) -> Self {
-        Tags::from_unsorted(iter.into_iter().collect())
+        let mut b = TagsBuilder::new();
+        for (k, v) in iter {
+            b.push(&k, &v);
+        }
+        b.build()
+    }
+}
+
+impl<'a> FromIterator<(&'a str, &'a str)> for Tags {
+    fn from_iter<I: IntoIterator<Item = (&'a str, &'a str)>>(iter: I) -> Self {
+        let mut b = TagsBuilder::new();
+        for (k, v) in iter {
+            b.push(k, v);
+        }
+        b.build()
     }
 }
 
 impl PartialEq for Tags {
     fn eq(&self, other: &Tags) -> bool {
-        Tags::ptr_eq(self, other) || self.as_slice() == other.as_slice()
+        // One list has one layout, so equal sets are equal strings.
+        Tags::ptr_eq(self, other) || self.0.as_deref() == other.0.as_deref()
     }
 }
 
 impl Eq for Tags {}
 
-impl PartialEq<Vec<Tag>> for Tags {
-    fn eq(&self, other: &Vec<Tag>) -> bool {
-        self.as_slice() == other.as_slice()
+impl PartialEq<[Tag]> for Tags {
+    fn eq(&self, other: &[Tag]) -> bool {
+        self.len() == other.len()
+            && self
+                .iter()
+                .zip(other)
+                .all(|((k, v), (ok, ov))| k == ok && v == ov)
     }
 }
 
-impl PartialEq<[Tag]> for Tags {
-    fn eq(&self, other: &[Tag]) -> bool {
-        self.as_slice() == other
+impl PartialEq<Vec<Tag>> for Tags {
+    fn eq(&self, other: &Vec<Tag>) -> bool {
+        *self == **other
     }
 }
 
 impl<const N: usize> PartialEq<[Tag; N]> for Tags {
     fn eq(&self, other: &[Tag; N]) -> bool {
-        self.as_slice() == other.as_slice()
+        *self == other[..]
     }
 }
 
 impl Hash for Tags {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_slice().hash(state);
+        self.0.as_deref().unwrap_or("").hash(state);
     }
 }
 
 impl fmt::Debug for Tags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.as_slice()).finish()
-    }
-}
-
-/// The result of one edit per shared tag set: `apply` runs the edit once for each set it
-/// meets and hands every later metric carrying that set the same result.
-///
-/// Entries keep their input set alive (so its [`Tags::id`] cannot be reused); [`Self::sweep`]
-/// forgets those no one else holds any more, which bounds the memo by the sets alive in
-/// the sources' caches. Sets held by one metric only are edited in place, not remembered.
-#[derive(Debug, Default)]
-pub struct TagsMemo {
-    map: HashMap<usize, (Tags, Tags)>,
-    swept_at: usize,
-}
-
-impl TagsMemo {
-    /// An empty memo.
-    pub fn new() -> Self {
-        TagsMemo::default()
-    }
-
-    /// Applies `edit` to `tags`, through the memo when the set is shared.
-    pub fn apply(&mut self, tags: &mut Tags, edit: impl FnOnce(&mut Tags)) {
-        if tags.holders() <= 1 {
-            edit(tags);
-            return;
-        }
-        let id = tags.id();
-        if let Some((_, out)) = self.map.get(&id) {
-            *tags = out.clone();
-            return;
-        }
-        let input = tags.clone();
-        edit(tags);
-        tags.shrink();
-        self.map.insert(id, (input, tags.clone()));
-    }
-
-    /// Forgets the sets only the memo holds, when the memo has grown since the last sweep.
-    pub fn sweep(&mut self) {
-        if self.map.len() < 2 * self.swept_at + 64 {
-            return;
-        }
-        self.map.retain(|_, (input, _)| input.holders() > 1);
-        self.swept_at = self.map.len();
-    }
-
-    /// Sets remembered.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    /// True when nothing is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        f.debug_list().entries(self.iter()).finish()
     }
 }
 

@@ -34,7 +34,7 @@ fn field_keys(m: &Metric) -> Vec<&str> {
 }
 
 fn tag_keys(m: &Metric) -> Vec<&str> {
-    m.tags.iter().map(|(k, _)| k.as_str()).collect()
+    m.tags.keys().collect()
 }
 
 /// Select then modify, as an input or output does.

@@ -135,7 +135,7 @@ remove = ["debug"]
     assert_eq!(x.field("ratio"), Some(&FieldValue::Int(-2)));
     assert_eq!(x.field("bad"), Some(&FieldValue::String("n/a".into())));
     assert_eq!(x.field("debug"), None);
-    let tags: Vec<&str> = x.tags.iter().map(|(k, _)| k.as_str()).collect();
+    let tags: Vec<&str> = x.tags.iter().map(|(k, _)| k).collect();
     let mut sorted = tags.clone();
     sorted.sort_unstable();
     assert_eq!(tags, sorted, "tags stay sorted");

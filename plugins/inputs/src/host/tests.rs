@@ -73,10 +73,7 @@ fn u(pairs: &[(&str, u64)]) -> Vec<(String, FieldValue)> {
 }
 
 fn tags(m: &Metric) -> Vec<(&str, &str)> {
-    m.tags
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect()
+    m.tags.iter().collect()
 }
 
 fn float(m: &Metric, k: &str) -> f64 {

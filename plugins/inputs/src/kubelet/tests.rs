@@ -107,7 +107,7 @@ fn kinds_tags_and_timestamps() {
     assert_eq!(node.fields.len(), 18);
     let net = find(&m, "kubernetes_pod_network", ("pod_name", "web-7d9f")).expect("net");
     assert_eq!(net.kind, MetricKind::Counter);
-    let tags: Vec<&str> = net.tags.iter().map(|(k, _)| k.as_str()).collect();
+    let tags: Vec<&str> = net.tags.iter().map(|(k, _)| k).collect();
     assert_eq!(tags, ["namespace", "node_name", "pod_name"]);
     let vol = find(&m, "kubernetes_pod_volume", ("volume_name", "data")).expect("volume");
     assert_eq!(vol.kind, MetricKind::Gauge);

@@ -11,7 +11,7 @@
 //! empty label is an absent label in Prometheus). Synthetic series (`up`, ...) carry the
 //! target labels only.
 
-use gleaner_api::{FieldValue, Metric, MetricKind, Tags};
+use gleaner_api::{FieldValue, Metric, MetricKind, Tags, TagsBuilder};
 
 use super::parse::{FamilyType, Sample};
 
@@ -49,8 +49,36 @@ pub(crate) fn metric(
     }
 }
 
-/// The tags of a sample: its non-empty labels merged with the target's (sorted).
-pub(crate) fn tags(s: &Sample<'_, '_>, target: &[(String, String)], honor: bool) -> Tags {
+/// The tags of a sample: its non-empty labels merged with the target's, made by `builder`
+/// in one allocation. A page label that clashes with a target label takes the slower
+/// [`clashing_tags`].
+pub(crate) fn tags(
+    s: &Sample<'_, '_>,
+    target: &Tags,
+    honor: bool,
+    builder: &mut TagsBuilder,
+) -> Tags {
+    builder.clear();
+    for l in s.labels {
+        if !l.is_empty() {
+            builder.push_with(l.name, |text| l.push_value(text));
+        }
+    }
+    for (k, v) in target {
+        if s.labels.iter().any(|l| !l.is_empty() && l.name == k) {
+            if honor {
+                continue;
+            }
+            builder.clear();
+            return clashing_tags(s, &target.to_vec());
+        }
+        builder.push(k, v);
+    }
+    builder.build()
+}
+
+/// [`tags`] when a page label and a target label have one name.
+fn clashing_tags(s: &Sample<'_, '_>, target: &[(String, String)]) -> Tags {
     let mut tags: Vec<(String, String)> = Vec::with_capacity(s.labels.len() + target.len());
     for l in s.labels {
         if !l.is_empty() {
@@ -64,7 +92,6 @@ pub(crate) fn tags(s: &Sample<'_, '_>, target: &[(String, String)], honor: bool)
     for (k, v) in target {
         match tags.binary_search_by(|(n, _)| n.as_str().cmp(k)) {
             Err(i) => tags.insert(i, (k.clone(), v.clone())),
-            Ok(_) if honor => {}
             Ok(i) => {
                 let page_value = std::mem::replace(&mut tags[i].1, v.clone());
                 let mut name = format!("exported_{k}");

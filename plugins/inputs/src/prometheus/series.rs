@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use gleaner_api::Tags;
+use gleaner_api::{Tags, TagsBuilder};
 
 use super::model;
 use super::parse::Sample;
@@ -39,6 +39,8 @@ pub(crate) struct SeriesCache {
     scrape: u64,
     /// Scratch for building a key.
     key: Vec<u8>,
+    /// Makes the sets of new series.
+    builder: TagsBuilder,
 }
 
 impl SeriesCache {
@@ -49,6 +51,7 @@ impl SeriesCache {
             target: Tags::from_unsorted(target.to_vec()),
             scrape: 0,
             key: Vec::new(),
+            builder: TagsBuilder::new(),
         }
     }
 
@@ -81,7 +84,7 @@ impl SeriesCache {
             e.seen = self.scrape;
             return e.tags.clone();
         }
-        let tags = model::tags(s, &self.target, honor);
+        let tags = model::tags(s, &self.target, honor, &mut self.builder);
         if self.map.len() >= MAX_SERIES {
             return tags;
         }

@@ -93,14 +93,14 @@ impl AttrValue for FieldValue {
     }
 }
 
-impl AttrValue for String {
+impl AttrValue for str {
     fn any(&self) -> AnyValue {
         AnyValue {
-            value: Some(Value::StringValue(self.clone())),
+            value: Some(Value::StringValue(self.to_owned())),
         }
     }
     fn text(&self) -> String {
-        self.clone()
+        self.to_owned()
     }
     fn as_str(&self) -> Option<&str> {
         Some(self)
@@ -115,7 +115,7 @@ fn kv<V: AttrValue + ?Sized>(key: &str, v: &V) -> KeyValue {
 }
 
 /// Sorts `attrs` into the record's origin (resource and scope) and what `rest` is given.
-pub(crate) fn split<'a, V: AttrValue + 'a>(
+pub(crate) fn split<'a, V: AttrValue + ?Sized + 'a>(
     attrs: impl Iterator<Item = (&'a str, &'a V)>,
     mut rest: impl FnMut(&'a str, &'a V),
 ) -> Origin {

@@ -83,9 +83,9 @@ pub(crate) fn request(metrics: &[Metric], stats: &mut MetricStats) -> ExportMetr
         let mut pairs: Vec<(&str, &str)> = Vec::new();
         let mut bound: Option<(&str, &str)> = None;
         let family_kind = matches!(m.kind, MetricKind::Histogram | MetricKind::Summary);
-        let origin = split(m.tags.iter().map(|(k, v)| (k.as_str(), v)), |k, v| {
+        let origin = split(m.tags.iter(), |k, v| {
             if family_kind && (k == "le" || k == "quantile") {
-                bound = Some((k, v.as_str()));
+                bound = Some((k, v));
             } else {
                 attributes.push(string_kv(k, v));
                 if family_kind {

@@ -35,7 +35,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
-use gleaner_api::{ComponentMetrics, FieldValue, Metric, MetricKind, Tags};
+use gleaner_api::{ComponentMetrics, FieldValue, Metric, MetricKind, Tags, TagsIter};
 
 use super::proto::MetricType;
 #[cfg(test)]
@@ -175,7 +175,7 @@ struct WirePoint<'a> {
 /// A metric's labels without `__name__` (as `base_labels` makes them): its own tags when they are
 /// already valid, sorted and non-empty (always, for scraped series), else a cleaned copy.
 enum Base<'a> {
-    Tags(&'a [(String, String)]),
+    Tags(&'a Tags),
     Built(Vec<(Cow<'a, str>, &'a str)>),
 }
 
@@ -186,7 +186,7 @@ impl<'a> Base<'a> {
                 && !v.is_empty()
                 && k != "__name__"
                 && matches!(sanitize_cow(k, false), Cow::Borrowed(_))
-        }) && m.tags.windows(2).all(|w| w[0].0 < w[1].0);
+        });
         if clean {
             return Base::Tags(&m.tags);
         }
@@ -208,12 +208,10 @@ impl<'a> Base<'a> {
 
     fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
         let (tags, built) = match self {
-            Base::Tags(t) => (*t, &[][..]),
-            Base::Built(b) => (&[][..], b.as_slice()),
+            Base::Tags(t) => (t.iter(), &[][..]),
+            Base::Built(b) => (TagsIter::empty(), b.as_slice()),
         };
-        tags.iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .chain(built.iter().map(|(k, v)| (k.as_ref(), *v)))
+        tags.chain(built.iter().map(|(k, v)| (k.as_ref(), *v)))
     }
 }
 
@@ -487,7 +485,7 @@ fn base_labels(m: &Metric) -> Vec<Label> {
                 i,
                 Label {
                     name,
-                    value: v.clone(),
+                    value: v.to_owned(),
                 },
             ),
         }

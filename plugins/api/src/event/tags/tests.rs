@@ -1,3 +1,7 @@
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+
 use super::*;
 
 fn t(k: &str, v: &str) -> Tag {
@@ -24,8 +28,8 @@ fn clones_share_and_writes_copy_only_the_writer() {
     assert!(!Tags::ptr_eq(&a, &b));
     assert_eq!(a.len(), 2, "the shared set is unchanged");
     assert_eq!(b.get("instance"), Some("x:1"));
-    assert_eq!(b[0].0, "host", "sorted after insert");
-    assert_eq!(b[1].0, "instance");
+    let keys: Vec<&str> = b.iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["host", "instance", "job"], "sorted after insert");
 }
 
 #[test]
@@ -106,4 +110,119 @@ fn memo_edits_each_shared_set_once_and_forgets_unheld_sets() {
     drop(outs);
     memo.sweep();
     assert!(memo.is_empty());
+}
+
+#[test]
+fn builder_sorts_keeps_the_last_duplicate_and_is_reusable() {
+    let mut b = TagsBuilder::new();
+    b.push("z", "1");
+    b.push_with("a", |s| s.push_str("x"));
+    b.push("z", "2");
+    assert_eq!(b.len(), 3);
+    let first = b.build();
+    assert_eq!(first, vec![t("a", "x"), t("z", "2")]);
+    assert!(b.is_empty());
+    b.push("only", "one");
+    assert_eq!(b.build(), vec![t("only", "one")]);
+    assert!(b.build().is_empty(), "nothing pushed is no set");
+    assert_eq!(first.get("a"), Some("x"), "an earlier set keeps its text");
+}
+
+#[test]
+fn borrowed_pairs_and_owned_pairs_make_one_set() {
+    let a: Tags = [("b", "2"), ("a", "1")].into_iter().collect();
+    let b: Tags = vec![t("a", "1"), t("b", "2")].into_iter().collect();
+    assert_eq!(a, b);
+    assert_eq!(a.to_vec(), vec![t("a", "1"), t("b", "2")]);
+    assert_eq!(a.iter().len(), 2);
+    assert!(a.heap_bytes() > 0);
+    assert_eq!(Tags::new().heap_bytes(), 0);
+}
+
+/// Tag lists with few distinct keys (so duplicates happen), any text in values.
+fn tag_lists() -> impl Strategy<Value = Vec<Tag>> {
+    let key = prop::sample::select(vec!["", "a", "b", "host", "job", "z", "ü", "a b"]);
+    let value = prop_oneof![Just(String::new()), "[a-z]{1,3}", "\\PC{0,40}"];
+    prop::collection::vec((key.prop_map(str::to_owned), value), 0..12)
+}
+
+/// The model: a map from key to the last value given.
+fn model(list: &[Tag]) -> BTreeMap<String, String> {
+    list.iter().cloned().collect()
+}
+
+fn as_list(m: &BTreeMap<String, String>) -> Vec<Tag> {
+    m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+proptest! {
+    #[test]
+    fn any_list_round_trips_sorted_and_deduplicated(list in tag_lists()) {
+        let m = model(&list);
+        let tags = Tags::from_unsorted(list.clone());
+        prop_assert_eq!(&tags, &as_list(&m));
+        prop_assert_eq!(tags.len(), m.len());
+        prop_assert_eq!(tags.is_empty(), m.is_empty());
+        let keys: Vec<&str> = tags.iter().map(|(k, _)| k).collect();
+        prop_assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        for (k, v) in &m {
+            prop_assert_eq!(tags.get(k), Some(v.as_str()));
+        }
+        prop_assert_eq!(tags.get("absent key"), None);
+        let again: Tags = list.into_iter().collect();
+        prop_assert_eq!(&again, &tags);
+        prop_assert_eq!(Tags::from_sorted(as_list(&m)), tags);
+    }
+
+    #[test]
+    fn writes_match_the_model(
+        list in tag_lists(),
+        key in prop::sample::select(vec!["a", "c", "host", "ü"]),
+        value in "\\PC{0,8}",
+    ) {
+        let base = Tags::from_unsorted(list.clone());
+        let mut m = model(&list);
+
+        let mut tags = base.clone();
+        tags.insert(key.to_owned(), value.clone());
+        let mut want = m.clone();
+        want.insert(key.to_owned(), value.clone());
+        prop_assert_eq!(&tags, &as_list(&want));
+
+        let mut tags = base.clone();
+        tags.insert_if_absent(key, &value);
+        let mut want = m.clone();
+        want.entry(key.to_owned()).or_insert(value.clone());
+        prop_assert_eq!(&tags, &as_list(&want));
+
+        let mut tags = base.clone();
+        prop_assert_eq!(tags.remove(key), m.remove(key));
+        prop_assert_eq!(&tags, &as_list(&m));
+        prop_assert_eq!(tags.is_empty(), m.is_empty());
+
+        let mut tags = base.clone();
+        tags.retain(|(k, v)| k != key && !v.is_empty());
+        let want: Vec<Tag> = as_list(&model(&list))
+            .into_iter()
+            .filter(|(k, v)| k != key && !v.is_empty())
+            .collect();
+        prop_assert_eq!(&tags, &want);
+    }
+
+    #[test]
+    fn equal_lists_are_equal_sets_and_hash_alike(list in tag_lists()) {
+        use std::collections::hash_map::DefaultHasher;
+        let h = |x: &Tags| {
+            let mut s = DefaultHasher::new();
+            x.hash(&mut s);
+            s.finish()
+        };
+        let a = Tags::from_unsorted(list.clone());
+        let mut reversed = as_list(&model(&list));
+        reversed.reverse();
+        let b = Tags::from_unsorted(reversed);
+        prop_assert!(a.is_empty() || !Tags::ptr_eq(&a, &b));
+        prop_assert_eq!(&a, &b);
+        prop_assert_eq!(h(&a), h(&b));
+    }
 }

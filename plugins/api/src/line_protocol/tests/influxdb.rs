@@ -72,16 +72,9 @@ fn every_influxdb_case_gets_influxdbs_verdict_and_point() {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str().expect("tag value")))
             .collect();
-        let got: BTreeMap<&str, &str> = m
-            .tags
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let got: BTreeMap<&str, &str> = m.tags.iter().collect();
         assert_eq!(got, tags, "{line:?}");
-        assert!(
-            m.tags.windows(2).all(|w| w[0].0 < w[1].0),
-            "{line:?}: sorted"
-        );
+        assert!(m.tags.keys().is_sorted_by(|a, b| a < b), "{line:?}: sorted");
         let fields: BTreeMap<&str, FieldValue> = p["fields"]
             .as_object()
             .expect("fields")

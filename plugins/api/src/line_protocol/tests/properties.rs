@@ -168,6 +168,6 @@ fn check_invariants(body: &[u8]) {
     }
     for m in &p.metrics {
         assert!(!m.measurement.is_empty() && !m.fields.is_empty());
-        assert!(m.tags.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(m.tags.keys().is_sorted_by(|a, b| a < b));
     }
 }

@@ -8,7 +8,7 @@ use crate::prometheus::build_input;
 use crate::prometheus::model;
 use crate::prometheus::parse::{self, Format};
 use gleaner_api::test_util::input_context;
-use gleaner_api::{Batch, RunMode};
+use gleaner_api::{Batch, RunMode, Tags, TagsBuilder};
 
 /// 6,000 series of 3 labels (about 400 KiB), one clashing with the target's `job`.
 fn big_page() -> String {
@@ -57,11 +57,7 @@ async fn a_big_page_is_streamed_in_batches_with_every_series() {
     // In page order, each with its labels and the target's (the page's `job` renamed).
     for (i, m) in all[..6_000].iter().enumerate() {
         assert_eq!(m.fields[0].0, format!("big_{}", i % 10));
-        let tags: Vec<(&str, &str)> = m
-            .tags
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
+        let tags: Vec<(&str, &str)> = m.tags.iter().collect();
         let pod = format!("p-{i}");
         assert_eq!(tags[0], ("exported_job", "page"));
         assert!(tags.contains(&("pod", pod.as_str())), "{tags:?}");
@@ -122,7 +118,13 @@ fn tag_count_agrees_with_tags() {
             parse::parse(page.as_bytes(), Format::Text, &mut |s| {
                 assert_eq!(
                     model::tag_count(s, target, honor),
-                    model::tags(s, target, honor).len(),
+                    model::tags(
+                        s,
+                        &Tags::from_sorted(target.to_vec()),
+                        honor,
+                        &mut TagsBuilder::new()
+                    )
+                    .len(),
                     "{} with {target:?}, honor_labels = {honor}",
                     s.name
                 );
