@@ -31,8 +31,10 @@ struct Entry {
 /// The tag sets of one target's series (see the module doc).
 #[derive(Debug)]
 pub(crate) struct SeriesCache {
-    /// Label text (`name \0 raw value \0` per label, page order) → tags.
-    map: HashMap<Box<[u8]>, Entry>,
+    /// Label text (`name \0 raw value \0` per label, page order) → tags. Hashed with a
+    /// seeded fast hash (foldhash) rather than SipHash: every sample looks its series up by
+    /// its label text.
+    map: HashMap<Box<[u8]>, Entry, foldhash::fast::RandomState>,
     /// The target's labels as one shared set (the synthetic series' tags).
     target: Tags,
     /// The current scrape's number.
@@ -47,7 +49,7 @@ impl SeriesCache {
     /// An empty cache for a target with these labels (sorted, unique).
     pub(crate) fn new(target: &[(String, String)]) -> Self {
         SeriesCache {
-            map: HashMap::new(),
+            map: HashMap::default(),
             target: Tags::from_unsorted(target.to_vec()),
             scrape: 0,
             key: Vec::new(),

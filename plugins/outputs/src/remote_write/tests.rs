@@ -156,6 +156,50 @@ fn labels_sort_by_bytes_and_stale_markers_keep_their_bits() {
 }
 
 #[test]
+fn a_series_from_separate_tag_sets_is_one_time_series_in_first_sample_order() {
+    // Two chunks of one series decode into two sets with equal content (not one shared
+    // set): their samples still make one series. A series of the same labels but another
+    // name, and one with the same name but other labels, stay apart.
+    let series = |ts: i64, name: &str, job: &str| {
+        Metric::new("prometheus", ts)
+            .with_tag("instance", "a:1")
+            .with_tag("job", job)
+            .with_field(name, FieldValue::Float(ts as f64))
+    };
+    let batch = vec![
+        series(T0 + 2_000_000, "b", "x"),
+        series(T0, "a", "x"),
+        series(T0 + 1_000_000, "b", "y"),
+        series(T0 + 1_000_000, "b", "x"),
+        series(T0 + 3_000_000, "a", "x"),
+    ];
+    assert!(!gleaner_api::Tags::ptr_eq(&batch[0].tags, &batch[3].tags));
+    let (out, _) = build("");
+    let req = WriteRequest::decode(&encode(out.as_ref(), batch)[..]).expect("decode");
+    let got: Vec<(String, Vec<i64>)> = req
+        .timeseries
+        .iter()
+        .map(|t| {
+            let labels: Vec<&str> = t.labels.iter().map(|l| l.value.as_str()).collect();
+            let stamps = t
+                .samples
+                .iter()
+                .map(|s| s.timestamp - T0 / 1_000_000)
+                .collect();
+            (labels.join(","), stamps)
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("b,a:1,x".to_owned(), vec![1, 2]),
+            ("a,a:1,x".to_owned(), vec![0, 3]),
+            ("b,a:1,y".to_owned(), vec![1]),
+        ]
+    );
+}
+
+#[test]
 fn metadata_uses_field_3_and_help_field_4() {
     let req = WriteRequest {
         timeseries: Vec::new(),

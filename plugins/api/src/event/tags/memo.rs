@@ -2,8 +2,32 @@
 //! carries the set (the agent's default tags, added by the router).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::Tags;
+
+/// Hashes a set's address: already unique, so one multiply spreads it (the low bits are
+/// alignment); the memo looks one up for every metric, so it does not pay for SipHash.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_right(29);
+    }
+}
 
 /// The result of one edit per shared tag set: `apply` runs the edit once for each set it
 /// meets and hands every later metric carrying that set the same result.
@@ -13,7 +37,7 @@ use super::Tags;
 /// the sources' caches. Sets held by one metric only are edited directly, not remembered.
 #[derive(Debug, Default)]
 pub struct TagsMemo {
-    map: HashMap<usize, (Tags, Tags)>,
+    map: HashMap<usize, (Tags, Tags), BuildHasherDefault<AddressHasher>>,
     swept_at: usize,
 }
 
