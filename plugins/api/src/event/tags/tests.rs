@@ -116,7 +116,7 @@ fn memo_edits_each_shared_set_once_and_forgets_unheld_sets() {
 fn builder_sorts_keeps_the_last_duplicate_and_is_reusable() {
     let mut b = TagsBuilder::new();
     b.push("z", "1");
-    b.push_with("a", |s| s.push_str("x"));
+    b.push_with("a", |s| s.push('x'));
     b.push("z", "2");
     assert_eq!(b.len(), 3);
     let first = b.build();
