@@ -97,7 +97,10 @@ pub(crate) async fn deliver(
         let (b, payload) = match encoded {
             Some(p) => (b, p),
             None => match encode_half(&*out, &cx, b) {
-                Half::Payload(b, p) => (b, p),
+                Half::Payload(b, p) => match out.prepare(&p).await {
+                    Some(wire) => (b, wire),
+                    None => (b, p),
+                },
                 Half::Finished(events) => {
                     finished += events;
                     continue;
@@ -219,7 +222,7 @@ async fn send_with_retry(
         // At the shutdown deadline a send in flight is given up (its events are counted
         // as abandoned; the destination may have taken them).
         let result = tokio::select! {
-            r = out.send(payload.clone()) => r,
+            r = out.send_prepared(payload.clone()) => r,
             () = cx.abort.wait() => return SendOutcome::Stop,
         };
         cx.metrics

@@ -7,6 +7,14 @@
 //! found too large, permanent drops counted by reason and kept under
 //! `<data_dir>/dead/<output-id>/` with `dead_letter = true`).
 //!
+//! Compression: an output that compresses its bodies ([`Output::prepare`]: the HTTP outputs
+//! with `content_encoding = "gzip"`) has each request compressed here, once, right after it
+//! is encoded; the request in flight holds only the compressed body, every try sends it
+//! again as it is, and the one encoding buffer of the worker is reused for the next request.
+//! (Each request held its encoded body, about 1 MiB, for its whole life, and its gzip was
+//! made again on every try.) Compressing here, on a blocking thread the worker awaits,
+//! also keeps the output's gzip work to one body at a time.
+//!
 //! Concurrency: an output whose `concurrency()` is above 1 gets that many instances
 //! ([`Output::fork`]), each with one request in flight; the worker keeps issuing requests,
 //! from the next delivery too, while an instance is idle. Requests finish in any order, but
@@ -365,10 +373,14 @@ impl Lanes {
             };
             let chunk = cur.chunk;
             let limits = self.cx.limits;
-            let Some(out) = self.idle.last() else { return };
+            let Some(out) = self.idle.last_mut() else {
+                return;
+            };
             let mut buf = std::mem::take(&mut self.spare_body);
             buf.clear();
-            buf.reserve(self.size_hint);
+            // An eighth over the largest body so far, so a body a little larger than the last
+            // does not double the buffer.
+            buf.reserve(self.size_hint + self.size_hint / 8);
             let events = match out.encode(&b, &mut buf) {
                 Ok(report) => b.len().saturating_sub(report.skipped),
                 Err(e) => {
@@ -395,9 +407,17 @@ impl Lanes {
                 self.spare_body = buf;
                 continue;
             }
-            let payload = Payload {
+            let encoded = Payload {
                 bytes: buf.into(),
                 events,
+            };
+            // Compressed here, once: the request holds only what it sends.
+            let payload = match out.prepare(&encoded).await {
+                Some(wire) => {
+                    self.spare_body = reclaim(encoded.bytes, limits.max_bytes).unwrap_or_default();
+                    wire
+                }
+                None => encoded,
             };
             let ticket = self.ledger.issue(b.len() as u64);
             let Some(out) = self.idle.pop() else { return };
@@ -425,11 +445,13 @@ impl Lanes {
         if let Some(out) = f.out {
             self.idle.push(out);
         }
+        // A body sent as encoded comes back for the next encoding (a compressed one is
+        // smaller than the buffer kept already).
         if let Some(body) = f.body
-            && let Ok(body) = body.try_into_mut()
-            && body.capacity() <= self.cx.limits.max_bytes.saturating_mul(2)
+            && body.len() > self.spare_body.capacity()
+            && let Some(body) = reclaim(body, self.cx.limits.max_bytes)
         {
-            self.spare_body = body.into();
+            self.spare_body = body;
         }
         if let Some(dl) = self.dead.as_mut() {
             for b in f.rejected {
@@ -510,6 +532,13 @@ impl Lanes {
             }
         }
     }
+}
+
+/// The buffer of a body nothing else holds, for the next encoding, unless it grew past
+/// twice `max_bytes` (an outsized request: not worth keeping).
+fn reclaim(body: bytes::Bytes, max_bytes: usize) -> Option<Vec<u8>> {
+    let body = body.try_into_mut().ok()?;
+    (body.capacity() <= max_bytes.saturating_mul(2)).then(|| body.into())
 }
 
 #[cfg(test)]

@@ -423,3 +423,4 @@ async fn handover_during_a_retry_delay_returns_the_request() {
 }
 
 mod concurrency;
+mod prepared;

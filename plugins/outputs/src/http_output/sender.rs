@@ -55,14 +55,39 @@ impl Sender {
     /// `bytes` in the configured `content_encoding`: gzipped at `compression_level` (off the
     /// runtime threads when large) or as they are.
     pub(crate) async fn encode_body(&self, bytes: Bytes) -> Body {
-        if let Some(level) = self.gzip {
-            Body {
-                bytes: gzip_async(bytes, level).await,
-                encoding: Some("gzip"),
-            }
-        } else {
-            Body::identity(bytes)
+        match self.compress(&bytes).await {
+            Some(gz) => self.wire_body(gz),
+            None => Body::identity(bytes),
         }
+    }
+
+    /// `bytes` gzipped at `compression_level` when the output gzips its bodies; `None` when
+    /// it sends them as they are.
+    pub(crate) async fn compress(&self, bytes: &Bytes) -> Option<Bytes> {
+        let level = self.gzip?;
+        Some(gzip_async(bytes.clone(), level).await)
+    }
+
+    /// A body of `bytes` already in the configured `content_encoding` (what
+    /// [`Sender::compress`] made, or the encoding as it is when nothing is compressed).
+    pub(crate) fn wire_body(&self, bytes: Bytes) -> Body {
+        Body {
+            bytes,
+            encoding: self.gzip.map(|_| "gzip"),
+        }
+    }
+
+    /// The encoding inside a body [`Sender::wire_body`] sends: `bytes` gunzipped when the
+    /// output gzips. Only for the rare paths that must look inside a sent body (a resend of
+    /// part of it); an error means the bytes were not what this sender made.
+    pub(crate) fn plain_body(&self, bytes: &Bytes) -> std::io::Result<Bytes> {
+        use std::io::Read as _;
+        if self.gzip.is_none() {
+            return Ok(bytes.clone());
+        }
+        let mut out = Vec::with_capacity(bytes.len().saturating_mul(8));
+        flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_end(&mut out)?;
+        Ok(out.into())
     }
 
     /// Posts `body` to `uri` with `content_type`, the output's headers, the authorization,
