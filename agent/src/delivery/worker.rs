@@ -15,6 +15,13 @@
 //! made again on every try.) Compressing here, on a blocking thread the worker awaits,
 //! also keeps the output's gzip work to one body at a time.
 //!
+//! A request of a disk chunk lets go of its decoded events once encoded: it keeps where they
+//! are in the chunk (`request::Events`), and the rare paths that need them again (a split of
+//! a request the destination found too large, a dead letter) read them back from the chunk.
+//! So a request in flight costs its compressed body (about a tenth of a megabyte for HEC),
+//! and `concurrency` can be raised for a distant receiver without the memory of a decoded
+//! request per lane. A memory buffer's requests keep their events (nothing else holds them).
+//!
 //! Concurrency: an output whose `concurrency()` is above 1 gets that many instances
 //! ([`Output::fork`]), each with one request in flight; the worker keeps issuing requests,
 //! from the next delivery too, while an instance is idle. Requests finish in any order, but
@@ -22,7 +29,7 @@
 //! count a request only once every request issued before it has finished, so a later
 //! request finishing first never moves progress past an earlier one in flight or being
 //! retried. At most twice the concurrency of requests may be held back that way (each holds
-//! its delivery; a disk chunk is in memory while in hand). With one instance (file, stdout,
+//! its delivery; a disk chunk's bytes are in memory only while its requests are planned). With one instance (file, stdout,
 //! remote_write), it is the sequential loop it always was.
 //!
 //! Stopping: a memory buffer is drained until `shutdown_timeout`. At the deadline (the abort
@@ -57,7 +64,7 @@ use tracing::{error, info, warn};
 use super::dead_letter::DeadLetter;
 use super::ledger::{Ledger, Released};
 use super::plan::Planner;
-use super::request::{self, End, Finished, SendCx, split};
+use super::request::{self, End, Events, Finished, SendCx, split};
 use crate::buffer::{Delivery, OutputBuffer};
 
 /// How long the last flush may take once the shutdown timeout has passed.
@@ -128,6 +135,9 @@ struct Current {
     /// Halves of requests whose encoding exceeded `max_bytes`, first half on top.
     pending: Vec<Batch>,
     chunk: Option<u64>,
+    /// Index in the chunk of the next event a request is issued for (counted from the
+    /// chunk's first event, as its progress is).
+    next_event: u64,
 }
 
 /// Requests in flight.
@@ -207,6 +217,7 @@ impl OutputWorker {
                 stopping,
                 abort: abort.clone(),
                 handover: handover.clone(),
+                keeps_rejected: dead_letter.is_some(),
             }),
             idle,
             lanes,
@@ -335,6 +346,7 @@ impl Lanes {
             planner: Planner::new(self.sizing.events_per_request(&self.cx.limits)),
             pending: Vec::new(),
             chunk,
+            next_event: sent,
         });
     }
 
@@ -420,13 +432,24 @@ impl Lanes {
                 None => encoded,
             };
             let ticket = self.ledger.issue(b.len() as u64);
+            let start = cur.next_event;
+            cur.next_event += b.len() as u64;
+            // A disk chunk's events are let go of while the request is in flight.
+            let events = match chunk {
+                Some(seq) if self.cx.buffer.is_durable() => Events::InChunk {
+                    seq,
+                    start,
+                    len: b.len(),
+                },
+                _ => Events::Held(b),
+            };
             let Some(out) = self.idle.pop() else { return };
             self.inflight.push(Box::pin(request::deliver(
                 out,
                 Arc::clone(&self.cx),
                 ticket,
                 chunk,
-                b,
+                events,
                 payload,
             )));
         }
@@ -435,6 +458,9 @@ impl Lanes {
     /// A request that needs no send (nothing to encode, or it cannot be): finished at once,
     /// in its place among the others.
     async fn finish_now(&mut self, events: u64) {
+        if let Some(cur) = self.current.as_mut() {
+            cur.next_event += events;
+        }
         let t = self.ledger.issue(events);
         self.ledger.finish(t, events);
         self.release().await;

@@ -423,4 +423,5 @@ async fn handover_during_a_retry_delay_returns_the_request() {
 }
 
 mod concurrency;
+mod lean;
 mod prepared;
