@@ -94,6 +94,11 @@ pub struct OutputWorker {
     pub handover: Shutdown,
 }
 
+/// Events of an output's first request, at most, before its encoded size per event is
+/// known: the first request of a HEC output at `max_events` (10,000) encoded 5 MB, was split
+/// in halves, and left the worker holding its decoded events and a body buffer of 8 MiB.
+const FIRST_REQUEST_EVENTS: usize = 1_000;
+
 /// What one event costs once encoded, learned from the requests so far, so the planner
 /// joins as many events as fit in `max_bytes` instead of encoding too many and splitting
 /// (a Splunk HEC event is 3–5 times its buffered size: 10,000 events made a 5 MB body that
@@ -117,14 +122,14 @@ impl Sizing {
     }
 
     /// Events per request: the output's `max_events`, fewer when they would not fit in 90%
-    /// of its `max_bytes`.
+    /// of its `max_bytes`; before anything is learned, at most [`FIRST_REQUEST_EVENTS`].
     fn events_per_request(&self, limits: &BatchLimits) -> usize {
         match self.bytes_per_event {
             Some(bpe) if bpe > 0.0 => {
                 let fit = (limits.max_bytes as f64 * 0.9 / bpe) as usize;
                 fit.clamp(1, limits.max_events.max(1))
             }
-            _ => limits.max_events,
+            _ => limits.max_events.clamp(1, FIRST_REQUEST_EVENTS),
         }
     }
 }
@@ -416,7 +421,10 @@ impl Lanes {
                 let (a, c) = split(b);
                 cur.pending.push(c);
                 cur.pending.push(a);
-                self.spare_body = buf;
+                // Not an outsized buffer, kept for every request after.
+                if buf.capacity() <= limits.max_bytes.saturating_mul(2) {
+                    self.spare_body = buf;
+                }
                 continue;
             }
             let encoded = Payload {
