@@ -179,6 +179,21 @@ impl OutputBuffer {
         }
     }
 
+    /// Events `start..start + len` of disk chunk `chunk` (counted from its first event, as
+    /// its progress is), read again for a request that let go of them while in flight.
+    /// `Ok(None)`: the chunk is gone (`drop_oldest` counted its events), or there is no chunk.
+    pub async fn reread(
+        &self,
+        chunk: Option<u64>,
+        start: u64,
+        len: usize,
+    ) -> Result<Option<Batch>, store::ReadChunkError> {
+        match (self, chunk) {
+            (OutputBuffer::Disk(b), Some(seq)) => b.reread(seq, start, len).await,
+            _ => Ok(None),
+        }
+    }
+
     /// True when what the buffer holds survives a restart.
     pub fn is_durable(&self) -> bool {
         matches!(self, OutputBuffer::Disk(_))

@@ -341,6 +341,37 @@ impl DiskBuffer {
         }
     }
 
+    /// Events `start..start + len` of chunk `seq`, read again from disk (see
+    /// [`store::read_events`]). `Err` when they cannot be read: `Ok(None)` when the chunk is
+    /// gone (`drop_oldest` removed it and counted its events).
+    pub async fn reread(
+        &self,
+        seq: u64,
+        start: u64,
+        len: usize,
+    ) -> Result<Option<Batch>, ReadChunkError> {
+        let path = lock(&self.inner.store)
+            .sealed_chunk(seq)
+            .map(|c| c.path.clone());
+        let Some(path) = path else { return Ok(None) };
+        let read = tokio::task::spawn_blocking(move || {
+            let r = store::read_events(&path, start, len);
+            (path, r)
+        })
+        .await;
+        match read {
+            Ok((path, Ok(None))) => Err(ReadChunkError::Corrupt {
+                path: path.display().to_string(),
+                reason: format!("it no longer holds events {start}..{}", start + len as u64),
+            }),
+            Ok((_, r)) => r,
+            Err(e) => Err(ReadChunkError::Io {
+                path: format!("chunk {seq}"),
+                source: std::io::Error::other(e.to_string()),
+            }),
+        }
+    }
+
     /// Keeps a delivered chunk's read buffer for the next one (unless it grew unusually big).
     pub fn recycle(&self, reader: ChunkReader) {
         let buf = reader.into_buffer();

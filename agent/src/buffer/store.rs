@@ -171,6 +171,57 @@ impl ChunkReader {
     }
 }
 
+/// Events `start..start + len` of a sealed chunk, counted from its first event over the
+/// frames that decode (as a delivery counts them), as one batch; `Ok(None)` when the chunk
+/// holds fewer. Every checksum is verified, as for a delivery.
+pub fn read_events(path: &Path, start: u64, len: usize) -> Result<Option<Batch>, ReadChunkError> {
+    let mut reader = ChunkReader::open(path)?;
+    let mut skip = start;
+    let mut out: Option<Batch> = None;
+    let mut want = len;
+    while want > 0 {
+        let Some(next) = reader.next_batch() else {
+            return Ok(None);
+        };
+        // A frame that does not decode was skipped by the delivery too: not counted.
+        let Ok(mut b) = next else { continue };
+        let n = b.len() as u64;
+        if skip >= n {
+            skip -= n;
+            continue;
+        }
+        let from = usize::try_from(skip).unwrap_or(usize::MAX);
+        skip = 0;
+        b = match b {
+            Batch::Metrics(mut m) => {
+                let mut m = m.split_off(from.min(m.len()));
+                m.truncate(want);
+                Batch::Metrics(m)
+            }
+            Batch::Logs(mut l) => {
+                let mut l = l.split_off(from.min(l.len()));
+                l.truncate(want);
+                Batch::Logs(l)
+            }
+        };
+        want -= b.len();
+        out = Some(match (out, b) {
+            (None, b) => b,
+            (Some(Batch::Metrics(mut a)), Batch::Metrics(b)) => {
+                a.extend(b);
+                Batch::Metrics(a)
+            }
+            (Some(Batch::Logs(mut a)), Batch::Logs(b)) => {
+                a.extend(b);
+                Batch::Logs(a)
+            }
+            // A request is of one kind; a range across kinds is not one of its.
+            (Some(_), _) => return Ok(None),
+        });
+    }
+    Ok(out)
+}
+
 /// Reads and decodes every batch of a sealed chunk, verifying every checksum.
 pub fn read_chunk(path: &Path) -> Result<Vec<Batch>, ReadChunkError> {
     let mut reader = ChunkReader::open(path)?;

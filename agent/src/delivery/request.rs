@@ -28,6 +28,47 @@ pub(crate) struct SendCx {
     pub(crate) stopping: Shutdown,
     pub(crate) abort: Shutdown,
     pub(crate) handover: Shutdown,
+    /// Events rejected for good are kept (the dead-letter directory): a request must give
+    /// them back.
+    pub(crate) keeps_rejected: bool,
+}
+
+/// A request's events while it is in flight.
+pub(crate) enum Events {
+    /// In hand: a memory buffer's, put back on a handover and counted on a stop.
+    Held(Batch),
+    /// Left in disk chunk `seq`: its events `start..start + len`, counted from the chunk's
+    /// first event. They are read again only when needed (a split, a dead letter): a request
+    /// in flight holds its compressed body, not its decoded events, which were several times
+    /// that size.
+    InChunk { seq: u64, start: u64, len: usize },
+}
+
+impl Events {
+    fn len(&self) -> usize {
+        match self {
+            Events::Held(b) => b.len(),
+            Events::InChunk { len, .. } => *len,
+        }
+    }
+
+    /// The events in hand, read again from their chunk if need be; `None` when the chunk is
+    /// gone (`drop_oldest` removed it and counted them) or cannot be read (counted here
+    /// under `chunk_unreadable`: they are lost).
+    async fn load(self, cx: &SendCx) -> Option<Batch> {
+        let (seq, start, len) = match self {
+            Events::Held(b) => return Some(b),
+            Events::InChunk { seq, start, len } => (seq, start, len),
+        };
+        match cx.buffer.reread(Some(seq), start, len).await {
+            Ok(b) => b,
+            Err(e) => {
+                cx.metrics.dropped("chunk_unreadable", len as u64);
+                error!(output = %cx.id, error = %e, events = len, "events of a request lost: their chunk cannot be read again");
+                None
+            }
+        }
+    }
 }
 
 /// How a request ended.
@@ -78,59 +119,81 @@ pub(crate) fn split(batch: Batch) -> (Batch, Batch) {
     }
 }
 
-/// Delivers `batch` (already encoded into `payload`) through `out`, with `chunk` its disk
-/// chunk (to notice `drop_oldest` removing it while a retry waits).
+/// Delivers `events` (already encoded, and prepared, into `payload`) through `out`, with
+/// `chunk` its disk chunk (to notice `drop_oldest` removing it while a retry waits).
 pub(crate) async fn deliver(
     mut out: Box<dyn Output>,
     cx: Arc<SendCx>,
     ticket: u64,
     chunk: Option<u64>,
-    batch: Batch,
+    events: Events,
     payload: Payload,
 ) -> Finished {
     let mut finished = 0u64;
     let mut rejected = Vec::new();
     let mut body = None;
     // Halves of a split request wait here, first half on top.
-    let mut todo: Vec<(Batch, Option<Payload>)> = vec![(batch, Some(payload))];
-    while let Some((b, encoded)) = todo.pop() {
-        let (b, payload) = match encoded {
-            Some(p) => (b, p),
-            None => match encode_half(&*out, &cx, b) {
-                Half::Payload(b, p) => (b, p),
-                Half::Finished(events) => {
-                    finished += events;
+    let mut todo: Vec<(Events, Option<Payload>)> = vec![(events, Some(payload))];
+    while let Some((e, encoded)) = todo.pop() {
+        let (e, payload) = match encoded {
+            Some(p) => (e, p),
+            None => {
+                let Events::Held(b) = e else {
+                    // Halves are always in hand.
                     continue;
+                };
+                match encode_half(&*out, &cx, b) {
+                    Half::Payload(b, p) => match out.prepare(&p).await {
+                        Some(wire) => (Events::Held(b), wire),
+                        None => (Events::Held(b), p),
+                    },
+                    Half::Finished(events) => {
+                        finished += events;
+                        continue;
+                    }
+                    Half::Split(a, c) => {
+                        todo.push((Events::Held(c), None));
+                        todo.push((Events::Held(a), None));
+                        continue;
+                    }
                 }
-                Half::Split(a, c) => {
-                    todo.push((c, None));
-                    todo.push((a, None));
-                    continue;
-                }
-            },
+            }
         };
+        let n = e.len() as u64;
         let outcome = send_with_retry(&mut *out, &cx, &payload, chunk).await;
         match outcome {
-            SendOutcome::Sent => finished += b.len() as u64,
+            SendOutcome::Sent => finished += n,
             SendOutcome::Dropped => {
-                finished += b.len() as u64;
-                rejected.push(b);
+                finished += n;
+                if cx.keeps_rejected
+                    && let Some(b) = e.load(&cx).await
+                {
+                    rejected.push(b);
+                }
             }
-            SendOutcome::Split if b.len() > 1 => {
-                let (a, c) = split(b);
-                todo.push((c, None));
-                todo.push((a, None));
-            }
+            SendOutcome::Split if n > 1 => match e.load(&cx).await {
+                Some(b) => {
+                    let (a, c) = split(b);
+                    todo.push((Events::Held(c), None));
+                    todo.push((Events::Held(a), None));
+                }
+                // Gone with its chunk (counted by `drop_oldest`), or lost (counted).
+                None => finished += n,
+            },
             SendOutcome::Split => {
                 cx.metrics.dropped("too_large", 1);
                 error!(output = %cx.id, "event dropped: too large for the destination even alone");
-                finished += b.len() as u64;
-                rejected.push(b);
+                finished += n;
+                if cx.keeps_rejected
+                    && let Some(b) = e.load(&cx).await
+                {
+                    rejected.push(b);
+                }
             }
             SendOutcome::Stop => {
                 // The request's events (those its encoder skipped are counted by the output)
                 // and its halves not sent.
-                let left = payload.events + todo.iter().map(|(b, _)| b.len()).sum::<usize>();
+                let left = payload.events + todo.iter().map(|(e, _)| e.len()).sum::<usize>();
                 return Finished {
                     out: Some(out),
                     ticket,
@@ -141,8 +204,14 @@ pub(crate) async fn deliver(
                 };
             }
             SendOutcome::HandOver => {
-                let mut back = vec![b];
-                back.extend(todo.into_iter().rev().map(|(b, _)| b));
+                // A memory buffer's events go back; a disk chunk's stay on disk.
+                let back = std::iter::once(e)
+                    .chain(todo.into_iter().rev().map(|(e, _)| e))
+                    .filter_map(|e| match e {
+                        Events::Held(b) => Some(b),
+                        Events::InChunk { .. } => None,
+                    })
+                    .collect();
                 return Finished {
                     out: Some(out),
                     ticket,
@@ -219,7 +288,7 @@ async fn send_with_retry(
         // At the shutdown deadline a send in flight is given up (its events are counted
         // as abandoned; the destination may have taken them).
         let result = tokio::select! {
-            r = out.send(payload.clone()) => r,
+            r = out.send_prepared(payload.clone()) => r,
             () = cx.abort.wait() => return SendOutcome::Stop,
         };
         cx.metrics

@@ -7,6 +7,21 @@
 //! found too large, permanent drops counted by reason and kept under
 //! `<data_dir>/dead/<output-id>/` with `dead_letter = true`).
 //!
+//! Compression: an output that compresses its bodies ([`Output::prepare`]: the HTTP outputs
+//! with `content_encoding = "gzip"`) has each request compressed here, once, right after it
+//! is encoded; the request in flight holds only the compressed body, every try sends it
+//! again as it is, and the one encoding buffer of the worker is reused for the next request.
+//! (Each request held its encoded body, about 1 MiB, for its whole life, and its gzip was
+//! made again on every try.) Compressing here, on a blocking thread the worker awaits,
+//! also keeps the output's gzip work to one body at a time.
+//!
+//! A request of a disk chunk lets go of its decoded events once encoded: it keeps where they
+//! are in the chunk (`request::Events`), and the rare paths that need them again (a split of
+//! a request the destination found too large, a dead letter) read them back from the chunk.
+//! So a request in flight costs its compressed body (about a tenth of a megabyte for HEC),
+//! and `concurrency` can be raised for a distant receiver without the memory of a decoded
+//! request per lane. A memory buffer's requests keep their events (nothing else holds them).
+//!
 //! Concurrency: an output whose `concurrency()` is above 1 gets that many instances
 //! ([`Output::fork`]), each with one request in flight; the worker keeps issuing requests,
 //! from the next delivery too, while an instance is idle. Requests finish in any order, but
@@ -14,7 +29,7 @@
 //! count a request only once every request issued before it has finished, so a later
 //! request finishing first never moves progress past an earlier one in flight or being
 //! retried. At most twice the concurrency of requests may be held back that way (each holds
-//! its delivery; a disk chunk is in memory while in hand). With one instance (file, stdout,
+//! its delivery; a disk chunk's bytes are in memory only while its requests are planned). With one instance (file, stdout,
 //! remote_write), it is the sequential loop it always was.
 //!
 //! Stopping: a memory buffer is drained until `shutdown_timeout`. At the deadline (the abort
@@ -49,7 +64,7 @@ use tracing::{error, info, warn};
 use super::dead_letter::DeadLetter;
 use super::ledger::{Ledger, Released};
 use super::plan::Planner;
-use super::request::{self, End, Finished, SendCx, split};
+use super::request::{self, End, Events, Finished, SendCx, split};
 use crate::buffer::{Delivery, OutputBuffer};
 
 /// How long the last flush may take once the shutdown timeout has passed.
@@ -79,6 +94,11 @@ pub struct OutputWorker {
     pub handover: Shutdown,
 }
 
+/// Events of an output's first request, at most, before its encoded size per event is
+/// known: the first request of a HEC output at `max_events` (10,000) encoded 5 MB, was split
+/// in halves, and left the worker holding its decoded events and a body buffer of 8 MiB.
+const FIRST_REQUEST_EVENTS: usize = 1_000;
+
 /// What one event costs once encoded, learned from the requests so far, so the planner
 /// joins as many events as fit in `max_bytes` instead of encoding too many and splitting
 /// (a Splunk HEC event is 3–5 times its buffered size: 10,000 events made a 5 MB body that
@@ -102,14 +122,14 @@ impl Sizing {
     }
 
     /// Events per request: the output's `max_events`, fewer when they would not fit in 90%
-    /// of its `max_bytes`.
+    /// of its `max_bytes`; before anything is learned, at most [`FIRST_REQUEST_EVENTS`].
     fn events_per_request(&self, limits: &BatchLimits) -> usize {
         match self.bytes_per_event {
             Some(bpe) if bpe > 0.0 => {
                 let fit = (limits.max_bytes as f64 * 0.9 / bpe) as usize;
                 fit.clamp(1, limits.max_events.max(1))
             }
-            _ => limits.max_events,
+            _ => limits.max_events.clamp(1, FIRST_REQUEST_EVENTS),
         }
     }
 }
@@ -120,6 +140,9 @@ struct Current {
     /// Halves of requests whose encoding exceeded `max_bytes`, first half on top.
     pending: Vec<Batch>,
     chunk: Option<u64>,
+    /// Index in the chunk of the next event a request is issued for (counted from the
+    /// chunk's first event, as its progress is).
+    next_event: u64,
 }
 
 /// Requests in flight.
@@ -199,6 +222,7 @@ impl OutputWorker {
                 stopping,
                 abort: abort.clone(),
                 handover: handover.clone(),
+                keeps_rejected: dead_letter.is_some(),
             }),
             idle,
             lanes,
@@ -327,6 +351,7 @@ impl Lanes {
             planner: Planner::new(self.sizing.events_per_request(&self.cx.limits)),
             pending: Vec::new(),
             chunk,
+            next_event: sent,
         });
     }
 
@@ -365,10 +390,14 @@ impl Lanes {
             };
             let chunk = cur.chunk;
             let limits = self.cx.limits;
-            let Some(out) = self.idle.last() else { return };
+            let Some(out) = self.idle.last_mut() else {
+                return;
+            };
             let mut buf = std::mem::take(&mut self.spare_body);
             buf.clear();
-            buf.reserve(self.size_hint);
+            // An eighth over the largest body so far, so a body a little larger than the last
+            // does not double the buffer.
+            buf.reserve(self.size_hint + self.size_hint / 8);
             let events = match out.encode(&b, &mut buf) {
                 Ok(report) => b.len().saturating_sub(report.skipped),
                 Err(e) => {
@@ -392,21 +421,43 @@ impl Lanes {
                 let (a, c) = split(b);
                 cur.pending.push(c);
                 cur.pending.push(a);
-                self.spare_body = buf;
+                // Not an outsized buffer, kept for every request after.
+                if buf.capacity() <= limits.max_bytes.saturating_mul(2) {
+                    self.spare_body = buf;
+                }
                 continue;
             }
-            let payload = Payload {
+            let encoded = Payload {
                 bytes: buf.into(),
                 events,
             };
+            // Compressed here, once: the request holds only what it sends.
+            let payload = match out.prepare(&encoded).await {
+                Some(wire) => {
+                    self.spare_body = reclaim(encoded.bytes, limits.max_bytes).unwrap_or_default();
+                    wire
+                }
+                None => encoded,
+            };
             let ticket = self.ledger.issue(b.len() as u64);
+            let start = cur.next_event;
+            cur.next_event += b.len() as u64;
+            // A disk chunk's events are let go of while the request is in flight.
+            let events = match chunk {
+                Some(seq) if self.cx.buffer.is_durable() => Events::InChunk {
+                    seq,
+                    start,
+                    len: b.len(),
+                },
+                _ => Events::Held(b),
+            };
             let Some(out) = self.idle.pop() else { return };
             self.inflight.push(Box::pin(request::deliver(
                 out,
                 Arc::clone(&self.cx),
                 ticket,
                 chunk,
-                b,
+                events,
                 payload,
             )));
         }
@@ -415,6 +466,9 @@ impl Lanes {
     /// A request that needs no send (nothing to encode, or it cannot be): finished at once,
     /// in its place among the others.
     async fn finish_now(&mut self, events: u64) {
+        if let Some(cur) = self.current.as_mut() {
+            cur.next_event += events;
+        }
         let t = self.ledger.issue(events);
         self.ledger.finish(t, events);
         self.release().await;
@@ -425,11 +479,13 @@ impl Lanes {
         if let Some(out) = f.out {
             self.idle.push(out);
         }
+        // A body sent as encoded comes back for the next encoding (a compressed one is
+        // smaller than the buffer kept already).
         if let Some(body) = f.body
-            && let Ok(body) = body.try_into_mut()
-            && body.capacity() <= self.cx.limits.max_bytes.saturating_mul(2)
+            && body.len() > self.spare_body.capacity()
+            && let Some(body) = reclaim(body, self.cx.limits.max_bytes)
         {
-            self.spare_body = body.into();
+            self.spare_body = body;
         }
         if let Some(dl) = self.dead.as_mut() {
             for b in f.rejected {
@@ -510,6 +566,13 @@ impl Lanes {
             }
         }
     }
+}
+
+/// The buffer of a body nothing else holds, for the next encoding, unless it grew past
+/// twice `max_bytes` (an outsized request: not worth keeping).
+fn reclaim(body: bytes::Bytes, max_bytes: usize) -> Option<Vec<u8>> {
+    let body = body.try_into_mut().ok()?;
+    (body.capacity() <= max_bytes.saturating_mul(2)).then(|| body.into())
 }
 
 #[cfg(test)]

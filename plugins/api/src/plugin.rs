@@ -386,6 +386,22 @@ pub trait Output: Send {
     /// it rejected).
     async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError>;
 
+    /// The bytes a request sends for `payload` (its encoding compressed, for an output that
+    /// compresses), made once per request before its first send; `None` (the default) when
+    /// the payload goes as encoded. The engine then holds only what this returns while the
+    /// request is in flight, and every try (retries included) sends those same bytes through
+    /// [`Output::send_prepared`]: an encoded request body is several times its compressed
+    /// size, and compressing it again per try cost CPU for nothing.
+    async fn prepare(&mut self, _payload: &Payload) -> Option<Payload> {
+        None
+    }
+
+    /// Sends a payload [`Output::prepare`] made (or the encoded payload, when it made none);
+    /// the answer is the same as [`Output::send`]'s. The default is [`Output::send`].
+    async fn send_prepared(&mut self, payload: Payload) -> Result<SendReport, OutputError> {
+        self.send(payload).await
+    }
+
     /// Request size limits.
     fn batch_limits(&self) -> BatchLimits {
         BatchLimits::default()

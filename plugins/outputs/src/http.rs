@@ -46,8 +46,8 @@ url = "http://127.0.0.1:8080/ingest"
 # batch_max_events = 1000
 # batch_max_bytes = "1MiB"
 ## Requests in flight at once (1 to 64); acknowledgements stay in order, so buffer progress
-## never passes a request still in flight. Each holds one request body in memory.
-# concurrency = 4
+## never passes a request still in flight. Each holds its body as sent (gzipped or not) in memory.
+# concurrency = 16
 ## "gzip" or "identity".
 # content_encoding = "identity"
 ## gzip level: 0 (stored) to 9 (smallest, slowest); 1 costs the least CPU that compresses.

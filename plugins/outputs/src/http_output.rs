@@ -51,12 +51,20 @@ pub(crate) trait HttpProtocol: Send + 'static {
         metrics: &ComponentMetrics,
     ) -> Result<usize, EncodeError>;
 
-    /// Delivers one payload through `http`, judging the answers.
+    /// Delivers one payload through `http`, judging the answers. Its bytes are already in
+    /// the output's content encoding ([`Sender::wire_body`] makes them a request body).
     async fn send(
         &mut self,
         http: &mut Sender,
         payload: &Payload,
     ) -> Result<SendReport, OutputError>;
+
+    /// Bytes at the start of a payload that are not part of the request body (a header of
+    /// the output's own, such as OTLP's signal byte): [`Output::prepare`] compresses only
+    /// what follows them and keeps them in front.
+    fn wire_prefix(&self) -> usize {
+        0
+    }
 
     /// Another instance for one more request in flight (the state of a request in progress
     /// left behind); `None` when the protocol sends one request at a time.
@@ -105,6 +113,31 @@ impl<P: HttpProtocol> Output for HttpOutput<P> {
     }
 
     async fn send(&mut self, payload: Payload) -> Result<SendReport, OutputError> {
+        match self.prepare(&payload).await {
+            Some(wire) => self.send_prepared(wire).await,
+            None => self.send_prepared(payload).await,
+        }
+    }
+
+    /// The body gzipped once, when the output gzips: the request holds only that.
+    async fn prepare(&mut self, payload: &Payload) -> Option<Payload> {
+        let keep = self.protocol.wire_prefix().min(payload.bytes.len());
+        let gz = self.http.compress(&payload.bytes.slice(keep..)).await?;
+        let bytes = if keep == 0 {
+            gz
+        } else {
+            let mut v = Vec::with_capacity(keep + gz.len());
+            v.extend_from_slice(&payload.bytes[..keep]);
+            v.extend_from_slice(&gz);
+            v.into()
+        };
+        Some(Payload {
+            bytes,
+            events: payload.events,
+        })
+    }
+
+    async fn send_prepared(&mut self, payload: Payload) -> Result<SendReport, OutputError> {
         self.protocol.send(&mut self.http, &payload).await
     }
 

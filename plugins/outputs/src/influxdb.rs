@@ -60,8 +60,8 @@ url = "http://127.0.0.1:8086"
 # batch_max_events = 5000
 # batch_max_bytes = "4MiB"
 ## Requests in flight at once (1 to 64); acknowledgements stay in order, so buffer progress
-## never passes a request still in flight. Each holds one request body in memory.
-# concurrency = 4
+## never passes a request still in flight. Each holds its body as sent (gzipped or not) in memory.
+# concurrency = 16
 ## Write unsigned integers as `123u` (InfluxDB 2.x+); else as integers clamped at 2^63-1.
 # uint_support = false
 ## Log records become points of this measurement: field `message`, tag `stream`, attributes

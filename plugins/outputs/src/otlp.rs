@@ -136,6 +136,11 @@ struct Otlp {
 
 #[async_trait]
 impl HttpProtocol for Otlp {
+    /// The signal byte in front of every payload.
+    fn wire_prefix(&self) -> usize {
+        1
+    }
+
     fn encode(
         &self,
         batch: &Batch,
@@ -177,6 +182,7 @@ impl HttpProtocol for Otlp {
                 ));
             }
         };
+        // The body after the signal byte is in the content encoding already.
         let body: Bytes = payload.bytes.slice(1..);
         client::export(http, url, signal, body, payload.events, &mut self.partial).await
     }

@@ -61,8 +61,8 @@ token = "${SPLUNK_HEC_TOKEN:-00000000-0000-0000-0000-000000000000}"
 # batch_max_events = 10000
 # batch_max_bytes = "1MiB"
 ## Requests in flight at once (1 to 64); acknowledgements stay in order, so buffer progress
-## never passes a request still in flight. Each holds one request body in memory.
-# concurrency = 4
+## never passes a request still in flight. Each holds its body as sent (gzipped or not) in memory.
+# concurrency = 16
 ## Extra HTTP headers.
 # headers = { "X-Team" = "a" }
 ## TLS: extra CA certificates, client certificate, or no verification (Splunk's default

@@ -336,7 +336,11 @@ fn requests_shrink_to_what_fits_in_max_bytes() {
         max_bytes: 1 << 20,
     };
     let mut s = Sizing::default();
-    assert_eq!(s.events_per_request(&limits), 10_000, "nothing learned yet");
+    assert_eq!(
+        s.events_per_request(&limits),
+        1_000,
+        "nothing learned yet: a first request of at most 1,000 events"
+    );
     // A 5 MB body for 10,000 events: about 524 bytes each.
     s.learn(5_242_880, 10_000);
     let n = s.events_per_request(&limits);
@@ -423,3 +427,5 @@ async fn handover_during_a_retry_delay_returns_the_request() {
 }
 
 mod concurrency;
+mod lean;
+mod prepared;

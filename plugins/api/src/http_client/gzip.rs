@@ -1,5 +1,5 @@
-//! Gzip request bodies (RFC 1952) at a chosen deflate level, with the deflate state kept per
-//! thread and level and reset between bodies instead of allocated and zeroed for each
+//! Gzip request bodies (RFC 1952) at a chosen deflate level, with deflate states kept (a few,
+//! shared by every thread) and reset between bodies instead of allocated and zeroed for each
 //! request (about 300 KiB each).
 //!
 //! The default is level 1: on HEC batches of container logs the body comes out about 12%
@@ -24,40 +24,66 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     gzip_level(data, DEFAULT_GZIP_LEVEL)
 }
 
-/// Bytes deflate writes per call, into a buffer zeroed once per thread: flate2 zero-fills
+/// Bytes deflate writes per call, into a buffer zeroed once per state: flate2 zero-fills
 /// the spare capacity of the `Vec` it is given on every call, which for a body-sized
 /// output cost more than the copy out of this buffer.
 const SCRATCH: usize = 64 * 1024;
 
-/// One thread's deflate states (by level, made on first use) and its output scratch.
+/// Deflate states kept for reuse when no body is being gzipped, at most (each about
+/// 400 KiB with its scratch).
+const KEPT_STATES: usize = 2;
+
+/// A deflate state at one level, and its output scratch.
 struct Deflater {
-    states: [Option<flate2::Compress>; 10],
+    level: u32,
+    c: flate2::Compress,
     scratch: Vec<u8>,
 }
 
+/// The deflate states not in use, shared by every thread: as many exist as bodies are
+/// gzipped at once (one per output that compresses, as the delivery worker gzips each
+/// request in turn), not one per thread that ever gzipped one, as with a state per thread
+/// on the blocking pool (whose threads come and go).
+static IDLE: std::sync::Mutex<Vec<Deflater>> = std::sync::Mutex::new(Vec::new());
+
 /// Gzips `data` at deflate `level` (0 to 9; above 9 is taken as 9).
 pub fn gzip_level(data: &[u8], level: u32) -> Vec<u8> {
-    const NONE: Option<flate2::Compress> = None;
-    thread_local! {
-        static DEFLATE: std::cell::RefCell<Deflater> = const {
-            std::cell::RefCell::new(Deflater { states: [NONE; 10], scratch: Vec::new() })
-        };
-    }
     let level = level.min(MAX_GZIP_LEVEL);
-    let fresh = || flate2::Compress::new(flate2::Compression::new(level), false);
-    DEFLATE.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut d) => {
-            let Deflater { states, scratch } = &mut *d;
-            if scratch.len() < SCRATCH {
-                scratch.resize(SCRATCH, 0);
-            }
-            let c = states[level as usize].get_or_insert_with(fresh);
-            c.reset();
-            gzip_with(c, scratch, level, data)
+    let kept = {
+        let mut idle = IDLE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        idle.iter()
+            .position(|d| d.level == level)
+            .map(|i| idle.swap_remove(i))
+    };
+    let mut d = match kept {
+        Some(mut d) => {
+            d.c.reset();
+            d
         }
-        // Not reachable (gzip does not call itself); a fresh state is still correct.
-        Err(_) => gzip_with(&mut fresh(), &mut vec![0; SCRATCH], level, data),
-    })
+        None => Deflater {
+            level,
+            c: flate2::Compress::new(flate2::Compression::new(level), false),
+            scratch: vec![0; SCRATCH],
+        },
+    };
+    let out = gzip_with(&mut d.c, &mut d.scratch, level, data);
+    let mut idle = IDLE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if idle.len() < KEPT_STATES {
+        idle.push(d);
+    }
+    out
+}
+
+/// Deflate states kept for reuse now.
+#[cfg(test)]
+pub(super) fn kept_states() -> usize {
+    IDLE.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .len()
 }
 
 /// One gzip member: the 10-byte header (no name, no time; XFL 4 for the fastest level, 2
@@ -98,6 +124,10 @@ fn gzip_with(c: &mut flate2::Compress, scratch: &mut [u8], level: u32, data: &[u
     out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
     // ISIZE is the input length modulo 2^32 (RFC 1952 §2.3.1).
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    // A request holds its gzipped body while in flight: not the room a doubling left over.
+    if out.capacity() - out.len() > out.len() / 8 {
+        out.shrink_to_fit();
+    }
     out
 }
 

@@ -27,7 +27,7 @@ pub(crate) async fn post(
     format: Format,
     payload: &Payload,
 ) -> Result<SendReport, OutputError> {
-    let body = http.encode_body(payload.bytes.clone()).await;
+    let body = http.wire_body(payload.bytes.clone());
     let resp = http
         .post(url.clone(), format.content_type(), body, &[])
         .await?;

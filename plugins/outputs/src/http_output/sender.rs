@@ -3,6 +3,8 @@
 //! and every failure before an answer turned into a retryable error named for the output.
 //! What the answer means is the output's to judge.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use bytes::Bytes;
 use gleaner_api::OutputError;
 use http::{HeaderName, HeaderValue, Request, header};
@@ -31,11 +33,13 @@ impl Body {
 }
 
 /// Posts requests for one output. A clone (for a request beside this one's) shares the
-/// client once it is made.
+/// client, made or not yet: one connection pool and one TLS configuration (root store
+/// included, about 30 KiB) per output, however many requests it has in flight. (Clones made
+/// before the first request, as the worker's lanes are, each made their own.)
 #[derive(Clone)]
 pub(crate) struct Sender {
     name: &'static str,
-    http: LazyClient,
+    http: Arc<Mutex<LazyClient>>,
     headers: Vec<(HeaderName, HeaderValue)>,
     auth: Auth,
     gzip: Option<u32>,
@@ -45,7 +49,7 @@ impl Sender {
     pub(crate) fn new(name: &'static str, options: &HttpOptions, auth: Auth) -> Self {
         Sender {
             name,
-            http: LazyClient::new(options.client.clone()),
+            http: Arc::new(Mutex::new(LazyClient::new(options.client.clone()))),
             headers: options.headers.clone(),
             auth,
             gzip: options.gzip,
@@ -55,14 +59,45 @@ impl Sender {
     /// `bytes` in the configured `content_encoding`: gzipped at `compression_level` (off the
     /// runtime threads when large) or as they are.
     pub(crate) async fn encode_body(&self, bytes: Bytes) -> Body {
-        if let Some(level) = self.gzip {
-            Body {
-                bytes: gzip_async(bytes, level).await,
-                encoding: Some("gzip"),
-            }
-        } else {
-            Body::identity(bytes)
+        match self.compress(&bytes).await {
+            Some(gz) => self.wire_body(gz),
+            None => Body::identity(bytes),
         }
+    }
+
+    /// `bytes` gzipped at `compression_level` when the output gzips its bodies; `None` when
+    /// it sends them as they are.
+    pub(crate) async fn compress(&self, bytes: &Bytes) -> Option<Bytes> {
+        let level = self.gzip?;
+        Some(gzip_async(bytes.clone(), level).await)
+    }
+
+    /// A body of `bytes` already in the configured `content_encoding` (what
+    /// [`Sender::compress`] made, or the encoding as it is when nothing is compressed).
+    pub(crate) fn wire_body(&self, bytes: Bytes) -> Body {
+        Body {
+            bytes,
+            encoding: self.gzip.map(|_| "gzip"),
+        }
+    }
+
+    /// The encoding inside a body [`Sender::wire_body`] sends: `bytes` gunzipped when the
+    /// output gzips. Only for the rare paths that must look inside a sent body (a resend of
+    /// part of it); an error means the bytes were not what this sender made.
+    pub(crate) fn plain_body(&self, bytes: &Bytes) -> std::io::Result<Bytes> {
+        use std::io::Read as _;
+        if self.gzip.is_none() {
+            return Ok(bytes.clone());
+        }
+        let mut out = Vec::with_capacity(bytes.len().saturating_mul(8));
+        flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_end(&mut out)?;
+        Ok(out.into())
+    }
+
+    /// True when `other` posts through the same client as this sender (tests).
+    #[cfg(test)]
+    pub(crate) fn shares_client_with(&self, other: &Sender) -> bool {
+        Arc::ptr_eq(&self.http, &other.http)
     }
 
     /// Posts `body` to `uri` with `content_type`, the output's headers, the authorization,
@@ -95,10 +130,17 @@ impl Sender {
         let req = req
             .body(Full::new(body.bytes))
             .map_err(|e| OutputError::permanent(format!("{name}: cannot build request: {e}")))?;
-        let client = self.http.get().map_err(|e| {
-            error!(error = %e, "{name}: cannot set up the http client; data is kept and retried");
-            OutputError::retryable(format!("{name}: {e}"))
-        })?;
+        // A cheap clone (the pool is shared), so the lock is not held across the send.
+        let client = self
+            .http
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get()
+            .cloned()
+            .map_err(|e| {
+                error!(error = %e, "{name}: cannot set up the http client; data is kept and retried");
+                OutputError::retryable(format!("{name}: {e}"))
+            })?;
         client
             .send(req)
             .await

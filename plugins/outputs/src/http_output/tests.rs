@@ -145,3 +145,15 @@ fn each_shared_rule_points_at_its_key() {
         );
     }
 }
+
+/// The lanes of an output (clones of its sender made before any request) post through one
+/// client: one connection pool and one TLS configuration per output, not one per lane.
+#[test]
+fn clones_of_a_sender_share_one_client() {
+    let o = HttpOptions::parse(&cfg("url = \"x\"\n"), &DEFAULTS).expect("valid");
+    let sender = super::Sender::new("example", &o, super::Auth::None);
+    let lane = sender.clone();
+    assert!(lane.shares_client_with(&sender));
+    let other = super::Sender::new("example", &o, super::Auth::None);
+    assert!(!other.shares_client_with(&sender));
+}

@@ -122,7 +122,7 @@ impl Client {
         http: &mut Sender,
         payload: &Payload,
     ) -> Result<SendReport, OutputError> {
-        let body = http.encode_body(payload.bytes.clone()).await;
+        let body = http.wire_body(payload.bytes.clone());
         let n = self.servers.len();
         let mut last = OutputError::retryable("influxdb: no url configured");
         for i in 0..n {

@@ -40,7 +40,7 @@ pub(crate) async fn export(
     events: usize,
     partial: &mut PartialLog,
 ) -> Result<SendReport, OutputError> {
-    let body = http.encode_body(body).await;
+    let body = http.wire_body(body);
     let resp = http
         .post(url.clone(), "application/x-protobuf", body, &[])
         .await?;

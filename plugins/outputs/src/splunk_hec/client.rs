@@ -72,9 +72,12 @@ enum Verdict {
 /// Where a partly delivered payload stands.
 #[derive(Debug, Clone)]
 struct Progress {
-    /// The payload. A retry sends the same `Bytes`; holding a clone keeps its buffer alive, so
-    /// no other payload can have the same address.
+    /// The payload as sent (compressed when the output compresses). A retry sends the same
+    /// `Bytes`; holding a clone keeps its buffer alive, so no other payload can have the same
+    /// address.
     bytes: Bytes,
+    /// Its encoding, once a rejection needed to look inside it.
+    plain: Option<Bytes>,
     /// Byte offset of the first event not yet indexed.
     offset: usize,
     /// Events rejected so far.
@@ -125,30 +128,39 @@ impl Client {
         }
     }
 
-    /// Sends one payload, resending after per-event rejections (see the module doc).
+    /// Sends one payload (its bytes in the output's content encoding: the worker compressed
+    /// them once), resending after per-event rejections (see the module doc).
     pub(crate) async fn write(
         &mut self,
         http: &mut Sender,
         payload: &Payload,
     ) -> Result<SendReport, OutputError> {
-        let bytes = &payload.bytes;
+        let wire = &payload.bytes;
         let mut at = match self.progress.take() {
-            Some(p) if p.bytes.as_ptr() == bytes.as_ptr() && p.bytes.len() == bytes.len() => p,
+            Some(p) if p.bytes.as_ptr() == wire.as_ptr() && p.bytes.len() == wire.len() => p,
             _ => Progress {
-                bytes: bytes.clone(),
+                bytes: wire.clone(),
+                plain: None,
                 offset: 0,
                 rejected: 0,
                 events: 0,
             },
         };
         loop {
-            let rest = bytes.slice(at.offset..);
-            if rest.iter().all(u8::is_ascii_whitespace) {
-                return Ok(SendReport {
-                    rejected: at.rejected,
-                });
-            }
-            let verdict = match self.post(http, rest.clone()).await {
+            // The whole payload goes as it was compressed; after a rejection, the rest of its
+            // encoding is compressed again (a rare path: HEC refused an event).
+            let body = if at.offset == 0 {
+                http.wire_body(wire.clone())
+            } else {
+                let rest = self.plain(http, &mut at)?.slice(at.offset..);
+                if rest.iter().all(u8::is_ascii_whitespace) {
+                    return Ok(SendReport {
+                        rejected: at.rejected,
+                    });
+                }
+                http.encode_body(rest).await
+            };
+            let verdict = match self.send(http, self.url.clone(), body).await {
                 Ok(resp) => judge(&self.url, &resp),
                 Err(e) => Verdict::Failed(e),
             };
@@ -176,6 +188,7 @@ impl Client {
                     });
                 }
                 Verdict::Rejected { n, text } => {
+                    let rest = self.plain(http, &mut at)?.slice(at.offset..);
                     let Some((start, end)) = nth_line(&rest, n) else {
                         let e = OutputError::permanent(format!(
                             "splunk_hec {}: invalid-event-number {n} is past the {} events sent: {text}",
@@ -209,11 +222,28 @@ impl Client {
                     // of a larger body): report it rejected, so the indexed part is neither
                     // counted as lost nor sent again.
                     OutputErrorKind::Permanent | OutputErrorKind::TooLarge => {
+                        let rest = self.plain(http, &mut at)?.slice(at.offset..);
                         return Ok(self.reject_rest(&rest, at.rejected, &e));
                     }
                 },
             }
         }
+    }
+
+    /// The payload's encoding (the sent bytes decompressed), made on first need and kept
+    /// with the progress.
+    fn plain(&self, http: &Sender, at: &mut Progress) -> Result<Bytes, OutputError> {
+        if let Some(p) = &at.plain {
+            return Ok(p.clone());
+        }
+        let plain = http.plain_body(&at.bytes).map_err(|e| {
+            OutputError::permanent(format!(
+                "splunk_hec {}: cannot read back the compressed request body (a bug): {e}",
+                self.url
+            ))
+        })?;
+        at.plain = Some(plain.clone());
+        Ok(plain)
     }
 
     /// The rest of a partly indexed payload was refused for good: count and log it.
@@ -243,11 +273,6 @@ impl Client {
     ) -> Result<Response, OutputError> {
         let url = self.ack_url.clone();
         self.send(http, url, Body::identity(body)).await
-    }
-
-    async fn post(&self, http: &mut Sender, body: Bytes) -> Result<Response, OutputError> {
-        let body = http.encode_body(body).await;
-        self.send(http, self.url.clone(), body).await
     }
 
     async fn send(

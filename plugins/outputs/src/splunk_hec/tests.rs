@@ -447,8 +447,9 @@ async fn a_retry_resumes_after_what_was_indexed() {
         "endpoint = \"{}\"\ntoken = \"abc\"\n",
         server.url()
     ));
-    let p = lines(3);
-    let err = out.send(p.clone()).await.expect_err("busy");
+    // As the worker does: compressed once, every try sends those bytes.
+    let p = out.prepare(&lines(3)).await.expect("gzipped");
+    let err = out.send_prepared(p.clone()).await.expect_err("busy");
     assert_eq!(
         err.kind,
         OutputErrorKind::RateLimited {
@@ -457,7 +458,7 @@ async fn a_retry_resumes_after_what_was_indexed() {
     );
     // The worker retries the same payload: only the events not yet indexed go out, and the
     // report still counts the event rejected before the 503.
-    assert_eq!(out.send(p).await, Ok(SendReport { rejected: 1 }));
+    assert_eq!(out.send_prepared(p).await, Ok(SendReport { rejected: 1 }));
     let sent: Vec<Vec<String>> = server
         .requests()
         .iter()
@@ -656,9 +657,12 @@ async fn an_ack_that_never_comes_fails_retryable_and_the_retry_resends() {
         "endpoint = \"{}\"\ntoken = \"abc\"\nack = true\nack_timeout = \"150ms\"\nack_poll_interval = \"20ms\"\n",
         server.url()
     ));
-    let p = lines(3);
+    let p = out.prepare(&lines(3)).await.expect("gzipped");
     let started = std::time::Instant::now();
-    let err = out.send(p.clone()).await.expect_err("not acknowledged");
+    let err = out
+        .send_prepared(p.clone())
+        .await
+        .expect_err("not acknowledged");
     assert!(started.elapsed() >= Duration::from_millis(150));
     assert_eq!(err.kind, OutputErrorKind::Retryable);
     assert!(
@@ -674,7 +678,7 @@ async fn an_ack_that_never_comes_fails_retryable_and_the_retry_resends() {
     assert!((3..=9).contains(&polls), "{polls} polls");
     // The worker's retry sends the unacknowledged events again (not the dropped one). The
     // scripted server now answers 200 without an ackId: taken as delivered (logged once).
-    assert_eq!(out.send(p).await, Ok(SendReport { rejected: 1 }));
+    assert_eq!(out.send_prepared(p).await, Ok(SendReport { rejected: 1 }));
     assert_eq!(m.dropped_count("invalid_event"), 1);
     let events: Vec<Vec<String>> = server
         .requests()
