@@ -1,14 +1,9 @@
-//! [`DirCounter`]: the number of entries of `/proc/<pid>/fd` (`num_fds`) and
-//! `/proc/<pid>/task` (`num_threads`) of the chosen processes. One `stat` of the directory
-//! answers on current kernels: `/proc/<pid>/fd`'s size is its number of descriptors (Linux
-//! ≥ 6.2) and `/proc/<pid>/task`'s link count is 2 plus its threads; listing `fd` made the
-//! kernel build a dentry per descriptor, a fifth of an all-process gather's CPU in `perf`.
-//! Where the figure is missing (an older kernel gives size 0), the directory is counted with
-//! `getdents64` into a buffer reused from process to process and gather to gather
-//! ([`rustix::fs::RawDir`]: no name is copied). sysinfo's `open_files` counts through `std::fs::read_dir` (a `DirEntry` with
-//! an owned name per descriptor) and its thread list (`tasks`) costs a `PathBuf` per thread
-//! plus a `HashSet` per process, and in a refresh of chosen pids it also lists every process's
-//! `task` directory only to drop the list; counting here lets that refresh run without tasks.
+//! [`DirCounter`]: the number of entries of `/proc/<pid>/fd` (`num_fds`) of the chosen
+//! processes. One `stat` of the directory answers on current kernels: its size is its number
+//! of descriptors (Linux ≥ 6.2); listing `fd` made the kernel build a dentry per descriptor, a
+//! fifth of an all-process gather's CPU in `perf`. Where the figure is missing (an older
+//! kernel gives size 0), the directory is counted with `getdents64` into a buffer reused from
+//! process to process and gather to gather ([`rustix::fs::RawDir`]: no name is copied).
 
 use rustix::fs::{Mode, OFlags, RawDir};
 use rustix::io::Errno;
@@ -28,16 +23,6 @@ impl DirCounter {
         self.set_path(pid, "fd")?;
         match rustix::fs::stat(self.path.as_str()) {
             Ok(st) if st.st_size > 0 => usize::try_from(st.st_size).ok(),
-            Ok(_) => self.list(),
-            Err(_) => None,
-        }
-    }
-
-    /// Threads of `pid`; `None` when it exited.
-    pub(super) fn threads(&mut self, pid: u32) -> Option<usize> {
-        self.set_path(pid, "task")?;
-        match rustix::fs::stat(self.path.as_str()) {
-            Ok(st) if st.st_nlink > 2 => usize::try_from(st.st_nlink - 2).ok(),
             Ok(_) => self.list(),
             Err(_) => None,
         }
@@ -90,7 +75,7 @@ mod tests {
     use super::DirCounter;
 
     #[test]
-    fn counts_a_sleeping_child_threads_and_descriptors() {
+    fn counts_a_sleeping_child_descriptors() {
         use std::process::{Command, Stdio};
         let mut child = Command::new("sleep")
             .arg("30")
@@ -101,14 +86,28 @@ mod tests {
             .expect("sleep");
         let mut c = DirCounter::default();
         let pid = child.id();
+        // Until it sleeps (state S): before, it may still open and close files (locale data).
+        // No event tells when; look every millisecond, up to 10 s.
+        let stat = format!("/proc/{pid}/stat");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::fs::read_to_string(&stat)
+            .ok()
+            .and_then(|s| s.rsplit_once(") ").map(|(_, r)| r.starts_with('S')))
+            != Some(true)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the child never slept"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         let std_fds = || {
             std::fs::read_dir(format!("/proc/{pid}/fd"))
                 .expect("fd dir")
                 .count()
         };
-        assert_eq!(c.threads(pid), Some(1));
         c.set_path(pid, "task");
-        assert_eq!(c.list(), Some(1));
+        assert_eq!(c.list(), Some(1), "one thread");
         // sleep may still open and close files while it starts (locale data): compare with
         // std's listing taken just before and after, until the two agree.
         let mut compared = false;
@@ -128,6 +127,5 @@ mod tests {
         let _kill = child.kill();
         let _wait = child.wait();
         assert_eq!(c.fds(u32::MAX), None);
-        assert_eq!(c.threads(u32::MAX), None);
     }
 }

@@ -1,12 +1,13 @@
 //! Which processes `inputs.procstat` reports: the selector of its config, and the lookup of
-//! their pids in a sysinfo process table (threads are not processes here).
+//! their pids in the process [`Table`] (threads and kernel threads are not processes here).
 
 use std::path::{Path, PathBuf};
 
 use regex::Regex;
-use sysinfo::{Pid, Process, ProcessRefreshKind, ProcessesToUpdate, System, UpdateKind, Users};
 
-use super::{ProcstatConfig, pid};
+use super::ProcstatConfig;
+use super::table::Table;
+use super::users::UserNames;
 
 /// How processes are chosen.
 #[derive(Debug, Clone)]
@@ -111,109 +112,68 @@ impl Selector {
         self.tag.clone()
     }
 
-    /// The chosen pids, with their figures refreshed in `system` by `refresh`. Matching by
-    /// name, command line or user first reads every process's name, command line and user
-    /// (once per process); only the chosen ones get the full refresh. With `most` (the last
-    /// gather chose more than half of the processes) the full refresh is done in that same
-    /// pass over all of them instead: a refresh of chosen pids reads each one's `stat` again
-    /// and its whole `status` (sysinfo checks the thread group), which costs more than the
-    /// `statm` and `io` of the few processes left out.
-    pub fn pids(
+    /// The chosen pids, into `pids` (sorted). Choosing by name, command line or user lists
+    /// `/proc` and reads each process's name (and what the selector needs, once per
+    /// process); the other kinds read their pids from a file and look at those only.
+    pub(super) fn pids(
         &self,
-        system: &mut System,
-        users: &Users,
-        refresh: ProcessRefreshKind,
-        most: bool,
-    ) -> Result<Vec<Pid>, String> {
-        let by_names = matches!(self.kind, Kind::Exe(_) | Kind::Pattern(_) | Kind::User);
-        let mut pids: Vec<Pid> = match &self.kind {
-            Kind::PidFile(path) => vec![read_pid_file(path)?],
-            Kind::Cgroup(dir) => cgroup_pids(dir)?,
+        table: &mut Table,
+        users: &mut UserNames,
+        pids: &mut Vec<u32>,
+    ) -> Result<(), String> {
+        pids.clear();
+        match &self.kind {
+            Kind::PidFile(path) => pids.push(read_pid_file(path)?),
+            Kind::Cgroup(dir) => cgroup_pids(dir, pids)?,
             Kind::SystemdUnit(unit) => {
                 let dir = unit_cgroup(unit).ok_or_else(|| {
                     format!("no cgroup for unit {unit} under {CGROUP_ROOT} (system.slice)")
                 })?;
-                cgroup_pids(&dir)?
+                cgroup_pids(&dir, pids)?;
             }
             Kind::Exe(_) | Kind::Pattern(_) | Kind::User => {
-                // Threads are not listed here (`without_tasks`): reading every process's
-                // /proc/<pid>/task is most of a pass over the table, and only the chosen
-                // processes' thread counts are reported.
-                let names = if most {
-                    refresh
-                } else {
-                    ProcessRefreshKind::nothing()
-                        .without_tasks()
-                        .with_exe(UpdateKind::OnlyIfNotSet)
-                        .with_cmd(UpdateKind::OnlyIfNotSet)
-                        .with_user(UpdateKind::OnlyIfNotSet)
-                };
-                system.refresh_processes_specifics(ProcessesToUpdate::All, true, names);
-                // One command line buffer for the whole pass.
-                let mut line = String::new();
-                system
-                    .processes()
-                    .values()
-                    .filter(|p| p.thread_kind().is_none() && self.matches(p, users, &mut line))
-                    .map(Process::pid)
-                    .collect()
+                table.list(pids)?;
+                pids.retain(|&p| table.seen(p) && self.matches(p, table, users));
+                pids.sort_unstable();
+                return Ok(());
             }
-        };
+        }
         pids.sort_unstable();
         pids.dedup();
-        if !(most && by_names) {
-            system.refresh_processes_specifics(ProcessesToUpdate::Some(&pids), true, refresh);
-        }
         // A chosen process may have exited since; and a user filter applies to every kind.
-        pids.retain(|p| {
-            system
-                .process(*p)
-                .is_some_and(|proc_| self.user.is_none() || self.user_matches(proc_, users))
-        });
-        Ok(pids)
+        pids.retain(|&p| table.seen(p) && self.user_matches(p, table, users));
+        Ok(())
     }
 
-    /// Whether `p` is chosen; `line` is scratch space for its command line.
-    fn matches(&self, p: &Process, users: &Users, line: &mut String) -> bool {
+    /// Whether the seen process `pid` is chosen.
+    fn matches(&self, pid: u32, table: &mut Table, users: &mut UserNames) -> bool {
         let hit = match &self.kind {
             Kind::Exe(re) => {
-                re.is_match(&p.name().to_string_lossy())
-                    || p.exe()
-                        .and_then(Path::file_name)
-                        .is_some_and(|f| re.is_match(&f.to_string_lossy()))
+                table.name(pid).is_some_and(|n| re.is_match(n))
+                    || table.exe_name(pid).is_some_and(|f| re.is_match(f))
             }
-            Kind::Pattern(re) => {
-                let cmd = p.cmd();
-                if cmd.is_empty() {
-                    re.is_match(&p.name().to_string_lossy())
-                } else {
-                    line.clear();
-                    for (i, a) in cmd.iter().enumerate() {
-                        if i > 0 {
-                            line.push(' ');
-                        }
-                        line.push_str(&a.to_string_lossy());
-                    }
-                    re.is_match(line)
-                }
-            }
+            Kind::Pattern(re) => match table.cmdline(pid) {
+                Some(line) if !line.is_empty() => re.is_match(line),
+                _ => table.name(pid).is_some_and(|n| re.is_match(n)),
+            },
             _ => true,
         };
-        hit && (self.user.is_none() || self.user_matches(p, users))
+        hit && self.user_matches(pid, table, users)
     }
 
-    fn user_matches(&self, p: &Process, users: &Users) -> bool {
+    fn user_matches(&self, pid: u32, table: &mut Table, users: &mut UserNames) -> bool {
         let Some(want) = &self.user else { return true };
-        p.user_id()
-            .and_then(|u| users.get_user_by_id(u))
-            .is_some_and(|u| u.name() == want)
+        table
+            .uid(pid)
+            .and_then(|u| users.name(u))
+            .is_some_and(|name| name == want)
     }
 }
 
-fn read_pid_file(path: &Path) -> Result<Pid, String> {
+fn read_pid_file(path: &Path) -> Result<u32, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read pid file {}: {e}", path.display()))?;
-    text.trim().parse::<u32>().map(pid).map_err(|_| {
+    text.trim().parse::<u32>().map_err(|_| {
         format!(
             "pid file {} does not hold a pid: {:?}",
             path.display(),
@@ -222,18 +182,13 @@ fn read_pid_file(path: &Path) -> Result<Pid, String> {
     })
 }
 
-/// The pids in `dir/cgroup.procs` and in the cgroups below `dir`.
-fn cgroup_pids(dir: &Path) -> Result<Vec<Pid>, String> {
-    let mut pids = Vec::new();
+/// The pids in `dir/cgroup.procs` and in the cgroups below `dir`, added to `pids`.
+fn cgroup_pids(dir: &Path, pids: &mut Vec<u32>) -> Result<(), String> {
     let mut stack = vec![dir.to_owned()];
     let mut first = true;
     while let Some(d) = stack.pop() {
         match std::fs::read_to_string(d.join("cgroup.procs")) {
-            Ok(text) => pids.extend(
-                text.lines()
-                    .filter_map(|l| l.trim().parse::<u32>().ok())
-                    .map(pid),
-            ),
+            Ok(text) => pids.extend(text.lines().filter_map(|l| l.trim().parse::<u32>().ok())),
             Err(e) if first => {
                 return Err(format!(
                     "cannot read {}: {e}",
@@ -249,7 +204,7 @@ fn cgroup_pids(dir: &Path) -> Result<Vec<Pid>, String> {
             }
         }
     }
-    Ok(pids)
+    Ok(())
 }
 
 /// A unit's cgroup directory: cgroup v2, then v1's systemd hierarchy, then hybrid.

@@ -42,6 +42,21 @@ impl Probe {
                 other => break other.expect("start probe"),
             }
         };
+        // Until it sleeps (state S): before, it is still loading and its RSS grows. No event
+        // tells when; look every millisecond, up to 10 s.
+        let stat = format!("/proc/{}/stat", child.id());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::fs::read_to_string(&stat)
+            .ok()
+            .and_then(|s| s.rsplit_once(") ").map(|(_, r)| r.starts_with('S')))
+            != Some(true)
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the probe never slept"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
         Probe {
             child,
             name,
@@ -211,17 +226,15 @@ fn a_systemd_unit_without_a_cgroup_is_a_failed_lookup() {
 }
 
 #[test]
-fn choosing_every_process_refreshes_them_in_one_pass_with_the_same_figures() {
+fn every_process_chosen_twice_gives_the_probe_figures_from_kept_descriptors() {
     let probe = Probe::start('a', "30");
     let cfg = PluginConfig::from_toml_str("inputs.procstat.0", "pattern = \".\"").expect("toml");
     let config: ProcstatConfig = cfg.parse().expect("config");
     let selector = Selector::from_config(&config).expect("selector");
     let mut g = Gatherer::new(selector, config);
     let errors = ComponentMetrics::detached("procstat");
-    // The first gather chooses every process, so the second refreshes them all in the
-    // name pass (no second refresh of the chosen pids): the probe's figures must not suffer.
+    // The second gather reads the probe through the descriptors the first one kept.
     g.gather(&errors);
-    assert!(g.most, "every process was chosen");
     let ms = g.gather(&errors);
     let m = ms
         .iter()
@@ -240,4 +253,102 @@ fn choosing_every_process_refreshes_them_in_one_pass_with_the_same_figures() {
     assert_eq!(int(m, "num_threads") as u64, probe.status("Threads"));
     assert!(int(m, "created_at") > 1_600_000_000_000_000_000);
     assert!(int(lookup(&ms), "pid_count") > 1);
+}
+
+/// The stat line's start time, in ns since the epoch, to the clock tick.
+fn start_ns(pid: u32) -> i64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let rest = stat.rsplit_once(')').expect("comm").1;
+    let ticks: u64 = rest
+        .split(' ')
+        .nth(20)
+        .expect("field 22")
+        .parse()
+        .expect("ticks");
+    let hz = procfs::ticks_per_second();
+    let boot = procfs::boot_time_secs().expect("btime");
+    i64::try_from(u128::from(boot * hz + ticks) * 1_000_000_000 / u128::from(hz)).expect("ns")
+}
+
+#[test]
+fn created_at_is_the_start_time_to_the_clock_tick() {
+    let probe = Probe::start('c', "30");
+    let (ms, _) = gather(&format!("exe = \"^{}$\"", probe.name));
+    let m = ms
+        .iter()
+        .find(|m| m.measurement == "procstat")
+        .expect("the probe");
+    assert_eq!(int(m, "created_at"), start_ns(probe.pid()));
+}
+
+#[test]
+fn a_process_that_execs_is_matched_by_its_new_command_line() {
+    // A shell that waits for a line, then execs a link to sleep under a name of ours (the
+    // process name is the link's): the name and the command line change, the pid does not.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let name = format!("glprobex{}", std::process::id() % 100_000);
+    let sleep = ["/bin/sleep", "/usr/bin/sleep"]
+        .into_iter()
+        .find(|p| std::fs::metadata(p).is_ok())
+        .expect("sleep binary");
+    let link = dir.path().join(&name);
+    std::os::unix::fs::symlink(sleep, &link).expect("link");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("read x; exec \"$0\" \"30.$x\"")
+        .arg(&link)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("sh");
+    let pid = child.id();
+    let pattern = format!("pattern = '{name} 30\\.5151'");
+    let cfg = PluginConfig::from_toml_str("inputs.procstat.0", &pattern).expect("toml");
+    let config: ProcstatConfig = cfg.parse().expect("config");
+    let mut g = Gatherer::new(Selector::from_config(&config).expect("selector"), config);
+    let errors = ComponentMetrics::detached("procstat");
+    assert_eq!(int(lookup(&g.gather(&errors)), "pid_count"), 0, "not yet");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"5151\n").expect("write");
+    }
+    // No event tells when the exec is done: watch the name change, up to 10 s.
+    let comm = format!("/proc/{pid}/comm");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::read_to_string(&comm).unwrap_or_default().trim() != name {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the shell never exec'd"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let ms = g.gather(&errors);
+    let _kill = child.kill();
+    let _wait = child.wait();
+    let m = ms
+        .iter()
+        .find(|m| m.measurement == "procstat")
+        .unwrap_or_else(|| panic!("found after its exec: {ms:?}"));
+    assert_eq!(int(m, "pid"), i64::from(pid));
+    assert_eq!(m.tag("process_name"), Some(name.as_str()));
+}
+
+#[test]
+fn a_process_that_exits_is_forgotten_with_its_descriptors() {
+    let mut probe = Probe::start('f', "30");
+    let cfg =
+        PluginConfig::from_toml_str("inputs.procstat.0", &format!("exe = \"^{}$\"", probe.name))
+            .expect("toml");
+    let config: ProcstatConfig = cfg.parse().expect("config");
+    let mut g = Gatherer::new(Selector::from_config(&config).expect("selector"), config);
+    let errors = ComponentMetrics::detached("procstat");
+    assert_eq!(int(lookup(&g.gather(&errors)), "pid_count"), 1);
+    assert!(g.table.knows(probe.pid()));
+    let _kill = probe.child.kill();
+    let _wait = probe.child.wait();
+    assert_eq!(int(lookup(&g.gather(&errors)), "pid_count"), 0);
+    assert!(
+        !g.table.knows(probe.pid()),
+        "forgotten, its descriptors closed"
+    );
 }
