@@ -1,5 +1,6 @@
 //! End-to-end tests of the built `gleaner` binary (one test binary, one module per area).
 
+mod binary;
 mod bounded;
 mod buffer;
 mod chaos;
