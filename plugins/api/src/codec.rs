@@ -50,8 +50,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::event::{
-    Attributes, Batch, FieldValue, LogRecord, Metric, MetricKind, SharedAttributes, Stream, Tags,
-    TagsBuilder,
+    Attribute, Attributes, Batch, FieldValue, KeyCache, LogRecord, Metric, MetricKind,
+    SharedAttributes, Stream, Tags, TagsBuilder,
 };
 
 /// The format version written by [`encode_batch`].
@@ -194,7 +194,11 @@ pub fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
 }
 
 fn decode(bytes: &[u8]) -> Result<Batch, DecodeError> {
-    let mut r = Reader { buf: bytes, pos: 0 };
+    let mut r = Reader {
+        buf: bytes,
+        pos: 0,
+        keys: KeyCache::new(),
+    };
     let version = r.u8()?;
     if !matches!(version, FORMAT_V1 | FORMAT_V2 | FORMAT_V3 | FORMAT_VERSION) {
         return Err(DecodeError::UnsupportedVersion { version });
@@ -388,6 +392,8 @@ struct LastAttributes<'a> {
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Attribute names decoded so far: a name that repeats is shared, not allocated again.
+    keys: KeyCache,
 }
 
 impl<'a> Reader<'a> {
@@ -516,7 +522,7 @@ impl<'a> Reader<'a> {
                 })?))
             }
             2 => {
-                let list: SharedAttributes = Arc::from(self.pairs()?);
+                let list: SharedAttributes = Arc::from(self.attribute_pairs()?);
                 lists.push(Arc::clone(&list));
                 Some(list)
             }
@@ -528,7 +534,7 @@ impl<'a> Reader<'a> {
                 });
             }
         };
-        let own = self.pairs()?;
+        let own = self.attribute_pairs()?;
         Ok(match shared {
             Some(list) => {
                 let mut attributes = Attributes::from_shared(list);
@@ -551,7 +557,7 @@ impl<'a> Reader<'a> {
             self.pos += last.bytes.len();
             return Ok(Arc::clone(prev));
         }
-        let list: SharedAttributes = Arc::from(self.pairs()?);
+        let list: SharedAttributes = Arc::from(self.attribute_pairs()?);
         last.bytes = &self.buf[start..self.pos];
         last.shared = Some(Arc::clone(&list));
         Ok(list)
@@ -562,21 +568,38 @@ impl<'a> Reader<'a> {
         self.pairs_n_checked(n)
     }
 
-    /// `n` pairs, `n` read as a count plus one (version 2 attributes).
-    fn pairs_n(&mut self, n: u64) -> Result<Vec<(String, FieldValue)>, DecodeError> {
-        let remaining = (self.buf.len() - self.pos) as u64;
-        if n > remaining {
-            return Err(DecodeError::Truncated { offset: self.pos });
-        }
-        // n <= remaining <= usize::MAX, so the cast is lossless.
-        self.pairs_n_checked(n as usize)
-    }
-
     /// `n` pairs; `n` is at most the bytes that remain (each pair takes at least one).
     fn pairs_n_checked(&mut self, n: usize) -> Result<Vec<(String, FieldValue)>, DecodeError> {
         let mut out = Vec::with_capacity(n);
         for _ in 0..n {
             let k = self.string()?;
+            out.push((k, self.value()?));
+        }
+        Ok(out)
+    }
+
+    /// Attribute pairs: a count, then the pairs, names shared through `self.keys`.
+    fn attribute_pairs(&mut self) -> Result<Vec<Attribute>, DecodeError> {
+        let n = self.len()?;
+        self.attribute_pairs_checked(n)
+    }
+
+    /// `n` attribute pairs, `n` read as a count plus one (version 2 attributes).
+    fn attribute_pairs_n(&mut self, n: u64) -> Result<Vec<Attribute>, DecodeError> {
+        let remaining = (self.buf.len() - self.pos) as u64;
+        if n > remaining {
+            return Err(DecodeError::Truncated { offset: self.pos });
+        }
+        // n <= remaining <= usize::MAX, so the cast is lossless.
+        self.attribute_pairs_checked(n as usize)
+    }
+
+    /// `n` attribute pairs (`n` at most the bytes that remain).
+    fn attribute_pairs_checked(&mut self, n: usize) -> Result<Vec<Attribute>, DecodeError> {
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let name = self.str_ref()?;
+            let k = self.keys.get(name);
             out.push((k, self.value()?));
         }
         Ok(out)
@@ -706,7 +729,7 @@ impl<'a> Reader<'a> {
                     offset: at,
                 })?,
                 n => {
-                    let list: SharedAttributes = Arc::from(self.pairs_n(n - 1)?);
+                    let list: SharedAttributes = Arc::from(self.attribute_pairs_n(n - 1)?);
                     last.shared = Some(Arc::clone(&list));
                     list
                 }

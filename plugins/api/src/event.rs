@@ -3,14 +3,18 @@
 //! One [`Metric`] maps 1:1 to a line-protocol line. Tags are kept sorted by key (byte order)
 //! so encoders never sort on the hot path, and shared between the samples of a series
 //! ([`Tags`]); constructors and [`Metric::insert_tag`] keep that invariant. Fields keep insertion order, as a line-protocol parser reads them.
+//! A log record's attribute names are [`Key`]s (static or shared text: names repeat from
+//! record to record, so a producer makes each once, see [`KeyCache`]).
 
 use std::fmt;
 
 mod attributes;
+mod key;
 mod pieces;
 mod tags;
 
 pub use attributes::{Attribute, Attributes, Iter as AttributesIter, SharedAttributes};
+pub use key::{Key, KeyCache};
 pub use pieces::BatchPieces;
 pub use tags::{Iter as TagsIter, Tag, Tags, TagsBuilder, TagsMemo};
 
@@ -195,7 +199,7 @@ impl LogRecord {
 
     /// Appends an attribute (builder style).
     #[must_use]
-    pub fn with_attribute(mut self, key: impl Into<String>, value: FieldValue) -> Self {
+    pub fn with_attribute(mut self, key: impl Into<Key>, value: FieldValue) -> Self {
         self.attributes.push(key, value);
         self
     }

@@ -34,8 +34,8 @@ pub use config::{ConfigError, PluginConfig};
 pub use config_types::{ByteSize, Duration, Secret};
 pub use error::{EncodeError, OutputError, OutputErrorKind, PluginError};
 pub use event::{
-    Attributes, Batch, BatchPieces, EventKind, FieldValue, LogRecord, Metric, MetricKind,
-    SharedAttributes, Stream, Tags, TagsBuilder, TagsIter, TagsMemo, now_ns,
+    Attributes, Batch, BatchPieces, EventKind, FieldValue, Key, KeyCache, LogRecord, Metric,
+    MetricKind, SharedAttributes, Stream, Tags, TagsBuilder, TagsIter, TagsMemo, now_ns,
 };
 pub use plugin::{
     Accepts, BatchLimits, BuildContext, Descriptor, EncodeReport, Envelope, EventSender, Filter,

@@ -22,7 +22,7 @@ mod tests;
 use std::sync::Arc;
 
 use gleaner_api::{
-    Batch, BuildContext, ComponentMetrics, ConfigError, Filter, FilterDescriptor, LogRecord,
+    Batch, BuildContext, ComponentMetrics, ConfigError, Filter, FilterDescriptor, Key, LogRecord,
     PluginConfig, SharedAttributes,
 };
 use serde::Deserialize;
@@ -122,13 +122,13 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, Confi
             }
             ops.push(if table == "rename" {
                 Op::Rename {
-                    from: from.clone(),
-                    to: to.clone(),
+                    from: Key::from(from),
+                    to: Key::from(to),
                 }
             } else {
                 Op::Copy {
-                    from: from.clone(),
-                    to: to.clone(),
+                    from: Key::from(from),
+                    to: Key::from(to),
                 }
             });
         }
@@ -143,7 +143,7 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, Confi
                     .with_hint("\"{name}\" inserts an attribute; \"{{\" and \"}}\" are braces")
             })?;
             ops.push(Op::Set {
-                key: key.clone(),
+                key: Key::from(key),
                 value,
                 only_absent,
             });
@@ -151,7 +151,7 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, Confi
     }
     for (key, to) in &c.convert.0 {
         ops.push(Op::Convert {
-            key: key.clone(),
+            key: Key::from(key),
             to: *to,
         });
     }
@@ -161,23 +161,23 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, Confi
         (&c.trim, Case::Trim),
     ] {
         ops.extend(list.iter().map(|k| Op::Case {
-            key: k.clone(),
+            key: Key::from(k),
             how,
         }));
     }
-    ops.extend(c.remove.iter().map(|k| Op::Remove { key: k.clone() }));
+    ops.extend(c.remove.iter().map(|k| Op::Remove { key: Key::from(k) }));
     let mut names: Vec<String> = Vec::new();
     for op in &ops {
         match op {
             Op::Rename { from, to } | Op::Copy { from, to } => {
-                names.extend([from.clone(), to.clone()]);
+                names.extend([from.to_string_owned(), to.to_string_owned()]);
             }
             Op::Set { key, value, .. } => {
-                names.push(key.clone());
+                names.push(key.to_string_owned());
                 names.extend(value.refs().map(str::to_owned));
             }
             Op::Convert { key, .. } | Op::Case { key, .. } | Op::Remove { key } => {
-                names.push(key.clone());
+                names.push(key.to_string_owned());
             }
         }
     }
@@ -233,9 +233,13 @@ struct Modify {
 }
 
 impl Modify {
-    fn touches(&self, list: &[(String, gleaner_api::FieldValue)]) -> bool {
+    fn touches(&self, list: &[gleaner_api::event::Attribute]) -> bool {
         list.iter().any(|(k, _)| {
-            self.name_lengths & length_bit(k) != 0 && self.names.binary_search(k).is_ok()
+            self.name_lengths & length_bit(k) != 0
+                && self
+                    .names
+                    .binary_search_by(|n| n.as_str().cmp(k.as_str()))
+                    .is_ok()
         })
     }
 

@@ -21,9 +21,10 @@ mod time;
 
 use std::sync::Arc;
 
+use gleaner_api::event::Attribute;
 use gleaner_api::{
-    Batch, BuildContext, ComponentMetrics, ConfigError, FieldValue, Filter, FilterDescriptor,
-    LogRecord, PluginConfig, SharedAttributes,
+    Batch, BuildContext, ComponentMetrics, ConfigError, FieldValue, Filter, FilterDescriptor, Key,
+    KeyCache, LogRecord, PluginConfig, SharedAttributes,
 };
 
 use self::config::{ParseConfig, Settings, Source};
@@ -43,6 +44,7 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, Confi
         settings: c.validate(cfg)?,
         metrics: Arc::clone(&cx.metrics),
         scratch: Vec::new(),
+        keys: KeyCache::new(),
         flagged: None,
         target_keys: None,
     }))
@@ -53,7 +55,9 @@ struct Parse {
     settings: Settings,
     metrics: Arc<ComponentMetrics>,
     /// Members of the record being parsed, before they join its attributes.
-    scratch: Vec<(String, FieldValue)>,
+    scratch: Vec<Attribute>,
+    /// Attribute names made so far (`<target><member>`): made once, shared by every record.
+    keys: KeyCache,
     /// The last shared list flagged `parse_error`, and the flagged copy.
     flagged: Option<(SharedAttributes, SharedAttributes)>,
     /// The last shared list seen by [`Parse::shared_has_target_keys`], and its answer.
@@ -78,7 +82,7 @@ impl Tally {
 
 /// Replaces the first attribute named `key` (copying a shared list only when the key is in
 /// it), or appends it. `in_shared`: whether the shared list may hold `key` at all.
-fn set(r: &mut LogRecord, key: String, value: FieldValue, in_shared: bool) {
+fn set(r: &mut LogRecord, key: Key, value: FieldValue, in_shared: bool) {
     let own = r.attributes.own_mut();
     if let Some(slot) = own.iter_mut().find(|(k, _)| *k == key) {
         slot.1 = value;
@@ -89,6 +93,27 @@ fn set(r: &mut LogRecord, key: String, value: FieldValue, in_shared: bool) {
         return;
     }
     r.attributes.own_mut().push((key, value));
+}
+
+/// The attribute the level goes to.
+const SEVERITY: Key = Key::from_static("severity");
+
+/// Whether the record's own attributes hold a name under `prefix` (one a member could
+/// replace).
+fn own_has_prefix(r: &LogRecord, prefix: &str) -> bool {
+    r.attributes
+        .own_part()
+        .iter()
+        .any(|(k, _)| k.starts_with(prefix))
+}
+
+/// Whether two members have the same name (a JSON object may repeat one; the later value
+/// then replaces the earlier, as `set` does).
+fn has_duplicates(members: &[Attribute]) -> bool {
+    members
+        .iter()
+        .enumerate()
+        .any(|(i, (k, _))| members[..i].iter().any(|(seen, _)| seen == k))
 }
 
 fn remove(r: &mut LogRecord, key: &str) {
@@ -118,13 +143,14 @@ impl Parse {
             }
             let mut list = Vec::with_capacity(src.len() + 1);
             list.extend(src.iter().cloned());
-            list.push((PARSE_ERROR.to_owned(), FieldValue::Bool(true)));
+            list.push((Key::from_static(PARSE_ERROR), FieldValue::Bool(true)));
             let flagged: SharedAttributes = list.into();
             self.flagged = Some((Arc::clone(src), Arc::clone(&flagged)));
             r.attributes.replace_shared(flagged);
             return;
         }
-        r.attributes.push(PARSE_ERROR, FieldValue::Bool(true));
+        r.attributes
+            .push(Key::from_static(PARSE_ERROR), FieldValue::Bool(true));
     }
 
     /// Whether `r`'s shared list holds a key under the target prefix (one a parsed member
@@ -160,10 +186,13 @@ impl Parse {
                 }
             },
         };
-        if let Err(f) = s
-            .format
-            .parse_into(text, &s.target, &s.limits, &mut self.scratch)
-        {
+        if let Err(f) = s.format.parse_into(
+            text,
+            &s.target,
+            &s.limits,
+            &mut self.keys,
+            &mut self.scratch,
+        ) {
             tally.add(f.reason());
             self.flag(r);
             return;
@@ -202,11 +231,17 @@ impl Parse {
         }
         let in_shared = self.shared_has_target_keys(r);
         r.attributes.reserve(self.scratch.len() + 1);
-        for (k, v) in self.scratch.drain(..) {
-            set(r, k, v, in_shared);
+        if !in_shared && !own_has_prefix(r, &self.settings.target) && !has_duplicates(&self.scratch)
+        {
+            // Nothing a member could replace: append them all, no search per member.
+            r.attributes.own_mut().append(&mut self.scratch);
+        } else {
+            for (k, v) in self.scratch.drain(..) {
+                set(r, k, v, in_shared);
+            }
         }
         if let Some(sev) = severity {
-            set(r, "severity".to_owned(), FieldValue::String(sev), true);
+            set(r, SEVERITY, FieldValue::String(sev), true);
         }
     }
 }

@@ -4,15 +4,17 @@
 //!
 //! A parser gives each member to a sink; [`Format::parse_into`] appends them to a list as
 //! `<prefix><key>` attributes and, when the text does not parse, leaves the list as it was
-//! and says why ([`Failure::reason`], the label its count goes under). Nothing here
-//! allocates beyond the attributes it makes.
+//! and says why ([`Failure::reason`], the label its count goes under; a JSON line that does
+//! not start like JSON is `not_json` before its UTF-8 is checked). Nothing here allocates
+//! beyond the values it makes: names come from a [`KeyCache`], made once per distinct name.
 
 mod json;
 mod logfmt;
 #[cfg(test)]
 mod tests;
 
-use gleaner_api::FieldValue;
+use gleaner_api::event::Attribute;
+use gleaner_api::{FieldValue, KeyCache};
 use regex::bytes::Regex;
 
 pub(crate) use self::logfmt::KvOptions;
@@ -102,23 +104,25 @@ impl Format {
     }
 
     /// Parses `text`, appending `<prefix><key>` attributes to `out`; on failure `out` is as
-    /// it was.
+    /// it was. Names come from `keys`: the members of one kind of line repeat, so each name
+    /// is made once, not per line.
     pub(crate) fn parse_into(
         &self,
         text: &[u8],
         prefix: &str,
         limits: &Limits,
-        out: &mut Vec<(String, FieldValue)>,
+        keys: &mut KeyCache,
+        out: &mut Vec<Attribute>,
     ) -> Result<(), Failure> {
         let start = out.len();
         let mut sink = |k: &str, v: FieldValue| {
-            let mut key = String::with_capacity(prefix.len() + k.len());
-            key.push_str(prefix);
-            key.push_str(k);
-            out.push((key, v));
+            out.push((keys.get_joined(&[prefix, k]), v));
         };
         let res = match self {
             Format::Regex(re) => regex(re, text, limits.max_keys, &mut sink),
+            // A line that does not start like JSON is `not_json` whatever its bytes: most
+            // lines of a mixed log are plain text, and this spares them a UTF-8 check.
+            Format::Json if !json::starts_like_json(text) => Err(Failure::NotJson),
             _ => match std::str::from_utf8(text) {
                 Err(_) => Err(Failure::NotUtf8),
                 Ok(s) => match self {

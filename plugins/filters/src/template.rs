@@ -3,7 +3,7 @@
 //! metric: `name` for the measurement, else a tag, else a field); an absent one renders as
 //! nothing. `{{` and `}}` are literal braces. Templates are parsed once, at load.
 
-use gleaner_api::{FieldValue, LogRecord, Metric};
+use gleaner_api::{LogRecord, Metric};
 
 use crate::condition::value_text;
 
@@ -112,7 +112,7 @@ impl Template {
     /// Renders against a plain attribute list (a shared head) into `out`.
     pub(crate) fn render_list(
         &self,
-        list: &[(String, FieldValue)],
+        list: &[gleaner_api::event::Attribute],
         out: &mut String,
         scratch: &mut String,
     ) {
@@ -129,6 +129,7 @@ mod tests {
     use gleaner_api::Stream;
 
     use super::*;
+    use gleaner_api::FieldValue;
 
     #[test]
     fn references_render_and_braces_escape() {

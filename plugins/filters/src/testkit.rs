@@ -108,11 +108,11 @@ pub(crate) fn k8s_records() -> Vec<LogRecord> {
             None => {
                 let l: gleaner_api::SharedAttributes = Arc::from(vec![
                     (
-                        "k8s.namespace".to_owned(),
+                        "k8s.namespace".into(),
                         gleaner_api::FieldValue::String(ns.into()),
                     ),
                     (
-                        "k8s.pod".to_owned(),
+                        "k8s.pod".into(),
                         gleaner_api::FieldValue::String(pod.into()),
                     ),
                 ]);

@@ -47,8 +47,16 @@ fn log() -> impl Strategy<Value = LogRecord> {
             timestamp,
             stream: [Stream::Unknown, Stream::Stdout, Stream::Stderr][s as usize],
             body,
-            attributes: attributes.into(),
+            attributes: keyed(attributes).into(),
         })
+}
+
+/// Generated pairs as attributes.
+fn keyed(pairs: Vec<(String, FieldValue)>) -> Vec<crate::event::Attribute> {
+    pairs
+        .into_iter()
+        .map(|(k, v)| (crate::event::Key::from(k), v))
+        .collect()
 }
 
 /// Log records drawing their attributes from a pool of three lists, each record with the
@@ -63,7 +71,8 @@ fn logs_with_repeats() -> impl Strategy<Value = Vec<LogRecord>> {
         proptest::collection::vec((log(), 0usize..3, 0u8..3), 0..12),
     )
         .prop_map(|(pool, records)| {
-            let pool: Vec<SharedAttributes> = pool.into_iter().map(Arc::from).collect();
+            let pool: Vec<SharedAttributes> =
+                pool.into_iter().map(|l| Arc::from(keyed(l))).collect();
             records
                 .into_iter()
                 .map(|(r, i, form)| {
@@ -193,13 +202,13 @@ fn trailing_bytes_are_an_error() {
 
 #[test]
 fn records_with_the_same_attributes_share_one_decoded_list() {
-    let file = |f: &str| vec![("file".to_owned(), FieldValue::String(f.to_owned()))];
-    let rec = |attrs: Vec<(String, FieldValue)>| LogRecord {
+    let file = |f: &str| vec![("file".into(), FieldValue::String(f.to_owned()))];
+    let rec = |attrs: Vec<crate::event::Attribute>| LogRecord {
         attributes: attrs.into(),
         ..LogRecord::new(1, "x", Stream::Stdout)
     };
     let mut flagged = file("/a.log");
-    flagged.push(("partial".to_owned(), FieldValue::Bool(true)));
+    flagged.push(("partial".into(), FieldValue::Bool(true)));
     let batch = Batch::Logs(vec![
         rec(file("/a.log")),
         rec(file("/a.log")),
@@ -340,10 +349,10 @@ fn a_tag_set_reference_out_of_range_is_an_error() {
 fn a_run_of_equal_attributes_is_written_once() {
     let file: SharedAttributes = Arc::from(vec![
         (
-            "file".to_owned(),
+            "file".into(),
             FieldValue::String("/var/log/pods/shop_web-1_0a1b/app/0.log".to_owned()),
         ),
-        ("k8s.pod".to_owned(), FieldValue::String("web-1".to_owned())),
+        ("k8s.pod".into(), FieldValue::String("web-1".to_owned())),
     ]);
     let rec = |own: bool| LogRecord {
         attributes: if own {
@@ -469,8 +478,8 @@ proptest! {
 fn a_shared_list_is_written_once_per_batch_beside_each_record_own_attributes() {
     let file = |f: &str| -> SharedAttributes {
         Arc::from(vec![
-            ("file".to_owned(), FieldValue::String(f.to_owned())),
-            ("k8s.pod".to_owned(), FieldValue::String("web-1".to_owned())),
+            ("file".into(), FieldValue::String(f.to_owned())),
+            ("k8s.pod".into(), FieldValue::String("web-1".to_owned())),
         ])
     };
     let (a, b) = (file("/var/log/pods/a/0.log"), file("/var/log/pods/b/0.log"));

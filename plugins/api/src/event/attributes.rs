@@ -11,10 +11,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::FieldValue;
+use super::{FieldValue, Key};
 
 /// One attribute: name and typed value.
-pub type Attribute = (String, FieldValue);
+pub type Attribute = (Key, FieldValue);
 
 /// A list of attributes shared by many records.
 pub type SharedAttributes = Arc<[Attribute]>;
@@ -79,7 +79,7 @@ impl Attributes {
     }
 
     /// Appends an attribute to the record's own part.
-    pub fn push(&mut self, key: impl Into<String>, value: FieldValue) {
+    pub fn push(&mut self, key: impl Into<Key>, value: FieldValue) {
         self.own.push((key.into(), value));
     }
 
@@ -102,7 +102,7 @@ impl Attributes {
             }
             return;
         }
-        self.own.push((key.to_owned(), value));
+        self.own.push((Key::from(key), value));
     }
 
     /// The record's own attributes, editable; the shared head is left as it is.
@@ -175,10 +175,7 @@ mod tests {
     }
 
     fn shared() -> SharedAttributes {
-        Arc::from(vec![
-            ("file".to_owned(), s("/a.log")),
-            ("pod".to_owned(), s("web")),
-        ])
+        Arc::from(vec![("file".into(), s("/a.log")), ("pod".into(), s("web"))])
     }
 
     #[test]
@@ -208,8 +205,8 @@ mod tests {
     fn own_edits_and_a_replaced_head_keep_each_other() {
         let mut a = Attributes::from_shared(shared());
         a.push("log.msg", s("hi"));
-        a.own_mut()[0].0 = "msg".to_owned();
-        a.replace_shared(Arc::from(vec![("file".to_owned(), s("/b.log"))]));
+        a.own_mut()[0].0 = "msg".into();
+        a.replace_shared(Arc::from(vec![("file".into(), s("/b.log"))]));
         let keys: Vec<&str> = a.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["file", "msg"]);
         a.replace_shared(Arc::from(Vec::new()));

@@ -5,7 +5,10 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use gleaner_api::{Attributes, ComponentMetrics, FieldValue, LogRecord, Metric, SharedAttributes};
+use gleaner_api::event::Attribute;
+use gleaner_api::{
+    Attributes, ComponentMetrics, FieldValue, Key, KeyCache, LogRecord, Metric, SharedAttributes,
+};
 use gleaner_kube::{Found, NamespaceCache, PodCache, label_name};
 
 use super::config::Settings;
@@ -28,7 +31,7 @@ type Tags = Vec<(String, String)>;
 /// What one pod and container contribute to each of its records.
 struct Prepared {
     key: String,
-    attrs: Vec<(String, FieldValue)>,
+    attrs: Vec<Attribute>,
     found: bool,
     exclude: bool,
     parser: Option<Format>,
@@ -43,13 +46,15 @@ pub(crate) struct Enricher {
     namespaces: Option<Arc<NamespaceCache>>,
     stats: Arc<FilterStats>,
     metrics: Arc<ComponentMetrics>,
+    /// Names of parsed members (`gleaner.io/parser`), made once.
+    keys: KeyCache,
 }
 
 /// Adds each of `add` whose name `attrs` lacks. A record with only a shared list gets a
 /// shared result, built once per source list and remembered in `memo`.
 fn add_attributes(
     attrs: &mut Attributes,
-    add: &[(String, FieldValue)],
+    add: &[Attribute],
     memo: &mut Option<(SharedAttributes, SharedAttributes)>,
 ) {
     if add.is_empty() {
@@ -107,6 +112,7 @@ impl Enricher {
             namespaces: None,
             stats,
             metrics,
+            keys: KeyCache::new(),
         }
     }
 
@@ -129,7 +135,7 @@ impl Enricher {
         let Some(found) = self.lookup(uid, ns, pod) else {
             return Prepared {
                 key,
-                attrs: vec![(ATTR_METADATA.to_owned(), s("missing"))],
+                attrs: vec![(Key::from_static(ATTR_METADATA), s("missing"))],
                 found: false,
                 exclude: false,
                 parser: self.settings.default_parser.clone(),
@@ -138,28 +144,28 @@ impl Enricher {
         };
         let p = &found.pod;
         let mut attrs = vec![
-            (ATTR_NAMESPACE.to_owned(), s(&p.namespace)),
-            (ATTR_POD.to_owned(), s(&p.name)),
-            (ATTR_POD_UID.to_owned(), s(&p.uid)),
+            (Key::from_static(ATTR_NAMESPACE), s(&p.namespace)),
+            (Key::from_static(ATTR_POD), s(&p.name)),
+            (Key::from_static(ATTR_POD_UID), s(&p.uid)),
         ];
         if let Some(c) = container.and_then(|c| p.container(c)) {
-            attrs.push(("k8s.container_image".to_owned(), s(&c.image)));
+            attrs.push((Key::from_static("k8s.container_image"), s(&c.image)));
         }
         if !p.node.is_empty() {
-            attrs.push(("k8s.node".to_owned(), s(&p.node)));
+            attrs.push((Key::from_static("k8s.node"), s(&p.node)));
         }
         if let Some(w) = &found.workload {
-            attrs.push(("k8s.workload_kind".to_owned(), s(&w.kind)));
-            attrs.push(("k8s.workload".to_owned(), s(&w.name)));
+            attrs.push((Key::from_static("k8s.workload_kind"), s(&w.kind)));
+            attrs.push((Key::from_static("k8s.workload"), s(&w.name)));
         }
         for (k, v) in &p.labels {
             if self.settings.labels.iter().any(|g| g.matches(k)) {
-                attrs.push((format!("k8s.labels.{k}"), s(v)));
+                attrs.push((Key::from(format!("k8s.labels.{k}")), s(v)));
             }
         }
         for (k, v) in &p.annotations {
             if self.settings.annotations.iter().any(|g| g.matches(k)) {
-                attrs.push((format!("k8s.annotations.{k}"), s(v)));
+                attrs.push((Key::from(format!("k8s.annotations.{k}")), s(v)));
             }
         }
         if let Some(nl) = self
@@ -169,7 +175,7 @@ impl Enricher {
         {
             for (k, v) in nl.iter() {
                 if self.settings.namespace_labels.iter().any(|g| g.matches(k)) {
-                    attrs.push((format!("k8s.namespace_labels.{k}"), s(v)));
+                    attrs.push((Key::from(format!("k8s.namespace_labels.{k}")), s(v)));
                 }
             }
         }
@@ -238,8 +244,14 @@ impl Enricher {
             add_attributes(&mut r.attributes, &m.attrs, &mut m.shared);
             if let Some(p) = &m.parser {
                 let own = r.attributes.own_mut();
-                if p.parse_into(&r.body, PARSED_PREFIX, &Limits::DEFAULT, own)
-                    .is_err()
+                if p.parse_into(
+                    &r.body,
+                    PARSED_PREFIX,
+                    &Limits::DEFAULT,
+                    &mut self.keys,
+                    own,
+                )
+                .is_err()
                 {
                     failed += 1;
                 }

@@ -1,7 +1,8 @@
 //! The edits of `filters.modify`, applied in order to an attribute list (a record's own
 //! list, or a copy of a shared one made once per file) or to a metric's tags and fields.
 
-use gleaner_api::{FieldValue, Metric};
+use gleaner_api::event::Attribute;
+use gleaner_api::{FieldValue, Key, Metric};
 
 use crate::template::Template;
 
@@ -33,28 +34,28 @@ pub(crate) enum Case {
 #[derive(Debug, Clone)]
 pub(crate) enum Op {
     Rename {
-        from: String,
-        to: String,
+        from: Key,
+        to: Key,
     },
     Copy {
-        from: String,
-        to: String,
+        from: Key,
+        to: Key,
     },
     Set {
-        key: String,
+        key: Key,
         value: Template,
         only_absent: bool,
     },
     Convert {
-        key: String,
+        key: Key,
         to: Type,
     },
     Case {
-        key: String,
+        key: Key,
         how: Case,
     },
     Remove {
-        key: String,
+        key: Key,
     },
 }
 
@@ -120,7 +121,7 @@ fn case(s: &str, how: Case) -> String {
     }
 }
 
-type List = Vec<(String, FieldValue)>;
+type List = Vec<Attribute>;
 
 fn find(list: &List, key: &str) -> Option<usize> {
     list.iter().position(|(k, _)| k == key)
@@ -135,7 +136,7 @@ pub(crate) fn apply_list(ops: &[Op], list: &mut List, text: &mut (String, String
                 if from != to && find(list, from).is_some() {
                     list.retain(|(k, _)| k != to);
                     if let Some(i) = find(list, from) {
-                        list[i].0.clone_from(to);
+                        list[i].0 = to.clone();
                     }
                     o.changed = true;
                 }
@@ -217,21 +218,21 @@ pub(crate) fn apply_metric(ops: &[Op], m: &mut Metric, text: &mut (String, Strin
         match op {
             Op::Rename { from, to } => {
                 if let Some(v) = remove_tag(m, from) {
-                    m.insert_tag(to.clone(), v);
+                    m.insert_tag(to.to_string_owned(), v);
                 } else if from != to && field_index(m, from).is_some() {
                     m.fields.retain(|(k, _)| k != to);
                     if let Some(i) = field_index(m, from) {
-                        m.fields[i].0.clone_from(to);
+                        to.as_str().clone_into(&mut m.fields[i].0);
                     }
                 }
             }
             Op::Copy { from, to } => {
                 if let Some(v) = m.tag(from).map(str::to_owned) {
-                    m.insert_tag(to.clone(), v);
+                    m.insert_tag(to.to_string_owned(), v);
                 } else if let Some(v) = m.field(from).cloned() {
                     match field_index(m, to) {
                         Some(j) => m.fields[j].1 = v,
-                        None => m.fields.push((to.clone(), v)),
+                        None => m.fields.push((to.to_string_owned(), v)),
                     }
                 }
             }
@@ -245,7 +246,7 @@ pub(crate) fn apply_metric(ops: &[Op], m: &mut Metric, text: &mut (String, Strin
                 }
                 value.render_metric(m, &mut text.0, &mut text.1);
                 if !text.0.is_empty() {
-                    m.insert_tag(key.clone(), text.0.clone());
+                    m.insert_tag(key.to_string_owned(), text.0.clone());
                 }
             }
             Op::Convert { key, to } => {
@@ -259,7 +260,7 @@ pub(crate) fn apply_metric(ops: &[Op], m: &mut Metric, text: &mut (String, Strin
                     match convert(&FieldValue::String(t.to_owned()), *to) {
                         Some(v) => {
                             remove_tag(m, key);
-                            m.fields.push((key.clone(), v));
+                            m.fields.push((key.to_string_owned(), v));
                         }
                         None => o.convert_failed += 1,
                     }
@@ -268,7 +269,7 @@ pub(crate) fn apply_metric(ops: &[Op], m: &mut Metric, text: &mut (String, Strin
             Op::Case { key, how } => {
                 if let Some(t) = m.tag(key) {
                     let v = case(t, *how);
-                    m.insert_tag(key.clone(), v);
+                    m.insert_tag(key.to_string_owned(), v);
                 } else if let Some(i) = field_index(m, key)
                     && let FieldValue::String(s) = &m.fields[i].1
                 {

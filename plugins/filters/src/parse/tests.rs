@@ -43,7 +43,8 @@ fn a_mixed_json_log_matches_its_golden_rendering() {
 #[test]
 fn failures_pass_unchanged_but_flagged_and_metrics_pass_untouched() {
     let (mut f, _) = filter(&DESCRIPTOR, "format = \"logfmt\"\n");
-    let shared: Arc<[(String, FieldValue)]> = Arc::from(vec![("file".to_owned(), s("/a.log"))]);
+    let shared: Arc<[(gleaner_api::Key, FieldValue)]> =
+        Arc::from(vec![("file".into(), s("/a.log"))]);
     let mut batch = Vec::new();
     for body in ["msg=\"open", "=x", "ok=1"] {
         let mut r = LogRecord::new(5, body, Stream::Stdout);
@@ -184,11 +185,12 @@ fn config_errors_name_the_key_and_the_position() {
 #[test]
 fn members_replace_shared_attributes_under_the_prefix_list_by_list() {
     let (mut f, _) = filter(&DESCRIPTOR, "format = \"logfmt\"\n");
-    let with_prefix: Arc<[(String, FieldValue)]> = Arc::from(vec![
-        ("file".to_owned(), s("/a.log")),
-        ("log.level".to_owned(), s("shared")),
+    let with_prefix: Arc<[(gleaner_api::Key, FieldValue)]> = Arc::from(vec![
+        ("file".into(), s("/a.log")),
+        ("log.level".into(), s("shared")),
     ]);
-    let without: Arc<[(String, FieldValue)]> = Arc::from(vec![("file".to_owned(), s("/b.log"))]);
+    let without: Arc<[(gleaner_api::Key, FieldValue)]> =
+        Arc::from(vec![("file".into(), s("/b.log"))]);
     let mut batch = Vec::new();
     for list in [&with_prefix, &without, &with_prefix, &without] {
         let mut r = LogRecord::new(5, "level=warn n=1", Stream::Stdout);
@@ -207,4 +209,68 @@ fn members_replace_shared_attributes_under_the_prefix_list_by_list() {
         &without
     ));
     assert!(out[0].attributes.shared_arc().is_none());
+}
+
+#[test]
+fn a_repeated_member_or_an_own_attribute_under_the_prefix_is_replaced_in_place() {
+    let (mut f, _) = filter(&DESCRIPTOR, "format = \"json\"\n");
+    let mut seen = LogRecord::new(1, r#"{"a":1,"b":2}"#, Stream::Stdout);
+    seen.attributes.push("log.b", s("before"));
+    seen.attributes.push("other", s("kept"));
+    let out = run_logs(
+        f.as_mut(),
+        vec![
+            LogRecord::new(1, r#"{"a":1,"b":2,"a":3}"#, Stream::Stdout),
+            seen,
+        ],
+    );
+    let pairs = |r: &LogRecord| -> Vec<(String, FieldValue)> {
+        r.attributes
+            .iter()
+            .map(|(k, v)| (k.to_string_owned(), v.clone()))
+            .collect()
+    };
+    assert_eq!(
+        pairs(&out[0]),
+        [
+            ("log.a".to_owned(), FieldValue::Int(3)),
+            ("log.b".to_owned(), FieldValue::Int(2))
+        ]
+    );
+    assert_eq!(
+        pairs(&out[1]),
+        [
+            ("log.b".to_owned(), FieldValue::Int(2)),
+            ("other".to_owned(), s("kept")),
+            ("log.a".to_owned(), FieldValue::Int(1))
+        ]
+    );
+}
+
+#[test]
+fn member_names_are_made_once_for_every_record() {
+    let (mut f, _) = filter(&DESCRIPTOR, "format = \"json\"\n");
+    let out = run_logs(
+        f.as_mut(),
+        records(vec![br#"{"msg":"a"}"#.to_vec(), br#"{"msg":"b"}"#.to_vec()]),
+    );
+    let name = |r: &LogRecord| r.attributes.own_part()[0].0.as_str().as_ptr();
+    assert_eq!(out[0].attributes.own_part()[0].0, "log.msg");
+    assert_eq!(name(&out[0]), name(&out[1]), "one shared name");
+}
+
+#[test]
+fn text_that_does_not_start_like_json_is_not_json_whatever_its_bytes() {
+    let (mut f, metrics) = filter(&DESCRIPTOR, "format = \"json\"\n");
+    let out = run_logs(
+        f.as_mut(),
+        records(vec![
+            b"plain \xff text".to_vec(),
+            b"{\"a\":\"\xff\"}".to_vec(),
+        ]),
+    );
+    assert!(out.iter().all(|r| r.attribute("parse_error").is_some()));
+    let errors = metrics.snapshot().errors;
+    assert!(errors.contains(&("not_json", 1)), "{errors:?}");
+    assert!(errors.contains(&("not_utf8", 1)), "{errors:?}");
 }

@@ -22,6 +22,18 @@ struct Reader<'a> {
     i: usize,
 }
 
+/// Whether `text` starts (after whitespace) with a byte a JSON value can start with; when
+/// it does not, [`parse`] fails with `not_json` whatever follows.
+pub(crate) fn starts_like_json(text: &[u8]) -> bool {
+    let first = text
+        .iter()
+        .find(|c| !matches!(c, b' ' | b'\t' | b'\n' | b'\r'));
+    matches!(
+        first,
+        Some(b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
+    )
+}
+
 /// Parses `text` as one JSON object, giving each member to `sink`.
 pub(crate) fn parse(text: &str, limits: &Limits, sink: &mut Sink<'_>) -> Result<(), Failure> {
     let mut r = Reader {

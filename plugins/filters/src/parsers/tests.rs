@@ -9,10 +9,20 @@ use super::*;
 use crate::testkit::fixture_lines;
 
 fn parse(f: &Format, text: &[u8]) -> Result<Vec<(String, FieldValue)>, Failure> {
-    let mut out = vec![("kept".to_owned(), FieldValue::Int(0))];
-    let r = f.parse_into(text, "log.", &Limits::DEFAULT, &mut out);
+    let mut out = vec![(gleaner_api::Key::from_static("kept"), FieldValue::Int(0))];
+    let r = f.parse_into(
+        text,
+        "log.",
+        &Limits::DEFAULT,
+        &mut KeyCache::new(),
+        &mut out,
+    );
     match r {
-        Ok(()) => Ok(out.split_off(1)),
+        Ok(()) => Ok(out
+            .split_off(1)
+            .into_iter()
+            .map(|(k, v)| (k.to_string_owned(), v))
+            .collect()),
         Err(e) => {
             assert_eq!(out.len(), 1, "a failure leaves the list as it was");
             Err(e)

@@ -17,7 +17,7 @@
 use std::sync::Arc;
 
 use gleaner_api::http_client::base64;
-use gleaner_api::{Attributes, FieldValue, LogRecord, SharedAttributes, Stream};
+use gleaner_api::{Attributes, FieldValue, Key, LogRecord, SharedAttributes, Stream};
 
 use super::config::Binary;
 use super::export::Entry;
@@ -158,11 +158,14 @@ impl Builder {
                 for (name, value) in names.zip(slots.iter().chain(extra.iter())) {
                     if let Some(v) = value {
                         let text = self.text(v, name, &mut binary_names);
-                        own.push((name.to_owned(), FieldValue::String(text)));
+                        own.push((Key::from(name), FieldValue::String(text)));
                     }
                 }
                 if let Some(s) = severity {
-                    own.push(("severity".to_owned(), FieldValue::String(s.to_owned())));
+                    own.push((
+                        Key::from_static("severity"),
+                        FieldValue::String(s.to_owned()),
+                    ));
                 }
                 Attributes::from(own)
             }
@@ -255,16 +258,16 @@ impl Builder {
             .iter()
             .copied()
             .chain(self.extra.iter().map(String::as_str));
-        let mut list: Vec<(String, FieldValue)> = names
+        let mut list: Vec<(Key, FieldValue)> = names
             .zip(slots.iter().chain(extra.iter()))
             .filter_map(|(name, v)| {
                 let v = std::str::from_utf8((*v)?).ok()?;
-                Some((name.to_owned(), FieldValue::String(v.to_owned())))
+                Some((Key::from(name), FieldValue::String(v.to_owned())))
             })
             .collect();
         if let Some(i) = level {
             list.push((
-                "severity".to_owned(),
+                Key::from_static("severity"),
                 FieldValue::String(SEVERITIES[i].to_owned()),
             ));
         }

@@ -52,17 +52,21 @@ fn entries_become_records_with_severity_time_and_attributes() {
         b"E1206 12:00:00.000000 1234 pod_workers.go:1298] \"Error syncing pod\" sq=1"
     );
     assert_eq!(r[1].timestamp, 1_765_000_000_001_000_000);
-    let attrs: Vec<(String, FieldValue)> = r[1].attributes.iter().cloned().collect();
+    let attrs: Vec<(String, FieldValue)> = r[1]
+        .attributes
+        .iter()
+        .map(|(k, v)| (k.to_string_owned(), v.clone()))
+        .collect();
     assert_eq!(
         attrs,
         vec![
-            ("_SYSTEMD_UNIT".to_owned(), s("kubelet.service")),
-            ("SYSLOG_IDENTIFIER".to_owned(), s("kubelet")),
-            ("_PID".to_owned(), s("1234")),
-            ("_HOSTNAME".to_owned(), s("node-1")),
-            ("_BOOT_ID".to_owned(), s("0123456789abcdef0123456789abcdef")),
-            ("_TRANSPORT".to_owned(), s("stdout")),
-            ("severity".to_owned(), s("err")),
+            ("_SYSTEMD_UNIT".into(), s("kubelet.service")),
+            ("SYSLOG_IDENTIFIER".into(), s("kubelet")),
+            ("_PID".into(), s("1234")),
+            ("_HOSTNAME".into(), s("node-1")),
+            ("_BOOT_ID".into(), s("0123456789abcdef0123456789abcdef")),
+            ("_TRANSPORT".into(), s("stdout")),
+            ("severity".into(), s("err")),
         ]
     );
     assert_eq!(r[0].attribute("severity"), Some(&s("info")));

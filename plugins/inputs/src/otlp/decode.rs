@@ -29,7 +29,7 @@ use gleaner_api::otlp::proto::{
     AnyValue, ExportLogsServiceRequest, InstrumentationScope, KeyValue, Resource, any_value::Value,
 };
 use gleaner_api::otlp::{self, FromResource};
-use gleaner_api::{Attributes, FieldValue, LogRecord, SharedAttributes, Stream};
+use gleaner_api::{Attributes, FieldValue, Key, LogRecord, SharedAttributes, Stream};
 
 mod metrics;
 pub(crate) mod wire;
@@ -127,39 +127,42 @@ fn tag_text(v: FieldValue) -> String {
 fn origin(
     resource: Option<&Resource>,
     scope: Option<&InstrumentationScope>,
-) -> Vec<(String, FieldValue)> {
+) -> Vec<(Key, FieldValue)> {
     let mut out = Vec::new();
     for kv in resource.map_or(&[][..], |r| &r.attributes) {
         let Some(v) = field_value(kv.value.as_ref()) else {
             continue;
         };
         match otlp::from_resource(&kv.key) {
-            FromResource::Key(k) => out.push((k.into_owned(), v)),
+            FromResource::Key(k) => out.push((Key::from(k.into_owned()), v)),
             FromResource::Workload(kind) => {
                 out.push((
-                    otlp::WORKLOAD_KIND.to_owned(),
+                    Key::from_static(otlp::WORKLOAD_KIND),
                     FieldValue::String(kind.to_owned()),
                 ));
-                out.push((otlp::WORKLOAD.to_owned(), v));
+                out.push((Key::from_static(otlp::WORKLOAD), v));
             }
         }
     }
     if let Some(s) = scope {
         if !s.name.is_empty() {
             out.push((
-                otlp::SCOPE_NAME.to_owned(),
+                Key::from_static(otlp::SCOPE_NAME),
                 FieldValue::String(s.name.clone()),
             ));
         }
         if !s.version.is_empty() {
             out.push((
-                otlp::SCOPE_VERSION.to_owned(),
+                Key::from_static(otlp::SCOPE_VERSION),
                 FieldValue::String(s.version.clone()),
             ));
         }
         for kv in &s.attributes {
             if let Some(v) = field_value(kv.value.as_ref()) {
-                out.push((format!("{}{}", otlp::SCOPE_ATTRIBUTES, kv.key), v));
+                out.push((
+                    Key::from(format!("{}{}", otlp::SCOPE_ATTRIBUTES, kv.key)),
+                    v,
+                ));
             }
         }
     }

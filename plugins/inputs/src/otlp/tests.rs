@@ -30,7 +30,10 @@ const METRICS_JSON: &str = include_str!("../../testdata/otlp/metrics.json");
 const WAIT: Duration = Duration::from_secs(10);
 
 fn attrs(r: &LogRecord) -> Vec<(String, FieldValue)> {
-    r.attributes.iter().cloned().collect()
+    r.attributes
+        .iter()
+        .map(|(k, v)| (k.to_string_owned(), v.clone()))
+        .collect()
 }
 
 fn s(v: &str) -> FieldValue {

@@ -6,7 +6,9 @@
 //!
 //! What varies from message to message stays the record's own: `proc_id` (a sender's
 //! processes come and go) and the structured data (often per request). Those are appended
-//! after the shared list by `message.rs`.
+//! after the shared list by `message.rs`, their values allocated per message but their
+//! names static (`syslog.proc_id`) or shared from this cache's [`KeyCache`]
+//! (`syslog.sd.<id>.<param>`: at most 64 names of at most 128 bytes are kept).
 //!
 //! One cache per TCP connection or datagram socket (no locking). It is bounded twice: at
 //! most [`CAPACITY`] lists (a new one evicts an arbitrary other when full), and a header
@@ -18,7 +20,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use gleaner_api::{FieldValue, SharedAttributes};
+use gleaner_api::event::Attribute;
+use gleaner_api::{FieldValue, Key, KeyCache, SharedAttributes};
 
 use super::message::{FACILITIES, Message, SEVERITIES};
 
@@ -42,6 +45,8 @@ pub(crate) struct HeaderCache {
     key: Vec<u8>,
     /// The text of the last peer seen (UDP senders change per datagram).
     peer_text: Option<(IpAddr, String)>,
+    /// Names of the own attributes (`syslog.sd.<id>.<param>`), made once (bounded).
+    pub(crate) keys: KeyCache,
 }
 
 impl HeaderCache {
@@ -86,7 +91,7 @@ impl HeaderCache {
     fn lookup(
         &mut self,
         peer: Option<IpAddr>,
-        make: impl FnOnce(Option<(String, FieldValue)>) -> Vec<(String, FieldValue)>,
+        make: impl FnOnce(Option<Attribute>) -> Vec<Attribute>,
     ) -> SharedAttributes {
         if let Some(last) = &self.last
             && self.last_key == self.key
@@ -105,7 +110,7 @@ impl HeaderCache {
                             text
                         }
                     };
-                    ("syslog.peer".to_owned(), FieldValue::String(text))
+                    (Key::from_static("syslog.peer"), FieldValue::String(text))
                 });
                 let list: SharedAttributes = Arc::from(make(peer));
                 if self.key.len() <= MAX_KEY {
@@ -144,20 +149,23 @@ fn put_peer(key: &mut Vec<u8>, peer: Option<IpAddr>) {
 }
 
 /// The header attributes of `m`, after the peer's.
-fn header_list(peer: Option<(String, FieldValue)>, m: &Message<'_>) -> Vec<(String, FieldValue)> {
+fn header_list(peer: Option<Attribute>, m: &Message<'_>) -> Vec<Attribute> {
     let s = |v: &str| FieldValue::String(v.to_owned());
     let mut list = Vec::with_capacity(7);
     list.extend(peer);
     list.push((
-        "syslog.facility".to_owned(),
+        Key::from_static("syslog.facility"),
         s(FACILITIES[usize::from(m.facility) % 24]),
     ));
     list.push((
-        "syslog.severity".to_owned(),
+        Key::from_static("syslog.severity"),
         s(SEVERITIES[usize::from(m.severity) % 8]),
     ));
     if let Some(v) = m.version {
-        list.push(("syslog.version".to_owned(), FieldValue::Int(i64::from(v))));
+        list.push((
+            Key::from_static("syslog.version"),
+            FieldValue::Int(i64::from(v)),
+        ));
     }
     for (key, value) in [
         ("syslog.hostname", m.hostname),
@@ -165,7 +173,7 @@ fn header_list(peer: Option<(String, FieldValue)>, m: &Message<'_>) -> Vec<(Stri
         ("syslog.msg_id", m.msg_id),
     ] {
         if let Some(v) = value {
-            list.push((key.to_owned(), s(v)));
+            list.push((Key::from_static(key), s(v)));
         }
     }
     list

@@ -6,7 +6,7 @@
 
 use std::net::IpAddr;
 
-use gleaner_api::{Attributes, FieldValue, LogRecord, Stream};
+use gleaner_api::{Attributes, FieldValue, Key, KeyCache, LogRecord, Stream};
 
 use super::header_cache::HeaderCache;
 use super::{parse_3164, parse_5424};
@@ -195,7 +195,7 @@ pub(crate) fn to_record(
     let (mut record, outcome) = match parsed {
         Ok(m) => {
             let mut attributes = Attributes::from_shared(cache.header(peer, &m));
-            push_own_attributes(&m, &mut attributes);
+            push_own_attributes(&m, &mut cache.keys, &mut attributes);
             let record = LogRecord {
                 timestamp: m.timestamp.unwrap_or(now_ns),
                 body: m.msg.to_vec(),
@@ -209,7 +209,7 @@ pub(crate) fn to_record(
                 .peer_only(peer)
                 .map_or_else(Attributes::new, Attributes::from_shared);
             attributes.push(
-                "syslog.parse_error",
+                Key::from_static("syslog.parse_error"),
                 FieldValue::String(e.as_str().to_owned()),
             );
             let record = LogRecord {
@@ -224,34 +224,37 @@ pub(crate) fn to_record(
     if truncated {
         record
             .attributes
-            .push("syslog.truncated", FieldValue::Bool(true));
+            .push(Key::from_static("syslog.truncated"), FieldValue::Bool(true));
     }
     (record, outcome)
 }
 
 /// What varies per message, after the shared header list: `proc_id` and the structured
-/// data.
-fn push_own_attributes(m: &Message<'_>, a: &mut Attributes) {
+/// data. Names come from `keys` (the connection's: `syslog.sd.<id>.<param>` repeats from
+/// message to message, so it is made once).
+fn push_own_attributes(m: &Message<'_>, keys: &mut KeyCache, a: &mut Attributes) {
     if let Some(v) = m.proc_id {
         a.reserve(3);
-        a.push("syslog.proc_id", FieldValue::String(v.to_owned()));
+        a.push(
+            Key::from_static("syslog.proc_id"),
+            FieldValue::String(v.to_owned()),
+        );
     }
     if !m.structured_data.is_empty() {
         // Validated by the parser (ids and names are printable ASCII, values UTF-8): a
         // second walk cannot fail.
         let _valid = parse_5424::walk_structured_data(m.structured_data, &mut |id, param| {
-            let id = String::from_utf8_lossy(id);
+            let id = parse_5424::text(id);
             match param {
                 Some((name, value)) => {
-                    let name = String::from_utf8_lossy(name);
-                    let mut key = String::with_capacity(11 + id.len() + name.len());
-                    key.push_str("syslog.sd.");
-                    key.push_str(&id);
-                    key.push('.');
-                    key.push_str(&name);
+                    let name = parse_5424::text(name);
+                    let key = keys.get_joined(&["syslog.sd.", &id, ".", &name]);
                     a.push(key, FieldValue::String(parse_5424::unescape(value)));
                 }
-                None => a.push(format!("syslog.sd.{id}"), FieldValue::Bool(true)),
+                None => a.push(
+                    keys.get_joined(&["syslog.sd.", &id]),
+                    FieldValue::Bool(true),
+                ),
             }
         });
     }

@@ -141,11 +141,20 @@ pub(crate) fn walk_structured_data<'a>(
     if i == 0 { Err(bad) } else { Ok(i) }
 }
 
+/// `b` as text: borrowed when it is UTF-8 (always, for what the parser validated), else
+/// with each invalid sequence replaced by U+FFFD.
+pub(crate) fn text(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
+    }
+}
+
 /// A PARAM-VALUE with its escapes (`\"`, `\\`, `\]`) resolved; a backslash before any other
 /// character stays, as the RFC says.
 pub(crate) fn unescape(raw: &[u8]) -> String {
     if memchr::memchr(b'\\', raw).is_none() {
-        return String::from_utf8_lossy(raw).into_owned();
+        return text(raw).into_owned();
     }
     let mut out = Vec::with_capacity(raw.len());
     let mut i = 0;

@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use gleaner_api::FieldValue;
+use gleaner_api::{FieldValue, Key};
 
 use super::decode::FileAttrs;
 
@@ -81,18 +81,24 @@ pub(crate) fn coordinates(path: &Path) -> Option<Coordinates> {
 /// file carries.
 pub(crate) fn attrs_for(path: &Path) -> FileAttrs {
     let mut attrs = vec![(
-        "file".to_owned(),
+        Key::from_static("file"),
         FieldValue::String(path.to_string_lossy().into_owned()),
     )];
     if let Some(c) = coordinates(path) {
-        attrs.push(("k8s.namespace".to_owned(), FieldValue::String(c.namespace)));
-        attrs.push(("k8s.pod".to_owned(), FieldValue::String(c.pod)));
+        attrs.push((
+            Key::from_static("k8s.namespace"),
+            FieldValue::String(c.namespace),
+        ));
+        attrs.push((Key::from_static("k8s.pod"), FieldValue::String(c.pod)));
         if let Some(uid) = c.pod_uid {
-            attrs.push(("k8s.pod_uid".to_owned(), FieldValue::String(uid)));
+            attrs.push((Key::from_static("k8s.pod_uid"), FieldValue::String(uid)));
         }
-        attrs.push(("k8s.container".to_owned(), FieldValue::String(c.container)));
+        attrs.push((
+            Key::from_static("k8s.container"),
+            FieldValue::String(c.container),
+        ));
         if let Some(r) = c.restart {
-            attrs.push(("k8s.restart_count".to_owned(), FieldValue::Int(r)));
+            attrs.push((Key::from_static("k8s.restart_count"), FieldValue::Int(r)));
         }
     }
     FileAttrs {

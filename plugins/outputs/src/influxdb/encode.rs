@@ -146,7 +146,7 @@ impl Encoder {
                     FieldValue::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                m.insert_tag(k.clone(), value);
+                m.insert_tag(k.to_string_owned(), value);
             } else {
                 let value = match v {
                     FieldValue::UInt(u) if !self.uint_support => {
@@ -157,7 +157,7 @@ impl Encoder {
                 let key = if LOG_FIELDS.contains(&k.as_str()) {
                     format!("attr_{k}")
                 } else {
-                    k.clone()
+                    k.to_string_owned()
                 };
                 m.fields.push((key, value));
             }

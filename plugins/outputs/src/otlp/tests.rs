@@ -53,14 +53,14 @@ pub(super) fn pod_records() -> Vec<LogRecord> {
     let shared = |pod: &str| -> SharedAttributes {
         vec![
             (
-                "file".to_owned(),
+                "file".into(),
                 s(&format!("/var/log/pods/shop_{pod}_u/app/0.log")),
             ),
-            ("k8s.namespace".to_owned(), s("shop")),
-            ("k8s.pod".to_owned(), s(pod)),
-            ("k8s.pod_uid".to_owned(), s(&format!("uid-{pod}"))),
-            ("k8s.container".to_owned(), s("app")),
-            ("k8s.restart_count".to_owned(), FieldValue::Int(0)),
+            ("k8s.namespace".into(), s("shop")),
+            ("k8s.pod".into(), s(pod)),
+            ("k8s.pod_uid".into(), s(&format!("uid-{pod}"))),
+            ("k8s.container".into(), s("app")),
+            ("k8s.restart_count".into(), FieldValue::Int(0)),
         ]
         .into()
     };

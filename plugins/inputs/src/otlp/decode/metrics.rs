@@ -27,7 +27,7 @@ pub(crate) fn metrics(req: ExportMetricsServiceRequest, now: i64) -> Decoded<Met
         for sm in rm.scope_metrics {
             let base_tags: Vec<(String, String)> = origin(rm.resource.as_ref(), sm.scope.as_ref())
                 .into_iter()
-                .map(|(k, v)| (k, tag_text(v)))
+                .map(|(k, v)| (k.to_string_owned(), tag_text(v)))
                 .collect();
             for m in sm.metrics {
                 metric(m, &base_tags, now, &mut out, &mut merge);

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use gleaner_api::otlp::proto::AnyValue;
 use gleaner_api::otlp::wire::{Reader, Value, WireError};
 use gleaner_api::otlp::{self, FromResource};
-use gleaner_api::{Attributes, FieldValue, LogRecord, SharedAttributes, Stream};
+use gleaner_api::{Attributes, FieldValue, Key, LogRecord, SharedAttributes, Stream};
 use prost::Message as _;
 
 use super::{Decoded, field_value, tag_text};
@@ -122,7 +122,7 @@ fn key_value(b: &[u8]) -> Result<(&str, Occurrences<'_>)> {
 }
 
 /// The Gleaner attributes of a request's resource (every occurrence, in order).
-fn resource(occurrences: &[&[u8]], out: &mut Vec<(String, FieldValue)>) -> Result<()> {
+fn resource(occurrences: &[&[u8]], out: &mut Vec<(Key, FieldValue)>) -> Result<()> {
     for b in occurrences {
         let mut r = Reader::new(b);
         while let Some((field, v)) = r.next_field()? {
@@ -133,13 +133,13 @@ fn resource(occurrences: &[&[u8]], out: &mut Vec<(String, FieldValue)>) -> Resul
                         continue;
                     };
                     match otlp::from_resource(k) {
-                        FromResource::Key(k) => out.push((k.into_owned(), val)),
+                        FromResource::Key(k) => out.push((Key::from(k.into_owned()), val)),
                         FromResource::Workload(kind) => {
                             out.push((
-                                otlp::WORKLOAD_KIND.to_owned(),
+                                Key::from_static(otlp::WORKLOAD_KIND),
                                 FieldValue::String(kind.to_owned()),
                             ));
-                            out.push((otlp::WORKLOAD.to_owned(), val));
+                            out.push((Key::from_static(otlp::WORKLOAD), val));
                         }
                     }
                 }
@@ -154,7 +154,7 @@ fn resource(occurrences: &[&[u8]], out: &mut Vec<(String, FieldValue)>) -> Resul
 }
 
 /// Appends a scope's attributes (every occurrence merged: the last name and version).
-fn scope(occurrences: &[&[u8]], out: &mut Vec<(String, FieldValue)>) -> Result<()> {
+fn scope(occurrences: &[&[u8]], out: &mut Vec<(Key, FieldValue)>) -> Result<()> {
     let (mut name, mut version) = ("", "");
     let mut attributes = Vec::new();
     for b in occurrences {
@@ -166,7 +166,7 @@ fn scope(occurrences: &[&[u8]], out: &mut Vec<(String, FieldValue)>) -> Result<(
                 3 => {
                     let (k, val) = key_value(v.bytes(3)?)?;
                     if let Some(val) = value(&val)? {
-                        attributes.push((format!("{}{k}", otlp::SCOPE_ATTRIBUTES), val));
+                        attributes.push((Key::from(format!("{}{k}", otlp::SCOPE_ATTRIBUTES)), val));
                     }
                 }
                 4 => {
@@ -178,13 +178,13 @@ fn scope(occurrences: &[&[u8]], out: &mut Vec<(String, FieldValue)>) -> Result<(
     }
     if !name.is_empty() {
         out.push((
-            otlp::SCOPE_NAME.to_owned(),
+            Key::from_static(otlp::SCOPE_NAME),
             FieldValue::String(name.to_owned()),
         ));
     }
     if !version.is_empty() {
         out.push((
-            otlp::SCOPE_VERSION.to_owned(),
+            Key::from_static(otlp::SCOPE_VERSION),
             FieldValue::String(version.to_owned()),
         ));
     }
@@ -235,7 +235,7 @@ fn resource_logs(b: &[u8], now: i64, out: &mut Vec<LogRecord>) -> Result<()> {
 
 fn scope_logs(
     b: &[u8],
-    resource: &[(String, FieldValue)],
+    resource: &[(Key, FieldValue)],
     now: i64,
     out: &mut Vec<LogRecord>,
 ) -> Result<()> {

@@ -20,7 +20,7 @@ fn s(v: &str) -> FieldValue {
     FieldValue::String(v.to_owned())
 }
 
-fn pairs(list: &[(String, FieldValue)]) -> Vec<(&str, String)> {
+fn pairs(list: &[gleaner_api::event::Attribute]) -> Vec<(&str, String)> {
     list.iter()
         .map(|(k, v)| (k.as_str(), v.to_string()))
         .collect()
@@ -68,6 +68,10 @@ fn a_repeated_header_shares_one_list_and_keeps_its_own_part() {
     );
     assert_eq!(a.attribute("syslog.proc_id"), Some(&s("1001")));
     assert_eq!(cache.len(), 1);
+    // The own part's names are made once per connection, not per message.
+    let name = |r: &LogRecord, i: usize| r.attributes.own_part()[i].0.as_str().as_ptr();
+    assert_eq!(name(&a, 1), name(&b, 1), "one structured-data name");
+    assert_eq!(name(&a, 0), name(&b, 0), "a static proc_id name");
 }
 
 #[test]

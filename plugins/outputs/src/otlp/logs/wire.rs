@@ -21,7 +21,7 @@ use gleaner_api::otlp::{self};
 use gleaner_api::{FieldValue, LogRecord, Stream};
 
 /// One attribute as records keep it.
-type Attribute = (String, FieldValue);
+type Attribute = (gleaner_api::Key, FieldValue);
 use prost::Message as _;
 
 use super::{Origin, split};

@@ -113,7 +113,13 @@ fn record() -> impl Strategy<Value = RecordSpec> {
 }
 
 fn build(lists: &[Vec<(String, FieldValue)>], specs: Vec<RecordSpec>) -> Vec<LogRecord> {
-    let arcs: Vec<SharedAttributes> = lists.iter().map(|l| Arc::from(l.clone())).collect();
+    let keyed = |l: &Vec<(String, FieldValue)>| -> SharedAttributes {
+        l.iter()
+            .map(|(k, v)| (gleaner_api::Key::from(k.as_str()), v.clone()))
+            .collect::<Vec<_>>()
+            .into()
+    };
+    let arcs: Vec<SharedAttributes> = lists.iter().map(keyed).collect();
     specs
         .into_iter()
         .map(|(list, fresh, own, body, timestamp, stream)| {
@@ -121,7 +127,7 @@ fn build(lists: &[Vec<(String, FieldValue)>], specs: Vec<RecordSpec>) -> Vec<Log
             let mut r = LogRecord::new(timestamp, body, stream);
             if let Some(i) = list.filter(|i| *i < arcs.len()) {
                 let shared = if fresh {
-                    Arc::from(lists[i].clone())
+                    keyed(&lists[i])
                 } else {
                     Arc::clone(&arcs[i])
                 };

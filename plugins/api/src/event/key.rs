@@ -1,0 +1,307 @@
+//! [`Key`]: the name of a log record's attribute, cheap to copy because names repeat.
+//!
+//! Every record of a source carries the same few names (`syslog.proc_id`,
+//! `log.level`, `k8s.pod`): as a `String` each record paid an allocation and a free per
+//! name, on the way in and again when a buffer chunk is decoded. A `Key` is either a
+//! `&'static str` (names known at compile time: no allocation ever) or an `Arc<str>` that a
+//! producer makes once and clones per record (a reference count, no allocation; see
+//! [`KeyCache`]). It compares, hashes, orders and prints as the text it holds, however it is
+//! held, and derefs to `&str`, so reading code treats it as a string.
+
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// An attribute name: static text or shared text (see the module doc). 16 bytes of text
+/// reference and a tag: the size of a `String`.
+#[derive(Clone)]
+pub struct Key(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Static(&'static str),
+    Shared(Arc<str>),
+}
+
+impl Key {
+    /// A name known at compile time; no allocation.
+    pub const fn from_static(s: &'static str) -> Key {
+        Key(Repr::Static(s))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Static(s) => s,
+            Repr::Shared(s) => s,
+        }
+    }
+
+    /// An owned copy of the text.
+    pub fn to_string_owned(&self) -> String {
+        self.as_str().to_owned()
+    }
+}
+
+impl Deref for Key {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Key {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for Key {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<&str> for Key {
+    fn from(s: &str) -> Key {
+        Key(Repr::Shared(Arc::from(s)))
+    }
+}
+
+impl From<String> for Key {
+    fn from(s: String) -> Key {
+        Key(Repr::Shared(Arc::from(s)))
+    }
+}
+
+impl From<&String> for Key {
+    fn from(s: &String) -> Key {
+        Key::from(s.as_str())
+    }
+}
+
+impl From<Arc<str>> for Key {
+    fn from(s: Arc<str>) -> Key {
+        Key(Repr::Shared(s))
+    }
+}
+
+impl From<&Key> for Key {
+    fn from(k: &Key) -> Key {
+        k.clone()
+    }
+}
+
+impl From<Key> for String {
+    fn from(k: Key) -> String {
+        k.as_str().to_owned()
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Key) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Key {}
+
+impl PartialEq<str> for Key {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Key {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for Key {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialEq<Key> for str {
+    fn eq(&self, other: &Key) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<Key> for &str {
+    fn eq(&self, other: &Key) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl PartialEq<Key> for String {
+    fn eq(&self, other: &Key) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl PartialOrd for Key {
+    fn partial_cmp(&self, other: &Key) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Key {
+    fn cmp(&self, other: &Key) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Default for Key {
+    fn default() -> Key {
+        Key::from_static("")
+    }
+}
+
+/// Most names a [`KeyCache`] keeps.
+const CACHE_CAPACITY: usize = 64;
+
+/// Longest name a [`KeyCache`] keeps, in bytes.
+const CACHE_MAX_LEN: usize = 128;
+
+/// The names one producer (a connection, a filter, a chunk decoder) made lately, so a name
+/// that repeats is a [`Key`] clone instead of an allocation. Bounded: at most 64 names of
+/// at most 128 bytes; when full, the oldest slot is replaced (a hostile stream of distinct
+/// names costs one allocation per name, as a `String` did, and nothing more).
+#[derive(Debug, Default, Clone)]
+pub struct KeyCache {
+    keys: Vec<Key>,
+    next: usize,
+}
+
+impl KeyCache {
+    /// An empty cache.
+    pub const fn new() -> KeyCache {
+        KeyCache {
+            keys: Vec::new(),
+            next: 0,
+        }
+    }
+
+    /// The key whose text is `parts` joined (a prefix and a name, say), made once.
+    pub fn get_joined(&mut self, parts: &[&str]) -> Key {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if let Some(k) = self
+            .keys
+            .iter()
+            .find(|k| k.len() == len && joined_eq(k, parts))
+        {
+            return k.clone();
+        }
+        let mut text = String::with_capacity(len);
+        for p in parts {
+            text.push_str(p);
+        }
+        self.insert(Key::from(text))
+    }
+
+    /// The key whose text is `name`, made once.
+    pub fn get(&mut self, name: &str) -> Key {
+        if let Some(k) = self.keys.iter().find(|k| k.as_str() == name) {
+            return k.clone();
+        }
+        self.insert(Key::from(name))
+    }
+
+    fn insert(&mut self, key: Key) -> Key {
+        if key.len() > CACHE_MAX_LEN {
+            return key;
+        }
+        if self.keys.len() < CACHE_CAPACITY {
+            self.keys.push(key.clone());
+        } else {
+            self.keys[self.next] = key.clone();
+            self.next = (self.next + 1) % CACHE_CAPACITY;
+        }
+        key
+    }
+}
+
+/// Whether `k` is the concatenation of `parts` (lengths already equal).
+fn joined_eq(k: &str, parts: &[&str]) -> bool {
+    let mut rest = k.as_bytes();
+    for p in parts {
+        let Some(tail) = rest.strip_prefix(p.as_bytes()) else {
+            return false;
+        };
+        rest = tail;
+    }
+    rest.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn compares_and_hashes_as_its_text() {
+        let a = Key::from_static("log.level");
+        let b = Key::from(String::from("log.level"));
+        assert_eq!(a, b);
+        assert_eq!(a, "log.level");
+        assert_eq!("log.level", b);
+        let (a, z) = (Key::from("a"), Key::from_static("b"));
+        assert!(a < z);
+        let mut m = HashMap::new();
+        m.insert(a, 1);
+        assert_eq!(m.get("log.level"), Some(&1));
+        assert_eq!(format!("{b} {b:?}"), "log.level \"log.level\"");
+        assert_eq!(std::mem::size_of::<Key>(), std::mem::size_of::<String>());
+    }
+
+    #[test]
+    fn a_cache_hands_out_one_allocation_per_name() {
+        let mut c = KeyCache::new();
+        let a = c.get_joined(&["log.", "msg"]);
+        let b = c.get_joined(&["log.", "msg"]);
+        let d = c.get("log.msg");
+        assert_eq!(a, "log.msg");
+        let ptr = |k: &Key| k.as_str().as_ptr();
+        assert_eq!(ptr(&a), ptr(&b));
+        assert_eq!(ptr(&a), ptr(&d));
+        assert_ne!(c.get_joined(&["log", ".msgx"]), a);
+        assert_eq!(c.get_joined(&["lo", "g.msg"]), a);
+    }
+
+    #[test]
+    fn a_cache_stays_bounded() {
+        let mut c = KeyCache::new();
+        for i in 0..1000 {
+            let k = c.get(&format!("k{i}"));
+            assert_eq!(k, format!("k{i}").as_str());
+        }
+        assert_eq!(c.keys.len(), CACHE_CAPACITY);
+        let long = "x".repeat(CACHE_MAX_LEN + 1);
+        assert_eq!(c.get(&long), long.as_str());
+        assert!(c.keys.iter().all(|k| k.len() <= CACHE_MAX_LEN));
+    }
+}
