@@ -6,7 +6,7 @@
 //! ```text
 //! cargo build --release -p gleaner --bin gleaner
 //! cargo run -p gleaner-e2e --release --bin bench -- [--runs N] [--duration S] [--seed N]
-//!     [--lines N] [--rotate rename|copytruncate] [--flush-interval D] [--chaos]
+//!     [--lines N] [--messages N] [--rotate rename|copytruncate] [--flush-interval D] [--chaos]
 //!     <workload>... | all
 //! ```
 //!
@@ -28,7 +28,7 @@ struct Args {
     workloads: Vec<String>,
 }
 
-const USAGE: &str = "usage: bench [--runs N] [--duration SECS] [--seed N] [--lines N] \
+const USAGE: &str = "usage: bench [--runs N] [--duration SECS] [--seed N] [--lines N] [--messages N] \
 [--rotate rename|copytruncate] [--flush-interval DURATION] [--chaos] <workload>... | all
 workloads: logs-hec, logs-parse, logs-rotate, scrape-rw, idle, files-2k, syslog, journald, otlp-logs, slow-receiver, latency, logs-k8s (--chaos: logs-hec, logs-rotate)";
 
@@ -48,6 +48,7 @@ fn parse() -> Result<Args, String> {
             "--duration" => a.opts.duration = Duration::from_secs(num(value("--duration")?)?),
             "--seed" => a.opts.seed = num(value("--seed")?)?,
             "--lines" => a.opts.lines = num(value("--lines")?)?,
+            "--messages" => a.opts.messages = Some(num(value("--messages")?)?),
             "--rotate" => {
                 a.opts.rotation = match value("--rotate")?.as_str() {
                     "rename" => Rotation::Rename,

@@ -59,6 +59,8 @@ pub struct Opts {
     pub rotation: Rotation,
     /// `latency`: `agent.flush_interval` (unset: the default).
     pub flush_interval: Option<String>,
+    /// `syslog`: messages sent (unset: 200,000).
+    pub messages: Option<u64>,
 }
 
 impl Default for Opts {
@@ -69,6 +71,7 @@ impl Default for Opts {
             lines: 1_000_000,
             rotation: Rotation::Rename,
             flush_interval: None,
+            messages: None,
         }
     }
 }

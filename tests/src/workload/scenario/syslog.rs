@@ -1,4 +1,4 @@
-//! The `syslog` workload: 200,000 RFC 5424 messages (about 190 bytes each, structured data
+//! The `syslog` workload: 200,000 RFC 5424 messages (`--messages N` for another count) (about 190 bytes each, structured data
 //! included, each with a unique `sq=<n>` id), octet-counted and written as fast as one TCP
 //! connection takes them into `inputs.syslog` → disk buffer → `outputs.file` (JSON lines),
 //! which a follower thread reads as it grows and tallies (never rotated: the follower reads
@@ -84,7 +84,8 @@ fn follow(path: PathBuf, tally: Arc<Tally>, stop: Arc<AtomicBool>) -> std::threa
 /// When the agent or the connection cannot be set up.
 pub fn syslog_tcp(opts: &Opts) -> RunResult {
     let port = free_port();
-    let data = stream(MESSAGES, opts.seed);
+    let messages = opts.messages.unwrap_or(MESSAGES);
+    let data = stream(messages, opts.seed);
     let config = format!(
         r#"[agent]
 http_listen = "{{telemetry}}"
@@ -118,24 +119,24 @@ rotate_max_bytes = "4GiB"
     let mut conn = TcpStream::connect(("127.0.0.1", port)).expect("connect to syslog");
     conn.write_all(&data).expect("send the messages");
     drop(conn);
-    let done = wait_delivered(&tally, MESSAGES, STALL);
+    let done = wait_delivered(&tally, messages, STALL);
     let secs = t0.elapsed().as_secs_f64();
     let st = proc_stats::read(agent.child.id()).unwrap_or_default();
     stop.store(true, Ordering::Relaxed);
     let _joined = follower.join();
     stop_agent(&mut agent);
-    let v = tally.verdict(MESSAGES);
+    let v = tally.verdict(messages);
     let cpu = st.cpu_s - cpu0;
     RunResult {
         workload: "syslog".into(),
-        events: MESSAGES,
+        events: messages,
         secs,
         input_bytes: data.len() as u64,
         cpu_s: cpu,
         peak_rss_kib: st.hwm_kib,
         lost: Some(v.lost),
         duplicated: Some(v.duplicated),
-        figure: Some((cpu * 1e6 / MESSAGES as f64, "CPU-s per million messages")),
+        figure: Some((cpu * 1e6 / messages as f64, "CPU-s per million messages")),
         note: format!(
             "RFC 5424 over one TCP connection, octet-counted{}",
             if done { "" } else { ", stalled" }
