@@ -162,6 +162,11 @@ impl Conditions {
         }
     }
 
+    /// The names the conditions read (`body` included).
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.list.iter().map(|c| c.name.as_str())
+    }
+
     /// True when the record meets the table.
     pub(crate) fn log(&mut self, r: &LogRecord) -> bool {
         self.combine(|c, text| {

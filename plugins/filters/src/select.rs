@@ -7,11 +7,17 @@
 //!
 //! Drops are counted on the filter's `discarded_events_total` under `select_excluded` and
 //! `select_not_included`.
+//!
+//! A log record whose own attributes hold none of the names the conditions read (and no
+//! condition reads `body`) is judged by its shared list alone: the verdict is remembered for
+//! the last few lists (records of one file carry the same one), so such records cost a
+//! pointer comparison, not a search and a match each.
 
 use std::sync::Arc;
 
 use gleaner_api::{
-    Batch, BuildContext, ComponentMetrics, ConfigError, Filter, FilterDescriptor, PluginConfig,
+    Batch, BuildContext, ComponentMetrics, ConfigError, Filter, FilterDescriptor, LogRecord,
+    PluginConfig, SharedAttributes,
 };
 use serde::Deserialize;
 
@@ -69,11 +75,23 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, Confi
     let c: SelectConfig = cfg.parse()?;
     let include = Conditions::compile(cfg, "include", &c.include, c.combine)?;
     let exclude = Conditions::compile(cfg, "exclude", &c.exclude, c.combine)?;
+    let mut names: Vec<String> = [&include, &exclude]
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c.names().map(str::to_owned))
+        .collect();
+    names.sort();
+    names.dedup();
+    let by_list = !names.iter().any(|n| n == "body");
     Ok(Box::new(Select {
         include,
         exclude,
         kinds: c.kinds,
         metrics: Arc::clone(&cx.metrics),
+        names,
+        by_list,
+        memo: Vec::new(),
+        next: 0,
     }))
 }
 
@@ -83,7 +101,19 @@ struct Select {
     exclude: Option<Conditions>,
     kinds: Kinds,
     metrics: Arc<ComponentMetrics>,
+    /// The names the conditions read, sorted.
+    names: Vec<String>,
+    /// Whether a record's verdict may come from its shared list alone (no `body`
+    /// condition).
+    by_list: bool,
+    /// The last shared lists judged, with their verdicts.
+    memo: Vec<(SharedAttributes, Verdict)>,
+    /// The memo slot to replace next.
+    next: usize,
 }
+
+/// Shared lists whose verdicts are remembered.
+const MEMO_LISTS: usize = 4;
 
 /// Why an event was dropped.
 #[derive(Clone, Copy)]
@@ -94,6 +124,33 @@ enum Verdict {
 }
 
 impl Select {
+    /// The verdict on a log record, from the memo when its shared list decides it.
+    fn judge_log(&mut self, r: &LogRecord) -> Verdict {
+        let Some(list) = r.attributes.shared_arc().filter(|_| self.by_list) else {
+            return self.judge(|c| c.log(r));
+        };
+        let own_reads = r.attributes.own_part().iter().any(|(k, _)| {
+            self.names
+                .binary_search_by(|n| n.as_str().cmp(k.as_str()))
+                .is_ok()
+        });
+        if own_reads {
+            return self.judge(|c| c.log(r));
+        }
+        if let Some((_, v)) = self.memo.iter().find(|(l, _)| Arc::ptr_eq(l, list)) {
+            return *v;
+        }
+        let v = self.judge(|c| c.log(r));
+        let entry = (Arc::clone(list), v);
+        if self.memo.len() < MEMO_LISTS {
+            self.memo.push(entry);
+        } else {
+            self.memo[self.next] = entry;
+            self.next = (self.next + 1) % MEMO_LISTS;
+        }
+        v
+    }
+
     fn judge(&mut self, meets: impl Fn(&mut Conditions) -> bool) -> Verdict {
         if self.exclude.as_mut().is_some_and(&meets) {
             return Verdict::Excluded;
@@ -123,7 +180,7 @@ impl Filter for Select {
             }
         };
         match batch {
-            Batch::Logs(records) => records.retain(|r| keep(self.judge(|c| c.log(r)))),
+            Batch::Logs(records) => records.retain(|r| keep(self.judge_log(r))),
             Batch::Metrics(metrics) => metrics.retain(|m| keep(self.judge(|c| c.metric(m)))),
         }
         self.metrics.dropped("select_excluded", excluded);

@@ -190,11 +190,16 @@ const CACHE_MAX_LEN: usize = 128;
 /// The names one producer (a connection, a filter, a chunk decoder) made lately, so a name
 /// that repeats is a [`Key`] clone instead of an allocation. Bounded: at most 64 names of
 /// at most 128 bytes; when full, the oldest slot is replaced (a hostile stream of distinct
-/// names costs one allocation per name, as a `String` did, and nothing more).
+/// names costs one allocation per name, as a `String` did, and nothing more). A lookup
+/// compares a fingerprint of each name (its length and its first and last eight bytes)
+/// before its text, so names that share a prefix (`log.level`, `log.logger`) cost no
+/// string comparison.
 #[derive(Debug, Default, Clone)]
 pub struct KeyCache {
-    keys: Vec<Key>,
+    keys: Vec<(u64, Key)>,
     next: usize,
+    /// The text of a joined name being looked up.
+    scratch: String,
 }
 
 impl KeyCache {
@@ -203,58 +208,57 @@ impl KeyCache {
         KeyCache {
             keys: Vec::new(),
             next: 0,
+            scratch: String::new(),
         }
     }
 
     /// The key whose text is `parts` joined (a prefix and a name, say), made once.
     pub fn get_joined(&mut self, parts: &[&str]) -> Key {
-        let len: usize = parts.iter().map(|p| p.len()).sum();
-        if let Some(k) = self
-            .keys
-            .iter()
-            .find(|k| k.len() == len && joined_eq(k, parts))
-        {
-            return k.clone();
-        }
-        let mut text = String::with_capacity(len);
+        let mut text = std::mem::take(&mut self.scratch);
+        text.clear();
         for p in parts {
             text.push_str(p);
         }
-        self.insert(Key::from(text))
+        let key = self.get(&text);
+        self.scratch = text;
+        key
     }
 
     /// The key whose text is `name`, made once.
     pub fn get(&mut self, name: &str) -> Key {
-        if let Some(k) = self.keys.iter().find(|k| k.as_str() == name) {
+        let print = fingerprint(name);
+        if let Some((_, k)) = self
+            .keys
+            .iter()
+            .find(|(p, k)| *p == print && k.as_str() == name)
+        {
             return k.clone();
         }
-        self.insert(Key::from(name))
-    }
-
-    fn insert(&mut self, key: Key) -> Key {
+        let key = Key::from(name);
         if key.len() > CACHE_MAX_LEN {
             return key;
         }
         if self.keys.len() < CACHE_CAPACITY {
-            self.keys.push(key.clone());
+            self.keys.push((print, key.clone()));
         } else {
-            self.keys[self.next] = key.clone();
+            self.keys[self.next] = (print, key.clone());
             self.next = (self.next + 1) % CACHE_CAPACITY;
         }
         key
     }
 }
 
-/// Whether `k` is the concatenation of `parts` (lengths already equal).
-fn joined_eq(k: &str, parts: &[&str]) -> bool {
-    let mut rest = k.as_bytes();
-    for p in parts {
-        let Some(tail) = rest.strip_prefix(p.as_bytes()) else {
-            return false;
-        };
-        rest = tail;
-    }
-    rest.is_empty()
+/// A cheap summary of a name: equal names have equal fingerprints.
+fn fingerprint(name: &str) -> u64 {
+    let b = name.as_bytes();
+    let word = |s: &[u8]| {
+        let mut w = [0u8; 8];
+        w[..s.len()].copy_from_slice(s);
+        u64::from_le_bytes(w)
+    };
+    let head = word(&b[..b.len().min(8)]);
+    let tail = word(&b[b.len().saturating_sub(8)..]);
+    (head ^ tail.rotate_left(29)).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.len() as u64
 }
 
 #[cfg(test)]
@@ -269,8 +273,8 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a, "log.level");
         assert_eq!("log.level", b);
-        let (a, z) = (Key::from("a"), Key::from_static("b"));
-        assert!(a < z);
+        let (lo, hi) = (Key::from("a"), Key::from_static("b"));
+        assert!(lo < hi);
         let mut m = HashMap::new();
         m.insert(a, 1);
         assert_eq!(m.get("log.level"), Some(&1));
@@ -293,6 +297,30 @@ mod tests {
     }
 
     #[test]
+    fn names_with_one_fingerprint_stay_apart() {
+        let mut c = KeyCache::new();
+        let (x, y) = ("abcdefgh-X-12345678", "abcdefgh-Y-12345678");
+        assert_eq!(fingerprint(x), fingerprint(y));
+        assert_eq!(c.get(x), x);
+        assert_eq!(c.get(y), y);
+        assert_eq!(c.get_joined(&["abcdefgh-", "X-12345678"]), x);
+        for name in [
+            "",
+            "a",
+            "log.level",
+            "log.logger",
+            "log.method",
+            "log.status",
+        ] {
+            assert_eq!(c.get(name), name);
+            assert_eq!(
+                c.get_joined(&["log.", name]),
+                format!("log.{name}").as_str()
+            );
+        }
+    }
+
+    #[test]
     fn a_cache_stays_bounded() {
         let mut c = KeyCache::new();
         for i in 0..1000 {
@@ -302,6 +330,6 @@ mod tests {
         assert_eq!(c.keys.len(), CACHE_CAPACITY);
         let long = "x".repeat(CACHE_MAX_LEN + 1);
         assert_eq!(c.get(&long), long.as_str());
-        assert!(c.keys.iter().all(|k| k.len() <= CACHE_MAX_LEN));
+        assert!(c.keys.iter().all(|(_, k)| k.len() <= CACHE_MAX_LEN));
     }
 }

@@ -95,3 +95,34 @@ fn config_errors() {
         assert_eq!(e.key.as_deref(), Some(key), "{toml}: {e}");
     }
 }
+
+#[test]
+fn a_shared_list_decides_unless_the_record_s_own_attributes_hold_a_condition_name() {
+    use gleaner_api::{Attributes, FieldValue, LogRecord, SharedAttributes, Stream};
+    let s = |v: &str| FieldValue::String(v.to_owned());
+    let plain: SharedAttributes = vec![("file".into(), s("/a.log"))].into();
+    let debug: SharedAttributes = vec![("level".into(), s("debug"))].into();
+    let rec = |list: &SharedAttributes, own: Option<&str>, body: &str| {
+        let mut r = LogRecord::new(0, body, Stream::Stdout);
+        r.attributes = Attributes::from_shared(list.clone());
+        if let Some(level) = own {
+            r.attributes.push("level", s(level));
+        }
+        r
+    };
+    let (mut f, m) = filter(&DESCRIPTOR, "exclude = { level = \"debug\" }\n");
+    let out = run_logs(
+        f.as_mut(),
+        vec![
+            rec(&plain, None, "kept 1"),
+            rec(&plain, Some("debug"), "dropped: own"),
+            rec(&plain, Some("info"), "kept 2"),
+            rec(&plain, None, "kept 3"),
+            rec(&debug, None, "dropped: list"),
+            rec(&debug, Some("info"), "dropped: the list's comes first"),
+            rec(&plain, Some("debug"), "dropped: own again"),
+        ],
+    );
+    assert_eq!(bodies(&out), ["kept 1", "kept 2", "kept 3"]);
+    assert_eq!(m.dropped_count("select_excluded"), 4);
+}
