@@ -320,6 +320,28 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever names come, in whatever order, a cache hands back each one's own text,
+        /// and one allocation for a name it still holds.
+        #[test]
+        fn a_cache_returns_the_text_it_was_asked_for(
+            names in proptest::collection::vec("[a-z.]{0,12}|.{0,140}", 0..200),
+        ) {
+            let mut c = KeyCache::new();
+            for name in &names {
+                let k = c.get(name);
+                proptest::prop_assert_eq!(k.as_str(), name.as_str());
+                let (head, tail) = name.split_at(name.char_indices().nth(1).map_or(0, |(i, _)| i));
+                let joined = c.get_joined(&[head, tail]);
+                proptest::prop_assert_eq!(joined.as_str(), name.as_str());
+                if name.len() <= CACHE_MAX_LEN {
+                    let again = c.get(name);
+                    proptest::prop_assert_eq!(again.as_str().as_ptr(), k.as_str().as_ptr());
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_cache_stays_bounded() {
         let mut c = KeyCache::new();
