@@ -244,6 +244,8 @@ fn decode(bytes: &[u8]) -> Result<Batch, DecodeError> {
 struct SetTable {
     sets: Vec<Tags>,
     builder: TagsBuilder,
+    /// Where the strings of the set being read lie in the input.
+    strings: Vec<std::ops::Range<usize>>,
 }
 
 /// The tag sets a batch's encoding wrote: how many (each new non-empty set is the next
@@ -615,9 +617,37 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// Where the next `n` strings lie (into `spans`, cleared first), unchecked.
+    fn string_spans(
+        &mut self,
+        n: usize,
+        spans: &mut Vec<std::ops::Range<usize>>,
+    ) -> Result<(), DecodeError> {
+        spans.clear();
+        for _ in 0..n {
+            let len = self.len()?;
+            let at = self.pos;
+            self.take(len)?;
+            spans.push(at..at + len);
+        }
+        Ok(())
+    }
+
     /// `n` tags (`n` at most the bytes that remain), in any order (untrusted input), made
-    /// into one set by `builder`.
-    fn tags_n_checked(&mut self, n: usize, builder: &mut TagsBuilder) -> Result<Tags, DecodeError> {
+    /// into one set. A set this build wrote is in order: its strings are copied once into
+    /// the set and checked as UTF-8 once, whole; any other is read string by string.
+    fn tags_n_checked(&mut self, n: usize, table: &mut SetTable) -> Result<Tags, DecodeError> {
+        let start = self.pos;
+        if self.string_spans(2 * n, &mut table.strings).is_ok() {
+            let buf = self.buf;
+            let strings = table.strings.iter().map(|r| &buf[r.clone()]);
+            if let Some(tags) = table.builder.build_sorted_raw(n, strings) {
+                return Ok(tags);
+            }
+        }
+        // Out of order, or bad: read again string by string, which names the error.
+        self.pos = start;
+        let builder = &mut table.builder;
         builder.clear();
         for _ in 0..n {
             let k = self.str_ref()?;
@@ -647,7 +677,7 @@ impl<'a> Reader<'a> {
                     return Err(DecodeError::Truncated { offset: at });
                 }
                 // n - 1 <= remaining <= usize::MAX, so the cast is lossless.
-                let tags = self.tags_n_checked((n - 1) as usize, &mut table.builder)?;
+                let tags = self.tags_n_checked((n - 1) as usize, table)?;
                 if !tags.is_empty() {
                     table.sets.push(tags.clone());
                 }
@@ -662,7 +692,7 @@ impl<'a> Reader<'a> {
             self.tag_set(table)?
         } else {
             let n = self.len()?;
-            self.tags_n_checked(n, &mut table.builder)?
+            self.tags_n_checked(n, table)?
         };
         let fields = self.pairs()?;
         let timestamp = self.i64()?;

@@ -551,3 +551,56 @@ fn a_list_reference_out_of_range_is_an_error() {
         })
     ));
 }
+
+/// A version 4 batch of one metric `m` with no fields whose tag set is `pairs` as given.
+fn one_metric_with_tags(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let mut out = vec![FORMAT_VERSION, KIND_METRICS, 1, 1, b'm'];
+    put_varint(&mut out, pairs.len() as u64 + 1);
+    for (k, v) in pairs {
+        for s in [k, v] {
+            put_varint(&mut out, s.len() as u64);
+            out.extend_from_slice(s);
+        }
+    }
+    out.push(0);
+    out.extend_from_slice(&7i64.to_le_bytes());
+    out.push(2);
+    out
+}
+
+#[test]
+fn a_set_out_of_order_or_with_a_repeated_key_decodes_sorted_with_the_last_value() {
+    // This build writes sets in order (read in one copy); any other input is still a set.
+    let bytes = one_metric_with_tags(&[(b"z", b"1"), (b"a", b"x"), (b"z", b"2")]);
+    let tags = tags_of(decode_batch(&bytes));
+    assert_eq!(
+        tags[0],
+        [
+            ("a".to_owned(), "x".to_owned()),
+            ("z".to_owned(), "2".to_owned())
+        ]
+    );
+    let sorted = one_metric_with_tags(&[(b"a", b"x"), (b"z", b"2")]);
+    assert_eq!(tags_of(decode_batch(&sorted)), tags);
+}
+
+#[test]
+fn a_character_split_between_a_key_and_its_value_is_an_error() {
+    // "é" is C3 A9: the two strings together are UTF-8, each alone is not.
+    let bytes = one_metric_with_tags(&[(b"a\xc3", b"\xa9")]);
+    assert_eq!(
+        decode_batch(&bytes),
+        Err(DecodeError::Invalid {
+            what: "utf-8 string",
+            offset: 6
+        })
+    );
+    let bad = one_metric_with_tags(&[(b"a", b"ok"), (b"b", b"\xff")]);
+    assert_eq!(
+        decode_batch(&bad),
+        Err(DecodeError::Invalid {
+            what: "utf-8 string",
+            offset: 13
+        })
+    );
+}

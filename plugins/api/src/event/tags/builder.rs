@@ -20,6 +20,8 @@ pub struct TagsBuilder {
     spans: Vec<Span>,
     /// Where a set is assembled before it is copied into its allocation.
     scratch: String,
+    /// The same, for [`Self::build_sorted_raw`].
+    raw: Vec<u8>,
 }
 
 impl TagsBuilder {
@@ -96,5 +98,21 @@ impl TagsBuilder {
         };
         self.clear();
         tags
+    }
+
+    /// The set of `count` pairs given as raw bytes, keys and values alternately, keys in
+    /// order and unique (what a decoder reads back from a set it wrote): copied once into
+    /// the set's layout and checked as UTF-8 once, whole, without the builder's text.
+    /// `None` when the keys are out of order or repeated or a string is not UTF-8; the
+    /// caller then pushes the pairs one by one (and names the bad string).
+    pub fn build_sorted_raw<'a, I>(&mut self, count: usize, strings: I) -> Option<Tags>
+    where
+        I: Iterator<Item = &'a [u8]> + Clone,
+    {
+        if count == 0 {
+            return Some(Tags::new());
+        }
+        let text_len = strings.clone().map(<[u8]>::len).sum();
+        packed::pack_raw(count, text_len, strings, &mut self.raw).map(|s| Tags(Some(s)))
     }
 }

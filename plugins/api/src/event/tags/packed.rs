@@ -70,6 +70,61 @@ where
     Arc::from(scratch.as_str())
 }
 
+/// [`pack`] from raw strings not yet known to be UTF-8 (`count` pairs as keys and values
+/// alternately, `text_len` bytes in all, keys in order and unique): the set is assembled in
+/// `scratch` and checked once, whole, instead of string by string. `None` when the keys are
+/// not in order or unique, or the text is not UTF-8 with every string on a character
+/// boundary (the caller then reads the strings one by one, to say which is wrong).
+pub(super) fn pack_raw<'a, I>(
+    count: usize,
+    text_len: usize,
+    strings: I,
+    scratch: &mut Vec<u8>,
+) -> Option<Arc<str>>
+where
+    I: Iterator<Item = &'a [u8]> + Clone,
+{
+    let w = width(count.max(text_len));
+    scratch.clear();
+    scratch.reserve(1 + w * (1 + 2 * count) + text_len);
+    scratch.push(w as u8);
+    put_number_bytes(scratch, count, w);
+    let mut end = 0;
+    let mut last_key: Option<&[u8]> = None;
+    let mut n = 0;
+    for (j, s) in strings.clone().enumerate() {
+        n = j + 1;
+        // A string starting with a continuation byte would split a character: valid UTF-8
+        // as a whole, but its key or value could not be sliced.
+        if s.first().is_some_and(|&b| (0x80..0xc0).contains(&b)) {
+            return None;
+        }
+        if j % 2 == 0 {
+            if last_key.is_some_and(|k| k >= s) {
+                return None;
+            }
+            last_key = Some(s);
+        }
+        end += s.len();
+        put_number_bytes(scratch, end, w);
+    }
+    if end != text_len || n != 2 * count {
+        return None;
+    }
+    for s in strings {
+        scratch.extend_from_slice(s);
+    }
+    std::str::from_utf8(scratch).ok().map(Arc::from)
+}
+
+/// [`put_number`] into bytes.
+fn put_number_bytes(out: &mut Vec<u8>, mut v: usize, w: usize) {
+    for _ in 0..w {
+        out.push((v & 0x7f) as u8);
+        v >>= DIGIT_BITS;
+    }
+}
+
 /// A packed set read in place.
 #[derive(Clone, Copy)]
 pub(super) struct View<'a> {

@@ -140,6 +140,38 @@ fn borrowed_pairs_and_owned_pairs_make_one_set() {
 }
 
 /// Tag lists with few distinct keys (so duplicates happen), any text in values.
+fn raw(b: &mut TagsBuilder, strings: &[&[u8]]) -> Option<Tags> {
+    b.build_sorted_raw(strings.len() / 2, strings.iter().copied())
+}
+
+#[test]
+fn raw_strings_make_a_set_only_when_in_order_and_utf8() {
+    let mut b = TagsBuilder::new();
+    let set = raw(&mut b, &[b"a", b"1", b"b", "\u{e9}".as_bytes()]);
+    assert_eq!(
+        set,
+        Some(Tags::from_sorted(vec![t("a", "1"), t("b", "\u{e9}")]))
+    );
+    assert_eq!(raw(&mut b, &[]), Some(Tags::new()));
+    assert_eq!(raw(&mut b, &[b"b", b"1", b"a", b"2"]), None, "out of order");
+    assert_eq!(
+        raw(&mut b, &[b"a", b"1", b"a", b"2"]),
+        None,
+        "a repeated key"
+    );
+    assert_eq!(raw(&mut b, &[b"a", b"\xff"]), None, "not UTF-8");
+    assert_eq!(
+        raw(&mut b, &[b"a\xc3", b"\xa9"]),
+        None,
+        "a character split in two"
+    );
+    assert_eq!(
+        b.build_sorted_raw(2, [&b"a"[..], b"1"].into_iter()),
+        None,
+        "too few strings"
+    );
+}
+
 fn tag_lists() -> impl Strategy<Value = Vec<Tag>> {
     let key = prop::sample::select(vec!["", "a", "b", "host", "job", "z", "ü", "a b"]);
     let value = prop_oneof![Just(String::new()), "[a-z]{1,3}", "\\PC{0,40}"];
@@ -207,6 +239,14 @@ proptest! {
             .filter(|(k, v)| k != key && !v.is_empty())
             .collect();
         prop_assert_eq!(&tags, &want);
+    }
+
+    #[test]
+    fn raw_sorted_strings_make_the_set_the_builder_makes(list in tag_lists()) {
+        let set = Tags::from_unsorted(list);
+        let strings: Vec<&[u8]> = set.iter().flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()]).collect();
+        let again = TagsBuilder::new().build_sorted_raw(set.len(), strings.iter().copied());
+        prop_assert_eq!(again, Some(set));
     }
 
     #[test]
