@@ -81,13 +81,18 @@ impl EncodeStats {
 /// sample.
 pub(crate) fn encode(metrics: &[Metric], with_metadata: bool, buf: &mut Vec<u8>) -> EncodeStats {
     let mut stats = EncodeStats::default();
-    let bases: Vec<Base<'_>> = metrics.iter().map(Base::of).collect();
     let mut index = SeriesIndex::default();
+    let mut bases: Vec<Base<'_>> = Vec::with_capacity(metrics.len());
+    let mut hashes: Vec<u64> = Vec::with_capacity(metrics.len());
+    for m in metrics {
+        let (base, hash) = Base::of(m, &index.hasher);
+        bases.push(base);
+        hashes.push(hash);
+    }
     let mut points: Vec<WirePoint> = Vec::with_capacity(metrics.len());
     let mut families: BTreeSet<(String, MetricType)> = BTreeSet::new();
     for (mi, m) in metrics.iter().enumerate() {
         let mut any = false;
-        let mut labels_hash = None;
         for (field, value) in &m.fields {
             let Some(value) = sample_value(value) else {
                 stats.string_fields += 1;
@@ -97,8 +102,7 @@ pub(crate) fn encode(metrics: &[Metric], with_metadata: bool, buf: &mut Vec<u8>)
             if with_metadata {
                 families.insert((family_name(&name, m.kind).to_owned(), metric_type(m.kind)));
             }
-            let labels = *labels_hash.get_or_insert_with(|| index.hash_labels(&bases[mi]));
-            let series = index.series(name, mi, labels, &bases);
+            let series = index.series(name, mi, hashes[mi], &bases);
             points.push(WirePoint {
                 series,
                 value,
@@ -110,6 +114,7 @@ pub(crate) fn encode(metrics: &[Metric], with_metadata: bool, buf: &mut Vec<u8>)
     }
     let (mut ordered, starts) = by_series(&index.list, points);
     let mut samples: Vec<(f64, i64)> = Vec::new();
+    let mut labels = Vec::new();
     for (s, &start) in index.list.iter().zip(&starts) {
         let points = &mut ordered[start..start + s.samples as usize];
         if !points.is_sorted_by_key(|p| p.timestamp) {
@@ -127,7 +132,7 @@ pub(crate) fn encode(metrics: &[Metric], with_metadata: bool, buf: &mut Vec<u8>)
                 _ => samples.push((p.value, p.timestamp)),
             }
         }
-        wire::series(buf, &s.name, &bases[s.metric], &samples);
+        wire::series(buf, &mut labels, &s.name, &bases[s.metric], &samples);
         stats.samples += samples.len() as u64;
     }
     for (name, t) in &families {
@@ -167,19 +172,16 @@ struct SeriesIndex<'a> {
     hasher: foldhash::fast::RandomState,
 }
 
-impl<'a> SeriesIndex<'a> {
-    /// The hash of a metric's labels (0xff, never in UTF-8, ends each name and value).
-    fn hash_labels(&self, base: &Base<'_>) -> u64 {
-        let mut h = self.hasher.build_hasher();
-        for (k, v) in base.iter() {
-            h.write(k.as_bytes());
-            h.write_u8(0xff);
-            h.write(v.as_bytes());
-            h.write_u8(0xff);
-        }
-        h.finish()
-    }
+/// Adds a label to the hash of a metric's labels (0xff, never in UTF-8, ends each name and
+/// value).
+fn hash_label(h: &mut impl Hasher, k: &str, v: &str) {
+    h.write(k.as_bytes());
+    h.write_u8(0xff);
+    h.write(v.as_bytes());
+    h.write_u8(0xff);
+}
 
+impl<'a> SeriesIndex<'a> {
     /// The series of (`name`, labels of metric `metric`, which hash to `labels`), added
     /// when new.
     fn series(
@@ -260,15 +262,19 @@ enum Base<'a> {
 }
 
 impl<'a> Base<'a> {
-    fn of(m: &'a Metric) -> Self {
+    /// The labels of `m` and their hash by `hasher`: one walk of its tags, which checks
+    /// and hashes them together, when they are already valid.
+    fn of(m: &'a Metric, hasher: &foldhash::fast::RandomState) -> (Self, u64) {
+        let mut h = hasher.build_hasher();
         let clean = m.tags.iter().all(|(k, v)| {
-            !k.is_empty()
-                && !v.is_empty()
-                && k != "__name__"
-                && matches!(sanitize_cow(k, false), Cow::Borrowed(_))
+            let ok = !k.is_empty() && !v.is_empty() && k != "__name__" && valid_name(k, false);
+            if ok {
+                hash_label(&mut h, k, v);
+            }
+            ok
         });
         if clean {
-            return Base::Tags(&m.tags);
+            return (Base::Tags(&m.tags), h.finish());
         }
         let mut out: Vec<(Cow<'a, str>, &'a str)> = Vec::with_capacity(m.tags.len());
         for (k, v) in &m.tags {
@@ -283,7 +289,12 @@ impl<'a> Base<'a> {
                 out.insert(i, (name, v));
             }
         }
-        Base::Built(out)
+        let base = Base::Built(out);
+        let mut h = hasher.build_hasher();
+        for (k, v) in base.iter() {
+            hash_label(&mut h, k, v);
+        }
+        (base, h.finish())
     }
 
     fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
@@ -304,11 +315,16 @@ fn series_name_cow<'a>(measurement: &str, field: &'a str) -> Cow<'a, str> {
     }
 }
 
-/// [`sanitize`] without a copy when nothing changes.
-fn sanitize_cow(s: &str, metric: bool) -> Cow<'_, str> {
+/// Whether [`sanitize`] leaves `s` as it is.
+fn valid_name(s: &str, metric: bool) -> bool {
     let valid = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || (metric && c == b':');
     let leading_digit = s.as_bytes().first().is_some_and(u8::is_ascii_digit);
-    if !leading_digit && s.bytes().all(valid) {
+    !leading_digit && s.bytes().all(valid)
+}
+
+/// [`sanitize`] without a copy when nothing changes.
+fn sanitize_cow(s: &str, metric: bool) -> Cow<'_, str> {
+    if valid_name(s, metric) {
         Cow::Borrowed(s)
     } else {
         Cow::Owned(sanitize(s, metric))
@@ -395,22 +411,31 @@ mod wire {
         }
     }
 
-    /// One `TimeSeries` as a `WriteRequest.timeseries` entry.
-    pub(super) fn series(buf: &mut Vec<u8>, name: &str, base: &Base<'_>, samples: &[(f64, i64)]) {
-        let mut len = 0;
-        for_each_label(name, base, |k, v| len += nested_len(label_len(k, v)));
+    /// One `TimeSeries` as a `WriteRequest.timeseries` entry. Its labels are written into
+    /// `labels` (a scratch buffer) first, so they are walked once, not once to measure the
+    /// message and again to write it.
+    pub(super) fn series(
+        buf: &mut Vec<u8>,
+        labels: &mut Vec<u8>,
+        name: &str,
+        base: &Base<'_>,
+        samples: &[(f64, i64)],
+    ) {
+        labels.clear();
+        for_each_label(name, base, |k, v| {
+            labels.push(TIMESERIES_LABEL);
+            put_varint(labels, label_len(k, v) as u64);
+            put_str(labels, LABEL_NAME, k);
+            put_str(labels, LABEL_VALUE, v);
+        });
+        let mut len = labels.len();
         for &(v, t) in samples {
             len += nested_len(sample_len(v, t));
         }
         buf.reserve(nested_len(len));
         buf.push(WRITE_REQUEST_TIMESERIES);
         put_varint(buf, len as u64);
-        for_each_label(name, base, |k, v| {
-            buf.push(TIMESERIES_LABEL);
-            put_varint(buf, label_len(k, v) as u64);
-            put_str(buf, LABEL_NAME, k);
-            put_str(buf, LABEL_VALUE, v);
-        });
+        buf.extend_from_slice(labels);
         for &(v, t) in samples {
             buf.push(TIMESERIES_SAMPLE);
             put_varint(buf, sample_len(v, t) as u64);
