@@ -10,11 +10,11 @@
 //!   find, 1 the lookup failed: an unreadable pid file or cgroup), with the selector tag and
 //!   `pid_finder = "native"`.
 //!
-//! Processes are read from `/proc` by [`table`], not through `sysinfo`'s process table
+//! Processes are read from `/proc` by `table.rs`, not through `sysinfo`'s process table
 //! (see there and docs/decisions.md): each gather lists `/proc` and reads each process's
 //! name, then `stat`, `statm` and `io` of the chosen ones and the size of their `fd` directory, all
 //! from descriptors kept open between gathers (`count.rs` counts descriptors on kernels
-//! before 6.2). User names come from `sysinfo`'s `Users` ([`users`]). CPU per gather
+//! before 6.2). User names come from `sysinfo`'s `Users` (`users.rs`). CPU per gather
 //! (user+sys of the gathering thread, `procstat_gather` bench, ~505 processes, 2-core VM at
 //! load 8-9, medians of 3 interleaved runs): every process chosen 20.5 -> 8.5 ms, three
 //! chosen by exe 7.0 -> 0.82 ms; what is left of the first is mostly the kernel formatting
