@@ -47,11 +47,11 @@
 use std::sync::Arc;
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 use crate::event::{
-    Attribute, Attributes, Batch, FieldValue, KeyCache, LogRecord, Metric, MetricKind,
-    SharedAttributes, Stream, Tags, TagsBuilder,
+    AddressHasher, Attribute, Attributes, Batch, FieldValue, KeyCache, LogRecord, Metric,
+    MetricKind, SharedAttributes, Stream, Tags, TagsBuilder,
 };
 
 /// The format version written by [`encode_batch`].
@@ -253,7 +253,7 @@ struct SetTable {
 #[derive(Default)]
 struct SetIndex {
     written: u64,
-    shared: HashMap<usize, u64, BuildHasherDefault<IdHasher>>,
+    shared: HashMap<usize, u64, BuildHasherDefault<AddressHasher>>,
     last: Option<(usize, u64)>,
 }
 
@@ -284,28 +284,6 @@ fn put_tags(out: &mut Vec<u8>, tags: &Tags, sets: &mut SetIndex) {
     for (k, v) in tags {
         put_str(out, k);
         put_str(out, v);
-    }
-}
-
-/// Hashes a set's address (already unique; the low bits are alignment, so mix them away).
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64)
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            .rotate_right(29);
     }
 }
 

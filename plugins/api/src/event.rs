@@ -16,6 +16,7 @@ mod tags;
 pub use attributes::{Attribute, Attributes, Iter as AttributesIter, SharedAttributes};
 pub use key::{Key, KeyCache};
 pub use pieces::BatchPieces;
+pub(crate) use tags::AddressHasher;
 pub use tags::{Iter as TagsIter, Tag, Tags, TagsBuilder, TagsMemo};
 
 /// A typed field value (InfluxDB line protocol's five types).

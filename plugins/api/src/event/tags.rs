@@ -26,6 +26,7 @@ mod memo;
 mod packed;
 
 pub use builder::TagsBuilder;
+pub(crate) use memo::AddressHasher;
 pub use memo::TagsMemo;
 pub use packed::Iter;
 

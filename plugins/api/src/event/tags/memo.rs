@@ -7,9 +7,10 @@ use std::hash::{BuildHasherDefault, Hasher};
 use super::Tags;
 
 /// Hashes a set's address: already unique, so one multiply spreads it (the low bits are
-/// alignment); the memo looks one up for every metric, so it does not pay for SipHash.
+/// alignment); the memo looks one up for every metric, so it does not pay for SipHash. The
+/// buffer encoder keys its shared lists and sets by address with it too.
 #[derive(Default)]
-struct AddressHasher(u64);
+pub(crate) struct AddressHasher(u64);
 
 impl Hasher for AddressHasher {
     fn finish(&self) -> u64 {
