@@ -22,7 +22,7 @@
 //! thread. In the DaemonSet the node's processes are visible through `hostPID: true`.
 
 mod count;
-mod kept;
+pub(crate) mod kept;
 mod parse;
 mod select;
 mod table;

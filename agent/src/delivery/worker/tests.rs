@@ -355,6 +355,20 @@ fn requests_shrink_to_what_fits_in_max_bytes() {
     assert_eq!(s.events_per_request(&limits), 1);
 }
 
+/// A disk buffer's settings for the worker tests: 1 MiB chunks, no size limit in reach, and
+/// a flush interval no test waits for (each writes what it needs by hand).
+fn test_disk_config() -> crate::buffer::disk::DiskConfig {
+    crate::buffer::disk::DiskConfig {
+        store: crate::buffer::store::StoreConfig {
+            chunk_size: 1 << 20,
+            sync: crate::config::BufferSync::Batch,
+        },
+        max_bytes: 1 << 30,
+        when_full: WhenFull::Block,
+        flush_interval: Duration::from_secs(3600),
+    }
+}
+
 fn seq(ids: std::ops::Range<i64>) -> Batch {
     Batch::Logs(
         ids.map(|i| LogRecord::new(i, "x", Stream::Stdout))

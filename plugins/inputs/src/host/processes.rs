@@ -24,6 +24,7 @@ use rustix::fs::{Mode, OFlags, RawDir};
 use rustix::io::Errno;
 
 use super::root::HostRoot;
+use crate::procstat::kept::read_at;
 
 const STATES: [&str; 9] = [
     "running", "sleeping", "blocked", "zombies", "stopped", "idle", "dead", "paging", "parked",
@@ -137,26 +138,6 @@ pub(crate) fn collect(root: &HostRoot, scan: &mut Scan, ts: i64) -> Option<Metri
         break;
     }
     Some(counts.metric(ts))
-}
-
-/// Reads `path` (relative to `dir`) whole into `buf`; false when it cannot be read (the
-/// process exited).
-fn read_at(dir: &rustix::fd::OwnedFd, path: &str, buf: &mut Vec<u8>) -> bool {
-    let Ok(fd) = rustix::fs::openat(dir, path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-    else {
-        return false;
-    };
-    buf.clear();
-    loop {
-        if buf.capacity() - buf.len() < 512 {
-            buf.reserve(buf.capacity().max(1024));
-        }
-        match rustix::io::read(&fd, rustix::buffer::spare_capacity(buf)) {
-            Ok(0) => return true,
-            Ok(_) | Err(Errno::INTR) => {}
-            Err(_) => return false,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -86,21 +86,8 @@ mod tests {
             .expect("sleep");
         let mut c = DirCounter::default();
         let pid = child.id();
-        // Until it sleeps (state S): before, it may still open and close files (locale data).
-        // No event tells when; look every millisecond, up to 10 s.
-        let stat = format!("/proc/{pid}/stat");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::fs::read_to_string(&stat)
-            .ok()
-            .and_then(|s| s.rsplit_once(") ").map(|(_, r)| r.starts_with('S')))
-            != Some(true)
-        {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the child never slept"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        // Before it sleeps, it may still open and close files (locale data).
+        crate::procstat::tests::wait_until_asleep(pid);
         let std_fds = || {
             std::fs::read_dir(format!("/proc/{pid}/fd"))
                 .expect("fd dir")

@@ -10,8 +10,9 @@ use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
-/// Reads `path` (relative to `dir`) whole into `buf`; false when it cannot be read.
-pub(super) fn read_at(dir: &OwnedFd, path: &str, buf: &mut Vec<u8>) -> bool {
+/// Reads `path` (relative to `dir`) whole into `buf`; false when it cannot be read (the
+/// process exited). `inputs.host`'s process walk reads `/proc/<pid>/stat` with it too.
+pub(crate) fn read_at(dir: &OwnedFd, path: &str, buf: &mut Vec<u8>) -> bool {
     let flags = OFlags::RDONLY | OFlags::CLOEXEC;
     let Ok(fd) = rustix::fs::openat(dir, path, flags, Mode::empty()) else {
         return false;

@@ -42,21 +42,8 @@ impl Probe {
                 other => break other.expect("start probe"),
             }
         };
-        // Until it sleeps (state S): before, it is still loading and its RSS grows. No event
-        // tells when; look every millisecond, up to 10 s.
-        let stat = format!("/proc/{}/stat", child.id());
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::fs::read_to_string(&stat)
-            .ok()
-            .and_then(|s| s.rsplit_once(") ").map(|(_, r)| r.starts_with('S')))
-            != Some(true)
-        {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the probe never slept"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
+        // Before it sleeps, it is still loading and its RSS grows.
+        wait_until_asleep(child.id());
         Probe {
             child,
             name,
@@ -351,4 +338,23 @@ fn a_process_that_exits_is_forgotten_with_its_descriptors() {
         !g.table.knows(probe.pid()),
         "forgotten, its descriptors closed"
     );
+}
+
+/// Waits until process `pid` sleeps (state S in /proc/<pid>/stat): until then a starting
+/// child still maps libraries, opens locale files and grows. No event tells when; look every
+/// millisecond, up to 10 s.
+pub(super) fn wait_until_asleep(pid: u32) {
+    let stat = format!("/proc/{pid}/stat");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::fs::read_to_string(&stat)
+        .ok()
+        .and_then(|s| s.rsplit_once(") ").map(|(_, r)| r.starts_with('S')))
+        != Some(true)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "process {pid} never slept"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }

@@ -7,9 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{Notify, watch};
 
 use super::*;
-use crate::buffer::disk::{DiskBuffer, DiskConfig};
-use crate::buffer::store::{StoreConfig, read_sent};
-use crate::config::BufferSync;
+use crate::buffer::disk::DiskBuffer;
+use crate::buffer::store::read_sent;
 
 /// What the gated fake has seen, for the test to await.
 #[derive(Debug, Default, Clone)]
@@ -95,15 +94,7 @@ async fn held_back_request(fail_first: bool) {
         "outputs.fake.0",
         &dir.path().join("buf"),
         &dir.path().join("corrupt"),
-        DiskConfig {
-            store: StoreConfig {
-                chunk_size: 1 << 20,
-                sync: BufferSync::Batch,
-            },
-            max_bytes: 1 << 30,
-            when_full: WhenFull::Block,
-            flush_interval: Duration::from_secs(3600),
-        },
+        super::test_disk_config(),
         Arc::clone(&metrics),
     )
     .await

@@ -3,9 +3,8 @@
 //! letter) read them back from the chunk, at the right place (after a progress marker too),
 //! and every event is still delivered exactly once, in order.
 
-use crate::buffer::disk::{DiskBuffer, DiskConfig};
-use crate::buffer::store::{ChunkStore, StoreConfig, read_chunk, write_sent};
-use crate::config::BufferSync;
+use crate::buffer::disk::DiskBuffer;
+use crate::buffer::store::{ChunkStore, read_chunk, write_sent};
 
 use super::*;
 
@@ -53,15 +52,7 @@ impl Output for Picky {
 async fn run(output: Picky, sent_before: u64) -> (Vec<i64>, Arc<ComponentMetrics>) {
     let dir = tempfile::tempdir().unwrap();
     let metrics = ComponentMetrics::detached("fake");
-    let cfg = DiskConfig {
-        store: StoreConfig {
-            chunk_size: 1 << 20,
-            sync: BufferSync::Batch,
-        },
-        max_bytes: 1 << 30,
-        when_full: WhenFull::Block,
-        flush_interval: Duration::from_secs(3600),
-    };
+    let cfg = super::test_disk_config();
     let (buf_dir, corrupt) = (dir.path().join("buf"), dir.path().join("corrupt"));
     let open = || {
         DiskBuffer::open(
