@@ -9,11 +9,14 @@ use crate::buffer::store::{ChunkStore, read_chunk, write_sent};
 use super::*;
 
 /// Encodes each event's id on a line; refuses as too large requests of more than
-/// `max_ok` events, and for good those holding id `refused`.
+/// `max_ok` events, and for good those holding id `refused`. With `lose_chunks`, the first
+/// too-large answer also deletes every chunk file of that directory (a chunk lost under a
+/// request in flight, before its split reads the events back).
 struct Picky {
     max_ok: usize,
     refused: Option<i64>,
     accepted: Arc<Mutex<Vec<i64>>>,
+    lose_chunks: Arc<Mutex<Option<std::path::PathBuf>>>,
 }
 
 #[async_trait]
@@ -31,6 +34,14 @@ impl Output for Picky {
             .map(|l| l.parse().unwrap())
             .collect();
         if ids.len() > self.max_ok {
+            if let Some(dir) = self.lose_chunks.lock().unwrap().take() {
+                for f in std::fs::read_dir(dir).unwrap() {
+                    let f = f.unwrap().path();
+                    if f.extension().is_some_and(|e| e == "chunk") {
+                        std::fs::remove_file(f).unwrap();
+                    }
+                }
+            }
             return Err(OutputError::too_large("too big"));
         }
         if self.refused.is_some_and(|r| ids.contains(&r)) {
@@ -76,6 +87,9 @@ async fn run(output: Picky, sent_before: u64) -> (Vec<i64>, Arc<ComponentMetrics
         .find(|p| p.extension().is_some_and(|e| e == "chunk"))
         .expect("the chunk");
     write_sent(&chunk, sent_before).unwrap();
+    if output.lose_chunks.lock().unwrap().is_some() {
+        *output.lose_chunks.lock().unwrap() = Some(buf_dir.clone());
+    }
     let disk = open().await.unwrap();
     let buffer = OutputBuffer::Disk(disk.clone());
     buffer.close();
@@ -123,6 +137,7 @@ async fn a_split_reads_its_events_back_from_the_chunk() {
             max_ok: 2,
             refused: None,
             accepted: Arc::clone(&accepted),
+            lose_chunks: Arc::default(),
         },
         3,
     )
@@ -141,6 +156,7 @@ async fn a_dead_letter_reads_its_events_back_from_the_chunk() {
             max_ok: usize::MAX,
             refused: Some(10),
             accepted: Arc::clone(&accepted),
+            lose_chunks: Arc::default(),
         },
         1,
     )
@@ -152,4 +168,27 @@ async fn a_dead_letter_reads_its_events_back_from_the_chunk() {
     expected.extend(13..20);
     assert_eq!(*accepted.lock().unwrap(), expected);
     assert_eq!(metrics.dropped_count("permanent_error"), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_split_whose_chunk_is_gone_counts_its_events_lost_and_goes_on() {
+    let accepted = Arc::new(Mutex::new(Vec::new()));
+    let (kept, metrics) = run(
+        Picky {
+            max_ok: 2,
+            refused: None,
+            accepted: Arc::clone(&accepted),
+            // Any path: `run` puts the buffer's directory in its place.
+            lose_chunks: Arc::new(Mutex::new(Some(std::path::PathBuf::new()))),
+        },
+        3,
+    )
+    .await;
+    // Every request (six events) is too large, and the chunk is gone before the first split
+    // reads its events back: no split can be made, so each of the 17 undelivered events is
+    // counted lost exactly once, none is sent, and the worker still drains and stops.
+    assert!(accepted.lock().unwrap().is_empty());
+    assert!(kept.is_empty());
+    assert_eq!(metrics.dropped_count("chunk_unreadable"), 17);
+    assert_eq!(metrics.snapshot().events_sent, 0);
 }
