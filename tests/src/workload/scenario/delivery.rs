@@ -24,36 +24,17 @@ pub const SLOW: Duration = Duration::from_millis(50);
 /// # Panics
 /// When the workload or the agent cannot be set up.
 pub fn slow_receiver(opts: &Opts) -> RunResult {
-    let root = tempfile::tempdir().expect("tempdir for logs");
-    let w = write_files(root.path(), opts.lines, 10, opts.seed);
     let rx = Receiver::start(Protocol::Hec);
     rx.set_mode(Mode::Slow(SLOW));
-    let config = tail_hec_config(root.path(), &rx.url(), "");
-    let t0 = Instant::now();
-    let mut agent = Agent::start(&config);
-    let done = wait_delivered(&rx.tally, w.events, STALL);
-    let secs = t0.elapsed().as_secs_f64();
-    let st = proc_stats::read(agent.child.id()).unwrap_or_default();
-    stop_agent(&mut agent);
-    let v = rx.tally.verdict(w.events);
-    RunResult {
-        workload: "slow-receiver".into(),
-        events: w.events,
-        secs,
-        input_bytes: w.bytes,
-        cpu_s: st.cpu_s,
-        peak_rss_kib: st.hwm_kib,
-        lost: Some(v.lost),
-        duplicated: Some(v.duplicated),
-        note: format!(
-            "{} requests answered after {} ms, at most {} in flight{}",
-            rx.requests(),
-            SLOW.as_millis(),
-            rx.max_in_flight(),
-            if done { "" } else { ", stalled" }
-        ),
-        figure: None,
-    }
+    let (mut result, rx) = super::logs::tail_to_hec(opts, "slow-receiver", rx);
+    result.note = format!(
+        "{}, {} requests answered after {} ms, at most {} in flight",
+        result.note,
+        rx.requests(),
+        SLOW.as_millis(),
+        rx.max_in_flight(),
+    );
+    result
 }
 
 /// `latency`: the figure is the p99 in ms; p50 and max are in the note.

@@ -21,9 +21,15 @@ use crate::workload::rotate::{RotateConfig, Writer};
 /// # Panics
 /// When the workload or the agent cannot be set up.
 pub fn logs_hec(opts: &Opts) -> RunResult {
+    tail_to_hec(opts, "logs-hec", Receiver::start(Protocol::Hec)).0
+}
+
+/// `opts.lines` CRI lines over 10 pods written before the start, tailed from the head through
+/// the disk buffer into `splunk_hec` and the receiver `rx` (set up by the caller): the run's
+/// result under `workload` (note: the lines, and whether it stalled), and the receiver.
+pub(super) fn tail_to_hec(opts: &Opts, workload: &str, rx: Receiver) -> (RunResult, Receiver) {
     let root = tempfile::tempdir().expect("tempdir for logs");
     let w = write_files(root.path(), opts.lines, 10, opts.seed);
-    let rx = Receiver::start(Protocol::Hec);
     let config = tail_hec_config(root.path(), &rx.url(), "");
     let t0 = Instant::now();
     let mut agent = Agent::start(&config);
@@ -32,8 +38,8 @@ pub fn logs_hec(opts: &Opts) -> RunResult {
     let st = proc_stats::read(agent.child.id()).unwrap_or_default();
     stop_agent(&mut agent);
     let v = rx.tally.verdict(w.events);
-    RunResult {
-        workload: "logs-hec".into(),
+    let result = RunResult {
+        workload: workload.into(),
         events: w.events,
         secs,
         input_bytes: w.bytes,
@@ -43,7 +49,8 @@ pub fn logs_hec(opts: &Opts) -> RunResult {
         duplicated: Some(v.duplicated),
         note: format!("{} lines{}", w.lines, if done { "" } else { ", stalled" }),
         figure: None,
-    }
+    };
+    (result, rx)
 }
 
 /// The filters `logs-parse` adds, dropping the pod whose uid is `uid`.
