@@ -118,14 +118,7 @@ fn found_by_exe_with_rss_and_threads_as_proc_says() {
     assert_eq!(m.tag("process_name"), Some(probe.name.as_str()));
     assert_eq!(m.tag("exe"), Some(format!("^{}$", probe.name).as_str()));
     assert!(m.tag("user").is_some(), "{m:?}");
-    let rss = uint(m, "memory_rss") as f64;
-    let proc_rss = (probe.status("VmRSS") * 1024) as f64;
-    assert!(
-        (rss - proc_rss).abs() <= proc_rss * 0.10,
-        "rss {rss} vs /proc {proc_rss}"
-    );
-    assert!(uint(m, "memory_vms") >= uint(m, "memory_rss"));
-    assert_eq!(int(m, "num_threads") as u64, probe.status("Threads"));
+    assert_memory_and_threads_match_proc(m, &probe);
     let fds = std::fs::read_dir(format!("/proc/{}/fd", probe.pid()))
         .expect("fd dir")
         .count() as i64;
@@ -230,14 +223,7 @@ fn every_process_chosen_twice_gives_the_probe_figures_from_kept_descriptors() {
                 && m.field("pid") == Some(&FieldValue::Int(i64::from(probe.pid())))
         })
         .expect("the probe among every process");
-    let rss = uint(m, "memory_rss") as f64;
-    let proc_rss = (probe.status("VmRSS") * 1024) as f64;
-    assert!(
-        (rss - proc_rss).abs() <= proc_rss * 0.10,
-        "rss {rss} vs /proc {proc_rss}"
-    );
-    assert!(uint(m, "memory_vms") >= uint(m, "memory_rss"));
-    assert_eq!(int(m, "num_threads") as u64, probe.status("Threads"));
+    assert_memory_and_threads_match_proc(m, &probe);
     assert!(int(m, "created_at") > 1_600_000_000_000_000_000);
     assert!(int(lookup(&ms), "pid_count") > 1);
 }
@@ -357,4 +343,17 @@ pub(super) fn wait_until_asleep(pid: u32) {
         );
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
+}
+
+/// `m`'s RSS within 10% of /proc's `VmRSS` for `probe`, its VMS at least its RSS, and its
+/// thread count /proc's `Threads`.
+fn assert_memory_and_threads_match_proc(m: &Metric, probe: &Probe) {
+    let rss = uint(m, "memory_rss") as f64;
+    let proc_rss = (probe.status("VmRSS") * 1024) as f64;
+    assert!(
+        (rss - proc_rss).abs() <= proc_rss * 0.10,
+        "rss {rss} vs /proc {proc_rss}"
+    );
+    assert!(uint(m, "memory_vms") >= uint(m, "memory_rss"));
+    assert_eq!(int(m, "num_threads") as u64, probe.status("Threads"));
 }
