@@ -166,6 +166,25 @@ fn fake_journalctl(dir: &Path, stream: &[u8], code: i32) -> std::path::PathBuf {
     path
 }
 
+/// The journald input over `journal` with `journalctl` as its journalctl and `db` as its
+/// cursor database, and the context it was built in (its metrics).
+fn build_input(
+    journal: &Path,
+    journalctl: &Path,
+    db: &Path,
+) -> (Box<dyn gleaner_api::Input>, BuildContext) {
+    let toml = format!(
+        "journal_directory = '{}'\njournalctl_path = '{}'\ndb = '{}'\n",
+        journal.display(),
+        journalctl.display(),
+        db.display()
+    );
+    let bcx = BuildContext::for_test("inputs.journald.0");
+    let cfg = PluginConfig::from_toml_str("inputs.journald.0", &toml).unwrap();
+    let input = (DESCRIPTOR.build)(&cfg, &bcx).unwrap();
+    (input, bcx)
+}
+
 async fn run_once(
     dir: &Path,
     journalctl: &Path,
@@ -174,15 +193,7 @@ async fn run_once(
     Vec<LogRecord>,
     gleaner_api::ComponentSnapshot,
 ) {
-    let toml = format!(
-        "journal_directory = '{}'\njournalctl_path = '{}'\ndb = '{}'\n",
-        dir.display(),
-        journalctl.display(),
-        dir.join("cursor.db").display()
-    );
-    let bcx = BuildContext::for_test("inputs.journald.0");
-    let cfg = PluginConfig::from_toml_str("inputs.journald.0", &toml).unwrap();
-    let input = (DESCRIPTOR.build)(&cfg, &bcx).unwrap();
+    let (input, bcx) = build_input(dir, journalctl, &dir.join("cursor.db"));
     let (cx, mut rx, _trigger) = input_context(&bcx, RunMode::Once, 16);
     let handle = tokio::spawn(input.run(cx));
     let mut out = Vec::new();
@@ -246,15 +257,7 @@ async fn a_missing_journalctl_is_a_clear_error_once_and_an_idle_state_when_runni
     assert_eq!(error_count(&snap, "journalctl_missing"), 1);
 
     // Continuous: counted, idles, and stops cleanly.
-    let toml = format!(
-        "journal_directory = '{}'\njournalctl_path = '{}'\ndb = '{}'\n",
-        dir.path().display(),
-        missing.display(),
-        dir.path().join("c2.db").display()
-    );
-    let bcx = BuildContext::for_test("inputs.journald.0");
-    let cfg = PluginConfig::from_toml_str("inputs.journald.0", &toml).unwrap();
-    let input = (DESCRIPTOR.build)(&cfg, &bcx).unwrap();
+    let (input, bcx) = build_input(dir.path(), &missing, &dir.path().join("c2.db"));
     let (cx, _rx, trigger) = input_context(&bcx, RunMode::Continuous, 16);
     let handle = tokio::spawn(input.run(cx));
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -282,15 +285,7 @@ async fn no_journal_is_reported_and_idles(journal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let fake = fake_journalctl(dir.path(), ENTRIES, 0);
     std::fs::create_dir(dir.path().join("empty")).unwrap();
-    let toml = format!(
-        "journal_directory = '{}'\njournalctl_path = '{}'\ndb = '{}'\n",
-        dir.path().join(journal).display(),
-        fake.display(),
-        dir.path().join("c.db").display()
-    );
-    let bcx = BuildContext::for_test("inputs.journald.0");
-    let cfg = PluginConfig::from_toml_str("inputs.journald.0", &toml).unwrap();
-    let input = (DESCRIPTOR.build)(&cfg, &bcx).unwrap();
+    let (input, bcx) = build_input(&dir.path().join(journal), &fake, &dir.path().join("c.db"));
     let (cx, mut rx, trigger) = input_context(&bcx, RunMode::Continuous, 16);
     let handle = tokio::spawn(input.run(cx));
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
@@ -322,15 +317,7 @@ async fn entries_are_sent_while_journalctl_waits_for_more() {
     let fake = fake_journalctl(dir.path(), ENTRIES, 0);
     let script = std::fs::read_to_string(&fake).unwrap();
     std::fs::write(&fake, script.replace("exit 0", "exec sleep 60")).unwrap();
-    let toml = format!(
-        "journal_directory = '{}'\njournalctl_path = '{}'\ndb = '{}'\n",
-        dir.path().display(),
-        fake.display(),
-        dir.path().join("c.db").display()
-    );
-    let bcx = BuildContext::for_test("inputs.journald.0");
-    let cfg = PluginConfig::from_toml_str("inputs.journald.0", &toml).unwrap();
-    let input = (DESCRIPTOR.build)(&cfg, &bcx).unwrap();
+    let (input, bcx) = build_input(dir.path(), &fake, &dir.path().join("c.db"));
     let (cx, mut rx, trigger) = input_context(&bcx, RunMode::Continuous, 16);
     let handle = tokio::spawn(input.run(cx));
     let mut got = 0;
