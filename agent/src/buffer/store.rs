@@ -18,7 +18,7 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use gleaner_api::Batch;
-use gleaner_api::codec::{decode_batch, encode_batch};
+use gleaner_api::codec::{ChunkDecoder, ChunkEncoder};
 
 use super::format::{self, ScanEnd};
 use crate::config::BufferSync;
@@ -107,11 +107,14 @@ pub enum ReadChunkError {
 }
 
 /// A sealed chunk read and verified (every checksum), decoded one frame at a time so a
-/// delivery holds the chunk's bytes, not all of its events at once.
+/// delivery holds the chunk's bytes, not all of its events at once. Its frames are decoded
+/// in order by one decoder: a frame may refer to attribute lists an earlier frame of the
+/// chunk wrote (see `gleaner_api::codec`).
 #[derive(Debug)]
 pub struct ChunkReader {
     bytes: Vec<u8>,
     frames: std::vec::IntoIter<std::ops::Range<usize>>,
+    decoder: ChunkDecoder,
 }
 
 impl ChunkReader {
@@ -155,6 +158,7 @@ impl ChunkReader {
         Ok(ChunkReader {
             bytes,
             frames: scan.payloads.into_iter(),
+            decoder: ChunkDecoder::new(),
         })
     }
 
@@ -167,7 +171,7 @@ impl ChunkReader {
     /// incompatible build) is an error for that frame only; the reader goes on after it.
     pub fn next_batch(&mut self) -> Option<Result<Batch, gleaner_api::codec::DecodeError>> {
         let r = self.frames.next()?;
-        Some(decode_batch(&self.bytes[r]))
+        Some(self.decoder.decode(&self.bytes[r]))
     }
 }
 
@@ -304,6 +308,8 @@ pub struct ChunkStore {
     sealed: VecDeque<ChunkMeta>,
     next_seq: u64,
     scratch: Vec<u8>,
+    /// The attribute lists the active chunk's frames wrote (reset when it is sealed).
+    encoder: ChunkEncoder,
     dirty: bool,
 }
 
@@ -342,6 +348,7 @@ impl ChunkStore {
             sealed: VecDeque::new(),
             next_seq: found.last().map_or(1, |(s, _)| s + 1),
             scratch: Vec::new(),
+            encoder: ChunkEncoder::new(),
             dirty: false,
         };
         let mut rec = Recovery::default();
@@ -392,8 +399,9 @@ impl ChunkStore {
             }
             ScanEnd::Open | ScanEnd::Torn { .. } => {
                 let mut events = 0u64;
+                let mut decoder = ChunkDecoder::new();
                 for r in &scan.payloads {
-                    match decode_batch(&bytes[r.clone()]) {
+                    match decoder.decode(&bytes[r.clone()]) {
                         Ok(b) => events += b.len() as u64,
                         Err(e) => {
                             rec.quarantined
@@ -510,14 +518,21 @@ impl ChunkStore {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         scratch.extend_from_slice(&[0u8; format::FRAME_OVERHEAD]);
-        encode_batch(batch, &mut scratch);
+        self.encoder.encode(batch, &mut scratch);
         let payload_len = scratch.len() - format::FRAME_OVERHEAD;
         let crc = crc32fast::hash(&scratch[format::FRAME_OVERHEAD..]);
         scratch[..4].copy_from_slice(&(payload_len as u32).to_le_bytes());
         scratch[4..8].copy_from_slice(&crc.to_le_bytes());
         let result = self.write_frame(&scratch, batch.len() as u64);
         self.scratch = scratch;
-        result?;
+        // Later frames of the chunk may refer to this frame's lists only once it is in it.
+        match result {
+            Ok(()) => self.encoder.commit(),
+            Err(e) => {
+                self.encoder.rollback();
+                return Err(e);
+            }
+        }
         let full = self
             .active
             .as_ref()
@@ -593,6 +608,8 @@ impl ChunkStore {
         a.meta.bytes += footer.len() as u64;
         self.dirty = false;
         self.sealed.push_back(a.meta);
+        // The next chunk indexes its own lists (and the sealed one's are let go of).
+        self.encoder.reset();
         Ok(())
     }
 

@@ -7,7 +7,9 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use gleaner_api::{Batch, LogRecord, Stream};
+use std::sync::{Arc, LazyLock};
+
+use gleaner_api::{Attributes, Batch, FieldValue, Key, LogRecord, SharedAttributes, Stream};
 use proptest::prelude::*;
 
 use super::*;
@@ -39,23 +41,51 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// The shared attribute lists of the sources the events come from (held here, as a source
+/// holds them, so a chunk's frames refer back to the ones its earlier frames wrote).
+static SOURCES: LazyLock<Vec<SharedAttributes>> = LazyLock::new(|| {
+    (0..3)
+        .map(|i| {
+            Arc::from(vec![(
+                Key::from_static("file"),
+                FieldValue::String(format!("/var/log/{i}.log")),
+            )])
+        })
+        .collect()
+});
+
 fn batch(first_id: u64, n: u8) -> Batch {
     Batch::Logs(
         (0..u64::from(n))
             .map(|i| {
-                LogRecord::new(
-                    (first_id + i) as i64,
-                    format!("event {}", first_id + i),
-                    Stream::Stdout,
-                )
+                let id = first_id + i;
+                let mut attributes = Attributes::from_shared(Arc::clone(&SOURCES[id as usize % 3]));
+                attributes.push("id", FieldValue::UInt(id));
+                LogRecord {
+                    attributes,
+                    ..LogRecord::new(id as i64, format!("event {id}"), Stream::Stdout)
+                }
             })
             .collect(),
     )
 }
 
+/// The events' ids; each must carry its source's list and its own id.
 fn ids(b: &Batch) -> Vec<u64> {
     match b {
-        Batch::Logs(l) => l.iter().map(|r| r.timestamp as u64).collect(),
+        Batch::Logs(l) => l
+            .iter()
+            .map(|r| {
+                let id = r.timestamp as u64;
+                assert_eq!(
+                    r.attributes.shared_part(),
+                    &SOURCES[id as usize % 3][..],
+                    "event {id}"
+                );
+                assert_eq!(r.attribute("id"), Some(&FieldValue::UInt(id)));
+                id
+            })
+            .collect(),
         Batch::Metrics(_) => vec![],
     }
 }

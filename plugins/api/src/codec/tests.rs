@@ -1,6 +1,8 @@
 use super::*;
 use proptest::prelude::*;
 
+use crate::event::Key;
+
 fn field_value() -> impl Strategy<Value = FieldValue> {
     prop_oneof![
         any::<f64>()
@@ -389,15 +391,26 @@ fn a_run_of_equal_attributes_is_written_once() {
     );
 }
 
+/// The start of a log batch of `count` records: version 4, or version 5 with `base` 0.
+fn log_batch_start(version: u8, count: u8) -> Vec<u8> {
+    let mut bytes = vec![version, KIND_LOGS, count];
+    if version >= FORMAT_VERSION {
+        bytes.push(0);
+    }
+    bytes
+}
+
 #[test]
 fn a_repeat_marker_with_nothing_before_is_an_error() {
-    let mut bytes = vec![FORMAT_VERSION, KIND_LOGS, 1];
-    bytes.extend_from_slice(&0_i64.to_le_bytes());
-    bytes.extend_from_slice(&[1, 0, 0]);
-    assert!(matches!(
-        decode_batch(&bytes),
-        Err(DecodeError::Invalid { .. })
-    ));
+    for version in [FORMAT_V4, FORMAT_VERSION] {
+        let mut bytes = log_batch_start(version, 1);
+        bytes.extend_from_slice(&0_i64.to_le_bytes());
+        bytes.extend_from_slice(&[1, 0, 0]);
+        assert!(matches!(
+            decode_batch(&bytes),
+            Err(DecodeError::Invalid { .. })
+        ));
+    }
 }
 
 /// One batch of `series` metrics, series `from..from + series`, each its own tag set.
@@ -529,24 +542,288 @@ fn a_shared_list_is_written_once_per_batch_beside_each_record_own_attributes() {
 
 #[test]
 fn a_list_reference_out_of_range_is_an_error() {
-    let mut bytes = vec![FORMAT_VERSION, KIND_LOGS, 1];
+    for version in [FORMAT_V4, FORMAT_VERSION] {
+        let mut bytes = log_batch_start(version, 1);
+        bytes.extend_from_slice(&0_i64.to_le_bytes());
+        // stream, empty body, form 1 (reference) to index 0 of an empty table, no own pairs.
+        bytes.extend_from_slice(&[1, 0, 1, 0, 0]);
+        assert!(matches!(
+            decode_batch(&bytes),
+            Err(DecodeError::Invalid {
+                what: "attribute list reference",
+                ..
+            })
+        ));
+        let mut bytes = log_batch_start(version, 1);
+        bytes.extend_from_slice(&0_i64.to_le_bytes());
+        bytes.extend_from_slice(&[1, 0, 9, 0]);
+        assert!(matches!(
+            decode_batch(&bytes),
+            Err(DecodeError::Invalid {
+                what: "attributes form",
+                ..
+            })
+        ));
+    }
+    // Form 4 (a list not indexed) is version 5's.
+    let mut bytes = log_batch_start(FORMAT_V4, 1);
     bytes.extend_from_slice(&0_i64.to_le_bytes());
-    // stream, empty body, form 1 (reference) to index 0 of an empty table, no own pairs.
-    bytes.extend_from_slice(&[1, 0, 1, 0, 0]);
+    bytes.extend_from_slice(&[1, 0, 4, 0, 0]);
     assert!(matches!(
         decode_batch(&bytes),
+        Err(DecodeError::Invalid {
+            what: "attributes form",
+            ..
+        })
+    ));
+}
+
+/// Version 4 as the build before version 5 wrote it: shared lists indexed per batch, every
+/// list written with form 2 the first time the batch holds it.
+fn encode_v4_logs(logs: &[LogRecord]) -> Vec<u8> {
+    let mut out = vec![FORMAT_V4, KIND_LOGS];
+    put_varint(&mut out, logs.len() as u64);
+    let mut lists: Vec<&SharedAttributes> = Vec::new();
+    for l in logs {
+        out.extend_from_slice(&l.timestamp.to_le_bytes());
+        out.push(stream_byte(l.stream));
+        put_varint(&mut out, l.body.len() as u64);
+        out.extend_from_slice(&l.body);
+        match l.attributes.shared_arc() {
+            Some(list) => match lists.iter().position(|x| Arc::ptr_eq(x, list)) {
+                Some(i) => {
+                    put_varint(&mut out, 1);
+                    put_varint(&mut out, i as u64);
+                }
+                None => {
+                    lists.push(list);
+                    put_varint(&mut out, 2);
+                    put_attribute_list(&mut out, list);
+                }
+            },
+            None => put_varint(&mut out, 3),
+        }
+        put_attribute_list(&mut out, l.attributes.own_part());
+    }
+    out
+}
+
+proptest! {
+    #[test]
+    fn version_4_log_chunks_still_decode(logs in logs_with_repeats()) {
+        prop_assert_eq!(decode_batch(&encode_v4_logs(&logs)), Ok(Batch::Logs(logs)));
+    }
+
+    #[test]
+    fn the_frames_of_a_chunk_round_trip_in_order(
+        frames in proptest::collection::vec(logs_with_repeats(), 1..5),
+        metrics_between in any::<bool>(),
+    ) {
+        // One pool per frame: join them so that later frames reuse earlier frames' lists.
+        let pool: Vec<LogRecord> = frames.iter().flatten().cloned().collect();
+        let batches: Vec<Batch> = frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| Batch::Logs(f.iter().chain(pool.iter().skip(i)).cloned().collect()))
+            .collect();
+        let mut enc = ChunkEncoder::new();
+        let mut dec = ChunkDecoder::new();
+        for b in &batches {
+            let mut buf = Vec::new();
+            enc.encode(b, &mut buf);
+            enc.commit();
+            prop_assert_eq!(&dec.decode(&buf).expect("decodes in order"), b);
+            if metrics_between {
+                let m = Batch::Metrics(vec![Metric::new("m", 1).with_field("x", FieldValue::Int(1))]);
+                buf.clear();
+                enc.encode(&m, &mut buf);
+                enc.commit();
+                prop_assert_eq!(dec.decode(&buf), Ok(m));
+            }
+        }
+    }
+}
+
+/// Records of `hosts` senders, `n` each, interleaved: each sender's header a list shared by
+/// its records (as the syslog input's cache makes them), a pid of its own per record.
+fn sender_records(hosts: usize, n: usize, lists: &[SharedAttributes]) -> Batch {
+    Batch::Logs(
+        (0..hosts * n)
+            .map(|i| {
+                let mut attributes = Attributes::from_shared(Arc::clone(&lists[i % hosts]));
+                attributes.push(
+                    Key::from_static("syslog.proc_id"),
+                    FieldValue::String((1000 + i).to_string()),
+                );
+                LogRecord {
+                    attributes,
+                    ..LogRecord::new(i as i64, "GET /healthz", Stream::Unknown)
+                }
+            })
+            .collect(),
+    )
+}
+
+fn header(host: usize) -> SharedAttributes {
+    Arc::from(vec![
+        (
+            Key::from_static("syslog.hostname"),
+            FieldValue::String(format!("node-{host}")),
+        ),
+        (
+            Key::from_static("syslog.app_name"),
+            FieldValue::String("nginx".to_owned()),
+        ),
+    ])
+}
+
+#[test]
+fn a_chunk_writes_each_shared_list_once_and_its_decoder_shares_it_across_frames() {
+    let lists: Vec<SharedAttributes> = (0..8).map(header).collect();
+    let mut enc = ChunkEncoder::new();
+    let mut dec = ChunkDecoder::new();
+    let mut frames = Vec::new();
+    for _ in 0..3 {
+        let batch = sender_records(8, 4, &lists);
+        let mut buf = Vec::new();
+        enc.encode(&batch, &mut buf);
+        enc.commit();
+        frames.push((buf, batch));
+    }
+    // The later frames refer to the first frame's lists: no list is written again.
+    let alone = {
+        let mut buf = Vec::new();
+        encode_batch(&frames[1].1, &mut buf);
+        buf.len()
+    };
+    assert!(
+        frames[1].0.len() + 8 * 20 < alone,
+        "{} bytes in the chunk, {alone} alone",
+        frames[1].0.len()
+    );
+    assert_eq!(frames[1].0.len(), frames[2].0.len());
+    let mut decoded = Vec::new();
+    for (bytes, batch) in &frames {
+        let b = dec.decode(bytes).expect("decodes in order");
+        assert_eq!(&b, batch);
+        let Batch::Logs(logs) = b else { panic!("logs") };
+        decoded.push(logs);
+    }
+    let list = |f: usize, i: usize| decoded[f][i].attributes.shared_arc().expect("shared");
+    assert!(Arc::ptr_eq(list(0, 3), list(2, 3)), "one list per chunk");
+    assert!(!Arc::ptr_eq(list(0, 3), list(0, 4)));
+    // Alone, a later frame's references have nothing to refer to: an error, never another
+    // list.
+    assert!(matches!(
+        decode_batch(&frames[1].0),
         Err(DecodeError::Invalid {
             what: "attribute list reference",
             ..
         })
     ));
-    let mut bytes = vec![FORMAT_VERSION, KIND_LOGS, 1];
-    bytes.extend_from_slice(&0_i64.to_le_bytes());
-    bytes.extend_from_slice(&[1, 0, 9, 0]);
+    // A new chunk starts over.
+    enc.reset();
+    let mut buf = Vec::new();
+    enc.encode(&frames[0].1, &mut buf);
+    assert_eq!(buf, frames[0].0);
+}
+
+#[test]
+fn a_frame_that_does_not_decode_fails_only_the_records_that_need_its_lists() {
+    let lists: Vec<SharedAttributes> = (0..4).map(header).collect();
+    let mut enc = ChunkEncoder::new();
+    let mut frame = |batch: &Batch| {
+        let mut buf = Vec::new();
+        enc.encode(batch, &mut buf);
+        enc.commit();
+        buf
+    };
+    let first = frame(&sender_records(2, 2, &lists[..2]));
+    let mut second = frame(&sender_records(2, 2, &lists[2..]));
+    // Refers to the second frame's lists, then to the first frame's only.
+    let third = frame(&sender_records(4, 1, &lists));
+    let fourth_batch = sender_records(2, 1, &lists[..2]);
+    let fourth = frame(&fourth_batch);
+    // Damage the second frame so it does not decode (its last byte: a cut own list).
+    second.pop();
+    let mut dec = ChunkDecoder::new();
+    assert!(dec.decode(&first).is_ok());
+    assert!(dec.decode(&second).is_err());
     assert!(matches!(
-        decode_batch(&bytes),
+        dec.decode(&third),
         Err(DecodeError::Invalid {
-            what: "attributes form",
+            what: "attribute list reference",
+            ..
+        })
+    ));
+    assert_eq!(dec.decode(&fourth), Ok(fourth_batch));
+}
+
+#[test]
+fn lists_of_an_encoding_not_committed_are_written_again() {
+    let lists: Vec<SharedAttributes> = (0..2).map(header).collect();
+    let batch = sender_records(2, 2, &lists);
+    let mut enc = ChunkEncoder::new();
+    let mut lost = Vec::new();
+    enc.encode(&batch, &mut lost);
+    // Not committed (the write failed): the retry defines the lists again.
+    let mut retry = Vec::new();
+    enc.encode(&batch, &mut retry);
+    assert_eq!(retry, lost);
+    enc.commit();
+    assert_eq!(decode_batch(&retry), Ok(batch.clone()));
+    enc.rollback();
+    let mut next = Vec::new();
+    enc.encode(&batch, &mut next);
+    assert!(next.len() < retry.len(), "committed lists are referred to");
+}
+
+#[test]
+fn a_list_only_its_record_holds_is_written_whole_and_not_held() {
+    let list = header(1);
+    let mut attributes = Attributes::from_shared(Arc::clone(&list));
+    attributes.push("n", FieldValue::Int(1));
+    let batch = Batch::Logs(vec![LogRecord {
+        attributes,
+        ..LogRecord::new(1, "x", Stream::Unknown)
+    }]);
+    drop(list);
+    let mut enc = ChunkEncoder::new();
+    let mut buf = Vec::new();
+    enc.encode(&batch, &mut buf);
+    enc.commit();
+    let Batch::Logs(logs) = &batch else {
+        panic!("logs")
+    };
+    let held = logs[0].attributes.shared_arc().expect("shared");
+    assert_eq!(Arc::strong_count(held), 1, "the encoder holds nothing");
+    assert_eq!(decode_batch(&buf), Ok(batch.clone()));
+}
+
+#[test]
+fn a_list_count_out_of_range_is_an_error() {
+    for base in [MAX_CHUNK_LISTS as u64 + 1, u64::MAX] {
+        let mut bytes = vec![FORMAT_VERSION, KIND_LOGS, 0];
+        put_varint(&mut bytes, base);
+        assert!(matches!(
+            decode_batch(&bytes),
+            Err(DecodeError::Invalid {
+                what: "attribute list count",
+                ..
+            })
+        ));
+    }
+    // Fewer lists than the decoder read already: not the chunk's next frame.
+    let lists: Vec<SharedAttributes> = (0..2).map(header).collect();
+    let mut enc = ChunkEncoder::new();
+    let mut buf = Vec::new();
+    enc.encode(&sender_records(2, 2, &lists), &mut buf);
+    let mut dec = ChunkDecoder::new();
+    assert!(dec.decode(&buf).is_ok());
+    assert!(matches!(
+        dec.decode(&buf),
+        Err(DecodeError::Invalid {
+            what: "attribute list count",
             ..
         })
     ));
