@@ -4,11 +4,14 @@
 //! Layout (all integers little-endian; `varint` is LEB128, `zigzag` maps signed to unsigned):
 //!
 //! ```text
-//! batch   := version:u8 (=5) kind:u8 (1 metrics | 2 logs) count:varint [base:varint] event*
-//!            (base: logs only, version 5)
+//! batch   := version:u8 (=5) kind:u8 (3 metrics | 2 logs | 1 metrics, still read) count:varint
+//!            [base:varint] event*   (base: logs only, version 5)
 //! metric  := str(measurement) tagset varint(nfields) (str value)* timestamp:i64 metric_kind:u8
 //! tagset  := varint(0) varint(index)          the batch's index-th tag set written before
-//!          | varint(ntags + 1) (str str)*     a new set, the batch's next index
+//!          | varint(len + 1) packed           a new set as its layout (`Tags::packed`,
+//!                                             `len` bytes), the batch's next index
+//! tagset1 := varint(0) varint(index)          (kind 1) a set written before
+//!          | varint(ntags + 1) (str str)*     (kind 1) a new set, string by string
 //! log     := timestamp:i64 stream:u8 bytes(body) attrs
 //! attrs   := varint(0)                        the previous record's attributes again
 //!          | varint(1) varint(index) own      the chunk's index-th shared list written before
@@ -50,8 +53,12 @@
 //! once (several scrapes, or `up` and the other synthetic series of a target), so version 3
 //! writes each shared set once per batch and refers back to it by index; the decoder hands
 //! every metric of a set the same shared [`Tags`]. Versions 1 and 2 wrote every metric's
-//! tags (`varint(ntags) (str str)*`) and are still read. Version 5 writes metrics as version 3
-//! and 4 do.
+//! tags (`varint(ntags) (str str)*`) and are still read.
+//!
+//! Metrics batches of kind 3 (written by version 5) write a new set as its layout, whole (one
+//! copy each way: the decoder checks the layout in one walk and one UTF-8 check,
+//! `Tags::from_packed`, instead of reading and assembling twice as many strings); kind 1
+//! batches (string by string, versions 1 to 4) are still read.
 //!
 //! Framing (length, CRC32) belongs to the buffer, not to this module. Decoding never panics and
 //! never pre-allocates more than the input could hold: every length is checked against the
@@ -89,8 +96,11 @@ const FORMAT_V3: u8 = 3;
 /// The version with shared log lists indexed per batch, still read.
 const FORMAT_V4: u8 = 4;
 
+/// Metrics with tag sets string by string (written before kind 3), still read.
 const KIND_METRICS: u8 = 1;
 const KIND_LOGS: u8 = 2;
+/// Metrics with tag sets as their layout.
+const KIND_METRICS_PACKED: u8 = 3;
 
 /// Why bytes could not be decoded into a [`Batch`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -157,7 +167,7 @@ impl ChunkEncoder {
         out.push(FORMAT_VERSION);
         match batch {
             Batch::Metrics(metrics) => {
-                out.push(KIND_METRICS);
+                out.push(KIND_METRICS_PACKED);
                 put_varint(out, metrics.len() as u64);
                 // Each shared set written, by identity (the batch keeps the sets alive), and
                 // the index it has in the batch.
@@ -320,11 +330,18 @@ impl ChunkDecoder {
         let kind = r.u8()?;
         let count = r.len()?;
         let batch = match kind {
-            KIND_METRICS => {
+            KIND_METRICS | KIND_METRICS_PACKED => {
+                let packed = kind == KIND_METRICS_PACKED;
+                if packed && version != FORMAT_VERSION {
+                    return Err(DecodeError::Invalid {
+                        what: "batch kind",
+                        offset: kind_at,
+                    });
+                }
                 let mut metrics = Vec::with_capacity(count);
                 let mut sets = SetTable::default();
                 for _ in 0..count {
-                    metrics.push(r.metric(version, &mut sets)?);
+                    metrics.push(r.metric(version, packed, &mut sets)?);
                 }
                 Batch::Metrics(metrics)
             }
@@ -403,11 +420,9 @@ fn put_tags(out: &mut Vec<u8>, tags: &Tags, sets: &mut SetIndex) {
             sets.last = Some((id, index));
         }
     }
-    put_varint(out, tags.len() as u64 + 1);
-    for (k, v) in tags {
-        put_str(out, k);
-        put_str(out, v);
-    }
+    let packed = tags.packed();
+    put_varint(out, packed.len() as u64 + 1);
+    out.extend_from_slice(packed.as_bytes());
 }
 
 fn metric_kind_byte(kind: MetricKind) -> u8 {
@@ -819,21 +834,49 @@ impl<'a> Reader<'a> {
         Ok(builder.build())
     }
 
+    /// A tag set of a kind 3 batch: new, as its layout (and added to the batch's `sets`),
+    /// or a reference to one.
+    fn packed_tag_set(&mut self, table: &mut SetTable) -> Result<Tags, DecodeError> {
+        let at = self.pos;
+        match self.varint()? {
+            0 => self.set_reference(at, table),
+            n => {
+                let remaining = (self.buf.len() - self.pos) as u64;
+                if n - 1 > remaining {
+                    return Err(DecodeError::Truncated { offset: at });
+                }
+                // n - 1 <= remaining <= usize::MAX, so the cast is lossless.
+                let bytes = self.take((n - 1) as usize)?;
+                let tags = Tags::from_packed(bytes).ok_or(DecodeError::Invalid {
+                    what: "tag set",
+                    offset: at,
+                })?;
+                if !tags.is_empty() {
+                    table.sets.push(tags.clone());
+                }
+                Ok(tags)
+            }
+        }
+    }
+
+    /// The batch's `index`-th set (a reference read at `at`).
+    fn set_reference(&mut self, at: usize, table: &SetTable) -> Result<Tags, DecodeError> {
+        let index = self.varint()?;
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| table.sets.get(i))
+            .cloned()
+            .ok_or(DecodeError::Invalid {
+                what: "tag set reference",
+                offset: at,
+            })
+    }
+
     /// A version 3 tag set: new (and added to the batch's `sets`) or a reference to one.
     fn tag_set(&mut self, table: &mut SetTable) -> Result<Tags, DecodeError> {
         let at = self.pos;
         match self.varint()? {
-            0 => {
-                let index = self.varint()?;
-                usize::try_from(index)
-                    .ok()
-                    .and_then(|i| table.sets.get(i))
-                    .cloned()
-                    .ok_or(DecodeError::Invalid {
-                        what: "tag set reference",
-                        offset: at,
-                    })
-            }
+            0 => self.set_reference(at, table),
             n => {
                 let remaining = (self.buf.len() - self.pos) as u64;
                 if n - 1 > remaining {
@@ -849,9 +892,16 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn metric(&mut self, version: u8, table: &mut SetTable) -> Result<Metric, DecodeError> {
+    fn metric(
+        &mut self,
+        version: u8,
+        packed: bool,
+        table: &mut SetTable,
+    ) -> Result<Metric, DecodeError> {
         let measurement = self.string()?;
-        let tags = if version >= FORMAT_V3 {
+        let tags = if packed {
+            self.packed_tag_set(table)?
+        } else if version >= FORMAT_V3 {
             self.tag_set(table)?
         } else {
             let n = self.len()?;

@@ -204,6 +204,22 @@ impl Tags {
             .map_or(0, |a| Arc::as_ptr(a).cast::<u8>() as usize)
     }
 
+    /// The set's layout as one string (empty when the set is): what a buffer writes to
+    /// keep a set whole, to read it back with [`Tags::from_packed`].
+    pub fn packed(&self) -> &str {
+        self.0.as_deref().unwrap_or("")
+    }
+
+    /// The set whose [`Tags::packed`] layout is `bytes` (empty bytes: the empty set), in
+    /// one copy; `None` when `bytes` are not exactly a layout a set has (see
+    /// `packed::valid_layout`): untrusted bytes make a valid set or none.
+    pub fn from_packed(bytes: &[u8]) -> Option<Tags> {
+        if bytes.is_empty() {
+            return Some(Tags::new());
+        }
+        packed::valid_layout(bytes).map(|s| Tags(Some(Arc::from(s))))
+    }
+
     /// How many holders share this set (0 when empty): a cache may forget a set only it holds.
     pub fn holders(&self) -> usize {
         self.0.as_ref().map_or(0, Arc::strong_count)

@@ -157,7 +157,13 @@ pub struct Exemplar<'a> {
 pub struct Sample<'a, 'l> {
     /// The series name (`http_requests_total`, `x_bucket`).
     pub name: &'a str,
-    /// Its labels in page order (no `__name__`).
+    /// The series as the page writes it: the name and its braces (`x{a="1"}`, blanks
+    /// between them kept), or the name alone.
+    pub series: &'a str,
+    /// True when the caller's `known` ([`parse_known`]) recognised `series`: its labels were
+    /// not read, and `labels` is empty.
+    pub known: bool,
+    /// Its labels in page order (no `__name__`); empty when `known`.
     pub labels: &'l [Label<'a>],
     /// The value.
     pub value: f64,
@@ -246,6 +252,23 @@ pub fn parse<'a>(
     format: Format,
     sink: &mut dyn FnMut(&Sample<'a, '_>),
 ) -> Result<usize, ParseError> {
+    parse_known(page, format, &mut |_| None, sink)
+}
+
+/// [`parse`], asking `known` about the series of each text-format sample line with
+/// braces before reading its labels. A caller that saw a series text whole and valid
+/// before (a scrape cache) answers with the length of its name: the line's labels are then
+/// not read again (the sample comes `known`, without labels), only its value and timestamp.
+/// The series of a line is taken as everything up to its last `}` (a value or timestamp
+/// holds none), so `known` must answer only for text it got from a sample's
+/// [`Sample::series`] of a valid line, never for a prefix of one. OpenMetrics pages are
+/// read whole (the family rules need every sample's labels).
+pub fn parse_known<'a>(
+    page: &'a [u8],
+    format: Format,
+    known: &mut dyn FnMut(&'a str) -> Option<usize>,
+    sink: &mut dyn FnMut(&Sample<'a, '_>),
+) -> Result<usize, ParseError> {
     let text = std::str::from_utf8(page).map_err(|e| ParseError {
         line: 1 + page[..e.valid_up_to()]
             .iter()
@@ -254,7 +277,7 @@ pub fn parse<'a>(
         reason: Reason::Utf8,
     })?;
     match format {
-        Format::Text => text::parse(text, sink),
+        Format::Text => text::parse(text, known, sink),
         Format::OpenMetrics => openmetrics::parse(text, sink),
     }
 }

@@ -10,6 +10,10 @@
 //!   says whether it is valid and within `sample_limit` and `label_limit`); then [`stream`]
 //!   parses it again and hands its metrics out in batches of `batch` as they are built, each
 //!   passed on before the next is made. Memory is then the page plus a batch or two.
+//!
+//! Every pass asks the target's [`SeriesCache`] about each line's series first
+//! ([`parse::parse_known`]): a series scraped before is not lexed again, in the check nor
+//! in the pass that builds metrics.
 
 use gleaner_api::Metric;
 
@@ -51,23 +55,35 @@ pub(super) fn check(
     settings: &Settings,
     body: &[u8],
     format: Format,
+    cache: &mut SeriesCache,
     target: &[(String, String)],
     url: &str,
 ) -> Result<Counts, (usize, ScrapeError)> {
     let mut kept = 0usize;
     let mut too_many_labels: Option<usize> = None;
-    let parsed = parse::parse(body, format, &mut |s| {
-        if !settings.names.passes(s.name) {
-            return;
-        }
-        kept += 1;
-        if settings.label_limit > 0 {
-            let n = model::tag_count(s, target, settings.honor_labels) + 1;
-            if n > settings.label_limit {
-                too_many_labels = Some(too_many_labels.unwrap_or(0).max(n));
+    let cache = std::cell::RefCell::new(cache);
+    let parsed = parse::parse_known(
+        body,
+        format,
+        &mut |series| cache.borrow_mut().known(series),
+        &mut |s| {
+            if !settings.names.passes(s.name) {
+                return;
             }
-        }
-    });
+            kept += 1;
+            if settings.label_limit > 0 {
+                let tags = if s.known {
+                    cache.borrow().known_len()
+                } else {
+                    model::tag_count(s, target, settings.honor_labels)
+                };
+                let n = tags + 1;
+                if n > settings.label_limit {
+                    too_many_labels = Some(too_many_labels.unwrap_or(0).max(n));
+                }
+            }
+        },
+    );
     let scraped = parsed.map_err(|e| (0, parse_error(url, e)))?;
     limits(settings, url, scraped, kept, too_many_labels)?;
     Ok(Counts { scraped, kept })
@@ -120,17 +136,23 @@ pub(super) fn stream(
     let mut out: Vec<Metric> = Vec::with_capacity(batch);
     let mut open = true;
     let mut sent = 0usize;
+    let cache = std::cell::RefCell::new(cache);
     // The page parsed before: an error now cannot happen, and would only end the stream.
-    let _parsed = parse::parse(body, format, &mut |s| {
-        if !open || !settings.names.passes(s.name) {
-            return;
-        }
-        out.push(metric(settings, s, cache, stamp));
-        if out.len() == batch {
-            sent += out.len();
-            open = emit(std::mem::replace(&mut out, Vec::with_capacity(batch)));
-        }
-    });
+    let _parsed = parse::parse_known(
+        body,
+        format,
+        &mut |series| cache.borrow_mut().known(series),
+        &mut |s| {
+            if !open || !settings.names.passes(s.name) {
+                return;
+            }
+            out.push(metric(settings, s, &mut cache.borrow_mut(), stamp));
+            if out.len() == batch {
+                sent += out.len();
+                open = emit(std::mem::replace(&mut out, Vec::with_capacity(batch)));
+            }
+        },
+    );
     if open && !out.is_empty() {
         sent += out.len();
         emit(out);
@@ -151,23 +173,29 @@ pub(super) fn collect(
     let mut out: Vec<Metric> = Vec::new();
     let mut kept = 0usize;
     let mut too_many_labels: Option<usize> = None;
-    let parsed = parse::parse(body, format, &mut |s| {
-        if !settings.names.passes(s.name) {
-            return;
-        }
-        kept += 1;
-        if settings.sample_limit > 0 && kept > settings.sample_limit {
-            // Keep counting; the scrape fails below.
-            out = Vec::new();
-            return;
-        }
-        let m = metric(settings, s, cache, stamp);
-        if settings.label_limit > 0 && m.tags.len() + 1 > settings.label_limit {
-            too_many_labels = Some(too_many_labels.unwrap_or(0).max(m.tags.len() + 1));
-            return;
-        }
-        out.push(m);
-    });
+    let cache = std::cell::RefCell::new(cache);
+    let parsed = parse::parse_known(
+        body,
+        format,
+        &mut |series| cache.borrow_mut().known(series),
+        &mut |s| {
+            if !settings.names.passes(s.name) {
+                return;
+            }
+            kept += 1;
+            if settings.sample_limit > 0 && kept > settings.sample_limit {
+                // Keep counting; the scrape fails below.
+                out = Vec::new();
+                return;
+            }
+            let m = metric(settings, s, &mut cache.borrow_mut(), stamp);
+            if settings.label_limit > 0 && m.tags.len() + 1 > settings.label_limit {
+                too_many_labels = Some(too_many_labels.unwrap_or(0).max(m.tags.len() + 1));
+                return;
+            }
+            out.push(m);
+        },
+    );
     let scraped = match parsed {
         Ok(n) => n,
         Err(e) => return (0, Err(parse_error(url, e))),

@@ -128,8 +128,11 @@ pub(super) async fn scrape(
         Ok((body, format)) => {
             let s = Arc::clone(settings);
             let u = url();
+            let c = Arc::clone(cache);
             let checked = tokio::task::spawn_blocking(move || {
-                let r = samples::check(&s, &body, format, &labels, &u);
+                let mut c = c.lock().unwrap_or_else(PoisonError::into_inner);
+                let r = samples::check(&s, &body, format, &mut c, &labels, &u);
+                drop(c);
                 (body, labels, r)
             })
             .await;

@@ -1,7 +1,9 @@
-//! A target's series kept across scrapes: the shared [`Tags`] of each series, keyed by its
-//! label text as the page writes it, so a scrape of known series builds no tag strings (the
-//! `scrape-rw` bench, 10,000 series a second, spent a third of its CPU allocating and freeing
-//! one set of tag strings per sample).
+//! A target's series kept across scrapes (Prometheus's scrape cache): the shared [`Tags`]
+//! of each series, keyed by the series text as the page writes it (`name{labels}`), so a
+//! scrape of known series builds no tag strings (the `scrape-rw` bench, 10,000 series a
+//! second, spent a third of its CPU allocating and freeing one set of tag strings per
+//! sample), and the parser, asked through [`SeriesCache::known`], does not read a known
+//! series' labels again: of a known line only the value and timestamp are read.
 //!
 //! Bounded: [`SeriesCache::begin`] forgets the series not seen in the last two scrapes, so a
 //! page whose series change every scrape holds at most three scrapes' worth, and a target
@@ -21,26 +23,27 @@ const KEEP_SCRAPES: u64 = 2;
 /// Series sets kept per target.
 pub(crate) const MAX_SERIES: usize = 16 * 1024;
 
-/// One series' shared tags and the scrape that last saw it.
+/// One series' shared tags, the length of its name and the scrape that last saw it.
 #[derive(Debug)]
 struct Entry {
     tags: Tags,
+    name_len: usize,
     seen: u64,
 }
 
 /// The tag sets of one target's series (see the module doc).
 #[derive(Debug)]
 pub(crate) struct SeriesCache {
-    /// Label text (`name \0 raw value \0` per label, page order) → tags. Hashed with a
-    /// seeded fast hash (foldhash) rather than SipHash: every sample looks its series up by
-    /// its label text.
-    map: HashMap<Box<[u8]>, Entry, foldhash::fast::RandomState>,
+    /// Series text (a valid sample's [`Sample::series`], with braces) → its entry. Hashed
+    /// with a seeded fast hash (foldhash) rather than SipHash: every sample line looks its
+    /// series up.
+    map: HashMap<Box<str>, Entry, foldhash::fast::RandomState>,
+    /// The tags of the series [`Self::known`] found last, for the sample it announces.
+    hit: Option<Tags>,
     /// The target's labels as one shared set (the synthetic series' tags).
     target: Tags,
     /// The current scrape's number.
     scrape: u64,
-    /// Scratch for building a key.
-    key: Vec<u8>,
     /// Makes the sets of new series.
     builder: TagsBuilder,
 }
@@ -52,7 +55,7 @@ impl SeriesCache {
             map: HashMap::default(),
             target: Tags::from_unsorted(target.to_vec()),
             scrape: 0,
-            key: Vec::new(),
+            hit: None,
             builder: TagsBuilder::new(),
         }
     }
@@ -69,20 +72,33 @@ impl SeriesCache {
         &self.target
     }
 
+    /// The parser's question (see [`super::parse::parse_known`]): the length of the name of
+    /// `series` when it is a series this cache holds, which then comes next as a `known`
+    /// sample.
+    pub(crate) fn known(&mut self, series: &str) -> Option<usize> {
+        let e = self.map.get_mut(series)?;
+        e.seen = self.scrape;
+        self.hit = Some(e.tags.clone());
+        Some(e.name_len)
+    }
+
+    /// The number of tags of the series [`Self::known`] found last.
+    pub(crate) fn known_len(&self) -> usize {
+        self.hit.as_ref().map_or(0, Tags::len)
+    }
+
     /// The tags of a sample: the cached set of its series, or a new one (see
-    /// [`model::tags`]).
+    /// [`model::tags`]), then kept for the series.
     pub(crate) fn tags(&mut self, s: &Sample<'_, '_>, honor: bool) -> Tags {
-        if s.labels.is_empty() {
+        if s.known
+            && let Some(tags) = self.hit.take()
+        {
+            return tags;
+        }
+        if s.labels.is_empty() && !s.known {
             return self.target.clone();
         }
-        self.key.clear();
-        for l in s.labels {
-            self.key.extend_from_slice(l.name.as_bytes());
-            self.key.push(0);
-            self.key.extend_from_slice(l.raw().as_bytes());
-            self.key.push(0);
-        }
-        if let Some(e) = self.map.get_mut(self.key.as_slice()) {
+        if let Some(e) = self.map.get_mut(s.series) {
             e.seen = self.scrape;
             return e.tags.clone();
         }
@@ -91,9 +107,10 @@ impl SeriesCache {
             return tags;
         }
         self.map.insert(
-            self.key.as_slice().into(),
+            s.series.into(),
             Entry {
                 tags: tags.clone(),
+                name_len: s.name.len(),
                 seen: self.scrape,
             },
         );

@@ -35,7 +35,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
 
 use gleaner_api::{ComponentMetrics, FieldValue, Metric, MetricKind, Tags, TagsIter};
 
@@ -172,15 +172,6 @@ struct SeriesIndex<'a> {
     hasher: foldhash::fast::RandomState,
 }
 
-/// Adds a label to the hash of a metric's labels (0xff, never in UTF-8, ends each name and
-/// value).
-fn hash_label(h: &mut impl Hasher, k: &str, v: &str) {
-    h.write(k.as_bytes());
-    h.write_u8(0xff);
-    h.write(v.as_bytes());
-    h.write_u8(0xff);
-}
-
 impl<'a> SeriesIndex<'a> {
     /// The series of (`name`, labels of metric `metric`, which hash to `labels`), added
     /// when new.
@@ -265,16 +256,12 @@ impl<'a> Base<'a> {
     /// The labels of `m` and their hash by `hasher`: one walk of its tags, which checks
     /// and hashes them together, when they are already valid.
     fn of(m: &'a Metric, hasher: &foldhash::fast::RandomState) -> (Self, u64) {
-        let mut h = hasher.build_hasher();
         let clean = m.tags.iter().all(|(k, v)| {
-            let ok = !k.is_empty() && !v.is_empty() && k != "__name__" && valid_name(k, false);
-            if ok {
-                hash_label(&mut h, k, v);
-            }
-            ok
+            !k.is_empty() && !v.is_empty() && k != "__name__" && valid_name(k, false)
         });
         if clean {
-            return (Base::Tags(&m.tags), h.finish());
+            // One list has one layout, so equal label lists hash equal by their layout.
+            return (Base::Tags(&m.tags), hasher.hash_one(m.tags.packed()));
         }
         let mut out: Vec<(Cow<'a, str>, &'a str)> = Vec::with_capacity(m.tags.len());
         for (k, v) in &m.tags {
@@ -289,12 +276,11 @@ impl<'a> Base<'a> {
                 out.insert(i, (name, v));
             }
         }
-        let base = Base::Built(out);
-        let mut h = hasher.build_hasher();
-        for (k, v) in base.iter() {
-            hash_label(&mut h, k, v);
-        }
-        (base, h.finish())
+        // Hashed as the set of these labels would be, so a series whose labels came clean
+        // in one metric and cleaned in another is still one series.
+        let set: Tags = out.iter().map(|(k, v)| (k.as_ref(), *v)).collect();
+        let hash = hasher.hash_one(set.packed());
+        (Base::Built(out), hash)
     }
 
     fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
@@ -315,11 +301,28 @@ fn series_name_cow<'a>(measurement: &str, field: &'a str) -> Cow<'a, str> {
     }
 }
 
+/// Bytes a label name may hold (`[a-zA-Z0-9_]`: bit 0) and a metric name (`:` too: bit 1),
+/// looked up per byte: every tag key of every metric is checked.
+const NAME_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        if b.is_ascii_alphanumeric() || b == b'_' {
+            t[c] = 0b11;
+        } else if b == b':' {
+            t[c] = 0b10;
+        }
+        c += 1;
+    }
+    t
+};
+
 /// Whether [`sanitize`] leaves `s` as it is.
 fn valid_name(s: &str, metric: bool) -> bool {
-    let valid = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || (metric && c == b':');
+    let bit = if metric { 0b10 } else { 0b01 };
     let leading_digit = s.as_bytes().first().is_some_and(u8::is_ascii_digit);
-    !leading_digit && s.bytes().all(valid)
+    !leading_digit && s.bytes().all(|c| NAME_BYTES[usize::from(c)] & bit != 0)
 }
 
 /// [`sanitize`] without a copy when nothing changes.

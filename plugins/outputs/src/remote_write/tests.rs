@@ -200,6 +200,29 @@ fn a_series_from_separate_tag_sets_is_one_time_series_in_first_sample_order() {
 }
 
 #[test]
+fn a_series_whose_labels_needed_cleaning_in_one_metric_is_still_one_series() {
+    // The second metric's set holds an empty tag and a key to sanitize: its labels are
+    // built, not taken from its set, and equal the first metric's, so one series.
+    let batch = vec![
+        Metric::new("prometheus", T0)
+            .with_tag("job_name", "x")
+            .with_field("a", FieldValue::Float(1.0)),
+        Metric::new("prometheus", T0 + 1_000_000)
+            .with_tag("empty", "")
+            .with_tag("job.name", "x")
+            .with_field("a", FieldValue::Float(2.0)),
+    ];
+    let (out, _) = build("");
+    let req = WriteRequest::decode(&encode(out.as_ref(), batch)[..]).expect("decode");
+    assert_eq!(
+        render(&req),
+        "{__name__=\"a\",job_name=\"x\"} 1 @1700000000123\n\
+         {__name__=\"a\",job_name=\"x\"} 2 @1700000000124\n"
+    );
+    assert_eq!(req.timeseries.len(), 1);
+}
+
+#[test]
 fn metadata_uses_field_3_and_help_field_4() {
     let req = WriteRequest {
         timeseries: Vec::new(),

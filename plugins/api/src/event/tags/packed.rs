@@ -117,6 +117,55 @@ where
     std::str::from_utf8(scratch).ok().map(Arc::from)
 }
 
+/// Whether `b` is a set's layout exactly as [`pack`] makes it (what a buffer decoder reads
+/// back from a set it wrote whole): the smallest width, a count of at least one, string
+/// ends that never go back and end the text, keys in order and unique, every string on a
+/// character boundary and the whole valid UTF-8. One walk of the header, one UTF-8 check.
+pub(super) fn valid_layout(b: &[u8]) -> Option<&str> {
+    let (&w, rest) = b.split_first()?;
+    let w = usize::from(w);
+    if !(1..=(usize::BITS as usize).div_ceil(DIGIT_BITS as usize)).contains(&w) {
+        return None;
+    }
+    let digits = |at: usize| -> Option<usize> {
+        let d = rest.get(at..at + w)?;
+        let mut v: usize = 0;
+        for &x in d.iter().rev() {
+            if x >= 0x80 {
+                return None;
+            }
+            v = v.checked_mul(1 << DIGIT_BITS)? | usize::from(x);
+        }
+        Some(v)
+    };
+    let count = digits(0)?;
+    let header = count.checked_mul(2)?.checked_add(1)?.checked_mul(w)?;
+    let text = b.get(1 + header..)?;
+    if count == 0 || width(count.max(text.len())) != w {
+        return None;
+    }
+    let mut start = 0;
+    let mut last_key: Option<&[u8]> = None;
+    for j in 0..2 * count {
+        let end = digits(w * (1 + j))?;
+        let s = text.get(start..end)?;
+        if s.first().is_some_and(|&c| (0x80..0xc0).contains(&c)) {
+            return None;
+        }
+        if j % 2 == 0 {
+            if last_key.is_some_and(|k| k >= s) {
+                return None;
+            }
+            last_key = Some(s);
+        }
+        start = end;
+    }
+    if start != text.len() {
+        return None;
+    }
+    std::str::from_utf8(b).ok()
+}
+
 /// [`put_number`] into bytes.
 fn put_number_bytes(out: &mut Vec<u8>, mut v: usize, w: usize) {
     for _ in 0..w {
@@ -301,6 +350,40 @@ mod tests {
         assert_eq!(v.search("job"), Ok(1));
         assert_eq!(v.search("b"), Err(1));
         assert_eq!(v.search(""), Err(0));
+    }
+
+    #[test]
+    fn only_a_layout_pack_makes_is_valid() {
+        for pairs in [
+            &[("a", "1"), ("job", "node")][..],
+            &[("", ""), ("ü", "é")][..],
+            &[("k", "x".repeat(300).leak() as &str)][..],
+        ] {
+            let s = packed(pairs);
+            assert_eq!(valid_layout(s.as_bytes()), Some(&*s));
+        }
+        let good = packed(&[("a", "1"), ("job", "node")]);
+        let b = good.as_bytes();
+        let bad: Vec<Vec<u8>> = vec![
+            vec![],
+            b[..b.len() - 1].to_vec(),
+            [b, b"x"].concat(),
+            // Width 2 where 1 holds the numbers.
+            vec![2, 1, 0, 1, 0, 2, 0, b'a', b'1'],
+            // No pairs.
+            vec![1, 0],
+            // Keys out of order, repeated.
+            [&[1u8, 2, 1, 2, 3, 4][..], b"b1a1"].concat(),
+            [&[1u8, 2, 1, 2, 3, 4][..], b"a1a1"].concat(),
+            // Ends going back.
+            [&[1u8, 2, 2, 1, 3, 4][..], b"a1b1"].concat(),
+            // A header byte past 0x7f, a character split between key and value.
+            [&[1u8, 0x81, 1, 2][..], b"a1"].concat(),
+            [&[1u8, 1, 2, 3][..], "aé".as_bytes()].concat(),
+        ];
+        for b in bad {
+            assert_eq!(valid_layout(&b), None, "{b:?}");
+        }
     }
 
     #[test]

@@ -203,7 +203,13 @@ proptest! {
         prop_assert_eq!(tags.get("absent key"), None);
         let again: Tags = list.into_iter().collect();
         prop_assert_eq!(&again, &tags);
-        prop_assert_eq!(Tags::from_sorted(as_list(&m)), tags);
+        prop_assert_eq!(Tags::from_sorted(as_list(&m)), tags.clone());
+        // Its layout reads back as the same set, and a byte less does not.
+        let packed = tags.packed().as_bytes();
+        prop_assert_eq!(Tags::from_packed(packed), Some(tags.clone()));
+        if !packed.is_empty() {
+            prop_assert_eq!(Tags::from_packed(&packed[..packed.len() - 1]), None);
+        }
     }
 
     #[test]

@@ -53,7 +53,7 @@ pub(super) fn parse<'a>(
         }
         labels.clear();
         exemplar_labels.clear();
-        let (name, value, timestamp_ns, exemplar) =
+        let (name, series, value, timestamp_ns, exemplar) =
             sample(line, &mut labels, &mut exemplar_labels).map_err(fail)?;
         if has_duplicate_names(&labels, &mut scratch)
             || has_duplicate_names(&exemplar_labels, &mut scratch)
@@ -62,6 +62,8 @@ pub(super) fn parse<'a>(
         }
         let mut s = Sample {
             name,
+            series,
+            known: false,
             labels: &labels,
             value,
             timestamp_ns,
@@ -104,8 +106,9 @@ fn metadata<'a>(line: &'a str, families: &mut Families<'a>) -> Result<(), Reason
     }
 }
 
-/// What a sample line holds besides its labels: name, value, timestamp, exemplar.
-type Parts<'a> = (&'a str, f64, Option<i64>, Option<Exemplar<'a>>);
+/// What a sample line holds besides its labels: name, series text, value, timestamp,
+/// exemplar.
+type Parts<'a> = (&'a str, &'a str, f64, Option<i64>, Option<Exemplar<'a>>);
 
 /// `name[{labels}] value[ timestamp][ # {labels} value[ timestamp]]`; the labels go to
 /// `labels`.
@@ -119,6 +122,7 @@ fn sample<'a>(
     if c.eat(b'{') {
         lexer::labels(&mut c, true, labels)?;
     }
+    let series = &line[..c.pos];
     if !c.eat(b' ') {
         return Err(Reason::Value);
     }
@@ -139,7 +143,7 @@ fn sample<'a>(
     if !c.at_end() {
         return Err(Reason::Trailing);
     }
-    Ok((name, value, timestamp_ns, exemplar))
+    Ok((name, series, value, timestamp_ns, exemplar))
 }
 
 /// ` {labels} value[ timestamp]` after the `#` of an exemplar.

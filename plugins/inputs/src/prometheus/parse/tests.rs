@@ -236,3 +236,62 @@ fn node_exporter_fixture_parses_whole() {
     assert!(n > 400, "only {n} samples");
     assert!(with_labels > 100);
 }
+
+#[test]
+fn short_decimals_read_as_the_full_parser_reads_them() {
+    for v in [
+        "0",
+        "1",
+        "42",
+        "123.4",
+        "0.1",
+        "0.3",
+        "9.999",
+        "123456789012345",
+        "12345678901234.5",
+        "0.000000000000001",
+        "1234567890123456",
+        "1.",
+        ".5",
+        "1e3",
+        "-1.5",
+        "+1",
+        "NaN",
+        "07.50",
+    ] {
+        let fast = lexer::value(v).map(f64::to_bits);
+        let full = v
+            .parse::<f64>()
+            .map(f64::to_bits)
+            .map_err(|_| Reason::Value);
+        assert_eq!(fast, full, "{v}");
+    }
+    for t in [
+        "0",
+        "1700000000123",
+        "999999999999999999",
+        "9999999999999999999",
+        "+5",
+        "-5",
+    ] {
+        let fast = lexer::text_timestamp(t);
+        let full = t
+            .parse::<i64>()
+            .map(|ms| ms.saturating_mul(1_000_000))
+            .map_err(|_| Reason::Timestamp);
+        assert_eq!(fast, full, "{t}");
+    }
+}
+
+proptest::proptest! {
+    /// Any run of digits with or without one point reads bit for bit as `str::parse`.
+    #[test]
+    fn decimal_values_match_the_full_parser(int in "[0-9]{1,17}", frac in proptest::option::of("[0-9]{0,17}")) {
+        let v = match &frac {
+            Some(f) => format!("{int}.{f}"),
+            None => int.clone(),
+        };
+        let full = v.parse::<f64>().expect("a decimal");
+        proptest::prop_assert_eq!(lexer::value(&v).map(f64::to_bits), Ok(full.to_bits()), "{}", v);
+    }
+}

@@ -5,9 +5,10 @@
 use super::lexer::{self, Cursor};
 use super::{FamilyType, Label, ParseError, Reason, Sample, has_duplicate_names};
 
-/// Parses a whole page.
+/// Parses a whole page; `known` as [`super::parse_known`] describes.
 pub(super) fn parse<'a>(
     page: &'a str,
+    known: &mut dyn FnMut(&'a str) -> Option<usize>,
     sink: &mut dyn FnMut(&Sample<'a, '_>),
 ) -> Result<usize, ParseError> {
     let mut labels: Vec<Label<'a>> = Vec::with_capacity(16);
@@ -15,11 +16,22 @@ pub(super) fn parse<'a>(
     // The family of the last `# TYPE` line and its type.
     let mut family: (&'a str, FamilyType) = ("", FamilyType::Unknown);
     let mut samples = 0;
-    for (i, line) in page.split('\n').enumerate() {
-        let fail = |reason| ParseError {
-            line: i + 1,
-            reason,
+    let mut rest = Some(page);
+    let mut i = 0;
+    while let Some(text) = rest {
+        // The lines `split('\n')` gives, the last one after the last `\n` (maybe empty).
+        let line = match memchr::memchr(b'\n', text.as_bytes()) {
+            Some(nl) => {
+                rest = Some(&text[nl + 1..]);
+                &text[..nl]
+            }
+            None => {
+                rest = None;
+                text
+            }
         };
+        i += 1;
+        let fail = |reason| ParseError { line: i, reason };
         let mut c = Cursor::new(line);
         c.blanks();
         match c.peek() {
@@ -33,20 +45,37 @@ pub(super) fn parse<'a>(
             Some(_) => {}
         }
         labels.clear();
-        let name = c.metric_name().map_err(fail)?;
-        let mut blank = c.blanks() > 0;
-        if c.eat(b'{') {
-            lexer::labels(&mut c, false, &mut labels).map_err(fail)?;
-            // `x{} 1` and `x{}1` both read; promparse needs no blank after the brace.
-            blank = true;
-            c.blanks();
-        }
-        if has_duplicate_names(&labels, &mut scratch) {
-            return Err(fail(Reason::DuplicateLabel));
-        }
-        if !blank {
-            return Err(fail(Reason::Value));
-        }
+        let start = c.pos;
+        let seen = memchr::memrchr(b'}', line.as_bytes())
+            .and_then(|close| known(&line[start..=close]).map(|name_len| (close, name_len)));
+        let (name, series, is_known) = match seen {
+            Some((close, name_len)) => {
+                // A series read whole before: the same text reads the same, so only what
+                // follows its braces is read.
+                c.pos = close + 1;
+                c.blanks();
+                (&line[start..start + name_len], &line[start..=close], true)
+            }
+            None => {
+                let name = c.metric_name().map_err(fail)?;
+                let mut blank = c.blanks() > 0;
+                let mut end = start + name.len();
+                if c.eat(b'{') {
+                    lexer::labels(&mut c, false, &mut labels).map_err(fail)?;
+                    end = c.pos;
+                    // `x{} 1` and `x{}1` both read; promparse needs no blank after the brace.
+                    blank = true;
+                    c.blanks();
+                }
+                if has_duplicate_names(&labels, &mut scratch) {
+                    return Err(fail(Reason::DuplicateLabel));
+                }
+                if !blank {
+                    return Err(fail(Reason::Value));
+                }
+                (name, &line[start..end], false)
+            }
+        };
         let value = lexer::value(c.token()).map_err(fail)?;
         c.blanks();
         let timestamp_ns = if c.at_end() {
@@ -69,6 +98,8 @@ pub(super) fn parse<'a>(
         samples += 1;
         sink(&Sample {
             name,
+            series,
+            known: is_known,
             labels: &labels,
             value,
             timestamp_ns,

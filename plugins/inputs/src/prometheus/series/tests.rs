@@ -12,32 +12,48 @@ fn target() -> Vec<(String, String)> {
 
 /// The tags of every sample of `page`, through `cache`, as one scrape.
 fn scrape(cache: &mut SeriesCache, page: &str) -> Vec<Tags> {
+    scrape_known(cache, page).0
+}
+
+/// [`scrape`], the parser asking the cache first; also which samples came `known`.
+fn scrape_known(cache: &mut SeriesCache, page: &str) -> (Vec<Tags>, Vec<bool>) {
     cache.begin();
     let mut out = Vec::new();
-    parse::parse(page.as_bytes(), Format::Text, &mut |s| {
-        out.push(cache.tags(s, false));
-    })
+    let mut known = Vec::new();
+    let cache = std::cell::RefCell::new(cache);
+    parse::parse_known(
+        page.as_bytes(),
+        Format::Text,
+        &mut |series| cache.borrow_mut().known(series),
+        &mut |s| {
+            out.push(cache.borrow_mut().tags(s, false));
+            known.push(s.known);
+        },
+    )
     .expect("parses");
-    out
+    (out, known)
 }
 
 #[test]
 fn a_known_series_gets_its_shared_set_again() {
     let mut cache = SeriesCache::new(&target());
-    let page = "a{mode=\"idle\"} 1\na{mode=\"user\"} 2\nb{mode=\"idle\"} 3\nup 1\n";
-    let first = scrape(&mut cache, page);
-    let second = scrape(&mut cache, page);
+    let page = "a{mode=\"idle\"} 1\na{mode=\"user\"} 2\nb {mode=\"idle\"} 3\nup 1\n";
+    let (first, first_known) = scrape_known(&mut cache, page);
+    let (second, second_known) = scrape_known(&mut cache, page);
     assert_eq!(first[0].get("mode"), Some("idle"));
     assert_eq!(first[0].get("job"), Some("node"));
     for (a, b) in first.iter().zip(&second) {
         assert!(Tags::ptr_eq(a, b), "{a:?} built again");
     }
-    // One set per label text: `a` and `b` with the same labels share it too.
-    assert!(Tags::ptr_eq(&first[0], &first[2]));
+    // One set per series text: `a` and `b` with the same labels have equal sets of their own.
+    assert_eq!(first[0], first[2]);
     assert!(!Tags::ptr_eq(&first[0], &first[1]));
     // No labels: the target's own set.
     assert!(Tags::ptr_eq(&first[3], cache.target()));
-    assert_eq!(cache.len(), 2);
+    assert_eq!(cache.len(), 3);
+    // The second scrape read no labels of a series with braces.
+    assert_eq!(first_known, [false; 4]);
+    assert_eq!(second_known, [true, true, true, false]);
 }
 
 #[test]
