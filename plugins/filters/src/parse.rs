@@ -24,10 +24,11 @@ use std::sync::Arc;
 use gleaner_api::event::Attribute;
 use gleaner_api::{
     Batch, BuildContext, ComponentMetrics, ConfigError, FieldValue, Filter, FilterDescriptor, Key,
-    KeyCache, LogRecord, PluginConfig, SharedAttributes,
+    LogRecord, PluginConfig, SharedAttributes,
 };
 
 use self::config::{ParseConfig, Settings, Source};
+use crate::parsers::MemberKeys;
 
 /// Registry entry.
 pub const DESCRIPTOR: FilterDescriptor = FilterDescriptor {
@@ -44,7 +45,7 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, Confi
         settings: c.validate(cfg)?,
         metrics: Arc::clone(&cx.metrics),
         scratch: Vec::new(),
-        keys: KeyCache::new(),
+        keys: MemberKeys::new(),
         flagged: None,
         target_keys: None,
     }))
@@ -57,7 +58,7 @@ struct Parse {
     /// Members of the record being parsed, before they join its attributes.
     scratch: Vec<Attribute>,
     /// Attribute names made so far (`<target><member>`): made once, shared by every record.
-    keys: KeyCache,
+    keys: MemberKeys,
     /// The last shared list flagged `parse_error`, and the flagged copy.
     flagged: Option<(SharedAttributes, SharedAttributes)>,
     /// The last shared list seen by [`Parse::shared_has_target_keys`], and its answer.

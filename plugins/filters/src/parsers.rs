@@ -6,7 +6,8 @@
 //! `<prefix><key>` attributes and, when the text does not parse, leaves the list as it was
 //! and says why ([`Failure::reason`], the label its count goes under; a JSON line that does
 //! not start like JSON is `not_json` before its UTF-8 is checked). Nothing here allocates
-//! beyond the values it makes: names come from a [`KeyCache`], made once per distinct name.
+//! beyond the values it makes: names come from [`MemberKeys`], made once per distinct name
+//! and, for lines of one shape, found by the member's position without a search.
 
 mod json;
 mod logfmt;
@@ -14,7 +15,7 @@ mod logfmt;
 mod tests;
 
 use gleaner_api::event::Attribute;
-use gleaner_api::{FieldValue, KeyCache};
+use gleaner_api::{FieldValue, Key, KeyCache};
 use regex::bytes::Regex;
 
 pub(crate) use self::logfmt::KvOptions;
@@ -79,6 +80,47 @@ impl Limits {
     };
 }
 
+/// Positions remembered by [`MemberKeys`] (members past it are looked up in the cache).
+const REMEMBERED_POSITIONS: usize = 64;
+
+/// The attribute names of parsed members (`<prefix><member>`): a [`KeyCache`], and the
+/// names the previous text gave at each position. Lines of one kind list their members in
+/// the same order, so the name at a member's position is usually its own: one comparison
+/// with the name's text, instead of the cache's search and the joined text it builds.
+#[derive(Debug, Default)]
+pub(crate) struct MemberKeys {
+    cache: KeyCache,
+    by_position: Vec<Key>,
+}
+
+impl MemberKeys {
+    /// No names yet.
+    pub(crate) const fn new() -> MemberKeys {
+        MemberKeys {
+            cache: KeyCache::new(),
+            by_position: Vec::new(),
+        }
+    }
+
+    /// The name of the member `member` at position `at` (0-based) under `prefix`.
+    fn key(&mut self, at: usize, prefix: &str, member: &str) -> Key {
+        if let Some(k) = self.by_position.get(at)
+            && k.len() == prefix.len() + member.len()
+            && k.starts_with(prefix)
+            && k.ends_with(member)
+        {
+            return k.clone();
+        }
+        let k = self.cache.get_joined(&[prefix, member]);
+        if let Some(slot) = self.by_position.get_mut(at) {
+            *slot = k.clone();
+        } else if at == self.by_position.len() && at < REMEMBERED_POSITIONS {
+            self.by_position.push(k.clone());
+        }
+        k
+    }
+}
+
 /// A parser and its options.
 #[derive(Debug, Clone)]
 pub(crate) enum Format {
@@ -105,18 +147,19 @@ impl Format {
 
     /// Parses `text`, appending `<prefix><key>` attributes to `out`; on failure `out` is as
     /// it was. Names come from `keys`: the members of one kind of line repeat, so each name
-    /// is made once, not per line.
+    /// is made once, not per line, and found by its position.
     pub(crate) fn parse_into(
         &self,
         text: &[u8],
         prefix: &str,
         limits: &Limits,
-        keys: &mut KeyCache,
+        keys: &mut MemberKeys,
         out: &mut Vec<Attribute>,
     ) -> Result<(), Failure> {
         let start = out.len();
         let mut sink = |k: &str, v: FieldValue| {
-            out.push((keys.get_joined(&[prefix, k]), v));
+            let at = out.len() - start;
+            out.push((keys.key(at, prefix, k), v));
         };
         let res = match self {
             Format::Regex(re) => regex(re, text, limits.max_keys, &mut sink),

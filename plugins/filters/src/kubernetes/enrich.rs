@@ -7,12 +7,12 @@ use std::sync::atomic::Ordering;
 
 use gleaner_api::event::Attribute;
 use gleaner_api::{
-    Attributes, ComponentMetrics, FieldValue, Key, KeyCache, LogRecord, Metric, SharedAttributes,
+    Attributes, ComponentMetrics, FieldValue, Key, LogRecord, Metric, SharedAttributes,
 };
 use gleaner_kube::{Found, NamespaceCache, PodCache, label_name};
 
 use super::config::Settings;
-use crate::parsers::{Format, Limits};
+use crate::parsers::{Format, Limits, MemberKeys};
 
 use super::config::PARSED_PREFIX;
 use super::stats::FilterStats;
@@ -47,7 +47,7 @@ pub(crate) struct Enricher {
     stats: Arc<FilterStats>,
     metrics: Arc<ComponentMetrics>,
     /// Names of parsed members (`gleaner.io/parser`), made once.
-    keys: KeyCache,
+    keys: MemberKeys,
 }
 
 /// Adds each of `add` whose name `attrs` lacks. A record with only a shared list gets a
@@ -112,7 +112,7 @@ impl Enricher {
             namespaces: None,
             stats,
             metrics,
-            keys: KeyCache::new(),
+            keys: MemberKeys::new(),
         }
     }
 

@@ -14,7 +14,7 @@ fn parse(f: &Format, text: &[u8]) -> Result<Vec<(String, FieldValue)>, Failure> 
         text,
         "log.",
         &Limits::DEFAULT,
-        &mut KeyCache::new(),
+        &mut MemberKeys::new(),
         &mut out,
     );
     match r {
@@ -225,5 +225,75 @@ proptest! {
             .filter_map(|(k, v)| Some((format!("log.{k}"), expected(v)?)))
             .collect();
         prop_assert_eq!(got, want);
+    }
+}
+
+/// The names of `text`'s members parsed with `keys` (kept across calls), under `prefix`.
+fn names_with(keys: &mut MemberKeys, prefix: &str, text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    Format::Json
+        .parse_into(text.as_bytes(), prefix, &Limits::DEFAULT, keys, &mut out)
+        .expect("parses");
+    out.into_iter().map(|(k, _)| k.to_string_owned()).collect()
+}
+
+#[test]
+fn member_names_by_position_follow_each_line() {
+    // One `MemberKeys` over lines whose members move, grow, shrink and share prefixes and
+    // suffixes: every line gets its own names, as a fresh cache gives them.
+    let lines = [
+        r#"{"a":1,"ab":2,"b":3}"#,
+        r#"{"ab":1,"a":2,"b":3}"#,
+        r#"{"b":1,"ab":2}"#,
+        r#"{"ba":1,"bab":2,"b":3,"c":4}"#,
+        r#"{"a":1,"ab":2,"b":3}"#,
+        r#"{"log.a":1,"":2,"a":3}"#,
+        r#"{"msg":"x","msg":"y"}"#,
+    ];
+    let mut kept = MemberKeys::new();
+    for prefix in ["log.", "", "l"] {
+        for line in lines {
+            assert_eq!(
+                names_with(&mut kept, prefix, line),
+                names_with(&mut MemberKeys::new(), prefix, line),
+                "{prefix:?} {line}"
+            );
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn member_names_kept_across_lines_are_the_lines_own(
+        docs in prop::collection::vec(
+            prop::collection::vec(("[ab.]{0,3}", 0_i64..3), 0..6), 1..8),
+    ) {
+        let mut kept = MemberKeys::new();
+        for members in docs {
+            let body: Vec<String> = members
+                .iter()
+                .map(|(k, v)| format!("{}:{v}", serde_json::to_string(k).expect("key")))
+                .collect();
+            let text = format!("{{{}}}", body.join(","));
+            let want: Vec<String> = members.iter().map(|(k, _)| format!("log.{k}")).collect();
+            prop_assert_eq!(names_with(&mut kept, "log.", &text), want);
+        }
+    }
+
+    #[test]
+    fn quote_or_backslash_agrees_with_memchr2(text in prop::collection::vec(
+        prop_oneof![
+            1 => Just(b'"'),
+            1 => Just(b'\\'),
+            30 => Just(b'a'),
+            2 => Just(0xa2_u8),
+            2 => Just(0_u8),
+        ],
+        0..80,
+    )) {
+        prop_assert_eq!(
+            json::quote_or_backslash(&text),
+            memchr::memchr2(b'"', b'\\', &text)
+        );
     }
 }

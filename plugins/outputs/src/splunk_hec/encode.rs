@@ -95,13 +95,14 @@ impl Encoder {
         let mut stats = EncodeStats::default();
         match batch {
             Batch::Logs(logs) => {
-                let mut plan = None;
+                let mut plans = Plans::default();
+                let mut own_classes = Vec::new();
                 for r in logs {
                     if r.body.iter().all(u8::is_ascii_whitespace) {
                         stats.empty_messages += 1;
                         continue;
                     }
-                    self.log(r, buf, &mut plan);
+                    self.log(r, buf, &mut plans, &mut own_classes);
                     stats.written += 1;
                 }
             }
@@ -143,21 +144,40 @@ impl Encoder {
         }
     }
 
+    /// What an attribute named `k` is to a HEC event.
+    fn class(&self, k: &str) -> Class {
+        if self.fields.matches(k) {
+            Class::Indexed
+        } else if PLAIN_ATTRIBUTES.contains(&k) {
+            Class::Plain
+        } else if k.starts_with(PARSED_PREFIX) {
+            Class::Parsed
+        } else {
+            Class::Other
+        }
+    }
+
     /// Works out once per shared attribute list what `log` would per record.
     fn plan(&self, list: &SharedAttributes) -> ListPlan {
-        let indexed = |k: &str| self.fields.matches(k);
-        let parsed = list
+        let classes: Vec<Class> = list.iter().map(|(k, _)| self.class(k)).collect();
+        let parsed = classes
             .iter()
-            .any(|(k, _)| !indexed(k) && !PLAIN_ATTRIBUTES.contains(&k.as_str()));
+            .any(|c| matches!(c, Class::Parsed | Class::Other));
         let mut fields = Vec::new();
-        for (k, v) in list.iter().filter(|(k, _)| indexed(k)) {
+        for ((k, v), _) in list
+            .iter()
+            .zip(&classes)
+            .filter(|(_, c)| **c == Class::Indexed)
+        {
             if !fields.is_empty() {
                 fields.push(b',');
             }
             write_field(&mut fields, k, v);
         }
-        let file = list.iter().find_map(|(k, v)| match v {
-            FieldValue::String(f) if k == "file" => Some(f.as_str()),
+        // As `LogRecord::attribute("file")` reads it: the first `file`, if a string.
+        let file_attr = list.iter().find(|(k, _)| k == "file");
+        let file = file_attr.and_then(|(_, v)| match v {
+            FieldValue::String(f) => Some(f.as_str()),
             _ => None,
         });
         let mut head = Vec::new();
@@ -167,60 +187,87 @@ impl Encoder {
             list: Arc::clone(list),
             parsed,
             head,
+            has_file: file_attr.is_some(),
+            classes,
             fields,
             stream_field: self.fields.matches("stream"),
         }
     }
 
-    fn log(&self, r: &LogRecord, buf: &mut Vec<u8>, plan: &mut Option<ListPlan>) {
-        // Records that carry only a shared list (a file's): its analysis, the envelope and
-        // the indexed fields are done once, each record adds its time and message.
-        if r.attributes.own_part().is_empty()
-            && let Some(list) = r.attributes.shared_arc()
+    /// Appends one log event; `own_classes` is scratch for the classes of the record's own
+    /// attributes.
+    fn log(
+        &self,
+        r: &LogRecord,
+        buf: &mut Vec<u8>,
+        plans: &mut Plans,
+        own_classes: &mut Vec<Class>,
+    ) {
+        // The shared list's analysis, the envelope and its indexed fields are done once per
+        // list (records of a file share it); a record that carries only the list adds its
+        // time and message, one with attributes of its own has only those classified.
+        let shared_plan = r.attributes.shared_arc().map(|list| plans.get(self, list));
+        let own = r.attributes.own_part();
+        if own.is_empty()
+            && let Some(p) = shared_plan.filter(|p| !p.parsed)
         {
-            if plan.as_ref().is_none_or(|p| !Arc::ptr_eq(&p.list, list)) {
-                *plan = Some(self.plan(list));
-            }
-            if let Some(p) = plan.as_ref().filter(|p| !p.parsed) {
-                let stream_field = p.stream_field && r.stream != gleaner_api::Stream::Unknown;
-                buf.extend_from_slice(b"{\"time\":");
-                write_time(buf, r.timestamp);
-                buf.extend_from_slice(&p.head);
-                json::write_bytes_lossy(buf, &r.body);
-                if stream_field || !p.fields.is_empty() {
-                    buf.extend_from_slice(b",\"fields\":{");
-                    if stream_field {
-                        buf.extend_from_slice(b"\"stream\":");
-                        json::write_str(buf, r.stream.as_str());
-                        if !p.fields.is_empty() {
-                            buf.push(b',');
-                        }
+            let stream_field = p.stream_field && r.stream != gleaner_api::Stream::Unknown;
+            buf.extend_from_slice(b"{\"time\":");
+            write_time(buf, r.timestamp);
+            buf.extend_from_slice(&p.head);
+            json::write_bytes_lossy(buf, &r.body);
+            if stream_field || !p.fields.is_empty() {
+                buf.extend_from_slice(b",\"fields\":{");
+                if stream_field {
+                    buf.extend_from_slice(b"\"stream\":");
+                    json::write_str(buf, r.stream.as_str());
+                    if !p.fields.is_empty() {
+                        buf.push(b',');
                     }
-                    buf.extend_from_slice(&p.fields);
-                    buf.push(b'}');
                 }
-                buf.extend_from_slice(b"}\n");
-                return;
+                buf.extend_from_slice(&p.fields);
+                buf.push(b'}');
             }
+            buf.extend_from_slice(b"}\n");
+            return;
         }
-        let file = match r.attribute("file") {
-            Some(FieldValue::String(f)) => Some(f.as_str()),
-            _ => None,
+        own_classes.clear();
+        own_classes.extend(own.iter().map(|(k, _)| self.class(k)));
+        let own_classes = &own_classes[..];
+        let shared = r.attributes.shared_part();
+        let shared_classes = shared_plan.map_or(&[][..], |p| &p.classes[..]);
+        // Each attribute with its class, in the record's order (shared list, then own).
+        let attrs = || {
+            shared
+                .iter()
+                .zip(shared_classes.iter().copied())
+                .chain(own.iter().zip(own_classes.iter().copied()))
         };
         let stream_field =
             r.stream != gleaner_api::Stream::Unknown && self.fields.matches("stream");
-        self.head(buf, r.timestamp, file);
-        let indexed = |k: &str| self.fields.matches(k);
-        let parsed = r
-            .attributes
-            .iter()
-            .any(|(k, _)| !indexed(k) && !PLAIN_ATTRIBUTES.contains(&k.as_str()));
-        buf.extend_from_slice(b",\"event\":");
-        if parsed {
-            let members = r
-                .attributes
+        match shared_plan {
+            // The envelope as the list's plan wrote it, unless the record's own `file`
+            // would be the one `source` reads.
+            Some(p) if p.has_file || !own.iter().any(|(k, _)| k == "file") => {
+                buf.extend_from_slice(b"{\"time\":");
+                write_time(buf, r.timestamp);
+                buf.extend_from_slice(&p.head);
+            }
+            _ => {
+                let file = match r.attribute("file") {
+                    Some(FieldValue::String(f)) => Some(f.as_str()),
+                    _ => None,
+                };
+                self.head(buf, r.timestamp, file);
+                buf.extend_from_slice(b",\"event\":");
+            }
+        }
+        let parsed = shared_plan.is_some_and(|p| p.parsed)
+            || own_classes
                 .iter()
-                .any(|(k, _)| k.starts_with(PARSED_PREFIX) && !indexed(k));
+                .any(|c| matches!(c, Class::Parsed | Class::Other));
+        if parsed {
+            let members = attrs().any(|(_, c)| c == Class::Parsed);
             let mut first = true;
             buf.push(b'{');
             if !members {
@@ -228,8 +275,8 @@ impl Encoder {
                 json::write_bytes_lossy(buf, &r.body);
                 first = false;
             }
-            for (k, v) in &r.attributes {
-                if indexed(k) || PLAIN_ATTRIBUTES.contains(&k.as_str()) {
+            for ((k, v), c) in attrs() {
+                if matches!(c, Class::Indexed | Class::Plain) {
                     continue;
                 }
                 if !first {
@@ -258,9 +305,15 @@ impl Encoder {
             buf.extend_from_slice(b"\"stream\":");
             json::write_str(buf, r.stream.as_str());
         }
-        for (k, v) in r.attributes.iter().filter(|(k, _)| indexed(k)) {
+        if let Some(p) = shared_plan.filter(|p| !p.fields.is_empty()) {
             open(buf);
-            write_field(buf, k, v);
+            buf.extend_from_slice(&p.fields);
+        }
+        for ((k, v), c) in own.iter().zip(own_classes.iter().copied()) {
+            if c == Class::Indexed {
+                open(buf);
+                write_field(buf, k, v);
+            }
         }
         if !first {
             buf.push(b'}');
@@ -313,6 +366,44 @@ impl Encoder {
     }
 }
 
+/// What a log attribute is to a HEC event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Matches `fields`: an indexed field.
+    Indexed,
+    /// `file` or a tail flag: neither a field nor part of the event.
+    Plain,
+    /// A parsed member (`log.<key>`): a member of the event object.
+    Parsed,
+    /// Anything else: a member of the event object beside the message.
+    Other,
+}
+
+/// Plans kept at once: a file's records may alternate between a few lists (a filter's
+/// flagged copy of the file's list beside the list itself).
+const KEPT_PLANS: usize = 4;
+
+/// The plans of the lists seen lately in a batch, the latest first.
+#[derive(Default)]
+struct Plans(Vec<ListPlan>);
+
+impl Plans {
+    /// The plan of `list`, made when it is not kept.
+    fn get(&mut self, encoder: &Encoder, list: &SharedAttributes) -> &ListPlan {
+        match self.0.iter().position(|p| Arc::ptr_eq(&p.list, list)) {
+            Some(0) => {}
+            Some(i) => self.0[..=i].rotate_right(1),
+            None => {
+                if self.0.len() == KEPT_PLANS {
+                    self.0.pop();
+                }
+                self.0.insert(0, encoder.plan(list));
+            }
+        }
+        &self.0[0]
+    }
+}
+
 /// What [`Encoder::log`] needs to know of one shared attribute list.
 struct ListPlan {
     /// The list (kept so its address cannot be reused while the plan stands).
@@ -322,6 +413,11 @@ struct ListPlan {
     /// What follows `{"time":<t>` in each event: the envelope keys (`source` from the list's
     /// `file`) and `,"event":`.
     head: Vec<u8>,
+    /// Whether the list holds a `file` (then `source` is read from it, whatever the record
+    /// adds).
+    has_file: bool,
+    /// The class of each attribute of the list.
+    classes: Vec<Class>,
     /// Its indexed fields as JSON members, comma-separated.
     fields: Vec<u8>,
     /// Whether `stream` is an indexed field.

@@ -116,6 +116,63 @@ fn shared_attribute_lists_encode_like_own_ones() {
     }
 }
 
+/// Records whose attributes are split between a shared list and their own (as a filter
+/// that adds attributes leaves them: parsed members, a flag), in batches whose records
+/// alternate between more lists than the encoder keeps plans for, encode byte for byte as
+/// with all their attributes their own, at every split and for every config.
+#[test]
+fn split_attribute_lists_encode_like_own_ones() {
+    let mut own = logs();
+    own.push(
+        LogRecord::new(T0, r#"{"level":"warn"}"#, Stream::Stdout)
+            .with_attribute("k8s.pod", FieldValue::String("api".into()))
+            .with_attribute("log.level", FieldValue::String("warn".into()))
+            .with_attribute("file", FieldValue::String("/var/log/own.log".into()))
+            .with_attribute("parse_error", FieldValue::Bool(true))
+            .with_attribute("log.code", FieldValue::Int(503)),
+    );
+    own.push(
+        LogRecord::new(T0, "two files", Stream::Stderr)
+            .with_attribute("file", FieldValue::Int(7))
+            .with_attribute("k8s.pod", FieldValue::String("api".into()))
+            .with_attribute("file", FieldValue::String("/var/log/second.log".into())),
+    );
+    let twice: Vec<LogRecord> = own.iter().chain(own.iter()).cloned().collect();
+    let longest = own.iter().map(|r| r.attributes.len()).max().unwrap_or(0);
+    for toml in [
+        "token = \"t\"\nindex = \"k8s\"\nfields = [\"k8s.*\", \"stream\"]\n",
+        "token = \"t\"\n",
+        "token = \"t\"\nfields = [\"file\"]\nsource = \"s\"\n",
+        "token = \"t\"\nfields = [\"log.*\"]\n",
+    ] {
+        let (out, _) = build(toml);
+        let want = encode(out.as_ref(), &Batch::Logs(twice.clone()));
+        for split in 0..=longest {
+            let mixed: Vec<LogRecord> = twice
+                .iter()
+                .map(|r| {
+                    let all: Vec<_> = r.attributes.iter().cloned().collect();
+                    let at = split.min(all.len());
+                    let mut attributes =
+                        gleaner_api::Attributes::from_shared(all[..at].to_vec().into());
+                    for (k, v) in &all[at..] {
+                        attributes.push(k.clone(), v.clone());
+                    }
+                    LogRecord {
+                        attributes,
+                        ..r.clone()
+                    }
+                })
+                .collect();
+            assert_eq!(
+                String::from_utf8_lossy(&encode(out.as_ref(), &Batch::Logs(mixed))),
+                String::from_utf8_lossy(&want),
+                "{toml} split at {split}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_parsed_message_is_sent_as_its_object() {
     let (out, _) = build("token = \"t\"\n");

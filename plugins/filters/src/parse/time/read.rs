@@ -220,6 +220,23 @@ pub(super) fn pattern(items: &[Item], s: &str, reference: i64) -> Option<i64> {
     }
 }
 
+/// `YYYY-MM-DD` at the start of `b` (dashes already checked) read directly, as the pattern
+/// walker reads it: `None` when a field is not all digits (the walker decides then),
+/// `Some(None)` for a month or day out of range, else the date's midnight in nanoseconds.
+fn date10(b: &[u8]) -> Option<Option<i64>> {
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b.get(r)?.iter().try_fold(0_i64, |v, &c| {
+            c.is_ascii_digit().then(|| v * 10 + i64::from(c - b'0'))
+        })
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    Some(
+        ((1..=12).contains(&m) && (1..=month_days(y, m)).contains(&d))
+            .then(|| (days_from_civil(y, m, d) * 86_400).checked_mul(NS))
+            .flatten(),
+    )
+}
+
 /// RFC 3339 (`T`, `t` or a space between date and time; any fraction; `Z` or `±hh:mm`).
 pub(super) fn rfc3339(b: &[u8]) -> Option<i64> {
     if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
@@ -228,15 +245,20 @@ pub(super) fn rfc3339(b: &[u8]) -> Option<i64> {
     if !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
-    let s = std::str::from_utf8(b).ok()?;
-    let items = [
-        Item::Year4,
-        Item::Lit('-'),
-        Item::Month,
-        Item::Lit('-'),
-        Item::Day,
-    ];
-    let date = pattern(&items, &s[..10], 0)?;
+    let date = match date10(b) {
+        Some(date) => date?,
+        None => {
+            let s = std::str::from_utf8(b).ok()?;
+            let items = [
+                Item::Year4,
+                Item::Lit('-'),
+                Item::Month,
+                Item::Lit('-'),
+                Item::Day,
+            ];
+            pattern(&items, &s[..10], 0)?
+        }
+    };
     let mut c = Cur { b, i: 11 };
     let h = c.num(2, 2)?;
     c.i += 1;

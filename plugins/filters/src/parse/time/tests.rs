@@ -79,3 +79,29 @@ fn bad_patterns_name_the_position() {
     assert!(TimeFormat::parse("%Y%").is_err());
     assert!(TimeFormat::parse("iso8601").is_err());
 }
+
+#[test]
+fn rfc3339_dates_read_directly_as_the_pattern_reads_them() {
+    // The direct date reading against the pattern walker it stands in for, on valid and
+    // invalid dates (month 0 and 13, day 0 and past the month's end, leap years).
+    let items = [
+        Item::Year4,
+        Item::Lit('-'),
+        Item::Month,
+        Item::Lit('-'),
+        Item::Day,
+    ];
+    for year in [1969, 1970, 1999, 2000, 2023, 2024, 2100, 9999] {
+        for month in 0..=13 {
+            for day in 0..=32 {
+                let date = format!("{year:04}-{month:02}-{day:02}");
+                let want = pattern(&items, &date, 0).map(|d| d + 3_723 * NS + 5);
+                let text = format!("{date}T01:02:03.000000005Z");
+                assert_eq!(rfc3339(text.as_bytes()), want, "{text}");
+            }
+        }
+    }
+    // Not all digits: the walker decides (a one-digit month is not RFC 3339's shape).
+    assert_eq!(rfc3339(b"2026-1a-01T00:00:00Z"), None);
+    assert_eq!(rfc3339(b"+026-01-01T00:00:00Z"), None);
+}
