@@ -762,15 +762,17 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    /// Attribute pairs whose names are likely those of `like`, in order: a name equal to
-    /// the one in its place there is that name again (no UTF-8 check, no lookup).
+    /// Attribute pairs whose names and values are likely those of `like`, in order: a name
+    /// or a string value equal to the one in its place there is copied from it (no UTF-8
+    /// check, no lookup).
     fn attribute_pairs_like(&mut self, like: &[Attribute]) -> Result<Vec<Attribute>, DecodeError> {
         let n = self.len()?;
         let mut out = Vec::with_capacity(n);
         for i in 0..n {
             let at = self.pos;
             let name = self.bytes()?;
-            let k = match like.get(i) {
+            let same = like.get(i);
+            let k = match same {
                 Some((k, _)) if k.as_bytes() == name => k.clone(),
                 _ => {
                     let name = std::str::from_utf8(name).map_err(|_| DecodeError::Invalid {
@@ -780,9 +782,33 @@ impl<'a> Reader<'a> {
                     self.keys.get(name)
                 }
             };
-            out.push((k, self.value()?));
+            let v = match same {
+                Some((_, FieldValue::String(s))) => self.string_like(s)?,
+                _ => self.value()?,
+            };
+            out.push((k, v));
         }
         Ok(out)
+    }
+
+    /// A value; a string equal to `like` is copied from it.
+    fn string_like(&mut self, like: &str) -> Result<FieldValue, DecodeError> {
+        let start = self.pos;
+        if self.u8()? == 4 {
+            let at = self.pos;
+            let b = self.bytes()?;
+            if b == like.as_bytes() {
+                return Ok(FieldValue::String(like.to_owned()));
+            }
+            return std::str::from_utf8(b)
+                .map(|s| FieldValue::String(s.to_owned()))
+                .map_err(|_| DecodeError::Invalid {
+                    what: "utf-8 string",
+                    offset: at,
+                });
+        }
+        self.pos = start;
+        self.value()
     }
 
     /// A string borrowed from the input.

@@ -14,13 +14,21 @@
 //!
 //! Everything here is pure and writes straight into the caller's buffer through
 //! `json.rs` (its float rule: `3.0`, `1e-7`, `1.5e+16`), without serde and without a
-//! per-event allocation. Golden files live in `testdata/json_lines/`.
+//! per-event allocation. [`encode_batch`] writes what repeats from record to record once per
+//! batch and copies it (`LogLines`): the members of each shared attribute list (a syslog
+//! sender's header: seven of a message's ten attributes, escaped once instead of per record)
+//! and the date, hour and minute of the timestamps. Golden files live in
+//! `testdata/json_lines/`.
 
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use gleaner_api::event::Attribute;
 use gleaner_api::line_protocol::{EncodeOutcome, encode_metric};
-use gleaner_api::{Batch, ComponentMetrics, FieldValue, LogRecord, Metric};
+use gleaner_api::{Batch, ComponentMetrics, FieldValue, LogRecord, Metric, SharedAttributes};
 use serde::Deserialize;
 
 use crate::json;
@@ -49,6 +57,9 @@ pub const REASON_EMPTY_MEASUREMENT: &str = "empty_measurement";
 /// Reason for names and tag values written without their trailing backslashes (counts
 /// names and values; the metric is written).
 pub const REASON_TRAILING_BACKSLASH: &str = "trailing_backslash";
+
+/// Nanoseconds in a second.
+const NANOS_PER_SEC: i64 = 1_000_000_000;
 
 /// Keys of a log line that attributes may not take; such attributes get an `attr_` prefix.
 const RESERVED_LOG_KEYS: [&str; 4] = ["timestamp", "stream", "message", "message_invalid_utf8"];
@@ -146,8 +157,9 @@ pub fn encode_batch(batch: &Batch, format: MetricFormat, buf: &mut Vec<u8>) -> B
             }
         }
         Batch::Logs(logs) => {
+            let mut lines = LogLines::default();
             for r in logs {
-                encode_log(r, buf);
+                lines.encode(r, buf);
                 stats.written += 1;
             }
         }
@@ -159,13 +171,32 @@ pub fn encode_batch(batch: &Batch, format: MetricFormat, buf: &mut Vec<u8>) -> B
 pub fn encode_log(record: &LogRecord, buf: &mut Vec<u8>) {
     buf.extend_from_slice(b"{\"timestamp\":\"");
     write_rfc3339(record.timestamp, buf);
+    write_log_after_timestamp(record, buf, |buf, list| write_members(buf, list));
+}
+
+/// The rest of a record's line after its timestamp's digits; `shared` writes the members of
+/// the record's shared attribute list.
+fn write_log_after_timestamp(
+    record: &LogRecord,
+    buf: &mut Vec<u8>,
+    shared: impl FnOnce(&mut Vec<u8>, &SharedAttributes),
+) {
     buf.extend_from_slice(b"\",\"stream\":\"");
     buf.extend_from_slice(record.stream.as_str().as_bytes());
     buf.extend_from_slice(b"\",\"message\":");
     if json::write_bytes_lossy(buf, &record.body) {
         buf.extend_from_slice(b",\"message_invalid_utf8\":true");
     }
-    for (key, value) in &record.attributes {
+    if let Some(list) = record.attributes.shared_arc() {
+        shared(buf, list);
+    }
+    write_members(buf, record.attributes.own_part());
+    buf.extend_from_slice(b"}\n");
+}
+
+/// Appends `,"key":value` for each attribute.
+fn write_members(buf: &mut Vec<u8>, attributes: &[Attribute]) {
+    for (key, value) in attributes {
         buf.extend_from_slice(b",\"");
         if RESERVED_LOG_KEYS.contains(&key.as_str()) {
             buf.extend_from_slice(b"attr_");
@@ -174,7 +205,86 @@ pub fn encode_log(record: &LogRecord, buf: &mut Vec<u8>) {
         buf.extend_from_slice(b"\":");
         json::write_value(buf, value);
     }
-    buf.extend_from_slice(b"}\n");
+}
+
+/// Log records of one batch as JSON lines, written as [`encode_log`] writes them, with what
+/// repeats from record to record written once: the members of each shared attribute list
+/// (a syslog sender's header, a file's path and pod), copied for every record that holds the
+/// list, and the date, hour and minute of the timestamps. Lives for one batch: a list is
+/// known by its address, which stays its own while the batch holds it.
+#[derive(Default)]
+struct LogLines {
+    /// Each shared list written, by address: where its members are in `members`.
+    lists: HashMap<usize, std::ops::Range<usize>>,
+    /// The list looked up last (records of one source come in runs).
+    last: Option<(usize, std::ops::Range<usize>)>,
+    members: Vec<u8>,
+    /// The minute of the last timestamp written and its `YYYY-MM-DDTHH:MM:` text.
+    minute: Option<(i64, [u8; 17])>,
+}
+
+impl LogLines {
+    fn encode(&mut self, record: &LogRecord, buf: &mut Vec<u8>) {
+        buf.extend_from_slice(b"{\"timestamp\":\"");
+        self.write_timestamp(record.timestamp, buf);
+        write_log_after_timestamp(record, buf, |buf, list| {
+            let range = self.members_of(list);
+            buf.extend_from_slice(&self.members[range]);
+        });
+    }
+
+    /// Where the members of `list` are written in `self.members` (written now if not yet).
+    fn members_of(&mut self, list: &SharedAttributes) -> std::ops::Range<usize> {
+        let id = Arc::as_ptr(list).cast::<()>() as usize;
+        if let Some((last, range)) = &self.last
+            && *last == id
+        {
+            return range.clone();
+        }
+        let range = match self.lists.get(&id) {
+            Some(range) => range.clone(),
+            None => {
+                let start = self.members.len();
+                write_members(&mut self.members, list);
+                let range = start..self.members.len();
+                self.lists.insert(id, range.clone());
+                range
+            }
+        };
+        self.last = Some((id, range.clone()));
+        range
+    }
+
+    /// [`write_rfc3339`], the part before the seconds copied while the minute stays.
+    fn write_timestamp(&mut self, ns: i64, buf: &mut Vec<u8>) {
+        let secs = ns.div_euclid(NANOS_PER_SEC);
+        let minute = secs.div_euclid(60);
+        match &self.minute {
+            Some((m, head)) if *m == minute => {
+                buf.extend_from_slice(head);
+                let sec = secs.rem_euclid(60) as u8;
+                buf.extend_from_slice(&[b'0' + sec / 10, b'0' + sec % 10, b'.']);
+                let mut digits = [b'0'; 10];
+                let mut nanos = ns.rem_euclid(NANOS_PER_SEC) as u32;
+                for d in digits[..9].iter_mut().rev() {
+                    *d = b'0' + (nanos % 10) as u8;
+                    nanos /= 10;
+                }
+                digits[9] = b'Z';
+                buf.extend_from_slice(&digits);
+            }
+            _ => {
+                let start = buf.len();
+                write_rfc3339(ns, buf);
+                // Always 30 bytes: every i64 is a four-digit year.
+                let mut head = [0u8; 17];
+                if let Some(text) = buf.get(start..start + 17) {
+                    head.copy_from_slice(text);
+                    self.minute = Some((minute, head));
+                }
+            }
+        }
+    }
 }
 
 /// Appends `metric` as one JSON object and a `\n`:

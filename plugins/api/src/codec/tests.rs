@@ -881,3 +881,48 @@ fn a_character_split_between_a_key_and_its_value_is_an_error() {
         })
     );
 }
+
+#[test]
+fn own_values_like_the_previous_record_round_trip_whatever_their_types() {
+    let own = |pairs: Vec<(&'static str, FieldValue)>| LogRecord {
+        attributes: Attributes::from(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (Key::from_static(k), v))
+                .collect::<Vec<_>>(),
+        ),
+        ..LogRecord::new(1, "m", Stream::Unknown)
+    };
+    let s = |v: &str| FieldValue::String(v.to_owned());
+    let logs = vec![
+        own(vec![("a", s("x")), ("b", FieldValue::Int(1))]),
+        own(vec![("a", s("x")), ("b", s("y")), ("c", s(""))]),
+        own(vec![
+            ("a", FieldValue::Int(5)),
+            ("b", s("y")),
+            ("c", s("é")),
+        ]),
+        own(vec![("b", s("y")), ("a", s("y"))]),
+        own(vec![
+            ("b", s("y")),
+            ("a", s("yy")),
+            ("c", FieldValue::Bool(true)),
+        ]),
+    ];
+    let mut shared_head = Vec::new();
+    for l in &logs {
+        let mut a = Attributes::from_shared(header(1));
+        for (k, v) in l.attributes.iter() {
+            a.push(k.clone(), v.clone());
+        }
+        shared_head.push(LogRecord {
+            attributes: a,
+            ..l.clone()
+        });
+    }
+    for batch in [Batch::Logs(logs), Batch::Logs(shared_head)] {
+        let mut buf = Vec::new();
+        encode_batch(&batch, &mut buf);
+        assert_eq!(decode_batch(&buf), Ok(batch));
+    }
+}

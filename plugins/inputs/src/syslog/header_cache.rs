@@ -23,7 +23,7 @@ use std::sync::Arc;
 use gleaner_api::event::Attribute;
 use gleaner_api::{FieldValue, Key, KeyCache, SharedAttributes};
 
-use super::message::{FACILITIES, Message, SEVERITIES};
+use super::message::{FACILITIES, Message, SEVERITIES, SdNames};
 
 /// Lists kept at most.
 pub(crate) const CAPACITY: usize = 256;
@@ -47,6 +47,8 @@ pub(crate) struct HeaderCache {
     peer_text: Option<(IpAddr, String)>,
     /// Names of the own attributes (`syslog.sd.<id>.<param>`), made once (bounded).
     pub(crate) keys: KeyCache,
+    /// The previous message's structured-data names, by position.
+    pub(crate) sd_names: SdNames,
 }
 
 impl HeaderCache {

@@ -195,7 +195,7 @@ pub(crate) fn to_record(
     let (mut record, outcome) = match parsed {
         Ok(m) => {
             let mut attributes = Attributes::from_shared(cache.header(peer, &m));
-            push_own_attributes(&m, &mut cache.keys, &mut attributes);
+            push_own_attributes(&m, &mut cache.keys, &mut cache.sd_names, &mut attributes);
             let record = LogRecord {
                 timestamp: m.timestamp.unwrap_or(now_ns),
                 body: m.msg.to_vec(),
@@ -230,9 +230,15 @@ pub(crate) fn to_record(
 }
 
 /// What varies per message, after the shared header list: `proc_id` and the structured
-/// data. Names come from `keys` (the connection's: `syslog.sd.<id>.<param>` repeats from
-/// message to message, so it is made once).
-fn push_own_attributes(m: &Message<'_>, keys: &mut KeyCache, a: &mut Attributes) {
+/// data. Names come from `sd_names` (the previous message's, by position) or `keys` (the
+/// connection's: `syslog.sd.<id>.<param>` repeats from message to message, so it is made
+/// once).
+fn push_own_attributes(
+    m: &Message<'_>,
+    keys: &mut KeyCache,
+    sd_names: &mut SdNames,
+    a: &mut Attributes,
+) {
     if let Some(v) = m.proc_id {
         a.reserve(3);
         a.push(
@@ -243,19 +249,77 @@ fn push_own_attributes(m: &Message<'_>, keys: &mut KeyCache, a: &mut Attributes)
     if !m.structured_data.is_empty() {
         // Validated by the parser (ids and names are printable ASCII, values UTF-8): a
         // second walk cannot fail.
-        let _valid = parse_5424::walk_structured_data(m.structured_data, &mut |id, param| {
-            let id = parse_5424::text(id);
+        let mut at = 0;
+        let _valid = parse_5424::walk_structured_data(m.structured_data, |id, param| {
+            let key = sd_names.key(at, id, param.map(|(name, _)| name), keys);
+            at += 1;
             match param {
-                Some((name, value)) => {
-                    let name = parse_5424::text(name);
-                    let key = keys.get_joined(&["syslog.sd.", &id, ".", &name]);
+                Some((_, value)) => {
                     a.push(key, FieldValue::String(parse_5424::unescape(value)));
                 }
-                None => a.push(
-                    keys.get_joined(&["syslog.sd.", &id]),
-                    FieldValue::Bool(true),
-                ),
+                None => a.push(key, FieldValue::Bool(true)),
             }
         });
+    }
+}
+
+/// Structured-data names remembered by position.
+const SD_SLOTS: usize = 16;
+
+/// The attribute names of the previous message's structured data, by position, with the
+/// SD-ID and PARAM-NAME each was made from: a sender's messages repeat their structure, so a
+/// name is found by comparing those bytes instead of joining and looking it up. At most
+/// [`SD_SLOTS`] (each of at most 32 + 32 bytes, as the parser checks).
+#[derive(Debug, Default)]
+pub(crate) struct SdNames {
+    slots: Vec<SdSlot>,
+}
+
+#[derive(Debug)]
+struct SdSlot {
+    id: Vec<u8>,
+    /// The PARAM-NAME; `None` for an element without parameters.
+    param: Option<Vec<u8>>,
+    key: Key,
+}
+
+impl SdNames {
+    /// The name of the `at`-th item: `syslog.sd.<id>.<param>`, or `syslog.sd.<id>` for an
+    /// element without parameters.
+    fn key(&mut self, at: usize, id: &[u8], param: Option<&[u8]>, keys: &mut KeyCache) -> Key {
+        if let Some(slot) = self.slots.get(at)
+            && slot.id == id
+            && slot.param.as_deref() == param
+        {
+            return slot.key.clone();
+        }
+        let id_text = parse_5424::text(id);
+        let key = match param {
+            Some(name) => keys.get_joined(&["syslog.sd.", &id_text, ".", &parse_5424::text(name)]),
+            None => keys.get_joined(&["syslog.sd.", &id_text]),
+        };
+        match self.slots.get_mut(at) {
+            // Taken over in place: a sender that alternates shapes costs no allocation.
+            Some(slot) => {
+                slot.id.clear();
+                slot.id.extend_from_slice(id);
+                match (&mut slot.param, param) {
+                    (Some(kept), Some(name)) => {
+                        kept.clear();
+                        kept.extend_from_slice(name);
+                    }
+                    (kept, name) => *kept = name.map(<[u8]>::to_vec),
+                }
+                slot.key = key.clone();
+            }
+            // Slots fill in order: `at` is at most their number.
+            None if at < SD_SLOTS => self.slots.push(SdSlot {
+                id: id.to_vec(),
+                param: param.map(<[u8]>::to_vec),
+                key: key.clone(),
+            }),
+            None => {}
+        }
+        key
     }
 }

@@ -28,7 +28,7 @@ pub(crate) fn parse(b: &[u8]) -> Result<Message<'_>, ParseError> {
     let (structured_data, rest) = match rest {
         [b'-', tail @ ..] => (&[][..], tail),
         [b'[', ..] => {
-            let n = walk_structured_data(rest, &mut |_, _| {})?;
+            let n = walk_structured_data(rest, |_, _| {})?;
             (&rest[..n], &rest[n..])
         }
         _ => return Err(ParseError::InvalidStructuredData),
@@ -74,11 +74,16 @@ fn header_field(b: &[u8]) -> Result<(Option<&str>, &[u8]), ParseError> {
 }
 
 /// An SD-NAME: 1 to 32 printable ASCII characters other than `=`, space, `]` and `"`.
+/// Returns its length, counting at most 33 characters (more than 32 is an error).
 fn sd_name(b: &[u8]) -> usize {
-    b.iter()
-        .take(33)
-        .take_while(|&&c| (33..=126).contains(&c) && !matches!(c, b'=' | b']' | b'"'))
-        .count()
+    let mut n = 0;
+    while let Some(&c) = b.get(n) {
+        if n == 33 || !(33..=126).contains(&c) || matches!(c, b'=' | b']' | b'"') {
+            break;
+        }
+        n += 1;
+    }
+    n
 }
 
 /// One structured-data parameter: its name and its value, still escaped.
@@ -86,10 +91,11 @@ pub(crate) type SdParam<'a> = (&'a [u8], &'a [u8]);
 
 /// Walks `[id k="v" ...][id2 ...]` at the start of `b`, calling `f(id, None)` for an element
 /// without parameters and `f(id, Some((name, raw_value)))` for each parameter (the value
-/// still escaped: see [`unescape`]). Returns the length of the structured data.
+/// still escaped: see [`unescape`]). Returns the length of the structured data. Generic over
+/// `f`, so the parser's validating walk (a no-op `f`) does only the checks.
 pub(crate) fn walk_structured_data<'a>(
     b: &'a [u8],
-    f: &mut dyn FnMut(&'a [u8], Option<SdParam<'a>>),
+    mut f: impl FnMut(&'a [u8], Option<SdParam<'a>>),
 ) -> Result<usize, ParseError> {
     let bad = ParseError::InvalidStructuredData;
     let mut i = 0;
@@ -118,13 +124,14 @@ pub(crate) fn walk_structured_data<'a>(
             let name = &b[i..i + n];
             i += n + 2;
             let start = i;
+            // To the closing quote, over escaped characters (a backslash and the next byte).
             loop {
-                match b.get(i) {
-                    None => return Err(bad),
-                    Some(b'\\') => i += 2,
-                    Some(b'"') => break,
-                    Some(_) => i += 1,
+                let rest = b.get(i..).ok_or(bad)?;
+                i += memchr::memchr2(b'\\', b'"', rest).ok_or(bad)?;
+                if b[i] == b'"' {
+                    break;
                 }
+                i += 2;
             }
             let value = b.get(start..i).ok_or(bad)?;
             if std::str::from_utf8(value).is_err() {

@@ -127,8 +127,11 @@ pub(crate) async fn connection<S: AsyncRead + Unpin>(
     let limit = decoder.buffer_needed().max(READ_BUFFER);
     let mut buf = vec![0u8; INITIAL_BUFFER.min(limit)];
     let (mut lo, mut hi) = (0usize, 0usize);
+    // Records in the last batch: the next one is made that size at once (a batch grown by
+    // doubling copied its records and reallocated six or seven times per read).
+    let mut last_len = 0;
     loop {
-        let mut batch = Vec::new();
+        let mut batch = Vec::with_capacity(last_len);
         let now = now_ns();
         loop {
             match decoder.next(&buf[lo..hi]) {
@@ -156,6 +159,7 @@ pub(crate) async fn connection<S: AsyncRead + Unpin>(
             }
         }
         if !batch.is_empty() {
+            last_len = batch.len();
             input.metrics.received(batch.len() as u64, 0);
             // Waits while the pipeline is full: this is the back-pressure.
             if input.out.send(Batch::Logs(batch)).await.is_err() {

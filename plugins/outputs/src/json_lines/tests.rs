@@ -254,3 +254,81 @@ fn trailing_backslashes_are_counted_under_their_own_reasons() {
     assert_eq!(m.dropped_count("nan_or_inf_field"), 0);
     assert_eq!(m.dropped_count("no_fields"), 0);
 }
+
+/// Each record as `encode_log` writes it alone.
+fn one_by_one(logs: &[LogRecord]) -> Vec<u8> {
+    let mut buf = Vec::new();
+    for r in logs {
+        encode_log(r, &mut buf);
+    }
+    buf
+}
+
+#[test]
+fn a_batch_writes_shared_lists_and_minutes_once_and_the_same_bytes() {
+    use gleaner_api::{Attributes, SharedAttributes};
+    use std::sync::Arc;
+    let list = |host: &str| -> SharedAttributes {
+        Arc::from(vec![
+            ("host".into(), FieldValue::String(host.to_owned())),
+            // A reserved name in a shared list keeps its prefix.
+            ("message".into(), FieldValue::String("q\"uote".into())),
+            ("n".into(), FieldValue::Float(f64::NAN)),
+        ])
+    };
+    let (a, b) = (list("a"), list("b\n"));
+    let record = |l: &SharedAttributes, ts: i64, own: bool| {
+        let mut attributes = Attributes::from_shared(Arc::clone(l));
+        if own {
+            attributes.push("pid", FieldValue::String(ts.to_string()));
+        }
+        LogRecord {
+            attributes,
+            ..LogRecord::new(ts, "GET /", Stream::Stdout)
+        }
+    };
+    // Runs of one list, the lists interleaved, an equal list that is another `Arc`, records
+    // without a shared list; timestamps in one minute, across minutes and days, before 1970
+    // and at both ends of the range.
+    let mut logs = vec![
+        record(&a, T0, true),
+        record(&a, T0 + 59_999_999_999, false),
+        record(&b, T0 + 60_000_000_000, true),
+        record(&a, T0 - 1, true),
+        record(&list("a"), T0 + 86_400_000_000_000, false),
+        record(&b, -1, true),
+        record(&b, -60_000_000_001, true),
+        record(&a, i64::MIN, true),
+        record(&a, i64::MAX, false),
+        record(&a, i64::MAX - 1, false),
+    ];
+    logs.extend(sample_logs());
+    logs.push(record(&b, T0 + 1, true));
+    let mut buf = Vec::new();
+    let stats = encode_batch(&Batch::Logs(logs.clone()), MetricFormat::Influx, &mut buf);
+    assert_eq!(stats.written, logs.len() as u64);
+    assert_eq!(
+        String::from_utf8_lossy(&buf),
+        String::from_utf8_lossy(&one_by_one(&logs))
+    );
+}
+
+proptest::proptest! {
+    #[test]
+    fn a_batch_writes_every_timestamp_as_write_rfc3339_does(
+        starts in proptest::collection::vec(proptest::prelude::any::<i64>(), 1..4),
+        steps in proptest::collection::vec(0i64..200_000_000_000, 0..20),
+    ) {
+        let mut logs = Vec::new();
+        for start in starts {
+            let mut ts = start;
+            for step in &steps {
+                logs.push(LogRecord::new(ts, "x", Stream::Unknown));
+                ts = ts.saturating_add(*step);
+            }
+        }
+        let mut buf = Vec::new();
+        encode_batch(&Batch::Logs(logs.clone()), MetricFormat::Influx, &mut buf);
+        proptest::prop_assert_eq!(buf, one_by_one(&logs));
+    }
+}

@@ -218,3 +218,52 @@ fn a_malformed_message_carries_the_peer_alone() {
     assert!(bad.attributes.shared_arc().is_none());
     assert_eq!(bad.attributes.len(), 1);
 }
+
+#[test]
+fn structured_data_names_stay_right_when_a_sender_changes_its_shape() {
+    let mut cache = HeaderCache::default();
+    let own = |cache: &mut HeaderCache, sd: &str| {
+        let line = format!("<134>1 2026-12-06T13:20:01Z node-1 api - ACCESS {sd} m");
+        pairs(rec(cache, None, &line).attributes.own_part())
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+    };
+    let many: String = (0..20).map(|i| format!(" p{i}=\"{i}\"")).collect();
+    let many = format!("[many@1{many}]");
+    // Each shape after each other one: names by position are taken over, never reused
+    // wrongly.
+    let shapes: [(&str, Vec<String>); 5] = [
+        (
+            "[req@1 a=\"1\" b=\"2\"]",
+            vec!["syslog.sd.req@1.a=1".into(), "syslog.sd.req@1.b=2".into()],
+        ),
+        (
+            "[req@1 b=\"2\" a=\"1\"]",
+            vec!["syslog.sd.req@1.b=2".into(), "syslog.sd.req@1.a=1".into()],
+        ),
+        (
+            "[req@2 a=\"x\\\"y\"][flag@1]",
+            vec![
+                "syslog.sd.req@2.a=x\"y".into(),
+                "syslog.sd.flag@1=true".into(),
+            ],
+        ),
+        (
+            "[flag@1][req@1 a=\"1\"]",
+            vec!["syslog.sd.flag@1=true".into(), "syslog.sd.req@1.a=1".into()],
+        ),
+        (
+            &many,
+            (0..20)
+                .map(|i| format!("syslog.sd.many@1.p{i}={i}"))
+                .collect(),
+        ),
+    ];
+    for (a, want_a) in &shapes {
+        for (b, want_b) in &shapes {
+            assert_eq!(&own(&mut cache, a), want_a, "{a}");
+            assert_eq!(&own(&mut cache, b), want_b, "{b} after {a}");
+        }
+    }
+}
