@@ -18,17 +18,18 @@ use super::model;
 use super::parse::Sample;
 
 /// Scrapes a series may go unseen before it is forgotten.
-const KEEP_SCRAPES: u64 = 2;
+const KEEP_SCRAPES: u32 = 2;
 
 /// Series sets kept per target.
 pub(crate) const MAX_SERIES: usize = 16 * 1024;
 
-/// One series' shared tags, the length of its name and the scrape that last saw it.
+/// One series' shared tags, the length of its name and the scrape that last saw it
+/// (`u32`s: an entry is 24 bytes, as many as before the name length was kept).
 #[derive(Debug)]
 struct Entry {
     tags: Tags,
-    name_len: usize,
-    seen: u64,
+    name_len: u32,
+    seen: u32,
 }
 
 /// The tag sets of one target's series (see the module doc).
@@ -42,8 +43,8 @@ pub(crate) struct SeriesCache {
     hit: Option<Tags>,
     /// The target's labels as one shared set (the synthetic series' tags).
     target: Tags,
-    /// The current scrape's number.
-    scrape: u64,
+    /// The current scrape's number (wrapping).
+    scrape: u32,
     /// Makes the sets of new series.
     builder: TagsBuilder,
 }
@@ -62,9 +63,11 @@ impl SeriesCache {
 
     /// Starts a scrape: forgets the series the last [`KEEP_SCRAPES`] scrapes did not see.
     pub(crate) fn begin(&mut self) {
-        self.scrape += 1;
-        let oldest = self.scrape.saturating_sub(KEEP_SCRAPES);
-        self.map.retain(|_, e| e.seen >= oldest);
+        self.scrape = self.scrape.wrapping_add(1);
+        let scrape = self.scrape;
+        // Scrapes since an entry's, counted across a wrap.
+        self.map
+            .retain(|_, e| scrape.wrapping_sub(e.seen) <= KEEP_SCRAPES);
     }
 
     /// The target labels, as one shared set (the synthetic series' tags).
@@ -79,7 +82,7 @@ impl SeriesCache {
         let e = self.map.get_mut(series)?;
         e.seen = self.scrape;
         self.hit = Some(e.tags.clone());
-        Some(e.name_len)
+        Some(e.name_len as usize)
     }
 
     /// The number of tags of the series [`Self::known`] found last.
@@ -103,6 +106,9 @@ impl SeriesCache {
             return e.tags.clone();
         }
         let tags = model::tags(s, &self.target, honor, &mut self.builder);
+        let Ok(name_len) = u32::try_from(s.name.len()) else {
+            return tags;
+        };
         if self.map.len() >= MAX_SERIES {
             return tags;
         }
@@ -110,7 +116,7 @@ impl SeriesCache {
             s.series.into(),
             Entry {
                 tags: tags.clone(),
-                name_len: s.name.len(),
+                name_len,
                 seen: self.scrape,
             },
         );
