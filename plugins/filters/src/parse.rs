@@ -131,19 +131,23 @@ impl Parse {
     /// with the flag added, made once per list: no allocation per record, and outputs keep
     /// treating the record's attributes as one shared list.
     fn flag(&mut self, r: &mut LogRecord) {
+        // The list flagged last had no flag when its copy was made: its records need no
+        // search for one.
+        if r.attributes.own_part().is_empty()
+            && let Some(src) = r.attributes.shared_arc()
+            && let Some((seen, flagged)) = &self.flagged
+            && Arc::ptr_eq(seen, src)
+        {
+            let flagged = Arc::clone(flagged);
+            r.attributes.replace_shared(flagged);
+            return;
+        }
         if r.attributes.get(PARSE_ERROR).is_some() {
             return;
         }
         if r.attributes.own_part().is_empty()
             && let Some(src) = r.attributes.shared_arc()
         {
-            if let Some((seen, flagged)) = &self.flagged
-                && Arc::ptr_eq(seen, src)
-            {
-                let flagged = Arc::clone(flagged);
-                r.attributes.replace_shared(flagged);
-                return;
-            }
             let mut list = Vec::with_capacity(src.len() + 1);
             list.extend(src.iter().cloned());
             list.push((Key::from_static(PARSE_ERROR), FieldValue::Bool(true)));

@@ -90,6 +90,8 @@ const REMEMBERED_POSITIONS: usize = 64;
 #[derive(Debug, Default)]
 pub(crate) struct MemberKeys {
     cache: KeyCache,
+    /// The prefix the names by position are under.
+    prefix: String,
     by_position: Vec<Key>,
 }
 
@@ -98,16 +100,26 @@ impl MemberKeys {
     pub(crate) const fn new() -> MemberKeys {
         MemberKeys {
             cache: KeyCache::new(),
+            prefix: String::new(),
             by_position: Vec::new(),
         }
     }
 
-    /// The name of the member `member` at position `at` (0-based) under `prefix`.
+    /// Names under `prefix` follow: the names by position are forgotten when it differs
+    /// from the last one's, so [`MemberKeys::key`] compares only the member's part.
+    fn under(&mut self, prefix: &str) {
+        if self.prefix != prefix {
+            prefix.clone_into(&mut self.prefix);
+            self.by_position.clear();
+        }
+    }
+
+    /// The name of the member `member` at position `at` (0-based) under `prefix` (the one
+    /// given to [`MemberKeys::under`]).
     fn key(&mut self, at: usize, prefix: &str, member: &str) -> Key {
         if let Some(k) = self.by_position.get(at)
             && k.len() == prefix.len() + member.len()
-            && k.starts_with(prefix)
-            && k.ends_with(member)
+            && k.as_bytes().get(prefix.len()..) == Some(member.as_bytes())
         {
             return k.clone();
         }
@@ -157,6 +169,7 @@ impl Format {
         out: &mut Vec<Attribute>,
     ) -> Result<(), Failure> {
         let start = out.len();
+        keys.under(prefix);
         let mut sink = |k: &str, v: FieldValue| {
             let at = out.len() - start;
             out.push((keys.key(at, prefix, k), v));

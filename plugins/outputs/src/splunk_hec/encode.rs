@@ -159,16 +159,11 @@ impl Encoder {
 
     /// Works out once per shared attribute list what `log` would per record.
     fn plan(&self, list: &SharedAttributes) -> ListPlan {
-        let classes: Vec<Class> = list.iter().map(|(k, _)| self.class(k)).collect();
-        let parsed = classes
+        let parsed = list
             .iter()
-            .any(|c| matches!(c, Class::Parsed | Class::Other));
+            .any(|(k, _)| matches!(self.class(k), Class::Parsed | Class::Other));
         let mut fields = Vec::new();
-        for ((k, v), _) in list
-            .iter()
-            .zip(&classes)
-            .filter(|(_, c)| **c == Class::Indexed)
-        {
+        for (k, v) in list.iter().filter(|(k, _)| self.class(k) == Class::Indexed) {
             if !fields.is_empty() {
                 fields.push(b',');
             }
@@ -188,7 +183,7 @@ impl Encoder {
             parsed,
             head,
             has_file: file_attr.is_some(),
-            classes,
+            classes: std::cell::OnceCell::new(),
             fields,
             stream_field: self.fields.matches("stream"),
         }
@@ -235,7 +230,7 @@ impl Encoder {
         own_classes.extend(own.iter().map(|(k, _)| self.class(k)));
         let own_classes = &own_classes[..];
         let shared = r.attributes.shared_part();
-        let shared_classes = shared_plan.map_or(&[][..], |p| &p.classes[..]);
+        let shared_classes = shared_plan.map_or(&[][..], |p| p.classes(self));
         // Each attribute with its class, in the record's order (shared list, then own).
         let attrs = || {
             shared
@@ -383,24 +378,34 @@ enum Class {
 /// flagged copy of the file's list beside the list itself).
 const KEPT_PLANS: usize = 4;
 
-/// The plans of the lists seen lately in a batch, the latest first.
+/// The plans of the lists seen lately in a batch, the latest first (held in place: no
+/// allocation per request beyond the plans' own bytes).
 #[derive(Default)]
-struct Plans(Vec<ListPlan>);
+struct Plans([Option<ListPlan>; KEPT_PLANS]);
 
 impl Plans {
     /// The plan of `list`, made when it is not kept.
     fn get(&mut self, encoder: &Encoder, list: &SharedAttributes) -> &ListPlan {
-        match self.0.iter().position(|p| Arc::ptr_eq(&p.list, list)) {
-            Some(0) => {}
+        let kept = self
+            .0
+            .iter()
+            .position(|p| p.as_ref().is_some_and(|p| Arc::ptr_eq(&p.list, list)));
+        match kept {
             Some(i) => self.0[..=i].rotate_right(1),
             None => {
-                if self.0.len() == KEPT_PLANS {
-                    self.0.pop();
-                }
-                self.0.insert(0, encoder.plan(list));
+                self.0.rotate_right(1);
+                self.0[0] = None;
             }
         }
-        &self.0[0]
+        self.0[0].get_or_insert_with(|| encoder.plan(list))
+    }
+}
+
+impl ListPlan {
+    /// The class of each attribute of the list.
+    fn classes(&self, encoder: &Encoder) -> &[Class] {
+        self.classes
+            .get_or_init(|| self.list.iter().map(|(k, _)| encoder.class(k)).collect())
     }
 }
 
@@ -416,8 +421,9 @@ struct ListPlan {
     /// Whether the list holds a `file` (then `source` is read from it, whatever the record
     /// adds).
     has_file: bool,
-    /// The class of each attribute of the list.
-    classes: Vec<Class>,
+    /// The class of each attribute of the list, made for the first record that has
+    /// attributes of its own (records with only the list never need them).
+    classes: std::cell::OnceCell<Vec<Class>>,
     /// Its indexed fields as JSON members, comma-separated.
     fields: Vec<u8>,
     /// Whether `stream` is an indexed field.
