@@ -77,7 +77,7 @@ idle() {
   wait "$pid" || true
 }
 
-profiles=()
+dirs=()
 for config in "gleaner" "gleaner gleaner-e2e"; do
   name=${config// /+}
   pkgs=()
@@ -92,6 +92,6 @@ for config in "gleaner" "gleaner gleaner-e2e"; do
   for w in logs-hec scrape-rw syslog logs-parse files-2k; do
     WORKLOAD=$w GLEANER_BIN="$work/agent.sh" "$target_dir/release/bench" --runs 1 --duration 20 "$w" </dev/null
   done
-  profiles+=("$PROFILE_DIR"/cg.*)
+  dirs+=("$PROFILE_DIR")
 done
-python3 scripts/text-order.py agent/text-order.ld gleaner "${profiles[@]}"
+python3 scripts/text-order.py agent/text-order.ld "${dirs[@]}"
