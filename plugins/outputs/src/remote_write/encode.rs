@@ -414,6 +414,25 @@ mod wire {
         }
     }
 
+    /// One `TimeSeries.labels` entry. The usual label (name and value not empty, the entry
+    /// under 128 bytes, so every length is one byte) is written as a header, its name, two
+    /// bytes and its value; any other field by field.
+    #[inline]
+    fn put_label(out: &mut Vec<u8>, k: &str, v: &str) {
+        let len = 4 + k.len() + v.len();
+        if !k.is_empty() && !v.is_empty() && len < 128 {
+            out.extend_from_slice(&[TIMESERIES_LABEL, len as u8, LABEL_NAME, k.len() as u8]);
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(&[LABEL_VALUE, v.len() as u8]);
+            out.extend_from_slice(v.as_bytes());
+            return;
+        }
+        out.push(TIMESERIES_LABEL);
+        put_varint(out, label_len(k, v) as u64);
+        put_str(out, LABEL_NAME, k);
+        put_str(out, LABEL_VALUE, v);
+    }
+
     /// One `TimeSeries` as a `WriteRequest.timeseries` entry. Its labels are written into
     /// `labels` (a scratch buffer) first, so they are walked once, not once to measure the
     /// message and again to write it.
@@ -425,12 +444,7 @@ mod wire {
         samples: &[(f64, i64)],
     ) {
         labels.clear();
-        for_each_label(name, base, |k, v| {
-            labels.push(TIMESERIES_LABEL);
-            put_varint(labels, label_len(k, v) as u64);
-            put_str(labels, LABEL_NAME, k);
-            put_str(labels, LABEL_VALUE, v);
-        });
+        for_each_label(name, base, |k, v| put_label(labels, k, v));
         let mut len = labels.len();
         for &(v, t) in samples {
             len += nested_len(sample_len(v, t));

@@ -57,7 +57,16 @@ fn metric() -> impl Strategy<Value = Metric> {
     (
         prop_oneof![Just("prometheus"), Just("cpu"), Just(""), Just("a-b")],
         prop::collection::vec(
-            (label_name(), prop_oneof![Just(""), Just("x"), Just("y")]),
+            (
+                label_name(),
+                // A long value: a label entry of 128 bytes or more (two-byte lengths).
+                prop_oneof![
+                    Just(String::new()),
+                    Just("x".to_owned()),
+                    Just("y".to_owned()),
+                    "[a-z]{118,130}",
+                ],
+            ),
             0..4,
         ),
         prop::collection::vec(
