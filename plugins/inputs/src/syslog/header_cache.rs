@@ -8,7 +8,8 @@
 //! processes come and go) and the structured data (often per request). Those are appended
 //! after the shared list by `message.rs`, their values allocated per message but their
 //! names static (`syslog.proc_id`) or shared from this cache's [`KeyCache`]
-//! (`syslog.sd.<id>.<param>`: at most 64 names of at most 128 bytes are kept).
+//! (`syslog.sd.<id>.<param>`: at most 64 names of at most 128 bytes are kept), found first
+//! by position among the previous message's (`SdNames` in `message.rs`, at most 16).
 //!
 //! One cache per TCP connection or datagram socket (no locking). It is bounded twice: at
 //! most [`CAPACITY`] lists (a new one evicts an arbitrary other when full), and a header
