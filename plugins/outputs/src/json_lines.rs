@@ -215,7 +215,7 @@ fn write_members(buf: &mut Vec<u8>, attributes: &[Attribute]) {
 #[derive(Default)]
 struct LogLines {
     /// Each shared list written, by address: where its members are in `members`.
-    lists: HashMap<usize, std::ops::Range<usize>>,
+    lists: HashMap<usize, std::ops::Range<usize>, foldhash::fast::RandomState>,
     /// The list looked up last (records of one source come in runs).
     last: Option<(usize, std::ops::Range<usize>)>,
     members: Vec<u8>,
