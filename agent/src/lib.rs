@@ -9,6 +9,7 @@ pub mod malloc_tuning;
 pub mod pipeline;
 pub mod registry;
 pub mod run;
+pub mod runtime_threads;
 pub mod sample;
 pub mod tap;
 pub mod telemetry;

@@ -223,9 +223,11 @@ fn main() -> ExitCode {
             // Few blocking threads: they do short file I/O (buffer chunks, files) and DNS
             // lookups, and each thread that allocates costs glibc a malloc arena that keeps
             // freed memory (tail 1M-line run: 2 threads 35 MiB, 4 threads 44 MiB, 8 threads 46
-            // MiB peak RSS; mimalloc 85-100 MiB).
+            // MiB peak RSS; mimalloc 85-100 MiB). Half the cores as workers: see
+            // `runtime_threads`.
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
+                .worker_threads(gleaner::runtime_threads::from_environment())
                 .max_blocking_threads(4)
                 .build()
             {
