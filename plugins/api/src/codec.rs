@@ -867,12 +867,8 @@ impl<'a> Reader<'a> {
         match self.varint()? {
             0 => self.set_reference(at, table),
             n => {
-                let remaining = (self.buf.len() - self.pos) as u64;
-                if n - 1 > remaining {
-                    return Err(DecodeError::Truncated { offset: at });
-                }
-                // n - 1 <= remaining <= usize::MAX, so the cast is lossless.
-                let bytes = self.take((n - 1) as usize)?;
+                let len = self.new_set_len(n, at)?;
+                let bytes = self.take(len)?;
                 let tags = Tags::from_packed(bytes).ok_or(DecodeError::Invalid {
                     what: "tag set",
                     offset: at,
@@ -883,6 +879,17 @@ impl<'a> Reader<'a> {
                 Ok(tags)
             }
         }
+    }
+
+    /// The size `n - 1` a new set's marker `n` (read at `at`, not 0) gives, checked
+    /// against the bytes that remain.
+    fn new_set_len(&self, n: u64, at: usize) -> Result<usize, DecodeError> {
+        let remaining = (self.buf.len() - self.pos) as u64;
+        if n - 1 > remaining {
+            return Err(DecodeError::Truncated { offset: at });
+        }
+        // n - 1 <= remaining <= usize::MAX, so the cast is lossless.
+        Ok((n - 1) as usize)
     }
 
     /// The batch's `index`-th set (a reference read at `at`).
@@ -904,12 +911,8 @@ impl<'a> Reader<'a> {
         match self.varint()? {
             0 => self.set_reference(at, table),
             n => {
-                let remaining = (self.buf.len() - self.pos) as u64;
-                if n - 1 > remaining {
-                    return Err(DecodeError::Truncated { offset: at });
-                }
-                // n - 1 <= remaining <= usize::MAX, so the cast is lossless.
-                let tags = self.tags_n_checked((n - 1) as usize, table)?;
+                let len = self.new_set_len(n, at)?;
+                let tags = self.tags_n_checked(len, table)?;
                 if !tags.is_empty() {
                     table.sets.push(tags.clone());
                 }
