@@ -306,14 +306,7 @@ impl Table {
             Some((generation, stat, at)) if generation == self.generation => (stat, at),
             _ => {
                 set_path(&mut self.path, pid, "stat");
-                if e.stat.is_none() {
-                    e.stat = Kept::open(dir, &self.path, OFlags::RDONLY);
-                }
-                let read = match &e.stat {
-                    Some(kept) => read_kept(kept, &mut self.buf).is_ok(),
-                    None => read_at(dir, &self.path, &mut self.buf),
-                };
-                if !read {
+                if !read_keeping(dir, &mut e.stat, &self.path, &mut self.buf) {
                     return None;
                 }
                 let (name, stat) = parse::stat(&self.buf)?;
@@ -337,25 +330,13 @@ impl Table {
         };
         e.prev_cpu = Some((stat.cpu_ticks, now));
         set_path(&mut self.path, pid, "statm");
-        if e.statm.is_none() {
-            e.statm = Kept::open(dir, &self.path, OFlags::RDONLY);
-        }
-        let read = match &e.statm {
-            Some(kept) => read_kept(kept, &mut self.buf).is_ok(),
-            None => read_at(dir, &self.path, &mut self.buf),
-        };
+        let read = read_keeping(dir, &mut e.statm, &self.path, &mut self.buf);
         let (vm_pages, rss_pages) = read.then(|| parse::statm(&self.buf)).flatten()?;
         let io = if e.io_denied {
             None
         } else {
             set_path(&mut self.path, pid, "io");
-            if e.io.is_none() {
-                e.io = Kept::open(dir, &self.path, OFlags::RDONLY);
-            }
-            let read = match &e.io {
-                Some(kept) => read_kept(kept, &mut self.buf).is_ok(),
-                None => read_at(dir, &self.path, &mut self.buf),
-            };
+            let read = read_keeping(dir, &mut e.io, &self.path, &mut self.buf);
             if !read {
                 e.io_denied = true;
                 e.io = None;
@@ -385,6 +366,19 @@ impl Table {
             io,
             fds,
         })
+    }
+}
+
+/// Reads `path` (under `dir`) into `buf` through `kept`, opening it and keeping it open the
+/// first time (when the descriptor budget allows), else opening, reading and closing it;
+/// false when it cannot be read.
+fn read_keeping(dir: &OwnedFd, kept: &mut Option<Kept>, path: &str, buf: &mut Vec<u8>) -> bool {
+    if kept.is_none() {
+        *kept = Kept::open(dir, path, OFlags::RDONLY);
+    }
+    match kept {
+        Some(k) => read_kept(k, buf).is_ok(),
+        None => read_at(dir, path, buf),
     }
 }
 
