@@ -66,14 +66,17 @@ pub(crate) fn write_escaped(buf: &mut Vec<u8>, s: &str) {
 }
 
 /// Escapes `bytes` into `buf` up to the first invalid UTF-8 sequence (all of it when it is
-/// valid) and returns how far it got. Clean runs are found eight bytes at a time (SWAR, see
-/// [`flagged`]) and copied whole; the first flagged byte of a word is found from its mask,
-/// so a quote costs one step, not one per byte before it.
+/// valid) and returns how far it got. The text goes a word (eight bytes) at a time: a clean
+/// word is copied with one fixed-size store; in a word with bytes to escape (a JSON log line
+/// has one every few bytes), each flagged byte is found from the word's mask ([`flagged`])
+/// and the clean bytes before it are copied with one fixed-size store too ([`put_range`]),
+/// so neither costs a `memcpy` call nor a fresh look at the word. A non-ASCII character is
+/// checked where it stands and the next word starts after it.
 fn escape_valid_prefix(buf: &mut Vec<u8>, bytes: &[u8]) -> usize {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut start = 0;
+    buf.reserve(bytes.len());
     let mut i = 0;
-    while i < bytes.len() {
+    'words: while i < bytes.len() {
         // A whole word, or the last bytes padded with spaces (which need no escape).
         let mut w = [b' '; 8];
         let n = match bytes.get(i..i + 8) {
@@ -87,59 +90,94 @@ fn escape_valid_prefix(buf: &mut Vec<u8>, bytes: &[u8]) -> usize {
                 tail.len()
             }
         };
-        let mask = flagged(u64::from_le_bytes(w));
+        let word = u64::from_le_bytes(w);
+        let mut mask = flagged(word);
         if mask == 0 {
+            if n == 8 {
+                buf.extend_from_slice(&w);
+            } else {
+                buf.extend_from_slice(&w[..n]);
+            }
             i += n;
             continue;
         }
-        // The lowest flagged byte is exact (borrows only run upwards); padding is clean.
-        i += (mask.trailing_zeros() / 8) as usize;
-        let b = bytes[i];
-        if b >= 0x80 {
-            let width = match b {
-                0xc2..=0xdf => 2,
-                0xe0..=0xef => 3,
-                0xf0..=0xf4 => 4,
+        // Bytes of the word written so far.
+        let mut k = 0;
+        while mask != 0 {
+            let p = (mask.trailing_zeros() / 8) as usize;
+            mask &= mask - 1;
+            let b = w[p];
+            if (0x20..0x80).contains(&b) && b != b'"' && b != b'\\' {
+                // Marked only by a borrow from a flagged byte below it: copied with the run.
+                continue;
+            }
+            put_range(buf, word, k, p);
+            if b >= 0x80 {
+                let width = match b {
+                    0xc2..=0xdf => 2,
+                    0xe0..=0xef => 3,
+                    0xf0..=0xf4 => 4,
+                    _ => 0,
+                };
+                let at = i + p;
+                match bytes.get(at..at + width) {
+                    Some(ch) if width > 0 && std::str::from_utf8(ch).is_ok() => {
+                        buf.extend_from_slice(ch);
+                        i = at + width;
+                        continue 'words;
+                    }
+                    _ => return at,
+                }
+            }
+            let short = match b {
+                b'"' => b'"',
+                b'\\' => b'\\',
+                b'\n' => b'n',
+                b'\r' => b'r',
+                b'\t' => b't',
+                0x08 => b'b',
+                0x0c => b'f',
                 _ => 0,
             };
-            match bytes.get(i..i + width) {
-                Some(ch) if width > 0 && std::str::from_utf8(ch).is_ok() => {
-                    i += width;
-                    continue;
-                }
-                _ => break,
+            if short == 0 {
+                buf.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ]);
+            } else {
+                buf.extend_from_slice(&[b'\\', short]);
             }
+            k = p + 1;
         }
-        let short = match b {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'\n' => b'n',
-            b'\r' => b'r',
-            b'\t' => b't',
-            0x08 => b'b',
-            0x0c => b'f',
-            _ => 0,
-        };
-        buf.extend_from_slice(&bytes[start..i]);
-        if short == 0 {
-            buf.extend_from_slice(b"\\u00");
-            buf.push(HEX[usize::from(b >> 4)]);
-            buf.push(HEX[usize::from(b & 0xf)]);
-        } else {
-            buf.extend_from_slice(&[b'\\', short]);
-        }
-        i += 1;
-        start = i;
+        put_range(buf, word, k, n);
+        i += n;
     }
-    let end = i.min(bytes.len());
-    buf.extend_from_slice(&bytes[start..end]);
-    end
+    bytes.len()
+}
+
+/// Appends bytes `from..to` of a word (its bytes little-endian in `word`, `to` at most 8)
+/// with one fixed-size store: the word shifted down by `from` is written whole and the
+/// vector cut back to the bytes wanted.
+#[inline(always)]
+fn put_range(buf: &mut Vec<u8>, word: u64, from: usize, to: usize) {
+    if from >= to {
+        return;
+    }
+    let len = buf.len();
+    buf.extend_from_slice(&(word >> (8 * from)).to_le_bytes());
+    buf.truncate(len + (to - from));
 }
 
 /// The high bit of each byte of `w` that is `"`, `\`, a control character (< 0x20) or not
-/// ASCII; the lowest one set is exact. SWAR: `x - 0x01..` borrows into the high bit of a byte
+/// ASCII; the lowest one set is exact, one above it may be a clean byte marked by a borrow
+/// (the caller looks at the byte). SWAR: `x - 0x01..` borrows into the high bit of a byte
 /// exactly when that byte of `x` is zero (or, against `0x20..`, below 0x20); a borrow can only
 /// mark bytes above a true one.
+#[inline(always)]
 fn flagged(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;

@@ -42,6 +42,50 @@ pub(crate) fn parse<'a>(
     line: &'a [u8],
     seconds: &mut SecondCache,
 ) -> Result<CriLine<'a>, CriParseError> {
+    match parse_common(line, seconds) {
+        Some(l) => Ok(l),
+        None => parse_fields(line, seconds),
+    }
+}
+
+/// Length of the timestamp containerd writes: `2016-10-06T00:17:09.669794202Z`.
+const COMMON_TS: usize = 30;
+
+/// The form nearly every line has, read at fixed places without looking for the spaces:
+/// a [`COMMON_TS`]-byte UTC timestamp with nanoseconds, `stdout` or `stderr`, and the tag
+/// `F` or `P` alone. `None` for anything else, which [`parse_fields`] reads (what this
+/// accepts, it reads the same: the timestamp holds no space, as `T` separates date and
+/// time and the rest is digits and fixed punctuation, checked by the parser).
+fn parse_common<'a>(line: &'a [u8], seconds: &mut SecondCache) -> Option<CriLine<'a>> {
+    let (ts, rest) = line.split_at_checked(COMMON_TS)?;
+    if ts[10] != b'T' || ts[19] != b'.' || ts[COMMON_TS - 1] != b'Z' {
+        return None;
+    }
+    let (head, content) = rest.split_at_checked(10)?;
+    let stream = match &head[..8] {
+        b" stdout " => Stream::Stdout,
+        b" stderr " => Stream::Stderr,
+        _ => return None,
+    };
+    let partial = match &head[8..] {
+        b"F " => false,
+        b"P " => true,
+        _ => return None,
+    };
+    let timestamp = seconds.parse(ts)?;
+    Some(CriLine {
+        timestamp,
+        stream,
+        partial,
+        content,
+    })
+}
+
+/// [`parse`] field by field: any timestamp form, any tags.
+fn parse_fields<'a>(
+    line: &'a [u8],
+    seconds: &mut SecondCache,
+) -> Result<CriLine<'a>, CriParseError> {
     let mut rest = line;
     let mut field = || -> Option<&[u8]> {
         let sp = memchr::memchr(b' ', rest);

@@ -56,16 +56,29 @@ fn zulu_fraction(s: &[u8]) -> Option<i64> {
     if digits.is_empty() {
         return None;
     }
+    // Digits past the ninth (below a nanosecond) are checked, not counted.
     let mut nanos = 0;
-    let mut scale = 100_000_000;
-    for &c in digits {
+    for (n, &c) in digits.iter().enumerate() {
         if !c.is_ascii_digit() {
             return None;
         }
-        nanos += i64::from(c - b'0') * scale;
-        scale /= 10;
+        if n < 9 {
+            nanos = nanos * 10 + i64::from(c - b'0');
+        }
     }
-    Some(nanos)
+    const SCALE: [i64; 10] = [
+        1_000_000_000,
+        100_000_000,
+        10_000_000,
+        1_000_000,
+        100_000,
+        10_000,
+        1_000,
+        100,
+        10,
+        1,
+    ];
+    Some(nanos * SCALE[digits.len().min(9)])
 }
 
 #[cfg(test)]

@@ -26,10 +26,10 @@ fn reference(s: &str) -> Vec<u8> {
 #[test]
 fn word_at_a_time_escaping_matches_the_reference_for_every_ascii_byte_at_every_offset() {
     for b in 0u8..0x80 {
-        for at in 0..20 {
-            for len in [at + 1, 17, 24] {
+        for at in 0..36 {
+            for len in [at + 1, 17, 24, 33, 40] {
                 let mut s: Vec<u8> =
-                    b"abcdefghijklmnopqrstuvwx"[..len.max(at + 1).min(24)].to_vec();
+                    b"abcdefghijklmnopqrstuvwxyz0123456789ABCD"[..len.max(at + 1).min(40)].to_vec();
                 s[at] = b;
                 let s = String::from_utf8(s).unwrap();
                 let mut got = Vec::new();
@@ -44,6 +44,10 @@ fn word_at_a_time_escaping_matches_the_reference_for_every_ascii_byte_at_every_o
         "ünïcødé \u{7f} \u{1f}\u{0}",
         "a\"b\\c\nd",
         &"x".repeat(1000),
+        r#"{"ts":"2026-11-21T04:00:00.849Z","level":"info","msg":"a \"quoted\" word"}"#,
+        "\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"",
+        "\u{1}\u{2}\u{3}\u{4}\u{5}\u{6}\u{7}\u{8}\u{9}\u{a}\u{b}\u{c}\u{d}\u{e}\u{f}\u{10}\u{11}",
+        "ab\"cdéfgh\\ijklmn€op\"q😀rstuvwxyz\"",
     ] {
         let mut got = Vec::new();
         write_escaped(&mut got, s);
@@ -71,9 +75,9 @@ fn lossy_writing_matches_from_utf8_lossy_at_every_offset() {
         b"\xff",
     ];
     for piece in pieces {
-        for at in 0..18 {
+        for at in 0..36 {
             for after in [&b""[..], b"tail text", b"\\", "ü".as_bytes()] {
-                let mut bytes = b"abcdefghijklmnopqrstuvwx"[..at].to_vec();
+                let mut bytes = b"abcdefghijklmnopqrstuvwxyz0123456789ABCD"[..at].to_vec();
                 bytes.extend_from_slice(piece);
                 bytes.extend_from_slice(after);
                 let mut got = Vec::new();
@@ -194,5 +198,25 @@ proptest::proptest! {
         let got = text(|b| write_str(b, &s));
         let back: String = serde_json::from_str(&got).expect("valid JSON");
         proptest::prop_assert_eq!(back, s);
+    }
+}
+
+/// A byte after one to escape (which a borrow of the word's mask may mark too) is written
+/// as the reference writes it, for every ASCII byte after every kind of escape, at every
+/// place in a word.
+#[test]
+fn bytes_after_an_escape_match_the_reference() {
+    for first in [b'"', b'\\', b'\n', 0x00, 0x01, 0x1f] {
+        for b in 0u8..0x80 {
+            for at in 0..10 {
+                let mut s = b"abcdefghijklmnopqr".to_vec();
+                s[at] = first;
+                s[at + 1] = b;
+                let s = String::from_utf8(s).unwrap();
+                let mut got = Vec::new();
+                write_escaped(&mut got, &s);
+                assert_eq!(got, reference(&s), "{s:?}");
+            }
+        }
     }
 }

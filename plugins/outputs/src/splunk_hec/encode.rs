@@ -97,12 +97,13 @@ impl Encoder {
             Batch::Logs(logs) => {
                 let mut plans = Plans::default();
                 let mut own_classes = Vec::new();
+                let mut seconds = Seconds::default();
                 for r in logs {
                     if r.body.iter().all(u8::is_ascii_whitespace) {
                         stats.empty_messages += 1;
                         continue;
                     }
-                    self.log(r, buf, &mut plans, &mut own_classes);
+                    self.log(r, buf, &mut plans, &mut own_classes, &mut seconds);
                     stats.written += 1;
                 }
             }
@@ -190,13 +191,14 @@ impl Encoder {
     }
 
     /// Appends one log event; `own_classes` is scratch for the classes of the record's own
-    /// attributes.
+    /// attributes, `seconds` the text of the last event's second.
     fn log(
         &self,
         r: &LogRecord,
         buf: &mut Vec<u8>,
         plans: &mut Plans,
         own_classes: &mut Vec<Class>,
+        seconds: &mut Seconds,
     ) {
         // The shared list's analysis, the envelope and its indexed fields are done once per
         // list (records of a file share it); a record that carries only the list adds its
@@ -208,7 +210,7 @@ impl Encoder {
         {
             let stream_field = p.stream_field && r.stream != gleaner_api::Stream::Unknown;
             buf.extend_from_slice(b"{\"time\":");
-            write_time(buf, r.timestamp);
+            seconds.write(buf, r.timestamp);
             buf.extend_from_slice(&p.head);
             json::write_bytes_lossy(buf, &r.body);
             if stream_field || !p.fields.is_empty() {
@@ -245,7 +247,7 @@ impl Encoder {
             // would be the one `source` reads.
             Some(p) if p.has_file || !own.iter().any(|(k, _)| k == "file") => {
                 buf.extend_from_slice(b"{\"time\":");
-                write_time(buf, r.timestamp);
+                seconds.write(buf, r.timestamp);
                 buf.extend_from_slice(&p.head);
             }
             _ => {
@@ -440,18 +442,52 @@ fn write_field(buf: &mut Vec<u8>, k: &str, v: &FieldValue) {
 
 /// Epoch seconds with six decimals: `1700000000.123456` (`-0.000001` for 1 µs before 1970).
 pub(crate) fn write_time(buf: &mut Vec<u8>, ns: i64) {
-    let micros = ns.div_euclid(1_000);
-    if micros < 0 {
-        buf.push(b'-');
-    }
-    let abs = micros.unsigned_abs();
-    json::write_u64(buf, abs / 1_000_000);
-    let mut frac = abs % 1_000_000;
-    let mut text = *b".000000";
-    for d in text[1..].iter_mut().rev() {
-        // `frac % 10` is below 10, so the cast cannot truncate.
-        *d = b'0' + (frac % 10) as u8;
-        frac /= 10;
-    }
-    buf.extend_from_slice(&text);
+    Seconds::default().write(buf, ns);
 }
+
+/// The text of the whole seconds [`write_time`] wrote last: the events of a batch mostly
+/// share their second, so each writes it with one copy and formats only its fraction.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Seconds {
+    /// Whole microseconds divided by a million, with the sign (`None`: nothing yet).
+    key: Option<(bool, u64)>,
+    /// Its text (`-` and up to 20 digits).
+    text: [u8; 21],
+    len: usize,
+}
+
+impl Seconds {
+    /// Appends `ns` as [`write_time`] does.
+    pub(crate) fn write(&mut self, buf: &mut Vec<u8>, ns: i64) {
+        let micros = ns.div_euclid(1_000);
+        let abs = micros.unsigned_abs();
+        let key = (micros < 0, abs / 1_000_000);
+        if self.key != Some(key) {
+            let sign = usize::from(key.0);
+            self.text[0] = b'-';
+            let mut digits = itoa::Buffer::new();
+            let digits = digits.format(key.1).as_bytes();
+            self.text[sign..sign + digits.len()].copy_from_slice(digits);
+            self.len = sign + digits.len();
+            self.key = Some(key);
+        }
+        buf.extend_from_slice(&self.text[..self.len]);
+        // Below a million: three pairs of digits.
+        let frac = (abs % 1_000_000) as usize;
+        let pair = |n: usize| &DIGIT_PAIRS[2 * n..2 * n + 2];
+        let (a, b, c) = (
+            pair(frac / 10_000),
+            pair(frac / 100 % 100),
+            pair(frac % 100),
+        );
+        buf.extend_from_slice(&[b'.', a[0], a[1], b[0], b[1], c[0], c[1]]);
+    }
+}
+
+/// `00` to `99`, two bytes each.
+const DIGIT_PAIRS: &[u8; 200] = b"\
+0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";

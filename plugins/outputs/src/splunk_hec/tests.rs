@@ -242,6 +242,42 @@ fn time_is_seconds_with_a_fraction() {
     assert_eq!(t(-1_500_000_000), "-1.500000");
 }
 
+/// One `Seconds` kept across events writes each time as `write_time` does alone, and both
+/// as `format!` would, whether the second changes or not (sign, digits' count, extremes).
+#[test]
+fn seconds_kept_across_events_write_what_write_time_does() {
+    let mut seconds = super::encode::Seconds::default();
+    for ns in [
+        T0,
+        T0 + 1_000,
+        T0 + 999_999_999,
+        T0 + 1_000_000_000,
+        0,
+        999,
+        -1,
+        -1_000,
+        -1_000_001,
+        -1_500_000_000,
+        9_000_000_000,
+        10_000_000_000,
+        i64::MAX,
+        i64::MIN,
+        T0,
+        T0 - 123_000,
+    ] {
+        let mut kept = Vec::new();
+        seconds.write(&mut kept, ns);
+        let mut alone = Vec::new();
+        write_time(&mut alone, ns);
+        let micros = ns.div_euclid(1_000);
+        let abs = micros.unsigned_abs();
+        let sign = if micros < 0 { "-" } else { "" };
+        let want = format!("{sign}{}.{:06}", abs / 1_000_000, abs % 1_000_000);
+        assert_eq!(String::from_utf8(kept).expect("utf8"), want, "{ns}");
+        assert_eq!(String::from_utf8(alone).expect("utf8"), want, "{ns}");
+    }
+}
+
 #[test]
 fn config_errors_name_the_key() {
     let cases = [

@@ -53,3 +53,33 @@ fn malformed() {
     assert_eq!(parse(b""), Err(CriParseError::MissingFields));
     assert_eq!(parse(b"\xff\xfe \xff \xff"), Err(CriParseError::Timestamp));
 }
+
+/// What the fixed-place reading accepts, the field-by-field one reads the same way; what it
+/// leaves, the field-by-field one reads (a space between date and time, other tags, short
+/// or odd timestamps, a missing space).
+#[test]
+fn the_common_form_reads_as_the_fields_do() {
+    for line in [
+        &b"2016-10-06T00:17:09.669794202Z stdout F hello"[..],
+        b"2016-10-06T00:17:09.669794202Z stderr P part",
+        b"2016-10-06T00:17:09.669794202Z stdout F ",
+        b"2016-10-06T00:17:09.669794202Z stdout F",
+        b"2016-10-06T00:17:09.669794202Z stdout F:x msg",
+        b"2016-10-06T00:17:09.669794202Z stdout X msg",
+        b"2016-10-06 00:17:09.669794202Z stdout F msg",
+        b"2016-10-06T00:17:09.6697942020 stdout F msg",
+        b"2016-10-06T00:17:09.66979420aZ stdout F msg",
+        b"2016-10-06T00:17:09.669794202z stdout F msg",
+        b"2016-10-06T00:17:09.669794202Zstdout F msg",
+        b"2016-10-06T00:17:09.669794202Z  stdout F msg",
+        b"2016-10-06T00:17:09.669794202Z stdin  F msg",
+        b"2016-10-06T00:17:09.66979+02:00 stdout F msg",
+        b"2016-10-06T00:17:09.6697942+0200 stdout F msg",
+    ] {
+        let fields = super::parse_fields(line, &mut SecondCache::default());
+        if let Some(common) = super::parse_common(line, &mut SecondCache::default()) {
+            assert_eq!(Ok(common), fields, "{:?}", String::from_utf8_lossy(line));
+        }
+        assert_eq!(parse(line), fields, "{:?}", String::from_utf8_lossy(line));
+    }
+}
