@@ -220,3 +220,46 @@ fn bytes_after_an_escape_match_the_reference() {
         }
     }
 }
+
+/// Clean blocks (four words copied at once) and the words of the block that stops one: every
+/// kind of byte to escape or check, alone or with a second one further on, at every offset
+/// of a text three blocks long, escaped and lossy, against the references.
+#[test]
+fn clean_blocks_then_a_byte_to_escape_at_every_offset_match_the_references() {
+    let clean =
+        b"the quick brown fox jumps over the lazy dog 0123456789 ABCDEFGHIJKLMNOPQRSTUVWXYZ-";
+    let pieces: [&[u8]; 8] = [
+        b"\"",
+        b"\\",
+        b"\n",
+        b"\x1f",
+        b"\x7f",
+        "é".as_bytes(),
+        "😀".as_bytes(),
+        b"\xff",
+    ];
+    for piece in pieces {
+        for at in 0..clean.len() - 4 {
+            for second in [None, Some(at + 9), Some(at + 33)] {
+                let mut bytes = clean[..at].to_vec();
+                bytes.extend_from_slice(piece);
+                bytes.extend_from_slice(&clean[at..]);
+                if let Some(j) = second.filter(|&j| j < bytes.len()) {
+                    bytes.insert(j, b'"');
+                }
+                let mut got = Vec::new();
+                let replaced = write_bytes_lossy(&mut got, &bytes);
+                let mut want = b"\"".to_vec();
+                want.extend(reference(&String::from_utf8_lossy(&bytes)));
+                want.push(b'"');
+                assert_eq!(got, want, "{bytes:x?}");
+                assert_eq!(replaced, std::str::from_utf8(&bytes).is_err(), "{bytes:x?}");
+                if let Ok(s) = std::str::from_utf8(&bytes) {
+                    let mut got = Vec::new();
+                    write_escaped(&mut got, s);
+                    assert_eq!(got, reference(s), "{s:?}");
+                }
+            }
+        }
+    }
+}
