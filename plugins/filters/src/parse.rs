@@ -28,6 +28,7 @@ use gleaner_api::{
 };
 
 use self::config::{ParseConfig, Settings, Source};
+use self::time::SecondCache;
 use crate::parsers::MemberKeys;
 
 /// Registry entry.
@@ -48,6 +49,7 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, Confi
         keys: MemberKeys::new(),
         flagged: None,
         target_keys: None,
+        seconds: SecondCache::default(),
     }))
 }
 
@@ -63,6 +65,8 @@ struct Parse {
     flagged: Option<(SharedAttributes, SharedAttributes)>,
     /// The last shared list seen by [`Parse::shared_has_target_keys`], and its answer.
     target_keys: Option<(SharedAttributes, bool)>,
+    /// The last RFC 3339 time's date and second (`time_key`).
+    seconds: SecondCache,
 }
 
 /// The flag of a record that did not parse (as the tail input sets it on a bad CRI line).
@@ -207,7 +211,7 @@ impl Parse {
         if let Some((key, format)) = &s.time
             && let Some((_, v)) = self.scratch.iter().find(|(k, _)| k == key)
         {
-            match format.read(v, r.timestamp) {
+            match format.read_cached(v, r.timestamp, &mut self.seconds) {
                 Some(t) => r.timestamp = t,
                 None => tally.add("time_unparsed"),
             }
