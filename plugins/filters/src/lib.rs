@@ -7,6 +7,7 @@ mod condition;
 mod kinds;
 pub mod kubernetes;
 pub mod modify;
+mod name_memo;
 mod ordered;
 pub mod parse;
 mod parsers;

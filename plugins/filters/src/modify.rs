@@ -29,6 +29,7 @@ use serde::Deserialize;
 
 use self::ops::{Case, Op, Outcome, Type, apply_list, apply_metric};
 use crate::kinds::Kinds;
+use crate::name_memo::NameMemo;
 use crate::ordered::Ordered;
 use crate::spans::{Seg, error_at_path};
 use crate::template::Template;
@@ -190,6 +191,7 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, Confi
         names,
         name_lengths,
         touched: Vec::new(),
+        own_names: NameMemo::new(),
         kinds: c.kinds,
         adds,
         memo: Vec::new(),
@@ -218,6 +220,8 @@ struct Modify {
     /// The last shared lists seen, and whether they hold one of `names` (records of a file
     /// carry the same list: it is searched once, not per record).
     touched: Vec<(SharedAttributes, bool)>,
+    /// Whether the own attributes' keys are among `names`, by position.
+    own_names: NameMemo,
     kinds: Kinds,
     /// Whether any edit adds attributes (`set`, `add`): then a list without any of `names`
     /// still changes.
@@ -232,15 +236,21 @@ struct Modify {
     metrics: Arc<ComponentMetrics>,
 }
 
+/// Whether `k` is one of `names` (sorted; `lengths` their [`length_bit`]s).
+fn is_one_of(names: &[String], lengths: u64, k: &str) -> bool {
+    lengths & length_bit(k) != 0 && names.binary_search_by(|n| n.as_str().cmp(k)).is_ok()
+}
+
 impl Modify {
     fn touches(&self, list: &[gleaner_api::event::Attribute]) -> bool {
-        list.iter().any(|(k, _)| {
-            self.name_lengths & length_bit(k) != 0
-                && self
-                    .names
-                    .binary_search_by(|n| n.as_str().cmp(k.as_str()))
-                    .is_ok()
-        })
+        list.iter()
+            .any(|(k, _)| is_one_of(&self.names, self.name_lengths, k))
+    }
+
+    /// [`Self::touches`] of a record's own attributes, by position (see [`NameMemo`]).
+    fn own_touched(&mut self, list: &[gleaner_api::event::Attribute]) -> bool {
+        let (names, lengths) = (&self.names, self.name_lengths);
+        self.own_names.any(list, |k| is_one_of(names, lengths, k))
     }
 
     /// [`Self::touches`] of a shared list, remembered for the last few lists.
@@ -257,7 +267,7 @@ impl Modify {
     }
 
     fn log(&mut self, r: &mut LogRecord) -> u64 {
-        let own_touched = self.touches(r.attributes.own_part());
+        let own_touched = self.own_touched(r.attributes.own_part());
         if !own_touched && let Some(shared) = r.attributes.shared_arc() {
             let shared = Arc::clone(shared);
             if !self.adds && !self.shared_touched(&shared) {

@@ -28,6 +28,7 @@ use gleaner_api::{
 };
 
 use self::config::{ParseConfig, Settings, Source};
+use self::time::SecondCache;
 use crate::parsers::MemberKeys;
 
 /// Registry entry.
@@ -48,6 +49,8 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, Confi
         keys: MemberKeys::new(),
         flagged: None,
         target_keys: None,
+        seconds: SecondCache::default(),
+        distinct: Distinct::default(),
     }))
 }
 
@@ -63,6 +66,10 @@ struct Parse {
     flagged: Option<(SharedAttributes, SharedAttributes)>,
     /// The last shared list seen by [`Parse::shared_has_target_keys`], and its answer.
     target_keys: Option<(SharedAttributes, bool)>,
+    /// The last RFC 3339 time's date and second (`time_key`).
+    seconds: SecondCache,
+    /// The last members' names found without a duplicate.
+    distinct: Distinct,
 }
 
 /// The flag of a record that did not parse (as the tail input sets it on a bad CRI line).
@@ -117,6 +124,37 @@ fn has_duplicates(members: &[Attribute]) -> bool {
         .iter()
         .enumerate()
         .any(|(i, (k, _))| members[..i].iter().any(|(seen, _)| seen == k))
+}
+
+/// [`has_duplicates`], remembered for the last list of names found without one: the
+/// members of one kind of line come with the same keys (the same text in memory, see
+/// `MemberKeys`), so a list like it is checked with a pointer comparison per name.
+#[derive(Debug, Default)]
+struct Distinct(Vec<Key>);
+
+impl Distinct {
+    fn has_duplicates(&mut self, members: &[Attribute]) -> bool {
+        let same = |a: &Key, b: &Key| {
+            let (a, b) = (a.as_str(), b.as_str());
+            std::ptr::eq(a.as_ptr(), b.as_ptr()) && a.len() == b.len()
+        };
+        if self.0.len() == members.len()
+            && self
+                .0
+                .iter()
+                .zip(members)
+                .all(|(seen, (k, _))| same(seen, k))
+        {
+            return false;
+        }
+        if has_duplicates(members) {
+            return true;
+        }
+        // Held here, the keys' texts stay where they are: an equal pointer is the same text.
+        self.0.clear();
+        self.0.extend(members.iter().map(|(k, _)| k.clone()));
+        false
+    }
 }
 
 fn remove(r: &mut LogRecord, key: &str) {
@@ -207,7 +245,7 @@ impl Parse {
         if let Some((key, format)) = &s.time
             && let Some((_, v)) = self.scratch.iter().find(|(k, _)| k == key)
         {
-            match format.read(v, r.timestamp) {
+            match format.read_cached(v, r.timestamp, &mut self.seconds) {
                 Some(t) => r.timestamp = t,
                 None => tally.add("time_unparsed"),
             }
@@ -238,7 +276,9 @@ impl Parse {
         }
         let in_shared = self.shared_has_target_keys(r);
         r.attributes.reserve(self.scratch.len() + 1);
-        if !in_shared && !own_has_prefix(r, &self.settings.target) && !has_duplicates(&self.scratch)
+        if !in_shared
+            && !own_has_prefix(r, &self.settings.target)
+            && !self.distinct.has_duplicates(&self.scratch)
         {
             // Nothing a member could replace: append them all, no search per member.
             r.attributes.own_mut().append(&mut self.scratch);

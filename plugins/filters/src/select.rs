@@ -11,7 +11,8 @@
 //! A log record whose own attributes hold none of the names the conditions read (and no
 //! condition reads `body`) is judged by its shared list alone: the verdict is remembered for
 //! the last few lists (records of one file carry the same one), so such records cost a
-//! pointer comparison, not a search and a match each.
+//! pointer comparison, not a search and a match each; whether the own attributes hold such
+//! a name is also remembered, by the keys' positions (`name_memo`).
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use serde::Deserialize;
 
 use crate::condition::{Combine, Conditions, RawConditions};
 use crate::kinds::Kinds;
+use crate::name_memo::NameMemo;
 
 /// Registry entry.
 pub const DESCRIPTOR: FilterDescriptor = FilterDescriptor {
@@ -89,6 +91,7 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Filter>, Confi
         kinds: c.kinds,
         metrics: Arc::clone(&cx.metrics),
         names,
+        own_names: NameMemo::new(),
         by_list,
         memo: Vec::new(),
         next: 0,
@@ -103,6 +106,8 @@ struct Select {
     metrics: Arc<ComponentMetrics>,
     /// The names the conditions read, sorted.
     names: Vec<String>,
+    /// Whether the own attributes' keys are among `names`, by position.
+    own_names: NameMemo,
     /// Whether a record's verdict may come from its shared list alone (no `body`
     /// condition).
     by_list: bool,
@@ -129,10 +134,9 @@ impl Select {
         let Some(list) = r.attributes.shared_arc().filter(|_| self.by_list) else {
             return self.judge(|c| c.log(r));
         };
-        let own_reads = r.attributes.own_part().iter().any(|(k, _)| {
-            self.names
-                .binary_search_by(|n| n.as_str().cmp(k.as_str()))
-                .is_ok()
+        let names = &self.names;
+        let own_reads = self.own_names.any(r.attributes.own_part(), |k| {
+            names.binary_search_by(|n| n.as_str().cmp(k)).is_ok()
         });
         if own_reads {
             return self.judge(|c| c.log(r));

@@ -133,13 +133,29 @@ pub(crate) fn apply_list(ops: &[Op], list: &mut List, text: &mut (String, String
     for op in ops {
         match op {
             Op::Rename { from, to } => {
-                if from != to && find(list, from).is_some() {
-                    list.retain(|(k, _)| k != to);
-                    if let Some(i) = find(list, from) {
-                        list[i].0 = to.clone();
-                    }
-                    o.changed = true;
+                if from == to {
+                    continue;
                 }
+                // One pass: the first `from`, and whether a `to` is there to be replaced.
+                // Without one (the usual case) the rename is a swap of the key.
+                let (mut at, mut has_to) = (None, false);
+                for (i, (k, _)) in list.iter().enumerate() {
+                    if k == to {
+                        has_to = true;
+                    } else if at.is_none() && k == from {
+                        at = Some(i);
+                    }
+                }
+                let Some(mut i) = at else { continue };
+                if has_to {
+                    list.retain(|(k, _)| k != to);
+                    match find(list, from) {
+                        Some(j) => i = j,
+                        None => continue,
+                    }
+                }
+                list[i].0 = to.clone();
+                o.changed = true;
             }
             Op::Copy { from, to } => {
                 if let Some(i) = find(list, from) {

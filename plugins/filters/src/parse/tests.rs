@@ -274,3 +274,33 @@ fn text_that_does_not_start_like_json_is_not_json_whatever_its_bytes() {
     assert!(errors.contains(&("not_json", 1)), "{errors:?}");
     assert!(errors.contains(&("not_utf8", 1)), "{errors:?}");
 }
+
+/// A line repeating a member after lines of the same names without one is still caught.
+#[test]
+fn a_repeated_member_after_distinct_lines_of_its_shape_is_replaced_in_place() {
+    let (mut f, _) = filter(&DESCRIPTOR, "format = \"json\"\n");
+    let out = run_logs(
+        f.as_mut(),
+        vec![
+            LogRecord::new(1, r#"{"a":1,"b":2}"#, Stream::Stdout),
+            LogRecord::new(1, r#"{"a":1,"b":2}"#, Stream::Stdout),
+            LogRecord::new(1, r#"{"a":1,"a":3}"#, Stream::Stdout),
+            LogRecord::new(1, r#"{"a":1,"b":2,"a":4}"#, Stream::Stdout),
+            LogRecord::new(1, r#"{"a":1,"b":2}"#, Stream::Stdout),
+        ],
+    );
+    let names: Vec<Vec<(String, FieldValue)>> = out
+        .iter()
+        .map(|r| {
+            r.attributes
+                .iter()
+                .map(|(k, v)| (k.to_string_owned(), v.clone()))
+                .collect()
+        })
+        .collect();
+    let pair = |k: &str, v: i64| (k.to_owned(), FieldValue::Int(v));
+    assert_eq!(names[1], [pair("log.a", 1), pair("log.b", 2)]);
+    assert_eq!(names[2], [pair("log.a", 3)]);
+    assert_eq!(names[3], [pair("log.a", 4), pair("log.b", 2)]);
+    assert_eq!(names[4], [pair("log.a", 1), pair("log.b", 2)]);
+}

@@ -16,7 +16,8 @@
 
 mod read;
 
-use self::read::{pattern, rfc3339};
+pub(crate) use self::read::SecondCache;
+use self::read::{pattern, rfc3339, rfc3339_cached};
 
 const MONTHS: [&str; 12] = [
     "january",
@@ -173,6 +174,24 @@ impl TimeFormat {
                 pattern(items, &value.to_string(), reference)
             }
             _ => None,
+        }
+    }
+}
+
+impl TimeFormat {
+    /// [`TimeFormat::read`], with RFC 3339's date and time to the second remembered in
+    /// `cache` for the next text of the same second.
+    pub(crate) fn read_cached(
+        &self,
+        value: &gleaner_api::FieldValue,
+        reference: i64,
+        cache: &mut SecondCache,
+    ) -> Option<i64> {
+        match (self, value) {
+            (TimeFormat::Rfc3339, gleaner_api::FieldValue::String(s)) => {
+                rfc3339_cached(s.trim().as_bytes(), cache)
+            }
+            _ => self.read(value, reference),
         }
     }
 }

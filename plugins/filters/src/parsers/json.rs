@@ -14,7 +14,7 @@ use std::borrow::Cow;
 
 use gleaner_api::FieldValue;
 
-use super::{Failure, Limits, Sink};
+use super::{Failure, Limits};
 
 /// The index of the first `"` or `\\` in `b`. Most strings of a log line are short (a key,
 /// a level, an id), so a word-at-a-time scan that stops within the first words beats
@@ -61,7 +61,12 @@ pub(crate) fn starts_like_json(text: &[u8]) -> bool {
 }
 
 /// Parses `text` as one JSON object, giving each member to `sink`.
-pub(crate) fn parse(text: &str, limits: &Limits, sink: &mut Sink<'_>) -> Result<(), Failure> {
+/// Generic over the sink so that `parse_into`'s one is inlined (a call per member spared).
+pub(crate) fn parse<S: FnMut(&str, FieldValue) + ?Sized>(
+    text: &str,
+    limits: &Limits,
+    sink: &mut S,
+) -> Result<(), Failure> {
     let mut r = Reader {
         s: text,
         b: text.as_bytes(),
@@ -210,6 +215,9 @@ impl<'a> Reader<'a> {
             float = true;
         }
         let text = &self.s[start..self.i];
+        if let Some(v) = small_number(text, float) {
+            return Ok(v);
+        }
         if !float {
             if let Ok(v) = text.parse::<i64>() {
                 return Ok(FieldValue::Int(v));
@@ -224,6 +232,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string's text, after its opening quote; borrowed when it has no escapes.
+    #[inline]
     fn string(&mut self) -> Result<Cow<'a, str>, Failure> {
         let start = self.i;
         let Some(stop) = quote_or_backslash(&self.b[start..]) else {
@@ -233,8 +242,16 @@ impl<'a> Reader<'a> {
             self.i = start + stop + 1;
             return Ok(Cow::Borrowed(&self.s[start..start + stop]));
         }
+        self.escaped(start, start + stop).map(Cow::Owned)
+    }
+
+    /// The text of a string from `start` (after its opening quote) whose first escape is
+    /// at `first`: out of line, so that [`Reader::string`]'s common path is inlined.
+    #[cold]
+    #[inline(never)]
+    fn escaped(&mut self, start: usize, first: usize) -> Result<String, Failure> {
         // Find the end first, so the copy is sized once (unescaped text is never longer).
-        let end = self.string_end(start + stop)?;
+        let end = self.string_end(first)?;
         let mut out = String::with_capacity(end - start);
         let mut i = start;
         while i < end {
@@ -274,7 +291,7 @@ impl<'a> Reader<'a> {
             }
         }
         self.i = end + 1;
-        Ok(Cow::Owned(out))
+        Ok(out)
     }
 
     /// The index of the closing quote of a string whose first escape is at `from`.
@@ -403,4 +420,47 @@ fn compact(raw: &str) -> String {
     }
     out.push_str(&raw[run..]);
     out
+}
+
+/// Powers of ten exact in an f64.
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// A number (valid JSON, `float` when it has a fraction or exponent) read without the
+/// standard parsers when that is exact: an integer of at most 18 digits, or a decimal of
+/// at most 15 digits without exponent, whose digits and power of ten are both exact in an
+/// f64, so one (correctly rounded) division gives the nearest f64, as `str::parse` does.
+/// `None` for anything else.
+fn small_number(text: &str, float: bool) -> Option<FieldValue> {
+    let (neg, digits) = match text.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        rest => (false, rest),
+    };
+    let mut m: i64 = 0;
+    let mut n = 0_usize;
+    let mut frac: Option<usize> = None;
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                n += 1;
+                if n > 18 {
+                    return None;
+                }
+                m = m * 10 + i64::from(c - b'0');
+            }
+            b'.' => frac = Some(n),
+            _ => return None,
+        }
+    }
+    if !float {
+        return Some(FieldValue::Int(if neg { -m } else { m }));
+    }
+    let point = frac?;
+    if n > 15 {
+        return None;
+    }
+    #[expect(clippy::cast_precision_loss, reason = "m < 10^15 < 2^53: exact")]
+    let v = m as f64 / *POW10.get(n - point)?;
+    Some(FieldValue::Float(if neg { -v } else { v }))
 }

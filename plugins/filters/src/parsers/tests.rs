@@ -297,3 +297,79 @@ proptest! {
         );
     }
 }
+
+/// A number read by the short path is the one the standard parsers give (`i64`, else `u64`,
+/// else `f64`), at the lengths where it hands over to them.
+#[test]
+fn numbers_read_as_the_standard_parsers_read_them() {
+    let std_value = |t: &str| -> FieldValue {
+        let float = t.contains(['.', 'e', 'E']);
+        if !float {
+            if let Ok(v) = t.parse::<i64>() {
+                return FieldValue::Int(v);
+            }
+            if let Ok(v) = t.parse::<u64>() {
+                return FieldValue::UInt(v);
+            }
+        }
+        FieldValue::Float(t.parse::<f64>().expect("a JSON number"))
+    };
+    let mut texts: Vec<String> = [
+        "0",
+        "-0",
+        "0.0",
+        "-0.0",
+        "1",
+        "-1",
+        "12.3",
+        "0.1",
+        "0.3",
+        "-2.5",
+        "1e3",
+        "1.5E-2",
+        "9007199254740993",
+        "123456789012345",
+        "123456789012345678",
+        "1234567890123456789",
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+        "18446744073709551616",
+        "1.23456789012345",
+        "12345678901234.5",
+        "1.234567890123456",
+        "0.000000000000001",
+        "0.0000000000000001",
+        "99999999999999.9",
+        "999999999999999.9",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for _ in 0..2000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let digits = x.to_string();
+        let cut = (x % 20) as usize % digits.len();
+        let sign = if x.is_multiple_of(3) { "-" } else { "" };
+        let int = digits[..=cut].trim_start_matches('0');
+        let int = if int.is_empty() { "0" } else { int };
+        texts.push(format!("{sign}{int}"));
+        if cut + 1 < digits.len() {
+            texts.push(format!("{sign}{int}.{}", &digits[cut + 1..]));
+        }
+    }
+    for t in &texts {
+        let got = parse(&format("json"), format!(r#"{{"n":{t}}}"#).as_bytes())
+            .unwrap_or_else(|e| panic!("{t}: {e:?}"));
+        let want = std_value(t);
+        match (&got[0].1, &want) {
+            (FieldValue::Float(a), FieldValue::Float(b)) => {
+                assert_eq!(a.to_bits(), b.to_bits(), "{t}");
+            }
+            (a, b) => assert_eq!(a, b, "{t}"),
+        }
+    }
+}

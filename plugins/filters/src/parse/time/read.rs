@@ -239,14 +239,50 @@ fn date10(b: &[u8]) -> Option<Option<i64>> {
 
 /// RFC 3339 (`T`, `t` or a space between date and time; any fraction; `Z` or `±hh:mm`).
 pub(super) fn rfc3339(b: &[u8]) -> Option<i64> {
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+    let (date, hms, _) = rfc3339_head(b)?;
+    rfc3339_tail(b, date, hms)
+}
+
+/// The date and time to the second of the last text [`rfc3339_cached`] read in full.
+#[derive(Debug, Default)]
+pub(crate) struct SecondCache {
+    /// The text's first 19 bytes (`YYYY-MM-DDTHH:MM:SS`), the date (ns) and the seconds
+    /// of the day they read as.
+    last: Option<([u8; HEAD], i64, i64)>,
+}
+
+/// The bytes of an RFC 3339 time up to its seconds.
+const HEAD: usize = 19;
+
+/// [`rfc3339`], with the date and time to the second taken from `cache` when the text
+/// starts as the last one did (a log's lines mostly share their second): only the
+/// fraction and the offset are read. The result is [`rfc3339`]'s.
+pub(super) fn rfc3339_cached(b: &[u8], cache: &mut SecondCache) -> Option<i64> {
+    if let Some((head, date, hms)) = &cache.last
+        && b.len() > HEAD
+        && b.get(..HEAD) == Some(head.as_slice())
+    {
+        return rfc3339_tail(b, *date, *hms);
+    }
+    let (date, hms, by_digits) = rfc3339_head(b)?;
+    if by_digits && let Some(head) = b.get(..HEAD).and_then(|h| <[u8; HEAD]>::try_from(h).ok()) {
+        cache.last = Some((head, date, hms));
+    }
+    rfc3339_tail(b, date, hms)
+}
+
+/// The date (ns) and the seconds of the day of an RFC 3339 time, read from its first
+/// [`HEAD`] bytes (the text is at least one longer), and whether the date was read by
+/// [`date10`] (from those bytes alone).
+fn rfc3339_head(b: &[u8]) -> Option<(i64, i64, bool)> {
+    if b.len() <= HEAD || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
         return None;
     }
     if !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
-    let date = match date10(b) {
-        Some(date) => date?,
+    let (date, by_digits) = match date10(b) {
+        Some(date) => (date?, true),
         None => {
             let s = std::str::from_utf8(b).ok()?;
             let items = [
@@ -256,7 +292,7 @@ pub(super) fn rfc3339(b: &[u8]) -> Option<i64> {
                 Item::Lit('-'),
                 Item::Day,
             ];
-            pattern(&items, &s[..10], 0)?
+            (pattern(&items, &s[..10], 0)?, false)
         }
     };
     let mut c = Cur { b, i: 11 };
@@ -268,6 +304,12 @@ pub(super) fn rfc3339(b: &[u8]) -> Option<i64> {
     if h > 23 || mi > 59 || sec > 60 {
         return None;
     }
+    Some((date, h * 3600 + mi * 60 + sec, by_digits))
+}
+
+/// The rest of an RFC 3339 time after its seconds (a fraction, the offset), and the time.
+fn rfc3339_tail(b: &[u8], date: i64, hms: i64) -> Option<i64> {
+    let mut c = Cur { b, i: HEAD };
     let mut nanos = 0_i64;
     if c.b.get(c.i) == Some(&b'.') {
         c.i += 1;
@@ -286,6 +328,6 @@ pub(super) fn rfc3339(b: &[u8]) -> Option<i64> {
     if c.i != b.len() {
         return None;
     }
-    let secs = h * 3600 + mi * 60 + sec - off;
+    let secs = hms - off;
     date.checked_add(secs.checked_mul(NS)?)?.checked_add(nanos)
 }

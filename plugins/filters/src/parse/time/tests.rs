@@ -105,3 +105,43 @@ fn rfc3339_dates_read_directly_as_the_pattern_reads_them() {
     assert_eq!(rfc3339(b"2026-1a-01T00:00:00Z"), None);
     assert_eq!(rfc3339(b"+026-01-01T00:00:00Z"), None);
 }
+
+/// RFC 3339 read with the last second remembered gives what a read in full gives, for texts
+/// of the same second, of another, and broken ones after a good one.
+#[test]
+fn rfc3339_with_the_last_second_remembered_reads_as_in_full() {
+    let texts = [
+        "2026-11-21T04:00:00.123Z",
+        "2026-11-21T04:00:00.9Z",
+        "2026-11-21T04:00:00Z",
+        "2026-11-21T04:00:00+02:00",
+        "2026-11-21T04:00:00.5-0130",
+        "2026-11-21T04:00:00.Z",
+        "2026-11-21T04:00:00",
+        "2026-11-21T04:00:00.123Zx",
+        "2026-11-21T04:00:01.000000001Z",
+        "2026-11-21 04:00:01Z",
+        "2026-11-21t04:00:01z",
+        "2026-02-30T04:00:01Z",
+        "2026-11-21T24:00:01Z",
+        "  2026-11-21T04:00:01.25Z ",
+        "+2026-11-21T04:00:01Z",
+        "2262-04-11T23:47:16.854775807Z",
+        "2262-04-11T23:47:16.854775808Z",
+        "2262-04-11T23:47:16.854775807-01:00",
+        "1677-09-21T00:12:43.145224192Z",
+        "1677-09-21T00:12:43.145224191Z",
+    ];
+    let format = TimeFormat::Rfc3339;
+    let mut cache = SecondCache::default();
+    for round in 0..2 {
+        for t in texts {
+            let v = s(t);
+            assert_eq!(
+                format.read_cached(&v, 0, &mut cache),
+                format.read(&v, 0),
+                "{t} (round {round})"
+            );
+        }
+    }
+}
