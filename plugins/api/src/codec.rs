@@ -499,6 +499,15 @@ fn put_pair(out: &mut Vec<u8>, k: &str, v: &FieldValue) {
     }
 }
 
+/// A copy of `a` for a record that repeats it; without own attributes (a file's plain
+/// lines), only the shared list's count moves.
+fn same_attributes(a: &Attributes) -> Attributes {
+    match a.shared_arc() {
+        Some(list) if a.own_part().is_empty() => Attributes::from_shared(Arc::clone(list)),
+        _ => a.clone(),
+    }
+}
+
 /// The attributes of the previous record (and, in version 1, their encoding): records of one
 /// source repeat the same attributes, so they share one decoded list.
 #[derive(Default)]
@@ -568,6 +577,7 @@ impl<'a> Reader<'a> {
         Ok(i64::from_le_bytes(a))
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64, DecodeError> {
         // Most varints are lengths, counts and markers below 128: one byte.
         if let Some(&b) = self.buf.get(self.pos)
@@ -673,12 +683,12 @@ impl<'a> Reader<'a> {
         let at = self.pos;
         let shared = match self.varint()? {
             0 => {
-                return previous
-                    .map(|p| p.attributes.clone())
-                    .ok_or(DecodeError::Invalid {
+                return previous.map(|p| same_attributes(&p.attributes)).ok_or(
+                    DecodeError::Invalid {
                         what: "repeat of attributes with no record before",
                         offset: at,
-                    });
+                    },
+                );
             }
             1 => {
                 let index = self.varint()?;
