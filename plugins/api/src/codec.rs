@@ -499,6 +499,15 @@ fn put_pair(out: &mut Vec<u8>, k: &str, v: &FieldValue) {
     }
 }
 
+/// A copy of `a` for a record that repeats it; without own attributes (a file's plain
+/// lines), only the shared list's count moves.
+fn same_attributes(a: &Attributes) -> Attributes {
+    match a.shared_arc() {
+        Some(list) if a.own_part().is_empty() => Attributes::from_shared(Arc::clone(list)),
+        _ => a.clone(),
+    }
+}
+
 /// The attributes of the previous record (and, in version 1, their encoding): records of one
 /// source repeat the same attributes, so they share one decoded list.
 #[derive(Default)]
@@ -531,10 +540,19 @@ impl<'a> Reader<'a> {
         count: usize,
         lists: &mut Vec<Option<SharedAttributes>>,
     ) -> Result<Vec<LogRecord>, DecodeError> {
-        let mut logs = Vec::with_capacity(count);
+        let mut logs: Vec<LogRecord> = Vec::with_capacity(count);
         let mut last = LastAttributes::default();
+        // The last record with own attributes: a parser's records alternate with lines it
+        // did not parse (no own attributes), and the next parsed one repeats its names.
+        let mut with_own: Option<usize> = None;
         for _ in 0..count {
-            let log = self.log(version, &mut last, lists, logs.last())?;
+            let like = with_own
+                .and_then(|i| logs.get(i))
+                .map_or(&[][..], |l| l.attributes.own_part());
+            let log = self.log(version, &mut last, lists, logs.last(), like)?;
+            if !log.attributes.own_part().is_empty() {
+                with_own = Some(logs.len());
+            }
             logs.push(log);
         }
         Ok(logs)
@@ -559,7 +577,20 @@ impl<'a> Reader<'a> {
         Ok(i64::from_le_bytes(a))
     }
 
+    #[inline]
     fn varint(&mut self) -> Result<u64, DecodeError> {
+        // Most varints are lengths, counts and markers below 128: one byte.
+        if let Some(&b) = self.buf.get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            return Ok(u64::from(b));
+        }
+        self.varint_long()
+    }
+
+    /// A varint of more than one byte (or a truncated one).
+    fn varint_long(&mut self) -> Result<u64, DecodeError> {
         let start = self.pos;
         let mut v: u64 = 0;
         for shift in (0..64).step_by(7) {
@@ -647,16 +678,17 @@ impl<'a> Reader<'a> {
         version: u8,
         lists: &mut Vec<Option<SharedAttributes>>,
         previous: Option<&LogRecord>,
+        like: &[Attribute],
     ) -> Result<Attributes, DecodeError> {
         let at = self.pos;
         let shared = match self.varint()? {
             0 => {
-                return previous
-                    .map(|p| p.attributes.clone())
-                    .ok_or(DecodeError::Invalid {
+                return previous.map(|p| same_attributes(&p.attributes)).ok_or(
+                    DecodeError::Invalid {
                         what: "repeat of attributes with no record before",
                         offset: at,
-                    });
+                    },
+                );
             }
             1 => {
                 let index = self.varint()?;
@@ -689,8 +721,6 @@ impl<'a> Reader<'a> {
                 });
             }
         };
-        // The previous record's own names, which this record's usually repeat in order.
-        let like = previous.map_or(&[][..], |p| p.attributes.own_part());
         let own = self.attribute_pairs_like(like)?;
         Ok(match shared {
             Some(list) => {
@@ -967,6 +997,7 @@ impl<'a> Reader<'a> {
         last: &mut LastAttributes<'a>,
         lists: &mut Vec<Option<SharedAttributes>>,
         previous: Option<&LogRecord>,
+        like: &[Attribute],
     ) -> Result<LogRecord, DecodeError> {
         let timestamp = self.i64()?;
         let at = self.pos;
@@ -983,7 +1014,7 @@ impl<'a> Reader<'a> {
         };
         let body = self.bytes()?.to_vec();
         if version >= FORMAT_V4 {
-            let attributes = self.shared_and_own_attributes(version, lists, previous)?;
+            let attributes = self.shared_and_own_attributes(version, lists, previous, like)?;
             return Ok(LogRecord {
                 timestamp,
                 body,

@@ -926,3 +926,116 @@ fn own_values_like_the_previous_record_round_trip_whatever_their_types() {
         assert_eq!(decode_batch(&buf), Ok(batch));
     }
 }
+
+/// Records of one source as a parser leaves them: some with own attributes (a parsed line),
+/// most without (a line it did not parse), all with the source's shared list.
+fn parsed_and_plain(own_values: &[Option<Vec<(&'static str, FieldValue)>>]) -> Vec<LogRecord> {
+    let head = header(1);
+    own_values
+        .iter()
+        .enumerate()
+        .map(|(i, own)| {
+            let mut attributes = Attributes::from_shared(Arc::clone(&head));
+            for (k, v) in own.iter().flatten() {
+                attributes.push(Key::from_static(k), v.clone());
+            }
+            LogRecord {
+                attributes,
+                ..LogRecord::new(i as i64, format!("line {i}"), Stream::Stdout)
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn own_attributes_after_records_without_round_trip_and_share_the_last_names() {
+    let s = |v: &str| FieldValue::String(v.to_owned());
+    let parsed = |msg: &str, status: i64| {
+        Some(vec![
+            ("log.level", s("info")),
+            ("log.status", FieldValue::Int(status)),
+            ("message", s(msg)),
+        ])
+    };
+    let logs = parsed_and_plain(&[
+        parsed("a", 200),
+        None,
+        None,
+        parsed("b", 404),
+        None,
+        // Other names, types and order than the last parsed record's.
+        Some(vec![("message", FieldValue::Int(1)), ("log.level", s("é"))]),
+        None,
+        parsed("c", 200),
+        parsed("c", 200),
+    ]);
+    let batch = Batch::Logs(logs);
+    let mut buf = Vec::new();
+    encode_batch(&batch, &mut buf);
+    let decoded = decode_batch(&buf);
+    assert_eq!(decoded, Ok(batch));
+    let Ok(Batch::Logs(logs)) = decoded else {
+        unreachable!()
+    };
+    // The names of a parsed record after unparsed ones are those of the last parsed one.
+    let name = |i: usize, j: usize| logs[i].attributes.own_part()[j].0.as_ptr();
+    assert_eq!(name(0, 0), name(3, 0));
+    assert_eq!(name(3, 2), name(7, 2));
+}
+
+#[test]
+fn bad_utf8_where_the_last_parsed_record_had_other_text_is_an_error() {
+    let s = |v: &str| FieldValue::String(v.to_owned());
+    let logs = parsed_and_plain(&[
+        Some(vec![("ab", s("xy"))]),
+        None,
+        Some(vec![("aX", s("xy"))]),
+        None,
+        Some(vec![("ab", s("xZ"))]),
+    ]);
+    let mut buf = Vec::new();
+    encode_batch(&Batch::Logs(logs), &mut buf);
+    // The second parsed record's name, and the third's value: each differs from the text
+    // in its place in the last parsed record, so the decoder checks it.
+    for (text, bad) in [(&b"aX"[..], &b"a\xff"[..]), (b"xZ", b"x\xff")] {
+        let at = buf
+            .windows(2)
+            .rposition(|w| w == text)
+            .expect("the text is in the encoding");
+        let mut corrupt = buf.clone();
+        corrupt[at..at + 2].copy_from_slice(bad);
+        assert_eq!(
+            decode_batch(&corrupt),
+            Err(DecodeError::Invalid {
+                what: "utf-8 string",
+                offset: at - 1
+            })
+        );
+    }
+}
+
+proptest! {
+    /// Parsed and unparsed records in any mix round trip, and any prefix or bit flip of
+    /// their encoding is an error or a batch, never a panic.
+    #[test]
+    fn parsed_and_plain_records_round_trip(
+        owns in proptest::collection::vec(
+            proptest::option::of(proptest::collection::vec(
+                (prop::sample::select(vec!["a", "b", "log.level", "message"]), field_value()),
+                0..4,
+            )),
+            0..12,
+        ),
+        at in any::<prop::sample::Index>(),
+        bit in 0u8..8,
+    ) {
+        let batch = Batch::Logs(parsed_and_plain(&owns));
+        let mut buf = Vec::new();
+        encode_batch(&batch, &mut buf);
+        prop_assert_eq!(decode_batch(&buf), Ok(batch));
+        let i = at.index(buf.len());
+        prop_assert!(decode_batch(&buf[..i]).is_err());
+        buf[i] ^= 1 << bit;
+        drop(decode_batch(&buf));
+    }
+}

@@ -198,6 +198,9 @@ const CACHE_MAX_LEN: usize = 128;
 pub struct KeyCache {
     keys: Vec<(u64, Key)>,
     next: usize,
+    /// The slot after the last one found or filled: names come in the same order record
+    /// after record, so the next lookup usually finds its name there.
+    hint: usize,
     /// The text of a joined name being looked up.
     scratch: String,
 }
@@ -208,6 +211,7 @@ impl KeyCache {
         KeyCache {
             keys: Vec::new(),
             next: 0,
+            hint: 0,
             scratch: String::new(),
         }
     }
@@ -227,12 +231,16 @@ impl KeyCache {
     /// The key whose text is `name`, made once.
     pub fn get(&mut self, name: &str) -> Key {
         let print = fingerprint(name);
-        if let Some((_, k)) = self
-            .keys
-            .iter()
-            .find(|(p, k)| *p == print && k.as_str() == name)
+        let found = |(p, k): &(u64, Key)| *p == print && k.as_str() == name;
+        if let Some(entry) = self.keys.get(self.hint)
+            && found(entry)
         {
-            return k.clone();
+            self.hint += 1;
+            return entry.1.clone();
+        }
+        if let Some(i) = self.keys.iter().position(found) {
+            self.hint = i + 1;
+            return self.keys[i].1.clone();
         }
         let key = Key::from(name);
         if key.len() > CACHE_MAX_LEN {
@@ -240,9 +248,11 @@ impl KeyCache {
         }
         if self.keys.len() < CACHE_CAPACITY {
             self.keys.push((print, key.clone()));
+            self.hint = self.keys.len();
         } else {
             self.keys[self.next] = (print, key.clone());
             self.next = (self.next + 1) % CACHE_CAPACITY;
+            self.hint = self.next;
         }
         key
     }
@@ -340,6 +350,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn names_in_the_order_they_came_are_found_at_the_hint_and_others_still_found() {
+        let mut c = KeyCache::new();
+        let names = ["log.level", "log.msg", "log.path", "log.status"];
+        let first: Vec<Key> = names.iter().map(|n| c.get(n)).collect();
+        for order in [[0, 1, 2, 3], [0, 2, 1, 3], [3, 2, 1, 0], [1, 1, 0, 0]] {
+            for i in order {
+                let k = c.get(names[i]);
+                assert_eq!(k, names[i]);
+                assert_eq!(k.as_str().as_ptr(), first[i].as_str().as_ptr());
+            }
+        }
+        // Full and wrapping: the hint follows the slot replaced.
+        for i in 0..(2 * CACHE_CAPACITY) {
+            let name = format!("k{i}");
+            assert_eq!(c.get(&name), name.as_str());
+            assert_eq!(c.get(&name), name.as_str());
+        }
+        assert!(c.hint <= CACHE_CAPACITY);
     }
 
     #[test]
