@@ -74,6 +74,15 @@ impl Delivery {
         }
     }
 
+    /// Takes back a batch of this delivery once it is encoded and no longer needed: a
+    /// chunk's decoder reuses its records' memory for the next ones; a memory delivery
+    /// drops it.
+    pub fn recycle(&mut self, batch: Batch) {
+        if let DeliverySource::Chunk(r) = &mut self.source {
+            r.recycle(batch);
+        }
+    }
+
     /// The batch of a memory delivery not yet taken (a chunk's events stay on disk).
     pub fn take_volatile(&mut self) -> Option<Batch> {
         match &mut self.source {

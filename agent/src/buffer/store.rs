@@ -162,6 +162,12 @@ impl ChunkReader {
         })
     }
 
+    /// Takes back a batch of this chunk once it is delivered: its records' memory serves the
+    /// frames decoded next ([`ChunkDecoder::recycle`]).
+    pub fn recycle(&mut self, batch: Batch) {
+        self.decoder.recycle(batch);
+    }
+
     /// Gives back the read buffer, for the next chunk.
     pub fn into_buffer(self) -> Vec<u8> {
         self.bytes

@@ -444,11 +444,14 @@ impl Lanes {
             cur.next_event += b.len() as u64;
             // A disk chunk's events are let go of while the request is in flight.
             let events = match chunk {
-                Some(seq) if self.cx.buffer.is_durable() => Events::InChunk {
-                    seq,
-                    start,
-                    len: b.len(),
-                },
+                Some(seq) if self.cx.buffer.is_durable() => {
+                    let len = b.len();
+                    // Its records' memory serves the chunk's next ones.
+                    if let Some(d) = self.ledger.current_mut() {
+                        d.recycle(b);
+                    }
+                    Events::InChunk { seq, start, len }
+                }
                 _ => Events::Held(b),
             };
             let Some(out) = self.idle.pop() else { return };

@@ -298,9 +298,55 @@ pub struct ChunkDecoder {
     lists: Vec<Option<SharedAttributes>>,
     /// Attribute names decoded so far: a name that repeats is shared, not allocated again.
     keys: KeyCache,
+    /// Bodies of records already delivered ([`Self::recycle`]), refilled by the next frames'
+    /// records instead of a fresh allocation each (and a free on another thread later).
+    spare_bodies: Vec<Vec<u8>>,
+    /// Own attribute lists of delivered records, likewise: the next records' own attributes
+    /// are written into them, strings into the strings in their place.
+    spare_owns: Vec<Vec<Attribute>>,
 }
 
+/// The bytes the string values of `list` hold.
+fn strings_capacity(list: &[Attribute]) -> usize {
+    list.iter()
+        .map(|(_, v)| match v {
+            FieldValue::String(s) => s.capacity(),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Bodies [`ChunkDecoder::recycle`] keeps at most: a request's worth of records.
+const MAX_SPARE_BODIES: usize = 4096;
+
+/// A body whose allocation is larger than this is freed, not kept for reuse; so is an own
+/// list whose strings hold more than this.
+const MAX_SPARE_BODY: usize = 8 * 1024;
+
 impl ChunkDecoder {
+    /// Takes back the records of a batch this decoder (or any) produced once they are
+    /// delivered: their bodies' allocations are refilled by the records decoded next, up to
+    /// a request's worth ([`MAX_SPARE_BODIES`], none larger than [`MAX_SPARE_BODY`]), and so
+    /// are their own attribute lists; the rest of each record is dropped here.
+    pub fn recycle(&mut self, batch: Batch) {
+        let Batch::Logs(logs) = batch else { return };
+        for mut r in logs {
+            if self.spare_bodies.len() >= MAX_SPARE_BODIES {
+                break;
+            }
+            if r.body.capacity() <= MAX_SPARE_BODY {
+                self.spare_bodies.push(r.body);
+            }
+            let own = std::mem::take(r.attributes.own_mut());
+            if own.capacity() > 0
+                && self.spare_owns.len() < MAX_SPARE_BODIES
+                && strings_capacity(&own) <= MAX_SPARE_BODY
+            {
+                self.spare_owns.push(own);
+            }
+        }
+    }
+
     /// A decoder for a chunk's first frame.
     pub fn new() -> Self {
         Self::default()
@@ -312,9 +358,13 @@ impl ChunkDecoder {
             buf: bytes,
             pos: 0,
             keys: std::mem::take(&mut self.keys),
+            spare_bodies: std::mem::take(&mut self.spare_bodies),
+            spare_owns: std::mem::take(&mut self.spare_owns),
         };
         let result = self.decode_with(&mut r);
         self.keys = r.keys;
+        self.spare_bodies = r.spare_bodies;
+        self.spare_owns = r.spare_owns;
         result
     }
 
@@ -521,6 +571,10 @@ struct Reader<'a> {
     pos: usize,
     /// Attribute names decoded so far: a name that repeats is shared, not allocated again.
     keys: KeyCache,
+    /// Allocations for bodies (see [`ChunkDecoder::recycle`]).
+    spare_bodies: Vec<Vec<u8>>,
+    /// Own attribute lists of delivered records, their strings refilled in place.
+    spare_owns: Vec<Vec<Attribute>>,
 }
 
 impl<'a> Reader<'a> {
@@ -795,9 +849,17 @@ impl<'a> Reader<'a> {
     /// Attribute pairs whose names and values are likely those of `like`, in order: a name
     /// or a string value equal to the one in its place there is copied from it (no UTF-8
     /// check, no lookup).
+    ///
+    /// The list is a delivered record's own list when one is kept ([`ChunkDecoder::recycle`]):
+    /// a string value is written into the string in its place there, reusing its allocation.
     fn attribute_pairs_like(&mut self, like: &[Attribute]) -> Result<Vec<Attribute>, DecodeError> {
         let n = self.len()?;
-        let mut out = Vec::with_capacity(n);
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let mut out = self.spare_owns.pop().unwrap_or_default();
+        out.truncate(n);
+        out.reserve(n - out.len());
         for i in 0..n {
             let at = self.pos;
             let name = self.bytes()?;
@@ -812,13 +874,48 @@ impl<'a> Reader<'a> {
                     self.keys.get(name)
                 }
             };
-            let v = match same {
-                Some((_, FieldValue::String(s))) => self.string_like(s)?,
-                _ => self.value()?,
+            let like_text = match same {
+                Some((_, FieldValue::String(s))) => Some(s.as_str()),
+                _ => None,
             };
-            out.push((k, v));
+            if let Some((slot_key, FieldValue::String(dest))) = out.get_mut(i)
+                && self.string_into(like_text, dest)?
+            {
+                *slot_key = k;
+                continue;
+            }
+            let v = match like_text {
+                Some(s) => self.string_like(s)?,
+                None => self.value()?,
+            };
+            match out.get_mut(i) {
+                Some(slot) => *slot = (k, v),
+                None => out.push((k, v)),
+            }
         }
         Ok(out)
+    }
+
+    /// A string value written into `dest` (cleared first, its allocation reused; a string
+    /// equal to `like` is copied from it unchecked); `Ok(false)`, with nothing read, when the
+    /// next value is not a string.
+    fn string_into(&mut self, like: Option<&str>, dest: &mut String) -> Result<bool, DecodeError> {
+        if self.buf.get(self.pos) != Some(&4) {
+            return Ok(false);
+        }
+        self.pos += 1;
+        let at = self.pos;
+        let b = self.bytes()?;
+        let text = match like {
+            Some(like) if like.as_bytes() == b => like,
+            _ => std::str::from_utf8(b).map_err(|_| DecodeError::Invalid {
+                what: "utf-8 string",
+                offset: at,
+            })?,
+        };
+        dest.clear();
+        dest.push_str(text);
+        Ok(true)
     }
 
     /// A value; a string equal to `like` is copied from it.
@@ -1012,7 +1109,15 @@ impl<'a> Reader<'a> {
                 });
             }
         };
-        let body = self.bytes()?.to_vec();
+        let bytes = self.bytes()?;
+        let body = match self.spare_bodies.pop() {
+            Some(mut body) => {
+                body.clear();
+                body.extend_from_slice(bytes);
+                body
+            }
+            None => bytes.to_vec(),
+        };
         if version >= FORMAT_V4 {
             let attributes = self.shared_and_own_attributes(version, lists, previous, like)?;
             return Ok(LogRecord {

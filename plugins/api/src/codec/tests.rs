@@ -1039,3 +1039,144 @@ proptest! {
         drop(decode_batch(&buf));
     }
 }
+
+/// A delivered batch given back to the decoder: the next frames' records are decoded into
+/// its bodies' allocations and come out equal to what was encoded, longer and shorter
+/// bodies alike; an oversized body is not kept, and a metrics batch is simply dropped.
+#[test]
+fn recycled_bodies_are_refilled_by_the_next_frames() {
+    let shared: SharedAttributes = Arc::from(vec![(
+        Key::from("k8s.pod"),
+        FieldValue::String("web".into()),
+    )]);
+    let frame = |bodies: &[&[u8]]| {
+        let logs: Vec<LogRecord> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, b)| LogRecord {
+                timestamp: i as i64,
+                body: b.to_vec(),
+                stream: Stream::Stdout,
+                attributes: Attributes::from_shared(Arc::clone(&shared)),
+            })
+            .collect();
+        Batch::Logs(logs)
+    };
+    let first = frame(&[b"first record", b"second, a little longer", b"third"]);
+    let second = frame(&[
+        b"a body longer than any of the first frame's bodies",
+        b"x",
+        b"",
+    ]);
+    let mut enc = ChunkEncoder::new();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    enc.encode(&first, &mut a);
+    enc.commit();
+    enc.encode(&second, &mut b);
+    enc.commit();
+    let mut dec = ChunkDecoder::new();
+    let got = dec.decode(&a).unwrap();
+    assert_eq!(got, first);
+    let Batch::Logs(ref logs) = got else {
+        unreachable!()
+    };
+    let addresses: Vec<*const u8> = logs.iter().map(|r| r.body.as_ptr()).collect();
+    dec.recycle(got);
+    assert_eq!(dec.spare_bodies.len(), 3);
+    let got = dec.decode(&b).unwrap();
+    assert_eq!(got, second);
+    let Batch::Logs(ref logs) = got else {
+        unreachable!()
+    };
+    // The short bodies fit the kept allocations: the same memory, refilled.
+    assert!(addresses.contains(&logs[1].body.as_ptr()));
+    assert!(dec.spare_bodies.is_empty());
+
+    let mut big = frame(&[b"small"]);
+    if let Batch::Logs(logs) = &mut big {
+        logs[0].body = vec![b'x'; MAX_SPARE_BODY + 1];
+    }
+    dec.recycle(big);
+    dec.recycle(Batch::Metrics(vec![Metric::new("m", 0)]));
+    assert!(dec.spare_bodies.is_empty());
+}
+
+/// Delivered records' own lists given back: the next frames' own attributes are written
+/// into them (strings into the strings in their place) and still decode exactly, whether
+/// the new list is longer or shorter, or has a number where a string was.
+#[test]
+fn recycled_own_lists_are_refilled_exactly() {
+    let s = |v: &str| FieldValue::String(v.to_owned());
+    let shared: SharedAttributes = Arc::from(vec![(Key::from("k8s.pod"), s("web"))]);
+    let record = |i: i64, own: Vec<(&'static str, FieldValue)>| {
+        let mut r = LogRecord::new(i, format!("line {i}"), Stream::Stdout);
+        r.attributes = Attributes::from_shared(Arc::clone(&shared));
+        for (k, v) in own {
+            r.attributes.push(Key::from_static(k), v);
+        }
+        r
+    };
+    let first = Batch::Logs(vec![
+        record(
+            0,
+            vec![
+                ("log.level", s("info")),
+                ("log.msg", s("started")),
+                ("log.user", s("ann")),
+            ],
+        ),
+        record(1, vec![("log.level", s("warn")), ("log.msg", s("slow"))]),
+        record(2, vec![]),
+    ]);
+    let second = Batch::Logs(vec![
+        record(
+            3,
+            vec![
+                ("log.level", s("info")),
+                ("log.msg", s("a much longer message than before")),
+            ],
+        ),
+        record(
+            4,
+            vec![
+                ("log.level", FieldValue::Int(3)),
+                ("log.msg", s("x")),
+                ("log.user", s("bob")),
+                ("log.extra", s("more")),
+            ],
+        ),
+        record(5, vec![("log.msg", s("only one"))]),
+    ]);
+    let mut enc = ChunkEncoder::new();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    enc.encode(&first, &mut a);
+    enc.commit();
+    enc.encode(&second, &mut b);
+    enc.commit();
+    let mut dec = ChunkDecoder::new();
+    let got = dec.decode(&a).unwrap();
+    assert_eq!(got, first);
+    dec.recycle(got);
+    assert_eq!(
+        dec.spare_owns.len(),
+        2,
+        "the record with no own list gives none"
+    );
+    assert_eq!(dec.decode(&b).unwrap(), second);
+    assert!(dec.spare_owns.is_empty());
+
+    // A corrupt string in a reused slot is an error, not a panic.
+    let mut dec = ChunkDecoder::new();
+    let got = dec.decode(&a).unwrap();
+    dec.recycle(got);
+    let at = b.windows(4).position(|w| w == b"much").unwrap();
+    let mut bad = b.clone();
+    bad[at] = 0xff;
+    assert!(matches!(
+        dec.decode(&bad),
+        Err(DecodeError::Invalid {
+            what: "utf-8 string",
+            ..
+        })
+    ));
+}
