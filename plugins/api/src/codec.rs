@@ -326,7 +326,7 @@ const MAX_SPARE_BODY: usize = 8 * 1024;
 impl ChunkDecoder {
     /// Takes back the records of a batch this decoder (or any) produced once they are
     /// delivered: their bodies' allocations are refilled by the records decoded next, up to
-    /// a request's worth ([`MAX_SPARE_BODIES`], none larger than [`MAX_SPARE_BODY`]), and so
+    /// a request's worth (4,096 records, no body larger than 8 KiB), and so
     /// are their own attribute lists; the rest of each record is dropped here.
     pub fn recycle(&mut self, batch: Batch) {
         let Batch::Logs(logs) = batch else { return };
