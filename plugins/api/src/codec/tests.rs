@@ -1068,12 +1068,7 @@ fn recycled_bodies_are_refilled_by_the_next_frames() {
         b"x",
         b"",
     ]);
-    let mut enc = ChunkEncoder::new();
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    enc.encode(&first, &mut a);
-    enc.commit();
-    enc.encode(&second, &mut b);
-    enc.commit();
+    let (a, b) = two_frames(&first, &second);
     let mut dec = ChunkDecoder::new();
     let got = dec.decode(&a).unwrap();
     assert_eq!(got, first);
@@ -1147,12 +1142,7 @@ fn recycled_own_lists_are_refilled_exactly() {
         ),
         record(5, vec![("log.msg", s("only one"))]),
     ]);
-    let mut enc = ChunkEncoder::new();
-    let (mut a, mut b) = (Vec::new(), Vec::new());
-    enc.encode(&first, &mut a);
-    enc.commit();
-    enc.encode(&second, &mut b);
-    enc.commit();
+    let (a, b) = two_frames(&first, &second);
     let mut dec = ChunkDecoder::new();
     let got = dec.decode(&a).unwrap();
     assert_eq!(got, first);
@@ -1179,4 +1169,15 @@ fn recycled_own_lists_are_refilled_exactly() {
             ..
         })
     ));
+}
+
+/// Two batches encoded as consecutive frames of one chunk.
+fn two_frames(first: &Batch, second: &Batch) -> (Vec<u8>, Vec<u8>) {
+    let mut enc = ChunkEncoder::new();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    enc.encode(first, &mut a);
+    enc.commit();
+    enc.encode(second, &mut b);
+    enc.commit();
+    (a, b)
 }

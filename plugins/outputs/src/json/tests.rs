@@ -55,6 +55,18 @@ fn word_at_a_time_escaping_matches_the_reference_for_every_ascii_byte_at_every_o
     }
 }
 
+/// `write_bytes_lossy` on `bytes` against `from_utf8_lossy` and the reference escaper, and
+/// whether it says it replaced something.
+fn assert_lossy_matches_the_reference(bytes: &[u8]) {
+    let mut got = Vec::new();
+    let replaced = write_bytes_lossy(&mut got, bytes);
+    let mut want = b"\"".to_vec();
+    want.extend(reference(&String::from_utf8_lossy(bytes)));
+    want.push(b'"');
+    assert_eq!(got, want, "{bytes:x?}");
+    assert_eq!(replaced, std::str::from_utf8(bytes).is_err(), "{bytes:x?}");
+}
+
 /// The lossy writer in one pass against `from_utf8_lossy` and the byte-at-a-time escaper:
 /// valid and invalid sequences (truncated, overlong, surrogates, stray continuation bytes,
 /// bytes above F4) at every offset around the word boundaries, with escapes beside them.
@@ -80,13 +92,7 @@ fn lossy_writing_matches_from_utf8_lossy_at_every_offset() {
                 let mut bytes = b"abcdefghijklmnopqrstuvwxyz0123456789ABCD"[..at].to_vec();
                 bytes.extend_from_slice(piece);
                 bytes.extend_from_slice(after);
-                let mut got = Vec::new();
-                let replaced = write_bytes_lossy(&mut got, &bytes);
-                let mut want = b"\"".to_vec();
-                want.extend(reference(&String::from_utf8_lossy(&bytes)));
-                want.push(b'"');
-                assert_eq!(got, want, "{bytes:x?}");
-                assert_eq!(replaced, std::str::from_utf8(&bytes).is_err(), "{bytes:x?}");
+                assert_lossy_matches_the_reference(&bytes);
             }
         }
     }
@@ -247,13 +253,7 @@ fn clean_blocks_then_a_byte_to_escape_at_every_offset_match_the_references() {
                 if let Some(j) = second.filter(|&j| j < bytes.len()) {
                     bytes.insert(j, b'"');
                 }
-                let mut got = Vec::new();
-                let replaced = write_bytes_lossy(&mut got, &bytes);
-                let mut want = b"\"".to_vec();
-                want.extend(reference(&String::from_utf8_lossy(&bytes)));
-                want.push(b'"');
-                assert_eq!(got, want, "{bytes:x?}");
-                assert_eq!(replaced, std::str::from_utf8(&bytes).is_err(), "{bytes:x?}");
+                assert_lossy_matches_the_reference(&bytes);
                 if let Ok(s) = std::str::from_utf8(&bytes) {
                     let mut got = Vec::new();
                     write_escaped(&mut got, s);
