@@ -79,7 +79,7 @@ pub(crate) fn cri_record(ns: &str, pod: &str, uid: &str, container: &str, body: 
     LogRecord::new(1, body, Stream::Stdout)
         .with_attribute(
             "file",
-            FieldValue::String(format!("/var/log/pods/{ns}_{pod}_{uid}/{container}/0.log")),
+            FieldValue::String(format!("/var/log/pods/{ns}_{pod}_{uid}/{container}/0.log").into()),
         )
         .with_attribute("k8s.namespace", FieldValue::String(ns.into()))
         .with_attribute("k8s.pod", FieldValue::String(pod.into()))

@@ -33,11 +33,11 @@ fn logs() -> Vec<LogRecord> {
             LogRecord::new(T0 + i as i64, body, Stream::Stdout)
                 .with_attribute(
                     "file",
-                    FieldValue::String("/var/log/pods/default_web-7d9f_1234/web/0.log".to_owned()),
+                    FieldValue::String("/var/log/pods/default_web-7d9f_1234/web/0.log".into()),
                 )
-                .with_attribute("namespace", FieldValue::String("default".to_owned()))
-                .with_attribute("pod", FieldValue::String("web-7d9f8c6b5-x2k4q".to_owned()))
-                .with_attribute("container", FieldValue::String("web".to_owned()))
+                .with_attribute("namespace", FieldValue::String("default".into()))
+                .with_attribute("pod", FieldValue::String("web-7d9f8c6b5-x2k4q".into()))
+                .with_attribute("container", FieldValue::String("web".into()))
         })
         .collect()
 }

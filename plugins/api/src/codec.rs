@@ -74,7 +74,7 @@ use std::hash::BuildHasherDefault;
 
 use crate::event::{
     AddressHasher, Attribute, Attributes, Batch, FieldValue, KeyCache, LogRecord, Metric,
-    MetricKind, SharedAttributes, Stream, Tags, TagsBuilder,
+    MetricKind, SharedAttributes, Stream, Tags, TagsBuilder, Text,
 };
 
 /// The format version written by [`encode_batch`] and [`ChunkEncoder`].
@@ -713,7 +713,7 @@ impl<'a> Reader<'a> {
                     });
                 }
             },
-            4 => FieldValue::String(self.string()?),
+            4 => FieldValue::String(self.str_ref()?.into()),
             _ => {
                 return Err(DecodeError::Invalid {
                     what: "value type",
@@ -899,7 +899,7 @@ impl<'a> Reader<'a> {
     /// A string value written into `dest` (cleared first, its allocation reused; a string
     /// equal to `like` is copied from it unchecked); `Ok(false)`, with nothing read, when the
     /// next value is not a string.
-    fn string_into(&mut self, like: Option<&str>, dest: &mut String) -> Result<bool, DecodeError> {
+    fn string_into(&mut self, like: Option<&str>, dest: &mut Text) -> Result<bool, DecodeError> {
         if self.buf.get(self.pos) != Some(&4) {
             return Ok(false);
         }
@@ -925,10 +925,10 @@ impl<'a> Reader<'a> {
             let at = self.pos;
             let b = self.bytes()?;
             if b == like.as_bytes() {
-                return Ok(FieldValue::String(like.to_owned()));
+                return Ok(FieldValue::String(like.into()));
             }
             return std::str::from_utf8(b)
-                .map(|s| FieldValue::String(s.to_owned()))
+                .map(|s| FieldValue::String(s.into()))
                 .map_err(|_| DecodeError::Invalid {
                     what: "utf-8 string",
                     offset: at,

@@ -19,6 +19,12 @@ pub use pieces::BatchPieces;
 pub(crate) use tags::AddressHasher;
 pub use tags::{Iter as TagsIter, Tag, Tags, TagsBuilder, TagsMemo};
 
+/// The text of a [`FieldValue::String`]: up to 24 bytes inline, longer on the heap. Most
+/// values a log parser reads out of a line (levels, loggers, methods, paths, short messages,
+/// times) are that short, so they cost no allocation to make or free to drop; the type is
+/// as large as a `String` and reads as a `&str`.
+pub type Text = compact_str::CompactString;
+
 /// A typed field value (InfluxDB line protocol's five types).
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldValue {
@@ -30,8 +36,18 @@ pub enum FieldValue {
     UInt(u64),
     /// Boolean (`t`, `true`, ...).
     Bool(bool),
-    /// UTF-8 string (`"text"`).
-    String(String),
+    /// UTF-8 string (`"text"`), inline when short (see [`Text`]).
+    String(Text),
+}
+
+// A field value is no larger than before `Text`: the string's spare byte holds the variant.
+const _: () = assert!(std::mem::size_of::<FieldValue>() == 24);
+
+impl FieldValue {
+    /// A string value.
+    pub fn string(text: impl Into<Text>) -> FieldValue {
+        FieldValue::String(text.into())
+    }
 }
 
 impl fmt::Display for FieldValue {

@@ -35,7 +35,7 @@ pub use config_types::{ByteSize, Duration, Secret};
 pub use error::{EncodeError, OutputError, OutputErrorKind, PluginError};
 pub use event::{
     Attributes, Batch, BatchPieces, EventKind, FieldValue, Key, KeyCache, LogRecord, Metric,
-    MetricKind, SharedAttributes, Stream, Tags, TagsBuilder, TagsIter, TagsMemo, now_ns,
+    MetricKind, SharedAttributes, Stream, Tags, TagsBuilder, TagsIter, TagsMemo, Text, now_ns,
 };
 pub use plugin::{
     Accepts, BatchLimits, BuildContext, Descriptor, EncodeReport, Envelope, EventSender, Filter,

@@ -266,10 +266,12 @@ impl Parse {
                         .and_then(|m| self.scratch.iter().position(|(k, _)| k == m));
                     if let Some(i) = at {
                         let (_, v) = self.scratch.remove(i);
-                        r.body = match v {
-                            FieldValue::String(s) => s.into_bytes(),
-                            other => other.to_string().into_bytes(),
-                        };
+                        // The message goes where the line was: its allocation is large enough.
+                        r.body.clear();
+                        match v {
+                            FieldValue::String(s) => r.body.extend_from_slice(s.as_bytes()),
+                            other => r.body.extend_from_slice(other.to_string().as_bytes()),
+                        }
                     }
                 }
             }
@@ -288,7 +290,7 @@ impl Parse {
             }
         }
         if let Some(sev) = severity {
-            set(r, SEVERITY, FieldValue::String(sev), true);
+            set(r, SEVERITY, FieldValue::String(sev.into()), true);
         }
     }
 }

@@ -204,7 +204,7 @@ fn regex(re: &Regex, text: &[u8], max_keys: usize, sink: &mut Sink<'_>) -> Resul
         };
         sink(
             name,
-            FieldValue::String(String::from_utf8_lossy(m.as_bytes()).into_owned()),
+            FieldValue::String(String::from_utf8_lossy(m.as_bytes()).into()),
         );
     }
     Ok(())

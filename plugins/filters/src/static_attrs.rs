@@ -68,7 +68,7 @@ impl Filter for Static {
                 for r in records.iter_mut() {
                     for (k, v) in &self.attributes {
                         if self.overwrite || r.attributes.get(k).is_none() {
-                            r.attributes.set(k, FieldValue::String(v.clone()));
+                            r.attributes.set(k, FieldValue::String(v.as_str().into()));
                         }
                     }
                 }

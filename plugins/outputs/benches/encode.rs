@@ -50,7 +50,7 @@ fn logs() -> Vec<LogRecord> {
                 .with_attribute(
                     "file",
                     FieldValue::String(
-                        "/var/log/pods/shop_web-7d9f_0b7e6a52/app/0.log".to_owned(),
+                        "/var/log/pods/shop_web-7d9f_0b7e6a52/app/0.log".into(),
                     ),
                 )
                 .with_attribute("k8s.namespace", FieldValue::String("shop".into()))

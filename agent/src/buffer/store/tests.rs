@@ -48,7 +48,7 @@ static SOURCES: LazyLock<Vec<SharedAttributes>> = LazyLock::new(|| {
         .map(|i| {
             Arc::from(vec![(
                 Key::from_static("file"),
-                FieldValue::String(format!("/var/log/{i}.log")),
+                FieldValue::String(format!("/var/log/{i}.log").into()),
             )])
         })
         .collect()

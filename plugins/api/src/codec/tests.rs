@@ -11,7 +11,7 @@ fn field_value() -> impl Strategy<Value = FieldValue> {
         any::<i64>().prop_map(FieldValue::Int),
         any::<u64>().prop_map(FieldValue::UInt),
         any::<bool>().prop_map(FieldValue::Bool),
-        ".{0,20}".prop_map(FieldValue::String),
+        ".{0,40}".prop_map(FieldValue::string),
     ]
 }
 
@@ -204,7 +204,7 @@ fn trailing_bytes_are_an_error() {
 
 #[test]
 fn records_with_the_same_attributes_share_one_decoded_list() {
-    let file = |f: &str| vec![("file".into(), FieldValue::String(f.to_owned()))];
+    let file = |f: &str| vec![("file".into(), FieldValue::String(f.into()))];
     let rec = |attrs: Vec<crate::event::Attribute>| LogRecord {
         attributes: attrs.into(),
         ..LogRecord::new(1, "x", Stream::Stdout)
@@ -352,9 +352,9 @@ fn a_run_of_equal_attributes_is_written_once() {
     let file: SharedAttributes = Arc::from(vec![
         (
             "file".into(),
-            FieldValue::String("/var/log/pods/shop_web-1_0a1b/app/0.log".to_owned()),
+            FieldValue::String("/var/log/pods/shop_web-1_0a1b/app/0.log".into()),
         ),
-        ("k8s.pod".into(), FieldValue::String("web-1".to_owned())),
+        ("k8s.pod".into(), FieldValue::String("web-1".into())),
     ]);
     let rec = |own: bool| LogRecord {
         attributes: if own {
@@ -491,8 +491,8 @@ proptest! {
 fn a_shared_list_is_written_once_per_batch_beside_each_record_own_attributes() {
     let file = |f: &str| -> SharedAttributes {
         Arc::from(vec![
-            ("file".into(), FieldValue::String(f.to_owned())),
-            ("k8s.pod".into(), FieldValue::String("web-1".to_owned())),
+            ("file".into(), FieldValue::String(f.into())),
+            ("k8s.pod".into(), FieldValue::String("web-1".into())),
         ])
     };
     let (a, b) = (file("/var/log/pods/a/0.log"), file("/var/log/pods/b/0.log"));
@@ -653,7 +653,7 @@ fn sender_records(hosts: usize, n: usize, lists: &[SharedAttributes]) -> Batch {
                 let mut attributes = Attributes::from_shared(Arc::clone(&lists[i % hosts]));
                 attributes.push(
                     Key::from_static("syslog.proc_id"),
-                    FieldValue::String((1000 + i).to_string()),
+                    FieldValue::String((1000 + i).to_string().into()),
                 );
                 LogRecord {
                     attributes,
@@ -668,11 +668,11 @@ fn header(host: usize) -> SharedAttributes {
     Arc::from(vec![
         (
             Key::from_static("syslog.hostname"),
-            FieldValue::String(format!("node-{host}")),
+            FieldValue::String(format!("node-{host}").into()),
         ),
         (
             Key::from_static("syslog.app_name"),
-            FieldValue::String("nginx".to_owned()),
+            FieldValue::String("nginx".into()),
         ),
     ])
 }
@@ -893,7 +893,7 @@ fn own_values_like_the_previous_record_round_trip_whatever_their_types() {
         ),
         ..LogRecord::new(1, "m", Stream::Unknown)
     };
-    let s = |v: &str| FieldValue::String(v.to_owned());
+    let s = |v: &str| FieldValue::String(v.into());
     let logs = vec![
         own(vec![("a", s("x")), ("b", FieldValue::Int(1))]),
         own(vec![("a", s("x")), ("b", s("y")), ("c", s(""))]),
@@ -949,7 +949,7 @@ fn parsed_and_plain(own_values: &[Option<Vec<(&'static str, FieldValue)>>]) -> V
 
 #[test]
 fn own_attributes_after_records_without_round_trip_and_share_the_last_names() {
-    let s = |v: &str| FieldValue::String(v.to_owned());
+    let s = |v: &str| FieldValue::String(v.into());
     let parsed = |msg: &str, status: i64| {
         Some(vec![
             ("log.level", s("info")),
@@ -985,7 +985,7 @@ fn own_attributes_after_records_without_round_trip_and_share_the_last_names() {
 
 #[test]
 fn bad_utf8_where_the_last_parsed_record_had_other_text_is_an_error() {
-    let s = |v: &str| FieldValue::String(v.to_owned());
+    let s = |v: &str| FieldValue::String(v.into());
     let logs = parsed_and_plain(&[
         Some(vec![("ab", s("xy"))]),
         None,
@@ -1101,7 +1101,7 @@ fn recycled_bodies_are_refilled_by_the_next_frames() {
 /// the new list is longer or shorter, or has a number where a string was.
 #[test]
 fn recycled_own_lists_are_refilled_exactly() {
-    let s = |v: &str| FieldValue::String(v.to_owned());
+    let s = |v: &str| FieldValue::String(v.into());
     let shared: SharedAttributes = Arc::from(vec![(Key::from("k8s.pod"), s("web"))]);
     let record = |i: i64, own: Vec<(&'static str, FieldValue)>| {
         let mut r = LogRecord::new(i, format!("line {i}"), Stream::Stdout);

@@ -171,7 +171,7 @@ mod tests {
     use super::*;
 
     fn s(v: &str) -> FieldValue {
-        FieldValue::String(v.to_owned())
+        FieldValue::String(v.into())
     }
 
     fn shared() -> SharedAttributes {

@@ -97,7 +97,7 @@ fn string_attr<'a>(r: &'a LogRecord, key: &str) -> Option<&'a str> {
 }
 
 fn s(v: &str) -> FieldValue {
-    FieldValue::String(v.to_owned())
+    FieldValue::String(v.into())
 }
 
 impl Enricher {

@@ -76,7 +76,7 @@ pub(crate) fn convert(v: &FieldValue, to: Type) -> Option<FieldValue> {
     };
     Some(match (to, v) {
         (Type::String, V::String(_)) => v.clone(),
-        (Type::String, other) => V::String(other.to_string()),
+        (Type::String, other) => V::String(other.to_string().into()),
         (Type::Integer, V::Int(i)) => V::Int(*i),
         (Type::Integer, V::UInt(u)) => V::Int(i64::try_from(*u).ok()?),
         (Type::Integer, V::Float(f)) => {
@@ -183,7 +183,7 @@ pub(crate) fn apply_list(ops: &[Op], list: &mut List, text: &mut (String, String
                         text.0.clone()
                     }
                 };
-                let v = FieldValue::String(rendered);
+                let v = FieldValue::String(rendered.into());
                 match at {
                     Some(i) => list[i].1 = v,
                     None => list.push((key.clone(), v)),
@@ -205,7 +205,7 @@ pub(crate) fn apply_list(ops: &[Op], list: &mut List, text: &mut (String, String
                 if let Some(i) = find(list, key)
                     && let FieldValue::String(s) = &list[i].1
                 {
-                    list[i].1 = FieldValue::String(case(s, *how));
+                    list[i].1 = FieldValue::String(case(s, *how).into());
                     o.changed = true;
                 }
             }
@@ -273,7 +273,7 @@ pub(crate) fn apply_metric(ops: &[Op], m: &mut Metric, text: &mut (String, Strin
                     }
                 } else if let Some(t) = m.tag(key) {
                     // Telegraf's converter: a converted tag becomes a field.
-                    match convert(&FieldValue::String(t.to_owned()), *to) {
+                    match convert(&FieldValue::String(t.into()), *to) {
                         Some(v) => {
                             remove_tag(m, key);
                             m.fields.push((key.to_string_owned(), v));
@@ -289,7 +289,7 @@ pub(crate) fn apply_metric(ops: &[Op], m: &mut Metric, text: &mut (String, Strin
                 } else if let Some(i) = field_index(m, key)
                     && let FieldValue::String(s) = &m.fields[i].1
                 {
-                    m.fields[i].1 = FieldValue::String(case(s, *how));
+                    m.fields[i].1 = FieldValue::String(case(s, *how).into());
                 }
             }
             Op::Remove { key } => {

@@ -76,7 +76,7 @@ mod tests {
 
     #[test]
     fn names_numbers_and_the_rest() {
-        let s = |v: &str| severity(&FieldValue::String(v.to_owned()));
+        let s = |v: &str| severity(&FieldValue::String(v.into()));
         assert_eq!(s("WARNING"), "warn");
         assert_eq!(s(" Err "), "error");
         assert_eq!(s("crit"), "fatal");

@@ -16,7 +16,7 @@ fn records(lines: Vec<Vec<u8>>) -> Vec<LogRecord> {
 }
 
 fn s(v: &str) -> FieldValue {
-    FieldValue::String(v.to_owned())
+    FieldValue::String(v.into())
 }
 
 #[test]

@@ -150,12 +150,14 @@ impl<'a> Reader<'a> {
         match self.peek() {
             Some(b'"') => {
                 self.i += 1;
-                Ok(Some(FieldValue::String(self.string()?.into_owned())))
+                Ok(Some(FieldValue::String(self.string()?.into())))
             }
             Some(b'{' | b'[') => {
                 let start = self.i;
                 self.skip_value(2, max_depth)?;
-                Ok(Some(FieldValue::String(compact(&self.s[start..self.i]))))
+                Ok(Some(FieldValue::String(
+                    compact(&self.s[start..self.i]).into(),
+                )))
             }
             Some(b't') => self.literal("true").map(|()| Some(FieldValue::Bool(true))),
             Some(b'f') => self

@@ -54,11 +54,11 @@ pub(crate) fn logfmt(text: &str, max_keys: usize, sink: &mut Sink<'_>) -> Result
             if let Some(quoted) = after.strip_prefix('"') {
                 let (v, consumed) = unquote(quoted).ok_or(Failure::InvalidLogfmt)?;
                 rest = &quoted[consumed..];
-                FieldValue::String(v)
+                FieldValue::String(v.into())
             } else {
                 let end = after.find(char::is_whitespace).unwrap_or(after.len());
                 rest = &after[end..];
-                FieldValue::String(after[..end].to_owned())
+                FieldValue::String(after[..end].into())
             }
         } else {
             FieldValue::Bool(true)
@@ -161,7 +161,7 @@ pub(crate) fn kv(
             },
             None => v.to_owned(),
         };
-        sink(k, FieldValue::String(value));
+        sink(k, FieldValue::String(value.into()));
     }
     if keys == 0 {
         return Err(Failure::NoPairs);

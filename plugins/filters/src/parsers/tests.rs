@@ -31,7 +31,7 @@ fn parse(f: &Format, text: &[u8]) -> Result<Vec<(String, FieldValue)>, Failure> 
 }
 
 fn s(v: &str) -> FieldValue {
-    FieldValue::String(v.to_owned())
+    FieldValue::String(v.into())
 }
 
 fn format(name: &str) -> Format {
@@ -182,8 +182,8 @@ fn expected(v: &serde_json::Value) -> Option<FieldValue> {
             (None, Some(u)) => FieldValue::UInt(u),
             _ => FieldValue::Float(n.as_f64()?),
         },
-        Value::String(s) => FieldValue::String(s.clone()),
-        nested => FieldValue::String(nested.to_string()),
+        Value::String(s) => FieldValue::String(s.as_str().into()),
+        nested => FieldValue::String(nested.to_string().into()),
     })
 }
 

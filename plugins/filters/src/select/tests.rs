@@ -99,7 +99,7 @@ fn config_errors() {
 #[test]
 fn a_shared_list_decides_unless_the_record_s_own_attributes_hold_a_condition_name() {
     use gleaner_api::{Attributes, FieldValue, LogRecord, SharedAttributes, Stream};
-    let s = |v: &str| FieldValue::String(v.to_owned());
+    let s = |v: &str| FieldValue::String(v.into());
     let plain: SharedAttributes = vec![("file".into(), s("/a.log"))].into();
     let debug: SharedAttributes = vec![("level".into(), s("debug"))].into();
     let rec = |list: &SharedAttributes, own: Option<&str>, body: &str| {

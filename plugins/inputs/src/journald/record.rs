@@ -158,14 +158,11 @@ impl Builder {
                 for (name, value) in names.zip(slots.iter().chain(extra.iter())) {
                     if let Some(v) = value {
                         let text = self.text(v, name, &mut binary_names);
-                        own.push((Key::from(name), FieldValue::String(text)));
+                        own.push((Key::from(name), FieldValue::String(text.into())));
                     }
                 }
                 if let Some(s) = severity {
-                    own.push((
-                        Key::from_static("severity"),
-                        FieldValue::String(s.to_owned()),
-                    ));
+                    own.push((Key::from_static("severity"), FieldValue::String(s.into())));
                 }
                 Attributes::from(own)
             }
@@ -180,7 +177,7 @@ impl Builder {
             match self.binary {
                 Binary::Base64 => attributes.push(
                     "journald.base64",
-                    FieldValue::String(binary_names.join(",")),
+                    FieldValue::String(binary_names.join(",").into()),
                 ),
                 Binary::Replace => attributes.push("invalid_utf8", FieldValue::Bool(true)),
             }
@@ -262,13 +259,13 @@ impl Builder {
             .zip(slots.iter().chain(extra.iter()))
             .filter_map(|(name, v)| {
                 let v = std::str::from_utf8((*v)?).ok()?;
-                Some((Key::from(name), FieldValue::String(v.to_owned())))
+                Some((Key::from(name), FieldValue::String(v.into())))
             })
             .collect();
         if let Some(i) = level {
             list.push((
                 Key::from_static("severity"),
-                FieldValue::String(SEVERITIES[i].to_owned()),
+                FieldValue::String(SEVERITIES[i].into()),
             ));
         }
         let list: SharedAttributes = Arc::from(list);

@@ -39,7 +39,7 @@ fn records(stream: &[u8], builder: &mut Builder) -> Vec<LogRecord> {
 }
 
 fn s(v: &str) -> FieldValue {
-    FieldValue::String(v.to_owned())
+    FieldValue::String(v.into())
 }
 
 #[test]

@@ -17,13 +17,13 @@ use gleaner_api::{FieldValue, LogRecord, Stream};
 use gleaner_kube::{EventMeta, PodCache, Workload};
 
 fn s(v: &str) -> FieldValue {
-    FieldValue::String(v.to_owned())
+    FieldValue::String(v.into())
 }
 
 fn time(ns: i64) -> FieldValue {
     let mut buf = Vec::with_capacity(32);
     gleaner_api::time::write_rfc3339(ns, &mut buf);
-    FieldValue::String(String::from_utf8_lossy(&buf).into_owned())
+    FieldValue::String(String::from_utf8_lossy(&buf).into())
 }
 
 /// The record of `e`; `now` stands in for an event with no time at all; `workload` is the

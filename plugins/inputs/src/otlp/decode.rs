@@ -71,15 +71,15 @@ impl<T> Decoded<T> {
 /// An attribute value as a field value (`None` when empty).
 pub(crate) fn field_value(v: Option<&AnyValue>) -> Option<FieldValue> {
     Some(match v?.value.as_ref()? {
-        Value::StringValue(s) => FieldValue::String(s.clone()),
+        Value::StringValue(s) => FieldValue::String(s.as_str().into()),
         Value::BoolValue(b) => FieldValue::Bool(*b),
         Value::IntValue(i) => FieldValue::Int(*i),
         Value::DoubleValue(d) => FieldValue::Float(*d),
         Value::BytesValue(b) => {
-            FieldValue::String(base64::engine::general_purpose::STANDARD.encode(b))
+            FieldValue::String(base64::engine::general_purpose::STANDARD.encode(b).into())
         }
         other @ (Value::ArrayValue(_) | Value::KvlistValue(_)) => {
-            FieldValue::String(json_text(other).to_string())
+            FieldValue::String(json_text(other).to_string().into())
         }
     })
 }
@@ -118,7 +118,7 @@ fn json_text(v: &Value) -> serde_json::Value {
 /// A field value as a tag value.
 fn tag_text(v: FieldValue) -> String {
     match v {
-        FieldValue::String(s) => s,
+        FieldValue::String(s) => s.into_string(),
         other => other.to_string(),
     }
 }
@@ -138,7 +138,7 @@ fn origin(
             FromResource::Workload(kind) => {
                 out.push((
                     Key::from_static(otlp::WORKLOAD_KIND),
-                    FieldValue::String(kind.to_owned()),
+                    FieldValue::String(kind.into()),
                 ));
                 out.push((Key::from_static(otlp::WORKLOAD), v));
             }
@@ -148,13 +148,13 @@ fn origin(
         if !s.name.is_empty() {
             out.push((
                 Key::from_static(otlp::SCOPE_NAME),
-                FieldValue::String(s.name.clone()),
+                FieldValue::String(s.name.as_str().into()),
             ));
         }
         if !s.version.is_empty() {
             out.push((
                 Key::from_static(otlp::SCOPE_VERSION),
-                FieldValue::String(s.version.clone()),
+                FieldValue::String(s.version.as_str().into()),
             ));
         }
         for kv in &s.attributes {
@@ -204,7 +204,10 @@ fn record(
     let mut attributes = Attributes::from_shared(Arc::clone(shared));
     attributes.reserve(r.attributes.len() + 4);
     if !r.severity_text.is_empty() {
-        attributes.push(otlp::SEVERITY, FieldValue::String(r.severity_text.clone()));
+        attributes.push(
+            otlp::SEVERITY,
+            FieldValue::String(r.severity_text.as_str().into()),
+        );
     }
     if r.severity_number != otlp::severity_number(&r.severity_text) {
         attributes.push(
@@ -213,16 +216,22 @@ fn record(
         );
     }
     if !r.trace_id.is_empty() {
-        attributes.push(otlp::TRACE_ID, FieldValue::String(otlp::hex(&r.trace_id)));
+        attributes.push(
+            otlp::TRACE_ID,
+            FieldValue::String(otlp::hex(&r.trace_id).into()),
+        );
     }
     if !r.span_id.is_empty() {
-        attributes.push(otlp::SPAN_ID, FieldValue::String(otlp::hex(&r.span_id)));
+        attributes.push(
+            otlp::SPAN_ID,
+            FieldValue::String(otlp::hex(&r.span_id).into()),
+        );
     }
     if r.flags != 0 {
         attributes.push(otlp::TRACE_FLAGS, FieldValue::Int(i64::from(r.flags)));
     }
     if !r.event_name.is_empty() {
-        attributes.push(otlp::EVENT_NAME, FieldValue::String(r.event_name));
+        attributes.push(otlp::EVENT_NAME, FieldValue::String(r.event_name.into()));
     }
     let mut stream = Stream::Unknown;
     for KeyValue { key, value } in r.attributes {

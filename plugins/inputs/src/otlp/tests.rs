@@ -37,7 +37,7 @@ fn attrs(r: &LogRecord) -> Vec<(String, FieldValue)> {
 }
 
 fn s(v: &str) -> FieldValue {
-    FieldValue::String(v.to_owned())
+    FieldValue::String(v.into())
 }
 
 #[test]

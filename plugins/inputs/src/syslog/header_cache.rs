@@ -117,7 +117,10 @@ impl HeaderCache {
                             text
                         }
                     };
-                    (Key::from_static("syslog.peer"), FieldValue::String(text))
+                    (
+                        Key::from_static("syslog.peer"),
+                        FieldValue::String(text.into()),
+                    )
                 });
                 let list: SharedAttributes = Arc::from(make(peer));
                 if self.key.len() <= MAX_KEY {
@@ -157,7 +160,7 @@ fn put_peer(key: &mut Vec<u8>, peer: Option<IpAddr>) {
 
 /// The header attributes of `m`, after the peer's.
 fn header_list(peer: Option<Attribute>, m: &Message<'_>) -> Vec<Attribute> {
-    let s = |v: &str| FieldValue::String(v.to_owned());
+    let s = |v: &str| FieldValue::String(v.into());
     let mut list = Vec::with_capacity(7);
     list.extend(peer);
     list.push((

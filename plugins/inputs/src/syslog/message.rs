@@ -210,7 +210,7 @@ pub(crate) fn to_record(
                 .map_or_else(Attributes::new, Attributes::from_shared);
             attributes.push(
                 Key::from_static("syslog.parse_error"),
-                FieldValue::String(e.as_str().to_owned()),
+                FieldValue::String(e.as_str().into()),
             );
             let record = LogRecord {
                 timestamp: now_ns,
@@ -243,7 +243,7 @@ fn push_own_attributes(
         a.reserve(3);
         a.push(
             Key::from_static("syslog.proc_id"),
-            FieldValue::String(v.to_owned()),
+            FieldValue::String(v.into()),
         );
     }
     if !m.structured_data.is_empty() {
@@ -255,7 +255,7 @@ fn push_own_attributes(
             at += 1;
             match param {
                 Some((_, value)) => {
-                    a.push(key, FieldValue::String(parse_5424::unescape(value)));
+                    a.push(key, FieldValue::String(parse_5424::unescape(value).into()));
                 }
                 None => a.push(key, FieldValue::Bool(true)),
             }

@@ -93,7 +93,7 @@ fn rfc5424_fields_become_attributes() {
     assert_eq!(o, Outcome::Parsed);
     assert_eq!(r.body, b"hello");
     assert_eq!(r.timestamp, 1_065_910_455_003_000_000);
-    let s = |v: &str| Some(FieldValue::String(v.to_owned()));
+    let s = |v: &str| Some(FieldValue::String(v.into()));
     assert_eq!(r.attribute("syslog.facility").cloned(), s("local4"));
     assert_eq!(r.attribute("syslog.severity").cloned(), s("notice"));
     assert_eq!(r.attribute("syslog.version"), Some(&FieldValue::Int(1)));
@@ -146,7 +146,7 @@ fn every_malformed_case_is_kept_raw_with_its_reason() {
         assert_eq!(r.timestamp, NOW, "{line}");
         assert_eq!(
             r.attribute("syslog.parse_error"),
-            Some(&FieldValue::String(reason.to_owned())),
+            Some(&FieldValue::String(reason.into())),
             "{line}"
         );
         n += 1;

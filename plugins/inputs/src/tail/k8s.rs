@@ -82,20 +82,26 @@ pub(crate) fn coordinates(path: &Path) -> Option<Coordinates> {
 pub(crate) fn attrs_for(path: &Path) -> FileAttrs {
     let mut attrs = vec![(
         Key::from_static("file"),
-        FieldValue::String(path.to_string_lossy().into_owned()),
+        FieldValue::String(path.to_string_lossy().into()),
     )];
     if let Some(c) = coordinates(path) {
         attrs.push((
             Key::from_static("k8s.namespace"),
-            FieldValue::String(c.namespace),
+            FieldValue::String(c.namespace.into()),
         ));
-        attrs.push((Key::from_static("k8s.pod"), FieldValue::String(c.pod)));
+        attrs.push((
+            Key::from_static("k8s.pod"),
+            FieldValue::String(c.pod.into()),
+        ));
         if let Some(uid) = c.pod_uid {
-            attrs.push((Key::from_static("k8s.pod_uid"), FieldValue::String(uid)));
+            attrs.push((
+                Key::from_static("k8s.pod_uid"),
+                FieldValue::String(uid.into()),
+            ));
         }
         attrs.push((
             Key::from_static("k8s.container"),
-            FieldValue::String(c.container),
+            FieldValue::String(c.container.into()),
         ));
         if let Some(r) = c.restart {
             attrs.push((Key::from_static("k8s.restart_count"), FieldValue::Int(r)));

@@ -135,7 +135,10 @@ async fn read_from_head_attributes_and_timestamps() {
     assert_eq!(bodies(&got), ["hi", "there"]);
     assert_eq!(got[0].timestamp, 1_704_067_200_000_000_000);
     let file = pod.join("0.log").display().to_string();
-    assert_eq!(got[0].attribute("file"), Some(&FieldValue::String(file)));
+    assert_eq!(
+        got[0].attribute("file"),
+        Some(&FieldValue::String(file.into()))
+    );
     r.stop().await;
 }
 

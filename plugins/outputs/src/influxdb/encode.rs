@@ -132,10 +132,8 @@ impl Encoder {
         let mut m = Metric::new(self.logs_measurement.as_str(), r.timestamp);
         let message = String::from_utf8_lossy(&r.body);
         let invalid = matches!(message, Cow::Owned(_));
-        m.fields.push((
-            "message".to_owned(),
-            FieldValue::String(message.into_owned()),
-        ));
+        m.fields
+            .push(("message".to_owned(), FieldValue::String(message.into())));
         if invalid {
             m.fields
                 .push(("message_invalid_utf8".to_owned(), FieldValue::Bool(true)));
@@ -143,7 +141,7 @@ impl Encoder {
         for (k, v) in &r.attributes {
             if self.logs_tags.matches(k) {
                 let value = match v {
-                    FieldValue::String(s) => s.clone(),
+                    FieldValue::String(s) => s.to_string(),
                     other => other.to_string(),
                 };
                 m.insert_tag(k.to_string_owned(), value);

@@ -270,7 +270,7 @@ fn a_batch_writes_shared_lists_and_minutes_once_and_the_same_bytes() {
     use std::sync::Arc;
     let list = |host: &str| -> SharedAttributes {
         Arc::from(vec![
-            ("host".into(), FieldValue::String(host.to_owned())),
+            ("host".into(), FieldValue::String(host.into())),
             // A reserved name in a shared list keeps its prefix.
             ("message".into(), FieldValue::String("q\"uote".into())),
             ("n".into(), FieldValue::Float(f64::NAN)),
@@ -280,7 +280,7 @@ fn a_batch_writes_shared_lists_and_minutes_once_and_the_same_bytes() {
     let record = |l: &SharedAttributes, ts: i64, own: bool| {
         let mut attributes = Attributes::from_shared(Arc::clone(l));
         if own {
-            attributes.push("pid", FieldValue::String(ts.to_string()));
+            attributes.push("pid", FieldValue::String(ts.to_string().into()));
         }
         LogRecord {
             attributes,

@@ -33,7 +33,7 @@ use gleaner_api::{LogRecord, Stream};
 /// The OTLP value of an attribute.
 pub(crate) fn any_value(v: &FieldValue) -> AnyValue {
     let value = match v {
-        FieldValue::String(s) => Value::StringValue(s.clone()),
+        FieldValue::String(s) => Value::StringValue(s.to_string()),
         FieldValue::Int(i) => Value::IntValue(*i),
         FieldValue::UInt(u) => match i64::try_from(*u) {
             Ok(i) => Value::IntValue(i),

@@ -30,7 +30,7 @@ fn build(toml: &str) -> (Box<dyn Output>, Arc<ComponentMetrics>) {
 }
 
 fn s(v: &str) -> FieldValue {
-    FieldValue::String(v.to_owned())
+    FieldValue::String(v.into())
 }
 
 fn text(kvs: &[KeyValue], key: &str) -> Option<String> {

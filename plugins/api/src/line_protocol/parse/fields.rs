@@ -12,7 +12,7 @@
 //! them unless built with uint support).
 
 use super::{NAME_ESCAPES, Reason, escaped, skip_whitespace, unescape};
-use crate::event::{FieldValue, Metric};
+use crate::event::{FieldValue, Metric, Text};
 
 /// Field count up to which duplicates are looked for by a plain scan.
 const SMALL_FIELDS: usize = 16;
@@ -321,12 +321,12 @@ fn typed(v: &str) -> Result<FieldValue, Reason> {
 }
 
 /// `\"` becomes `"`, `\\` becomes `\`; any other backslash stays.
-fn unescape_string(s: &str) -> String {
+fn unescape_string(s: &str) -> Text {
     let b = s.as_bytes();
     if !b.contains(&b'\\') {
-        return s.to_owned();
+        return Text::from(s);
     }
-    let mut out = String::with_capacity(s.len());
+    let mut out = Text::with_capacity(s.len());
     let (mut from, mut i) = (0, 0);
     while i < b.len() {
         if b[i] == b'\\' && matches!(b.get(i + 1), Some(b'"' | b'\\')) {

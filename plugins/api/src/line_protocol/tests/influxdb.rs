@@ -28,7 +28,7 @@ fn typed(v: &Value) -> FieldValue {
     match kind.as_str() {
         "float" => FieldValue::Float(x.as_f64().expect("float")),
         "int" => FieldValue::Int(x.as_i64().expect("int")),
-        "string" => FieldValue::String(x.as_str().expect("string").to_owned()),
+        "string" => FieldValue::String(x.as_str().expect("string").into()),
         "bool" => FieldValue::Bool(x.as_bool().expect("bool")),
         other => panic!("unknown type {other}"),
     }

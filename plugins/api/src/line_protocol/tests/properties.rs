@@ -98,8 +98,8 @@ fn value() -> impl Strategy<Value = FieldValue> {
         any::<i64>().prop_map(FieldValue::Int),
         any::<u64>().prop_map(FieldValue::UInt),
         any::<bool>().prop_map(FieldValue::Bool),
-        text().prop_map(FieldValue::String),
-        any::<String>().prop_map(FieldValue::String),
+        text().prop_map(FieldValue::string),
+        any::<String>().prop_map(FieldValue::string),
     ]
 }
 

@@ -5,7 +5,7 @@ use gleaner_api::FieldValue;
 use super::*;
 
 fn s(v: &str) -> FieldValue {
-    FieldValue::String(v.to_owned())
+    FieldValue::String(v.into())
 }
 
 fn read(fmt: &str, v: &FieldValue, reference: i64) -> Option<i64> {

@@ -39,7 +39,7 @@ fn build(b: &mut Builder, stream: &[u8]) -> LogRecord {
 }
 
 fn s(v: &str) -> FieldValue {
-    FieldValue::String(v.to_owned())
+    FieldValue::String(v.into())
 }
 
 fn builder() -> Builder {

@@ -99,7 +99,7 @@ fn value(occ: &Occurrences<'_>) -> Result<Option<FieldValue>> {
     };
     Ok(match simple(b)? {
         Some(Simple::Empty) => None,
-        Some(Simple::String(s)) => Some(FieldValue::String(s.to_owned())),
+        Some(Simple::String(s)) => Some(FieldValue::String(s.into())),
         Some(Simple::Bool(x)) => Some(FieldValue::Bool(x)),
         Some(Simple::Int(x)) => Some(FieldValue::Int(x)),
         Some(Simple::Double(x)) => Some(FieldValue::Float(x)),
@@ -137,7 +137,7 @@ fn resource(occurrences: &[&[u8]], out: &mut Vec<(Key, FieldValue)>) -> Result<(
                         FromResource::Workload(kind) => {
                             out.push((
                                 Key::from_static(otlp::WORKLOAD_KIND),
-                                FieldValue::String(kind.to_owned()),
+                                FieldValue::String(kind.into()),
                             ));
                             out.push((Key::from_static(otlp::WORKLOAD), val));
                         }
@@ -179,13 +179,13 @@ fn scope(occurrences: &[&[u8]], out: &mut Vec<(Key, FieldValue)>) -> Result<()> 
     if !name.is_empty() {
         out.push((
             Key::from_static(otlp::SCOPE_NAME),
-            FieldValue::String(name.to_owned()),
+            FieldValue::String(name.into()),
         ));
     }
     if !version.is_empty() {
         out.push((
             Key::from_static(otlp::SCOPE_VERSION),
-            FieldValue::String(version.to_owned()),
+            FieldValue::String(version.into()),
         ));
     }
     out.append(&mut attributes);
@@ -320,7 +320,7 @@ fn record(b: &[u8], shared: &SharedAttributes, now: i64) -> Result<LogRecord> {
     };
     let mut attributes = Attributes::from_shared(Arc::clone(shared));
     if !severity_text.is_empty() {
-        attributes.push(otlp::SEVERITY, FieldValue::String(severity_text.to_owned()));
+        attributes.push(otlp::SEVERITY, FieldValue::String(severity_text.into()));
     }
     if severity_number != otlp::severity_number(severity_text) {
         attributes.push(
@@ -329,16 +329,19 @@ fn record(b: &[u8], shared: &SharedAttributes, now: i64) -> Result<LogRecord> {
         );
     }
     if !trace_id.is_empty() {
-        attributes.push(otlp::TRACE_ID, FieldValue::String(otlp::hex(trace_id)));
+        attributes.push(
+            otlp::TRACE_ID,
+            FieldValue::String(otlp::hex(trace_id).into()),
+        );
     }
     if !span_id.is_empty() {
-        attributes.push(otlp::SPAN_ID, FieldValue::String(otlp::hex(span_id)));
+        attributes.push(otlp::SPAN_ID, FieldValue::String(otlp::hex(span_id).into()));
     }
     if flags != 0 {
         attributes.push(otlp::TRACE_FLAGS, FieldValue::Int(i64::from(flags)));
     }
     if !event_name.is_empty() {
-        attributes.push(otlp::EVENT_NAME, FieldValue::String(event_name.to_owned()));
+        attributes.push(otlp::EVENT_NAME, FieldValue::String(event_name.into()));
     }
     let mut stream = Stream::Unknown;
     let mut r = Reader::new(b);

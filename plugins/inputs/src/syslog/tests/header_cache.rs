@@ -17,7 +17,7 @@ fn rec(cache: &mut HeaderCache, peer: Option<IpAddr>, line: &str) -> LogRecord {
 }
 
 fn s(v: &str) -> FieldValue {
-    FieldValue::String(v.to_owned())
+    FieldValue::String(v.into())
 }
 
 fn pairs(list: &[gleaner_api::event::Attribute]) -> Vec<(&str, String)> {

@@ -57,7 +57,7 @@ fn key() -> impl Strategy<Value = String> {
 }
 
 fn value() -> impl Strategy<Value = FieldValue> {
-    let s = |v: &str| FieldValue::String(v.to_owned());
+    let s = |v: &str| FieldValue::String(v.into());
     prop_oneof![
         Just(s("web")),
         Just(s("Deployment")),

@@ -49,7 +49,7 @@ fn value() -> impl Strategy<Value = FieldValue> {
         any::<i64>().prop_map(FieldValue::Int),
         any::<u64>().prop_map(FieldValue::UInt),
         any::<bool>().prop_map(FieldValue::Bool),
-        Just(FieldValue::String("s".to_owned())),
+        Just(FieldValue::String("s".into())),
     ]
 }
 
