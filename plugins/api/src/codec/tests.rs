@@ -1181,3 +1181,53 @@ fn two_frames(first: &Batch, second: &Batch) -> (Vec<u8>, Vec<u8>) {
     enc.commit();
     (a, b)
 }
+
+/// A decoder carried to another chunk ([`ChunkDecoder::next_chunk`]) decodes that chunk's
+/// frames exactly, into the records it took back from the last chunk, strings on either
+/// side of the inline length included; the last chunk's shared lists are gone, so a frame
+/// that names one it does not carry fails instead of borrowing it.
+#[test]
+fn a_decoder_carried_to_the_next_chunk_forgets_its_lists_and_keeps_its_records() {
+    let s = |v: &str| FieldValue::String(v.into());
+    let chunk = |pod: &str, texts: &[&str]| {
+        let shared: SharedAttributes = Arc::from(vec![(Key::from("k8s.pod"), s(pod))]);
+        let records = |from: usize| -> Batch {
+            Batch::Logs(
+                texts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| {
+                        let mut r = LogRecord::new((from + i) as i64, *t, Stream::Stdout);
+                        r.attributes = Attributes::from_shared(Arc::clone(&shared));
+                        r.attributes.push(Key::from_static("log.msg"), s(t));
+                        r
+                    })
+                    .collect(),
+            )
+        };
+        let (first, second) = (records(0), records(texts.len()));
+        let frames = two_frames(&first, &second);
+        (first, second, frames)
+    };
+    let inline = "x".repeat(24);
+    let heap = "y".repeat(25);
+    let (x1, _, (xa, xb)) = chunk("web", &["short", &heap, &inline]);
+    let (y1, y2, (ya, yb)) = chunk("api", &[&inline, "s", &heap, "one more record"]);
+
+    let mut dec = ChunkDecoder::new();
+    let got = dec.decode(&xa).unwrap();
+    assert_eq!(got, x1);
+    dec.recycle(got);
+    // Without `next_chunk`, the other chunk's first frame does not fit the lists held.
+    assert!(dec.decode(&ya).is_err());
+    dec.next_chunk();
+    assert_eq!(dec.spare_owns.len(), 3, "the records taken back are kept");
+    assert_eq!(dec.decode(&ya).unwrap(), y1);
+    assert_eq!(dec.decode(&yb).unwrap(), y2);
+
+    // The first chunk's second frame names its list 0, which the decoder no longer has.
+    let mut dec = ChunkDecoder::new();
+    dec.decode(&xa).unwrap();
+    dec.next_chunk();
+    assert!(dec.decode(&xb).is_err());
+}
