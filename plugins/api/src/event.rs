@@ -11,6 +11,7 @@ use std::fmt;
 mod attributes;
 mod key;
 mod pieces;
+pub mod spare_bodies;
 mod tags;
 
 pub use attributes::{Attribute, Attributes, Iter as AttributesIter, SharedAttributes};

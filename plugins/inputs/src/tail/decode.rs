@@ -8,6 +8,7 @@
 
 use std::time::{Duration, Instant};
 
+use gleaner_api::event::spare_bodies;
 use gleaner_api::{Attributes, FieldValue, LogRecord, SharedAttributes, Stream};
 
 use super::config::{Encoding, Format};
@@ -72,6 +73,9 @@ pub(crate) struct Sink<'a> {
     pub(crate) encoding: Encoding,
     /// Counters.
     pub(crate) counts: &'a mut Counts,
+    /// Bodies of records written out already, for the next records' lines
+    /// (`gleaner_api::event::spare_bodies`).
+    pub(crate) spares: &'a mut Vec<Vec<u8>>,
 }
 
 /// What the decoder flagged, for telemetry.
@@ -288,7 +292,7 @@ impl Decoder {
                 start,
                 timestamp,
                 stream,
-                body: cap(content, opts.max_line_bytes).to_vec(),
+                body: spare_bodies::body_from(sink.spares, cap(content, opts.max_line_bytes)),
                 flags: Flags {
                     truncated: flags.truncated || content.len() > opts.max_line_bytes,
                     ..flags
