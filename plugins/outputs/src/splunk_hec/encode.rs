@@ -29,7 +29,8 @@
 
 use std::sync::Arc;
 
-use gleaner_api::{Batch, ComponentMetrics, FieldValue, LogRecord, Metric, SharedAttributes};
+use gleaner_api::event::Attribute;
+use gleaner_api::{Batch, ComponentMetrics, FieldValue, Key, LogRecord, Metric, SharedAttributes};
 
 use crate::attr_glob::AttrGlobs;
 use crate::json;
@@ -96,7 +97,7 @@ impl Encoder {
         match batch {
             Batch::Logs(logs) => {
                 let mut plans = Plans::default();
-                let mut own_classes = Vec::new();
+                let mut own_classes = OwnClasses::default();
                 let mut seconds = Seconds::default();
                 for r in logs {
                     if r.body.iter().all(u8::is_ascii_whitespace) {
@@ -197,7 +198,7 @@ impl Encoder {
         r: &LogRecord,
         buf: &mut Vec<u8>,
         plans: &mut Plans,
-        own_classes: &mut Vec<Class>,
+        own_classes: &mut OwnClasses,
         seconds: &mut Seconds,
     ) {
         // The shared list's analysis, the envelope and its indexed fields are done once per
@@ -228,9 +229,7 @@ impl Encoder {
             buf.extend_from_slice(b"}\n");
             return;
         }
-        own_classes.clear();
-        own_classes.extend(own.iter().map(|(k, _)| self.class(k)));
-        let own_classes = &own_classes[..];
+        let own_classes = own_classes.of(own, |k| self.class(k));
         let shared = r.attributes.shared_part();
         let shared_classes = shared_plan.map_or(&[][..], |p| p.classes(self));
         // Each attribute with its class, in the record's order (shared list, then own).
@@ -376,6 +375,39 @@ enum Class {
     Other,
 }
 
+/// The classes of a record's own attributes, and the keys they were worked out for, by
+/// position: records of one kind of line carry the same keys in the same order (a chunk's
+/// decoder gives every record the same [`Key`] for a name it read before), so the class
+/// of the key at a position is reused when its text is the one seen there last (the same
+/// pointer: the memo holds the key, so the text cannot be freed and its address reused).
+#[derive(Default)]
+struct OwnClasses {
+    classes: Vec<Class>,
+    keys: Vec<Key>,
+}
+
+impl OwnClasses {
+    /// The class of each attribute of `own` (`class` works out one not remembered).
+    fn of(&mut self, own: &[Attribute], class: impl Fn(&str) -> Class) -> &[Class] {
+        for (i, (k, _)) in own.iter().enumerate() {
+            match self.keys.get(i) {
+                Some(seen)
+                    if std::ptr::eq(seen.as_str().as_ptr(), k.as_str().as_ptr())
+                        && seen.len() == k.len() => {}
+                Some(_) => {
+                    self.keys[i] = k.clone();
+                    self.classes[i] = class(k);
+                }
+                None => {
+                    self.keys.push(k.clone());
+                    self.classes.push(class(k));
+                }
+            }
+        }
+        &self.classes[..own.len()]
+    }
+}
+
 /// Plans kept at once: a file's records may alternate between a few lists (a filter's
 /// flagged copy of the file's list beside the list itself).
 const KEPT_PLANS: usize = 4;
@@ -491,3 +523,49 @@ const DIGIT_PAIRS: &[u8; 200] = b"\
 4041424344454647484950515253545556575859\
 6061626364656667686970717273747576777879\
 8081828384858687888990919293949596979899";
+
+#[cfg(test)]
+mod own_classes_tests {
+    use gleaner_api::{FieldValue, Key};
+
+    use super::{Class, OwnClasses};
+
+    fn class(k: &str) -> Class {
+        match k {
+            "idx" => Class::Indexed,
+            "file" => Class::Plain,
+            k if k.starts_with("log.") => Class::Parsed,
+            _ => Class::Other,
+        }
+    }
+
+    /// The remembered classes answer as `class` does: for the same keys, for another key at
+    /// a position, for a key of the same text elsewhere in memory, for shorter and longer lists.
+    #[test]
+    fn remembered_classes_answer_as_the_classifier() {
+        let list = |keys: &[&Key]| -> Vec<(Key, FieldValue)> {
+            keys.iter()
+                .map(|k| ((*k).clone(), FieldValue::Int(1)))
+                .collect()
+        };
+        let (a, idx, file, other) = (
+            Key::from("log.a"),
+            Key::from("idx"),
+            Key::from("file"),
+            Key::from("x"),
+        );
+        let mut m = OwnClasses::default();
+        let lists = [
+            list(&[&a, &idx, &file]),
+            list(&[&a, &idx, &file]),
+            list(&[&idx, &a]),
+            list(&[&Key::from("idx"), &Key::from("log.a"), &other, &file]),
+            list(&[&other]),
+            list(&[&a, &idx, &file, &other]),
+        ];
+        for l in &lists {
+            let want: Vec<Class> = l.iter().map(|(k, _)| class(k)).collect();
+            assert_eq!(m.of(l, class), &want[..]);
+        }
+    }
+}
