@@ -25,7 +25,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use gleaner_api::event::spare_bodies;
 use gleaner_api::{AckToken, Batch, ComponentMetrics, now_ns};
 use tokio::sync::{Notify, mpsc};
 use tracing::{error, info, warn};
@@ -577,14 +576,6 @@ async fn write_group(inner: &Arc<Inner>, group: Vec<WriteReq>) {
         a.ack();
     }
     drop(permits);
-    // Written: the records' bodies go back to the inputs for their next lines.
-    if let Ok(batches) = Arc::try_unwrap(batches) {
-        for b in batches {
-            if let Batch::Logs(mut logs) = b {
-                spare_bodies::give_back(&mut logs);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

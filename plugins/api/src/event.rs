@@ -11,7 +11,6 @@ use std::fmt;
 mod attributes;
 mod key;
 mod pieces;
-pub mod spare_bodies;
 mod tags;
 
 pub use attributes::{Attribute, Attributes, Iter as AttributesIter, SharedAttributes};

@@ -10,7 +10,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use gleaner_api::event::spare_bodies;
 use gleaner_api::{ComponentMetrics, LogRecord, now_ns};
 
 use super::config::{Encoding, Settings};
@@ -54,8 +53,6 @@ pub(crate) struct Emit<'a> {
     pub(crate) bytes: u64,
     /// Stop at a line boundary once `out` holds this many records (the batch is full).
     pub(crate) max_records: usize,
-    /// Bodies to write the next records' lines into (see [`Sink`]).
-    pub(crate) spares: &'a mut Vec<Vec<u8>>,
 }
 
 impl<'a> Emit<'a> {
@@ -64,7 +61,6 @@ impl<'a> Emit<'a> {
         settings: &'a Settings,
         out: &'a mut Vec<LogRecord>,
         counts: &'a mut Counts,
-        spares: &'a mut Vec<Vec<u8>>,
         now: Instant,
         max_records: usize,
     ) -> Self {
@@ -81,7 +77,6 @@ impl<'a> Emit<'a> {
             lines: 0,
             bytes: 0,
             max_records,
-            spares,
         }
     }
 
@@ -118,7 +113,6 @@ impl<'a> Emit<'a> {
             attrs,
             encoding: self.encoding,
             counts: self.counts,
-            spares: self.spares,
         }
     }
 }
@@ -143,9 +137,6 @@ pub(crate) struct BatchBuilder {
     touched: Vec<usize>,
     /// Offsets of files closed or truncated since the last hand-off.
     closing: Vec<Commit>,
-    /// Bodies of records a disk buffer wrote out, taken back once per batch: the next
-    /// lines are copied into them instead of new allocations.
-    spares: Vec<Vec<u8>>,
 }
 
 impl BatchBuilder {
@@ -169,7 +160,6 @@ impl BatchBuilder {
             long: Vec::new(),
             touched: Vec::new(),
             closing: Vec::new(),
-            spares: Vec::new(),
         }
     }
 
@@ -179,7 +169,6 @@ impl BatchBuilder {
             &self.settings,
             &mut self.records,
             &mut self.counts,
-            &mut self.spares,
             now,
             max_records,
         )
@@ -192,7 +181,6 @@ impl BatchBuilder {
             &self.settings,
             &mut self.records,
             &mut self.counts,
-            &mut self.spares,
             Instant::now(),
             MAX_BATCH_RECORDS,
         );
@@ -259,12 +247,6 @@ impl BatchBuilder {
             return true;
         }
         self.records = Vec::with_capacity(records.len().min(MAX_BATCH_RECORDS));
-        // Bodies the buffer wrote out meanwhile, for the next batch's lines (one lock).
-        let want = records
-            .len()
-            .min(MAX_BATCH_RECORDS)
-            .saturating_sub(self.spares.len());
-        spare_bodies::take(&mut self.spares, want);
         self.out
             .blocking_send(Outgoing { records, offsets })
             .is_ok()

@@ -8,7 +8,6 @@
 
 use std::time::{Duration, Instant};
 
-use gleaner_api::event::spare_bodies;
 use gleaner_api::{Attributes, FieldValue, LogRecord, SharedAttributes, Stream};
 
 use super::config::{Encoding, Format};
@@ -73,9 +72,6 @@ pub(crate) struct Sink<'a> {
     pub(crate) encoding: Encoding,
     /// Counters.
     pub(crate) counts: &'a mut Counts,
-    /// Bodies of records written out already, for the next records' lines
-    /// (`gleaner_api::event::spare_bodies`).
-    pub(crate) spares: &'a mut Vec<Vec<u8>>,
 }
 
 /// What the decoder flagged, for telemetry.
@@ -292,7 +288,7 @@ impl Decoder {
                 start,
                 timestamp,
                 stream,
-                body: spare_bodies::body_from(sink.spares, cap(content, opts.max_line_bytes)),
+                body: cap(content, opts.max_line_bytes).to_vec(),
                 flags: Flags {
                     truncated: flags.truncated || content.len() > opts.max_line_bytes,
                     ..flags

@@ -16,9 +16,6 @@ struct Run {
     encoding: Encoding,
     off: u64,
     now: Instant,
-    /// Bodies to reuse: every run starts with a few holding old text, longer and shorter
-    /// than the lines, so each test checks that a reused body holds only its own line.
-    spares: Vec<Vec<u8>>,
 }
 
 impl Run {
@@ -35,11 +32,6 @@ impl Run {
             encoding: Encoding::Keep,
             off: 0,
             now: Instant::now(),
-            spares: vec![
-                b"old text of a line written out before, longer than most".to_vec(),
-                b"old".to_vec(),
-                Vec::with_capacity(3),
-            ],
         }
     }
 
@@ -50,7 +42,6 @@ impl Run {
                 attrs: &self.attrs,
                 encoding: self.encoding,
                 counts: &mut self.counts,
-                spares: &mut self.spares,
             };
             let opts = DecodeOpts {
                 max_line_bytes: self.max,
@@ -68,7 +59,6 @@ impl Run {
             attrs: &self.attrs,
             encoding: self.encoding,
             counts: &mut self.counts,
-            spares: &mut self.spares,
         };
         let opts = DecodeOpts {
             max_line_bytes: self.max,
