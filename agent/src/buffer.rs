@@ -178,18 +178,6 @@ impl OutputBuffer {
         }
     }
 
-    /// Takes back a delivered batch of a disk chunk once it is encoded: the chunk's reader
-    /// reuses its records' memory for its next frames ([`Delivery::recycle`]); once the
-    /// reader was handed back ([`Self::finish_reading`]), the decoder it left for the next
-    /// chunk does. A memory buffer drops it.
-    pub fn recycle(&self, d: Option<&mut Delivery>, batch: Batch) {
-        match (self, d) {
-            (_, Some(d)) if matches!(d.source, DeliverySource::Chunk(_)) => d.recycle(batch),
-            (OutputBuffer::Disk(b), _) => b.recycle_batch(batch),
-            _ => {}
-        }
-    }
-
     /// Every event of `d` was accepted or rejected for good.
     pub async fn done(&self, d: Delivery) {
         if let (OutputBuffer::Disk(b), Some(seq)) = (self, d.chunk) {

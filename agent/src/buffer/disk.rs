@@ -31,8 +31,7 @@ use tracing::{error, info, warn};
 
 use super::memory::QueueClosed;
 use super::store::{
-    self, ChunkMeta, ChunkReader, ChunkStore, ReadChunkError, ReaderSpare, Recovery, StoreConfig,
-    StoreError,
+    self, ChunkMeta, ChunkReader, ChunkStore, ReadChunkError, Recovery, StoreConfig, StoreError,
 };
 use crate::config::WhenFull;
 
@@ -73,8 +72,8 @@ struct Inner {
     flags: Mutex<Flags>,
     tx: Mutex<Option<mpsc::Sender<WriteReq>>>,
     writer_budget: Arc<tokio::sync::Semaphore>,
-    /// The read buffer and decoder of the last delivered chunk, reused for the next one.
-    spare: Mutex<Option<ReaderSpare>>,
+    /// The read buffer of the last delivered chunk, reused for the next one.
+    spare: Mutex<Option<Vec<u8>>>,
     /// A chunk read started by a `next` that was dropped before it finished (the worker
     /// races `next` against its flush timer): the next call takes it over.
     reading: Mutex<Option<(u64, ChunkRead)>>,
@@ -245,9 +244,9 @@ impl DiskBuffer {
                 Some((seq, read)) if seq == meta.seq => read,
                 _ => {
                     let path = meta.path.clone();
-                    let spare = lock(&inner.spare).take().unwrap_or_default();
+                    let buf = lock(&inner.spare).take().unwrap_or_default();
                     tokio::task::spawn_blocking(move || {
-                        ChunkReader::open_with(&path, spare).map(|r| (r, store::read_sent(&path)))
+                        ChunkReader::open_with(&path, buf).map(|r| (r, store::read_sent(&path)))
                     })
                 }
             };
@@ -373,24 +372,12 @@ impl DiskBuffer {
         }
     }
 
-    /// Keeps a delivered chunk's read buffer (unless it grew unusually big) and decoder for
-    /// the next one.
+    /// Keeps a delivered chunk's read buffer for the next one (unless it grew unusually big).
     pub fn recycle(&self, reader: ChunkReader) {
-        let mut spare = reader.into_spare();
+        let buf = reader.into_buffer();
         let chunk_size = lock(&self.inner.cfg).store.chunk_size;
-        if spare.buf.capacity() as u64 > 2 * chunk_size.max(1 << 20) {
-            spare.buf = Vec::new();
-        }
-        *lock(&self.inner.spare) = Some(spare);
-    }
-
-    /// Takes back a delivered batch whose chunk reader was already handed back
-    /// ([`Self::recycle`]): the kept decoder reuses its records' memory for the next chunk.
-    /// Dropped when a read has taken the decoder meanwhile.
-    pub fn recycle_batch(&self, batch: Batch) {
-        // Only a chunk read's start takes this lock, once per chunk.
-        if let Some(s) = lock(&self.inner.spare).as_mut() {
-            s.decoder.recycle(batch);
+        if buf.capacity() as u64 <= 2 * chunk_size.max(1 << 20) {
+            *lock(&self.inner.spare) = Some(buf);
         }
     }
 

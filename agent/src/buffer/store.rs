@@ -117,31 +117,15 @@ pub struct ChunkReader {
     decoder: ChunkDecoder,
 }
 
-/// What a delivered chunk's reader leaves for the next chunk's: its read buffer and its
-/// decoder (the attribute names it read, and the memory of the records it took back).
-#[derive(Debug, Default)]
-pub struct ReaderSpare {
-    /// The read buffer.
-    pub buf: Vec<u8>,
-    /// The decoder.
-    pub decoder: ChunkDecoder,
-}
-
 impl ChunkReader {
     /// Reads `path` and verifies it is a sealed, undamaged chunk.
     pub fn open(path: &Path) -> Result<ChunkReader, ReadChunkError> {
-        Self::open_with(path, ReaderSpare::default())
+        Self::open_with(path, Vec::new())
     }
 
-    /// [`Self::open`], with what the last chunk's reader left ([`Self::into_spare`]): its
-    /// read buffer (cleared first) and its decoder, whose names and recycled records serve
-    /// this chunk's frames.
-    pub fn open_with(path: &Path, spare: ReaderSpare) -> Result<ChunkReader, ReadChunkError> {
-        let ReaderSpare {
-            mut buf,
-            mut decoder,
-        } = spare;
-        decoder.next_chunk();
+    /// [`Self::open`], reading into `buf` (cleared first) so a caller can reuse one
+    /// allocation for every chunk.
+    pub fn open_with(path: &Path, mut buf: Vec<u8>) -> Result<ChunkReader, ReadChunkError> {
         use std::io::Read as _;
         buf.clear();
         let read = fs::File::open(path).and_then(|mut f| {
@@ -174,7 +158,7 @@ impl ChunkReader {
         Ok(ChunkReader {
             bytes,
             frames: scan.payloads.into_iter(),
-            decoder,
+            decoder: ChunkDecoder::new(),
         })
     }
 
@@ -184,12 +168,9 @@ impl ChunkReader {
         self.decoder.recycle(batch);
     }
 
-    /// Gives back the read buffer and the decoder, for the next chunk.
-    pub fn into_spare(self) -> ReaderSpare {
-        ReaderSpare {
-            buf: self.bytes,
-            decoder: self.decoder,
-        }
+    /// Gives back the read buffer, for the next chunk.
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.bytes
     }
 
     /// The next batch. A frame whose checksum held but which does not decode (written by an

@@ -446,8 +446,10 @@ impl Lanes {
             let events = match chunk {
                 Some(seq) if self.cx.buffer.is_durable() => {
                     let len = b.len();
-                    // Its records' memory serves the next ones decoded.
-                    self.cx.buffer.recycle(self.ledger.current_mut(), b);
+                    // Its records' memory serves the chunk's next ones.
+                    if let Some(d) = self.ledger.current_mut() {
+                        d.recycle(b);
+                    }
                     Events::InChunk { seq, start, len }
                 }
                 _ => Events::Held(b),

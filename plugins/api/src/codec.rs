@@ -352,14 +352,6 @@ impl ChunkDecoder {
         Self::default()
     }
 
-    /// Makes this decoder ready for another chunk's first frame: the shared lists of the
-    /// last chunk go (a chunk's frames name only their own chunk's lists, by index); the
-    /// names read so far and the memory of delivered records ([`Self::recycle`]) stay, for
-    /// the next chunk's records.
-    pub fn next_chunk(&mut self) {
-        self.lists.clear();
-    }
-
     /// Decodes the chunk's next frame, which must hold exactly one batch.
     pub fn decode(&mut self, bytes: &[u8]) -> Result<Batch, DecodeError> {
         let mut r = Reader {
