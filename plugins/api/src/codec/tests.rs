@@ -1181,3 +1181,46 @@ fn two_frames(first: &Batch, second: &Batch) -> (Vec<u8>, Vec<u8>) {
     enc.commit();
     (a, b)
 }
+
+/// String values on either side of `Text`'s inline length (24 bytes) decode exactly, fresh
+/// and refilled into taken-back records' strings (an inline string given a longer text, a
+/// heap one given a shorter).
+#[test]
+fn strings_at_the_inline_length_decode_exactly_fresh_and_refilled() {
+    let s = |v: &str| FieldValue::String(v.into());
+    let shared: SharedAttributes = Arc::from(vec![(Key::from("k8s.pod"), s("web"))]);
+    let batch = |texts: &[String]| {
+        Batch::Logs(
+            texts
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let mut r = LogRecord::new(i as i64, "line", Stream::Stdout);
+                    r.attributes = Attributes::from_shared(Arc::clone(&shared));
+                    r.attributes.push(Key::from_static("log.msg"), s(t));
+                    r
+                })
+                .collect(),
+        )
+    };
+    let lens = [0, 1, 23, 24, 25, 40];
+    let first: Vec<String> = lens.iter().map(|&n| "a".repeat(n)).collect();
+    let second: Vec<String> = lens.iter().rev().map(|&n| "b".repeat(n)).collect();
+    let (first, second) = (batch(&first), batch(&second));
+    let (a, b) = two_frames(&first, &second);
+    let mut dec = ChunkDecoder::new();
+    let got = dec.decode(&a).unwrap();
+    assert_eq!(got, first);
+    if let Batch::Logs(logs) = &got {
+        let inline = logs
+            .iter()
+            .filter_map(|r| match r.attribute("log.msg") {
+                Some(FieldValue::String(t)) => Some(!t.is_heap_allocated()),
+                _ => None,
+            })
+            .collect::<Vec<_>>();
+        assert_eq!(inline, [true, true, true, true, false, false]);
+    }
+    dec.recycle(got);
+    assert_eq!(dec.decode(&b).unwrap(), second);
+}
