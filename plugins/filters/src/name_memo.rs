@@ -19,12 +19,6 @@ pub(crate) struct NameMemo {
     slots: Vec<(Key, bool)>,
 }
 
-/// Whether `a` and `b` are the same text in memory (and so the same name).
-fn same_text(a: &Key, b: &Key) -> bool {
-    let (a, b) = (a.as_str(), b.as_str());
-    std::ptr::eq(a.as_ptr(), b.as_ptr()) && a.len() == b.len()
-}
-
 impl NameMemo {
     /// No keys yet.
     pub(crate) const fn new() -> NameMemo {
@@ -36,7 +30,7 @@ impl NameMemo {
     pub(crate) fn any(&mut self, list: &[Attribute], is_name: impl Fn(&str) -> bool) -> bool {
         for (i, (k, _)) in list.iter().enumerate() {
             let hit = match self.slots.get(i) {
-                Some((seen, hit)) if same_text(seen, k) => *hit,
+                Some((seen, hit)) if seen.same_text(k) => *hit,
                 _ => {
                     let hit = is_name(k.as_str());
                     if let Some(slot) = self.slots.get_mut(i) {

@@ -134,16 +134,12 @@ struct Distinct(Vec<Key>);
 
 impl Distinct {
     fn has_duplicates(&mut self, members: &[Attribute]) -> bool {
-        let same = |a: &Key, b: &Key| {
-            let (a, b) = (a.as_str(), b.as_str());
-            std::ptr::eq(a.as_ptr(), b.as_ptr()) && a.len() == b.len()
-        };
         if self.0.len() == members.len()
             && self
                 .0
                 .iter()
                 .zip(members)
-                .all(|(seen, (k, _))| same(seen, k))
+                .all(|(seen, (k, _))| seen.same_text(k))
         {
             return false;
         }
@@ -266,12 +262,12 @@ impl Parse {
                         .and_then(|m| self.scratch.iter().position(|(k, _)| k == m));
                     if let Some(i) = at {
                         let (_, v) = self.scratch.remove(i);
-                        // The message goes where the line was: its allocation is large enough.
-                        r.body.clear();
-                        match v {
-                            FieldValue::String(s) => r.body.extend_from_slice(s.as_bytes()),
-                            other => r.body.extend_from_slice(other.to_string().as_bytes()),
-                        }
+                        // A body of the message's size: the line's allocation (up to
+                        // `max_line_bytes`) is not kept for a short message.
+                        r.body = match v {
+                            FieldValue::String(s) => s.into_string().into_bytes(),
+                            other => other.to_string().into_bytes(),
+                        };
                     }
                 }
             }

@@ -39,6 +39,16 @@ impl Key {
         }
     }
 
+    /// Whether `other` is this very text in memory (the same address and length), and so
+    /// the same name: a quick test for the names a producer hands out once and clones (see
+    /// [`KeyCache`]). A miss says nothing; equal names elsewhere in memory compare unequal
+    /// here. Whoever remembers a key to compare later holds a clone of it, so its text is not
+    /// freed and its address reused meanwhile.
+    pub fn same_text(&self, other: &Key) -> bool {
+        let (a, b) = (self.as_str(), other.as_str());
+        std::ptr::eq(a.as_ptr(), b.as_ptr()) && a.len() == b.len()
+    }
+
     /// An owned copy of the text.
     pub fn to_string_owned(&self) -> String {
         self.as_str().to_owned()
@@ -275,6 +285,19 @@ fn fingerprint(name: &str) -> u64 {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn same_text_is_the_same_memory_not_equal_text() {
+        let shared = Key::from("log.level");
+        assert!(shared.same_text(&shared.clone()));
+        assert!(
+            !shared.same_text(&Key::from("log.level")),
+            "equal text elsewhere"
+        );
+        let text: &'static str = "log.level";
+        assert!(Key::from_static(text).same_text(&Key::from_static(text)));
+        assert!(!Key::from_static(text).same_text(&Key::from_static(&text[..3])));
+    }
 
     #[test]
     fn compares_and_hashes_as_its_text() {

@@ -129,6 +129,10 @@ keep_original = false
     );
     assert_eq!(out[0].timestamp, 1_779_336_000_000_000_000);
     assert_eq!(out[0].body, b"disk full");
+    assert!(
+        out[0].body.capacity() < 32,
+        "the body holds the message's bytes, not the line's allocation"
+    );
     assert_eq!(out[0].attribute("log.ip"), Some(&s("10.1.2.3")));
     assert_eq!(out[0].attribute("log.message"), None, "it became the body");
     assert_eq!(out[0].attribute("severity"), Some(&s("error")));

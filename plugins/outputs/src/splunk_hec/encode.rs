@@ -391,9 +391,7 @@ impl OwnClasses {
     fn of(&mut self, own: &[Attribute], class: impl Fn(&str) -> Class) -> &[Class] {
         for (i, (k, _)) in own.iter().enumerate() {
             match self.keys.get(i) {
-                Some(seen)
-                    if std::ptr::eq(seen.as_str().as_ptr(), k.as_str().as_ptr())
-                        && seen.len() == k.len() => {}
+                Some(seen) if seen.same_text(k) => {}
                 Some(_) => {
                     self.keys[i] = k.clone();
                     self.classes[i] = class(k);
