@@ -9,12 +9,15 @@
 //! Mozilla roots built into the binary (`webpki-roots`, so a container image without CA
 //! certificates still reaches public endpoints), and the plugin's `ca_file`. A system
 //! certificate that cannot be read is logged once and left out; the others still count.
+//! The system's and webpki's roots are gathered at the first TLS handshake, not when the
+//! client is made: outputs that only speak plain HTTP never pay for them.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
@@ -57,13 +60,12 @@ impl TlsSettings {
                     algorithms: provider.signature_verification_algorithms,
                 }))
         } else {
-            let mut roots = RootCertStore::empty();
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            // Unparsable system certificates are skipped, as curl and Go skip them.
-            let (_added, _ignored) = roots.add_parsable_certificates(system_roots().to_vec());
+            // `ca_file` is read and checked now (a bad one is a config error); the system's
+            // and webpki's roots join it at the first handshake.
+            let mut own = RootCertStore::empty();
             if let Some(path) = &self.ca_file {
                 let certs = read_certs("ca_file", path)?;
-                let (added, _ignored) = roots.add_parsable_certificates(certs);
+                let (added, _ignored) = own.add_parsable_certificates(certs);
                 if added == 0 {
                     return Err(BuildClientError::Pem {
                         what: "ca_file",
@@ -72,7 +74,13 @@ impl TlsSettings {
                     });
                 }
             }
-            builder.with_root_certificates(roots)
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(RootsOnFirstUse {
+                    own,
+                    provider,
+                    verifier: OnceLock::new(),
+                }))
         };
         let config = match (&self.cert_file, &self.key_file) {
             (Some(cert), Some(key)) => {
@@ -142,6 +150,78 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, BuildClientError> {
     })
 }
 
+/// The usual verification (webpki's, against the trusted roots), with the roots gathered at
+/// the first handshake: an output whose endpoints are all plain HTTP never reads the
+/// system's CA store (some 150 certificates read and parsed: 18.5 M instructions, 2% of a
+/// whole `logs-hec` run, and their copies kept for the life of the process).
+#[derive(Debug)]
+struct RootsOnFirstUse {
+    /// `ca_file`'s certificates (read when the client was made).
+    own: RootCertStore,
+    provider: Arc<CryptoProvider>,
+    verifier: OnceLock<Result<Arc<WebPkiServerVerifier>, String>>,
+}
+
+impl RootsOnFirstUse {
+    fn verifier(&self) -> Result<&Arc<WebPkiServerVerifier>, rustls::Error> {
+        let v = self.verifier.get_or_init(|| {
+            let mut roots = self.own.clone();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            // Unparsable system certificates are skipped, as curl and Go skip them.
+            let (_added, _ignored) = roots.add_parsable_certificates(system_roots().to_vec());
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&self.provider))
+                .build()
+                .map_err(|e| e.to_string())
+        });
+        v.as_ref().map_err(|e| rustls::Error::General(e.clone()))
+    }
+
+    fn algorithms(&self) -> &WebPkiSupportedAlgorithms {
+        &self.provider.signature_verification_algorithms
+    }
+}
+
+impl ServerCertVerifier for RootsOnFirstUse {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.verifier()?.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, self.algorithms())
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, self.algorithms())
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms().supported_schemes()
+    }
+}
+
 /// `insecure_skip_verify`: any certificate is accepted; handshake signatures are verified.
 #[derive(Debug)]
 struct AcceptAnyServerCert {
@@ -180,5 +260,41 @@ impl ServerCertVerifier for AcceptAnyServerCert {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trusted_roots_are_gathered_at_the_first_handshake_not_before() {
+        let v = RootsOnFirstUse {
+            own: RootCertStore::empty(),
+            provider: Arc::new(rustls::crypto::ring::default_provider()),
+            verifier: OnceLock::new(),
+        };
+        assert!(v.verifier.get().is_none(), "no roots before a handshake");
+        let name = ServerName::try_from("example.com").expect("name");
+        let not_a_cert = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+        let res = v.verify_server_cert(&not_a_cert, &[], &name, &[], UnixTime::now());
+        assert!(res.is_err(), "garbage is not a trusted certificate");
+        assert!(
+            matches!(v.verifier.get(), Some(Ok(_))),
+            "the roots are there after the first certificate"
+        );
+        assert!(!v.supported_verify_schemes().is_empty());
+    }
+
+    #[test]
+    fn a_ca_file_without_certificates_is_still_a_build_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "not pem\n").expect("write");
+        let s = TlsSettings {
+            ca_file: Some(path),
+            ..TlsSettings::default()
+        };
+        assert!(s.client_config().is_err());
     }
 }
