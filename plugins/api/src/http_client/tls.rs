@@ -53,15 +53,12 @@ impl TlsSettings {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()?;
-        let builder = if self.insecure_skip_verify {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AcceptAnyServerCert {
-                    algorithms: provider.signature_verification_algorithms,
-                }))
+        // `insecure_skip_verify` trusts any certificate; else `ca_file` is read and checked
+        // now (a bad one is a config error), and the system's and webpki's roots join it at
+        // the first handshake.
+        let roots = if self.insecure_skip_verify {
+            None
         } else {
-            // `ca_file` is read and checked now (a bad one is a config error); the system's
-            // and webpki's roots join it at the first handshake.
             let mut own = RootCertStore::empty();
             if let Some(path) = &self.ca_file {
                 let certs = read_certs("ca_file", path)?;
@@ -74,14 +71,14 @@ impl TlsSettings {
                     });
                 }
             }
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(RootsOnFirstUse {
-                    own,
-                    provider,
-                    verifier: OnceLock::new(),
-                }))
+            Some(RootsOnFirstUse {
+                own,
+                verifier: OnceLock::new(),
+            })
         };
+        let builder = builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(ServerVerifier { provider, roots }));
         let config = match (&self.cert_file, &self.key_file) {
             (Some(cert), Some(key)) => {
                 let chain = read_certs("cert_file", cert)?;
@@ -150,38 +147,52 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, BuildClientError> {
     })
 }
 
-/// The usual verification (webpki's, against the trusted roots), with the roots gathered at
-/// the first handshake: an output whose endpoints are all plain HTTP never reads the
-/// system's CA store (some 150 certificates read and parsed: 18.5 M instructions, 2% of a
-/// whole `logs-hec` run, and their copies kept for the life of the process).
+/// Checks a server's certificate: against the trusted roots ([`RootsOnFirstUse`]), or not at
+/// all with `insecure_skip_verify` (`roots` is `None`). Handshake signatures are verified
+/// either way, so the handshake stays sound; only the identity goes unchecked.
+#[derive(Debug)]
+struct ServerVerifier {
+    provider: Arc<CryptoProvider>,
+    roots: Option<RootsOnFirstUse>,
+}
+
+/// The trusted roots, gathered at the first handshake: an output whose endpoints are all
+/// plain HTTP never reads the system's CA store (some 150 certificates read and parsed:
+/// 18.5 M instructions, 2% of a whole `logs-hec` run, and their copies kept for the life of
+/// the process).
 #[derive(Debug)]
 struct RootsOnFirstUse {
     /// `ca_file`'s certificates (read when the client was made).
     own: RootCertStore,
-    provider: Arc<CryptoProvider>,
+    /// webpki's verifier over `own`, the system's roots and webpki's own.
     verifier: OnceLock<Result<Arc<WebPkiServerVerifier>, String>>,
 }
 
 impl RootsOnFirstUse {
-    fn verifier(&self) -> Result<&Arc<WebPkiServerVerifier>, rustls::Error> {
+    fn verifier(
+        &self,
+        provider: &Arc<CryptoProvider>,
+    ) -> Result<&Arc<WebPkiServerVerifier>, rustls::Error> {
         let v = self.verifier.get_or_init(|| {
             let mut roots = self.own.clone();
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
             // Unparsable system certificates are skipped, as curl and Go skip them.
             let (_added, _ignored) = roots.add_parsable_certificates(system_roots().to_vec());
-            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&self.provider))
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), Arc::clone(provider))
                 .build()
                 .map_err(|e| e.to_string())
         });
         v.as_ref().map_err(|e| rustls::Error::General(e.clone()))
     }
+}
 
+impl ServerVerifier {
     fn algorithms(&self) -> &WebPkiSupportedAlgorithms {
         &self.provider.signature_verification_algorithms
     }
 }
 
-impl ServerCertVerifier for RootsOnFirstUse {
+impl ServerCertVerifier for ServerVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -190,13 +201,16 @@ impl ServerCertVerifier for RootsOnFirstUse {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        self.verifier()?.verify_server_cert(
-            end_entity,
-            intermediates,
-            server_name,
-            ocsp_response,
-            now,
-        )
+        match &self.roots {
+            None => Ok(ServerCertVerified::assertion()),
+            Some(roots) => roots.verifier(&self.provider)?.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            ),
+        }
     }
 
     fn verify_tls12_signature(
@@ -222,68 +236,46 @@ impl ServerCertVerifier for RootsOnFirstUse {
     }
 }
 
-/// `insecure_skip_verify`: any certificate is accepted; handshake signatures are verified.
-#[derive(Debug)]
-struct AcceptAnyServerCert {
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for AcceptAnyServerCert {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn the_trusted_roots_are_gathered_at_the_first_handshake_not_before() {
-        let v = RootsOnFirstUse {
-            own: RootCertStore::empty(),
+        let v = ServerVerifier {
             provider: Arc::new(rustls::crypto::ring::default_provider()),
-            verifier: OnceLock::new(),
+            roots: Some(RootsOnFirstUse {
+                own: RootCertStore::empty(),
+                verifier: OnceLock::new(),
+            }),
         };
-        assert!(v.verifier.get().is_none(), "no roots before a handshake");
+        let gathered = |v: &ServerVerifier| {
+            v.roots
+                .as_ref()
+                .is_some_and(|r| matches!(r.verifier.get(), Some(Ok(_))))
+        };
+        assert!(!gathered(&v), "no roots before a handshake");
         let name = ServerName::try_from("example.com").expect("name");
         let not_a_cert = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
         let res = v.verify_server_cert(&not_a_cert, &[], &name, &[], UnixTime::now());
         assert!(res.is_err(), "garbage is not a trusted certificate");
         assert!(
-            matches!(v.verifier.get(), Some(Ok(_))),
+            gathered(&v),
             "the roots are there after the first certificate"
         );
         assert!(!v.supported_verify_schemes().is_empty());
+    }
+
+    #[test]
+    fn without_roots_any_certificate_is_accepted() {
+        let v = ServerVerifier {
+            provider: Arc::new(rustls::crypto::ring::default_provider()),
+            roots: None,
+        };
+        let name = ServerName::try_from("example.com").expect("name");
+        let not_a_cert = CertificateDer::from(vec![0x30, 0x03, 0x02, 0x01, 0x00]);
+        let res = v.verify_server_cert(&not_a_cert, &[], &name, &[], UnixTime::now());
+        assert!(res.is_ok(), "insecure_skip_verify trusts any certificate");
     }
 
     #[test]
