@@ -63,6 +63,7 @@ async fn run_async(opts: &TopOptions) -> Result<(), TopError> {
     let client = HttpClient::new(&ClientSettings {
         timeout: Duration::from_secs(5),
         tls: TlsSettings::default(),
+        idle_per_host: gleaner_api::http_client::DEFAULT_IDLE_PER_HOST,
     })
     .map_err(|e| TopError::Fetch {
         url: url.clone(),

@@ -46,6 +46,7 @@ pub fn run_client(opts: &TapOptions) -> Result<(), String> {
         let client = HttpClient::new(&ClientSettings {
             timeout: opts.wait + Duration::from_secs(10),
             tls: TlsSettings::default(),
+            idle_per_host: gleaner_api::http_client::DEFAULT_IDLE_PER_HOST,
         })
         .map_err(|e| e.to_string())?;
         let stdout = std::io::stdout();

@@ -84,14 +84,21 @@ pub enum ContentEncoding {
     Identity,
 }
 
-/// How to reach a destination: timeout and TLS.
+/// How to reach a destination: timeout, TLS, and the connections kept for reuse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientSettings {
     /// Whole-request timeout.
     pub timeout: Duration,
     /// TLS options.
     pub tls: TlsSettings,
+    /// Idle connections kept per host for the next requests: at least the requests sent at
+    /// once (an output's `concurrency`), else each burst closes the connections past it and
+    /// the next opens them again (a TCP handshake, and with TLS a TLS one, each time).
+    pub idle_per_host: usize,
 }
+
+/// [`ClientSettings::idle_per_host`] of clients with a few requests at a time.
+pub const DEFAULT_IDLE_PER_HOST: usize = 4;
 
 /// A client could not be made (bad CA or certificate file).
 #[derive(Debug, thiserror::Error)]
@@ -202,7 +209,7 @@ impl HttpClient {
             .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(4)
+            .pool_max_idle_per_host(settings.idle_per_host.max(1))
             .build(connector);
         Ok(HttpClient {
             client,

@@ -135,6 +135,7 @@ fn build(cfg: &PluginConfig, cx: &BuildContext) -> Result<Box<dyn Input>, Config
             insecure_skip_verify: c.insecure_skip_verify,
             ..TlsSettings::default()
         },
+        idle_per_host: gleaner_api::http_client::DEFAULT_IDLE_PER_HOST,
     };
     Ok(Box::new(Kubelet {
         target: Target {

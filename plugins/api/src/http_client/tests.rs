@@ -1,6 +1,8 @@
 //! Unit tests of the shared HTTP client helpers, and of the client against a local server.
 
 use std::io::Read as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use http::HeaderMap;
@@ -163,6 +165,7 @@ fn tls_settings_need_both_cert_and_key() {
 fn a_missing_ca_file_is_a_build_error() {
     let settings = ClientSettings {
         timeout: Duration::from_secs(1),
+        idle_per_host: DEFAULT_IDLE_PER_HOST,
         tls: TlsSettings {
             ca_file: Some("/nonexistent/ca.pem".into()),
             ..TlsSettings::default()
@@ -236,6 +239,7 @@ async fn timeouts_and_refused_connections_are_errors() {
     });
     let client = HttpClient::new(&ClientSettings {
         timeout: Duration::from_millis(200),
+        idle_per_host: DEFAULT_IDLE_PER_HOST,
         tls: TlsSettings::default(),
     })
     .expect("client");
@@ -319,6 +323,7 @@ async fn send_with_limit_reads_large_bodies_whole_and_refuses_larger_ones() {
     let addr = serve_body(body.clone()).await;
     let client = HttpClient::new(&ClientSettings {
         timeout: Duration::from_secs(10),
+        idle_per_host: DEFAULT_IDLE_PER_HOST,
         tls: TlsSettings::default(),
     })
     .expect("client");
@@ -359,6 +364,7 @@ async fn a_changed_ca_file_makes_the_client_again() {
     std::fs::write(&ca, &pem).expect("write");
     let mut lazy = LazyClient::new(ClientSettings {
         timeout: Duration::from_secs(1),
+        idle_per_host: DEFAULT_IDLE_PER_HOST,
         tls: TlsSettings {
             ca_file: Some(ca.clone()),
             ..TlsSettings::default()
@@ -416,4 +422,77 @@ fn gzip_levels_trade_size_for_cpu() {
     assert_eq!(gzip_level(&data, 9)[8], 2);
     assert_eq!(gzip_level(&data, 42), gzip_level(&data, 9), "clamped to 9");
     assert_eq!(gzip(&data), gzip_level(&data, DEFAULT_GZIP_LEVEL));
+}
+
+/// A keep-alive HTTP/1.1 server that answers each burst of `burst` requests only once all
+/// of them have arrived (so a client must have them in flight together), counting the
+/// connections it accepts.
+async fn serve_bursts(burst: usize) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = l.local_addr().expect("addr");
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let barrier = Arc::new(tokio::sync::Barrier::new(burst));
+    let count = Arc::clone(&accepted);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            let barrier = Arc::clone(&barrier);
+            tokio::spawn(async move {
+                loop {
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") {
+                        if s.read(&mut byte).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    barrier.wait().await;
+                    let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                    if s.write_all(resp).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted)
+}
+
+/// Sends two bursts of `burst` requests at once; the connections the server accepted.
+async fn connections_for_two_bursts(burst: usize, idle_per_host: usize) -> usize {
+    let (addr, accepted) = serve_bursts(burst).await;
+    let client = HttpClient::new(&ClientSettings {
+        timeout: Duration::from_secs(10),
+        idle_per_host,
+        tls: TlsSettings::default(),
+    })
+    .expect("client");
+    for _ in 0..2 {
+        let sends: Vec<_> = (0..burst)
+            .map(|_| {
+                let client = client.clone();
+                let req = http::Request::get(format!("http://{addr}/"))
+                    .body(Full::new(Bytes::new()))
+                    .expect("request");
+                tokio::spawn(async move { client.send(req).await })
+            })
+            .collect();
+        for s in sends {
+            let r = s.await.expect("task");
+            assert_eq!(r.expect("answer").status, 200);
+        }
+    }
+    accepted.load(Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn connections_stay_open_for_as_many_requests_as_are_sent_at_once() {
+    // Kept idle for the next burst: no new connection (and no new TLS handshake).
+    assert_eq!(connections_for_two_bursts(6, 6).await, 6);
+    // Fewer kept than sent at once: the next burst opens the others again.
+    assert!(connections_for_two_bursts(6, 2).await > 6);
 }

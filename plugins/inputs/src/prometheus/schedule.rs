@@ -50,6 +50,7 @@ pub(super) async fn run(
         client: Mutex::new(LazyClient::new(ClientSettings {
             timeout: settings.timeout,
             tls: settings.tls.clone(),
+            idle_per_host: gleaner_api::http_client::DEFAULT_IDLE_PER_HOST,
         })),
         permits: Semaphore::new(settings.max_concurrent),
         out: cx.out.clone(),

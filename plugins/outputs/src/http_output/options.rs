@@ -178,7 +178,11 @@ impl HttpOptions {
             ));
         }
         Ok(HttpOptions {
-            client: ClientSettings { timeout, tls },
+            client: ClientSettings {
+                timeout,
+                tls,
+                idle_per_host: concurrency,
+            },
             headers,
             gzip: (encoding == Some(ContentEncoding::Gzip)).then_some(level),
             limits: BatchLimits {
