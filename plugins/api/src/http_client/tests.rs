@@ -285,9 +285,24 @@ fn base64_matches_rfc4648() {
     assert!(sensitive_header("bad\nvalue").is_none());
 }
 
+/// Reads a request's head (a bodiless request: up to its blank line); false once the
+/// client has gone.
+async fn read_request_head(s: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).await.unwrap_or(0) == 0 {
+            return false;
+        }
+        head.push(byte[0]);
+    }
+    true
+}
+
 /// A one-shot HTTP/1.1 server answering every request with `body` (200, Content-Length).
 async fn serve_body(body: Vec<u8>) -> std::net::SocketAddr {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::io::AsyncWriteExt as _;
     let l = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -296,13 +311,8 @@ async fn serve_body(body: Vec<u8>) -> std::net::SocketAddr {
         while let Ok((mut s, _)) = l.accept().await {
             let body = body.clone();
             tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if s.read(&mut byte).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    head.push(byte[0]);
+                if !read_request_head(&mut s).await {
+                    return;
                 }
                 let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
                 // The client may hang up early (over its limit): ignore write errors.
@@ -428,7 +438,7 @@ fn gzip_levels_trade_size_for_cpu() {
 /// of them have arrived (so a client must have them in flight together), counting the
 /// connections it accepts.
 async fn serve_bursts(burst: usize) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::io::AsyncWriteExt as _;
     let l = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -441,15 +451,7 @@ async fn serve_bursts(burst: usize) -> (std::net::SocketAddr, Arc<AtomicUsize>) 
             count.fetch_add(1, Ordering::SeqCst);
             let barrier = Arc::clone(&barrier);
             tokio::spawn(async move {
-                loop {
-                    let mut head = Vec::new();
-                    let mut byte = [0u8; 1];
-                    while !head.ends_with(b"\r\n\r\n") {
-                        if s.read(&mut byte).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        head.push(byte[0]);
-                    }
+                while read_request_head(&mut s).await {
                     barrier.wait().await;
                     let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
                     if s.write_all(resp).await.is_err() {
