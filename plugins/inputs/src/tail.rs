@@ -215,6 +215,7 @@ impl Input for Tail {
             shutdown: cx.shutdown,
             stop,
             wake: wake_tx,
+            settled_since_commit: 0,
         }
         .run()
         .await;
