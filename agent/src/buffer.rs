@@ -10,6 +10,7 @@
 pub mod disk;
 pub mod format;
 pub mod memory;
+pub mod progress;
 pub mod store;
 
 use std::sync::Arc;

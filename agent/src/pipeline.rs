@@ -356,7 +356,11 @@ fn report_orphans(data_dir: &std::path::Path, outputs: &[BuiltOutput]) {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !outputs.iter().any(|o| *o.id == *name) {
             let chunks = std::fs::read_dir(entry.path())
-                .map(|d| d.count())
+                .map(|d| {
+                    d.flatten()
+                        .filter(|e| e.path().extension().is_some_and(|x| x == "chunk"))
+                        .count()
+                })
                 .unwrap_or(0);
             warn!(
                 dir = %entry.path().display(),

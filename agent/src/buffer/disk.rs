@@ -30,6 +30,7 @@ use tokio::sync::{Notify, mpsc};
 use tracing::{error, info, warn};
 
 use super::memory::QueueClosed;
+use super::progress::Progress;
 use super::store::{
     self, ChunkMeta, ChunkReader, ChunkStore, ReadChunkError, Recovery, StoreConfig, StoreError,
 };
@@ -69,6 +70,8 @@ struct Flags {
 struct Inner {
     id: String,
     store: Mutex<ChunkStore>,
+    /// How far the chunk being delivered got (one record for the buffer).
+    progress: Progress,
     flags: Mutex<Flags>,
     tx: Mutex<Option<mpsc::Sender<WriteReq>>>,
     writer_budget: Arc<tokio::sync::Semaphore>,
@@ -92,7 +95,7 @@ struct Inner {
 }
 
 /// A chunk being read and verified on the blocking pool.
-type ChunkRead = tokio::task::JoinHandle<Result<(ChunkReader, u64), ReadChunkError>>;
+type ChunkRead = tokio::task::JoinHandle<Result<ChunkReader, ReadChunkError>>;
 
 /// Hands an unfinished read back to [`Inner::reading`] when `next` is dropped mid-read, so
 /// the chunk is not read twice and its buffer not lost.
@@ -140,8 +143,11 @@ impl DiskBuffer {
         metrics: Arc<ComponentMetrics>,
     ) -> Result<DiskBuffer, StoreError> {
         let (d, c, sc) = (dir.to_owned(), corrupt_dir.to_owned(), cfg.store);
-        let opened = tokio::task::spawn_blocking(move || ChunkStore::open(&d, &c, sc)).await;
-        let (store, rec) = match opened {
+        let opened = tokio::task::spawn_blocking(move || {
+            ChunkStore::open(&d, &c, sc).map(|(s, r)| (s, r, Progress::open(&d)))
+        })
+        .await;
+        let (store, rec, progress) = match opened {
             Ok(r) => r?,
             Err(e) => {
                 return Err(StoreError {
@@ -156,6 +162,7 @@ impl DiskBuffer {
         let inner = Arc::new(Inner {
             id: id.to_owned(),
             store: Mutex::new(store),
+            progress,
             flags: Mutex::new(Flags::default()),
             tx: Mutex::new(Some(tx)),
             writer_budget: Arc::new(tokio::sync::Semaphore::new(WRITER_BUDGET as usize)),
@@ -245,9 +252,7 @@ impl DiskBuffer {
                 _ => {
                     let path = meta.path.clone();
                     let buf = lock(&inner.spare).take().unwrap_or_default();
-                    tokio::task::spawn_blocking(move || {
-                        ChunkReader::open_with(&path, buf).map(|r| (r, store::read_sent(&path)))
-                    })
+                    tokio::task::spawn_blocking(move || ChunkReader::open_with(&path, buf))
                 }
             };
             let mut pending = PendingRead {
@@ -260,7 +265,8 @@ impl DiskBuffer {
             let result = read.await;
             pending.read = None;
             match result {
-                Ok(Ok((reader, sent))) => {
+                Ok(Ok(reader)) => {
+                    let sent = inner.sent(&meta);
                     *lock(&inner.read_failures) = (0, 0);
                     *lock(&inner.handed) = Some(meta.seq);
                     return Some(ChunkDelivery {
@@ -330,14 +336,17 @@ impl DiskBuffer {
     /// Records that the first `events` events of chunk `seq` were delivered, so a restart
     /// resumes after them. A failure to record only means duplicates after a restart.
     pub async fn mark_sent(&self, seq: u64, events: u64) {
-        let path = lock(&self.inner.store)
+        let created = lock(&self.inner.store)
             .sealed_chunk(seq)
-            .map(|c| c.path.clone());
-        let Some(path) = path else { return };
-        let written = tokio::task::spawn_blocking(move || store::write_sent(&path, events)).await;
+            .map(|c| c.created_ns);
+        let Some(created_ns) = created else { return };
+        let inner = Arc::clone(&self.inner);
+        let written =
+            tokio::task::spawn_blocking(move || inner.progress.record(seq, created_ns, events))
+                .await;
         if !matches!(written, Ok(Ok(()))) {
             self.inner.metrics.error("buffer_progress");
-            warn!(output = %self.inner.id, "cannot record delivery progress; a restart sends this chunk again from its start");
+            warn!(output = %self.inner.id, path = %self.inner.progress.path().display(), "cannot record delivery progress; a restart sends this chunk again from its start");
         }
     }
 
@@ -410,6 +419,12 @@ fn report_recovery(id: &str, dir: &Path, rec: &Recovery, metrics: &ComponentMetr
 }
 
 impl Inner {
+    /// Events of a chunk delivered before (by this run or an earlier one).
+    fn sent(&self, meta: &ChunkMeta) -> u64 {
+        let legacy = lock(&self.store).legacy_sent(meta.seq);
+        self.progress.sent(meta.seq, meta.created_ns).max(legacy)
+    }
+
     fn publish_gauges(&self) {
         let s = lock(&self.store);
         let m = &self.metrics;

@@ -7,12 +7,15 @@
 //! frame is acknowledged; [`ChunkStore::sync`] fdatasyncs the active chunk (one call covers
 //! every frame appended since the last); sealing writes the footer and fsyncs. Removing a
 //! delivered chunk needs no fsync: a removal lost in a crash only delivers the chunk again.
+//! Delivery progress is one record for the whole directory ([`super::progress`]); the store
+//! only reads the `<seq>.sent` files an earlier build left, at open, and deletes each with
+//! its chunk.
 //!
 //! Over 400 lines on purpose: recovery, append, group sync, seal, read, remove, quarantine and
 //! drop-oldest all keep one in-memory index of the chunks and its invariants; split, each part
 //! would have to re-check the others' assumptions.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -249,27 +252,27 @@ pub(crate) fn chunk_path(dir: &Path, seq: u64) -> PathBuf {
     dir.join(format!("{seq:020}.chunk"))
 }
 
-/// Where a chunk's delivery progress is kept: `<seq>.sent` next to `<seq>.chunk`.
+/// Where an earlier build kept a chunk's delivery progress: `<seq>.sent` next to
+/// `<seq>.chunk` (now one record for the buffer, [`super::progress`]).
 pub(crate) fn sent_path(chunk: &Path) -> PathBuf {
     chunk.with_extension("sent")
 }
 
-/// Marks a check word of [`write_sent`], so a torn or foreign file reads as no progress.
+/// Marks a check word of a `<seq>.sent` file, so a torn or foreign file reads as no progress.
 const SENT_CHECK: u64 = 0x676c_6561_6e65_7231;
 
-/// Records that the first `events` events of `chunk` were delivered (accepted or rejected
-/// for good): after a restart delivery resumes there instead of at the chunk's start. Not
-/// fsynced: a marker lost in a crash only means duplicates, and one is never written before
-/// its events were delivered, so it cannot lose any.
-pub fn write_sent(chunk: &Path, events: u64) -> io::Result<()> {
+/// Writes a `<seq>.sent` file as earlier builds did (for tests of the upgrade).
+#[cfg(test)]
+pub fn write_legacy_sent(chunk: &Path, events: u64) -> io::Result<()> {
     let mut b = [0u8; 16];
     b[..8].copy_from_slice(&events.to_le_bytes());
     b[8..].copy_from_slice(&(events ^ SENT_CHECK).to_le_bytes());
     fs::write(sent_path(chunk), b)
 }
 
-/// Events of `chunk` delivered before (0 without a valid marker).
-pub fn read_sent(chunk: &Path) -> u64 {
+/// Events of `chunk` delivered before, per the `<seq>.sent` file of an earlier build (0
+/// without a valid one).
+pub fn read_legacy_sent(chunk: &Path) -> u64 {
     let Ok(b) = fs::read(sent_path(chunk)) else {
         return 0;
     };
@@ -284,7 +287,7 @@ pub fn read_sent(chunk: &Path) -> u64 {
     }
 }
 
-/// Deletes a chunk's progress marker, if any.
+/// Deletes a chunk's `<seq>.sent` file, if any.
 fn remove_sent(chunk: &Path) -> Result<(), StoreError> {
     let path = sent_path(chunk);
     match fs::remove_file(&path) {
@@ -317,6 +320,8 @@ pub struct ChunkStore {
     /// The attribute lists the active chunk's frames wrote (reset when it is sealed).
     encoder: ChunkEncoder,
     dirty: bool,
+    /// Chunks with an earlier build's `<seq>.sent` file: the events it says were delivered.
+    legacy_sent: BTreeMap<u64, u64>,
 }
 
 impl ChunkStore {
@@ -338,11 +343,16 @@ impl ChunkStore {
                 markers.push(path);
             }
         }
-        // Progress markers whose chunk is gone (deleted just before a crash).
+        // An earlier build's progress files: read once and kept until their chunk goes;
+        // deleted now when the chunk is gone (deleted just before a crash).
+        let mut legacy_sent = BTreeMap::new();
         for m in markers {
             let chunk = m.with_extension("chunk");
-            if !found.iter().any(|(_, p)| *p == chunk) {
-                remove_sent(&chunk)?;
+            match found.iter().find(|(_, p)| *p == chunk) {
+                Some((seq, _)) => {
+                    legacy_sent.insert(*seq, read_legacy_sent(&chunk));
+                }
+                None => remove_sent(&chunk)?,
             }
         }
         found.sort();
@@ -356,6 +366,7 @@ impl ChunkStore {
             scratch: Vec::new(),
             encoder: ChunkEncoder::new(),
             dirty: false,
+            legacy_sent,
         };
         let mut rec = Recovery::default();
         let newest = found.last().map(|(s, _)| *s);
@@ -657,9 +668,22 @@ impl ChunkStore {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(err("remove chunk", &m.path)(e)),
             }
-            remove_sent(&m.path)?;
+            self.forget_legacy_sent(m)?;
         }
         Ok(meta)
+    }
+
+    /// Events of chunk `seq` delivered before per an earlier build's `<seq>.sent` file (0
+    /// without one).
+    pub fn legacy_sent(&self, seq: u64) -> u64 {
+        self.legacy_sent.get(&seq).copied().unwrap_or(0)
+    }
+
+    fn forget_legacy_sent(&mut self, chunk: &ChunkMeta) -> Result<(), StoreError> {
+        if self.legacy_sent.remove(&chunk.seq).is_some() {
+            remove_sent(&chunk.path)?;
+        }
+        Ok(())
     }
 
     /// Moves a sealed chunk that failed to read to the corrupt directory.
@@ -671,7 +695,7 @@ impl ChunkStore {
             return Ok(None);
         };
         let to = self.move_aside(&meta.path)?;
-        remove_sent(&meta.path)?;
+        self.forget_legacy_sent(&meta)?;
         Ok(Some((meta, to)))
     }
 

@@ -2,7 +2,7 @@
 //! delivery, and how far each delivery's progress may be recorded.
 //!
 //! With `concurrency` above 1 requests finish in any order, but a delivery's progress (a
-//! disk chunk's `.sent` marker, its removal) may only count the requests that finished
+//! disk chunk's progress record, its removal) may only count the requests that finished
 //! *and* every request issued before them: a later request finishing first must not move
 //! progress past an earlier one still in flight or being retried, or a crash would skip the
 //! earlier one's events. So every request gets a ticket, in issue order; a finished ticket

@@ -25,7 +25,7 @@
 //! Concurrency: an output whose `concurrency()` is above 1 gets that many instances
 //! ([`Output::fork`]), each with one request in flight; the worker keeps issuing requests,
 //! from the next delivery too, while an instance is idle. Requests finish in any order, but
-//! progress is recorded in order (`ledger.rs`): a chunk's `.sent` marker and its removal
+//! progress is recorded in order (`ledger.rs`): a chunk's progress record and its removal
 //! count a request only once every request issued before it has finished, so a later
 //! request finishing first never moves progress past an earlier one in flight or being
 //! retried. At most twice the concurrency of requests may be held back that way (each holds

@@ -244,14 +244,41 @@ async fn a_restart_resumes_after_the_events_marked_sent() {
         }
     }
     assert_eq!(rest, (5..12).collect::<Vec<_>>());
-    let seq = d.chunk.expect("a chunk");
-    let marker = store::sent_path(&store::chunk_path(&dir.path().join("buf"), seq));
-    assert!(std::fs::metadata(&marker).is_ok());
     out.done(d).await;
-    assert!(
-        std::fs::metadata(&marker).is_err(),
-        "done removes the marker with the chunk"
+    assert_eq!(
+        files(&dir.path().join("buf")),
+        ["progress"],
+        "nothing of the chunk is left; the progress record is rewritten in place"
     );
+}
+
+/// The names of the files in `dir`, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn an_earlier_builds_progress_file_is_honoured_and_removed_with_its_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let buf = dir.path().join("buf");
+    let chunk = {
+        let c = cfg(1 << 30, WhenFull::Block);
+        let (mut s, _) = ChunkStore::open(&buf, &dir.path().join("corrupt"), c.store).unwrap();
+        s.append(&logs(0..12)).unwrap();
+        s.seal().unwrap();
+        s.front().unwrap().path.clone()
+    };
+    store::write_legacy_sent(&chunk, 5).unwrap();
+    let (b, _) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
+    let d = within(b.next()).await.expect("the chunk");
+    assert_eq!(d.sent, 5, "resumes where the earlier build left off");
+    b.done(d.seq).await;
+    assert!(files(&buf).is_empty(), "{:?}", files(&buf));
 }
 
 /// Three sealed chunks of 3, 4 and 5 events, the first taken for delivery.
@@ -293,14 +320,13 @@ async fn a_deleted_chunk_counts_only_what_was_not_delivered_before() {
     let dir = tempfile::tempdir().unwrap();
     let (b, m, first) = three_chunks(dir.path()).await;
     let victim = store::chunk_path(&dir.path().join("buf"), first.seq + 1);
-    // A marker left by an earlier run: its first 3 events went out then.
-    store::write_sent(&victim, 3).unwrap();
+    // Its first 3 events went out before.
+    b.mark_sent(first.seq + 1, 3).await;
     std::fs::remove_file(&victim).unwrap();
     b.done(first.seq).await;
     let mut next = within(b.next()).await.unwrap();
     assert_eq!(ids(&mut next), vec![7, 8, 9, 10, 11]);
     assert_eq!(m.dropped_count("chunk_missing"), 1);
-    assert!(std::fs::metadata(store::sent_path(&victim)).is_err());
 }
 
 #[tokio::test(start_paused = true)]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tracing::error;
 
-use super::store::{self, ChunkMeta, ReadChunkError};
+use super::store::{ChunkMeta, ReadChunkError};
 use super::{Inner, lock};
 
 /// Failed reads of one chunk, a second apart, before it is moved aside as unreadable.
@@ -41,8 +41,8 @@ impl Inner {
     ) {
         let inner = Arc::clone(self);
         let m = meta.clone();
+        let sent = self.sent(meta);
         let done = tokio::task::spawn_blocking(move || {
-            let sent = store::read_sent(&m.path);
             let mut s = lock(&inner.store);
             // Either way the entry is gone, even when the file could not be moved.
             let moved = if reason == "chunk_missing" {
@@ -52,10 +52,10 @@ impl Inner {
             };
             drop(s);
             inner.publish_gauges();
-            (sent, moved)
+            moved
         })
         .await;
-        let (sent, moved) = match done {
+        let moved = match done {
             Ok(r) => r,
             Err(e) => {
                 error!(output = %self.id, error = %e, "chunk skip task failed");

@@ -332,33 +332,35 @@ fn bad_header_is_moved_aside_and_reported() {
 }
 
 #[test]
-fn progress_markers_read_back_and_a_damaged_one_is_no_progress() {
+fn an_earlier_builds_progress_files_read_back_and_a_damaged_one_is_no_progress() {
     let dir = tempfile::tempdir().unwrap();
     let chunk = chunk_path(dir.path(), 7);
-    assert_eq!(read_sent(&chunk), 0, "no marker");
-    write_sent(&chunk, 12_345).unwrap();
-    assert_eq!(read_sent(&chunk), 12_345);
+    assert_eq!(read_legacy_sent(&chunk), 0, "no marker");
+    write_legacy_sent(&chunk, 12_345).unwrap();
+    assert_eq!(read_legacy_sent(&chunk), 12_345);
     let marker = sent_path(&chunk);
     let mut bytes = std::fs::read(&marker).unwrap();
     bytes[3] ^= 1;
     std::fs::write(&marker, &bytes).unwrap();
-    assert_eq!(read_sent(&chunk), 0, "a flipped bit");
+    assert_eq!(read_legacy_sent(&chunk), 0, "a flipped bit");
     std::fs::write(&marker, &bytes[..9]).unwrap();
-    assert_eq!(read_sent(&chunk), 0, "torn");
+    assert_eq!(read_legacy_sent(&chunk), 0, "torn");
 }
 
 #[test]
-fn a_marker_without_its_chunk_is_removed_at_open() {
+fn an_earlier_builds_marker_without_its_chunk_is_removed_at_open() {
     let mut h = Harness::new(1 << 20);
     h.apply(&Op::Append(2));
     h.apply(&Op::Seal);
     let buf = h.dir.path().join("buf");
     let kept = h.store().front().unwrap().path.clone();
-    write_sent(&kept, 1).unwrap();
+    write_legacy_sent(&kept, 1).unwrap();
     let orphan = chunk_path(&buf, 999);
-    write_sent(&orphan, 5).unwrap();
+    write_legacy_sent(&orphan, 5).unwrap();
     h.store = None;
-    let (_s, _) = ChunkStore::open(&buf, &h.dir.path().join("corrupt"), h.cfg).unwrap();
+    let (s, _) = ChunkStore::open(&buf, &h.dir.path().join("corrupt"), h.cfg).unwrap();
     assert!(std::fs::metadata(sent_path(&orphan)).is_err());
-    assert_eq!(read_sent(&kept), 1, "a chunk's own marker stays");
+    assert_eq!(read_legacy_sent(&kept), 1, "a chunk's own marker stays");
+    let seq = s.front().unwrap().seq;
+    assert_eq!(s.legacy_sent(seq), 1, "and is read at open");
 }

@@ -4,7 +4,8 @@
 //! and every event is still delivered exactly once, in order.
 
 use crate::buffer::disk::DiskBuffer;
-use crate::buffer::store::{ChunkStore, read_chunk, write_sent};
+use crate::buffer::progress::Progress;
+use crate::buffer::store::{ChunkStore, read_chunk};
 
 use super::*;
 
@@ -80,13 +81,11 @@ async fn run(output: Picky, sent_before: u64) -> (Vec<i64>, Arc<ComponentMetrics
         store.append(&seq(0..8)).unwrap();
         store.append(&seq(8..20)).unwrap();
         store.seal().unwrap();
+        let chunk = store.front().expect("the chunk");
+        Progress::open(&buf_dir)
+            .record(chunk.seq, chunk.created_ns, sent_before)
+            .unwrap();
     }
-    let chunk = std::fs::read_dir(&buf_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "chunk"))
-        .expect("the chunk");
-    write_sent(&chunk, sent_before).unwrap();
     if output.lose_chunks.lock().unwrap().is_some() {
         *output.lose_chunks.lock().unwrap() = Some(buf_dir.clone());
     }
