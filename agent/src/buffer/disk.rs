@@ -13,7 +13,7 @@
 //! A sealed chunk that cannot be read back does not stop delivery: one that vanished (deleted
 //! by hand) is skipped at once, one that stays unreadable (permissions, I/O errors) for
 //! [`UNREADABLE_TRIES`] tries is moved aside; either way its events (less those delivered
-//! before, per its progress marker) are counted as discarded under `chunk_missing` or
+//! before, per the progress recorded) are counted as discarded under `chunk_missing` or
 //! `chunk_unreadable`, the gauges are corrected, and the next chunk goes. Errors that say
 //! nothing about the chunk (out of descriptors or memory) are retried for as long as they last.
 //!

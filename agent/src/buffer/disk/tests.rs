@@ -281,6 +281,58 @@ async fn an_earlier_builds_progress_file_is_honoured_and_removed_with_its_chunk(
     assert!(files(&buf).is_empty(), "{:?}", files(&buf));
 }
 
+/// One sealed chunk of `events`, written and closed through the store (as a run would leave it).
+fn sealed_chunk(dir: &Path, events: std::ops::Range<i64>) {
+    let c = cfg(1 << 30, WhenFull::Block);
+    let (mut s, _) = ChunkStore::open(&dir.join("buf"), &dir.join("corrupt"), c.store).unwrap();
+    s.append(&logs(events)).unwrap();
+    s.seal().unwrap();
+}
+
+#[tokio::test]
+async fn a_later_chunk_given_the_same_number_does_not_take_the_old_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    sealed_chunk(dir.path(), 0..12);
+    let first = {
+        let (b, _) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
+        let d = within(b.next()).await.expect("the chunk");
+        b.mark_sent(d.seq, 5).await;
+        b.done(d.seq).await;
+        d.seq
+    };
+    assert_eq!(files(&dir.path().join("buf")), ["progress"]);
+    // Every chunk went, so numbering starts again: the new chunk has the old one's number.
+    sealed_chunk(dir.path(), 100..112);
+    let (b, _) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
+    let mut d = within(b.next()).await.expect("the new chunk");
+    assert_eq!(d.seq, first, "the same sequence number");
+    assert_eq!(d.sent, 0, "nothing of the new chunk was delivered");
+    assert_eq!(ids(&mut d), (100..112).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn progress_that_cannot_be_recorded_is_counted_and_delivery_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    sealed_chunk(dir.path(), 0..12);
+    // A directory where the record goes: opening it for writing fails (EISDIR).
+    std::fs::create_dir(
+        dir.path()
+            .join("buf")
+            .join(crate::buffer::progress::FILE_NAME),
+    )
+    .unwrap();
+    let (b, m) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
+    let d = within(b.next()).await.expect("the chunk");
+    b.mark_sent(d.seq, 5).await;
+    assert!(m.snapshot().errors.contains(&("buffer_progress", 1)));
+    b.done(d.seq).await;
+    assert_eq!(
+        m.snapshot().buffer_chunks,
+        0,
+        "delivered and removed all the same"
+    );
+}
+
 /// Three sealed chunks of 3, 4 and 5 events, the first taken for delivery.
 async fn three_chunks(dir: &Path) -> (DiskBuffer, Arc<ComponentMetrics>, ChunkDelivery) {
     let mut c = cfg(1 << 30, WhenFull::Block);
