@@ -68,8 +68,10 @@ idle() {
     "$port" "$dir" "$dir" >"$dir/gleaner.toml"
   WORKLOAD=idle "$work/agent.sh" --config "$dir/gleaner.toml" 2>"$dir/stderr" &
   local pid=$!
+  # As the bench and kubelet's probes ask: `Connection: close` takes hyper through code a
+  # kept-alive request does not (the connection's close, the status line's reason).
   for _ in $(seq 300); do
-    curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
+    curl -sf -H 'Connection: close' "http://127.0.0.1:$port/health" >/dev/null && break
     sleep 0.1
   done
   sleep 20
