@@ -181,6 +181,10 @@ impl<D> Ledger<D> {
                 out.push(Released::Done(o.delivery));
             }
         }
+        // A delivery done in this release reports no progress at all. The done ones come
+        // first: a disk buffer keeps one progress record, so it moves on to the next chunk
+        // only once the chunk before is removed (a crash in between re-sends the next
+        // chunk's first events, never the whole of the one before).
         let progress = advanced.into_iter().filter_map(|s| {
             self.open
                 .iter()
@@ -190,10 +194,8 @@ impl<D> Ledger<D> {
                     events: o.finished,
                 })
         });
-        // Progress first: a delivery done in this release reports no progress at all.
-        let mut all: Vec<Released<D>> = progress.collect();
-        all.extend(out);
-        all
+        out.extend(progress);
+        out
     }
 }
 

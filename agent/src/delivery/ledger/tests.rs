@@ -97,3 +97,21 @@ fn a_delivery_without_requests_is_done_once_exhausted_and_first() {
         vec![Released::Done("busy"), Released::Done("empty")]
     );
 }
+
+#[test]
+fn a_delivery_done_is_released_before_the_next_ones_progress() {
+    let mut l = Ledger::default();
+    l.open("first", Some(1), 0);
+    let a = l.issue(5);
+    l.open("second", Some(2), 0);
+    let b = l.issue(5);
+    let _c = l.issue(5);
+    l.finish(b, 5);
+    assert_eq!(l.release(), vec![]);
+    l.finish(a, 5);
+    assert_eq!(
+        l.release(),
+        vec![Released::Done("first"), progress(2, 5)],
+        "the first chunk is removed before the one progress record names the second"
+    );
+}
