@@ -158,6 +158,10 @@ impl DiskBuffer {
             }
         };
         report_recovery(id, dir, &rec, &metrics);
+        if progress.damaged() {
+            metrics.error("buffer_progress");
+            warn!(output = %id, path = %progress.path().display(), "delivery progress record is damaged or unreadable; the chunk being delivered is sent again from its start");
+        }
         let (tx, rx) = mpsc::channel(16);
         let inner = Arc::new(Inner {
             id: id.to_owned(),

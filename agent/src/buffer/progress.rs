@@ -71,6 +71,7 @@ impl Record {
 #[derive(Debug)]
 pub struct Progress {
     path: PathBuf,
+    damaged: bool,
     state: Mutex<State>,
 }
 
@@ -84,11 +85,24 @@ impl Progress {
     /// Reads `<dir>/progress`; a missing or damaged record is no progress.
     pub fn open(dir: &Path) -> Progress {
         let path = dir.join(FILE_NAME);
-        let last = std::fs::read(&path).ok().and_then(|b| Record::decode(&b));
+        let (last, damaged) = match std::fs::read(&path) {
+            Ok(b) => {
+                let last = Record::decode(&b);
+                (last, last.is_none())
+            }
+            Err(e) => (None, e.kind() != io::ErrorKind::NotFound),
+        };
         Progress {
             path,
+            damaged,
             state: Mutex::new(State { last, file: None }),
         }
+    }
+
+    /// The file was there at open but held no valid record (torn in a crash, or not ours),
+    /// or could not be read: the chunk being delivered then goes again from its start.
+    pub fn damaged(&self) -> bool {
+        self.damaged
     }
 
     /// Events of the chunk `seq` created at `created_ns` finished before (0 when the record
@@ -146,10 +160,12 @@ mod tests {
     fn a_record_reads_back_only_for_its_own_chunk() {
         let dir = tempfile::tempdir().unwrap();
         let p = Progress::open(dir.path());
+        assert!(!p.damaged(), "no file is no damage");
         assert_eq!(p.sent(7, 100), 0, "nothing recorded");
         p.record(7, 100, 12_345).unwrap();
         assert_eq!(p.sent(7, 100), 12_345);
         let again = Progress::open(dir.path());
+        assert!(!again.damaged());
         assert_eq!(again.sent(7, 100), 12_345, "read back after a restart");
         assert_eq!(again.sent(7, 101), 0, "a later chunk given the same number");
         assert_eq!(again.sent(8, 100), 0, "another chunk");
@@ -174,11 +190,9 @@ mod tests {
             let mut bad = good.clone();
             bad[i] ^= 0x10;
             std::fs::write(&path, &bad).unwrap();
-            assert_eq!(
-                Progress::open(dir.path()).sent(7, 100),
-                0,
-                "byte {i} flipped"
-            );
+            let p = Progress::open(dir.path());
+            assert_eq!(p.sent(7, 100), 0, "byte {i} flipped");
+            assert!(p.damaged(), "byte {i} flipped");
         }
         std::fs::write(&path, &good[..20]).unwrap();
         assert_eq!(Progress::open(dir.path()).sent(7, 100), 0, "torn");

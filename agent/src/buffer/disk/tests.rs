@@ -322,9 +322,11 @@ async fn progress_that_cannot_be_recorded_is_counted_and_delivery_goes_on() {
     )
     .unwrap();
     let (b, m) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
+    // Unreadable at open: reported once.
+    assert!(m.snapshot().errors.contains(&("buffer_progress", 1)));
     let d = within(b.next()).await.expect("the chunk");
     b.mark_sent(d.seq, 5).await;
-    assert!(m.snapshot().errors.contains(&("buffer_progress", 1)));
+    assert!(m.snapshot().errors.contains(&("buffer_progress", 2)));
     b.done(d.seq).await;
     assert_eq!(
         m.snapshot().buffer_chunks,
@@ -459,4 +461,20 @@ async fn the_reader_keeps_no_tag_set_past_the_metrics_that_carry_it() {
     assert_eq!(first[0].tags, second[0].tags);
     assert!(!gleaner_api::Tags::ptr_eq(&first[0].tags, &second[0].tags));
     b.close();
+}
+
+#[tokio::test]
+async fn a_damaged_progress_record_is_reported_and_its_chunk_sent_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    sealed_chunk(dir.path(), 0..12);
+    let record = dir
+        .path()
+        .join("buf")
+        .join(crate::buffer::progress::FILE_NAME);
+    std::fs::write(&record, b"torn").unwrap();
+    let (b, m) = open(dir.path(), cfg(1 << 30, WhenFull::Block)).await;
+    assert!(m.snapshot().errors.contains(&("buffer_progress", 1)));
+    let mut d = within(b.next()).await.expect("the chunk");
+    assert_eq!(d.sent, 0);
+    assert_eq!(ids(&mut d), (0..12).collect::<Vec<_>>());
 }
